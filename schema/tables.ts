@@ -1,0 +1,127 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Records in D1. Times are milliseconds since the epoch; money is integer µUSD. */
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name"),
+  email: text("email"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** API keys are stored only as a SHA-256 of their secret part; the id part locates the row. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    secretHash: text("secret_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("api_keys_account").on(t.accountId)],
+);
+
+export const nodes = sqliteTable(
+  "nodes",
+  {
+    id: text("id").primaryKey(),
+    publicKey: text("public_key").notNull(),
+    region: text("region").notNull(),
+    /** The agent's HardwareReport as JSON. */
+    hardware: text("hardware", { mode: "json" }).notNull(),
+    gpuCount: integer("gpu_count").notNull(),
+    pricePerGpuHourMicros: integer("price_per_gpu_hour_micros").notNull(),
+    labels: text("labels", { mode: "json" }).notNull(),
+    agentVersion: text("agent_version").notNull(),
+    registeredAt: integer("registered_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("nodes_public_key").on(t.publicKey), index("nodes_region").on(t.region)],
+);
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    name: text("name").notNull(),
+    region: text("region").notNull(),
+    image: text("image").notNull(),
+    /** The parsed JobSpec as JSON. */
+    spec: text("spec", { mode: "json" }).notNull(),
+    status: text("status").notNull(),
+    reason: text("reason"),
+    nodeId: text("node_id"),
+    attemptId: text("attempt_id"),
+    attempts: integer("attempts").notNull().default(0),
+    exitCode: integer("exit_code"),
+    createdAt: integer("created_at").notNull(),
+    assignedAt: integer("assigned_at"),
+    startedAt: integer("started_at"),
+    endedAt: integer("ended_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("jobs_account_created").on(t.accountId, t.id)],
+);
+
+/** One row per state change of a job; (job, seq) is unique so a retried write records it once. */
+export const jobEvents = sqliteTable(
+  "job_events",
+  {
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id),
+    seq: integer("seq").notNull(),
+    status: text("status").notNull(),
+    reason: text("reason"),
+    attemptId: text("attempt_id"),
+    nodeId: text("node_id"),
+    at: integer("at").notNull(),
+  },
+  (t) => [uniqueIndex("job_events_job_seq").on(t.jobId, t.seq)],
+);
+
+/** One row per attempt: the lease, its fencing number, and how it ended. */
+export const jobAttempts = sqliteTable(
+  "job_attempts",
+  {
+    id: text("id").primaryKey(),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id),
+    nodeId: text("node_id").notNull(),
+    fencing: integer("fencing").notNull(),
+    gpuUuids: text("gpu_uuids", { mode: "json" }).notNull(),
+    pricePerGpuHourMicros: integer("price_per_gpu_hour_micros").notNull(),
+    assignedAt: integer("assigned_at").notNull(),
+    startedAt: integer("started_at"),
+    endedAt: integer("ended_at"),
+    exitCode: integer("exit_code"),
+    outcome: text("outcome"),
+  },
+  (t) => [index("job_attempts_job").on(t.jobId)],
+);
+
+/** Container output, one row per shipped batch and stream. */
+export const jobLogs = sqliteTable(
+  "job_logs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: text("job_id").notNull(),
+    attemptId: text("attempt_id").notNull(),
+    stream: text("stream").notNull(),
+    data: text("data").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("job_logs_job").on(t.jobId, t.id)],
+);
+
+export type AccountRow = typeof accounts.$inferSelect;
+export type JobRow = typeof jobs.$inferSelect;
+export type JobEventRow = typeof jobEvents.$inferSelect;
+export type NodeRow = typeof nodes.$inferSelect;

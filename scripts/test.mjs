@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Runs every test suite: first the workerd suites (Worker, Durable Object, D1), then the Node
+// suites (shared contract, agent on the real Docker engine, CLI, end-to-end). Suites that need a
+// Docker engine skip loudly without one, unless MERIDIAN_REQUIRE_DOCKER=1 (set by .ci/run), where a
+// missing engine fails the run.
+import { spawnSync } from "node:child_process";
+
+const extra = process.argv.slice(2);
+const runs = [
+  ["vitest", "run", "--config", "vitest.workers.config.ts", ...extra],
+  ["vitest", "run", "--config", "vitest.node.config.ts", ...extra],
+];
+let failed = false;
+for (const args of runs) {
+  const result = spawnSync("npx", args, { stdio: "inherit" });
+  if (result.status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,212 @@
+import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { drizzle } from "drizzle-orm/d1";
+import { jobAttempts, jobEvents, jobs, nodes } from "../../schema/tables.js";
+import type { JobStatus } from "../shared/job-status.js";
+import type { NodeRecord } from "./region-records.js";
+
+/**
+ * Records the Region object owes D1, kept in its own storage until D1 has them. A state change is
+ * written to storage (with its outbox entry) before the reply, then flushed to D1 in order; a failed
+ * flush is retried by the alarm. Every statement is idempotent, so a flush that ran twice is harmless.
+ */
+
+export type JobPatch = Partial<{
+  reason: string | null;
+  nodeId: string | null;
+  attemptId: string | null;
+  attempts: number;
+  exitCode: number | null;
+  assignedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}>;
+
+export type OutboxEntry =
+  | {
+      kind: "transition";
+      jobId: string;
+      seq: number;
+      status: JobStatus;
+      reason: string | null;
+      attemptId: string | null;
+      nodeId: string | null;
+      at: number;
+      patch: JobPatch;
+    }
+  | {
+      kind: "attempt-start";
+      id: string;
+      jobId: string;
+      nodeId: string;
+      fencing: number;
+      gpuUuids: string[];
+      pricePerGpuHourMicros: number;
+      assignedAt: number;
+    }
+  | {
+      kind: "attempt-end";
+      id: string;
+      startedAt: number | null;
+      endedAt: number;
+      exitCode: number | null;
+      outcome: string;
+    }
+  | { kind: "node"; node: NodeRecord; at: number };
+
+const KEY_PREFIX = "outbox:";
+
+export class Outbox {
+  private nextSeq = 0;
+  private flushing: Promise<void> | null = null;
+  private again = false;
+  private failures = 0;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly db: D1Database,
+  ) {}
+
+  async load(): Promise<void> {
+    const pending = await this.storage.list({ prefix: KEY_PREFIX, reverse: true, limit: 1 });
+    for (const key of pending.keys()) this.nextSeq = Number(key.slice(KEY_PREFIX.length)) + 1;
+  }
+
+  /** Storage entries to write, atomically, together with the state change they record. */
+  entries(...items: OutboxEntry[]): Record<string, OutboxEntry> {
+    const out: Record<string, OutboxEntry> = {};
+    for (const item of items) out[`${KEY_PREFIX}${String(this.nextSeq++).padStart(12, "0")}`] = item;
+    return out;
+  }
+
+  async pending(): Promise<number> {
+    return (await this.storage.list({ prefix: KEY_PREFIX })).size;
+  }
+
+  /** Sends everything pending to D1; concurrent callers share one ordered flush loop. */
+  flush(): Promise<void> {
+    if (this.flushing) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      do {
+        this.again = false;
+        await this.flushOnce();
+      } while (this.again);
+    })().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const pending = await this.storage.list<OutboxEntry>({ prefix: KEY_PREFIX, limit: 64 });
+    if (pending.size === 0) return;
+    const db = drizzle(this.db);
+    const statements: BatchItem<"sqlite">[] = [];
+    for (const entry of pending.values()) statements.push(...toStatements(db, entry));
+    const [first, ...rest] = statements;
+    try {
+      if (first) await db.batch([first, ...rest]);
+    } catch (error) {
+      this.failures++;
+      // A batch that keeps failing would block every later record: after a few tries, send the
+      // entries one at a time and set aside (logged) only the ones D1 refuses.
+      if (this.failures < 3) throw error;
+      await this.flushOneByOne(db, pending);
+    }
+    this.failures = 0;
+    await this.storage.delete([...pending.keys()]);
+    if (pending.size === 64) this.again = true;
+  }
+
+  private async flushOneByOne(
+    db: ReturnType<typeof drizzle>,
+    pending: Map<string, OutboxEntry>,
+  ): Promise<void> {
+    for (const [key, entry] of pending) await sendEach(db, key, entry);
+  }
+}
+
+async function sendEach(db: ReturnType<typeof drizzle>, key: string, entry: OutboxEntry): Promise<void> {
+  const [first, ...rest] = toStatements(db, entry);
+  if (!first) return;
+  try {
+    await db.batch([first, ...rest]);
+  } catch (error) {
+    console.error(
+      JSON.stringify({ msg: "outbox entry refused by D1; dropped", key, entry, error: String(error) }),
+    );
+  }
+}
+
+function toStatements(db: ReturnType<typeof drizzle>, entry: OutboxEntry): BatchItem<"sqlite">[] {
+  switch (entry.kind) {
+    case "transition":
+      return [
+        db
+          .update(jobs)
+          .set({ ...entry.patch, status: entry.status, reason: entry.reason, updatedAt: entry.at })
+          .where(eq(jobs.id, entry.jobId)),
+        db
+          .insert(jobEvents)
+          .values({
+            jobId: entry.jobId,
+            seq: entry.seq,
+            status: entry.status,
+            reason: entry.reason,
+            attemptId: entry.attemptId,
+            nodeId: entry.nodeId,
+            at: entry.at,
+          })
+          .onConflictDoNothing(),
+      ];
+    case "attempt-start":
+      return [
+        db
+          .insert(jobAttempts)
+          .values({
+            id: entry.id,
+            jobId: entry.jobId,
+            nodeId: entry.nodeId,
+            fencing: entry.fencing,
+            gpuUuids: entry.gpuUuids,
+            pricePerGpuHourMicros: entry.pricePerGpuHourMicros,
+            assignedAt: entry.assignedAt,
+          })
+          .onConflictDoNothing(),
+      ];
+    case "attempt-end":
+      return [
+        db
+          .update(jobAttempts)
+          .set({
+            startedAt: entry.startedAt,
+            endedAt: entry.endedAt,
+            exitCode: entry.exitCode,
+            outcome: entry.outcome,
+          })
+          .where(eq(jobAttempts.id, entry.id)),
+      ];
+    case "node": {
+      const { node } = entry;
+      const row = {
+        publicKey: node.publicKey,
+        region: node.region,
+        hardware: node.hardware,
+        gpuCount: node.hardware.gpus.length,
+        pricePerGpuHourMicros: node.pricePerGpuHourMicros,
+        labels: node.labels,
+        agentVersion: node.agentVersion,
+        updatedAt: entry.at,
+      };
+      return [
+        db
+          .insert(nodes)
+          .values({ id: node.id, registeredAt: node.registeredAt, ...row })
+          .onConflictDoUpdate({ target: nodes.id, set: row }),
+      ];
+    }
+  }
+}

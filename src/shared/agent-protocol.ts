@@ -1,0 +1,129 @@
+import { z } from "zod";
+import { HardwareReport } from "./hardware.js";
+import { idPattern } from "./ids.js";
+import { UsdAmount } from "./money.js";
+import { RegionId } from "./regions.js";
+
+/**
+ * Messages between a host agent and the control plane. Every one of them travels as a signed
+ * request (see agent-signature.ts); the routes live under /v1/agent.
+ */
+
+export const NodeId = z.string().regex(idPattern("node"), "a node id");
+export const AttemptId = z.string().regex(idPattern("att"), "an attempt id");
+export const Fencing = z.number().int().min(1);
+
+const Label = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,62}[a-z0-9])?$/);
+
+/** POST /v1/agent/register */
+export const RegisterRequest = z
+  .object({
+    region: RegionId.optional(),
+    hardware: HardwareReport,
+    pricePerGpuHour: UsdAmount,
+    labels: z.record(Label, z.string().max(128)).default({}),
+    agentVersion: z.string().max(32),
+    runtime: z.enum(["docker", "none"]),
+  })
+  .strict();
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+export const RegisterResponse = z.object({
+  nodeId: NodeId,
+  region: RegionId,
+  /** How long the control plane holds a poll open, in milliseconds. */
+  pollWaitMs: z.number().int(),
+  /** How long an assignment lives without a renewing poll. */
+  leaseTtlMs: z.number().int(),
+});
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+/** An attempt the agent is running (or still stopping); listing it renews its lease. */
+export const RunningAttempt = z.object({ attemptId: AttemptId, fencing: Fencing }).strict();
+
+/** POST /v1/agent/poll: the heartbeat and the request for work, in one long-poll. */
+export const PollRequest = z
+  .object({
+    running: z.array(RunningAttempt).max(256).default([]),
+    /** False while the agent drains (shutting down): it renews leases but takes no new work. */
+    acceptingWork: z.boolean().default(true),
+    /** How long the server may hold the poll when there is nothing to hand out (≤ pollWaitMs). */
+    waitMs: z.number().int().min(0).max(20_000).optional(),
+  })
+  .strict();
+export type PollRequest = z.infer<typeof PollRequest>;
+
+export const Assignment = z.object({
+  jobId: z.string(),
+  attemptId: AttemptId,
+  fencing: Fencing,
+  leaseExpiresAt: z.number().int(),
+  image: z.string(),
+  command: z.array(z.string()),
+  env: z.record(z.string(), z.string()),
+  /** GPU uuids assigned to this attempt; the container sees exactly these. */
+  gpuUuids: z.array(z.string()),
+  cpus: z.number(),
+  memoryMib: z.number().int(),
+  timeoutSeconds: z.number().int(),
+});
+export type Assignment = z.infer<typeof Assignment>;
+
+export const StopOrder = z.object({
+  attemptId: AttemptId,
+  reason: z.enum(["cancelled", "superseded", "lease_expired", "unknown_attempt"]),
+});
+export type StopOrder = z.infer<typeof StopOrder>;
+
+export const PollResponse = z.object({
+  assignments: z.array(Assignment),
+  stop: z.array(StopOrder),
+  /** Wait this long before the next poll (0: poll again at once). */
+  nextPollDelayMs: z.number().int().min(0),
+});
+export type PollResponse = z.infer<typeof PollResponse>;
+
+export const MAX_LOG_BATCH_BYTES = 256 * 1024;
+
+const LogChunk = z
+  .object({
+    stream: z.enum(["stdout", "stderr"]),
+    data: z.string().max(MAX_LOG_BATCH_BYTES),
+    at: z.number().int(),
+  })
+  .strict();
+export type LogChunk = z.infer<typeof LogChunk>;
+
+/** POST /v1/agent/attempts/:attemptId/report */
+export const AttemptReport = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("started"),
+      fencing: Fencing,
+      at: z.number().int(),
+      containerId: z.string().max(128),
+    })
+    .strict(),
+  z
+    .object({ type: z.literal("logs"), fencing: Fencing, chunks: z.array(LogChunk).min(1).max(1024) })
+    .strict(),
+  z
+    .object({
+      type: z.literal("exited"),
+      fencing: Fencing,
+      at: z.number().int(),
+      /** Null when no container exit status exists (the image could not be pulled, say). */
+      exitCode: z.number().int().nullable(),
+      reason: z.enum(["completed", "timeout", "cancelled", "error"]),
+      message: z.string().max(4096).optional(),
+    })
+    .strict(),
+]);
+export type AttemptReport = z.infer<typeof AttemptReport>;
+
+export const ReportResponse = z.object({
+  accepted: z.literal(true),
+  /** True when the attempt should stop (it was cancelled meanwhile). */
+  stop: z.boolean(),
+});
+export type ReportResponse = z.infer<typeof ReportResponse>;

@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { JobStatus } from "./job-status.js";
+
+/** Response bodies of the user API; the CLI parses what it receives with these. */
+
+export const AccountCreated = z.object({ id: z.string(), apiKey: z.string() });
+export type AccountCreated = z.infer<typeof AccountCreated>;
+
+export const CreateAccountRequest = z
+  .object({ name: z.string().min(1).max(128).optional(), email: z.email().max(254).optional() })
+  .strict();
+
+export const JobView = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: JobStatus,
+  /** Why the job is where it is: the pending reason while queued, the failure reason once ended. */
+  reason: z.string().nullable(),
+  region: z.string(),
+  image: z.string(),
+  nodeId: z.string().nullable(),
+  attemptId: z.string().nullable(),
+  attempts: z.number().int(),
+  exitCode: z.number().int().nullable(),
+  createdAt: z.string(),
+  assignedAt: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  spec: z.record(z.string(), z.unknown()),
+});
+export type JobView = z.infer<typeof JobView>;
+
+export const JobList = z.object({ jobs: z.array(JobView), nextCursor: z.string().nullable() });
+export type JobList = z.infer<typeof JobList>;
+
+export const JobEventView = z.object({
+  seq: z.number().int(),
+  status: JobStatus,
+  reason: z.string().nullable(),
+  at: z.string(),
+  attemptId: z.string().nullable(),
+  nodeId: z.string().nullable(),
+});
+export const JobEventList = z.object({ events: z.array(JobEventView) });
+export type JobEventView = z.infer<typeof JobEventView>;
+
+export const NodeGpuView = z.object({
+  index: z.number().int(),
+  model: z.string().nullable(),
+  name: z.string(),
+  vramGb: z.number(),
+});
+
+export const NodeView = z.object({
+  id: z.string(),
+  region: z.string(),
+  status: z.enum(["online", "offline"]),
+  gpus: z.array(NodeGpuView),
+  freeGpus: z.number().int(),
+  cpus: z.number(),
+  memoryGb: z.number(),
+  pricePerGpuHour: z.string(),
+  labels: z.record(z.string(), z.string()),
+});
+export type NodeView = z.infer<typeof NodeView>;
+export const NodeList = z.object({ nodes: z.array(NodeView) });
+
+export const JobListQuery = z
+  .object({
+    status: JobStatus.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(64).optional(),
+  })
+  .strict();
+
+export const LogsQuery = z
+  .object({
+    follow: z.enum(["0", "1", "true", "false"]).optional(),
+    attempt: z.string().max(64).optional(),
+  })
+  .strict();

@@ -1,0 +1,18 @@
+import { z } from "zod";
+
+export const JobStatus = z.enum([
+  "queued",
+  "assigned",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "lost",
+]);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "cancelled", "lost"]);
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL.has(status);
+}

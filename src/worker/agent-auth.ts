@@ -1,0 +1,53 @@
+import { createMiddleware } from "hono/factory";
+import { SIGNATURE_HEADERS, sha256Hex, verifyParts } from "../shared/agent-signature.js";
+import { MeridianError } from "../shared/errors.js";
+import { RegionId } from "../shared/regions.js";
+import type { AppEnv } from "./hono-env.js";
+import { readText } from "./json-body.js";
+import { requireKnownRegion } from "./region-routing.js";
+
+/**
+ * Checks an agent request's ed25519 signature over method, path, body digest, timestamp and nonce.
+ * The nonce's single use and the key's ownership of the node are checked by the node's Region
+ * object, which holds both.
+ */
+export const agentAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const header = (name: string): string => c.req.header(name)?.trim() ?? "";
+  const publicKey = header(SIGNATURE_HEADERS.publicKey);
+  const signature = header(SIGNATURE_HEADERS.signature);
+  const nonce = header(SIGNATURE_HEADERS.nonce);
+  const timestampText = header(SIGNATURE_HEADERS.timestamp);
+  const nodeId = header(SIGNATURE_HEADERS.nodeId);
+  const regionText = header(SIGNATURE_HEADERS.region);
+  if (
+    !publicKey ||
+    !signature ||
+    !/^[1-9A-HJ-NP-Za-km-z]{16,32}$/.test(nonce) ||
+    !/^[0-9]{1,16}$/.test(timestampText)
+  ) {
+    throw new MeridianError(
+      401,
+      "unsigned_request",
+      "agent requests must carry the x-meridian-* signature headers",
+    );
+  }
+  const body = await readText(c);
+  const url = new URL(c.req.url);
+  const timestamp = Number(timestampText);
+  const valid = await verifyParts(publicKey, signature, {
+    method: c.req.method,
+    pathAndQuery: url.pathname + url.search,
+    bodySha256: await sha256Hex(body),
+    timestamp,
+    nonce,
+  });
+  if (!valid) throw new MeridianError(401, "bad_signature", "the request's signature does not verify");
+  let region = "";
+  if (regionText) {
+    if (!RegionId.safeParse(regionText).success)
+      throw new MeridianError(400, "unknown_region", "bad region header");
+    region = requireKnownRegion(c.env, regionText);
+  }
+  c.set("agent", { publicKey, nodeId: nodeId || null, nonce, timestamp, region, body });
+  await next();
+});

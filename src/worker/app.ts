@@ -1,0 +1,25 @@
+import { Hono } from "hono";
+import { errorBoundary } from "./error-boundary.js";
+import type { AppEnv } from "./hono-env.js";
+import { requireAccount } from "./require-account.js";
+import { accountRoutes } from "./routes/accounts.js";
+import { agentRoutes } from "./routes/agent.js";
+import { health } from "./routes/health.js";
+import { jobRoutes } from "./routes/jobs.js";
+import { nodeRoutes } from "./routes/nodes.js";
+
+/** The edge API: one error boundary, resources mounted per route group. */
+export const app = new Hono<AppEnv>()
+  .route("/v1/health", health)
+  .route("/v1/accounts", accountRoutes)
+  .route("/v1/agent", agentRoutes)
+  .use("/v1/jobs/*", requireAccount)
+  .use("/v1/nodes/*", requireAccount)
+  .route("/v1/jobs", jobRoutes)
+  .route("/v1/nodes", nodeRoutes)
+  .notFound((c) =>
+    c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  )
+  .onError(errorBoundary);
+
+export type AppType = typeof app;

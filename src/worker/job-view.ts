@@ -1,0 +1,30 @@
+import type { JobRow } from "../../schema/tables.js";
+import type { JobView } from "../shared/api.js";
+import type { JobStatus } from "../shared/job-status.js";
+import { formatUsd } from "../shared/money.js";
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** A job row as the API shows it: ISO times, money as USD strings, the pending reason if queued. */
+export function jobView(row: JobRow, pendingReason?: string): JobView {
+  const spec = { ...(row.spec as Record<string, unknown>) };
+  if (typeof spec.maxPricePerGpuHour === "number")
+    spec.maxPricePerGpuHour = formatUsd(spec.maxPricePerGpuHour);
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status as JobStatus,
+    reason: pendingReason ?? row.reason,
+    region: row.region,
+    image: row.image,
+    nodeId: row.nodeId,
+    attemptId: row.attemptId,
+    attempts: row.attempts,
+    exitCode: row.exitCode,
+    createdAt: new Date(row.createdAt).toISOString(),
+    assignedAt: iso(row.assignedAt),
+    startedAt: iso(row.startedAt),
+    endedAt: iso(row.endedAt),
+    spec,
+  };
+}

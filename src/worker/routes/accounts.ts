@@ -1,0 +1,29 @@
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { accounts, apiKeys } from "../../../schema/tables.js";
+import { CreateAccountRequest } from "../../shared/api.js";
+import { newId } from "../../shared/ids.js";
+import { issueApiKey } from "../api-keys.js";
+import type { AppEnv } from "../hono-env.js";
+import { parseJsonText, parseOrThrow, readText } from "../json-body.js";
+
+/** Open sign-up: an account and its first API key, which is shown this once and never again. */
+export const accountRoutes = new Hono<AppEnv>().post("/", async (c) => {
+  const text = await readText(c);
+  const body = parseOrThrow(
+    CreateAccountRequest,
+    text.trim() === "" ? {} : parseJsonText(text),
+    "request body",
+  );
+  const now = Date.now();
+  const accountId = newId("acct", now);
+  const key = await issueApiKey(newId("key", now));
+  const db = drizzle(c.env.DB);
+  await db.batch([
+    db
+      .insert(accounts)
+      .values({ id: accountId, name: body.name ?? null, email: body.email ?? null, createdAt: now }),
+    db.insert(apiKeys).values({ id: key.keyId, accountId, secretHash: key.secretHash, createdAt: now }),
+  ]);
+  return c.json({ id: accountId, apiKey: key.apiKey }, 201);
+});

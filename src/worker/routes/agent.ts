@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { unwrap } from "../../durable/rpc-result.js";
+import { AttemptId, AttemptReport, PollRequest, RegisterRequest } from "../../shared/agent-protocol.js";
+import { MeridianError } from "../../shared/errors.js";
+import { agentAuth } from "../agent-auth.js";
+import type { AppEnv } from "../hono-env.js";
+import { parseJsonText, parseOrThrow } from "../json-body.js";
+import { chooseRegion, regionStub } from "../region-routing.js";
+
+function registeredRegion(region: string): string {
+  if (!region)
+    throw new MeridianError(400, "missing_region", "send the x-meridian-region header given at registration");
+  return region;
+}
+
+/** Routes the host agents call; every one is signed (agentAuth). */
+export const agentRoutes = new Hono<AppEnv>()
+  .use(agentAuth)
+  .post("/register", async (c) => {
+    const agent = c.get("agent");
+    const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
+    const region = chooseRegion(c, body.region);
+    return c.json(unwrap(await regionStub(c.env, region).register(agent, body, region)));
+  })
+  .post("/poll", async (c) => {
+    const agent = c.get("agent");
+    const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
+    return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
+  })
+  .post("/attempts/:attemptId/report", async (c) => {
+    const agent = c.get("agent");
+    const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
+    const body = parseOrThrow(AttemptReport, parseJsonText(agent.body), "report");
+    return c.json(
+      unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
+    );
+  });

@@ -1,0 +1,22 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Worker, Durable Object and D1 tests: they run inside workerd with the real bindings.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        main: "./src/worker/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+      }),
+    ],
+    test: {
+      name: "workers",
+      include: ["test/worker/**/*.test.ts"],
+      setupFiles: ["./test/worker/apply-migrations.ts"],
+    },
+  };
+});
