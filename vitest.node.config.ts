@@ -1,12 +1,13 @@
 import { defineConfig } from "vitest/config";
 
 // Node-side tests: shared contract, host agent (real Docker engine), CLI, and end-to-end runs
-// that start `wrangler dev` and a real agent.
+// that start `wrangler dev` and a real agent. Scheduler tests are pure logic and run here too.
 export default defineConfig({
   test: {
     name: "node",
     include: [
       "test/shared/**/*.test.ts",
+      "test/scheduler/**/*.test.ts",
       "test/agent/**/*.test.ts",
       "test/cli/**/*.test.ts",
       "test/e2e/**/*.test.ts",

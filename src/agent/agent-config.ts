@@ -1,0 +1,105 @@
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { NodeId } from "../shared/agent-protocol.js";
+import { parseUsd } from "../shared/money.js";
+import { RegionId } from "../shared/regions.js";
+
+export const CONFIG_FILE = "config.json";
+
+/** `<dataDir>/config.json`. Strict: a misspelt key is an error, not a silently ignored setting. */
+export const AgentConfig = z
+  .object({
+    controlPlane: z.url({ protocol: /^https?$/ }),
+    region: RegionId.optional(),
+    /** Asking price per GPU-hour in USD, as a decimal string (money stays exact). */
+    pricePerGpuHour: z
+      .string()
+      .refine((text) => parseUsd(text) !== undefined, 'a USD amount like "1.50"')
+      .default("1.50"),
+    labels: z.record(z.string(), z.string()).default({}),
+    /** Saved after the first registration, so a restart is recognisably the same node. */
+    nodeId: NodeId.optional(),
+    /** Path of the Docker engine's unix socket; unset means DOCKER_HOST or the default socket. */
+    dockerSocket: z.string().min(1).optional(),
+  })
+  .strict();
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+/** Settings given on the command line (or by a test); they win over the file. */
+export type ConfigOverrides = Partial<Omit<AgentConfig, "nodeId">>;
+
+export class ConfigError extends Error {
+  readonly code = "config_invalid";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Reads the config file and applies the overrides. On first start (no file yet) the overrides become
+ * the file, so the next start needs no flags.
+ */
+export async function loadConfig(dataDir: string, overrides: ConfigOverrides): Promise<AgentConfig> {
+  const path = join(dataDir, CONFIG_FILE);
+  const stored = await readStored(path);
+  const merged = parseConfig({ ...(stored ?? {}), ...withoutUndefined(overrides) }, path);
+  if (stored === undefined) await writeConfig(dataDir, merged);
+  return merged;
+}
+
+/** Records the node id the control plane gave, keeping the file's own settings (not the flags). */
+export async function saveNodeId(dataDir: string, nodeId: string): Promise<void> {
+  const path = join(dataDir, CONFIG_FILE);
+  const stored = await readStored(path);
+  if (stored === undefined) throw new ConfigError(`${path} disappeared while the agent was running`);
+  await writeConfig(dataDir, parseConfig({ ...stored, nodeId }, path));
+}
+
+export function parseConfig(value: unknown, source: string): AgentConfig {
+  const result = AgentConfig.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+    if (problems.some((problem) => problem.startsWith("controlPlane:"))) {
+      problems.push("give the control plane with --control-plane <url>, e.g. http://localhost:8787");
+    }
+    throw new ConfigError(`invalid agent config (${source}):\n  ${problems.join("\n  ")}`);
+  }
+  return result.data;
+}
+
+async function readStored(path: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") return undefined;
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${path} is not valid JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${path} must hold a JSON object`);
+  }
+  return { ...value };
+}
+
+async function writeConfig(dataDir: string, config: AgentConfig): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, CONFIG_FILE);
+  // Write then rename, so a crash mid-write never leaves a half file that blocks the next start.
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  await rename(temporary, path);
+}
+
+function withoutUndefined(overrides: ConfigOverrides): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+}

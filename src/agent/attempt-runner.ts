@@ -1,0 +1,216 @@
+import type { Assignment, AttemptReport, ReportResponse } from "../shared/agent-protocol.js";
+import type { AgentLog } from "./agent-log.js";
+import { errorMessage } from "./agent-log.js";
+import type { Clock } from "./clock.js";
+import type { ContainerExit, ContainerRuntime, RunningContainer } from "./container-runtime.js";
+import { ControlPlaneError } from "./control-plane-client.js";
+import { LogShipper } from "./log-shipper.js";
+
+type ExitReason = Extract<AttemptReport, { type: "exited" }>["reason"];
+type EarlyStop = { reason: Exclude<ExitReason, "completed">; message: string };
+
+/** Where an attempt stands, as the work loop and tests can observe it. */
+export type AttemptPhase = "pulling" | "starting" | "running" | "reporting" | "finished" | "abandoned";
+
+export interface AttemptRunnerDeps {
+  nodeId: string;
+  runtime: ContainerRuntime;
+  report: (attemptId: string, body: AttemptReport) => Promise<ReportResponse>;
+  clock: Clock;
+  log: AgentLog;
+}
+
+/**
+ * One attempt from assignment to exit report: pull, start, `started`, logs, timeout, `exited`,
+ * removal. A stale lease (409) at any point means the attempt is someone else's now: the container
+ * is stopped and removed and nothing more is reported.
+ */
+export class AttemptRunner {
+  readonly attemptId: string;
+  readonly fencing: number;
+  readonly done: Promise<void>;
+  private phaseNow: AttemptPhase = "pulling";
+  private earlyStop: EarlyStop | undefined;
+  private stale = false;
+  private container: RunningContainer | undefined;
+  private readonly shipper: LogShipper;
+  private releaseLogs: () => void = () => {};
+
+  constructor(
+    private readonly assignment: Assignment,
+    private readonly deps: AttemptRunnerDeps,
+  ) {
+    this.attemptId = assignment.attemptId;
+    this.fencing = assignment.fencing;
+    this.shipper = new LogShipper({
+      clock: deps.clock,
+      after: new Promise<void>((resolve) => {
+        this.releaseLogs = resolve;
+      }),
+      send: async (chunks) => {
+        const response = await this.send({ type: "logs", fencing: this.fencing, chunks });
+        if (response?.stop) this.requestStop("cancelled", "cancelled while running");
+      },
+      onSendError: (error) =>
+        this.deps.log.warn(`${this.describe()}: logs not delivered: ${errorMessage(error)}`),
+    });
+    this.done = this.run().catch((error: unknown) => {
+      this.deps.log.error(`${this.describe()}: ${errorMessage(error)}`);
+    });
+  }
+
+  get phase(): AttemptPhase {
+    return this.phaseNow;
+  }
+
+  /** Ends the attempt early; its exit is reported with this reason. The first reason given wins. */
+  requestStop(reason: EarlyStop["reason"], message: string): void {
+    if (this.earlyStop !== undefined || this.phaseNow === "finished") return;
+    this.earlyStop = { reason, message };
+    this.stopContainer();
+  }
+
+  /** The lease is gone (superseded, expired, refused as stale): stop and forget, report nothing. */
+  abandon(why: string): void {
+    if (this.stale) return;
+    this.stale = true;
+    this.deps.log.warn(`${this.describe()}: no longer ours (${why}); stopping it`);
+    this.shipper.abandon();
+    this.stopContainer();
+  }
+
+  private async run(): Promise<void> {
+    const { assignment, deps } = this;
+    try {
+      await deps.runtime.ensureImage(assignment.image);
+    } catch (error) {
+      await this.finish(null, { reason: "error", message: errorMessage(error) });
+      return;
+    }
+    if (this.stale) return this.markAbandoned();
+    if (this.earlyStop) return this.finish(null, this.earlyStop);
+
+    this.phaseNow = "starting";
+    let container: RunningContainer;
+    try {
+      container = await deps.runtime.start(
+        {
+          jobId: assignment.jobId,
+          attemptId: assignment.attemptId,
+          nodeId: deps.nodeId,
+          image: assignment.image,
+          command: assignment.command,
+          env: assignment.env,
+          gpuUuids: assignment.gpuUuids,
+          cpus: assignment.cpus,
+          memoryMib: assignment.memoryMib,
+        },
+        (stream, data) => this.shipper.push(stream, data),
+      );
+    } catch (error) {
+      this.shipper.abandon();
+      this.releaseLogs();
+      await this.finish(null, { reason: "error", message: errorMessage(error) });
+      return;
+    }
+    this.container = container;
+    this.phaseNow = "running";
+    // A stop that came while the container was being created applies now.
+    if (this.earlyStop || this.stale) this.stopContainer();
+
+    const started = await this.send({
+      type: "started",
+      fencing: this.fencing,
+      at: deps.clock.now(),
+      containerId: container.id,
+    });
+    this.releaseLogs();
+    if (started?.stop) this.requestStop("cancelled", "cancelled while starting");
+
+    const cancelTimeout =
+      assignment.timeoutSeconds > 0
+        ? deps.clock.setTimer(
+            () => this.requestStop("timeout", `ran past its ${assignment.timeoutSeconds} s time limit`),
+            assignment.timeoutSeconds * 1000,
+          )
+        : () => {};
+    let exit: ContainerExit | undefined;
+    try {
+      exit = await container.exited;
+    } catch (error) {
+      deps.log.error(`${this.describe()}: lost track of container ${container.id}: ${errorMessage(error)}`);
+    } finally {
+      cancelTimeout();
+    }
+
+    if (this.stale) {
+      await container.remove();
+      return this.markAbandoned();
+    }
+    await this.shipper.close();
+    if (exit === undefined) {
+      await this.finish(null, { reason: "error", message: "the container engine lost the container" });
+    } else {
+      const stop =
+        this.earlyStop ??
+        (exit.oomKilled ? { reason: "completed" as const, message: "out of memory" } : undefined);
+      await this.finish(exit.exitCode, stop);
+    }
+    // Removed only after the exit is recorded, so a crash in between leaves evidence, not nothing.
+    await container.remove();
+  }
+
+  private async finish(
+    exitCode: number | null,
+    stop: { reason: ExitReason; message: string } | undefined,
+  ): Promise<void> {
+    if (this.stale) return this.markAbandoned();
+    this.phaseNow = "reporting";
+    const reason = stop?.reason ?? "completed";
+    await this.send({
+      type: "exited",
+      fencing: this.fencing,
+      at: this.deps.clock.now(),
+      exitCode,
+      reason,
+      ...(stop?.message ? { message: stop.message.slice(0, 4096) } : {}),
+    });
+    if (reason === "error")
+      this.deps.log.warn(`${this.describe()}: failed: ${stop?.message ?? "unknown error"}`);
+    this.phaseNow = "finished";
+  }
+
+  /** Sends a report; a stale lease abandons the attempt, other failures are logged and survived. */
+  private async send(body: AttemptReport): Promise<ReportResponse | undefined> {
+    if (this.stale) return undefined;
+    try {
+      return await this.deps.report(this.attemptId, body);
+    } catch (error) {
+      if (error instanceof ControlPlaneError && error.code === "stale_lease") {
+        this.abandon("the control plane refused its fencing number");
+        return undefined;
+      }
+      if (body.type === "logs") throw error;
+      this.deps.log.error(`${this.describe()}: ${body.type} report failed: ${errorMessage(error)}`);
+      return undefined;
+    }
+  }
+
+  private stopContainer(): void {
+    const container = this.container;
+    if (container === undefined) return;
+    container.stop().catch((error: unknown) => {
+      this.deps.log.error(
+        `${this.describe()}: could not stop container ${container.id}: ${errorMessage(error)}`,
+      );
+    });
+  }
+
+  private markAbandoned(): void {
+    this.phaseNow = "abandoned";
+  }
+
+  private describe(): string {
+    return `job ${this.assignment.jobId} attempt ${this.attemptId}`;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The narrow face of a container engine the work loop needs. docker-runtime.ts implements it over
+ * dockerode; nothing else in the agent knows about Docker.
+ */
+
+export type LogStream = "stdout" | "stderr";
+
+/** What to run for one attempt; the runtime turns it into an isolated, limited container. */
+export interface ContainerSpec {
+  jobId: string;
+  attemptId: string;
+  nodeId: string;
+  image: string;
+  /** Empty: the image's default command. */
+  command: string[];
+  env: Record<string, string>;
+  /** GPU uuids the container may see; empty for a CPU-only job. */
+  gpuUuids: string[];
+  cpus: number;
+  memoryMib: number;
+}
+
+/** How a container's life is going. Transitions only move forward along this list. */
+export type ContainerLifecycle = "running" | "stopping" | "exited" | "removed";
+
+export interface ContainerExit {
+  exitCode: number;
+  /** True when the engine killed it for running out of memory. */
+  oomKilled: boolean;
+}
+
+export interface RunningContainer {
+  readonly id: string;
+  readonly state: ContainerLifecycle;
+  /** Settles once the process exited and every log line it wrote was delivered. */
+  readonly exited: Promise<ContainerExit>;
+  /** SIGTERM, then SIGKILL after the grace period; a container already gone is fine. */
+  stop(): Promise<void>;
+  /** Removes the container (stopping it first if needed); a container already gone is fine. */
+  remove(): Promise<void>;
+}
+
+export type LogSink = (stream: LogStream, data: string) => void;
+
+export interface ContainerRuntime {
+  /** Where the engine is expected (a socket path or URL), for messages to the operator. */
+  readonly location: string;
+  /** Whether the engine answers at all. */
+  ping(): Promise<boolean>;
+  /** Makes the image available locally, pulling it when absent; throws ImagePullError. */
+  ensureImage(image: string): Promise<void>;
+  /** Creates and starts the container, delivering its output to `onLog` from its first byte. */
+  start(spec: ContainerSpec, onLog: LogSink): Promise<RunningContainer>;
+  /** Removes containers a previous run of this node left behind; returns how many. */
+  removeLeftovers(nodeId: string): Promise<number>;
+}
+
+export class ImagePullError extends Error {
+  readonly code = "image_pull_failed";
+  readonly image: string;
+  constructor(image: string, reason: string) {
+    super(`could not pull image ${image}: ${reason}`);
+    this.name = "ImagePullError";
+    this.image = image;
+  }
+}
+
+export class ContainerStartError extends Error {
+  readonly code = "container_start_failed";
+  constructor(attemptId: string, reason: string) {
+    super(`could not start the container of attempt ${attemptId}: ${reason}`);
+    this.name = "ContainerStartError";
+  }
+}

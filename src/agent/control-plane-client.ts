@@ -1,0 +1,194 @@
+import type { z } from "zod";
+import {
+  type AttemptReport,
+  type PollRequest,
+  PollResponse,
+  type RegisterRequest,
+  RegisterResponse,
+  ReportResponse,
+} from "../shared/agent-protocol.js";
+import { newNonce, SIGNATURE_HEADERS, sha256Hex, signParts } from "../shared/agent-signature.js";
+import { ErrorEnvelope } from "../shared/errors.js";
+import { type Clock, systemClock } from "./clock.js";
+
+/** A refusal or failure from the control plane, carrying the error envelope's stable code. */
+export class ControlPlaneError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(status: number, code: string, message: string, details?: unknown) {
+    super(message);
+    this.name = "ControlPlaneError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** The control plane could not be reached at all (after retries). */
+export const UNREACHABLE = "unreachable";
+
+export interface ControlPlaneClientOptions {
+  baseUrl: string;
+  identity: { secretKey: Uint8Array; publicKeyBase58: string };
+  clock?: Clock;
+  fetch?: typeof fetch;
+  /** Tries after the first, on network errors, 429 and 5xx. */
+  retries?: number;
+  /** First backoff delay; it doubles per retry, up to 5 s. */
+  backoffMs?: number;
+}
+
+interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+/** The agent's side of /v1/agent: every request signed with the node key, every answer zod-parsed. */
+export class ControlPlaneClient {
+  private readonly baseUrl: string;
+  private readonly identity: ControlPlaneClientOptions["identity"];
+  private readonly clock: Clock;
+  private readonly fetch: typeof fetch;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private node: { nodeId: string; region: string } | undefined;
+
+  constructor(options: ControlPlaneClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.identity = options.identity;
+    this.clock = options.clock ?? systemClock;
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.retries = options.retries ?? 4;
+    this.backoffMs = options.backoffMs ?? 250;
+  }
+
+  /** Later requests carry these as x-meridian-node and x-meridian-region. */
+  setNode(nodeId: string, region: string): void {
+    this.node = { nodeId, region };
+  }
+
+  register(body: z.input<typeof RegisterRequest>, options: CallOptions = {}): Promise<RegisterResponse> {
+    return this.call("/v1/agent/register", body, RegisterResponse, options);
+  }
+
+  poll(body: PollRequest, options: CallOptions = {}): Promise<PollResponse> {
+    return this.call("/v1/agent/poll", body, PollResponse, options);
+  }
+
+  report(attemptId: string, body: AttemptReport, options: CallOptions = {}): Promise<ReportResponse> {
+    return this.call(
+      `/v1/agent/attempts/${encodeURIComponent(attemptId)}/report`,
+      body,
+      ReportResponse,
+      options,
+    );
+  }
+
+  private async call<T>(path: string, body: unknown, schema: z.ZodType<T>, options: CallOptions): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    const { pathname, search } = new URL(url);
+    const text = JSON.stringify(body);
+    const bodySha256 = await sha256Hex(text);
+    const retries = options.retries ?? this.retries;
+    let resigned = false;
+    let failures = 0;
+    for (;;) {
+      // Fresh timestamp and nonce on every try: a nonce is single use, even for a retry.
+      const headers = await this.sign(pathname + search, bodySha256);
+      const signals = [
+        options.signal,
+        options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+      ];
+      let response: Response;
+      try {
+        response = await this.fetch(url, {
+          method: "POST",
+          headers,
+          body: text,
+          signal: AbortSignal.any(signals.filter((signal) => signal !== undefined)),
+        });
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        if (failures++ < retries) {
+          await this.backoff(failures, options.signal);
+          continue;
+        }
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new ControlPlaneError(0, UNREACHABLE, `cannot reach the control plane at ${url}: ${reason}`);
+      }
+      if (response.ok) {
+        const parsed = schema.safeParse(await response.json().catch(() => undefined));
+        if (!parsed.success) {
+          throw new ControlPlaneError(
+            response.status,
+            "bad_response",
+            `unexpected answer from ${path}`,
+            parsed.error,
+          );
+        }
+        return parsed.data;
+      }
+      const error = await toError(response, path);
+      if (error.status === 401 && error.code === "stale_signature" && !resigned) {
+        resigned = true;
+        continue;
+      }
+      if ((error.status >= 500 || error.status === 429) && failures++ < retries) {
+        await this.backoff(failures, options.signal);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  private async sign(pathAndQuery: string, bodySha256: string): Promise<Record<string, string>> {
+    const timestamp = this.clock.now();
+    const nonce = newNonce();
+    const signature = await signParts(this.identity.secretKey, {
+      method: "POST",
+      pathAndQuery,
+      bodySha256,
+      timestamp,
+      nonce,
+    });
+    return {
+      "content-type": "application/json",
+      [SIGNATURE_HEADERS.publicKey]: this.identity.publicKeyBase58,
+      ...(this.node
+        ? { [SIGNATURE_HEADERS.nodeId]: this.node.nodeId, [SIGNATURE_HEADERS.region]: this.node.region }
+        : {}),
+      [SIGNATURE_HEADERS.timestamp]: String(timestamp),
+      [SIGNATURE_HEADERS.nonce]: nonce,
+      [SIGNATURE_HEADERS.signature]: signature,
+    };
+  }
+
+  private backoff(failures: number, signal: AbortSignal | undefined): Promise<void> {
+    const base = Math.min(5_000, this.backoffMs * 2 ** (failures - 1));
+    // Jitter, so a region's agents do not all come back in the same instant after an outage.
+    return this.clock.sleep(base / 2 + Math.random() * (base / 2), signal);
+  }
+}
+
+async function toError(response: Response, path: string): Promise<ControlPlaneError> {
+  const text = await response.text().catch(() => "");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const envelope = ErrorEnvelope.safeParse(value);
+  if (envelope.success) {
+    const { code, message, details } = envelope.data.error;
+    return new ControlPlaneError(response.status, code, message, details);
+  }
+  return new ControlPlaneError(
+    response.status,
+    `http_${response.status}`,
+    `${path} answered ${response.status}`,
+  );
+}
