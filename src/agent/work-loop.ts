@@ -178,10 +178,26 @@ export class WorkLoop {
   }
 
   private async drain(): Promise<void> {
-    if (this.attempts.size === 0) return;
-    this.options.log.info(`shutting down: stopping ${this.attempts.size} running attempt(s)`);
-    for (const runner of this.attempts.values()) runner.requestStop("error", "agent shut down");
-    await Promise.all([...this.attempts.values()].map((runner) => runner.done));
+    if (this.attempts.size > 0) {
+      this.options.log.info(`shutting down: stopping ${this.attempts.size} running attempt(s)`);
+      for (const runner of this.attempts.values()) runner.requestStop("error", "agent shut down");
+      await Promise.all([...this.attempts.values()].map((runner) => runner.done));
+    }
+    await this.announceDrain();
+  }
+
+  /**
+   * One last, unheld poll that says the node takes no more work, so the control plane places
+   * again at once any assignment that the cancelled poll may have carried, instead of waiting for
+   * its lease to lapse. Best effort: the lease expiry still covers a node that cannot say it.
+   */
+  private async announceDrain(): Promise<void> {
+    if (this.registration === undefined) return;
+    try {
+      await this.options.client.poll({ running: [], acceptingWork: false, waitMs: 0 }, { timeoutMs: 3_000, retries: 0 });
+    } catch (error) {
+      this.options.log.warn(`could not tell the control plane this node is draining: ${errorMessage(error)}`);
+    }
   }
 
   private backoffMs(): number {

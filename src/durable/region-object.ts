@@ -136,7 +136,8 @@ export class RegionObject extends DurableObject<Env> {
           stop.push({ attemptId: running.attemptId, reason: job ? "superseded" : "unknown_attempt" });
         }
       }
-      if (request.acceptingWork && !wasAccepting) {
+      if (!request.acceptingWork) this.returnUntaken(node.id, listed, now);
+      if (request.acceptingWork !== wasAccepting) {
         this.schedule(now);
         await this.save();
       }
@@ -455,6 +456,29 @@ export class RegionObject extends DurableObject<Env> {
       });
     }
     this.forget(job);
+  }
+
+  /** A draining node gives back the assignments it never took up; they are placed again at once. */
+  private returnUntaken(nodeId: string, taken: ReadonlySet<string>, now: number): void {
+    for (const job of this.jobs.values()) {
+      const attempt = job.attempt;
+      if (attempt?.nodeId !== nodeId || job.status !== "assigned" || taken.has(attempt.id)) continue;
+      this.stageOutbox({
+        kind: "attempt-end",
+        id: attempt.id,
+        startedAt: null,
+        endedAt: now,
+        exitCode: null,
+        outcome: "returned",
+      });
+      this.leases.delete(attempt.id);
+      job.attempt = null;
+      this.transition(job, "queued", `node ${nodeId} is draining; placing the job again`, now, {
+        nodeId: null,
+        attemptId: null,
+        assignedAt: null,
+      });
+    }
   }
 
   private loseAttempt(job: JobRecord, attempt: AttemptRecord, now: number): void {
