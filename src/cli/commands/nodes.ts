@@ -1,0 +1,47 @@
+import type { NodeView } from "../../shared/api.js";
+import type { Command } from "../command.js";
+import { printResult } from "../command.js";
+import { formatTable } from "../table.js";
+
+export const nodesCommand: Command = {
+  words: ["nodes"],
+  summary: "list the provider nodes and their free GPUs",
+  usage: "Usage: meridian nodes\n",
+  options: [],
+  arity: [0, 0],
+  async run(context) {
+    const { data, raw } = await context.client.listNodes();
+    printResult(context, raw, () => renderNodes(data.nodes));
+  },
+};
+
+export function renderNodes(nodes: readonly NodeView[]): string {
+  if (nodes.length === 0) return "No nodes.\n";
+  return formatTable(
+    ["ID", "REGION", "STATUS", "GPUS", "FREE", "CPUS", "MEMORY", "$/GPU-HOUR", "LABELS"],
+    nodes.map((node) => [
+      node.id,
+      node.region,
+      node.status,
+      describeGpus(node),
+      String(node.freeGpus),
+      String(node.cpus),
+      `${node.memoryGb} GB`,
+      node.pricePerGpuHour,
+      Object.entries(node.labels)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(",") || "-",
+    ]),
+  );
+}
+
+/** `2x H100-SXM 80GB`; a mixed host lists each kind. */
+function describeGpus(node: NodeView): string {
+  if (node.gpus.length === 0) return "none";
+  const counts = new Map<string, number>();
+  for (const gpu of node.gpus) {
+    const kind = `${gpu.model ?? gpu.name} ${gpu.vramGb}GB`;
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...counts].map(([kind, count]) => `${count}x ${kind}`).join(", ");
+}
