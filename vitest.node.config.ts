@@ -8,6 +8,7 @@ export default defineConfig({
     include: [
       "test/shared/**/*.test.ts",
       "test/scheduler/**/*.test.ts",
+      "test/verification/**/*.test.ts",
       "test/agent/**/*.test.ts",
       "test/cli/**/*.test.ts",
       "test/e2e/**/*.test.ts",

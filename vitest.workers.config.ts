@@ -10,7 +10,8 @@ export default defineConfig(async () => {
       cloudflareTest({
         main: "./src/worker/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+        // The operator token guards operator-only routes (POST /v1/credits); tests use a fixed one.
+        miniflare: { bindings: { TEST_MIGRATIONS: migrations, OPERATOR_TOKEN: "test-operator-token" } },
       }),
     ],
     test: {

@@ -194,7 +194,10 @@ export class WorkLoop {
   private async announceDrain(): Promise<void> {
     if (this.registration === undefined) return;
     try {
-      await this.options.client.poll({ running: [], acceptingWork: false, waitMs: 0 }, { timeoutMs: 3_000, retries: 0 });
+      await this.options.client.poll(
+        { running: [], acceptingWork: false, waitMs: 0 },
+        { timeoutMs: 3_000, retries: 0 },
+      );
     } catch (error) {
       this.options.log.warn(`could not tell the control plane this node is draining: ${errorMessage(error)}`);
     }

@@ -4,9 +4,15 @@ import type { AppEnv } from "./hono-env.js";
 import { requireAccount } from "./require-account.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { agentRoutes } from "./routes/agent.js";
+import { balanceRoutes } from "./routes/balance.js";
+import { creditRoutes } from "./routes/credits.js";
+import { earningsRoutes } from "./routes/earnings.js";
+import { estimateRoutes } from "./routes/estimates.js";
 import { health } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
+import { ledgerRoutes } from "./routes/ledger.js";
 import { nodeRoutes } from "./routes/nodes.js";
+import { usageRoutes } from "./routes/usage.js";
 
 /** The edge API: one error boundary, resources mounted per route group. */
 export const app = new Hono<AppEnv>()
@@ -17,6 +23,17 @@ export const app = new Hono<AppEnv>()
   .use("/v1/nodes/*", requireAccount)
   .route("/v1/jobs", jobRoutes)
   .route("/v1/nodes", nodeRoutes)
+  .use("/v1/balance/*", requireAccount)
+  .use("/v1/ledger/*", requireAccount)
+  .use("/v1/usage/*", requireAccount)
+  .use("/v1/provider/*", requireAccount)
+  .use("/v1/estimates/*", requireAccount)
+  .route("/v1/balance", balanceRoutes)
+  .route("/v1/ledger", ledgerRoutes)
+  .route("/v1/usage", usageRoutes)
+  .route("/v1/provider/earnings", earningsRoutes)
+  .route("/v1/estimates", estimateRoutes)
+  .route("/v1/credits", creditRoutes)
   .notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   )

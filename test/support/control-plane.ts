@@ -33,7 +33,9 @@ export interface ControlPlane {
 export async function startControlPlane(): Promise<ControlPlane> {
   const state = await mkdtemp(path.join(tmpdir(), "meridian-cp-"));
   const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { env });
+  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    env,
+  });
   const port = await freePort();
   const inspector = await freePort();
   const child: ChildProcess = spawn(

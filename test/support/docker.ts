@@ -24,3 +24,27 @@ export function dockerAvailable(suite: string): boolean {
 }
 
 export const TEST_IMAGE = "meridian/busybox:test";
+
+/** The local registry scripts/start-test-registry.sh starts, serving TEST_IMAGE under its own name. */
+export const REGISTRY_IMAGE = "127.0.0.1:5000/meridian/busybox:test";
+
+/** Whether that registry answers; the same skip-loudly-or-fail rule as for the engine. */
+export function registryAvailable(suite: string): boolean {
+  let ok = false;
+  try {
+    execFileSync("curl", ["-sf", "--max-time", "5", "http://127.0.0.1:5000/v2/"], { stdio: "pipe" });
+    ok = true;
+  } catch {
+    ok = false;
+  }
+  if (!ok && process.env.MERIDIAN_REQUIRE_DOCKER === "1") {
+    throw new Error(
+      `${suite}: the local registry on 127.0.0.1:5000 does not answer (scripts/start-test-registry.sh)`,
+    );
+  }
+  if (!ok)
+    console.warn(
+      `\n!!! SKIPPED ${suite}: no registry on 127.0.0.1:5000 (run scripts/start-test-registry.sh) !!!\n`,
+    );
+  return ok;
+}

@@ -41,7 +41,8 @@ export class UserClient {
     const deadline = Date.now() + ms;
     let job = await this.job(id);
     while (!done(job)) {
-      if (Date.now() > deadline) throw new Error(`job ${id} stuck in ${job.status} (${job.reason ?? "no reason"})`);
+      if (Date.now() > deadline)
+        throw new Error(`job ${id} stuck in ${job.status} (${job.reason ?? "no reason"})`);
       await new Promise((resolve) => setTimeout(resolve, everyMs));
       job = await this.job(id);
     }

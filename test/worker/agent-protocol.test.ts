@@ -22,11 +22,12 @@ function regionStub(): DurableObjectStub<RegionObject> {
   return env.REGION.get(env.REGION.idFromName("eu-west"));
 }
 
-/** Lets every lease in the region lapse, as if the node had gone silent, then runs the alarm. */
-async function expireLeases(): Promise<void> {
+/** Lets an attempt's lease lapse, as if its node had gone silent, then runs the alarm. */
+async function expireLease(attemptId: string): Promise<void> {
   await runInDurableObject(regionStub(), (instance) => {
     const leases = (instance as unknown as { leases: Map<string, number> }).leases;
-    for (const id of leases.keys()) leases.set(id, 0);
+    if (!leases.has(attemptId)) throw new Error(`no lease for ${attemptId}`);
+    leases.set(attemptId, 0);
   });
   await runDurableObjectAlarm(regionStub());
 }
@@ -182,6 +183,7 @@ describe("leases and fencing", () => {
       "stale_lease",
     );
     expect((await jobOf(apiKey, id)).status).toBe("assigned");
+    await agent.report(a.attemptId, { type: "exited", fencing: a.fencing, at: Date.now(), exitCode: 0, reason: "completed" });
   });
 
   it("marks a silent node's attempt lost, places the job elsewhere and refuses the old attempt's reports", async () => {
@@ -191,7 +193,7 @@ describe("leases and fencing", () => {
     const { id } = (await (await submit(apiKey, { ...spec, resources: { gpus: 1 } })).json()) as {
       id: string;
     };
-    const [old] = (await silent.poll()).assignments;
+    const old = (await silent.poll()).assignments.find((a) => a.jobId === id);
     if (!old) throw new Error("no assignment");
     await silent.report(old.attemptId, {
       type: "started",
@@ -202,9 +204,9 @@ describe("leases and fencing", () => {
 
     const rescuer = new TestAgent();
     await rescuer.register(hardware([{ ...H100, uuid: "GPU-bbbbbbbb-0000-0000-0000-000000000000" }]));
-    await expireLeases();
+    await expireLease(old.attemptId);
 
-    const [fresh] = (await rescuer.poll()).assignments;
+    const fresh = (await rescuer.poll()).assignments.find((a) => a.jobId === id);
     if (!fresh) throw new Error("the job was not placed again");
     expect(fresh.jobId).toBe(id);
     expect(fresh.fencing).toBeGreaterThan(old.fencing);
@@ -270,8 +272,9 @@ describe("leases and fencing", () => {
     const agent = new TestAgent();
     await agent.register(hardware());
     const { id } = (await (await submit(apiKey, { ...spec, maxRetries: 0 })).json()) as { id: string };
-    expect((await agent.poll()).assignments).toHaveLength(1);
-    await expireLeases();
+    const [only] = (await agent.poll()).assignments;
+    if (!only) throw new Error("no assignment");
+    await expireLease(only.attemptId);
     expect(await jobOf(apiKey, id)).toMatchObject({ status: "lost" });
   });
 

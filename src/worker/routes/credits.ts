@@ -1,0 +1,34 @@
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { CreditRequest, type CreditView } from "../../shared/ledger-api.js";
+import { formatUsd } from "../../shared/money.js";
+import type { AppEnv } from "../hono-env.js";
+import { jsonBody } from "../json-body.js";
+import { grantCredit } from "../ledger/credits.js";
+import { idempotencyKeyOf } from "../ledger/idempotency-key.js";
+import { requireOperator } from "../ledger/operator-auth.js";
+
+/**
+ * POST /v1/credits (operator only): grants credit to an account from the credits issuer. Honours
+ * `Idempotency-Key`: a retry answers the first result with `Idempotent-Replayed: true`.
+ */
+export const creditRoutes = new Hono<AppEnv>().post("/", requireOperator, async (c) => {
+  const key = idempotencyKeyOf(c, "operator:credits");
+  const body = await jsonBody(c, CreditRequest);
+  const { transfer, replayed } = await grantCredit(drizzle(c.env.DB), {
+    accountId: body.accountId,
+    amountMicros: body.amount,
+    memo: body.memo ?? null,
+    idempotencyKey: key,
+  });
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  const view: CreditView = {
+    transferId: transfer.id,
+    accountId: body.accountId,
+    amount: formatUsd(transfer.amountMicros),
+    amountMicros: transfer.amountMicros,
+    memo: transfer.memo,
+    createdAt: new Date(transfer.createdAt).toISOString(),
+  };
+  return c.json(view, 201);
+});

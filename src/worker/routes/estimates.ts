@@ -1,0 +1,26 @@
+import { Hono } from "hono";
+import { unwrap } from "../../durable/rpc-result.js";
+import type { NodeView } from "../../shared/api.js";
+import { JobSpec } from "../../shared/job-spec.js";
+import type { AppEnv } from "../hono-env.js";
+import { jsonBody } from "../json-body.js";
+import { estimateCost } from "../ledger/estimate.js";
+import { regionStub, regionsOf, requireKnownRegion } from "../region-routing.js";
+
+/** POST /v1/estimates with a job spec: the expected cost range from the offers live now. */
+export const estimateRoutes = new Hono<AppEnv>().post("/", async (c) => {
+  const spec = await jsonBody(c, JobSpec);
+  const regions = spec.region ? [requireKnownRegion(c.env, spec.region)] : regionsOf(c.env).map((r) => r.id);
+  const offers = await Promise.all(
+    regions.map(async (region): Promise<NodeView[]> => {
+      try {
+        return unwrap(await regionStub(c.env, region).listNodes());
+      } catch (error) {
+        // An estimate from the regions that answered beats none; the gap is logged.
+        console.error(JSON.stringify({ msg: "region did not list offers", region, error: String(error) }));
+        return [];
+      }
+    }),
+  );
+  return c.json(estimateCost(spec, offers.flat()));
+});

@@ -1,0 +1,35 @@
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { UsageQuery, type UsageView } from "../../shared/ledger-api.js";
+import { formatUsd } from "../../shared/money.js";
+import type { AppEnv } from "../hono-env.js";
+import { queryOf } from "../json-body.js";
+import { usageReport } from "../ledger/usage.js";
+import { usageCsv } from "../ledger/usage-csv.js";
+
+/** GET /v1/usage?from&to&groupBy=job|day|gpuModel[&format=csv]: charges over at most 366 days. */
+export const usageRoutes = new Hono<AppEnv>().get("/", async (c) => {
+  const query = queryOf(c, UsageQuery);
+  const rows = await usageReport(drizzle(c.env.DB), c.get("accountId"), query);
+  if (query.format === "csv") {
+    c.header("content-disposition", 'attachment; filename="meridian-usage.csv"');
+    return c.body(usageCsv(query.groupBy, rows), 200, { "content-type": "text/csv; charset=utf-8" });
+  }
+  const totalMicros = rows.reduce((sum, row) => sum + row.chargedMicros, 0);
+  const view: UsageView = {
+    from: new Date(query.from).toISOString(),
+    to: new Date(query.to).toISOString(),
+    groupBy: query.groupBy,
+    currency: "USD",
+    rows: rows.map((row) => ({
+      key: row.key,
+      attempts: row.attempts,
+      billableSeconds: row.billableSeconds,
+      charged: formatUsd(row.chargedMicros),
+      chargedMicros: row.chargedMicros,
+    })),
+    total: formatUsd(totalMicros),
+    totalMicros,
+  };
+  return c.json(view);
+});
