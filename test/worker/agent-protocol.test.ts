@@ -183,7 +183,13 @@ describe("leases and fencing", () => {
       "stale_lease",
     );
     expect((await jobOf(apiKey, id)).status).toBe("assigned");
-    await agent.report(a.attemptId, { type: "exited", fencing: a.fencing, at: Date.now(), exitCode: 0, reason: "completed" });
+    await agent.report(a.attemptId, {
+      type: "exited",
+      fencing: a.fencing,
+      at: Date.now(),
+      exitCode: 0,
+      reason: "completed",
+    });
   });
 
   it("marks a silent node's attempt lost, places the job elsewhere and refuses the old attempt's reports", async () => {

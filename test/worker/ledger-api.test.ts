@@ -1,5 +1,10 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { grantSignupCredit } from "../../src/ledger/credits.js";
+import { holdForJob } from "../../src/ledger/hold.js";
+import { nodeOwnerStatement } from "../../src/ledger/node-owners.js";
+import { recordPayout } from "../../src/ledger/payout.js";
+import { settleAttempt } from "../../src/ledger/settlement.js";
 import type {
   BalanceView,
   EarningsView,
@@ -7,11 +12,6 @@ import type {
   LedgerPage,
   UsageView,
 } from "../../src/shared/ledger-api.js";
-import { grantSignupCredit } from "../../src/worker/ledger/credits.js";
-import { holdForJob } from "../../src/worker/ledger/hold.js";
-import { nodeOwnerStatement } from "../../src/worker/ledger/node-owners.js";
-import { recordPayout } from "../../src/worker/ledger/payout.js";
-import { settleAttempt } from "../../src/worker/ledger/settlement.js";
 import { balances, fakeId, grant, ledgerDb, ledgerSum, operatorToken } from "./ledger-support.js";
 import {
   authed,

@@ -1,20 +1,20 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MeridianError } from "../../src/shared/errors.js";
-import { splitCharge } from "../../src/worker/ledger/fee-split.js";
-import { holdForJob } from "../../src/worker/ledger/hold.js";
-import { CREDITS_ISSUER, holdAccount, userAccount } from "../../src/worker/ledger/ledger-accounts.js";
-import { runBatch } from "../../src/worker/ledger/ledger-db.js";
-import { maxCost, meter, minimumCharge } from "../../src/worker/ledger/meter.js";
-import { recordPayout } from "../../src/worker/ledger/payout.js";
-import { releaseHold, releaseHoldStatements } from "../../src/worker/ledger/release.js";
+import { splitCharge } from "../../src/ledger/fee-split.js";
+import { holdForJob } from "../../src/ledger/hold.js";
+import { CREDITS_ISSUER, holdAccount, userAccount } from "../../src/ledger/ledger-accounts.js";
+import { runBatch } from "../../src/ledger/ledger-db.js";
+import { maxCost, meter, minimumCharge } from "../../src/ledger/meter.js";
+import { recordPayout } from "../../src/ledger/payout.js";
+import { releaseHold, releaseHoldStatements } from "../../src/ledger/release.js";
 import {
   type AttemptSettlement,
   settleAttempt,
   settleAttemptStatements,
-} from "../../src/worker/ledger/settlement.js";
-import { recordTopUp } from "../../src/worker/ledger/top-up.js";
-import { postTransfer } from "../../src/worker/ledger/transfer.js";
+} from "../../src/ledger/settlement.js";
+import { recordTopUp } from "../../src/ledger/top-up.js";
+import { postTransfer } from "../../src/ledger/transfer.js";
+import { MeridianError } from "../../src/shared/errors.js";
 import { balanceOfAccount, balances, fakeId, ledgerDb, ledgerSum } from "./ledger-support.js";
 
 const FEES = { platformFeeBps: 1000, burnShareBps: 2000 };

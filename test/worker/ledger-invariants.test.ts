@@ -1,20 +1,20 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { BillingMode } from "../../src/shared/billing.js";
-import { MeridianError } from "../../src/shared/errors.js";
-import { splitCharge } from "../../src/worker/ledger/fee-split.js";
-import { holdForJob } from "../../src/worker/ledger/hold.js";
-import { CREDITS_ISSUER, TOPUP_SOURCE, userAccount } from "../../src/worker/ledger/ledger-accounts.js";
-import { runBatch } from "../../src/worker/ledger/ledger-db.js";
-import { meter } from "../../src/worker/ledger/meter.js";
-import { recordPayout } from "../../src/worker/ledger/payout.js";
-import { releaseHoldStatements } from "../../src/worker/ledger/release.js";
+import { splitCharge } from "../../src/ledger/fee-split.js";
+import { holdForJob } from "../../src/ledger/hold.js";
+import { CREDITS_ISSUER, TOPUP_SOURCE, userAccount } from "../../src/ledger/ledger-accounts.js";
+import { runBatch } from "../../src/ledger/ledger-db.js";
+import { meter } from "../../src/ledger/meter.js";
+import { recordPayout } from "../../src/ledger/payout.js";
+import { releaseHoldStatements } from "../../src/ledger/release.js";
 import {
   type AttemptOutcome,
   isBillableOutcome,
   settleAttemptStatements,
-} from "../../src/worker/ledger/settlement.js";
-import { postTransfer, type TransferInput } from "../../src/worker/ledger/transfer.js";
+} from "../../src/ledger/settlement.js";
+import { postTransfer, type TransferInput } from "../../src/ledger/transfer.js";
+import type { BillingMode } from "../../src/shared/billing.js";
+import { MeridianError } from "../../src/shared/errors.js";
 import { balances, ledgerDb } from "./ledger-support.js";
 
 /** mulberry32: a tiny seeded PRNG, so a failing sequence can be replayed from its seed. */

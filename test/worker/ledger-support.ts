@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
-import type { LedgerDb } from "../../src/worker/ledger/ledger-db.js";
+import type { LedgerDb } from "../../src/ledger/ledger-db.js";
 import { call, jsonInit } from "./support.js";
 
 export function ledgerDb(): LedgerDb {

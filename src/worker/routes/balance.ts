@@ -1,9 +1,9 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
+import { balanceOf } from "../../ledger/balance.js";
 import type { BalanceView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
 import type { AppEnv } from "../hono-env.js";
-import { balanceOf } from "../ledger/balance.js";
 
 /** GET /v1/balance: what the caller can spend now and what its jobs hold. */
 export const balanceRoutes = new Hono<AppEnv>().get("/", async (c) => {

@@ -1,12 +1,12 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
+import { grantCredit } from "../../ledger/credits.js";
 import { CreditRequest, type CreditView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
 import type { AppEnv } from "../hono-env.js";
+import { idempotencyKeyOf } from "../idempotency-key.js";
 import { jsonBody } from "../json-body.js";
-import { grantCredit } from "../ledger/credits.js";
-import { idempotencyKeyOf } from "../ledger/idempotency-key.js";
-import { requireOperator } from "../ledger/operator-auth.js";
+import { requireOperator } from "../operator-auth.js";
 
 /**
  * POST /v1/credits (operator only): grants credit to an account from the credits issuer. Honours

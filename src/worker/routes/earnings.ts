@@ -1,10 +1,10 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
+import { providerEarnings } from "../../ledger/earnings.js";
 import { EarningsQuery, type EarningsView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
 import type { AppEnv } from "../hono-env.js";
 import { queryOf } from "../json-body.js";
-import { providerEarnings } from "../ledger/earnings.js";
 
 /** GET /v1/provider/earnings?from&to: the caller's nodes' earnings, pending vs settled, by day and node. */
 export const earningsRoutes = new Hono<AppEnv>().get("/", async (c) => {

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { unwrap } from "../../durable/rpc-result.js";
+import { estimateCost } from "../../ledger/estimate.js";
 import type { NodeView } from "../../shared/api.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import type { AppEnv } from "../hono-env.js";
 import { jsonBody } from "../json-body.js";
-import { estimateCost } from "../ledger/estimate.js";
 import { regionStub, regionsOf, requireKnownRegion } from "../region-routing.js";
 
 /** POST /v1/estimates with a job spec: the expected cost range from the offers live now. */

@@ -1,11 +1,11 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
+import { usageReport } from "../../ledger/usage.js";
+import { usageCsv } from "../../ledger/usage-csv.js";
 import { UsageQuery, type UsageView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
 import type { AppEnv } from "../hono-env.js";
 import { queryOf } from "../json-body.js";
-import { usageReport } from "../ledger/usage.js";
-import { usageCsv } from "../ledger/usage-csv.js";
 
 /** GET /v1/usage?from&to&groupBy=job|day|gpuModel[&format=csv]: charges over at most 366 days. */
 export const usageRoutes = new Hono<AppEnv>().get("/", async (c) => {

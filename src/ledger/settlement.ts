@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
-import { type LedgerSettlementRow, ledgerSettlements, ledgerTransfers } from "../../../schema/ledger.js";
-import type { Billing } from "../../shared/billing.js";
-import { newId } from "../../shared/ids.js";
+import { type LedgerSettlementRow, ledgerSettlements, ledgerTransfers } from "../../schema/ledger.js";
+import type { Billing } from "../shared/billing.js";
+import { newId } from "../shared/ids.js";
 import { splitChargeSql } from "./fee-split.js";
 import {
   BURN_RESERVE,

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import { ledgerAccounts } from "../../../schema/ledger.js";
+import { ledgerAccounts } from "../../schema/ledger.js";
 import { userAccount } from "./ledger-accounts.js";
 import type { LedgerDb } from "./ledger-db.js";
 

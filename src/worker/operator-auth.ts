@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import { MeridianError } from "../../shared/errors.js";
-import type { AppEnv } from "../hono-env.js";
-import { ledgerConfig } from "./ledger-config.js";
+import { ledgerConfig } from "../ledger/ledger-config.js";
+import { MeridianError } from "../shared/errors.js";
+import type { AppEnv } from "./hono-env.js";
 
 async function digest(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

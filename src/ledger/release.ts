@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
-import { ledgerTransfers } from "../../../schema/ledger.js";
-import { newId } from "../../shared/ids.js";
+import { ledgerTransfers } from "../../schema/ledger.js";
+import { newId } from "../shared/ids.js";
 import { ensureAccount, holdAccount, userAccount } from "./ledger-accounts.js";
 import { type LedgerDb, type LedgerStatement, runBatch } from "./ledger-db.js";
 import { requestHash } from "./request-hash.js";

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import { type LedgerTransferRow, ledgerAccounts, ledgerTransfers } from "../../../schema/ledger.js";
-import { MeridianError } from "../../shared/errors.js";
-import { newId } from "../../shared/ids.js";
-import { formatUsd } from "../../shared/money.js";
+import { type LedgerTransferRow, ledgerAccounts, ledgerTransfers } from "../../schema/ledger.js";
+import { MeridianError } from "../shared/errors.js";
+import { newId } from "../shared/ids.js";
+import { formatUsd } from "../shared/money.js";
 import { requireMicros } from "./amount.js";
 import { ensureAccount, type LedgerAccountRef } from "./ledger-accounts.js";
 import { type LedgerDb, type LedgerStatement, runBatch } from "./ledger-db.js";

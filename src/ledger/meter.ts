@@ -1,6 +1,6 @@
-import { MAX_TRANSFER_MICROS } from "../../../schema/ledger.js";
-import type { BillingMode } from "../../shared/billing.js";
-import { MeridianError } from "../../shared/errors.js";
+import { MAX_TRANSFER_MICROS } from "../../schema/ledger.js";
+import type { BillingMode } from "../shared/billing.js";
+import { MeridianError } from "../shared/errors.js";
 
 /** What the meter needs to know about one attempt's lease. */
 export interface MeterInput {

@@ -1,5 +1,5 @@
 import { and, desc, eq, lt } from "drizzle-orm";
-import { type LedgerTransferRow, ledgerTransfers } from "../../../schema/ledger.js";
+import { type LedgerTransferRow, ledgerTransfers } from "../../schema/ledger.js";
 import type { LedgerDb } from "./ledger-db.js";
 
 /** A page of the transfers an account's ledger shows, newest first; `cursor` is the last id of the previous page. */

@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { UsageGroupBy } from "../../shared/ledger-api.js";
+import type { UsageGroupBy } from "../shared/ledger-api.js";
 import type { LedgerDb } from "./ledger-db.js";
 
 export interface UsageTotals {

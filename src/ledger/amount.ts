@@ -1,5 +1,5 @@
-import { MAX_TRANSFER_MICROS } from "../../../schema/ledger.js";
-import { MeridianError } from "../../shared/errors.js";
+import { MAX_TRANSFER_MICROS } from "../../schema/ledger.js";
+import { MeridianError } from "../shared/errors.js";
 
 /** Refuses an amount that is not a positive whole number of µUSD within a single transfer's limit. */
 export function requireMicros(amountMicros: number, max = MAX_TRANSFER_MICROS, what = "amount"): number {

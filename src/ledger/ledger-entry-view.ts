@@ -1,6 +1,6 @@
-import type { LedgerTransferRow } from "../../../schema/ledger.js";
-import type { LedgerEntryView } from "../../shared/ledger-api.js";
-import { formatUsd } from "../../shared/money.js";
+import type { LedgerTransferRow } from "../../schema/ledger.js";
+import type { LedgerEntryView } from "../shared/ledger-api.js";
+import { formatUsd } from "../shared/money.js";
 import { userAccount } from "./ledger-accounts.js";
 
 export function ledgerEntryView(row: LedgerTransferRow, accountId: string): LedgerEntryView {

@@ -1,4 +1,4 @@
-import { MeridianError } from "../../shared/errors.js";
+import { MeridianError } from "../shared/errors.js";
 import { TOPUP_SOURCE, userAccount } from "./ledger-accounts.js";
 import type { LedgerDb } from "./ledger-db.js";
 import { type PostedTransfer, postTransfer } from "./transfer.js";

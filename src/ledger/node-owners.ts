@@ -1,4 +1,4 @@
-import { nodeOwners } from "../../../schema/ledger.js";
+import { nodeOwners } from "../../schema/ledger.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
 
 /**

@@ -1,4 +1,4 @@
-import { parseUsd } from "../../shared/money.js";
+import { parseUsd } from "../shared/money.js";
 
 /** Variables and secrets the ledger reads; all optional, with the defaults below. */
 export interface LedgerVars {

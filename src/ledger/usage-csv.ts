@@ -1,4 +1,4 @@
-import { formatUsd } from "../../shared/money.js";
+import { formatUsd } from "../shared/money.js";
 import type { UsageTotals } from "./usage.js";
 
 function field(value: string | number): string {

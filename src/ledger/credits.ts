@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import { accounts } from "../../../schema/tables.js";
-import { MeridianError } from "../../shared/errors.js";
+import { accounts } from "../../schema/tables.js";
+import { MeridianError } from "../shared/errors.js";
 import { CREDITS_ISSUER, userAccount } from "./ledger-accounts.js";
 import { ledgerConfig } from "./ledger-config.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";

@@ -1,8 +1,8 @@
-import type { NodeView } from "../../shared/api.js";
-import type { Billing } from "../../shared/billing.js";
-import type { JobSpec } from "../../shared/job-spec.js";
-import type { EstimateView } from "../../shared/ledger-api.js";
-import { formatUsd, parseUsd } from "../../shared/money.js";
+import type { NodeView } from "../shared/api.js";
+import type { Billing } from "../shared/billing.js";
+import type { JobSpec } from "../shared/job-spec.js";
+import type { EstimateView } from "../shared/ledger-api.js";
+import { formatUsd, parseUsd } from "../shared/money.js";
 import { maxCost, minimumCharge } from "./meter.js";
 
 /** Whether a live node could run the spec at all (capacity, models, VRAM, price cap). */

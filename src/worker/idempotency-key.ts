@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { MeridianError } from "../../shared/errors.js";
-import { newId } from "../../shared/ids.js";
+import { MeridianError } from "../shared/errors.js";
+import { newId } from "../shared/ids.js";
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 

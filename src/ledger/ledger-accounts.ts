@@ -1,4 +1,4 @@
-import { type LedgerAccountKind, ledgerAccounts } from "../../../schema/ledger.js";
+import { type LedgerAccountKind, ledgerAccounts } from "../../schema/ledger.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
 
 /** A ledger account named by what it is for; its id is deterministic, so any batch can create it. */

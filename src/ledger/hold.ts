@@ -1,4 +1,4 @@
-import { MeridianError } from "../../shared/errors.js";
+import { MeridianError } from "../shared/errors.js";
 import { holdAccount, userAccount } from "./ledger-accounts.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
 import { requireBudget } from "./meter.js";
