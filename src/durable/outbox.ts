@@ -2,6 +2,10 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { jobAttempts, jobEvents, jobs, nodes } from "../../schema/tables.js";
+import type { FeeConfig } from "../ledger/ledger-config.js";
+import type { LedgerDb } from "../ledger/ledger-db.js";
+import { releaseHoldStatements } from "../ledger/release.js";
+import { type AttemptSettlement, settleAttemptStatements } from "../ledger/settlement.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { NodeRecord } from "./region-records.js";
 
@@ -52,7 +56,11 @@ export type OutboxEntry =
       exitCode: number | null;
       outcome: string;
     }
-  | { kind: "node"; node: NodeRecord; at: number };
+  | { kind: "node"; node: NodeRecord; at: number }
+  /** Charges a finished attempt from its job's hold (lost and returned attempts are recorded at 0). */
+  | { kind: "settle"; settlement: AttemptSettlement; fees: FeeConfig; at: number }
+  /** Gives what is left of an ended job's hold back to its account. */
+  | { kind: "release"; accountId: string; jobId: string; at: number };
 
 const KEY_PREFIX = "outbox:";
 
@@ -121,15 +129,12 @@ export class Outbox {
     if (pending.size === 64) this.again = true;
   }
 
-  private async flushOneByOne(
-    db: ReturnType<typeof drizzle>,
-    pending: Map<string, OutboxEntry>,
-  ): Promise<void> {
+  private async flushOneByOne(db: LedgerDb, pending: Map<string, OutboxEntry>): Promise<void> {
     for (const [key, entry] of pending) await sendEach(db, key, entry);
   }
 }
 
-async function sendEach(db: ReturnType<typeof drizzle>, key: string, entry: OutboxEntry): Promise<void> {
+async function sendEach(db: LedgerDb, key: string, entry: OutboxEntry): Promise<void> {
   const [first, ...rest] = toStatements(db, entry);
   if (!first) return;
   try {
@@ -141,7 +146,7 @@ async function sendEach(db: ReturnType<typeof drizzle>, key: string, entry: Outb
   }
 }
 
-function toStatements(db: ReturnType<typeof drizzle>, entry: OutboxEntry): BatchItem<"sqlite">[] {
+function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
   switch (entry.kind) {
     case "transition":
       return [
@@ -189,6 +194,10 @@ function toStatements(db: ReturnType<typeof drizzle>, entry: OutboxEntry): Batch
           })
           .where(eq(jobAttempts.id, entry.id)),
       ];
+    case "settle":
+      return settleAttemptStatements(db, entry.settlement, entry.fees, entry.at);
+    case "release":
+      return releaseHoldStatements(db, { accountId: entry.accountId, jobId: entry.jobId }, entry.at);
     case "node": {
       const { node } = entry;
       const row = {

@@ -1,4 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
+import { ledgerConfig } from "../ledger/ledger-config.js";
+import type { AttemptOutcome } from "../ledger/settlement.js";
 import type {
   Assignment,
   AttemptReport,
@@ -448,6 +450,7 @@ export class RegionObject extends DurableObject<Env> {
       exitCode: report.exitCode,
       outcome,
     });
+    this.settle(job, attempt, outcome, now);
     if (job.status !== "cancelled") {
       const reason = succeeded ? null : failureReason(report, job.spec.timeoutSeconds);
       this.transition(job, succeeded ? "succeeded" : "failed", reason, now, {
@@ -471,6 +474,7 @@ export class RegionObject extends DurableObject<Env> {
         exitCode: null,
         outcome: "returned",
       });
+      this.settle(job, attempt, "returned", now);
       this.leases.delete(attempt.id);
       job.attempt = null;
       this.transition(job, "queued", `node ${nodeId} is draining; placing the job again`, now, {
@@ -490,6 +494,7 @@ export class RegionObject extends DurableObject<Env> {
       exitCode: null,
       outcome: "lost",
     });
+    this.settle(job, attempt, "lost", now);
     this.leases.delete(attempt.id);
     if (job.status === "cancelled") {
       this.forget(job);
@@ -536,7 +541,32 @@ export class RegionObject extends DurableObject<Env> {
     });
   }
 
+  /** Records what an ended attempt costs; only the user's own outcomes are charged. */
+  private settle(job: JobRecord, attempt: AttemptRecord, outcome: AttemptOutcome, now: number): void {
+    const node = this.nodes.get(attempt.nodeId);
+    const firstGpu = node?.hardware.gpus.find((gpu) => attempt.gpuUuids.includes(gpu.uuid));
+    this.stageOutbox({
+      kind: "settle",
+      settlement: {
+        accountId: job.accountId,
+        jobId: job.id,
+        attemptId: attempt.id,
+        nodeId: attempt.nodeId,
+        outcome,
+        startedAt: attempt.startedAt,
+        endedAt: now,
+        pricePerGpuHourMicros: attempt.pricePerGpuHourMicros,
+        gpus: attempt.gpuUuids.length,
+        gpuModel: firstGpu?.model ?? null,
+      },
+      fees: ledgerConfig(this.env),
+      at: now,
+    });
+  }
+
+  /** Drops an ended job from the region, and gives back what its hold did not spend. */
   private forget(job: JobRecord): void {
+    this.stageOutbox({ kind: "release", accountId: job.accountId, jobId: job.id, at: Date.now() });
     if (job.attempt) this.leases.delete(job.attempt.id);
     this.jobs.delete(job.id);
     delete this.staged[JOB_KEY + job.id];

@@ -37,12 +37,13 @@ async function balanceView(apiKey: string): Promise<BalanceView> {
 afterEach(drainAgents);
 
 describe("balance and credits", () => {
-  it("starts at zero and grants the sign-up credit once", async () => {
+  it("grants the sign-up credit with the account, once", async () => {
     const { id, apiKey } = await signup();
     expect(await balanceView(apiKey)).toMatchObject({
       accountId: id,
       currency: "USD",
-      available: "0.00",
+      available: "5.00",
+      availableMicros: 5_000_000,
       held: "0.00",
     });
     await grantSignupCredit(db, env, id);
@@ -64,7 +65,7 @@ describe("balance and credits", () => {
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(((await again.json()) as { transferId: string }).transferId).toBe(created.transferId);
     expect(await balances()).toEqual(before);
-    expect((await balanceView(apiKey)).availableMicros).toBe(12_500_000);
+    expect((await balanceView(apiKey)).availableMicros).toBe(5_000_000 + 12_500_000);
     await expectError(await grant({ ...body, amount: "13" }, "grant-1"), 409, "idempotency_key_reused");
     expect(await balances()).toEqual(before);
   });
@@ -114,15 +115,21 @@ describe("ledger, usage and earnings", () => {
       seen.push(...page.entries);
       cursor = page.nextCursor;
     } while (cursor);
-    expect(seen.map((entry) => entry.kind)).toEqual(["hold", "credit_grant", "credit_grant", "credit_grant"]);
+    expect(seen.map((entry) => entry.kind)).toEqual([
+      "hold",
+      "credit_grant",
+      "credit_grant",
+      "credit_grant",
+      "signup_credit",
+    ]);
     expect(seen[0]).toMatchObject({
       from: `user:${id}`,
       to: `hold:${job}`,
       balanceEffect: "-2.00",
       jobId: job,
     });
-    expect(seen.reduce((sum, entry) => sum + entry.balanceEffectMicros, 0)).toBe(4_000_000);
-    expect(await balanceView(apiKey)).toMatchObject({ available: "4.00", held: "2.00", total: "6.00" });
+    expect(seen.reduce((sum, entry) => sum + entry.balanceEffectMicros, 0)).toBe(9_000_000);
+    expect(await balanceView(apiKey)).toMatchObject({ available: "9.00", held: "2.00", total: "11.00" });
     await expectError(await call("/v1/ledger?limit=0", authed(apiKey)), 400, "invalid_request");
     await expectError(await call("/v1/ledger?cursor=x", authed(apiKey)), 400, "invalid_request");
     await expectError(await call("/v1/ledger"), 401, "unauthorized");

@@ -1,6 +1,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { accounts, apiKeys } from "../../../schema/tables.js";
+import { signupCreditStatements } from "../../ledger/credits.js";
 import { CreateAccountRequest } from "../../shared/api.js";
 import { newId } from "../../shared/ids.js";
 import { issueApiKey } from "../api-keys.js";
@@ -24,6 +25,7 @@ export const accountRoutes = new Hono<AppEnv>().post("/", async (c) => {
       .insert(accounts)
       .values({ id: accountId, name: body.name ?? null, email: body.email ?? null, createdAt: now }),
     db.insert(apiKeys).values({ id: key.keyId, accountId, secretHash: key.secretHash, createdAt: now }),
+    ...signupCreditStatements(db, c.env, accountId, now),
   ]);
   return c.json({ id: accountId, apiKey: key.apiKey }, 201);
 });
