@@ -125,3 +125,15 @@ export type AccountRow = typeof accounts.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobEventRow = typeof jobEvents.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
+
+/**
+ * `Idempotency-Key`s of requests that create things (Stripe's convention): a retry with the same key
+ * and body answers the first result; the same key with another body is refused.
+ */
+export const idempotencyKeys = sqliteTable("idempotency_keys", {
+  /** The caller's account and route scope, then the key as sent. */
+  scopedKey: text("scoped_key").primaryKey(),
+  requestHash: text("request_hash").notNull(),
+  resourceId: text("resource_id").notNull(),
+  createdAt: integer("created_at").notNull(),
+});

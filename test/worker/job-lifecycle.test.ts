@@ -128,7 +128,7 @@ describe("a job's life on a node", () => {
     const { apiKey } = await signup();
     const agent = new TestAgent();
     await agent.register(hardware([H100]));
-    const res = await submit(apiKey, { ...spec, resources: { gpus: 4 } });
+    const res = await submit(apiKey, { ...spec, resources: { gpus: 4 }, timeoutSeconds: 600 });
     const job = (await res.json()) as { id: string; status: string; reason: string };
     expect(job.status).toBe("queued");
     expect(job.reason).toMatch(/no node in eu-west can run this job .*fewer than 4 GPU/);

@@ -3,12 +3,14 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { jobEvents, jobs } from "../../../schema/tables.js";
 import { unwrap } from "../../durable/rpc-result.js";
+import { runBatch } from "../../ledger/ledger-db.js";
+import { releaseHoldStatements } from "../../ledger/release.js";
 import { JobListQuery } from "../../shared/api.js";
 import { MeridianError } from "../../shared/errors.js";
-import { newId } from "../../shared/ids.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { isTerminal, type JobStatus } from "../../shared/job-status.js";
 import type { AppEnv } from "../hono-env.js";
+import { admitJob } from "../job-admission.js";
 import { ownJob } from "../job-records.js";
 import { jobView } from "../job-view.js";
 import { jsonBody, queryOf } from "../json-body.js";
@@ -31,52 +33,49 @@ async function pendingReasons(
   return Object.assign({}, ...answers);
 }
 
+/** A job its region never took: it ends failed, and its hold goes back to the account at once. */
+async function failUnplaced(
+  env: Env,
+  accountId: string,
+  jobId: string,
+  region: string,
+  error: unknown,
+): Promise<void> {
+  console.error(JSON.stringify({ msg: "region did not take the job", jobId, region, error: String(error) }));
+  const now = Date.now();
+  const reason = `region ${region} is unavailable; submit again`;
+  const db = drizzle(env.DB);
+  await runBatch(db, [
+    db.update(jobs).set({ status: "failed", reason, endedAt: now, updatedAt: now }).where(eq(jobs.id, jobId)),
+    db.insert(jobEvents).values({ jobId, seq: 2, status: "failed", reason, at: now }).onConflictDoNothing(),
+    ...releaseHoldStatements(db, { accountId, jobId }, now),
+  ]);
+}
+
 export const jobRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const spec = await jsonBody(c, JobSpec);
     const region = chooseRegion(c, spec.region);
-    const now = Date.now();
-    const id = newId("job", now);
+    const stub = regionStub(c.env, region);
+    const admitted = await admitJob(c, spec, region, async () => unwrap(await stub.listNodes()));
     const accountId = c.get("accountId");
-    const db = drizzle(c.env.DB);
-    await db.batch([
-      db.insert(jobs).values({
-        id,
-        accountId,
-        name: spec.name,
-        region,
-        image: spec.image,
-        spec,
-        status: "queued",
-        createdAt: now,
-        updatedAt: now,
-      }),
-      db.insert(jobEvents).values({ jobId: id, seq: 1, status: "queued", reason: "submitted", at: now }),
-    ]);
     let placed: { status: JobStatus; reason: string | null };
     try {
       placed = unwrap(
-        await regionStub(c.env, region).submit(region, { id, accountId, spec, createdAt: now }),
+        await stub.submit(region, {
+          id: admitted.jobId,
+          accountId,
+          spec: admitted.spec,
+          createdAt: Date.now(),
+        }),
       );
     } catch (error) {
       if (error instanceof MeridianError) throw error;
-      console.error(
-        JSON.stringify({ msg: "region did not take the job", jobId: id, region, error: String(error) }),
-      );
-      const reason = `region ${region} is unavailable; submit again`;
-      await db.batch([
-        db
-          .update(jobs)
-          .set({ status: "failed", reason, endedAt: now, updatedAt: now })
-          .where(eq(jobs.id, id)),
-        db
-          .insert(jobEvents)
-          .values({ jobId: id, seq: 2, status: "failed", reason, at: now })
-          .onConflictDoNothing(),
-      ]);
-      throw new MeridianError(503, "region_unavailable", reason);
+      await failUnplaced(c.env, accountId, admitted.jobId, region, error);
+      throw new MeridianError(503, "region_unavailable", `region ${region} is unavailable; submit again`);
     }
-    const row = await ownJob(c.env.DB, accountId, id);
+    const row = await ownJob(c.env.DB, accountId, admitted.jobId);
+    if (admitted.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(jobView(row, row.status === "queued" ? (placed.reason ?? undefined) : undefined), 201);
   })
   .get("/", async (c) => {

@@ -1,0 +1,143 @@
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Context } from "hono";
+import { idempotencyKeys, jobEvents, jobs } from "../../schema/tables.js";
+import { offerMatches } from "../ledger/estimate.js";
+import { holdForJob } from "../ledger/hold.js";
+import { type LedgerStatement, runBatch } from "../ledger/ledger-db.js";
+import { maxCost, minimumCharge } from "../ledger/meter.js";
+import { requestHash } from "../ledger/request-hash.js";
+import type { NodeView } from "../shared/api.js";
+import { MeridianError } from "../shared/errors.js";
+import { newId } from "../shared/ids.js";
+import type { JobSpec } from "../shared/job-spec.js";
+import { parseUsd } from "../shared/money.js";
+import type { AppEnv } from "./hono-env.js";
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The price cap a GPU job gets when it names none and no live offer can run it yet. */
+export const DEFAULT_GPU_HOUR_CAP_USD = "4.00";
+
+export interface Admitted {
+  jobId: string;
+  /** The spec as the region places it: a GPU job always carries the price cap its hold covers. */
+  spec: JobSpec;
+  /** True when an earlier request with the same Idempotency-Key created the job. */
+  replayed: boolean;
+}
+
+function defaultCap(env: Env): number {
+  const raw = (env as { DEFAULT_GPU_HOUR_CAP_USD?: unknown }).DEFAULT_GPU_HOUR_CAP_USD;
+  const micros = parseUsd(typeof raw === "string" && raw !== "" ? raw : DEFAULT_GPU_HOUR_CAP_USD);
+  if (micros === undefined) throw new Error("DEFAULT_GPU_HOUR_CAP_USD must be a USD amount such as 4.00");
+  return micros;
+}
+
+/**
+ * The most a GPU-hour of this job may cost. Named by the spec, else the dearest live offer that
+ * could run it now (so the hold covers any node it might land on), else a configured default.
+ * The job is placed only on nodes at or under it: the user is never billed past what was held.
+ */
+function priceCap(env: Env, spec: JobSpec, offers: NodeView[]): number {
+  if (spec.maxPricePerGpuHour !== undefined) return spec.maxPricePerGpuHour;
+  const prices = offers
+    .map((node) => parseUsd(node.pricePerGpuHour))
+    .filter((price): price is number => price !== undefined)
+    .filter((price) => offers.some((node) => offerMatches(spec, node, price)));
+  return prices.length > 0 ? Math.max(...prices) : defaultCap(env);
+}
+
+/**
+ * Admits a job: honours `Idempotency-Key`, fixes its price cap, and writes the job row, its first
+ * event and (for a GPU job) the hold on the account's balance in one atomic batch, so a job never
+ * exists without the money that pays for it. 402 when the balance cannot cover the hold.
+ */
+export async function admitJob(
+  c: Context<AppEnv>,
+  spec: JobSpec,
+  region: string,
+  offers: () => Promise<NodeView[]>,
+): Promise<Admitted> {
+  const accountId = c.get("accountId");
+  const db = drizzle(c.env.DB);
+  const header = c.req.header("idempotency-key");
+  if (header !== undefined && !KEY.test(header)) {
+    throw new MeridianError(
+      400,
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1-255 printable ASCII characters",
+    );
+  }
+  const scopedKey = header === undefined ? null : `jobs:${accountId}:${header}`;
+  const hash = requestHash({ spec, region });
+  const replay = async (): Promise<Admitted | null> => {
+    if (scopedKey === null) return null;
+    const seen = await db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.scopedKey, scopedKey))
+      .get();
+    if (!seen) return null;
+    if (seen.requestHash !== hash) {
+      throw new MeridianError(
+        409,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used with a different request",
+      );
+    }
+    return { jobId: seen.resourceId, spec, replayed: true };
+  };
+  const earlier = await replay();
+  if (earlier) return earlier;
+
+  const gpus = spec.resources.gpus;
+  const admitted: JobSpec =
+    gpus > 0 ? { ...spec, maxPricePerGpuHour: priceCap(c.env, spec, await offers()) } : spec;
+  const now = Date.now();
+  const jobId = newId("job", now);
+  const statements: LedgerStatement[] = [
+    db.insert(jobs).values({
+      id: jobId,
+      accountId,
+      name: admitted.name,
+      region,
+      image: admitted.image,
+      spec: admitted,
+      status: "queued",
+      createdAt: now,
+      updatedAt: now,
+    }),
+    db.insert(jobEvents).values({ jobId, seq: 1, status: "queued", reason: "submitted", at: now }),
+  ];
+  if (scopedKey !== null) {
+    statements.push(
+      db.insert(idempotencyKeys).values({ scopedKey, requestHash: hash, resourceId: jobId, createdAt: now }),
+    );
+  }
+  try {
+    if (gpus > 0 && admitted.maxPricePerGpuHour !== undefined) {
+      const terms = { pricePerGpuHourMicros: admitted.maxPricePerGpuHour, gpus, mode: "per_second" as const };
+      await holdForJob(
+        db,
+        {
+          accountId,
+          jobId,
+          amountMicros: maxCost(terms, admitted.timeoutSeconds),
+          minimumMicros: minimumCharge(terms),
+          at: now,
+        },
+        statements,
+      );
+    } else {
+      await runBatch(db, statements);
+    }
+  } catch (error) {
+    // Two requests with one key at once: the second batch hits the key's primary key and rolls
+    // back whole; it answers what the first created.
+    const raced = await replay();
+    if (raced) return raced;
+    throw error;
+  }
+  return { jobId, spec: admitted, replayed: false };
+}
