@@ -22,6 +22,14 @@ export const AgentConfig = z
     nodeId: NodeId.optional(),
     /** Path of the Docker engine's unix socket; unset means DOCKER_HOST or the default socket. */
     dockerSocket: z.string().min(1).optional(),
+    /**
+     * The provider's Meridian API key: registering with it makes that account the node's owner,
+     * paid what the node earns. The file is mode 0600 for this reason.
+     */
+    ownerApiKey: z
+      .string()
+      .regex(/^mrd_\S+$/, "a Meridian API key (mrd_…)")
+      .optional(),
   })
   .strict();
 export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -25,6 +25,8 @@ export interface StartAgentOptions {
   pricePerGpuHour?: string;
   labels?: Record<string, string>;
   dockerSocket?: string;
+  /** The provider's API key; registering with it records that account as the node's owner. */
+  ownerApiKey?: string;
   log?: AgentLog;
   clock?: Clock;
   /** A container runtime other than the local Docker engine (tests). */
@@ -65,6 +67,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
     pricePerGpuHour: options.pricePerGpuHour,
     labels: options.labels,
     dockerSocket: options.dockerSocket,
+    ownerApiKey: options.ownerApiKey,
   });
 
   const detection = await detectGpus(options.nvidiaSmi ?? nvidiaSmiPath());
@@ -94,7 +97,12 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
     );
   }
 
-  const client = new ControlPlaneClient({ baseUrl: config.controlPlane, identity, clock });
+  const client = new ControlPlaneClient({
+    baseUrl: config.controlPlane,
+    identity,
+    clock,
+    ownerApiKey: config.ownerApiKey,
+  });
   const runtime =
     options.runtime ??
     new DockerRuntime({

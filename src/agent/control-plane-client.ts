@@ -38,6 +38,8 @@ export interface ControlPlaneClientOptions {
   retries?: number;
   /** First backoff delay; it doubles per retry, up to 5 s. */
   backoffMs?: number;
+  /** Sent with registration only, so the control plane records which account owns the node. */
+  ownerApiKey?: string;
 }
 
 interface CallOptions {
@@ -55,9 +57,11 @@ export class ControlPlaneClient {
   private readonly retries: number;
   private readonly backoffMs: number;
   private node: { nodeId: string; region: string } | undefined;
+  private readonly ownerApiKey: string | undefined;
 
   constructor(options: ControlPlaneClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.ownerApiKey = options.ownerApiKey;
     this.identity = options.identity;
     this.clock = options.clock ?? systemClock;
     this.fetch = options.fetch ?? globalThis.fetch;
@@ -98,6 +102,8 @@ export class ControlPlaneClient {
     for (;;) {
       // Fresh timestamp and nonce on every try: a nonce is single use, even for a retry.
       const headers = await this.sign(pathname + search, bodySha256);
+      if (path === "/v1/agent/register" && this.ownerApiKey)
+        headers.authorization = `Bearer ${this.ownerApiKey}`;
       const signals = [
         options.signal,
         options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,

@@ -4,14 +4,16 @@ import { startAgent } from "./agent.js";
 import { consoleLog, errorMessage } from "./agent-log.js";
 
 const USAGE = `usage: meridian-agent --control-plane <url> [--data-dir <dir>] [--region <region>] [--price <usd>]
-                      [--label key=value ...] [--docker-socket <path>]
+                      [--label key=value ...] [--docker-socket <path>] [--owner-key <api key>]
 
   --control-plane   the Meridian control plane, e.g. http://localhost:8787 (saved after the first start)
   --data-dir        where the node key and config live (default: $MERIDIAN_AGENT_DATA_DIR or .meridian/agent)
   --region          the region to join (default: the control plane picks)
   --price           asking price per GPU-hour in USD (default 1.50)
   --label           a node label, repeatable
-  --docker-socket   the Docker engine's socket (default: $DOCKER_HOST or /var/run/docker.sock)`;
+  --docker-socket   the Docker engine's socket (default: $DOCKER_HOST or /var/run/docker.sock)
+  --owner-key       your Meridian API key: your account owns this node and is paid its earnings
+                    (default: $MERIDIAN_OWNER_API_KEY; saved in the config file, mode 0600)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
       price: { type: "string" },
       label: { type: "string", multiple: true },
       "docker-socket": { type: "string" },
+      "owner-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
     pricePerGpuHour: values.price,
     labels,
     dockerSocket: values["docker-socket"],
+    ownerApiKey: values["owner-key"] ?? process.env.MERIDIAN_OWNER_API_KEY,
   });
 
   let signals = 0;

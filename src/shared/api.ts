@@ -27,6 +27,13 @@ export const JobView = z.object({
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   spec: z.record(z.string(), z.unknown()),
+  /** Charged so far for its attempts, and still reserved for it, in USD (and integer µUSD). */
+  cost: z.object({
+    charged: z.string(),
+    chargedMicros: z.number().int(),
+    held: z.string(),
+    heldMicros: z.number().int(),
+  }),
 });
 export type JobView = z.infer<typeof JobView>;
 

@@ -1,12 +1,13 @@
 import type { JobRow } from "../../schema/tables.js";
+import type { JobCost } from "../ledger/job-cost.js";
 import type { JobView } from "../shared/api.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { formatUsd } from "../shared/money.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** A job row as the API shows it: ISO times, money as USD strings, the pending reason if queued. */
-export function jobView(row: JobRow, pendingReason?: string): JobView {
+/** A job row as the API shows it: ISO times, money as USD strings, its cost, the pending reason if queued. */
+export function jobView(row: JobRow, cost: JobCost, pendingReason?: string): JobView {
   const spec = { ...(row.spec as Record<string, unknown>) };
   if (typeof spec.maxPricePerGpuHour === "number")
     spec.maxPricePerGpuHour = formatUsd(spec.maxPricePerGpuHour);
@@ -26,5 +27,11 @@ export function jobView(row: JobRow, pendingReason?: string): JobView {
     startedAt: iso(row.startedAt),
     endedAt: iso(row.endedAt),
     spec,
+    cost: {
+      charged: formatUsd(cost.chargedMicros),
+      chargedMicros: cost.chargedMicros,
+      held: formatUsd(cost.heldMicros),
+      heldMicros: cost.heldMicros,
+    },
   };
 }

@@ -22,6 +22,7 @@ const JOB: JobView = {
   startedAt: "2026-04-01T12:00:02.000Z",
   endedAt: null,
   spec: { command: ["sh", "-c", "echo hi"], resources: { gpus: 0 } },
+  cost: { charged: "0.00", chargedMicros: 0, held: "0.00", heldMicros: 0 },
 };
 
 interface Run {

@@ -51,10 +51,17 @@ describe("what a job costs", () => {
 
   it("holds the most a GPU job can cost at submit, charges the seconds it ran, and gives back the rest", async () => {
     const { apiKey } = await signup();
+    const provider = await signup();
     expect(await balance(apiKey)).toMatchObject({ availableMicros: 5_000_000, heldMicros: 0 });
     const agent = new TestAgent();
+    agent.ownerApiKey = provider.apiKey;
     await agent.register(hardware([H100]));
-    const { id } = (await (await submit(apiKey, spec)).json()) as { id: string };
+    const created = (await (await submit(apiKey, spec)).json()) as {
+      id: string;
+      cost: Record<string, unknown>;
+    };
+    const id = created.id;
+    expect(created.cost).toEqual({ charged: "0.00", chargedMicros: 0, held: "2.00", heldMicros: 2_000_000 });
     expect(await balance(apiKey)).toMatchObject({ availableMicros: 3_000_000, heldMicros: 2_000_000 });
 
     const [a] = (await agent.poll()).assignments;
@@ -92,6 +99,25 @@ describe("what a job costs", () => {
       heldMicros: 0,
     });
     expect(await sumOfAllAccounts()).toBe(0);
+    const view = (await (await call(`/v1/jobs/${id}`, authed(apiKey))).json()) as {
+      cost: Record<string, unknown>;
+    };
+    expect(view.cost).toMatchObject({ chargedMicros: settlement.charged_micros, heldMicros: 0 });
+
+    // The node's owner sees what it earned, net of the platform fee, as pending.
+    const earnings = (await (await call("/v1/provider/earnings", authed(provider.apiKey))).json()) as {
+      nodes: { nodeId: string; pendingMicros: number }[];
+    };
+    expect(earnings.nodes).toEqual([
+      expect.objectContaining({ nodeId: agent.nodeId, pendingMicros: settlement.provider_micros }),
+    ]);
+  });
+
+  it("refuses a registration whose owner key is not valid, and lists nothing", async () => {
+    const agent = new TestAgent();
+    agent.ownerApiKey = "mrd_not_a_key";
+    await expect(agent.register(hardware([H100]))).rejects.toThrow(/401/);
+    expect(agent.nodeId).toBe("");
   });
 
   it("refuses a job the balance cannot cover with 402 and what is needed, storing nothing", async () => {

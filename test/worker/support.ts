@@ -68,6 +68,8 @@ export class TestAgent {
   readonly secretKey = ed.utils.randomSecretKey();
   nodeId = "";
   region = "";
+  /** Sent with registration: the account that owns (is paid for) this node. */
+  ownerApiKey = "";
 
   constructor() {
     agents.push(this);
@@ -97,6 +99,8 @@ export class TestAgent {
     };
     if (this.nodeId) headers[SIGNATURE_HEADERS.nodeId] = this.nodeId;
     if (this.region) headers[SIGNATURE_HEADERS.region] = this.region;
+    if (this.ownerApiKey && path === "/v1/agent/register")
+      headers.authorization = `Bearer ${this.ownerApiKey}`;
     return new Request(BASE + path, { method: "POST", headers, body: text });
   }
 

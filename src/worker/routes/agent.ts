@@ -1,11 +1,15 @@
+import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { unwrap } from "../../durable/rpc-result.js";
+import { runBatch } from "../../ledger/ledger-db.js";
+import { nodeOwnerStatement } from "../../ledger/node-owners.js";
 import { AttemptId, AttemptReport, PollRequest, RegisterRequest } from "../../shared/agent-protocol.js";
 import { MeridianError } from "../../shared/errors.js";
 import { agentAuth } from "../agent-auth.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
+import { accountOfAuthorization } from "../require-account.js";
 
 function registeredRegion(region: string): string {
   if (!region)
@@ -20,7 +24,16 @@ export const agentRoutes = new Hono<AppEnv>()
     const agent = c.get("agent");
     const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
     const region = chooseRegion(c, body.region);
-    return c.json(unwrap(await regionStub(c.env, region).register(agent, body, region)));
+    // A provider's API key alongside the signature names the account that owns (is paid for) the node.
+    const authorization = c.req.header("authorization");
+    const owner =
+      authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
+    const registered = unwrap(await regionStub(c.env, region).register(agent, body, region));
+    if (owner !== undefined) {
+      const db = drizzle(c.env.DB);
+      await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);
+    }
+    return c.json(registered);
   })
   .post("/poll", async (c) => {
     const agent = c.get("agent");

@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { jobEvents, jobs } from "../../../schema/tables.js";
 import { unwrap } from "../../durable/rpc-result.js";
+import { type JobCost, jobCosts } from "../../ledger/job-cost.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { releaseHoldStatements } from "../../ledger/release.js";
 import { JobListQuery } from "../../shared/api.js";
@@ -31,6 +32,12 @@ async function pendingReasons(
     [...byRegion].map(async ([region, ids]) => unwrap(await regionStub(env, region).pendingReasons(ids))),
   );
   return Object.assign({}, ...answers);
+}
+
+const NO_COST: JobCost = { chargedMicros: 0, heldMicros: 0 };
+
+async function costOf(env: Env, jobId: string): Promise<JobCost> {
+  return (await jobCosts(drizzle(env.DB), [jobId])).get(jobId) ?? NO_COST;
 }
 
 /** A job its region never took: it ends failed, and its hold goes back to the account at once. */
@@ -76,7 +83,11 @@ export const jobRoutes = new Hono<AppEnv>()
     }
     const row = await ownJob(c.env.DB, accountId, admitted.jobId);
     if (admitted.replayed) c.header("Idempotent-Replayed", "true");
-    return c.json(jobView(row, row.status === "queued" ? (placed.reason ?? undefined) : undefined), 201);
+    const cost = await costOf(c.env, row.id);
+    return c.json(
+      jobView(row, cost, row.status === "queued" ? (placed.reason ?? undefined) : undefined),
+      201,
+    );
   })
   .get("/", async (c) => {
     const query = queryOf(c, JobListQuery);
@@ -92,17 +103,23 @@ export const jobRoutes = new Hono<AppEnv>()
       .limit(query.limit + 1)
       .all();
     const page = rows.slice(0, query.limit);
-    const reasons = await pendingReasons(c.env, page);
+    const [reasons, costs] = await Promise.all([
+      pendingReasons(c.env, page),
+      jobCosts(
+        drizzle(c.env.DB),
+        page.map((row) => row.id),
+      ),
+    ]);
     const last = page.at(-1);
     return c.json({
-      jobs: page.map((row) => jobView(row, reasons[row.id])),
+      jobs: page.map((row) => jobView(row, costs.get(row.id) ?? NO_COST, reasons[row.id])),
       nextCursor: rows.length > query.limit && last ? last.id : null,
     });
   })
   .get("/:id", async (c) => {
     const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
     const reasons = await pendingReasons(c.env, [row]);
-    return c.json(jobView(row, reasons[row.id]));
+    return c.json(jobView(row, await costOf(c.env, row.id), reasons[row.id]));
   })
   .get("/:id/events", async (c) => {
     const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
@@ -130,6 +147,6 @@ export const jobRoutes = new Hono<AppEnv>()
       throw new MeridianError(409, "job_finished", `the job has already ended (${row.status})`);
     }
     unwrap(await regionStub(c.env, row.region).cancel(row.id));
-    return c.json(jobView(await ownJob(c.env.DB, accountId, row.id)));
+    return c.json(jobView(await ownJob(c.env.DB, accountId, row.id), await costOf(c.env, row.id)));
   })
   .route("/", jobLogRoutes);

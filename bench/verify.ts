@@ -1,0 +1,213 @@
+/**
+ * bench:verify — proof-of-GPU verification costs.
+ *  1. Verifier CPU time per challenge at production size (acceptCommit + acceptAnswer: spot-check
+ *     plan, Merkle proofs, exact recomputation of the checked entries, judgement).
+ *  2. Agent-side challenge time on THIS MACHINE'S CPU for small n (TypeScript and gpu-bench.py's
+ *     numpy backend) — a CPU figure, not a GPU one.
+ *  3. GPU-time fraction under the re-challenge schedule, per model, simulated.
+ * Usage: npm run bench:verify [-- --iterations 50]
+ */
+import { cpus } from "node:os";
+import { startBenchmark } from "../src/agent/verification/bench-runner.js";
+import { hostProcessLauncher } from "../src/agent/verification/host-process-launcher.js";
+import { GPU_CATALOG, type GpuModel, gpuModelById } from "../src/shared/gpu-catalog.js";
+import { fromHex, toBase64, toHex } from "../src/shared/verification/bytes.js";
+import { encodeRow } from "../src/shared/verification/canonical-value.js";
+import {
+  acceptAnswer,
+  acceptCommit,
+  issueChallenge,
+} from "../src/shared/verification/challenge-lifecycle.js";
+import { challengeSizeFor } from "../src/shared/verification/challenge-size.js";
+import { runCpuBenchmark } from "../src/shared/verification/cpu-benchmark.js";
+import { leafDigest, nodeDigest } from "../src/shared/verification/merkle.js";
+import type { VerificationAnswer, VerificationChallenge } from "../src/shared/verification/messages.js";
+import { cryptoRandomBytes, type RandomBytes } from "../src/shared/verification/random-source.js";
+import {
+  estimateChallengeGpuMs,
+  gpuTimeFraction,
+  meanDelayFor,
+  nextChallengeDelayMs,
+} from "../src/shared/verification/rechallenge-schedule.js";
+import { exactEntry, matrixKeys, rowOfA } from "../src/shared/verification/seeded-matrix.js";
+import { planSpotChecks } from "../src/shared/verification/spot-check.js";
+import { SPOT_CHECK_COLUMNS_PER_LEAF, SPOT_CHECK_LEAVES } from "../src/shared/verification/thresholds.js";
+
+const NODE = "node_0123456789abcdefghjkmnpqrs";
+const iterationsArg = process.argv.indexOf("--iterations");
+const ITERATIONS = iterationsArg > 0 ? Number(process.argv[iterationsArg + 1]) : 50;
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/**
+ * A production-size commitment cannot be computed on a CPU (that is the point), so the bench
+ * builds one the verifier cannot tell apart: the opened rows are right at the columns it will
+ * check (it draws them from a replayable source we also use), every other leaf and sibling is
+ * random, and the proofs are real paths to the root. The verifier does exactly its usual work.
+ */
+async function forgeAnswerable(challenge: VerificationChallenge, random: () => RandomBytes) {
+  const plan = planSpotChecks(
+    challenge.n,
+    challenge.blocks,
+    SPOT_CHECK_LEAVES,
+    SPOT_CHECK_COLUMNS_PER_LEAF,
+    random(),
+  );
+  const keys = matrixKeys(challenge.seed);
+  const rows = new Map<number, Uint8Array>();
+  for (const [i, leaf] of plan.leaves.entries()) {
+    const values = new Int32Array(challenge.n);
+    const aRow = rowOfA(keys, challenge.n, leaf % challenge.n);
+    for (const column of plan.columns[i] ?? []) {
+      values[column] = exactEntry(keys, challenge.n, aRow, Math.floor(leaf / challenge.n), column);
+    }
+    rows.set(leaf, encodeRow(values, challenge.dtype));
+  }
+  const depth = Math.log2(challenge.n * challenge.blocks);
+  let level = new Map<number, Uint8Array>();
+  for (const [leaf, row] of rows) level.set(leaf, await leafDigest(row));
+  const proofs = new Map<number, string[]>(plan.leaves.map((leaf) => [leaf, []]));
+  for (let d = 0; d < depth; d++) {
+    const filler = new Map<number, Uint8Array>();
+    const at = (index: number): Uint8Array => {
+      const known = level.get(index) ?? filler.get(index);
+      if (known) return known;
+      const made = cryptoRandomBytes(32);
+      filler.set(index, made);
+      return made;
+    };
+    for (const leaf of plan.leaves) proofs.get(leaf)?.push(toHex(at((leaf >>> d) ^ 1)));
+    const next = new Map<number, Uint8Array>();
+    for (const index of level.keys()) {
+      const parent = index >>> 1;
+      if (!next.has(parent)) next.set(parent, await nodeDigest(at(parent * 2), at(parent * 2 + 1)));
+    }
+    level = next;
+  }
+  const root = toHex(level.get(0) ?? fromHex("00"));
+  const answer: VerificationAnswer = {
+    challengeId: challenge.id,
+    openings: plan.leaves.map((leaf) => ({
+      leaf,
+      row: toBase64(rows.get(leaf) ?? new Uint8Array()),
+      proof: proofs.get(leaf) ?? [],
+    })),
+  };
+  return { root, answer };
+}
+
+async function verifierCost(model: GpuModel): Promise<void> {
+  const times: number[] = [];
+  let outcome = "";
+  // The first few runs pay for the JIT compiling the verifier; they are left out of the figures.
+  const warmups = 5;
+  for (let i = 0; i < warmups + ITERATIONS; i++) {
+    const record = issueChallenge({
+      nodeId: NODE,
+      gpu: { uuid: "GPU-bench", model: model.id, vramMib: model.vramGb * 1000 },
+      now: 0,
+    });
+    const { challenge } = record;
+    // One random stream per iteration, read twice: by the forger, then by the verifier's plan.
+    const stream = cryptoRandomBytes(4096);
+    const random = (): RandomBytes => {
+      let offset = 0;
+      return (length) => {
+        const out = stream.slice(offset, offset + length);
+        offset += length;
+        return out;
+      };
+    };
+    const { root, answer } = await forgeAnswerable(challenge, random);
+    const commit = {
+      challengeId: challenge.id,
+      root,
+      measured: {
+        matmulMs: 300,
+        bandwidthGBps: 1,
+        bandwidthBytes: challenge.bandwidthBytes,
+        vramAllocatedMib: 1,
+        totalMs: 1,
+      },
+      runner: { mode: "host-process" as const, backend: "bench", device: "bench" },
+    };
+    const started = performance.now();
+    const committed = acceptCommit(record, commit, { nodeId: NODE, now: 1_000, random: random() });
+    const { judgement } = await acceptAnswer(committed.record, answer, { nodeId: NODE, now: 2_000 });
+    if (i >= warmups) times.push(performance.now() - started);
+    outcome = `${judgement.checkedEntries} entries checked, openings ${judgement.reasons.some((r) => r.code === "wrong_entry" || r.code === "proof_mismatch") ? "FAILED" : "accepted"}`;
+  }
+  times.sort((a, b) => a - b);
+  const size = challengeSizeFor(model);
+  console.log(
+    `| ${model.id} | n=${size.n}, ${size.blocks} blocks | ${percentile(times, 50).toFixed(1)} ms | ${percentile(times, 99).toFixed(1)} ms | ${ITERATIONS} | ${outcome} |`,
+  );
+}
+
+async function agentCpu(n: number, blocks: number): Promise<void> {
+  const model = gpuModelById("H100-SXM");
+  if (!model) throw new Error("catalogue");
+  const { challenge } = issueChallenge({
+    nodeId: NODE,
+    gpu: { uuid: "GPU-bench", model: model.id, vramMib: 81_559 },
+    now: 0,
+    size: { n, blocks },
+  });
+  const runs: Array<
+    [string, () => Promise<{ close(): Promise<void>; commit: { measured: { matmulMs: number } } }>]
+  > = [
+    ["TypeScript (cpu-benchmark.ts)", () => runCpuBenchmark(challenge)],
+    [
+      "gpu-bench.py numpy backend",
+      () => startBenchmark(challenge, hostProcessLauncher({ backend: "numpy" })),
+    ],
+  ];
+  for (const [label, run] of runs) {
+    if (label.startsWith("TypeScript") && n > 512) continue;
+    const started = performance.now();
+    const session = await run();
+    const commitMs = performance.now() - started;
+    await session.close();
+    const gflops = (2 * n ** 3 * blocks) / (session.commit.measured.matmulMs / 1000) / 1e9;
+    console.log(
+      `| CPU: ${label} | n=${n}, ${blocks} block(s) | ${commitMs.toFixed(0)} ms | ${session.commit.measured.matmulMs.toFixed(1)} ms | ${gflops.toFixed(1)} GFLOP/s |`,
+    );
+  }
+}
+
+function schedule(model: GpuModel): void {
+  const size = challengeSizeFor(model);
+  const busyMs = estimateChallengeGpuMs(model, size);
+  let busy = 0;
+  let total = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const delay = nextChallengeDelayMs({ outcome: "verified", busyMs, random: cryptoRandomBytes }) ?? 0;
+    busy += busyMs;
+    total += busyMs + delay;
+  }
+  console.log(
+    `| ${model.id} | ${(busyMs / 1000).toFixed(1)} s | ${(meanDelayFor(busyMs) / 60_000).toFixed(0)} min | ${(gpuTimeFraction(busyMs, meanDelayFor(busyMs)) * 100).toFixed(2)}% | ${((busy / total) * 100).toFixed(3)}% |`,
+  );
+}
+
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, node ${process.version}, ${new Date().toISOString()}\n`,
+);
+console.log("verifier CPU time per challenge (acceptCommit + acceptAnswer)\n");
+console.log("| model | challenge | p50 | p99 | n | result |\n| --- | --- | --- | --- | --- | --- |");
+for (const id of ["H100-SXM", "B200", "RTX-3060"]) {
+  const model = gpuModelById(id);
+  if (model) await verifierCost(model);
+}
+console.log("\nagent-side challenge time on this machine's CPU (NOT a GPU)\n");
+console.log("| engine | size | start → commit | product time | rate |\n| --- | --- | --- | --- | --- |");
+await agentCpu(256, 1);
+await agentCpu(512, 2);
+await agentCpu(1024, 2);
+console.log("\nGPU-time fraction under the re-challenge schedule (100,000 simulated intervals)\n");
+console.log(
+  "| model | GPU held per challenge (est.) | mean interval | expected | simulated |\n| --- | --- | --- | --- | --- |",
+);
+for (const model of GPU_CATALOG) schedule(model);

@@ -1,0 +1,493 @@
+import { type GpuTier, gpuModelById } from "../../shared/gpu-catalog.js";
+import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
+import type { SchedulerNode } from "./scheduler-node.js";
+import { versionKey } from "./version.js";
+
+/**
+ * The region's live inventory, indexed for placement: every node, what is reserved on it, and
+ * per GPU model, buckets of nodes by how many whole GPUs of that model they have free. A placement
+ * for g GPUs of model m looks only at m's buckets g and up, so it never scans every node.
+ * Buckets are kept sorted by price, so the first nodes a search meets in a bucket are its cheapest.
+ */
+
+/** GPUs of one model on one node; a node with two models has two groups. */
+export interface GpuGroup {
+  /** The model id, or "" for a part the catalogue does not know. */
+  readonly model: string;
+  readonly tier: GpuTier | undefined;
+  /** Indices into the node's `gpus`. */
+  readonly indices: readonly number[];
+  readonly minVramMib: number;
+  readonly minComputeCapability: number | undefined;
+}
+
+/** One node as the inventory holds it: the node, its free capacity and its reservations. */
+export class NodeState {
+  /** Order of first registration; first-fit and tie-breaks use it. */
+  readonly seq: number;
+  readonly node: SchedulerNode;
+  readonly groups: readonly GpuGroup[];
+  /** Free share of each GPU, in thousandths. */
+  readonly freeMilli: Int32Array;
+  freeCpuMilli: number;
+  freeMemoryMib: number;
+  readonly driverKey: number | undefined;
+  readonly cudaKey: number | undefined;
+  readonly reservations = new Map<string, NodeAllocation>();
+  /** Expected end of each reservation that has one, for backfill. */
+  private readonly ends = new Map<string, number>();
+  /** Per group: the free-GPU bucket it sits in, or -1 while not indexed. */
+  readonly indexedFree: number[];
+  /** Per group: the shared-GPU bucket it sits in, or -1. */
+  readonly indexedPartial: number[];
+  indexedCpuOnly = false;
+  /** Search stamp, so a node reached through two buckets is visited once per search. */
+  visitMark = 0;
+  private readonly uuidIndex: Map<string, number>;
+
+  constructor(node: SchedulerNode, seq: number) {
+    this.node = node;
+    this.seq = seq;
+    this.groups = groupGpus(node);
+    this.freeMilli = new Int32Array(node.gpus.length).fill(WHOLE_GPU_MILLI);
+    this.freeCpuMilli = node.cpuMilli;
+    this.freeMemoryMib = node.memoryMib;
+    this.driverKey = versionKey(node.driverVersion);
+    this.cudaKey = versionKey(node.cudaVersion);
+    this.indexedFree = this.groups.map(() => -1);
+    this.indexedPartial = this.groups.map(() => -1);
+    this.uuidIndex = new Map(node.gpus.map((gpu, index) => [gpu.uuid, index]));
+  }
+
+  /** When the reservation is expected to end at the latest (ms); Infinity when unknown. */
+  expectedEnd(key: string): number {
+    return this.ends.get(key) ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** @internal Records or forgets a reservation's expected end. */
+  setExpectedEnd(key: string, endAt: number | undefined): void {
+    if (endAt === undefined) this.ends.delete(key);
+    else this.ends.set(key, endAt);
+  }
+
+  gpuIndex(uuid: string): number | undefined {
+    return this.uuidIndex.get(uuid);
+  }
+
+  /** Whole GPUs of the group that are entirely free. */
+  wholeFree(group: GpuGroup): number {
+    let count = 0;
+    for (const index of group.indices) if (this.freeMilli[index] === WHOLE_GPU_MILLI) count++;
+    return count;
+  }
+
+  /** The largest free share of a shared GPU (partly taken, partly free) in the group, or 0. */
+  largestPartial(group: GpuGroup): number {
+    let largest = 0;
+    for (const index of group.indices) {
+      const free = this.freeMilli[index] ?? 0;
+      if (free < WHOLE_GPU_MILLI && free > largest) largest = free;
+    }
+    return largest;
+  }
+}
+
+function groupGpus(node: SchedulerNode): GpuGroup[] {
+  const byModel = new Map<string, number[]>();
+  node.gpus.forEach((gpu, index) => {
+    const key = gpu.model ?? "";
+    const list = byModel.get(key);
+    if (list) list.push(index);
+    else byModel.set(key, [index]);
+  });
+  return [...byModel.entries()].map(([model, indices]) => {
+    const gpus = indices.flatMap((index) => node.gpus[index] ?? []);
+    const ccs = gpus.map((gpu) => versionKey(gpu.computeCapability));
+    return {
+      model,
+      tier: gpus[0]?.tier ?? gpuModelById(model)?.tier,
+      indices,
+      minVramMib: Math.min(...gpus.map((gpu) => gpu.vramMib)),
+      minComputeCapability: ccs.some((cc) => cc === undefined)
+        ? undefined
+        : Math.min(...ccs.map((cc) => cc ?? 0)),
+    };
+  });
+}
+
+/** A share of one GPU: `milli` thousandths of it (1000 for the whole GPU). */
+export interface GpuShare {
+  uuid: string;
+  milli: number;
+}
+
+/** What one job attempt takes on one node. */
+export interface NodeAllocation {
+  nodeId: string;
+  gpus: readonly GpuShare[];
+  cpuMilli: number;
+  memoryMib: number;
+}
+
+export interface ReservationMeta {
+  /** The account charged for fair share. */
+  accountId?: string | undefined;
+  /** When the holder is expected to be done at the latest (ms), for backfill; undefined if unknown. */
+  expectedEndAt?: number | undefined;
+}
+
+/** Capacity held under one key (an attempt id) on one or more nodes, all taken or none. */
+export interface Reservation extends ReservationMeta {
+  key: string;
+  allocations: readonly NodeAllocation[];
+}
+
+/** Fair-share weight of an allocation in GPU-equivalents: a GPU, or 16 CPU cores. */
+export function allocationUnits(allocation: NodeAllocation): number {
+  let milli = 0;
+  for (const share of allocation.gpus) milli += share.milli;
+  return milli / WHOLE_GPU_MILLI + allocation.cpuMilli / 16_000;
+}
+
+/** Shared-GPU buckets: by the largest free share, in tenths of a GPU. */
+const PARTIAL_STEPS = 10;
+const partialBucket = (freeMilli: number): number =>
+  freeMilli <= 0
+    ? -1
+    : Math.min(PARTIAL_STEPS - 1, Math.floor((freeMilli * PARTIAL_STEPS) / WHOLE_GPU_MILLI));
+
+const EMPTY_SITE: ReadonlySet<NodeState> = new Set();
+
+/** Nodes of one model's buckets: by whole free GPUs, and those with a partly shared GPU. */
+interface ModelIndex {
+  byFree: NodeState[][];
+  /** Nodes with a shared GPU, by its largest free share in tenths of a GPU (0..9). */
+  partial: Set<NodeState>[];
+  /** The most any node of the model ever offered: lets a search skip a model that cannot fit. */
+  maxVramMib: number;
+  maxComputeCapability: number;
+  tiers: Set<GpuTier | undefined>;
+}
+
+/** How a search visitor continues: on to the next node, the next bucket, or not at all. */
+export type VisitNext = "next" | "nextBucket" | "stop";
+
+const byPriceThenSeq = (a: NodeState, b: NodeState): number =>
+  a.node.pricePerGpuHourMicros - b.node.pricePerGpuHourMicros || a.seq - b.seq;
+
+function insertSorted(bucket: NodeState[], state: NodeState): void {
+  let low = 0;
+  let high = bucket.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const other = bucket[mid];
+    if (other && byPriceThenSeq(other, state) < 0) low = mid + 1;
+    else high = mid;
+  }
+  bucket.splice(low, 0, state);
+}
+
+function removeSorted(bucket: NodeState[], state: NodeState): void {
+  let low = 0;
+  let high = bucket.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const other = bucket[mid];
+    if (other && byPriceThenSeq(other, state) < 0) low = mid + 1;
+    else high = mid;
+  }
+  if (bucket[low] === state) bucket.splice(low, 1);
+}
+
+export class Inventory {
+  private readonly states = new Map<string, NodeState>();
+  private readonly models = new Map<string, ModelIndex>();
+  private readonly cpuOnly: NodeState[] = [];
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly usage = new Map<string, number>();
+  private readonly sites = new Map<string, Set<NodeState>>();
+  private nextSeq = 0;
+  private visitStamp = 0;
+  private largestGroup = 0;
+
+  /** Adds a node, or replaces its description keeping its reservations (hardware, price, liveness). */
+  upsertNode(node: SchedulerNode): void {
+    const previous = this.states.get(node.id);
+    if (previous) this.unindex(previous);
+    const state = new NodeState(node, previous?.seq ?? this.nextSeq++);
+    this.states.set(node.id, state);
+    if (node.site !== undefined) {
+      const members = this.sites.get(node.site) ?? new Set<NodeState>();
+      members.add(state);
+      this.sites.set(node.site, members);
+    }
+    if (previous) {
+      for (const [key, allocation] of previous.reservations) {
+        this.apply(state, key, allocation, 1);
+        state.setExpectedEnd(key, this.reservations.get(key)?.expectedEndAt);
+      }
+    }
+    for (const group of state.groups) {
+      this.largestGroup = Math.max(this.largestGroup, group.indices.length);
+      const index = this.modelIndex(group.model);
+      index.maxVramMib = Math.max(index.maxVramMib, group.minVramMib);
+      index.maxComputeCapability = Math.max(index.maxComputeCapability, group.minComputeCapability ?? 0);
+      index.tiers.add(group.tier);
+    }
+    this.reindex(state);
+  }
+
+  /**
+   * Removes a node. Reservations that held capacity on it are released everywhere (a gang that
+   * lost a member is lost as a whole) and returned so the caller can mark their attempts lost.
+   */
+  removeNode(nodeId: string): Reservation[] {
+    const state = this.states.get(nodeId);
+    if (!state) return [];
+    const lost = [...state.reservations.keys()].flatMap((key) => this.release(key) ?? []);
+    this.unindex(state);
+    this.states.delete(nodeId);
+    return lost;
+  }
+
+  /** Marks a node live or not without changing anything else about it. */
+  setSchedulable(nodeId: string, schedulable: boolean): void {
+    const state = this.states.get(nodeId);
+    if (state && state.node.schedulable !== schedulable) this.upsertNode({ ...state.node, schedulable });
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+
+  node(nodeId: string): NodeState | undefined {
+    return this.states.get(nodeId);
+  }
+
+  nodes(): IterableIterator<NodeState> {
+    return this.states.values();
+  }
+
+  /** The nodes that report `site`: a low-latency group for gang placement. */
+  siteMembers(site: string): ReadonlySet<NodeState> {
+    return this.sites.get(site) ?? EMPTY_SITE;
+  }
+
+  reservation(key: string): Reservation | undefined {
+    return this.reservations.get(key);
+  }
+
+  allReservations(): IterableIterator<Reservation> {
+    return this.reservations.values();
+  }
+
+  /** GPU-equivalents an account holds now, for fair share. */
+  accountUsage(accountId: string): number {
+    return this.usage.get(accountId) ?? 0;
+  }
+
+  /**
+   * Takes capacity for `key` on every listed node, or on none: each allocation is checked
+   * against free capacity first, and only then is anything taken. False when the key already
+   * holds a reservation, a node is unknown or not schedulable, or anything does not fit.
+   */
+  reserve(key: string, allocations: readonly NodeAllocation[], meta: ReservationMeta = {}): boolean {
+    if (this.reservations.has(key) || allocations.length === 0) return false;
+    const seen = new Set<string>();
+    for (const allocation of allocations) {
+      const state = this.states.get(allocation.nodeId);
+      if (!state?.node.schedulable || seen.has(allocation.nodeId)) return false;
+      seen.add(allocation.nodeId);
+      if (!this.fitsFree(state, allocation)) return false;
+    }
+    for (const allocation of allocations) {
+      const state = this.states.get(allocation.nodeId);
+      if (!state) return false;
+      this.apply(state, key, allocation, 1);
+      state.setExpectedEnd(key, meta.expectedEndAt);
+      this.reindex(state);
+    }
+    this.reservations.set(key, { key, allocations, ...meta });
+    if (meta.accountId !== undefined) this.addUsage(meta.accountId, allocations, 1);
+    return true;
+  }
+
+  /** Frees what `key` holds; returns the reservation, or undefined when there was none. */
+  release(key: string): Reservation | undefined {
+    const reservation = this.reservations.get(key);
+    if (!reservation) return undefined;
+    this.reservations.delete(key);
+    for (const allocation of reservation.allocations) {
+      const state = this.states.get(allocation.nodeId);
+      if (!state) continue;
+      this.apply(state, key, allocation, -1);
+      state.setExpectedEnd(key, undefined);
+      this.reindex(state);
+    }
+    if (reservation.accountId !== undefined)
+      this.addUsage(reservation.accountId, reservation.allocations, -1);
+    return reservation;
+  }
+
+  /**
+   * Visits the schedulable nodes that could hold `demand`'s GPUs by free count alone, tightest
+   * first (fewest free GPUs that still suffice, shared GPUs before whole ones), each bucket in
+   * price order (`byPrice`; shared-GPU sets are not). Constraints are the visitor's to check.
+   * Each node is visited at most once.
+   */
+  visitCandidates(
+    demand: Demand,
+    visit: (state: NodeState, bucket: number, byPrice: boolean) => VisitNext,
+  ): void {
+    const stamp = ++this.visitStamp;
+    const models = this.modelIndexes(demand);
+    let bucketNumber = 0;
+    const walk = (bucket: Iterable<NodeState>, byPrice = true): boolean => {
+      bucketNumber++;
+      for (const state of bucket) {
+        if (state.visitMark === stamp) continue;
+        state.visitMark = stamp;
+        const next = visit(state, bucketNumber, byPrice);
+        if (next === "stop") return false;
+        if (next === "nextBucket") return true;
+      }
+      return true;
+    };
+    if (demand.gpus === 0) {
+      // CPU-only work goes to CPU-only nodes first, then to GPU nodes with the fewest GPUs free.
+      if (!walk(this.cpuOnly)) return;
+      for (let free = 0; free <= this.largestGroup; free++) {
+        for (const index of models) if (!walk(index.byFree[free] ?? [])) return;
+      }
+      return;
+    }
+    if (demand.gpus === 1 && demand.gpuMilli < WHOLE_GPU_MILLI) {
+      // Shared GPUs with the least room that may still fit first: they are the tightest fits.
+      for (let step = partialBucket(demand.gpuMilli); step < PARTIAL_STEPS; step++) {
+        for (const index of models) if (!walk(index.partial[step] ?? [], false)) return;
+      }
+    }
+    for (let free = demand.gpus; free <= this.largestGroup; free++) {
+      for (const index of models) if (!walk(index.byFree[free] ?? [])) return;
+    }
+  }
+
+  private modelIndexes(demand: Demand): ModelIndex[] {
+    const c = demand.constraints;
+    const wanted = c.gpuModels;
+    if (demand.gpus === 0) return [...this.models.values()];
+    const indexes =
+      wanted === undefined
+        ? [...this.models.values()]
+        : wanted.flatMap((model) => this.models.get(model) ?? []);
+    // Whole models that no node could satisfy are skipped without touching their nodes.
+    return indexes.filter(
+      (index) =>
+        (c.minVramMib === undefined || index.maxVramMib >= c.minVramMib) &&
+        (c.minComputeCapability === undefined || index.maxComputeCapability >= c.minComputeCapability) &&
+        (c.tiers === undefined || c.tiers.some((tier) => index.tiers.has(tier))),
+    );
+  }
+
+  private fitsFree(state: NodeState, allocation: NodeAllocation): boolean {
+    if (allocation.cpuMilli > state.freeCpuMilli || allocation.memoryMib > state.freeMemoryMib) return false;
+    const taken = new Map<number, number>();
+    for (const share of allocation.gpus) {
+      const index = state.gpuIndex(share.uuid);
+      if (index === undefined || share.milli <= 0 || share.milli > WHOLE_GPU_MILLI) return false;
+      const total = (taken.get(index) ?? 0) + share.milli;
+      if (total > (state.freeMilli[index] ?? 0)) return false;
+      taken.set(index, total);
+    }
+    return true;
+  }
+
+  private apply(state: NodeState, key: string, allocation: NodeAllocation, sign: 1 | -1): void {
+    for (const share of allocation.gpus) {
+      const index = state.gpuIndex(share.uuid);
+      if (index === undefined) continue;
+      state.freeMilli[index] = (state.freeMilli[index] ?? 0) - sign * share.milli;
+    }
+    state.freeCpuMilli -= sign * allocation.cpuMilli;
+    state.freeMemoryMib -= sign * allocation.memoryMib;
+    if (sign === 1) state.reservations.set(key, allocation);
+    else state.reservations.delete(key);
+  }
+
+  private addUsage(accountId: string, allocations: readonly NodeAllocation[], sign: 1 | -1): void {
+    let units = 0;
+    for (const allocation of allocations) units += allocationUnits(allocation);
+    const next = (this.usage.get(accountId) ?? 0) + sign * units;
+    if (next <= 1e-9) this.usage.delete(accountId);
+    else this.usage.set(accountId, next);
+  }
+
+  private modelIndex(model: string): ModelIndex {
+    let index = this.models.get(model);
+    if (!index) {
+      index = {
+        byFree: [],
+        partial: Array.from({ length: PARTIAL_STEPS }, () => new Set<NodeState>()),
+        maxVramMib: 0,
+        maxComputeCapability: 0,
+        tiers: new Set(),
+      };
+      this.models.set(model, index);
+    }
+    return index;
+  }
+
+  /** Moves the node to the buckets its free capacity now belongs in. */
+  private reindex(state: NodeState): void {
+    const live = state.node.schedulable;
+    if (state.groups.length === 0 && live !== state.indexedCpuOnly) {
+      if (live) insertSorted(this.cpuOnly, state);
+      else removeSorted(this.cpuOnly, state);
+      state.indexedCpuOnly = live;
+    }
+    state.groups.forEach((group, position) => {
+      const index = this.modelIndex(group.model);
+      const free = live ? state.wholeFree(group) : -1;
+      const was = state.indexedFree[position] ?? -1;
+      if (free !== was) {
+        if (was >= 0) removeSorted(index.byFree[was] ?? [], state);
+        if (free >= 0) {
+          let bucket = index.byFree[free];
+          if (!bucket) {
+            bucket = [];
+            index.byFree[free] = bucket;
+          }
+          insertSorted(bucket, state);
+        }
+        state.indexedFree[position] = free;
+      }
+      const partial = live ? partialBucket(state.largestPartial(group)) : -1;
+      const wasPartial = state.indexedPartial[position] ?? -1;
+      if (partial !== wasPartial) {
+        if (wasPartial >= 0) index.partial[wasPartial]?.delete(state);
+        if (partial >= 0) index.partial[partial]?.add(state);
+        state.indexedPartial[position] = partial;
+      }
+    });
+  }
+
+  private unindex(state: NodeState): void {
+    const site = state.node.site;
+    if (site !== undefined) {
+      const members = this.sites.get(site);
+      members?.delete(state);
+      if (members?.size === 0) this.sites.delete(site);
+    }
+    if (state.indexedCpuOnly) removeSorted(this.cpuOnly, state);
+    state.indexedCpuOnly = false;
+    state.groups.forEach((group, position) => {
+      const index = this.modelIndex(group.model);
+      const was = state.indexedFree[position] ?? -1;
+      if (was >= 0) removeSorted(index.byFree[was] ?? [], state);
+      state.indexedFree[position] = -1;
+      const wasPartial = state.indexedPartial[position] ?? -1;
+      if (wasPartial >= 0) index.partial[wasPartial]?.delete(state);
+      state.indexedPartial[position] = -1;
+    });
+  }
+}

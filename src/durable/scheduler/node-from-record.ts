@@ -1,0 +1,48 @@
+import type { NodeRecord } from "../region-records.js";
+import type { SchedulerNode } from "./scheduler-node.js";
+
+/** Live facts the Region object measures or derives about a node, beyond its registration. */
+export interface NodeFacts {
+  schedulable: boolean;
+  reputation?: number | undefined;
+  verifiedTflops?: number | undefined;
+  rttMs?: number | undefined;
+  bandwidthGbps?: number | undefined;
+  lat?: number | undefined;
+  lon?: number | undefined;
+  country?: string | undefined;
+}
+
+/**
+ * The scheduler's view of a registered node. The site and country come from the facts when the
+ * agent reported them, else from the node's `site` and `country` labels, so providers can set them
+ * by hand.
+ */
+export function nodeFromRecord(record: NodeRecord, facts: NodeFacts): SchedulerNode {
+  const gpus = record.hardware.gpus;
+  return {
+    id: record.id,
+    region: record.region,
+    gpus: gpus.map((gpu) => ({
+      uuid: gpu.uuid,
+      model: gpu.model,
+      vramMib: gpu.vramMib,
+      computeCapability: gpu.computeCapability,
+    })),
+    cpuMilli: record.hardware.cpus * 1000,
+    memoryMib: record.hardware.memoryMib,
+    driverVersion: gpus[0]?.driverVersion,
+    cudaVersion: gpus[0]?.cudaVersion,
+    pricePerGpuHourMicros: record.pricePerGpuHourMicros,
+    labels: record.labels,
+    site: record.labels.site,
+    country: facts.country ?? record.labels.country,
+    lat: facts.lat,
+    lon: facts.lon,
+    rttMs: facts.rttMs,
+    bandwidthGbps: facts.bandwidthGbps,
+    reputation: facts.reputation,
+    verifiedTflops: facts.verifiedTflops,
+    schedulable: facts.schedulable && record.runtime === "docker",
+  };
+}

@@ -1,0 +1,46 @@
+import { inArray, sql } from "drizzle-orm";
+import { ledgerAccounts, ledgerSettlements } from "../../schema/ledger.js";
+import type { LedgerDb } from "./ledger-db.js";
+
+export interface JobCost {
+  /** What the job's attempts have been charged so far. */
+  chargedMicros: number;
+  /** What is still reserved for it (0 once it ended and the rest went back). */
+  heldMicros: number;
+}
+
+/** What each of these jobs has cost and still holds; a job with no money movement costs 0. */
+export async function jobCosts(db: LedgerDb, jobIds: readonly string[]): Promise<Map<string, JobCost>> {
+  const costs = new Map<string, JobCost>(jobIds.map((id) => [id, { chargedMicros: 0, heldMicros: 0 }]));
+  if (jobIds.length === 0) return costs;
+  const [charged, held] = await Promise.all([
+    db
+      .select({
+        jobId: ledgerSettlements.jobId,
+        micros: sql<number>`SUM(${ledgerSettlements.chargedMicros})`,
+      })
+      .from(ledgerSettlements)
+      .where(inArray(ledgerSettlements.jobId, [...jobIds]))
+      .groupBy(ledgerSettlements.jobId)
+      .all(),
+    db
+      .select({ jobId: ledgerAccounts.ownerId, micros: ledgerAccounts.balanceMicros })
+      .from(ledgerAccounts)
+      .where(
+        inArray(
+          ledgerAccounts.id,
+          jobIds.map((id) => `hold:${id}`),
+        ),
+      )
+      .all(),
+  ]);
+  for (const row of charged) {
+    const cost = costs.get(row.jobId);
+    if (cost) cost.chargedMicros = Number(row.micros);
+  }
+  for (const row of held) {
+    const cost = row.jobId === null ? undefined : costs.get(row.jobId);
+    if (cost) cost.heldMicros = row.micros;
+  }
+  return costs;
+}

@@ -1,0 +1,116 @@
+import type { BenchmarkSession } from "./benchmark-session.js";
+import { toBase64 } from "./bytes.js";
+import { encodeRow } from "./canonical-value.js";
+import { leafDigest, merkleLevels, merkleProof, rootOf } from "./merkle.js";
+import type {
+  SpotCheckRequest,
+  VerificationAnswer,
+  VerificationChallenge,
+  VerificationCommit,
+} from "./messages.js";
+import { fullMatrix, matrixKeys } from "./seeded-matrix.js";
+
+/**
+ * The benchmark in plain TypeScript on the CPU: the reference the Python script is checked
+ * against, the honest agent of the protocol tests, and the engine of CPU-only nodes. O(blocks·n³),
+ * so for small n only (n = 256 takes tens of milliseconds per block).
+ */
+
+export const CPU_BENCHMARK_MAX_N = 1024;
+
+export interface ComputedProduct {
+  root: string;
+  /** Canonical bytes of every leaf's row, leaf index = block · n + row. */
+  rows: Uint8Array[];
+  levels: Uint8Array[][];
+  matmulMs: number;
+}
+
+export async function computeProduct(challenge: VerificationChallenge): Promise<ComputedProduct> {
+  const { n, blocks, dtype } = challenge;
+  if (n > CPU_BENCHMARK_MAX_N) throw new RangeError(`the CPU benchmark takes n ≤ ${CPU_BENCHMARK_MAX_N}`);
+  const keys = matrixKeys(challenge.seed);
+  const a = fullMatrix(keys, n, 0);
+  const rows: Uint8Array[] = [];
+  const sums = new Int32Array(n);
+  let matmulMs = 0;
+  for (let block = 0; block < blocks; block++) {
+    const b = fullMatrix(keys, n, 1 + block);
+    for (let i = 0; i < n; i++) {
+      const started = performance.now();
+      sums.fill(0);
+      // i-l-j order walks B row by row, which is what keeps this loop cache-friendly.
+      for (let l = 0; l < n; l++) {
+        const ail = a[i * n + l] ?? 0;
+        if (ail === 0) continue;
+        const offset = l * n;
+        for (let j = 0; j < n; j++) sums[j] = (sums[j] ?? 0) + ail * (b[offset + j] ?? 0);
+      }
+      matmulMs += performance.now() - started;
+      rows.push(encodeRow(sums, dtype));
+    }
+  }
+  const leaves = await Promise.all(rows.map((row) => leafDigest(row)));
+  const levels = await merkleLevels(leaves);
+  return { root: rootOf(levels), rows, levels, matmulMs };
+}
+
+export function openLeaves(product: ComputedProduct, request: SpotCheckRequest): VerificationAnswer {
+  return {
+    challengeId: request.challengeId,
+    openings: request.leaves.map((leaf) => {
+      const row = product.rows[leaf];
+      if (row === undefined) throw new RangeError(`no leaf ${leaf}`);
+      return { leaf, row: toBase64(row), proof: merkleProof(product.levels, leaf) };
+    }),
+  };
+}
+
+/** Copies a buffer a few times; bytes read + written per second, as the GPU script counts them. */
+function hostCopyGBps(bytes: number): number {
+  const source = new Uint8Array(bytes).fill(1);
+  const target = new Uint8Array(bytes);
+  const rounds = 4;
+  const started = performance.now();
+  for (let round = 0; round < rounds; round++) target.set(source);
+  const seconds = Math.max((performance.now() - started) / 1000, 1e-6);
+  return (2 * bytes * rounds) / seconds / 1e9;
+}
+
+export interface CpuBenchmarkOptions {
+  /** Host buffer for the copy test; far below the 1 GiB a GPU test uses, so CPU runs stay light. */
+  bandwidthBytes?: number;
+}
+
+/** Runs the challenge on this CPU and reports what it measured, labelled as a CPU run. */
+export async function runCpuBenchmark(
+  challenge: VerificationChallenge,
+  options: CpuBenchmarkOptions = {},
+): Promise<BenchmarkSession> {
+  const started = performance.now();
+  const product = await computeProduct(challenge);
+  const bandwidthBytes = options.bandwidthBytes ?? 64 * 1024 * 1024;
+  const commit: VerificationCommit = {
+    challengeId: challenge.id,
+    root: product.root,
+    measured: {
+      matmulMs: Math.max(product.matmulMs, 1e-3),
+      bandwidthGBps: hostCopyGBps(bandwidthBytes),
+      bandwidthBytes,
+      vramAllocatedMib: 0,
+      totalMs: performance.now() - started,
+    },
+    runner: { mode: "typescript-cpu", backend: "typescript cpu", device: "cpu" },
+  };
+  let held: ComputedProduct | undefined = product;
+  return {
+    commit,
+    answer: async (request) => {
+      if (held === undefined) throw new Error("the benchmark session is closed");
+      return openLeaves(held, request);
+    },
+    close: async () => {
+      held = undefined;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import type { GpuModel } from "../gpu-catalog.js";
+import { datasheetTflops, flopsOf } from "./challenge-size.js";
+import type {
+  JudgementReason,
+  VerificationChallenge,
+  VerificationCommit,
+  VerificationJudgement,
+  VerificationOutcome,
+} from "./messages.js";
+import {
+  BANDWIDTH_IMPOSSIBLE_ABOVE,
+  BANDWIDTH_REJECT_BELOW,
+  BANDWIDTH_VERIFIED_AT,
+  COMPUTE_IMPOSSIBLE_ABOVE,
+  COMPUTE_REJECT_BELOW,
+  COMPUTE_VERIFIED_AT,
+  VRAM_CLAIM_TOLERANCE,
+  VRAM_REJECT_BELOW,
+  VRAM_VERIFIED_AT,
+} from "./thresholds.js";
+
+export interface Finding {
+  outcome: VerificationOutcome;
+  reason?: JudgementReason;
+}
+
+export type Measured = NonNullable<VerificationJudgement["measured"]>;
+
+const RANK: Record<VerificationOutcome, number> = { verified: 0, suspect: 1, rejected: 2 };
+
+export function worstOutcome(outcomes: readonly VerificationOutcome[]): VerificationOutcome {
+  return outcomes.reduce<VerificationOutcome>((worst, o) => (RANK[o] > RANK[worst] ? o : worst), "verified");
+}
+
+function banded(ratio: number, verifiedAt: number, rejectBelow: number, code: string, what: string): Finding {
+  const percent = `${(ratio * 100).toFixed(1)}%`;
+  if (ratio >= verifiedAt) return { outcome: "verified" };
+  if (ratio >= rejectBelow) {
+    return {
+      outcome: "suspect",
+      reason: { code, message: `${what} is ${percent}, below ${verifiedAt * 100}%` },
+    };
+  }
+  return {
+    outcome: "rejected",
+    reason: { code, message: `${what} is ${percent}: the claimed part is not what ran the benchmark` },
+  };
+}
+
+/**
+ * Judges the committed figures against the catalogue: ≥ 70% of datasheet dense BF16/FP16, ≥ 80% of
+ * datasheet bandwidth, ≥ 95% of the claimed VRAM allocated. `elapsedMs` is what the verifier saw
+ * from issue to commit; claimed GPU time longer than that is a lie.
+ */
+export function judgeMeasurements(
+  model: GpuModel,
+  challenge: VerificationChallenge,
+  commit: VerificationCommit,
+  elapsedMs: number,
+): { findings: Finding[]; measured: Measured } {
+  const m = commit.measured;
+  const tflops = flopsOf(challenge) / (m.matmulMs / 1000) / 1e12;
+  const computeRatio = tflops / datasheetTflops(model, challenge.dtype);
+  const bandwidthRatio = m.bandwidthGBps / model.memoryBandwidthGBps;
+  const vramRatio = challenge.vramMib > 0 ? m.vramAllocatedMib / challenge.vramMib : 0;
+  const findings: Finding[] = [];
+
+  if (m.matmulMs > elapsedMs) {
+    findings.push({
+      outcome: "rejected",
+      reason: {
+        code: "timing_inconsistent",
+        message: `claims ${m.matmulMs} ms of GPU time in ${elapsedMs} ms from challenge to commit`,
+      },
+    });
+  }
+  if (computeRatio > COMPUTE_IMPOSSIBLE_ABOVE) {
+    findings.push({
+      outcome: "rejected",
+      reason: {
+        code: "compute_impossible",
+        message: `${tflops.toFixed(1)} TFLOP/s is beyond the ${model.id} datasheet: the timings are false`,
+      },
+    });
+  } else {
+    findings.push(
+      banded(
+        computeRatio,
+        COMPUTE_VERIFIED_AT,
+        COMPUTE_REJECT_BELOW,
+        "compute_below_threshold",
+        `${challenge.dtype} matmul at ${tflops.toFixed(1)} TFLOP/s, of the ${model.id} datasheet,`,
+      ),
+    );
+  }
+  if (m.bandwidthBytes < challenge.bandwidthBytes) {
+    findings.push({
+      outcome: "rejected",
+      reason: {
+        code: "bandwidth_buffer_too_small",
+        message: `bandwidth measured on ${m.bandwidthBytes} bytes, ${challenge.bandwidthBytes} required`,
+      },
+    });
+  } else if (bandwidthRatio > BANDWIDTH_IMPOSSIBLE_ABOVE) {
+    findings.push({
+      outcome: "rejected",
+      reason: {
+        code: "bandwidth_impossible",
+        message: `${m.bandwidthGBps} GB/s is beyond the ${model.id} datasheet: the timings are false`,
+      },
+    });
+  } else {
+    findings.push(
+      banded(
+        bandwidthRatio,
+        BANDWIDTH_VERIFIED_AT,
+        BANDWIDTH_REJECT_BELOW,
+        "bandwidth_below_threshold",
+        `memory bandwidth at ${m.bandwidthGBps.toFixed(0)} GB/s, of the ${model.id} datasheet,`,
+      ),
+    );
+  }
+  if (challenge.vramMib > model.vramGb * 1024 * VRAM_CLAIM_TOLERANCE) {
+    findings.push({
+      outcome: "rejected",
+      reason: {
+        code: "vram_claim_exceeds_model",
+        message: `claims ${challenge.vramMib} MiB on a ${model.id}, which has ${model.vramGb} GB`,
+      },
+    });
+  }
+  findings.push(
+    banded(
+      vramRatio,
+      VRAM_VERIFIED_AT,
+      VRAM_REJECT_BELOW,
+      "vram_not_shown",
+      `VRAM allocated (${m.vramAllocatedMib} of ${challenge.vramMib} MiB claimed)`,
+    ),
+  );
+  return {
+    findings,
+    measured: {
+      tflops,
+      bandwidthGBps: m.bandwidthGBps,
+      vramAllocatedMib: m.vramAllocatedMib,
+      computeRatio,
+      bandwidthRatio,
+      vramRatio,
+    },
+  };
+}

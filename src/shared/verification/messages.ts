@@ -1,0 +1,145 @@
+import { z } from "zod";
+import { NodeId } from "../agent-protocol.js";
+
+/**
+ * The wire messages of proof-of-GPU verification, in protocol order:
+ * challenge (Region → agent) → commit (agent → Region) → spot-check request (Region → agent)
+ * → answer (agent → Region). Times are milliseconds since the epoch, as in agent-protocol.ts.
+ */
+
+export const ChallengeId = z.string().regex(/^vch_[0-9a-f]{32}$/, "a challenge id");
+const Hash = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 digest in lower-case hex");
+const PowerOfTwo = (min: number, max: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(max)
+    .refine((value) => (value & (value - 1)) === 0, "a power of two");
+
+/** Matrices larger than this could overflow fp16 in the worst case and exceed 2^24 in fp32. */
+export const MAX_MATRIX_SIZE = 16384;
+export const MAX_BLOCKS = 64;
+export const MIN_BANDWIDTH_BYTES = 1024 ** 3;
+
+export const VerificationChallenge = z
+  .object({
+    id: ChallengeId,
+    nodeId: NodeId,
+    /** The GPU under test, by the uuid the agent reported. */
+    gpuUuid: z.string().min(1).max(128),
+    /** The catalogue model the node claims for it. */
+    model: z.string().min(1).max(32),
+    /** The VRAM the node claims for it; the agent must allocate ≥ 95% of it. */
+    vramMib: z.number().int().min(0),
+    /** 32 random bytes; the matrices are derived from it (seeded-matrix.ts). */
+    seed: Hash,
+    /** A is n×n; each B block is n×n; C has `blocks` n×n blocks. */
+    n: PowerOfTwo(16, MAX_MATRIX_SIZE),
+    blocks: PowerOfTwo(1, MAX_BLOCKS),
+    dtype: z.enum(["bf16", "fp16"]),
+    /** Size of the buffers of the bandwidth test; ≥ 1 GiB so no cache holds them. */
+    bandwidthBytes: z.number().int().min(MIN_BANDWIDTH_BYTES),
+    issuedAt: z.number().int(),
+    /** The commit must arrive by then. */
+    expiresAt: z.number().int(),
+  })
+  .strict();
+export type VerificationChallenge = z.infer<typeof VerificationChallenge>;
+
+export const RunnerMode = z.enum(["container", "host-process", "typescript-cpu"]);
+export type RunnerMode = z.infer<typeof RunnerMode>;
+
+export const VerificationCommit = z
+  .object({
+    challengeId: ChallengeId,
+    /** Merkle root over the row digests of every block of C (merkle.ts). */
+    root: Hash,
+    measured: z
+      .object({
+        /** GPU time of all `blocks` products together (CUDA events), milliseconds. */
+        matmulMs: z.number().positive(),
+        /** Device-to-device copy rate, bytes read + written per second, in GB/s (10^9). */
+        bandwidthGBps: z.number().positive(),
+        bandwidthBytes: z.number().int().min(0),
+        /** VRAM the benchmark held at once (allocated and written). */
+        vramAllocatedMib: z.number().int().min(0),
+        /** Wall time of the whole run, for the record. */
+        totalMs: z.number().min(0),
+      })
+      .strict(),
+    runner: z
+      .object({
+        mode: RunnerMode,
+        /** The container image, in container mode. */
+        image: z.string().max(256).optional(),
+        /** e.g. "torch 2.11.0+cu130 cuda", "numpy 2.4.6 cpu". */
+        backend: z.string().max(128),
+        /** The device name the backend saw. */
+        device: z.string().max(128),
+      })
+      .strict(),
+  })
+  .strict();
+export type VerificationCommit = z.infer<typeof VerificationCommit>;
+
+export const SpotCheckRequest = z
+  .object({
+    challengeId: ChallengeId,
+    /** Leaf indices (block · n + row) to open, distinct, ascending. */
+    leaves: z.array(z.number().int().min(0)).min(1).max(256),
+    answerBy: z.number().int(),
+  })
+  .strict();
+export type SpotCheckRequest = z.infer<typeof SpotCheckRequest>;
+
+export const LeafOpening = z
+  .object({
+    leaf: z.number().int().min(0),
+    /** The row's canonical bytes (canonical-value.ts), base64. */
+    row: z.string().max(64 * 1024),
+    /** Sibling hashes from the leaf up, bottom first. */
+    proof: z.array(Hash).max(32),
+  })
+  .strict();
+export type LeafOpening = z.infer<typeof LeafOpening>;
+
+export const VerificationAnswer = z
+  .object({
+    challengeId: ChallengeId,
+    openings: z.array(LeafOpening).min(1).max(256),
+  })
+  .strict();
+export type VerificationAnswer = z.infer<typeof VerificationAnswer>;
+
+export const VerificationOutcome = z.enum(["verified", "suspect", "rejected"]);
+export type VerificationOutcome = z.infer<typeof VerificationOutcome>;
+
+export const JudgementReason = z.object({ code: z.string(), message: z.string() });
+export type JudgementReason = z.infer<typeof JudgementReason>;
+
+export const VerificationJudgement = z.object({
+  challengeId: ChallengeId,
+  nodeId: NodeId,
+  gpuUuid: z.string(),
+  model: z.string(),
+  outcome: VerificationOutcome,
+  /** Why it is not `verified` (empty when it is). */
+  reasons: z.array(JudgementReason),
+  /** The measured figures, when the node got as far as committing. */
+  measured: z
+    .object({
+      tflops: z.number(),
+      bandwidthGBps: z.number(),
+      vramAllocatedMib: z.number().int(),
+      /** Fractions of the catalogue's datasheet figures and of the claimed VRAM. */
+      computeRatio: z.number(),
+      bandwidthRatio: z.number(),
+      vramRatio: z.number(),
+    })
+    .optional(),
+  /** Entries recomputed on the CPU and found right. */
+  checkedEntries: z.number().int(),
+  judgedAt: z.number().int(),
+});
+export type VerificationJudgement = z.infer<typeof VerificationJudgement>;
