@@ -149,7 +149,12 @@ export class RegionObject extends DurableObject<Env> {
         this.touch(node.id, request.acceptingWork);
         work = this.workFor(node.id, listed);
       }
-      return { assignments: work.assignments, stop: [...stop, ...work.stop], nextPollDelayMs: 0 };
+      return {
+        assignments: work.assignments,
+        stop: [...stop, ...work.stop],
+        challenges: [],
+        nextPollDelayMs: 0,
+      };
     });
   }
 

@@ -3,6 +3,7 @@ import { HardwareReport } from "./hardware.js";
 import { idPattern } from "./ids.js";
 import { UsdAmount } from "./money.js";
 import { RegionId } from "./regions.js";
+import { RunnerMode, VerificationChallenge } from "./verification/messages.js";
 
 /**
  * Messages between a host agent and the control plane. Every one of them travels as a signed
@@ -24,6 +25,16 @@ export const RegisterRequest = z
     labels: z.record(Label, z.string().max(128)).default({}),
     agentVersion: z.string().max(32),
     runtime: z.enum(["docker", "none"]),
+    /** How this host can run the proof-of-GPU benchmark (and the image it uses in a container). */
+    benchmark: z
+      .object({ mode: RunnerMode, image: z.string().max(255).optional() })
+      .strict()
+      .optional(),
+    /** Where the provider's earnings are paid: a Solana address (base58 ed25519 public key). */
+    payoutWallet: z
+      .string()
+      .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "a Solana address")
+      .optional(),
   })
   .strict();
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
@@ -41,6 +52,44 @@ export type RegisterResponse = z.infer<typeof RegisterResponse>;
 /** An attempt the agent is running (or still stopping); listing it renews its lease. */
 export const RunningAttempt = z.object({ attemptId: AttemptId, fencing: Fencing }).strict();
 
+/** One GPU's state as the agent last sampled it. */
+export const GpuSample = z
+  .object({
+    index: z.number().int().min(0).max(63),
+    utilizationPct: z.number().min(0).max(100),
+    memoryUsedMib: z.number().int().min(0),
+    temperatureC: z.number().min(-50).max(200),
+    powerW: z.number().min(0).max(5000),
+    smClockMhz: z.number().int().min(0).max(10_000),
+    /** Uncorrected ECC errors since the driver loaded; absent where not reported. */
+    eccUncorrected: z.number().int().min(0).optional(),
+    /** XID error events seen since the agent started. */
+    xidErrors: z.number().int().min(0).optional(),
+    /** The driver's slowdown temperature: running at or above it is "hot". */
+    slowdownTempC: z.number().min(0).max(200).optional(),
+  })
+  .strict();
+export type GpuSample = z.infer<typeof GpuSample>;
+
+/**
+ * A summary of the node's state. The agent sends it with a poll only when it changed materially
+ * since the last one it sent (so a quiet node's heartbeat stays small and writes nothing).
+ */
+export const NodeMetrics = z
+  .object({
+    at: z.number().int(),
+    gpus: z.array(GpuSample).max(64),
+    host: z
+      .object({
+        cpuPct: z.number().min(0).max(100),
+        memoryUsedMib: z.number().int().min(0),
+        diskFreeMib: z.number().int().min(0),
+      })
+      .strict(),
+  })
+  .strict();
+export type NodeMetrics = z.infer<typeof NodeMetrics>;
+
 /** POST /v1/agent/poll: the heartbeat and the request for work, in one long-poll. */
 export const PollRequest = z
   .object({
@@ -49,6 +98,10 @@ export const PollRequest = z
     acceptingWork: z.boolean().default(true),
     /** How long the server may hold the poll when there is nothing to hand out (≤ pollWaitMs). */
     waitMs: z.number().int().min(0).max(20_000).optional(),
+    /** Sent only when it changed materially since the last poll that carried it. */
+    metrics: NodeMetrics.optional(),
+    /** The agent's measured round-trip time to the control plane (a moving median), in ms. */
+    rttMs: z.number().min(0).max(60_000).optional(),
   })
   .strict();
 export type PollRequest = z.infer<typeof PollRequest>;
@@ -78,6 +131,11 @@ export type StopOrder = z.infer<typeof StopOrder>;
 export const PollResponse = z.object({
   assignments: z.array(Assignment),
   stop: z.array(StopOrder),
+  /**
+   * Proof-of-GPU challenges to run now (see src/shared/verification): run the benchmark, then
+   * POST /v1/agent/challenges/:id/commit and, with the spot checks it answers, .../answer.
+   */
+  challenges: z.array(VerificationChallenge).default([]),
   /** Wait this long before the next poll (0: poll again at once). */
   nextPollDelayMs: z.number().int().min(0),
 });
