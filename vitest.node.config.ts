@@ -9,6 +9,7 @@ export default defineConfig({
       "test/shared/**/*.test.ts",
       "test/scheduler/**/*.test.ts",
       "test/verification/**/*.test.ts",
+      "test/region/**/*.test.ts",
       "test/agent/**/*.test.ts",
       "test/cli/**/*.test.ts",
       "test/e2e/**/*.test.ts",
