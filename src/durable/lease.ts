@@ -1,10 +1,34 @@
 /**
- * Timing of the agent protocol. A poll is held open up to POLL_WAIT_MS (under the Workers' 25 s
+ * Timing of the agent protocol. A poll is held open up to `pollWaitMs` (under the Workers' 25 s
  * limit for a held request); each poll renews the leases of the attempts it lists. A node is live
- * while it polled within NODE_GRACE_MS; an attempt whose lease lapses is lost.
+ * while it polled within `graceMs`; an attempt whose lease lapses is lost. Deployments keep the
+ * defaults; end-to-end tests shorten them through vars of the same names.
  */
 export const POLL_WAIT_MS = 20_000;
 export const LEASE_TTL_MS = 45_000;
 export const NODE_GRACE_MS = 45_000;
-/** How often the alarm looks for lapsed leases and unflushed records while there is work. */
+/** How often the alarm looks for lapsed leases, silent nodes and unflushed records. */
 export const SWEEP_INTERVAL_MS = 5_000;
+
+export interface Timing {
+  pollWaitMs: number;
+  leaseTtlMs: number;
+  graceMs: number;
+  sweepMs: number;
+}
+
+function positive(raw: unknown, fallback: number, max: number): number {
+  const value = typeof raw === "string" || typeof raw === "number" ? Number(raw) : Number.NaN;
+  return Number.isInteger(value) && value > 0 && value <= max ? value : fallback;
+}
+
+export function timingOf(env: object): Timing {
+  const vars = env as Record<string, unknown>;
+  const pollWaitMs = positive(vars.POLL_WAIT_MS, POLL_WAIT_MS, 20_000);
+  return {
+    pollWaitMs,
+    leaseTtlMs: Math.max(pollWaitMs + 1_000, positive(vars.LEASE_TTL_MS, LEASE_TTL_MS, 600_000)),
+    graceMs: Math.max(pollWaitMs + 1_000, positive(vars.NODE_GRACE_MS, NODE_GRACE_MS, 600_000)),
+    sweepMs: positive(vars.SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS, 60_000),
+  };
+}

@@ -14,11 +14,23 @@ export interface NodeRecord {
   agentVersion: string;
   runtime: "docker" | "none";
   registeredAt: number;
+  /** Where the node's peers reach it (gang jobs' rendezvous); undefined when it did not say. */
+  advertiseAddress?: string | undefined;
+  /** The Solana address its earnings are paid to. */
+  payoutWallet?: string | undefined;
+  /** How it runs the proof-of-GPU benchmark. */
+  benchmark?: { mode: string; image?: string | undefined } | undefined;
 }
 
+/** Why an attempt is being stopped while its reservation is still held. */
+export type StopReason = "cancelled" | "gang_failed";
+
+/** One node's share of a job's placement: its own lease and fencing number. */
 export interface AttemptRecord {
   id: string;
   nodeId: string;
+  /** Its rank in a gang (0 for a single-node job). */
+  rank: number;
   fencing: number;
   /** GPU uuids reserved for this attempt on its node. */
   gpuUuids: string[];
@@ -27,8 +39,10 @@ export interface AttemptRecord {
   pricePerGpuHourMicros: number;
   assignedAt: number;
   startedAt: number | null;
-  /** Set when the attempt must stop (the job was cancelled); the reservation stays until it exits. */
-  stopping: "cancelled" | null;
+  endedAt: number | null;
+  exitCode: number | null;
+  /** Set when the attempt must stop; the reservation stays until it exits or its lease lapses. */
+  stopping: StopReason | null;
 }
 
 export interface JobRecord {
@@ -38,11 +52,17 @@ export interface JobRecord {
   status: JobStatus;
   /** The seq of the last event recorded for this job. */
   seq: number;
+  /** Placements made so far (a gang's placement counts once). */
   attempts: number;
-  attempt: AttemptRecord | null;
+  /** The current placement's members, rank order; empty while queued. */
+  members: AttemptRecord[];
   /** Nodes that lost an attempt of this job; a retry goes elsewhere. */
   excludedNodes: string[];
   createdAt: number;
+  /** A retry after a lost attempt waits until then (backoff); null when not waiting. */
+  retryAt: number | null;
+  /** Charged so far by ended attempts (µUSD), for the job's budget. */
+  spentMicros: number;
 }
 
 /** A job the Worker has recorded as queued and hands to its region. */
@@ -59,4 +79,9 @@ export interface AgentCaller {
   nodeId: string | null;
   nonce: string;
   timestamp: number;
+}
+
+/** The reservation key of a job's current placement in the scheduler's inventory. */
+export function placementKey(job: Pick<JobRecord, "id" | "attempts">): string {
+  return `${job.id}#${job.attempts}`;
 }

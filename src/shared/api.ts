@@ -10,6 +10,23 @@ export const CreateAccountRequest = z
   .object({ name: z.string().min(1).max(128).optional(), email: z.email().max(254).optional() })
   .strict();
 
+/** Why a queued job is not placed, and what would place it (the scheduler's explanation). */
+export const PlacementExplanation = z.object({
+  message: z.string(),
+  /** What stops it: a constraint name, "capacity" (matching nodes are busy), "retry_backoff", or null. */
+  binding: z.string().nullable(),
+  totalNodes: z.number().int(),
+  /** Nodes failing each constraint (a node failing two counts under both). */
+  failing: z.record(z.string(), z.number().int()),
+  busy: z.number().int(),
+  /** Changes that would place it now, nearest first. */
+  relaxations: z.array(
+    z.object({ field: z.string(), value: z.union([z.string(), z.number()]).optional(), text: z.string() }),
+  ),
+  estimatedStartAt: z.string().nullable(),
+});
+export type PlacementExplanation = z.infer<typeof PlacementExplanation>;
+
 export const JobView = z.object({
   id: z.string(),
   name: z.string(),
@@ -27,6 +44,8 @@ export const JobView = z.object({
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   spec: z.record(z.string(), z.unknown()),
+  /** For a queued job: why it waits and what would place it. */
+  explanation: PlacementExplanation.optional(),
   /** Charged so far for its attempts, and still reserved for it, in USD (and integer µUSD). */
   cost: z.object({
     charged: z.string(),
@@ -68,6 +87,8 @@ export const NodeView = z.object({
   memoryGb: z.number(),
   pricePerGpuHour: z.string(),
   labels: z.record(z.string(), z.string()),
+  /** Site or datacenter label: nodes sharing one form a low-latency group for gang jobs. */
+  site: z.string().nullable(),
 });
 export type NodeView = z.infer<typeof NodeView>;
 export const NodeList = z.object({ nodes: z.array(NodeView) });
@@ -86,3 +107,24 @@ export const LogsQuery = z
     attempt: z.string().max(64).optional(),
   })
   .strict();
+
+/** POST /v1/quotes: would this spec place now, where, at what price, and when it would start. */
+export const QuoteView = z.object({
+  region: z.string(),
+  placeable: z.boolean(),
+  nodes: z.array(
+    z.object({
+      nodeId: z.string(),
+      rank: z.number().int(),
+      pricePerGpuHour: z.string(),
+      gpus: z.number().int(),
+    }),
+  ),
+  /** Price per GPU-hour across the nodes that could take it now (min and max). */
+  pricePerGpuHour: z.object({ min: z.string(), max: z.string() }).nullable(),
+  /** Cost per hour of the placement quoted (all its nodes). */
+  perHour: z.string().nullable(),
+  estimatedStartAt: z.string().nullable(),
+  explanation: PlacementExplanation,
+});
+export type QuoteView = z.infer<typeof QuoteView>;

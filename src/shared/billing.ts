@@ -8,13 +8,19 @@ import { UsdAmount } from "./money.js";
 export const BillingMode = z.enum(["per_second", "hourly", "daily", "per_task"]);
 export type BillingMode = z.infer<typeof BillingMode>;
 
-/** A job's billing terms; `fixedPrice` is required for `per_task` and refused otherwise. */
+/**
+ * A job's billing terms; `fixedPrice` (integer µUSD once parsed, above 0) is required for `per_task`
+ * and refused otherwise. A job without billing terms is billed `per_second`.
+ */
 export const Billing = z
   .object({ mode: BillingMode.default("per_second"), fixedPrice: UsdAmount.optional() })
   .strict()
   .superRefine((billing, ctx) => {
     if (billing.mode === "per_task" && billing.fixedPrice === undefined) {
       ctx.addIssue({ code: "custom", path: ["fixedPrice"], message: "per_task billing needs a fixedPrice" });
+    }
+    if (billing.fixedPrice === 0) {
+      ctx.addIssue({ code: "custom", path: ["fixedPrice"], message: "fixedPrice must be more than 0" });
     }
     if (billing.mode !== "per_task" && billing.fixedPrice !== undefined) {
       ctx.addIssue({
@@ -25,3 +31,6 @@ export const Billing = z
     }
   });
 export type Billing = z.output<typeof Billing>;
+
+/** The terms a job without `billing` is billed on. */
+export const DEFAULT_BILLING: Billing = { mode: "per_second" };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Billing } from "./billing.js";
 import { GPU_CATALOG, type GpuModel, gpuModelById } from "./gpu-catalog.js";
 import { isValidImageRef } from "./image-ref.js";
 import { UsdAmount } from "./money.js";
@@ -102,6 +103,25 @@ export const JobPlacement = z
   .strict();
 export type JobPlacement = z.infer<typeof JobPlacement>;
 
+/** Longest budget in hours: a year, far beyond any timeout, so only a typo is refused. */
+export const MAX_BUDGET_HOURS = 8784;
+
+/**
+ * A job's spending caps: at most `maxTotalUsd` (integer µUSD once parsed) and at most `maxHours` of
+ * billed run time. At least one; whether a cap buys one billable unit is checked at submit, where
+ * the price is known (400 `budget_below_minimum`).
+ */
+export const JobBudget = z
+  .object({
+    maxTotalUsd: UsdAmount.optional(),
+    maxHours: z.number().positive().max(MAX_BUDGET_HOURS).optional(),
+  })
+  .strict()
+  .refine((budget) => budget.maxTotalUsd !== undefined || budget.maxHours !== undefined, {
+    message: "a budget needs maxTotalUsd, maxHours or both",
+  });
+export type JobBudget = z.output<typeof JobBudget>;
+
 const largestVram = (models: readonly GpuModel[]): GpuModel | undefined =>
   models.reduce<GpuModel | undefined>(
     (best, model) => (best && best.vramGb >= model.vramGb ? best : model),
@@ -155,6 +175,10 @@ export const JobSpec = z
       .max(MAX_NODES_PER_JOB, `nodes is at most ${MAX_NODES_PER_JOB} per job`)
       .optional(),
     placement: JobPlacement.optional(),
+    /** How attempts are billed; absent means `per_second`. */
+    billing: Billing.optional(),
+    /** Caps on what the job may spend; it is stopped (`budget_exhausted`) when one is reached. */
+    budget: JobBudget.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

@@ -1,13 +1,13 @@
 import type { JobRow } from "../../schema/tables.js";
 import type { JobCost } from "../ledger/job-cost.js";
-import type { JobView } from "../shared/api.js";
+import type { JobView, PlacementExplanation } from "../shared/api.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { formatUsd } from "../shared/money.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** A job row as the API shows it: ISO times, money as USD strings, its cost, the pending reason if queued. */
-export function jobView(row: JobRow, cost: JobCost, pendingReason?: string): JobView {
+export function jobView(row: JobRow, cost: JobCost, explanation?: PlacementExplanation): JobView {
   const spec = { ...(row.spec as Record<string, unknown>) };
   if (typeof spec.maxPricePerGpuHour === "number")
     spec.maxPricePerGpuHour = formatUsd(spec.maxPricePerGpuHour);
@@ -15,7 +15,7 @@ export function jobView(row: JobRow, cost: JobCost, pendingReason?: string): Job
     id: row.id,
     name: row.name,
     status: row.status as JobStatus,
-    reason: pendingReason ?? row.reason,
+    reason: explanation?.message ?? row.reason,
     region: row.region,
     image: row.image,
     nodeId: row.nodeId,
@@ -27,6 +27,7 @@ export function jobView(row: JobRow, cost: JobCost, pendingReason?: string): Job
     startedAt: iso(row.startedAt),
     endedAt: iso(row.endedAt),
     spec,
+    ...(explanation ? { explanation } : {}),
     cost: {
       charged: formatUsd(cost.chargedMicros),
       chargedMicros: cost.chargedMicros,

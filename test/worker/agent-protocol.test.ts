@@ -22,10 +22,22 @@ function regionStub(): DurableObjectStub<RegionObject> {
   return env.REGION.get(env.REGION.idFromName("eu-west"));
 }
 
+/** Ends a lost job's retry backoff now, and runs the sweep that places it again. */
+async function retryNow(jobId: string): Promise<void> {
+  await runInDurableObject(regionStub(), (instance) => {
+    const jobs = (instance as unknown as { state: { jobs: Map<string, { retryAt: number | null }> } }).state
+      .jobs;
+    const job = jobs.get(jobId);
+    if (job?.retryAt === null || job === undefined) throw new Error(`job ${jobId} is not waiting to retry`);
+    job.retryAt = 0;
+  });
+  await runDurableObjectAlarm(regionStub());
+}
+
 /** Lets an attempt's lease lapse, as if its node had gone silent, then runs the alarm. */
 async function expireLease(attemptId: string): Promise<void> {
   await runInDurableObject(regionStub(), (instance) => {
-    const leases = (instance as unknown as { leases: Map<string, number> }).leases;
+    const leases = (instance as unknown as { state: { leases: Map<string, number> } }).state.leases;
     if (!leases.has(attemptId)) throw new Error(`no lease for ${attemptId}`);
     leases.set(attemptId, 0);
   });
@@ -211,6 +223,10 @@ describe("leases and fencing", () => {
     const rescuer = new TestAgent();
     await rescuer.register(hardware([{ ...H100, uuid: "GPU-bbbbbbbb-0000-0000-0000-000000000000" }]));
     await expireLease(old.attemptId);
+    const waiting = await jobOf(apiKey, id);
+    expect(waiting.status).toBe("queued");
+    expect(waiting.reason).toMatch(/retrying in \d+ s after attempt 1 was lost/);
+    await retryNow(id);
 
     const fresh = (await rescuer.poll()).assignments.find((a) => a.jobId === id);
     if (!fresh) throw new Error("the job was not placed again");

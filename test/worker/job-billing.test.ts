@@ -149,7 +149,7 @@ describe("what a job costs", () => {
     });
     const stub: DurableObjectStub<RegionObject> = env.REGION.get(env.REGION.idFromName("eu-west"));
     await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { leases: Map<string, number> }).leases.set(a.attemptId, 0);
+      (instance as unknown as { state: { leases: Map<string, number> } }).state.leases.set(a.attemptId, 0);
     });
     await runDurableObjectAlarm(stub);
     expect((await jobOf(apiKey, id)).status).toBe("lost");

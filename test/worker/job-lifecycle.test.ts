@@ -131,12 +131,19 @@ describe("a job's life on a node", () => {
     const res = await submit(apiKey, { ...spec, resources: { gpus: 4 }, timeoutSeconds: 600 });
     const job = (await res.json()) as { id: string; status: string; reason: string };
     expect(job.status).toBe("queued");
-    expect(job.reason).toMatch(/no node in eu-west can run this job .*fewer than 4 GPU/);
+    expect(job.reason).toMatch(
+      /none of the \d+ node\(s\) can take this job .*binding constraint: gpuCount; nearest fix: lower gpus to 1/,
+    );
+    const explanation = (
+      job as unknown as { explanation: { binding: string; failing: Record<string, number> } }
+    ).explanation;
+    expect(explanation.binding).toBe("gpuCount");
+    expect(explanation.failing.gpuCount).toBeGreaterThanOrEqual(1);
     expect((await agent.poll()).assignments.filter((x) => x.jobId === job.id)).toHaveLength(0);
     const cheap = (await (
       await submit(apiKey, { ...spec, resources: { gpus: 1 }, maxPricePerGpuHour: "0.50" })
     ).json()) as { reason: string };
-    expect(cheap.reason).toMatch(/cost more than maxPricePerGpuHour/);
+    expect(cheap.reason).toMatch(/binding constraint: price.*raise maxPricePerGpuHour to 2(\.00)?/);
   });
 
   it("cancels a queued job at once, and a running one by telling its node to stop", async () => {
@@ -149,7 +156,7 @@ describe("a job's life on a node", () => {
     const second = (await (await submit(apiKey, { ...spec, resources: { cpus: 2 } })).json()) as {
       id: string;
     };
-    expect((await jobOf(apiKey, second.id)).reason).toMatch(/waiting for free capacity/);
+    expect((await jobOf(apiKey, second.id)).reason).toMatch(/waiting for capacity: 1 matching node/);
 
     const queuedCancel = await call(`/v1/jobs/${second.id}/cancel`, authed(apiKey, "POST"));
     expect(await queuedCancel.json()).toMatchObject({ status: "cancelled" });

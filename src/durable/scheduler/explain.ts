@@ -379,7 +379,6 @@ function sentence(
 ): string {
   if (placeable) return "fits now";
   if (total === 0) return "no nodes are registered in this region yet";
-  const nodes = demand.nodes > 1 ? `${demand.nodes} nodes` : "a node";
   if (binding === "capacity") {
     return `waiting for capacity: ${busy} matching node(s) are busy`;
   }
@@ -387,5 +386,9 @@ function sentence(
     .map((name) => `${failing[name]} fail ${name}`)
     .join(", ");
   const advice = relaxations[0] ? `; nearest fix: ${relaxations[0].text}` : "";
-  return `no ${nodes} of ${total} can take this job (${counts}); binding constraint: ${binding}${advice}`;
+  const who =
+    demand.nodes > 1
+      ? `fewer than ${demand.nodes} of the ${total} node(s) can take this gang`
+      : `none of the ${total} node(s) can take this job`;
+  return `${who} (${counts}); binding constraint: ${binding}${advice}`;
 }

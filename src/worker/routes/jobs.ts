@@ -6,7 +6,7 @@ import { unwrap } from "../../durable/rpc-result.js";
 import { type JobCost, jobCosts } from "../../ledger/job-cost.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { releaseHoldStatements } from "../../ledger/release.js";
-import { JobListQuery } from "../../shared/api.js";
+import { JobListQuery, type PlacementExplanation } from "../../shared/api.js";
 import { MeridianError } from "../../shared/errors.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { isTerminal, type JobStatus } from "../../shared/job-status.js";
@@ -18,18 +18,18 @@ import { jsonBody, queryOf } from "../json-body.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { jobLogRoutes } from "./job-logs.js";
 
-/** Pending reasons for the queued jobs among these rows, one call per region. */
-async function pendingReasons(
+/** Why each queued job among these rows waits, one call per region. */
+async function explanations(
   env: Env,
   rows: { id: string; region: string; status: string }[],
-): Promise<Record<string, string>> {
+): Promise<Record<string, PlacementExplanation>> {
   const byRegion = new Map<string, string[]>();
   for (const row of rows) {
     if (row.status !== "queued") continue;
     byRegion.set(row.region, [...(byRegion.get(row.region) ?? []), row.id]);
   }
   const answers = await Promise.all(
-    [...byRegion].map(async ([region, ids]) => unwrap(await regionStub(env, region).pendingReasons(ids))),
+    [...byRegion].map(async ([region, ids]) => unwrap(await regionStub(env, region).explanations(ids))),
   );
   return Object.assign({}, ...answers);
 }
@@ -66,9 +66,8 @@ export const jobRoutes = new Hono<AppEnv>()
     const stub = regionStub(c.env, region);
     const admitted = await admitJob(c, spec, region, async () => unwrap(await stub.listNodes()));
     const accountId = c.get("accountId");
-    let placed: { status: JobStatus; reason: string | null };
     try {
-      placed = unwrap(
+      unwrap(
         await stub.submit(region, {
           id: admitted.jobId,
           accountId,
@@ -84,10 +83,7 @@ export const jobRoutes = new Hono<AppEnv>()
     const row = await ownJob(c.env.DB, accountId, admitted.jobId);
     if (admitted.replayed) c.header("Idempotent-Replayed", "true");
     const cost = await costOf(c.env, row.id);
-    return c.json(
-      jobView(row, cost, row.status === "queued" ? (placed.reason ?? undefined) : undefined),
-      201,
-    );
+    return c.json(jobView(row, cost, (await explanations(c.env, [row]))[row.id]), 201);
   })
   .get("/", async (c) => {
     const query = queryOf(c, JobListQuery);
@@ -104,7 +100,7 @@ export const jobRoutes = new Hono<AppEnv>()
       .all();
     const page = rows.slice(0, query.limit);
     const [reasons, costs] = await Promise.all([
-      pendingReasons(c.env, page),
+      explanations(c.env, page),
       jobCosts(
         drizzle(c.env.DB),
         page.map((row) => row.id),
@@ -118,7 +114,7 @@ export const jobRoutes = new Hono<AppEnv>()
   })
   .get("/:id", async (c) => {
     const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
-    const reasons = await pendingReasons(c.env, [row]);
+    const reasons = await explanations(c.env, [row]);
     return c.json(jobView(row, await costOf(c.env, row.id), reasons[row.id]));
   })
   .get("/:id/events", async (c) => {

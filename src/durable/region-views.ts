@@ -1,0 +1,113 @@
+import type { NodeView, PlacementExplanation, QuoteView } from "../shared/api.js";
+import type { JobSpec } from "../shared/job-spec.js";
+import { formatUsd } from "../shared/money.js";
+import type { JobRecord } from "./region-records.js";
+import type { RegionState } from "./region-state.js";
+import { demandFromSpec, type Explanation, explain, WHOLE_GPU_MILLI } from "./scheduler/index.js";
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+function explanationView(explanation: Explanation): PlacementExplanation {
+  return {
+    message: explanation.message,
+    binding: explanation.binding,
+    totalNodes: explanation.totalNodes,
+    failing: Object.fromEntries(
+      Object.entries(explanation.failing).filter(([, n]) => n !== undefined),
+    ) as Record<string, number>,
+    busy: explanation.busy,
+    relaxations: explanation.relaxations.map((r) => ({
+      field: r.field,
+      ...(r.value === undefined ? {} : { value: r.value }),
+      text: r.text,
+    })),
+    estimatedStartAt: iso(explanation.estimatedStartAt),
+  };
+}
+
+/** Why a queued job waits, from the scheduler's explanation (or its retry backoff). */
+export function explainJob(state: RegionState, job: JobRecord, now: number): PlacementExplanation | null {
+  if (job.status !== "queued") return null;
+  if (job.retryAt !== null && job.retryAt > now) {
+    return {
+      message: `retrying in ${Math.ceil((job.retryAt - now) / 1000)} s after attempt ${job.attempts} was lost`,
+      binding: "retry_backoff",
+      totalNodes: state.nodes.size,
+      failing: {},
+      busy: 0,
+      relaxations: [],
+      estimatedStartAt: iso(job.retryAt),
+    };
+  }
+  const demand = demandFromSpec(job.spec, job.excludedNodes);
+  const view = explanationView(explain(state.scheduler.inventory, demand, now));
+  if (state.nodes.size === 0)
+    return { ...view, message: `no nodes are registered in region ${state.region} yet` };
+  return view;
+}
+
+/** What a spec would get now: placement, price range, start estimate, and why not if it would not place. */
+export function quoteSpec(state: RegionState, spec: JobSpec, now: number): QuoteView {
+  const demand = demandFromSpec(spec);
+  const placement = state.scheduler.decide(demand);
+  const explanation = explanationView(explain(state.scheduler.inventory, demand, now));
+  const prices: number[] = [];
+  for (const node of state.scheduler.inventory.nodes()) {
+    if (!node.node.schedulable) continue;
+    const price = node.node.pricePerGpuHourMicros;
+    if (
+      demand.constraints.maxPricePerGpuHourMicros !== undefined &&
+      price > demand.constraints.maxPricePerGpuHourMicros
+    )
+      continue;
+    if (node.node.gpus.length < demand.gpus) continue;
+    prices.push(price);
+  }
+  const perHour = placement
+    ? placement.nodes.reduce((sum, node) => sum + node.pricePerGpuHourMicros * node.gpuUuids.length, 0)
+    : null;
+  return {
+    region: state.region,
+    placeable: placement !== null,
+    nodes: (placement?.nodes ?? []).map((node) => ({
+      nodeId: node.nodeId,
+      rank: node.rank,
+      pricePerGpuHour: formatUsd(node.pricePerGpuHourMicros),
+      gpus: node.gpuUuids.length,
+    })),
+    pricePerGpuHour:
+      prices.length === 0
+        ? null
+        : { min: formatUsd(Math.min(...prices)), max: formatUsd(Math.max(...prices)) },
+    perHour: perHour === null ? null : formatUsd(perHour),
+    estimatedStartAt: placement ? new Date(now).toISOString() : explanation.estimatedStartAt,
+    explanation,
+  };
+}
+
+/** The live inventory a user may rent from, without the providers' private details. */
+export function listNodes(state: RegionState, now: number): NodeView[] {
+  return [...state.nodes.values()].map((node) => {
+    const indexed = state.scheduler.inventory.node(node.id);
+    const freeGpus = indexed
+      ? Array.from(indexed.freeMilli).filter((milli) => milli === WHOLE_GPU_MILLI).length
+      : 0;
+    return {
+      id: node.id,
+      region: node.region,
+      status: state.isLive(node.id, now) ? "online" : "offline",
+      gpus: node.hardware.gpus.map((gpu) => ({
+        index: gpu.index,
+        model: gpu.model ?? null,
+        name: gpu.name,
+        vramGb: Math.round((gpu.vramMib / 1024) * 10) / 10,
+      })),
+      freeGpus,
+      cpus: node.hardware.cpus,
+      memoryGb: Math.round((node.hardware.memoryMib / 1024) * 10) / 10,
+      pricePerGpuHour: formatUsd(node.pricePerGpuHourMicros),
+      labels: node.labels,
+      site: node.labels.site ?? null,
+    };
+  });
+}
