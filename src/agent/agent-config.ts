@@ -4,19 +4,34 @@ import { z } from "zod";
 import { NodeId } from "../shared/agent-protocol.js";
 import { parseUsd } from "../shared/money.js";
 import { RegionId } from "../shared/regions.js";
+import { RunnerMode } from "../shared/verification/messages.js";
+import { GpuShareConfig, ResourceLimitsConfig } from "./policy/hardware-share.js";
+import { ImageRulesConfig } from "./policy/image-policy.js";
+import { OperatingWindowConfig, TimeZoneName } from "./policy/operating-window.js";
 
 export const CONFIG_FILE = "config.json";
 
-/** `<dataDir>/config.json`. Strict: a misspelt key is an error, not a silently ignored setting. */
+const UsdText = z.string().refine((text) => parseUsd(text) !== undefined, 'a USD amount like "1.50"');
+
+/**
+ * `<dataDir>/config.json`. Strict: a misspelt key is an error, not a silently ignored setting.
+ * The host policy keys (gpus, limits, windows, images, pricing, wallet) are optional, so a file
+ * written by an older agent still loads and means "share everything, always".
+ */
 export const AgentConfig = z
   .object({
     controlPlane: z.url({ protocol: /^https?$/ }),
     region: RegionId.optional(),
-    /** Asking price per GPU-hour in USD, as a decimal string (money stays exact). */
+    /** Asking price per GPU-hour in USD as a decimal string (money stays exact), or "auto". */
     pricePerGpuHour: z
       .string()
-      .refine((text) => parseUsd(text) !== undefined, 'a USD amount like "1.50"')
+      .refine(
+        (text) => text === "auto" || parseUsd(text) !== undefined,
+        'a USD amount like "1.50", or "auto"',
+      )
       .default("1.50"),
+    /** With "auto": never ask less than this. */
+    priceFloorPerGpuHour: UsdText.optional(),
     labels: z.record(z.string(), z.string()).default({}),
     /** Saved after the first registration, so a restart is recognisably the same node. */
     nodeId: NodeId.optional(),
@@ -30,8 +45,41 @@ export const AgentConfig = z
       .string()
       .regex(/^mrd_\S+$/, "a Meridian API key (mrd_…)")
       .optional(),
+    /**
+     * How jobs run: "docker" (isolated containers), or "host" — plain processes on this machine,
+     * with no isolation at all, for development and hosts that only trusted users reach.
+     */
+    runtime: z.enum(["docker", "host"]).optional(),
+    /** The proof-of-GPU runner; unset: chosen from the runtime and whether GPUs are shared. */
+    benchmarkMode: RunnerMode.optional(),
+    /** The image the benchmark runs in, in container mode (pre-pull it). */
+    benchmarkImage: z.string().min(1).max(255).optional(),
+    gpus: GpuShareConfig.optional(),
+    limits: ResourceLimitsConfig.optional(),
+    windows: z.array(OperatingWindowConfig).optional(),
+    /** The zone the windows are in; unset: the host's own. */
+    timeZone: TimeZoneName.optional(),
+    images: ImageRulesConfig.optional(),
+    /** Where earnings are paid: a Solana address. */
+    payoutWallet: z
+      .string()
+      .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "a Solana address (base58)")
+      .optional(),
+    /** Serve Prometheus metrics on this local port; unset: off. */
+    metricsPort: z.number().int().min(1).max(65_535).optional(),
+    /** The address the metrics port binds; 127.0.0.1 unless a scraper elsewhere needs it. */
+    metricsAddress: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.pricePerGpuHour === "auto" && config.priceFloorPerGpuHour === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["priceFloorPerGpuHour"],
+        message: 'pricePerGpuHour "auto" needs a floor: set priceFloorPerGpuHour, e.g. "0.80"',
+      });
+    }
+  });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
 /** Settings given on the command line (or by a test); they win over the file. */
@@ -110,4 +158,12 @@ async function writeConfig(dataDir: string, config: AgentConfig): Promise<void> 
 
 function withoutUndefined(overrides: ConfigOverrides): Record<string, unknown> {
   return Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+}
+
+/** Reads the file again (the watcher's reload); unlike loadConfig it never creates it. */
+export async function reloadConfig(dataDir: string, overrides: ConfigOverrides): Promise<AgentConfig> {
+  const path = join(dataDir, CONFIG_FILE);
+  const stored = await readStored(path);
+  if (stored === undefined) throw new ConfigError(`${path} is gone; keeping the settings in use`);
+  return parseConfig({ ...stored, ...withoutUndefined(overrides) }, path);
 }

@@ -1,20 +1,39 @@
 import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
-import type { z } from "zod";
-import { RegisterRequest, type RegisterResponse } from "../shared/agent-protocol.js";
-import type { HardwareReport } from "../shared/hardware.js";
-import { type AgentConfig, ConfigError, loadConfig, saveNodeId } from "./agent-config.js";
+import { join, resolve } from "node:path";
+import type { RegisterResponse } from "../shared/agent-protocol.js";
+import type { GpuInfo, HardwareReport } from "../shared/hardware.js";
+import {
+  type AgentConfig,
+  ConfigError,
+  type ConfigOverrides,
+  loadConfig,
+  reloadConfig,
+  saveNodeId,
+} from "./agent-config.js";
 import { type AgentLog, consoleLog, errorMessage } from "./agent-log.js";
+import { AgentStateFile } from "./agent-state.js";
 import { type Clock, systemClock } from "./clock.js";
+import { watchConfig } from "./config-watcher.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { ControlPlaneClient } from "./control-plane-client.js";
 import { DockerRuntime } from "./docker-runtime.js";
 import { detectGpus, nvidiaSmiPath } from "./gpu-detect.js";
 import { hostHardware } from "./host-info.js";
+import { HostProcessRuntime } from "./host-process-runtime.js";
 import { loadOrCreateIdentity } from "./identity.js";
+import { sampleGpus } from "./monitoring/gpu-metrics.js";
+import { HostSampler } from "./monitoring/host-metrics.js";
+import { NodeMonitor } from "./monitoring/node-monitor.js";
+import { renderPrometheus, serveMetrics } from "./monitoring/prometheus.js";
+import { ShareError, sharedHardware } from "./policy/hardware-share.js";
+import { compareConfigs, HostPolicy } from "./policy/host-policy.js";
+import { ProviderApi } from "./provider-api.js";
+import { buildRegistration, checkRegistration } from "./registration.js";
+import { benchmarkEngine, chooseEngine } from "./verification/benchmark-engine.js";
+import { ChallengeQueue } from "./verification/challenge-queue.js";
 import { WorkLoop } from "./work-loop.js";
 
-export const AGENT_VERSION = "0.1.0";
+export { AGENT_VERSION } from "./registration.js";
 
 export interface StartAgentOptions {
   /** Where the identity key and config live; created when missing. */
@@ -27,6 +46,8 @@ export interface StartAgentOptions {
   dockerSocket?: string;
   /** The provider's API key; registering with it records that account as the node's owner. */
   ownerApiKey?: string;
+  /** "host": run jobs as plain host processes (no Docker engine; trusted hosts only). */
+  runtimeKind?: "docker" | "host";
   log?: AgentLog;
   clock?: Clock;
   /** A container runtime other than the local Docker engine (tests). */
@@ -36,17 +57,26 @@ export interface StartAgentOptions {
   dockerRetryMs?: number;
   /** The nvidia-smi binary; defaults to MERIDIAN_NVIDIA_SMI or `nvidia-smi`. */
   nvidiaSmi?: string;
+  /** How often the GPUs and host are sampled (default 5 s) and the RTT probed (default 60 s). */
+  sampleIntervalMs?: number;
+  rttIntervalMs?: number;
+  /** Debounce of config-file changes (tests shorten it). */
+  configDebounceMs?: number;
 }
 
 export interface AgentHandle {
   /** Base58 ed25519 public key: the node's identity and Solana address. */
   readonly publicKey: string;
+  /** The config in force now (replaced when the file changes). */
   readonly config: AgentConfig;
+  /** What the node registers: only the shared part of the host. */
   readonly hardware: HardwareReport;
   /** Settles on the first successful registration; rejects if the agent stops before it. */
   readonly registered: Promise<RegisterResponse>;
   /** Settles when the agent has stopped (after `stop()`). */
   readonly done: Promise<void>;
+  /** The Prometheus endpoint, when `metricsPort` is set. */
+  readonly metricsUrl: string | undefined;
   /** Drains: takes no more work, stops running containers, reports them, then settles. */
   stop(): Promise<void>;
 }
@@ -61,40 +91,44 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const identity = await loadOrCreateIdentity(dataDir);
-  const config = await loadConfig(dataDir, {
+  const overrides: ConfigOverrides = {
     controlPlane: options.controlPlane,
     region: options.region,
     pricePerGpuHour: options.pricePerGpuHour,
     labels: options.labels,
     dockerSocket: options.dockerSocket,
     ownerApiKey: options.ownerApiKey,
-  });
+    runtime: options.runtimeKind,
+  };
+  let config = await loadConfig(dataDir, overrides);
+  const runtimeKind = config.runtime ?? "docker";
 
   const detection = await detectGpus(options.nvidiaSmi ?? nvidiaSmiPath());
-  const hardware = await hostHardware(dataDir, detection.gpus);
-  const registration: z.input<typeof RegisterRequest> = {
-    ...(config.region ? { region: config.region } : {}),
+  const host = await hostHardware(dataDir, detection.gpus);
+  let hardware = shareOf(host, config);
+  let policy = new HostPolicy(config);
+  const engineChoice = chooseEngine({
+    configured: config.benchmarkMode,
+    runtime: runtimeKind,
+    sharesGpus: hardware.gpus.length > 0,
+    image: config.benchmarkImage,
+  });
+  const api = new ProviderApi({ baseUrl: config.controlPlane, ownerApiKey: config.ownerApiKey });
+  // Checked now with the price it would ask without a suggestion, so a bad config stops the start.
+  checkRegistration({
     hardware,
-    pricePerGpuHour: config.pricePerGpuHour,
+    pricePerGpuHour:
+      config.pricePerGpuHour === "auto" ? (config.priceFloorPerGpuHour ?? "0") : config.pricePerGpuHour,
     labels: config.labels,
-    agentVersion: AGENT_VERSION,
+    agentVersion: "check",
     runtime: "docker",
-  };
-  // Refuse a bad registration here, with the reason, rather than as a 400 from the server later.
-  const checked = RegisterRequest.safeParse(registration);
-  if (!checked.success) {
-    const problems = checked.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new ConfigError(`this node cannot register as configured:\n  ${problems.join("\n  ")}`);
-  }
+    ...(config.payoutWallet ? { payoutWallet: config.payoutWallet } : {}),
+  });
 
   log.info(`node key ${identity.publicKeyBase58} (${identity.path})`);
-  if (detection.gpus.length === 0) {
-    log.info(`no NVIDIA GPU found: registering as a CPU node (${detection.note ?? "none reported"})`);
-  }
-  for (const gpu of detection.gpus) {
-    log.info(
-      `GPU ${gpu.index}: ${gpu.name}${gpu.model ? ` [${gpu.model}]` : " [not in the catalogue]"}, ${gpu.vramMib} MiB, ${gpu.uuid}`,
-    );
+  logHardware(log, detection.gpus, hardware, detection.note);
+  if (runtimeKind === "host") {
+    log.warn("runtime host: jobs run as plain processes on this machine with NO isolation; trusted use only");
   }
 
   const client = new ControlPlaneClient({
@@ -105,41 +139,213 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
   });
   const runtime =
     options.runtime ??
-    new DockerRuntime({
-      ...(config.dockerSocket ? { socketPath: config.dockerSocket } : {}),
-      ...(options.stopGraceSeconds !== undefined ? { stopGraceSeconds: options.stopGraceSeconds } : {}),
-    });
-  const loop = new WorkLoop({
+    (runtimeKind === "host"
+      ? new HostProcessRuntime({ workDir: join(dataDir, "work"), stopGraceSeconds: options.stopGraceSeconds })
+      : new DockerRuntime({
+          ...(config.dockerSocket ? { socketPath: config.dockerSocket } : {}),
+          ...(options.stopGraceSeconds !== undefined ? { stopGraceSeconds: options.stopGraceSeconds } : {}),
+        }));
+  const state = new AgentStateFile(dataDir, () => clock.now());
+
+  const monitor = new NodeMonitor({
+    clock,
+    log,
+    gpus: hardware.gpus,
+    sampleGpus: () => sampleGpus(options.nvidiaSmi ?? nvidiaSmiPath()),
+    sampleHost: (() => {
+      const sampler = new HostSampler(dataDir);
+      return () => sampler.sample();
+    })(),
+    probeRtt: async () => (await api.health()).rttMs,
+    ...(options.sampleIntervalMs !== undefined ? { sampleIntervalMs: options.sampleIntervalMs } : {}),
+    ...(options.rttIntervalMs !== undefined ? { rttIntervalMs: options.rttIntervalMs } : {}),
+  });
+
+  let loop: WorkLoop | undefined;
+  const challenges = new ChallengeQueue({
+    client,
+    engine: benchmarkEngine(engineChoice, {
+      ...(runtime instanceof DockerRuntime ? { docker: runtime.docker } : {}),
+      ...(process.env.MERIDIAN_PYTHON ? { python: process.env.MERIDIAN_PYTHON } : {}),
+    }),
+    clock,
+    log,
+    nodeId: () => loop?.nodeId,
+    sharedGpuUuids: () => hardware.gpus.map((gpu) => gpu.uuid),
+    onJudged: (challenge, result) =>
+      state.update((current) => {
+        current.verification[challenge.gpuUuid] = {
+          challengeId: challenge.id,
+          model: challenge.model,
+          outcome: result.outcome,
+          ...(result.judgement.measured
+            ? {
+                tflops: result.judgement.measured.tflops,
+                bandwidthGBps: result.judgement.measured.bandwidthGBps,
+              }
+            : {}),
+          reasons: result.judgement.reasons.map((reason) => reason.message),
+          at: result.judgement.judgedAt,
+        };
+      }),
+  });
+
+  let knownRegion: string | undefined;
+  let acceptingRecorded: boolean | undefined;
+  const workLoop = new WorkLoop({
     client,
     runtime,
     clock,
     log,
-    registration,
+    registration: () =>
+      buildRegistration({
+        config,
+        hardware,
+        runtime: runtimeKind,
+        benchmark: engineChoice,
+        api,
+        log,
+        knownRegion,
+      }),
+    acceptingWork: () => {
+      const open = policy.schedule.isOpen(clock.now());
+      if (open !== acceptingRecorded) {
+        acceptingRecorded = open;
+        state.update((current) => {
+          current.acceptingWork = open;
+        });
+      }
+      return open;
+    },
+    imageDecision: (image) => policy.images.decide(image),
+    extras: monitor,
+    onChallenge: (challenge) => challenges.enqueue(challenge),
+    onAttemptsChanged: () =>
+      state.update((current) => {
+        current.running = [...workLoop.running.values()].map(({ jobId, attemptId, image }) => ({
+          jobId,
+          attemptId,
+          image,
+        }));
+      }),
     dockerRetryMs: options.dockerRetryMs,
     onRegistered: async (response) => {
       if (response.nodeId !== config.nodeId) {
         await saveNodeId(dataDir, response.nodeId);
         config.nodeId = response.nodeId;
       }
+      knownRegion = response.region;
+      state.update((current) => {
+        current.nodeId = response.nodeId;
+        current.region = response.region;
+        current.registeredAt = clock.now();
+      });
       log.info(
         `registered with ${config.controlPlane} as node ${response.nodeId} in region ${response.region}`,
       );
     },
   });
-  const done = loop.run();
+  loop = workLoop;
+
+  const applyConfigChange = async (): Promise<void> => {
+    let next: AgentConfig;
+    let nextHardware: HardwareReport;
+    try {
+      next = await reloadConfig(dataDir, overrides);
+      nextHardware = shareOf(host, next);
+    } catch (error) {
+      log.error(`config change not applied, keeping the settings in use: ${errorMessage(error)}`);
+      return;
+    }
+    const change = compareConfigs(config, next);
+    // The node id is the agent's own record, not a setting: a hand edit must not change who we are.
+    next.nodeId = config.nodeId;
+    config = next;
+    hardware = nextHardware;
+    policy = new HostPolicy(next);
+    monitor.setGpus(nextHardware.gpus);
+    log.info("config file changed: operating windows and image rules apply now");
+    if (change.needRestart.length > 0) {
+      log.warn(`changed settings that apply on the next start: ${change.needRestart.join(", ")}`);
+    }
+    if (change.reregister) workLoop.requestReregistration();
+  };
+  const watcher = watchConfig(dataDir, () => void applyConfigChange(), options.configDebounceMs);
+
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(config.metricsPort, config.metricsAddress ?? "127.0.0.1", () =>
+      renderPrometheus(monitor.latest, {
+        jobsRunning: workLoop.running.size,
+        acceptingWork: policy.schedule.isOpen(clock.now()),
+        rttMs: monitor.rttMs,
+      }),
+    );
+    log.info(`Prometheus metrics at ${metricsServer.url}`);
+  }
+
+  if (engineChoice.mode === "container" && engineChoice.image !== undefined) {
+    const image = engineChoice.image;
+    // Pulled ahead of the first challenge: a multi-GiB pull inside the commit window would fail it.
+    void runtime.ensureImage(image).then(
+      () => log.info(`verification benchmark image ${image} is ready`),
+      (error: unknown) => log.warn(`could not pre-pull the benchmark image ${image}: ${errorMessage(error)}`),
+    );
+  }
+
+  monitor.start();
+  const done = workLoop.run().finally(async () => {
+    watcher.close();
+    await monitor.stop();
+    await metricsServer?.close();
+    await state.flushed();
+  });
   // Logged here so a crash of the loop is never silent, whether or not the caller awaits `done`.
   done.catch((error: unknown) =>
     log.error(`the agent stopped on an unexpected error: ${errorMessage(error)}`),
   );
   return {
     publicKey: identity.publicKeyBase58,
-    config,
-    hardware,
-    registered: loop.registered,
+    get config() {
+      return config;
+    },
+    get hardware() {
+      return hardware;
+    },
+    registered: workLoop.registered,
     done,
+    metricsUrl: metricsServer?.url,
     stop: async () => {
-      loop.stop();
+      workLoop.stop();
       await done;
     },
   };
+}
+
+/** The hardware the config shares, or a ConfigError that names the GPU it could not find. */
+function shareOf(host: HardwareReport, config: AgentConfig): HardwareReport {
+  try {
+    return sharedHardware(host, config.gpus ?? "all", config.limits ?? {});
+  } catch (error) {
+    if (error instanceof ShareError) throw new ConfigError(`invalid agent config: ${error.message}`);
+    throw error;
+  }
+}
+
+function logHardware(
+  log: AgentLog,
+  detected: GpuInfo[],
+  shared: HardwareReport,
+  note: string | undefined,
+): void {
+  if (detected.length === 0) {
+    log.info(`no NVIDIA GPU found: registering as a CPU node (${note ?? "none reported"})`);
+  }
+  for (const gpu of detected) {
+    const sharing = shared.gpus.some((entry) => entry.uuid === gpu.uuid) ? "" : " (not shared)";
+    log.info(
+      `GPU ${gpu.index}: ${gpu.name}${gpu.model ? ` [${gpu.model}]` : " [not in the catalogue]"}, ${gpu.vramMib} MiB, ${gpu.uuid}${sharing}`,
+    );
+  }
+  log.info(`sharing ${shared.cpus} CPUs, ${shared.memoryMib} MiB memory, ${shared.diskFreeMib} MiB disk`);
 }

@@ -28,6 +28,8 @@ export interface AttemptRunnerDeps {
 export class AttemptRunner {
   readonly attemptId: string;
   readonly fencing: number;
+  readonly jobId: string;
+  readonly image: string;
   readonly done: Promise<void>;
   private phaseNow: AttemptPhase = "pulling";
   private earlyStop: EarlyStop | undefined;
@@ -42,6 +44,8 @@ export class AttemptRunner {
   ) {
     this.attemptId = assignment.attemptId;
     this.fencing = assignment.fencing;
+    this.jobId = assignment.jobId;
+    this.image = assignment.image;
     this.shipper = new LogShipper({
       clock: deps.clock,
       after: new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import {
   type AttemptReport,
   type PollRequest,
@@ -9,6 +9,13 @@ import {
 } from "../shared/agent-protocol.js";
 import { newNonce, SIGNATURE_HEADERS, sha256Hex, signParts } from "../shared/agent-signature.js";
 import { ErrorEnvelope } from "../shared/errors.js";
+import {
+  SpotCheckRequest,
+  type VerificationAnswer,
+  type VerificationCommit,
+  VerificationJudgement,
+  VerificationOutcome,
+} from "../shared/verification/messages.js";
 import { type Clock, systemClock } from "./clock.js";
 
 /** A refusal or failure from the control plane, carrying the error envelope's stable code. */
@@ -25,6 +32,10 @@ export class ControlPlaneError extends Error {
     this.details = details;
   }
 }
+
+/** The answer to a challenge's spot-check answer: the verdict on this GPU. */
+export const ChallengeResult = z.object({ outcome: VerificationOutcome, judgement: VerificationJudgement });
+export type ChallengeResult = z.infer<typeof ChallengeResult>;
 
 /** The control plane could not be reached at all (after retries). */
 export const UNREACHABLE = "unreachable";
@@ -87,6 +98,25 @@ export class ControlPlaneClient {
       `/v1/agent/attempts/${encodeURIComponent(attemptId)}/report`,
       body,
       ReportResponse,
+      options,
+    );
+  }
+
+  /** The benchmark's commitment; the answer is the spot checks to open. */
+  commitChallenge(body: VerificationCommit, options: CallOptions = {}): Promise<SpotCheckRequest> {
+    return this.call(
+      `/v1/agent/challenges/${encodeURIComponent(body.challengeId)}/commit`,
+      body,
+      SpotCheckRequest,
+      options,
+    );
+  }
+
+  answerChallenge(body: VerificationAnswer, options: CallOptions = {}): Promise<ChallengeResult> {
+    return this.call(
+      `/v1/agent/challenges/${encodeURIComponent(body.challengeId)}/answer`,
+      body,
+      ChallengeResult,
       options,
     );
   }

@@ -1,18 +1,43 @@
 import type { z } from "zod";
-import type { Assignment, RegisterRequest, RegisterResponse, StopOrder } from "../shared/agent-protocol.js";
+import type {
+  Assignment,
+  NodeMetrics,
+  RegisterRequest,
+  RegisterResponse,
+  StopOrder,
+} from "../shared/agent-protocol.js";
+import type { VerificationChallenge } from "../shared/verification/messages.js";
 import type { AgentLog } from "./agent-log.js";
 import { errorMessage } from "./agent-log.js";
 import { AttemptRunner } from "./attempt-runner.js";
 import type { Clock } from "./clock.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { type ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
+import type { ImageDecision } from "./policy/image-policy.js";
+
+/** What rides along with a poll besides the leases: a metrics summary when it changed, the RTT. */
+export interface PollExtras {
+  /** The summary to send now, if any; `sent` is called once a poll carrying it was answered. */
+  pending(): { metrics: NodeMetrics; sent(): void } | undefined;
+  readonly rttMs: number | undefined;
+}
 
 export interface WorkLoopOptions {
   client: ControlPlaneClient;
   runtime: ContainerRuntime;
   clock: Clock;
   log: AgentLog;
-  registration: z.input<typeof RegisterRequest>;
+  /** Built afresh for each registration, so a changed share, price or label is what is sent. */
+  registration: () => Promise<z.input<typeof RegisterRequest>>;
+  /** Whether the host takes new work now (its operating windows); default always. */
+  acceptingWork?: () => boolean;
+  /** Whether the host policy lets this image run; default every image. */
+  imageDecision?: (image: string) => ImageDecision;
+  extras?: PollExtras;
+  /** Proof-of-GPU challenges from poll answers go here. */
+  onChallenge?: (challenge: VerificationChallenge) => void;
+  /** Attempts started or ended (the agent's state file, the jobs gauge). */
+  onAttemptsChanged?: () => void;
   /** Called after every successful registration (the agent saves the node id). */
   onRegistered?: (response: RegisterResponse) => Promise<void>;
   /** How often to look again for a Docker engine that did not answer. */
@@ -31,6 +56,8 @@ export class WorkLoop {
   private readonly stopping = new AbortController();
   private registration: RegisterResponse | undefined;
   private failures = 0;
+  private reregisterWanted = false;
+  private lastAccepting: boolean | undefined;
 
   constructor(private readonly options: WorkLoopOptions) {
     this.registered = new Promise<RegisterResponse>((resolve, reject) => {
@@ -44,6 +71,19 @@ export class WorkLoop {
   /** Attempts currently held by this node (running, stopping or reporting). */
   get running(): ReadonlyMap<string, AttemptRunner> {
     return this.attempts;
+  }
+
+  /**
+   * Registers again before the next poll (the shared hardware, price or labels changed). A poll
+   * already held is let finish rather than cut, so no assignment it carries is lost.
+   */
+  requestReregistration(): void {
+    this.reregisterWanted = true;
+  }
+
+  /** The node id of the current registration. */
+  get nodeId(): string | undefined {
+    return this.registration?.nodeId;
   }
 
   /** Asks the loop to drain: no new work, running containers stopped and reported, then `run` returns. */
@@ -92,7 +132,8 @@ export class WorkLoop {
     const { client, log, clock } = this.options;
     while (!this.stopped) {
       try {
-        const response = await client.register(this.options.registration, { signal: this.stopping.signal });
+        const body = await this.options.registration();
+        const response = await client.register(body, { signal: this.stopping.signal });
         client.setNode(response.nodeId, response.region);
         await this.options.onRegistered?.(response);
         this.registration = response;
@@ -118,18 +159,31 @@ export class WorkLoop {
     this.resolveRegistered(first);
 
     while (!this.stopped) {
+      if (this.reregisterWanted) {
+        this.reregisterWanted = false;
+        log.info("the shared hardware, price or labels changed; registering again");
+        await this.register();
+        continue;
+      }
       const registration = this.registration ?? first;
+      const accepting = this.acceptingNow();
+      const extras = this.options.extras;
+      const pending = extras?.pending();
+      const rttMs = extras?.rttMs;
       let response: Awaited<ReturnType<ControlPlaneClient["poll"]>>;
       try {
         response = await client.poll(
           {
             running: [...this.attempts.values()].map(({ attemptId, fencing }) => ({ attemptId, fencing })),
-            acceptingWork: true,
+            acceptingWork: accepting,
+            ...(pending ? { metrics: pending.metrics } : {}),
+            ...(rttMs !== undefined ? { rttMs } : {}),
           },
           // A held poll that outlives the server's wait by this much is a dead connection.
           { signal: this.stopping.signal, timeoutMs: registration.pollWaitMs + 15_000 },
         );
         this.failures = 0;
+        pending?.sent();
       } catch (error) {
         if (this.stopped) break;
         if (error instanceof ControlPlaneError && (error.status === 404 || error.status === 401)) {
@@ -146,6 +200,7 @@ export class WorkLoop {
       }
       for (const order of response.stop) this.applyStop(order);
       for (const assignment of response.assignments) this.accept(assignment, registration.nodeId);
+      for (const challenge of response.challenges) this.options.onChallenge?.(challenge);
       if (response.nextPollDelayMs > 0) await clock.sleep(response.nextPollDelayMs, this.stopping.signal);
     }
   }
@@ -154,6 +209,11 @@ export class WorkLoop {
     const { runtime, client, clock, log } = this.options;
     // A repeated assignment (the answer to a poll that was retried) is the same attempt: run it once.
     if (this.attempts.has(assignment.attemptId)) return;
+    const decision = this.options.imageDecision?.(assignment.image) ?? { allowed: true };
+    if (!decision.allowed) {
+      void this.refuse(assignment, `host policy refused the image: ${decision.why}`);
+      return;
+    }
     log.info(`job ${assignment.jobId}: attempt ${assignment.attemptId} assigned (${assignment.image})`);
     const runner = new AttemptRunner(assignment, {
       nodeId,
@@ -164,10 +224,50 @@ export class WorkLoop {
         client.report(attemptId, body, { retries: body.type === "exited" ? 8 : 4 }),
     });
     this.attempts.set(assignment.attemptId, runner);
+    this.options.onAttemptsChanged?.();
     void runner.done.then(() => {
       this.attempts.delete(assignment.attemptId);
+      this.options.onAttemptsChanged?.();
       log.info(`job ${assignment.jobId}: attempt ${assignment.attemptId} ${runner.phase}`);
     });
+  }
+
+  /** Ends an assignment the host will not run, at once, so the job is placed elsewhere. */
+  private async refuse(assignment: Assignment, message: string): Promise<void> {
+    const { client, clock, log } = this.options;
+    log.warn(`job ${assignment.jobId}: attempt ${assignment.attemptId} refused: ${message}`);
+    try {
+      await client.report(
+        assignment.attemptId,
+        {
+          type: "exited",
+          fencing: assignment.fencing,
+          at: clock.now(),
+          exitCode: null,
+          reason: "error",
+          message,
+        },
+        { retries: 8 },
+      );
+    } catch (error) {
+      log.error(
+        `job ${assignment.jobId}: attempt ${assignment.attemptId}: refusal not delivered: ${errorMessage(error)}`,
+      );
+    }
+  }
+
+  /** The operating windows' answer, logged when it flips so the provider sees the node drain. */
+  private acceptingNow(): boolean {
+    const accepting = this.options.acceptingWork?.() ?? true;
+    if (this.lastAccepting !== undefined && accepting !== this.lastAccepting) {
+      this.options.log.info(
+        accepting
+          ? "inside an operating window: taking work again"
+          : "outside the operating windows: draining (running work finishes, no new work)",
+      );
+    }
+    this.lastAccepting = accepting;
+    return accepting;
   }
 
   private applyStop(order: StopOrder): void {

@@ -69,6 +69,7 @@ export class Outbox {
   private flushing: Promise<void> | null = null;
   private again = false;
   private failures = 0;
+  private waiting = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -76,19 +77,23 @@ export class Outbox {
   ) {}
 
   async load(): Promise<void> {
-    const pending = await this.storage.list({ prefix: KEY_PREFIX, reverse: true, limit: 1 });
-    for (const key of pending.keys()) this.nextSeq = Number(key.slice(KEY_PREFIX.length)) + 1;
+    const pending = await this.storage.list({ prefix: KEY_PREFIX });
+    this.waiting = pending.size;
+    for (const key of pending.keys())
+      this.nextSeq = Math.max(this.nextSeq, Number(key.slice(KEY_PREFIX.length)) + 1);
   }
 
   /** Storage entries to write, atomically, together with the state change they record. */
   entries(...items: OutboxEntry[]): Record<string, OutboxEntry> {
     const out: Record<string, OutboxEntry> = {};
     for (const item of items) out[`${KEY_PREFIX}${String(this.nextSeq++).padStart(12, "0")}`] = item;
+    this.waiting += items.length;
     return out;
   }
 
-  async pending(): Promise<number> {
-    return (await this.storage.list({ prefix: KEY_PREFIX })).size;
+  /** Entries written and not yet in D1; kept in memory so asking costs no storage read. */
+  pending(): number {
+    return this.waiting;
   }
 
   /** Sends everything pending to D1; concurrent callers share one ordered flush loop. */
@@ -126,6 +131,7 @@ export class Outbox {
     }
     this.failures = 0;
     await this.storage.delete([...pending.keys()]);
+    this.waiting = Math.max(0, this.waiting - pending.size);
     if (pending.size === 64) this.again = true;
   }
 

@@ -285,7 +285,7 @@ export class RegionObject extends DurableObject<Env> {
   private async armAlarm(): Promise<void> {
     const now = Date.now();
     let next = this.state.nextWakeAt(now);
-    if ((await this.outbox.pending()) > 0)
+    if (this.outbox.pending() > 0)
       next = Math.min(next ?? Number.POSITIVE_INFINITY, now + this.timing.sweepMs);
     if (next === null || (this.alarmAt !== null && this.alarmAt <= next)) return;
     this.alarmAt = next;

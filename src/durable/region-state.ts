@@ -10,6 +10,7 @@ import { type Pacing, pacingFor, retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, NodeRecord, StopReason } from "./region-records.js";
 import {
   demandFromSpec,
+  demandUnits,
   type NodeAllocation,
   nodeFromRecord,
   type Placement,
@@ -65,6 +66,8 @@ function noEffects(): Effects {
   return { puts: new Map(), deletes: new Set(), outbox: [], wake: new Set(), nodeEvents: [] };
 }
 
+const FAIR_SHARE_HALF_LIFE_MS = 3_600_000;
+
 /** A job whose attempt ran out of budget (µUSD) ends with this reason. */
 export const BUDGET_EXHAUSTED = "budget_exhausted";
 
@@ -85,6 +88,8 @@ export class RegionState {
   private readonly attemptJob = new Map<string, string>();
   private readonly nodeJobs = new Map<string, Set<string>>();
   readonly scheduler: Scheduler<string>;
+  /** Each account's recently placed work, decayed: the queue's memory for fair share. */
+  private readonly recentUse = new Map<string, { units: number; at: number }>();
   private effects: Effects = noEffects();
   standing: NodeStanding = NEUTRAL_STANDING;
   /** Seconds an attempt may run: its timeout, or less when its budget runs out first. */
@@ -94,7 +99,10 @@ export class RegionState {
     readonly timing: Timing,
     private readonly fees: FeeConfig,
   ) {
-    this.scheduler = new Scheduler<string>({ clock: { now: () => Date.now() } });
+    this.scheduler = new Scheduler<string>({
+      clock: { now: () => Date.now() },
+      history: (accountId) => this.recentUseOf(accountId, Date.now()),
+    });
   }
 
   /** Takes what the last steps staged; the shell writes it and wakes the polls. */
@@ -424,7 +432,15 @@ export class RegionState {
     });
   }
 
+  /** Decays with a one-hour half-life: yesterday's flood does not count against an account today. */
+  private recentUseOf(accountId: string, now: number): number {
+    const use = this.recentUse.get(accountId);
+    return use ? use.units * 0.5 ** ((now - use.at) / FAIR_SHARE_HALF_LIFE_MS) : 0;
+  }
+
   private assign(job: JobRecord, placement: Placement, now: number): void {
+    const units = demandUnits(demandFromSpec(job.spec));
+    this.recentUse.set(job.accountId, { units: this.recentUseOf(job.accountId, now) + units, at: now });
     job.attempts += 1;
     job.members = placement.nodes.map((placed) => {
       this.fencing += 1;
@@ -474,7 +490,7 @@ export class RegionState {
   private returnUntaken(nodeId: string, taken: ReadonlySet<string>, now: number): void {
     for (const jobId of [...(this.nodeJobs.get(nodeId) ?? [])]) {
       const job = this.jobs.get(jobId);
-      if (!job || job.status !== "assigned") continue;
+      if (job?.status !== "assigned") continue;
       const member = job.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
       if (!member || member.startedAt !== null || taken.has(member.id)) continue;
       this.retireMembers(job, "returned", now);

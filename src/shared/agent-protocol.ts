@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { HardwareReport } from "./hardware.js";
-import { idPattern } from "./ids.js";
+import { AttemptId, NodeId } from "./id-schemas.js";
 import { UsdAmount } from "./money.js";
 import { RegionId } from "./regions.js";
 import { RunnerMode, VerificationChallenge } from "./verification/messages.js";
@@ -10,8 +10,7 @@ import { RunnerMode, VerificationChallenge } from "./verification/messages.js";
  * request (see agent-signature.ts); the routes live under /v1/agent.
  */
 
-export const NodeId = z.string().regex(idPattern("node"), "a node id");
-export const AttemptId = z.string().regex(idPattern("att"), "an attempt id");
+export { AttemptId, NodeId } from "./id-schemas.js";
 export const Fencing = z.number().int().min(1);
 
 const Label = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,62}[a-z0-9])?$/);

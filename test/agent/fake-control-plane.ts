@@ -2,7 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Assignment, AttemptReport, StopOrder } from "../../src/shared/agent-protocol.js";
 import { SIGNATURE_HEADERS, sha256Hex, verifyParts } from "../../src/shared/agent-signature.js";
+import { MeridianError } from "../../src/shared/errors.js";
 import { newId } from "../../src/shared/ids.js";
+import {
+  acceptAnswer,
+  acceptCommit,
+  type ChallengeRecord,
+} from "../../src/shared/verification/challenge-lifecycle.js";
+import type { VerificationChallenge, VerificationJudgement } from "../../src/shared/verification/messages.js";
 
 export interface RecordedRequest {
   path: string;
@@ -30,6 +37,14 @@ export class FakeControlPlane {
   private readonly stops: StopOrder[] = [];
   private readonly waiters: { test: () => boolean; resolve: () => void }[] = [];
   private server: Server | undefined;
+  private readonly pendingChallenges: VerificationChallenge[] = [];
+  /** Every challenge's record, as the Region object would keep it (challenge-lifecycle.ts). */
+  readonly challenges = new Map<string, ChallengeRecord>();
+  readonly judgements: VerificationJudgement[] = [];
+  /** Unsigned GETs (health, price suggestions), recorded apart from the signed agent requests. */
+  readonly gets: string[] = [];
+  /** The answer to GET /v1/pricing/suggest; undefined answers 503. */
+  suggestion: string | undefined;
   /** Answers the next poll with this instead of work (then forgets it). */
   failNextPoll: ReportAnswer | undefined;
   /** Decides the answer to a report; the default accepts it. */
@@ -72,6 +87,12 @@ export class FakeControlPlane {
     return new Promise((resolve) => this.waiters.push({ test, resolve }));
   }
 
+  /** Hands out a challenge with the next poll; its commit and answer are judged by the real rules. */
+  challenge(record: ChallengeRecord & { state: "issued" }): void {
+    this.challenges.set(record.challenge.id, record);
+    this.pendingChallenges.push(record.challenge);
+  }
+
   reportsOf(attemptId: string): AttemptReport[] {
     return this.reports.filter((entry) => entry.attemptId === attemptId).map((entry) => entry.report);
   }
@@ -81,6 +102,11 @@ export class FakeControlPlane {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
     const path = request.url ?? "/";
+    if (request.method === "GET") {
+      this.gets.push(path);
+      this.answerGet(path, response);
+      return;
+    }
     const header = (name: string): string => String(request.headers[name] ?? "");
     const signatureValid = await verifyParts(
       header(SIGNATURE_HEADERS.publicKey),
@@ -113,14 +139,41 @@ export class FakeControlPlane {
         return;
       }
       // Hold the poll briefly when there is nothing to hand out, as the real one holds it longer.
-      if (this.assignments.length === 0 && this.stops.length === 0) {
+      if (this.assignments.length === 0 && this.stops.length === 0 && this.pendingChallenges.length === 0) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       send(200, {
         assignments: this.assignments.splice(0),
         stop: this.stops.splice(0),
+        challenges: this.pendingChallenges.splice(0),
         nextPollDelayMs: 0,
       });
+      return;
+    }
+    const challengeRoute = path.match(/^\/v1\/agent\/challenges\/([^/]+)\/(commit|answer)$/);
+    if (challengeRoute?.[1] !== undefined) {
+      const id = decodeURIComponent(challengeRoute[1]);
+      const record = this.challenges.get(id);
+      if (record === undefined) {
+        send(404, { error: { code: "challenge_mismatch", message: `no challenge ${id}` } });
+        return;
+      }
+      const context = { nodeId: String(request.headers[SIGNATURE_HEADERS.nodeId] ?? ""), now: Date.now() };
+      try {
+        if (challengeRoute[2] === "commit") {
+          const accepted = acceptCommit(record, body, context);
+          this.challenges.set(id, accepted.record);
+          send(200, accepted.request);
+        } else {
+          const judged = await acceptAnswer(record, body, context);
+          this.challenges.set(id, judged.record);
+          this.judgements.push(judged.judgement);
+          send(200, { outcome: judged.judgement.outcome, judgement: judged.judgement });
+        }
+      } catch (error) {
+        if (!(error instanceof MeridianError)) throw error;
+        send(error.status, { error: { code: error.code, message: error.message } });
+      }
       return;
     }
     const match = path.match(/^\/v1\/agent\/attempts\/([^/]+)\/report$/);
@@ -133,6 +186,23 @@ export class FakeControlPlane {
       return;
     }
     send(404, { error: { code: "not_found", message: `no route ${path}` } });
+  }
+
+  private answerGet(path: string, response: ServerResponse): void {
+    let status = 404;
+    let payload: unknown = { error: { code: "not_found", message: `no route ${path}` } };
+    if (path === "/v1/health") {
+      status = 200;
+      payload = { ok: true };
+    } else if (path.startsWith("/v1/pricing/suggest")) {
+      status = this.suggestion === undefined ? 503 : 200;
+      payload =
+        this.suggestion === undefined
+          ? { error: { code: "unavailable", message: "no market" } }
+          : { suggested: this.suggestion };
+    }
+    response.writeHead(status, { "content-type": "application/json" });
+    response.end(JSON.stringify(payload));
   }
 
   private wake(): void {

@@ -235,6 +235,7 @@ describe("nodes", () => {
           cpus: 32,
           memoryGb: 256,
           pricePerGpuHour: "2.10",
+          site: "lab-1",
           labels: { tier: "a" },
         },
         {
@@ -246,6 +247,7 @@ describe("nodes", () => {
           cpus: 4,
           memoryGb: 8,
           pricePerGpuHour: "0.00",
+          site: null,
           labels: {},
         },
       ],

@@ -37,6 +37,11 @@ export interface SchedulerOptions {
   backfill?: boolean;
   clock?: Clock;
   profile?: WorkloadProfile;
+  /**
+   * An account's recent use (decayed), in the same units as what it holds now; added to its
+   * holdings when the queue orders accounts, so one that just had many jobs placed yields to others.
+   */
+  history?: (accountId: string) => number;
 }
 
 /** One node of a placement. Rank 0 is the gang's first member (its rendezvous master). */
@@ -83,6 +88,7 @@ export class Scheduler<T = undefined> {
   private readonly maxCandidates: number;
   private readonly perBucket: number;
   private readonly backfill: boolean;
+  private readonly history: ((accountId: string) => number) | undefined;
 
   constructor(options: SchedulerOptions = {}) {
     this.policy = options.policy ?? DEFAULTS.policy;
@@ -94,6 +100,7 @@ export class Scheduler<T = undefined> {
     this.backfill = options.backfill ?? this.policy === "meridian";
     this.clock = options.clock ?? { now: () => Date.now() };
     this.profile = options.profile ?? new WorkloadProfile();
+    this.history = options.history;
   }
 
   /** Where `demand` would go now, or null when it does not fit; reserves nothing. */
@@ -191,7 +198,9 @@ export class Scheduler<T = undefined> {
     // Within one pass capacity only shrinks: a job at least as big as one that did not fit, with
     // the same constraints, will not fit either, and is not searched for again.
     const misfits = new Map<string, number[][]>();
-    for (const job of this.queue.ordered((accountId) => this.inventory.accountUsage(accountId))) {
+    const usage = (accountId: string): number =>
+      this.inventory.accountUsage(accountId) + (this.history?.(accountId) ?? 0);
+    for (const job of this.queue.ordered(usage)) {
       const endsBeforeHold =
         hold !== null && job.maxRunMs !== undefined && now + job.maxRunMs <= hold.startAt;
       const held = hold !== null && !endsBeforeHold;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NodeId } from "../agent-protocol.js";
+import { NodeId } from "../id-schemas.js";
 
 /**
  * The wire messages of proof-of-GPU verification, in protocol order:

@@ -10,6 +10,7 @@ import { JobListQuery, type PlacementExplanation } from "../../shared/api.js";
 import { MeridianError } from "../../shared/errors.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { isTerminal, type JobStatus } from "../../shared/job-status.js";
+import { requireFeasible } from "../feasibility.js";
 import type { AppEnv } from "../hono-env.js";
 import { admitJob } from "../job-admission.js";
 import { ownJob } from "../job-records.js";
@@ -62,6 +63,7 @@ async function failUnplaced(
 export const jobRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const spec = await jsonBody(c, JobSpec);
+    await requireFeasible(c.env, spec);
     const region = chooseRegion(c, spec.region);
     const stub = regionStub(c.env, region);
     const admitted = await admitJob(c, spec, region, async () => unwrap(await stub.listNodes()));

@@ -1,0 +1,66 @@
+import type { AgentConfig } from "../agent-config.js";
+import { ImagePolicy } from "./image-policy.js";
+import { OperatingSchedule } from "./operating-window.js";
+import type { PriceStrategy } from "./price-strategy.js";
+
+/**
+ * The parts of the config that decide, moment by moment, what this host accepts. Rebuilt whole
+ * when the config file changes, and swapped in at once: the next poll and the next assignment
+ * see the new rules.
+ */
+export class HostPolicy {
+  readonly schedule: OperatingSchedule;
+  readonly images: ImagePolicy;
+
+  constructor(config: Pick<AgentConfig, "windows" | "timeZone" | "images">) {
+    this.schedule = new OperatingSchedule(config.windows ?? [], config.timeZone);
+    this.images = new ImagePolicy(config.images ?? {});
+  }
+}
+
+export function priceStrategyOf(
+  config: Pick<AgentConfig, "pricePerGpuHour" | "priceFloorPerGpuHour">,
+): PriceStrategy {
+  if (config.pricePerGpuHour === "auto") return { kind: "auto", floor: config.priceFloorPerGpuHour ?? "0" };
+  return { kind: "fixed", price: config.pricePerGpuHour };
+}
+
+/** Keys whose change alters what the node registers (its share, price, labels, wallet). */
+const REGISTRATION_KEYS = [
+  "gpus",
+  "limits",
+  "pricePerGpuHour",
+  "priceFloorPerGpuHour",
+  "labels",
+  "payoutWallet",
+] as const satisfies readonly (keyof AgentConfig)[];
+
+/** Keys that take effect only on the next start (connections, engines and ports in use). */
+const RESTART_KEYS = [
+  "controlPlane",
+  "region",
+  "dockerSocket",
+  "ownerApiKey",
+  "runtime",
+  "benchmarkMode",
+  "benchmarkImage",
+  "metricsPort",
+  "metricsAddress",
+] as const satisfies readonly (keyof AgentConfig)[];
+
+function differs(a: AgentConfig, b: AgentConfig, key: keyof AgentConfig): boolean {
+  return JSON.stringify(a[key]) !== JSON.stringify(b[key]);
+}
+
+export interface ConfigChange {
+  reregister: boolean;
+  /** Changed keys that need a restart to apply. */
+  needRestart: string[];
+}
+
+export function compareConfigs(before: AgentConfig, after: AgentConfig): ConfigChange {
+  return {
+    reregister: REGISTRATION_KEYS.some((key) => differs(before, after, key)),
+    needRestart: RESTART_KEYS.filter((key) => differs(before, after, key)),
+  };
+}

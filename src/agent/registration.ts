@@ -1,0 +1,62 @@
+import type { z } from "zod";
+import { RegisterRequest } from "../shared/agent-protocol.js";
+import type { HardwareReport } from "../shared/hardware.js";
+import type { AgentConfig } from "./agent-config.js";
+import { ConfigError } from "./agent-config.js";
+import type { AgentLog } from "./agent-log.js";
+import { priceStrategyOf } from "./policy/host-policy.js";
+import { askingPrice } from "./policy/price-strategy.js";
+import type { ProviderApi } from "./provider-api.js";
+import type { EngineChoice } from "./verification/benchmark-engine.js";
+
+export const AGENT_VERSION = "0.1.0";
+
+export type RegistrationBody = z.input<typeof RegisterRequest>;
+
+export interface RegistrationInput {
+  config: AgentConfig;
+  /** Already cut down to what the host shares. */
+  hardware: HardwareReport;
+  runtime: "docker" | "host";
+  benchmark: EngineChoice;
+  api: Pick<ProviderApi, "suggestPrice">;
+  log: AgentLog;
+  /** The region the control plane put the node in last time, for the price suggestion. */
+  knownRegion: string | undefined;
+}
+
+/** What the node registers as; the price is asked for each time when it is "auto". */
+export async function buildRegistration(input: RegistrationInput): Promise<RegistrationBody> {
+  const { config, hardware } = input;
+  const price = await askingPrice(priceStrategyOf(config), {
+    api: input.api,
+    log: input.log,
+    gpuModel: hardware.gpus.find((gpu) => gpu.model !== undefined)?.model,
+    region: config.region ?? input.knownRegion,
+  });
+  return checkRegistration({
+    ...(config.region ? { region: config.region } : {}),
+    hardware,
+    pricePerGpuHour: price,
+    labels: config.labels,
+    agentVersion: AGENT_VERSION,
+    // The protocol has no value for "plain host processes"; "none" keeps such a node out of
+    // placement until the control plane learns one (a trusted-host mode must be opted into there).
+    runtime: input.runtime === "docker" ? "docker" : "none",
+    benchmark: {
+      mode: input.benchmark.mode,
+      ...(input.benchmark.image ? { image: input.benchmark.image } : {}),
+    },
+    ...(config.payoutWallet ? { payoutWallet: config.payoutWallet } : {}),
+  });
+}
+
+/** Refuses a bad registration here, with the reason, rather than as a 400 from the server later. */
+export function checkRegistration(body: RegistrationBody): RegistrationBody {
+  const checked = RegisterRequest.safeParse(body);
+  if (!checked.success) {
+    const problems = checked.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`this node cannot register as configured:\n  ${problems.join("\n  ")}`);
+  }
+  return body;
+}

@@ -1,0 +1,43 @@
+import type { AttemptReport } from "../../shared/agent-protocol.js";
+import type { VerificationOutcome } from "../../shared/verification/messages.js";
+
+/**
+ * How an attempt ended, as reputation sees it. Only `lost` (the node went silent past its lease)
+ * and `agent_error` (the agent could not run the container) are the node's fault; a container's
+ * own non-zero exit or timeout is the user's, and a cancelled or handed-back attempt is no one's.
+ */
+export type AttemptEnd =
+  | "succeeded"
+  | "user_failed"
+  | "timed_out"
+  | "cancelled"
+  | "returned"
+  | "lost"
+  | "agent_error";
+
+/**
+ * What the Region object tells the book. Liveness arrives as transitions, never per heartbeat:
+ * `online` when a node registers or polls after being offline, `offline` when the sweep finds it
+ * silent past its grace (pass the time it went silent as `now`).
+ */
+export type ReputationEvent =
+  | { type: "online" }
+  | { type: "offline" }
+  | { type: "attempt"; end: AttemptEnd }
+  /** The node reported `started` for an attempt assigned at `assignedAt`. */
+  | { type: "acknowledged"; assignedAt: number }
+  | { type: "verification"; outcome: VerificationOutcome };
+
+/** How an `exited` report counts. A cancelled job is no one's fault, even if the exit was not 0. */
+export function attemptEndOf(report: AttemptReport & { type: "exited" }): AttemptEnd {
+  switch (report.reason) {
+    case "completed":
+      return report.exitCode === 0 ? "succeeded" : "user_failed";
+    case "timeout":
+      return "timed_out";
+    case "cancelled":
+      return "cancelled";
+    case "error":
+      return "agent_error";
+  }
+}

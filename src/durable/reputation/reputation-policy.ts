@@ -1,0 +1,45 @@
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The tunable figures of reputation. Weights sum to 1. Attempt success carries the most weight
+ * because a lost attempt costs a user real time and money; uptime next, because a node that comes
+ * and goes loses attempts even when it never fails one outright; verification consistency keeps a
+ * node honest between challenges; acknowledgement latency is a small tie-breaker, since it also
+ * includes the image pull, which the node controls only in part.
+ */
+export interface ReputationPolicy {
+  weights: { uptime: number; successRate: number; ackLatency: number; verification: number };
+  /** Half-life of uptime, attempt and verification evidence: a week forgives but does not forget. */
+  halfLifeMs: number;
+  /** Acknowledgement latency follows recent behaviour more closely (an image cache warms up). */
+  ackHalfLifeMs: number;
+  /** Latency that scores 0.5: score = ref / (ref + latency). */
+  ackReferenceMs: number;
+  /** Uptime is smoothed towards 0.5 by this much pseudo-observation, so a 5-minute node is not 1.0. */
+  uptimePriorMs: number;
+  /** Node-attributable failures within `failureWindowMs` that quarantine the node. */
+  failuresToQuarantine: number;
+  failureWindowMs: number;
+  /** How long a quarantined node gets no new work. */
+  quarantineMs: number;
+  /** Quarantines within `expelWindowMs` that expel the node until an operator lifts it. */
+  quarantinesToExpel: number;
+  expelWindowMs: number;
+  /** Evidence (in events, or days observed) at which confidence reaches one half. */
+  confidenceHalfEvidence: number;
+}
+
+export const DEFAULT_REPUTATION_POLICY: ReputationPolicy = {
+  weights: { uptime: 0.3, successRate: 0.35, ackLatency: 0.1, verification: 0.25 },
+  halfLifeMs: 7 * DAY_MS,
+  ackHalfLifeMs: 3 * DAY_MS,
+  ackReferenceMs: 60_000,
+  uptimePriorMs: 6 * HOUR_MS,
+  failuresToQuarantine: 3,
+  failureWindowMs: HOUR_MS,
+  quarantineMs: 6 * HOUR_MS,
+  quarantinesToExpel: 3,
+  expelWindowMs: 7 * DAY_MS,
+  confidenceHalfEvidence: 10,
+};

@@ -1,0 +1,59 @@
+import type { ChallengeRecord } from "../../shared/verification/challenge-lifecycle.js";
+import type { JudgementReason, VerificationOutcome } from "../../shared/verification/messages.js";
+
+/** A GPU's standing: the last judgement, or `unverified` before its first one. */
+export type GpuOutcome = "unverified" | VerificationOutcome;
+
+/** A node's standing, from its GPUs' (see `nodeOutcome`). */
+export type NodeOutcome = "unverified" | "pending" | VerificationOutcome;
+
+/** One GPU under verification, as plain JSON. */
+export interface GpuVerification {
+  uuid: string;
+  /** Catalogue model id; null for a part the catalogue does not know (it cannot be verified). */
+  model: string | null;
+  vramMib: number;
+  outcome: GpuOutcome;
+  reasons: JudgementReason[];
+  measured: { tflops: number; bandwidthGBps: number } | null;
+  lastJudgedAt: number | null;
+  lastVerifiedAt: number | null;
+  /** When to challenge it next; null when nothing is planned (rejected, unknown part, or open). */
+  nextChallengeAt: number | null;
+  /** The open challenge, or the last judged one (kept so a replayed message is refused as such). */
+  challenge: ChallengeRecord | null;
+}
+
+/** One node's verification state: the GPU set it was verified with, and each GPU's standing. */
+export interface NodeVerification {
+  v: 1;
+  nodeId: string;
+  /** The GPUs' uuid and model, sorted: a different fingerprint at registration means re-verify. */
+  fingerprint: string;
+  gpus: GpuVerification[];
+}
+
+export function isOpen(record: ChallengeRecord | null): boolean {
+  return record !== null && record.state !== "judged";
+}
+
+export function fingerprintOf(gpus: readonly { uuid: string; model?: string | undefined }[]): string {
+  return gpus
+    .map((gpu) => `${gpu.uuid}=${gpu.model ?? "?"}`)
+    .sort()
+    .join(",");
+}
+
+/**
+ * The node's outcome: the worst judged GPU decides (rejected, then suspect); a node is verified
+ * only when every GPU is; otherwise it is pending while a first challenge is out, else unverified.
+ * A re-challenge of a verified GPU leaves it verified until judged.
+ */
+export function nodeOutcome(node: NodeVerification): NodeOutcome {
+  const outcomes = node.gpus.map((gpu) => gpu.outcome);
+  if (outcomes.includes("rejected")) return "rejected";
+  if (outcomes.includes("suspect")) return "suspect";
+  if (outcomes.length > 0 && outcomes.every((outcome) => outcome === "verified")) return "verified";
+  const waiting = node.gpus.some((gpu) => gpu.outcome === "unverified" && isOpen(gpu.challenge));
+  return waiting ? "pending" : "unverified";
+}
