@@ -11,7 +11,14 @@ export default defineConfig(async () => {
         main: "./src/worker/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         // The operator token guards operator-only routes (POST /v1/credits); tests use a fixed one.
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations, OPERATOR_TOKEN: "test-operator-token" } },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            OPERATOR_TOKEN: "test-operator-token",
+            // Test agents claim GPUs they cannot prove; verification has tests of its own.
+            REQUIRE_VERIFIED_GPUS: "false",
+          },
+        },
       }),
     ],
     test: {

@@ -148,6 +148,57 @@ export const nodeOwners = sqliteTable(
   (t) => [index("node_owners_account").on(t.accountId)],
 );
 
+/**
+ * Spending limits an account sets on itself (GET/PUT /v1/account/limits); null means no limit.
+ * Enforced at submit: by a pre-check that answers with details, and by the triggers of migration
+ * 0005_account_limit_guards inside the submit's batch, so two submits at once cannot both pass.
+ */
+export const accountLimits = sqliteTable(
+  "account_limits",
+  {
+    accountId: text("account_id").primaryKey(),
+    /** Charged this calendar month (UTC) plus what active jobs hold may not pass this. */
+    monthlyCapMicros: integer("monthly_cap_micros"),
+    /** The sum of price cap × GPUs over the account's active jobs may not pass this. */
+    maxSpendPerHourMicros: integer("max_spend_per_hour_micros"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    check(
+      "account_limits_monthly_cap",
+      sql`${t.monthlyCapMicros} IS NULL OR (typeof(${t.monthlyCapMicros}) = 'integer' AND ${t.monthlyCapMicros} > 0)`,
+    ),
+    check(
+      "account_limits_spend_per_hour",
+      sql`${t.maxSpendPerHourMicros} IS NULL OR (typeof(${t.maxSpendPerHourMicros}) = 'integer' AND ${t.maxSpendPerHourMicros} > 0)`,
+    ),
+  ],
+);
+
+/** Kinds of account event; `monthly_cap_warning` is recorded once per account and month. */
+export const ACCOUNT_EVENT_KINDS = ["monthly_cap_warning"] as const;
+export type AccountEventKind = (typeof ACCOUNT_EVENT_KINDS)[number];
+
+/** What happened to an account that it should know about (GET /v1/account/events); append-only. */
+export const accountEvents = sqliteTable(
+  "account_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: text("account_id").notNull(),
+    kind: text("kind", { enum: ACCOUNT_EVENT_KINDS }).notNull(),
+    /** What the event is once per: `YYYY-MM` (UTC) for monthly ones. */
+    period: text("period").notNull(),
+    details: text("details", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("account_events_once").on(t.accountId, t.kind, t.period),
+    index("account_events_account").on(t.accountId, t.id),
+  ],
+);
+
 export type LedgerAccountRow = typeof ledgerAccounts.$inferSelect;
 export type LedgerTransferRow = typeof ledgerTransfers.$inferSelect;
 export type LedgerSettlementRow = typeof ledgerSettlements.$inferSelect;
+export type AccountLimitsRow = typeof accountLimits.$inferSelect;
+export type AccountEventRow = typeof accountEvents.$inferSelect;

@@ -1,7 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
+import { holdPlan, holdTermsOf } from "../ledger/hold-plan.js";
 import { ledgerConfig } from "../ledger/ledger-config.js";
+import { runLimitSeconds } from "../ledger/run-limit.js";
 import type {
   AttemptReport,
+  NodeMetrics,
   PollRequest,
   PollResponse,
   RegisterRequest,
@@ -14,16 +17,22 @@ import { gpuModelForReportedName } from "../shared/gpu-catalog.js";
 import { nodeIdForPublicKey } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { SpotCheckRequest, VerificationJudgement } from "../shared/verification/messages.js";
 import { type Timing, timingOf } from "./lease.js";
 import { writeLogs } from "./log-writer.js";
+import type { NodeHealth } from "./node-metrics.js";
+import { REPUTATION_KEY, RegionStanding, VERIFICATION_KEY } from "./node-standing.js";
 import { NonceGuard } from "./nonce-guard.js";
 import { Outbox } from "./outbox.js";
 import { jittered } from "./poll-pacing.js";
 import { PollWaiters } from "./poll-waiters.js";
 import type { AgentCaller, JobRecord, NodeRecord, SubmittedJob } from "./region-records.js";
-import { FENCING_KEY, JOB_KEY, NODE_KEY, REGION_KEY, RegionState } from "./region-state.js";
+import { type Effects, FENCING_KEY, JOB_KEY, NODE_KEY, REGION_KEY, RegionState } from "./region-state.js";
 import { explainJob, listNodes, quoteSpec } from "./region-views.js";
+import type { ReputationState, ReputationView } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
+import type { NodeVerification } from "./verification/node-verification.js";
+import type { VerificationStatus } from "./verification-desk.js";
 
 /** DO storage takes at most 128 keys in one put or delete. */
 const STORAGE_CHUNK = 128;
@@ -37,6 +46,8 @@ const STORAGE_CHUNK = 128;
 export class RegionObject extends DurableObject<Env> {
   private readonly timing: Timing;
   private readonly state: RegionState;
+  private standing: RegionStanding;
+  private readonly requireVerified: boolean;
   private readonly waiters = new PollWaiters();
   private readonly nonces: NonceGuard;
   private readonly outbox: Outbox;
@@ -46,6 +57,23 @@ export class RegionObject extends DurableObject<Env> {
     super(ctx, env);
     this.timing = timingOf(env);
     this.state = new RegionState(this.timing, ledgerConfig(env));
+    // An attempt runs until its timeout, or until what is left of its job's hold is spent.
+    this.state.runLimitSeconds = (job, member) =>
+      runLimitSeconds({
+        holdMicros: holdPlan(holdTermsOf(job.spec)).holdMicros,
+        spentMicros: job.spentMicros,
+        pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+        gpus: member.gpuUuids.length,
+        billing: job.spec.billing,
+        timeoutSeconds: job.spec.timeoutSeconds,
+        maxHours: job.spec.budget?.maxHours,
+        members: job.members.length,
+      });
+    // Deployments list only verified GPUs; local development and tests may admit unverified ones.
+    this.requireVerified =
+      String((env as { REQUIRE_VERIFIED_GPUS?: unknown }).REQUIRE_VERIFIED_GPUS ?? "true") !== "false";
+    // Replaced by what storage holds as soon as `load` runs; no method runs before it.
+    this.standing = RegionStanding.restore({}, {}, this.requireVerified, (id) => this.state.nodes.get(id));
     this.nonces = new NonceGuard(Date.now());
     this.outbox = new Outbox(ctx.storage, env.DB);
     void ctx.blockConcurrencyWhile(() => this.load());
@@ -57,6 +85,18 @@ export class RegionObject extends DurableObject<Env> {
     const fencing = (await storage.get<number>(FENCING_KEY)) ?? 0;
     const nodes = (await storage.list<NodeRecord>({ prefix: NODE_KEY })).values();
     const jobs = (await storage.list<JobRecord>({ prefix: JOB_KEY })).values();
+    const reputations = stripPrefix(
+      await storage.list<ReputationState>({ prefix: REPUTATION_KEY }),
+      REPUTATION_KEY,
+    );
+    const verifications = stripPrefix(
+      await storage.list<NodeVerification>({ prefix: VERIFICATION_KEY }),
+      VERIFICATION_KEY,
+    );
+    this.standing = RegionStanding.restore(reputations, verifications, this.requireVerified, (id) =>
+      this.state.nodes.get(id),
+    );
+    this.state.standing = this.standing;
     this.state.restore(region, fencing, nodes, jobs, Date.now());
     await this.outbox.load();
     this.alarmAt = await storage.getAlarm();
@@ -94,6 +134,7 @@ export class RegionObject extends DurableObject<Env> {
         payoutWallet: request.payoutWallet,
         benchmark: request.benchmark,
       };
+      this.standing.desk.onRegistered(node, now);
       this.state.registerNode(node, now);
       await this.save();
       const pacing = this.state.pacing();
@@ -105,23 +146,36 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => {
       const now = Date.now();
       const node = this.authenticate(caller, now);
+      if (request.metrics && this.standing.addMetrics(node.id, request.metrics))
+        this.state.refreshNode(node.id, now);
       const stop = this.state.heartbeat(node.id, request.acceptingWork, request.running, request.rttMs, now);
+      let challenges = this.standing.desk.challengesFor(node.id, now);
       await this.save();
       const taken = new Set(request.running.map((r) => r.attemptId));
       let work = this.state.workFor(node.id, taken, now);
-      const idle = work.assignments.length === 0 && work.stop.length === 0 && stop.length === 0;
+      const idle =
+        work.assignments.length === 0 &&
+        work.stop.length === 0 &&
+        stop.length === 0 &&
+        challenges.length === 0;
       if (idle) {
         const wait = Math.min(request.waitMs ?? this.timing.pollWaitMs, this.timing.pollWaitMs);
         await this.waiters.wait(node.id, wait);
         // Still live while it waited: the held poll is the heartbeat.
         this.state.heartbeat(node.id, request.acceptingWork, [], undefined, Date.now());
         work = this.state.workFor(node.id, taken, Date.now());
+        challenges = this.standing.desk.challengesFor(node.id, Date.now());
+        if (challenges.length > 0) await this.save();
       }
-      const quiet = work.assignments.length === 0 && work.stop.length === 0 && stop.length === 0;
+      const quiet =
+        work.assignments.length === 0 &&
+        work.stop.length === 0 &&
+        stop.length === 0 &&
+        challenges.length === 0;
       return {
         assignments: work.assignments,
         stop: [...stop, ...work.stop],
-        challenges: [],
+        challenges,
         nextPollDelayMs: quiet ? jittered(this.state.pacing().pauseMs) : 0,
       };
     });
@@ -154,6 +208,85 @@ export class RegionObject extends DurableObject<Env> {
           return { accepted: true, stop: true };
       }
       return { accepted: true, stop: member.stopping !== null };
+    });
+  }
+
+  /** The agent committed to a challenge's result: it gets the spot checks to answer. */
+  async commitChallenge(
+    caller: AgentCaller,
+    challengeId: string,
+    body: unknown,
+  ): Promise<RpcResult<SpotCheckRequest>> {
+    return asResult(async () => {
+      const now = Date.now();
+      const node = this.authenticate(caller, now);
+      const request = this.standing.desk.commit(node.id, challengeId, body, now);
+      await this.save();
+      return request;
+    });
+  }
+
+  /** The agent opened the rows asked for: the GPU is judged, and the node's standing follows. */
+  async answerChallenge(
+    caller: AgentCaller,
+    challengeId: string,
+    body: unknown,
+  ): Promise<RpcResult<{ outcome: VerificationJudgement["outcome"]; judgement: VerificationJudgement }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      const node = this.authenticate(caller, now);
+      const judgement = await this.standing.desk.answer(node.id, challengeId, body, Date.now());
+      this.judged([judgement], Date.now());
+      await this.save();
+      return { outcome: judgement.outcome, judgement };
+    });
+  }
+
+  // ---- provider- and operator-facing methods -------------------------------------------------
+
+  /** What a provider sees of its node: standing, verification, reputation with its parts, health, work. */
+  async providerNode(nodeId: string): Promise<
+    RpcResult<{
+      node: NodeView;
+      verification: VerificationStatus | null;
+      reputation: ReputationView;
+      health: NodeHealth;
+      jobs: { jobId: string; attemptId: string; status: JobStatus }[];
+    }>
+  > {
+    return asResult(async () => {
+      const now = Date.now();
+      const view = listNodes(this.state, now, this.standing).find((n) => n.id === nodeId);
+      if (!view) throw new MeridianError(404, "node_not_found", `no node ${nodeId} in this region`);
+      return {
+        node: view,
+        verification: this.standing.desk.status(nodeId) ?? null,
+        reputation: this.standing.book.view(nodeId, now),
+        health: this.standing.health(nodeId),
+        jobs: this.state.jobsOnNode(nodeId),
+      };
+    });
+  }
+
+  async nodeMetrics(
+    nodeId: string,
+  ): Promise<RpcResult<{ series: readonly NodeMetrics[]; health: NodeHealth }>> {
+    return asResult(async () => {
+      if (!this.state.nodes.has(nodeId)) throw new MeridianError(404, "node_not_found", `no node ${nodeId}`);
+      return { series: this.standing.metrics.series(nodeId), health: this.standing.health(nodeId) };
+    });
+  }
+
+  /** An operator lifts a node's quarantine or expulsion. */
+  async lift(nodeId: string): Promise<RpcResult<ReputationView>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) throw new MeridianError(404, "node_not_found", `no node ${nodeId}`);
+      const view = this.standing.book.lift(nodeId, now);
+      this.state.refreshNode(nodeId, now);
+      this.state.schedule(now);
+      await this.save();
+      return view;
     });
   }
 
@@ -213,8 +346,13 @@ export class RegionObject extends DurableObject<Env> {
     });
   }
 
+  /** The nodes users may rent from: with verification required, only GPU nodes that proved their GPUs. */
   async listNodes(): Promise<RpcResult<NodeView[]>> {
-    return asResult(async () => listNodes(this.state, Date.now()));
+    return asResult(async () =>
+      listNodes(this.state, Date.now(), this.standing).filter(
+        (node) => !this.requireVerified || node.gpus.length === 0 || node.verification === "verified",
+      ),
+    );
   }
 
   /** How many registered nodes this region holds (for refusing a gang no region could ever fit). */
@@ -227,8 +365,21 @@ export class RegionObject extends DurableObject<Env> {
   /** Expires lapsed leases, parks silent nodes, retries D1 records and re-places work. Idempotent. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    this.state.sweep(Date.now());
+    const now = Date.now();
+    this.judged(this.standing.desk.expire(now), now);
+    // Quarantines that ended, and nodes whose turn for a challenge came, are looked at again.
+    for (const nodeId of this.state.nodes.keys()) this.state.refreshNode(nodeId, now);
+    for (const nodeId of this.standing.desk.dueNodes(now)) this.waiters.wake(nodeId);
+    this.state.sweep(now);
     await this.save();
+  }
+
+  private judged(judgements: readonly VerificationJudgement[], now: number): void {
+    for (const judgement of judgements) {
+      this.standing.judged(judgement, now);
+      this.state.refreshNode(judgement.nodeId, now);
+    }
+    if (judgements.length > 0) this.state.schedule(now);
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -252,11 +403,21 @@ export class RegionObject extends DurableObject<Env> {
    * all; then the outbox is sent to D1 and the affected polls are woken.
    */
   private async save(): Promise<void> {
-    const effects = this.state.drainEffects();
-    const puts: [string, unknown][] = [...effects.puts];
+    const now = Date.now();
+    let effects = this.state.drainEffects();
+    if (effects.nodeEvents.length > 0) {
+      for (const event of effects.nodeEvents) this.standing.observe(event);
+      // A node whose standing changed (quarantined, say) is re-indexed before anything else is placed.
+      for (const nodeId of new Set(effects.nodeEvents.map((e) => e.nodeId)))
+        this.state.refreshNode(nodeId, now);
+      this.state.schedule(now);
+      effects = mergeEffects(effects, this.state.drainEffects());
+    }
+    const standing = this.standing.takeChanges();
+    const puts: [string, unknown][] = [...effects.puts, ...standing.puts];
     for (const [key, value] of Object.entries(this.outbox.entries(...effects.outbox)))
       puts.push([key, value]);
-    const deletes = [...effects.deletes];
+    const deletes = [...effects.deletes, ...standing.deletes];
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < puts.length; i += STORAGE_CHUNK) {
       writes.push(this.ctx.storage.put(Object.fromEntries(puts.slice(i, i + STORAGE_CHUNK))));
@@ -266,7 +427,8 @@ export class RegionObject extends DurableObject<Env> {
     }
     await Promise.all(writes);
     for (const nodeId of effects.wake) this.waiters.wake(nodeId);
-    if (effects.outbox.length > 0) {
+    // Also after a restart: records staged before it are still owed to D1.
+    if (effects.outbox.length > 0 || this.outbox.pending() > 0) {
       try {
         await this.outbox.flush();
       } catch (error) {
@@ -284,11 +446,35 @@ export class RegionObject extends DurableObject<Env> {
 
   private async armAlarm(): Promise<void> {
     const now = Date.now();
+
     let next = this.state.nextWakeAt(now);
+    for (const at of [this.standing.desk.nextWakeAt(), this.standing.book.nextChangeAt(now)]) {
+      if (at !== undefined) next = Math.min(next ?? Number.POSITIVE_INFINITY, Math.max(at, now + 1_000));
+    }
     if (this.outbox.pending() > 0)
       next = Math.min(next ?? Number.POSITIVE_INFINITY, now + this.timing.sweepMs);
     if (next === null || (this.alarmAt !== null && this.alarmAt <= next)) return;
     this.alarmAt = next;
     await this.ctx.storage.setAlarm(next);
   }
+}
+
+function stripPrefix<T>(entries: Map<string, T>, prefix: string): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [key, value] of entries) out[key.slice(prefix.length)] = value;
+  return out;
+}
+
+function mergeEffects(a: Effects, b: Effects): Effects {
+  for (const [key, value] of b.puts) {
+    a.deletes.delete(key);
+    a.puts.set(key, value);
+  }
+  for (const key of b.deletes) {
+    a.puts.delete(key);
+    a.deletes.add(key);
+  }
+  a.outbox.push(...b.outbox);
+  for (const nodeId of b.wake) a.wake.add(nodeId);
+  return a;
 }

@@ -1,5 +1,6 @@
 import type { FeeConfig } from "../ledger/ledger-config.js";
-import type { AttemptOutcome } from "../ledger/settlement.js";
+import { meter } from "../ledger/meter.js";
+import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { newId } from "../shared/ids.js";
 import type { JobStatus } from "../shared/job-status.js";
@@ -8,6 +9,7 @@ import type { Timing } from "./lease.js";
 import type { JobPatch, OutboxEntry } from "./outbox.js";
 import { type Pacing, pacingFor, retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, NodeRecord, StopReason } from "./region-records.js";
+import { type AttemptEnd, attemptEndOf } from "./reputation/index.js";
 import {
   demandFromSpec,
   demandUnits,
@@ -46,9 +48,9 @@ const NEUTRAL_STANDING: NodeStanding = {
   healthFactor: () => 1,
 };
 
-/** What happened to a node-attributable degree, for reputation: reported by the state machine. */
+/** What the state machine saw a node do, for its reputation. */
 export type NodeEvent =
-  | { kind: "attempt"; nodeId: string; outcome: "succeeded" | "user_failed" | "lost"; at: number }
+  | { kind: "attempt"; nodeId: string; end: AttemptEnd; at: number }
   | { kind: "ack"; nodeId: string; latencyMs: number; at: number }
   | { kind: "online" | "offline"; nodeId: string; at: number };
 
@@ -316,12 +318,7 @@ export class RegionState {
     this.effects.nodeEvents.push({
       kind: "attempt",
       nodeId: member.nodeId,
-      outcome:
-        report.reason === "error" && report.exitCode === null
-          ? "lost"
-          : succeeded
-            ? "succeeded"
-            : "user_failed",
+      end: member.stopping !== null ? "cancelled" : attemptEndOf(report),
       at: now,
     });
     if (!isTerminalStatus(job.status)) {
@@ -505,7 +502,7 @@ export class RegionState {
 
   /** A member's lease lapsed: its node went silent. */
   private lapse(job: JobRecord, member: AttemptRecord, now: number): void {
-    this.effects.nodeEvents.push({ kind: "attempt", nodeId: member.nodeId, outcome: "lost", at: now });
+    this.effects.nodeEvents.push({ kind: "attempt", nodeId: member.nodeId, end: "lost", at: now });
     if (member.stopping !== null || isTerminalStatus(job.status)) {
       // Already stopping (cancelled, or a peer failed): it just never said it exited.
       member.endedAt = now;
@@ -559,6 +556,17 @@ export class RegionState {
 
   /** Records an ended member: its D1 row, its settlement, and its node no longer holding it. */
   private endMember(job: JobRecord, member: AttemptRecord, outcome: AttemptOutcome, now: number): void {
+    if (isBillableOutcome(outcome)) {
+      // What the settlement charges, so the next attempt's run limit sees what the budget has left.
+      job.spentMicros += meter({
+        startedAt: member.startedAt,
+        endedAt: now,
+        pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+        gpus: member.gpuUuids.length,
+        mode: job.spec.billing?.mode ?? "per_second",
+        fixedPriceMicros: job.spec.billing?.fixedPrice,
+      }).amountMicros;
+    }
     this.leases.delete(member.id);
     this.attemptJob.delete(member.id);
     this.nodeJobs.get(member.nodeId)?.delete(job.id);
@@ -661,6 +669,17 @@ export class RegionState {
       this.nodeJobs.set(member.nodeId, set);
     }
     set.add(job.id);
+  }
+
+  /** The jobs with an attempt on this node now, for its provider. */
+  jobsOnNode(nodeId: string): { jobId: string; attemptId: string; status: JobStatus }[] {
+    const out: { jobId: string; attemptId: string; status: JobStatus }[] = [];
+    for (const jobId of this.nodeJobs.get(nodeId) ?? []) {
+      const job = this.jobs.get(jobId);
+      const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
+      if (job && member) out.push({ jobId, attemptId: member.id, status: job.status });
+    }
+    return out;
   }
 
   jobOfAttempt(attemptId: string): JobRecord | undefined {

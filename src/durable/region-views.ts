@@ -1,6 +1,8 @@
 import type { NodeView, PlacementExplanation, QuoteView } from "../shared/api.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import { formatUsd } from "../shared/money.js";
+import { pricePerTflop } from "../shared/pricing.js";
+import type { RegionStanding } from "./node-standing.js";
 import type { JobRecord } from "./region-records.js";
 import type { RegionState } from "./region-state.js";
 import { demandFromSpec, type Explanation, explain, WHOLE_GPU_MILLI } from "./scheduler/index.js";
@@ -86,9 +88,11 @@ export function quoteSpec(state: RegionState, spec: JobSpec, now: number): Quote
 }
 
 /** The live inventory a user may rent from, without the providers' private details. */
-export function listNodes(state: RegionState, now: number): NodeView[] {
+export function listNodes(state: RegionState, now: number, standing: RegionStanding): NodeView[] {
   return [...state.nodes.values()].map((node) => {
     const indexed = state.scheduler.inventory.node(node.id);
+    const tflops = standing.verifiedTflops(node.id);
+    const perTflop = tflops === undefined ? undefined : pricePerTflop(node.pricePerGpuHourMicros, tflops);
     const freeGpus = indexed
       ? Array.from(indexed.freeMilli).filter((milli) => milli === WHOLE_GPU_MILLI).length
       : 0;
@@ -108,6 +112,13 @@ export function listNodes(state: RegionState, now: number): NodeView[] {
       pricePerGpuHour: formatUsd(node.pricePerGpuHourMicros),
       labels: node.labels,
       site: node.labels.site ?? null,
+      verification:
+        node.hardware.gpus.length === 0
+          ? "not_required"
+          : (standing.desk.status(node.id)?.outcome ?? "unverified"),
+      verifiedTflops: tflops ?? null,
+      pricePerVerifiedTflopHour: perTflop === undefined ? null : formatUsd(perTflop),
+      reputation: Math.round(standing.book.score(node.id, now) * 1000) / 1000,
     };
   });
 }

@@ -1,9 +1,9 @@
 import type { NodeView } from "../shared/api.js";
-import type { Billing } from "../shared/billing.js";
+import { DEFAULT_BILLING } from "../shared/billing.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { EstimateView } from "../shared/ledger-api.js";
 import { formatUsd, parseUsd } from "../shared/money.js";
-import { maxCost, minimumCharge } from "./meter.js";
+import { holdPlan, holdTermsOf } from "./hold-plan.js";
 
 /** Whether a live node could run the spec at all (capacity, models, VRAM, price cap). */
 export function offerMatches(spec: JobSpec, node: NodeView, priceMicros: number): boolean {
@@ -26,38 +26,49 @@ function range(values: number[]): { min: string; minMicros: number; max: string;
 }
 
 /**
- * The expected cost range of a spec over the nodes that could run it now: per hour, and to the
- * spec's timeout (the most a run can cost, which is what a submit holds). Offers are a snapshot;
- * the price is fixed when the job is placed.
+ * The expected cost range of a spec over the nodes that could run it now: per hour, and for a run
+ * to min(timeout, budget.maxHours) under the spec's billing mode, capped by budget.maxTotalUsd (the
+ * most a run can cost at that offer). Offers are a snapshot; the price is fixed when the job is
+ * placed. 400 `budget_below_minimum` when the budget cannot buy one billable unit even at the
+ * cheapest offer (or maxHours is under a second), as the submit would answer.
  */
-export function estimateCost(
-  spec: JobSpec,
-  offers: NodeView[],
-  billing: Billing = { mode: "per_second" },
-): EstimateView {
+export function estimateCost(spec: JobSpec, offers: NodeView[]): EstimateView {
+  const billing = spec.billing ?? DEFAULT_BILLING;
   const prices: number[] = [];
   for (const node of offers) {
     const price = parseUsd(node.pricePerGpuHour);
     if (price !== undefined && offerMatches(spec, node, price)) prices.push(price);
   }
-  const terms = (price: number) => ({
-    pricePerGpuHourMicros: price,
-    gpus: spec.resources.gpus,
-    mode: billing.mode,
-    fixedPriceMicros: billing.fixedPrice,
-  });
+  const base = holdTermsOf(spec);
+  const cap = spec.budget?.maxTotalUsd;
+  // The full run at a price, then capped by the budget: a dearer offer's minimum may pass the
+  // budget, which only the cheapest offer is checked against.
+  const runAt = (price: number) =>
+    holdPlan({ ...base, pricePerGpuHourMicros: price, budget: timeBudget(spec) });
+  const totalAt = (price: number) => {
+    const full = runAt(price).holdMicros;
+    return cap === undefined ? full : Math.min(full, cap);
+  };
   const cheapest = prices.length > 0 ? Math.min(...prices) : undefined;
-  const minimum = cheapest === undefined ? null : minimumCharge(terms(cheapest));
+  const plan = holdPlan({ ...base, pricePerGpuHourMicros: cheapest ?? 0 });
+  const minimum = cheapest === undefined ? null : plan.minimumMicros;
   return {
     currency: "USD",
     billingMode: billing.mode,
     gpus: spec.resources.gpus,
     timeoutSeconds: spec.timeoutSeconds,
+    maxRunSeconds: plan.runSeconds,
+    budgetCapped: prices.some((price) => cap !== undefined && runAt(price).holdMicros > cap),
     offers: prices.length,
     pricePerGpuHour: range(prices),
-    perHour: range(prices.map((price) => price * spec.resources.gpus)),
-    maxTotal: range(prices.map((price) => maxCost(terms(price), spec.timeoutSeconds))),
+    perHour: range(prices.map((price) => price * base.gpus)),
+    maxTotal: range(prices.map(totalAt)),
     minimumCharge: minimum === null ? null : formatUsd(minimum),
     minimumChargeMicros: minimum,
   };
+}
+
+function timeBudget(spec: JobSpec): JobSpec["budget"] {
+  const maxHours = spec.budget?.maxHours;
+  return maxHours === undefined ? undefined : { maxHours };
 }

@@ -89,6 +89,13 @@ export const NodeView = z.object({
   labels: z.record(z.string(), z.string()),
   /** Site or datacenter label: nodes sharing one form a low-latency group for gang jobs. */
   site: z.string().nullable(),
+  /** Proof-of-GPU standing: "verified" nodes showed their GPUs' speed; CPU nodes are "not_required". */
+  verification: z.string(),
+  /** Verified dense TFLOP/s per GPU, and the price per verified TFLOP-hour; null until verified. */
+  verifiedTflops: z.number().nullable(),
+  pricePerVerifiedTflopHour: z.string().nullable(),
+  /** 0..1; a node without history starts at 0.5. */
+  reputation: z.number(),
 });
 export type NodeView = z.infer<typeof NodeView>;
 export const NodeList = z.object({ nodes: z.array(NodeView) });

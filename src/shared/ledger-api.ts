@@ -166,14 +166,68 @@ export const EstimateView = z.object({
   billingMode: z.string(),
   gpus: z.number().int(),
   timeoutSeconds: z.number().int(),
+  /** How long a billable run may last: the timeout, or budget.maxHours when shorter. */
+  maxRunSeconds: z.number().int(),
+  /** True when budget.maxTotalUsd is below a full run's cost at some offer: the job would stop when it is spent. */
+  budgetCapped: z.boolean(),
   /** Matching nodes online now; 0 means no range can be given. */
   offers: z.number().int(),
   pricePerGpuHour: CostRange.nullable(),
   perHour: CostRange.nullable(),
-  /** The cost of running to the spec's timeout: what a submit would hold. */
+  /** The most a run can cost at each offer (to maxRunSeconds, capped by budget.maxTotalUsd). */
   maxTotal: CostRange.nullable(),
   /** The smallest charge at the cheapest offer: one billable unit. */
   minimumCharge: Usd.nullable(),
   minimumChargeMicros: Micros.nullable(),
 });
 export type EstimateView = z.infer<typeof EstimateView>;
+
+/** A limit in a request: a positive USD amount (integer µUSD once parsed), or null to remove it. */
+const LimitUsd = PositiveUsd.nullable();
+
+/** PUT /v1/account/limits: a field left out keeps its value. */
+export const AccountLimitsRequest = z
+  .object({ monthlyCap: LimitUsd.optional(), maxSpendPerHour: LimitUsd.optional() })
+  .strict()
+  .refine((body) => body.monthlyCap !== undefined || body.maxSpendPerHour !== undefined, {
+    message: "set monthlyCap, maxSpendPerHour or both (null removes a limit)",
+  });
+export type AccountLimitsRequest = z.output<typeof AccountLimitsRequest>;
+
+export const AccountLimitsView = z.object({
+  accountId: z.string(),
+  currency: z.literal("USD"),
+  monthlyCap: Usd.nullable(),
+  monthlyCapMicros: Micros.nullable(),
+  maxSpendPerHour: Usd.nullable(),
+  maxSpendPerHourMicros: Micros.nullable(),
+  /** What the limits are measured against now. */
+  spentThisMonth: Usd,
+  spentThisMonthMicros: Micros,
+  held: Usd,
+  heldMicros: Micros,
+  activeSpendPerHour: Usd,
+  activeSpendPerHourMicros: Micros,
+});
+export type AccountLimitsView = z.infer<typeof AccountLimitsView>;
+
+export const AccountEventsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.coerce.number().int().positive().optional(),
+  })
+  .strict();
+
+export const AccountEventView = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  /** `YYYY-MM` for monthly events. */
+  period: z.string(),
+  details: z.unknown(),
+  createdAt: z.string(),
+});
+export const AccountEventsPage = z.object({
+  events: z.array(AccountEventView),
+  nextCursor: z.number().int().nullable(),
+});
+export type AccountEventsPage = z.infer<typeof AccountEventsPage>;

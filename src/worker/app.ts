@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { errorBoundary } from "./error-boundary.js";
 import type { AppEnv } from "./hono-env.js";
 import { requireAccount } from "./require-account.js";
+import { accountEventRoutes } from "./routes/account-events.js";
+import { accountLimitRoutes } from "./routes/account-limits.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { agentRoutes } from "./routes/agent.js";
 import { balanceRoutes } from "./routes/balance.js";
@@ -12,6 +14,10 @@ import { health } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { nodeRoutes } from "./routes/nodes.js";
+import { operatorRoutes } from "./routes/operator.js";
+import { pricingRoutes } from "./routes/pricing.js";
+import { providerNodeRoutes } from "./routes/provider-nodes.js";
+import { quoteRoutes } from "./routes/quotes.js";
 import { usageRoutes } from "./routes/usage.js";
 
 /** The edge API: one error boundary, resources mounted per route group. */
@@ -28,12 +34,20 @@ export const app = new Hono<AppEnv>()
   .use("/v1/usage/*", requireAccount)
   .use("/v1/provider/*", requireAccount)
   .use("/v1/estimates/*", requireAccount)
+  .use("/v1/quotes/*", requireAccount)
   .route("/v1/balance", balanceRoutes)
   .route("/v1/ledger", ledgerRoutes)
   .route("/v1/usage", usageRoutes)
   .route("/v1/provider/earnings", earningsRoutes)
+  .route("/v1/provider/nodes", providerNodeRoutes)
+  .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)
+  .route("/v1/quotes", quoteRoutes)
   .route("/v1/credits", creditRoutes)
+  .route("/v1/pricing", pricingRoutes)
+  .use("/v1/account/*", requireAccount)
+  .route("/v1/account/limits", accountLimitRoutes)
+  .route("/v1/account/events", accountEventRoutes)
   .notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   )

@@ -2,10 +2,11 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
 import { idempotencyKeys, jobEvents, jobs } from "../../schema/tables.js";
+import { checkAccountLimits, limitGuardOf } from "../ledger/account-limits.js";
 import { offerMatches } from "../ledger/estimate.js";
 import { holdForJob } from "../ledger/hold.js";
+import { holdPlan, holdTermsOf } from "../ledger/hold-plan.js";
 import { type LedgerStatement, runBatch } from "../ledger/ledger-db.js";
-import { maxCost, minimumCharge } from "../ledger/meter.js";
 import { requestHash } from "../ledger/request-hash.js";
 import type { NodeView } from "../shared/api.js";
 import { MeridianError } from "../shared/errors.js";
@@ -49,9 +50,12 @@ function priceCap(env: Env, spec: JobSpec, offers: NodeView[]): number {
 }
 
 /**
- * Admits a job: honours `Idempotency-Key`, fixes its price cap, and writes the job row, its first
- * event and (for a GPU job) the hold on the account's balance in one atomic batch, so a job never
- * exists without the money that pays for it. 402 when the balance cannot cover the hold.
+ * Admits a job: honours `Idempotency-Key`, fixes its price cap, checks the account's limits, and
+ * writes the job row, its first event and the hold (`holdPlan`: the most the job can cost under its
+ * billing mode, capped by its budget) in one atomic batch, so a job never exists without the money
+ * that pays for it. 400 `budget_below_minimum` when the budget cannot buy one billable unit; 403
+ * `monthly_cap_reached` / `spend_rate_limit` past the account's limits (guarded again inside the
+ * batch); 402 when the balance cannot cover the hold.
  */
 export async function admitJob(
   c: Context<AppEnv>,
@@ -94,7 +98,15 @@ export async function admitJob(
   const gpus = spec.resources.gpus;
   const admitted: JobSpec =
     gpus > 0 ? { ...spec, maxPricePerGpuHour: priceCap(c.env, spec, await offers()) } : spec;
+  // 400 budget_below_minimum before anything is read or written.
+  const terms = holdTermsOf(admitted);
+  const plan = holdPlan(terms);
   const now = Date.now();
+  const limitStatements = await checkAccountLimits(db, accountId, {
+    holdMicros: plan.holdMicros,
+    spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus,
+    at: now,
+  });
   const jobId = newId("job", now);
   const statements: LedgerStatement[] = [
     db.insert(jobs).values({
@@ -109,6 +121,7 @@ export async function admitJob(
       updatedAt: now,
     }),
     db.insert(jobEvents).values({ jobId, seq: 1, status: "queued", reason: "submitted", at: now }),
+    ...limitStatements,
   ];
   if (scopedKey !== null) {
     statements.push(
@@ -116,17 +129,10 @@ export async function admitJob(
     );
   }
   try {
-    if (gpus > 0 && admitted.maxPricePerGpuHour !== undefined) {
-      const terms = { pricePerGpuHourMicros: admitted.maxPricePerGpuHour, gpus, mode: "per_second" as const };
+    if (plan.holdMicros > 0) {
       await holdForJob(
         db,
-        {
-          accountId,
-          jobId,
-          amountMicros: maxCost(terms, admitted.timeoutSeconds),
-          minimumMicros: minimumCharge(terms),
-          at: now,
-        },
+        { accountId, jobId, amountMicros: plan.holdMicros, minimumMicros: plan.minimumMicros, at: now },
         statements,
       );
     } else {
@@ -137,6 +143,17 @@ export async function admitJob(
     // back whole; it answers what the first created.
     const raced = await replay();
     if (raced) return raced;
+    // Another submit of the account committed between the limit check and this batch, and the
+    // guard triggers refused this one: check again for the error with its details.
+    if (limitGuardOf(error) !== null) {
+      await checkAccountLimits(db, accountId, {
+        holdMicros: plan.holdMicros,
+        spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus,
+        at: Date.now(),
+      });
+      const code = limitGuardOf(error) ?? "monthly_cap_reached";
+      throw new MeridianError(403, code, "the account's spending limits do not allow this job now");
+    }
     throw error;
   }
   return { jobId, spec: admitted, replayed: false };

@@ -1,6 +1,7 @@
 import type { JobRow } from "../../schema/tables.js";
 import type { JobCost } from "../ledger/job-cost.js";
 import type { JobView, PlacementExplanation } from "../shared/api.js";
+import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { formatUsd } from "../shared/money.js";
 
@@ -11,6 +12,13 @@ export function jobView(row: JobRow, cost: JobCost, explanation?: PlacementExpla
   const spec = { ...(row.spec as Record<string, unknown>) };
   if (typeof spec.maxPricePerGpuHour === "number")
     spec.maxPricePerGpuHour = formatUsd(spec.maxPricePerGpuHour);
+  const parsed = row.spec as JobSpec;
+  if (parsed.billing?.fixedPrice !== undefined) {
+    spec.billing = { ...parsed.billing, fixedPrice: formatUsd(parsed.billing.fixedPrice) };
+  }
+  if (parsed.budget?.maxTotalUsd !== undefined) {
+    spec.budget = { ...parsed.budget, maxTotalUsd: formatUsd(parsed.budget.maxTotalUsd) };
+  }
   return {
     id: row.id,
     name: row.name,

@@ -5,6 +5,7 @@ import { runBatch } from "../../ledger/ledger-db.js";
 import { nodeOwnerStatement } from "../../ledger/node-owners.js";
 import { AttemptId, AttemptReport, PollRequest, RegisterRequest } from "../../shared/agent-protocol.js";
 import { MeridianError } from "../../shared/errors.js";
+import { ChallengeId } from "../../shared/verification/messages.js";
 import { agentAuth } from "../agent-auth.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
@@ -39,6 +40,26 @@ export const agentRoutes = new Hono<AppEnv>()
     const agent = c.get("agent");
     const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
     return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
+  })
+  .post("/challenges/:challengeId/commit", async (c) => {
+    const agent = c.get("agent");
+    const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
+    const body = parseJsonText(agent.body);
+    return c.json(
+      unwrap(
+        await regionStub(c.env, registeredRegion(agent.region)).commitChallenge(agent, challengeId, body),
+      ),
+    );
+  })
+  .post("/challenges/:challengeId/answer", async (c) => {
+    const agent = c.get("agent");
+    const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
+    const body = parseJsonText(agent.body);
+    return c.json(
+      unwrap(
+        await regionStub(c.env, registeredRegion(agent.region)).answerChallenge(agent, challengeId, body),
+      ),
+    );
   })
   .post("/attempts/:attemptId/report", async (c) => {
     const agent = c.get("agent");

@@ -1,0 +1,115 @@
+import type { NodeMetrics } from "../shared/agent-protocol.js";
+import { gpuModelById } from "../shared/gpu-catalog.js";
+import type { VerificationJudgement } from "../shared/verification/messages.js";
+import { NodeMetricsStore } from "./node-metrics.js";
+import type { NodeRecord } from "./region-records.js";
+import type { NodeEvent, NodeStanding } from "./region-state.js";
+import { ReputationBook, type ReputationState } from "./reputation/index.js";
+import type { NodeVerification } from "./verification/node-verification.js";
+import { VerificationDesk } from "./verification-desk.js";
+
+export const REPUTATION_KEY = "rep:";
+export const VERIFICATION_KEY = "verif:";
+
+/**
+ * Everything the region knows of a node's standing beyond its registration: reputation (with
+ * quarantine and expulsion), proof-of-GPU verification, and health from its metrics. The
+ * scheduler reads it through `NodeStanding`; the Region object feeds it events and judgements and
+ * writes what changed under `rep:` and `verif:` keys.
+ */
+export class RegionStanding implements NodeStanding {
+  readonly metrics = new NodeMetricsStore();
+
+  constructor(
+    readonly book: ReputationBook,
+    readonly desk: VerificationDesk,
+    private readonly nodeOf: (nodeId: string) => NodeRecord | undefined,
+  ) {}
+
+  /** From the `rep:` and `verif:` records in storage, keyed by node id. */
+  static restore(
+    reputations: Record<string, ReputationState>,
+    verifications: Record<string, NodeVerification>,
+    requireVerified: boolean,
+    nodeOf: (nodeId: string) => NodeRecord | undefined,
+  ): RegionStanding {
+    return new RegionStanding(
+      ReputationBook.from(reputations),
+      VerificationDesk.from(verifications, { requireVerified }),
+      nodeOf,
+    );
+  }
+
+  eligible(nodeId: string, now: number): boolean {
+    return this.book.eligible(nodeId, now) && this.desk.eligibleForWork(nodeId);
+  }
+
+  reputation(nodeId: string, now: number): number | undefined {
+    return this.book.score(nodeId, now);
+  }
+
+  verifiedTflops(nodeId: string): number | undefined {
+    return this.desk.verifiedTflops(nodeId);
+  }
+
+  healthFactor(nodeId: string): number {
+    return this.health(nodeId).penalty;
+  }
+
+  health(nodeId: string): ReturnType<NodeMetricsStore["health"]> {
+    const node = this.nodeOf(nodeId);
+    return this.metrics.health(nodeId, (index) => {
+      const model = node?.hardware.gpus.find((gpu) => gpu.index === index)?.model;
+      return model === undefined ? undefined : gpuModelById(model)?.tier;
+    });
+  }
+
+  /** Records new metrics; true when the node's health changed (so its placement score must too). */
+  addMetrics(nodeId: string, metrics: NodeMetrics): boolean {
+    const before = this.health(nodeId);
+    this.metrics.add(nodeId, metrics);
+    const after = this.health(nodeId);
+    return before.penalty !== after.penalty;
+  }
+
+  /** Liveness transitions, attempt outcomes and acknowledgements, as the state machine reports them. */
+  observe(event: NodeEvent): void {
+    switch (event.kind) {
+      case "online":
+      case "offline":
+        this.book.record(event.nodeId, { type: event.kind }, event.at);
+        break;
+      case "ack":
+        this.book.record(
+          event.nodeId,
+          { type: "acknowledged", assignedAt: event.at - event.latencyMs },
+          event.at,
+        );
+        break;
+      case "attempt":
+        this.book.record(event.nodeId, { type: "attempt", end: event.end }, event.at);
+        break;
+    }
+  }
+
+  /** A verification judgement also counts for (or against) the node's reputation. */
+  judged(judgement: VerificationJudgement, now: number): void {
+    this.book.record(judgement.nodeId, { type: "verification", outcome: judgement.outcome }, now);
+  }
+
+  /** Storage entries owed since the last call. */
+  takeChanges(): { puts: [string, unknown][]; deletes: string[] } {
+    const rep = this.book.takeChanges();
+    const ver = this.desk.takeChanges();
+    return {
+      puts: [
+        ...Object.entries(rep.puts).map(([id, state]): [string, unknown] => [REPUTATION_KEY + id, state]),
+        ...Object.entries(ver.puts).map(([id, state]): [string, unknown] => [VERIFICATION_KEY + id, state]),
+      ],
+      deletes: [
+        ...rep.deletes.map((id) => REPUTATION_KEY + id),
+        ...ver.deletes.map((id) => VERIFICATION_KEY + id),
+      ],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { type AccountLimits, limitsOf, setLimits } from "../../ledger/account-limits.js";
+import { accountSpend } from "../../ledger/account-spend.js";
+import type { LedgerDb } from "../../ledger/ledger-db.js";
+import { AccountLimitsRequest, type AccountLimitsView } from "../../shared/ledger-api.js";
+import { formatUsd } from "../../shared/money.js";
+import type { AppEnv } from "../hono-env.js";
+import { jsonBody } from "../json-body.js";
+
+async function view(db: LedgerDb, accountId: string, limits: AccountLimits): Promise<AccountLimitsView> {
+  const spend = await accountSpend(db, accountId);
+  const usd = (micros: number | null) => (micros === null ? null : formatUsd(micros));
+  return {
+    accountId,
+    currency: "USD",
+    monthlyCap: usd(limits.monthlyCapMicros),
+    monthlyCapMicros: limits.monthlyCapMicros,
+    maxSpendPerHour: usd(limits.maxSpendPerHourMicros),
+    maxSpendPerHourMicros: limits.maxSpendPerHourMicros,
+    spentThisMonth: formatUsd(spend.spentThisMonthMicros),
+    spentThisMonthMicros: spend.spentThisMonthMicros,
+    held: formatUsd(spend.heldMicros),
+    heldMicros: spend.heldMicros,
+    activeSpendPerHour: formatUsd(spend.spendPerHourMicros),
+    activeSpendPerHourMicros: spend.spendPerHourMicros,
+  };
+}
+
+/**
+ * GET and PUT /v1/account/limits: the caller's monthly cap and max concurrent spend per hour, and
+ * what they are measured against now. PUT is idempotent by nature and moves no money.
+ */
+export const accountLimitRoutes = new Hono<AppEnv>()
+  .get("/", async (c) => {
+    const db = drizzle(c.env.DB);
+    const accountId = c.get("accountId");
+    return c.json(await view(db, accountId, await limitsOf(db, accountId)));
+  })
+  .put("/", async (c) => {
+    const body = await jsonBody(c, AccountLimitsRequest);
+    const db = drizzle(c.env.DB);
+    const accountId = c.get("accountId");
+    const limits = await setLimits(db, accountId, {
+      ...(body.monthlyCap === undefined ? {} : { monthlyCapMicros: body.monthlyCap }),
+      ...(body.maxSpendPerHour === undefined ? {} : { maxSpendPerHourMicros: body.maxSpendPerHour }),
+    });
+    return c.json(await view(db, accountId, limits));
+  });

@@ -1,0 +1,13 @@
+import { Hono } from "hono";
+import { unwrap } from "../../durable/rpc-result.js";
+import type { AppEnv } from "../hono-env.js";
+import { regionOfNode } from "../node-records.js";
+import { requireOperator } from "../operator-auth.js";
+import { regionStub } from "../region-routing.js";
+
+/** Operator actions: lift a node's quarantine or expulsion (POST /v1/operator/nodes/:id/lift). */
+export const operatorRoutes = new Hono<AppEnv>().post("/nodes/:id/lift", requireOperator, async (c) => {
+  const nodeId = c.req.param("id");
+  const region = await regionOfNode(c.env.DB, nodeId);
+  return c.json(unwrap(await regionStub(c.env, region).lift(nodeId)));
+});

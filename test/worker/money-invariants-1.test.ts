@@ -1,0 +1,14 @@
+import { afterEach, describe, it } from "vitest";
+import { runMoneySequence } from "./money-sequence.js";
+import { drainAgents } from "./support.js";
+
+const SEED = 0x5eed0001;
+const OPERATIONS = 500;
+
+describe("money invariants through the real job flow", () => {
+  afterEach(drainAgents);
+
+  it(`hold after every one of ${OPERATIONS} random operations (seed ${SEED.toString(16)})`, async () => {
+    await runMoneySequence(SEED, "eu-west", OPERATIONS);
+  }, 60_000);
+});
