@@ -1,8 +1,10 @@
 #!/usr/bin/env node
+import { spawn } from "node:child_process";
 // `npm start`: the whole network on this machine. Applies the D1 migrations locally, starts
 // `wrangler dev` (the Worker, its Durable Objects and D1, all in workerd), waits for it to answer,
 // then starts one host agent against it. Ctrl-C stops the agent first, then the control plane.
-import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -97,6 +99,10 @@ Next, in another terminal:
   curl -s -X POST ${url}/v1/accounts -H 'content-type: application/json' -d '{"name":"me"}'
   ${cli} signup --api-url ${url} --name me   # saves the key to ~/.config/meridian
 
+  # Need more credit than the sign-up grant? As the local operator (token in .dev.vars):
+  curl -s -X POST ${url}/v1/credits -H "authorization: Bearer $OPERATOR_TOKEN" \\
+    -H 'content-type: application/json' -d '{"accountId":"acct_…","amount":"100"}'
+
   # 2. Build the test image once (needs Docker and busybox-static):
   bash scripts/build-test-images.sh
 
@@ -114,7 +120,18 @@ Next, in another terminal:
 `);
 }
 
+/**
+ * Local operator token for the operator routes (granting credit, lifting a quarantine): wrangler dev
+ * reads .dev.vars (git-ignored); one is made on first start and kept.
+ */
+function ensureDevVars() {
+  if (existsSync(".dev.vars")) return;
+  writeFileSync(".dev.vars", `OPERATOR_TOKEN=${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
+  log("wrote .dev.vars with a local OPERATOR_TOKEN (for POST /v1/credits)");
+}
+
 async function main() {
+  ensureDevVars();
   log("applying D1 migrations (local)");
   const migrate = startChild("wrangler", "npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], {
     ...baseEnv,

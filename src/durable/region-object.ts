@@ -26,7 +26,7 @@ import { NonceGuard } from "./nonce-guard.js";
 import { Outbox } from "./outbox.js";
 import { jittered } from "./poll-pacing.js";
 import { PollWaiters } from "./poll-waiters.js";
-import type { AgentCaller, JobRecord, NodeRecord, SubmittedJob } from "./region-records.js";
+import { type AgentCaller, type NodeRecord, normalizeJob, type SubmittedJob } from "./region-records.js";
 import { type Effects, FENCING_KEY, JOB_KEY, NODE_KEY, REGION_KEY, RegionState } from "./region-state.js";
 import { explainJob, listNodes, quoteSpec } from "./region-views.js";
 import type { ReputationState, ReputationView } from "./reputation/index.js";
@@ -84,7 +84,9 @@ export class RegionObject extends DurableObject<Env> {
     const region = (await storage.get<string>(REGION_KEY)) ?? "";
     const fencing = (await storage.get<number>(FENCING_KEY)) ?? 0;
     const nodes = (await storage.list<NodeRecord>({ prefix: NODE_KEY })).values();
-    const jobs = (await storage.list<JobRecord>({ prefix: JOB_KEY })).values();
+    const jobs = [
+      ...(await storage.list<Parameters<typeof normalizeJob>[0]>({ prefix: JOB_KEY })).values(),
+    ].map(normalizeJob);
     const reputations = stripPrefix(
       await storage.list<ReputationState>({ prefix: REPUTATION_KEY }),
       REPUTATION_KEY,

@@ -12,7 +12,7 @@ export interface NodeRecord {
   pricePerGpuHourMicros: number;
   labels: Record<string, string>;
   agentVersion: string;
-  runtime: "docker" | "none";
+  runtime: "docker" | "host" | "none";
   registeredAt: number;
   /** Where the node's peers reach it (gang jobs' rendezvous); undefined when it did not say. */
   advertiseAddress?: string | undefined;
@@ -84,4 +84,28 @@ export interface AgentCaller {
 /** The reservation key of a job's current placement in the scheduler's inventory. */
 export function placementKey(job: Pick<JobRecord, "id" | "attempts">): string {
   return `${job.id}#${job.attempts}`;
+}
+
+/** A job record as an earlier version of the Region object stored it: one attempt, no members. */
+type StoredJob = Omit<JobRecord, "members" | "retryAt" | "spentMicros"> &
+  Partial<Pick<JobRecord, "members" | "retryAt" | "spentMicros">> & {
+    attempt?: (Omit<AttemptRecord, "rank" | "endedAt" | "exitCode"> & Partial<AttemptRecord>) | null;
+  };
+
+/** Reads a stored job record written by this or an earlier version into today's shape. */
+export function normalizeJob(stored: StoredJob): JobRecord {
+  const { attempt, ...rest } = stored;
+  const members =
+    stored.members ??
+    (attempt
+      ? [
+          {
+            ...attempt,
+            rank: attempt.rank ?? 0,
+            endedAt: attempt.endedAt ?? null,
+            exitCode: attempt.exitCode ?? null,
+          },
+        ]
+      : []);
+  return { ...rest, members, retryAt: stored.retryAt ?? null, spentMicros: stored.spentMicros ?? 0 };
 }
