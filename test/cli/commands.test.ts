@@ -236,6 +236,10 @@ describe("nodes", () => {
           memoryGb: 256,
           pricePerGpuHour: "2.10",
           site: "lab-1",
+          verification: "verified",
+          verifiedTflops: 790.5,
+          pricePerVerifiedTflopHour: "0.002656",
+          reputation: 0.91,
           labels: { tier: "a" },
         },
         {
@@ -248,15 +252,19 @@ describe("nodes", () => {
           memoryGb: 8,
           pricePerGpuHour: "0.00",
           site: null,
+          verification: "not_required",
+          verifiedTflops: null,
+          pricePerVerifiedTflopHour: null,
+          reputation: 0.5,
           labels: {},
         },
       ],
     });
     const run = await cli(["nodes"]);
     expect(run.stdout.split("\n")).toEqual([
-      "ID       REGION   STATUS   GPUS              FREE  CPUS  MEMORY  $/GPU-HOUR  LABELS",
-      "node_01  eu-west  online   2x H100-SXM 80GB  1     32    256 GB  2.10        tier=a",
-      "node_02  us-east  offline  none              0     4     8 GB    0.00        -",
+      "ID       REGION   STATUS   GPUS              FREE  CPUS  MEMORY  $/GPU-HOUR  VERIFIED       REPUTATION  LABELS",
+      "node_01  eu-west  online   2x H100-SXM 80GB  1     32    256 GB  2.10        790.5 TFLOP/s  0.91        tier=a",
+      "node_02  us-east  offline  none              0     4     8 GB    0.00        not_required   0.50        -",
       "",
     ]);
   });

@@ -18,7 +18,19 @@ export const nodesCommand: Command = {
 export function renderNodes(nodes: readonly NodeView[]): string {
   if (nodes.length === 0) return "No nodes.\n";
   return formatTable(
-    ["ID", "REGION", "STATUS", "GPUS", "FREE", "CPUS", "MEMORY", "$/GPU-HOUR", "LABELS"],
+    [
+      "ID",
+      "REGION",
+      "STATUS",
+      "GPUS",
+      "FREE",
+      "CPUS",
+      "MEMORY",
+      "$/GPU-HOUR",
+      "VERIFIED",
+      "REPUTATION",
+      "LABELS",
+    ],
     nodes.map((node) => [
       node.id,
       node.region,
@@ -28,6 +40,8 @@ export function renderNodes(nodes: readonly NodeView[]): string {
       String(node.cpus),
       `${node.memoryGb} GB`,
       node.pricePerGpuHour,
+      node.verifiedTflops === null ? node.verification : `${node.verifiedTflops} TFLOP/s`,
+      node.reputation.toFixed(2),
       Object.entries(node.labels)
         .map(([key, value]) => `${key}=${value}`)
         .join(",") || "-",
