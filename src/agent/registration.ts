@@ -40,9 +40,8 @@ export async function buildRegistration(input: RegistrationInput): Promise<Regis
     pricePerGpuHour: price,
     labels: config.labels,
     agentVersion: AGENT_VERSION,
-    // The protocol has no value for "plain host processes"; "none" keeps such a node out of
-    // placement until the control plane learns one (a trusted-host mode must be opted into there).
-    runtime: input.runtime === "docker" ? "docker" : "none",
+    // "host": jobs run as plain host processes (trusted-host mode, which the provider opted into).
+    runtime: input.runtime,
     benchmark: {
       mode: input.benchmark.mode,
       ...(input.benchmark.image ? { image: input.benchmark.image } : {}),

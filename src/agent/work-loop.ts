@@ -22,6 +22,9 @@ export interface PollExtras {
   readonly rttMs: number | undefined;
 }
 
+/** How long one report request may take before it is given up (and retried). */
+const REPORT_TIMEOUT_MS = 15_000;
+
 export interface WorkLoopOptions {
   client: ControlPlaneClient;
   runtime: ContainerRuntime;
@@ -221,7 +224,11 @@ export class WorkLoop {
       clock,
       log,
       report: (attemptId, body) =>
-        client.report(attemptId, body, { retries: body.type === "exited" ? 8 : 4 }),
+        // Each try is bounded, so a control plane that stops answering cannot hold a drain forever.
+        client.report(attemptId, body, {
+          retries: body.type === "exited" ? 8 : 4,
+          timeoutMs: REPORT_TIMEOUT_MS,
+        }),
     });
     this.attempts.set(assignment.attemptId, runner);
     this.options.onAttemptsChanged?.();
@@ -247,7 +254,7 @@ export class WorkLoop {
           reason: "error",
           message,
         },
-        { retries: 8 },
+        { retries: 8, timeoutMs: REPORT_TIMEOUT_MS },
       );
     } catch (error) {
       log.error(

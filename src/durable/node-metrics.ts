@@ -25,7 +25,7 @@ export interface NodeMetricsOptions {
 }
 
 export interface NodeHealth {
-  /** A GPU is at or above its slowdown temperature (or the tier's default). */
+  /** A GPU is at or above its slowdown temperature (or the tier's default), or reports a hardware slowdown. */
   hot: boolean;
   /** Uncorrected ECC errors are reported, or XID errors increased over the kept samples. */
   gpuErrors: boolean;
@@ -99,10 +99,17 @@ export class NodeMetricsStore {
     let gpuErrors = false;
     for (const gpu of latest.gpus) {
       const limit = gpu.slowdownTempC ?? DEFAULT_HOT_C[tierOf(gpu.index) ?? "datacenter"];
-      if (gpu.temperatureC >= limit) {
+      // A temperature the part does not report ("[N/A]") is simply not judged.
+      if (gpu.temperatureC !== undefined && gpu.temperatureC >= limit) {
         hot = true;
         notices.push(
           `GPU ${gpu.index} is at ${gpu.temperatureC} °C, at or above its ${limit} °C limit: check its cooling; it gets fewer jobs meanwhile`,
+        );
+      } else if (gpu.hwSlowdown === true) {
+        // The hardware itself throttles the clocks (over temperature, power brake): as hot, whatever it reads.
+        hot = true;
+        notices.push(
+          `GPU ${gpu.index} reports a hardware slowdown (its clocks are held down: overheating or a power brake): check its cooling and power; it gets fewer jobs meanwhile`,
         );
       }
       if ((gpu.eccUncorrected ?? 0) > 0) {

@@ -24,6 +24,7 @@ export class RegionStanding implements NodeStanding {
     readonly book: ReputationBook,
     readonly desk: VerificationDesk,
     private readonly nodeOf: (nodeId: string) => NodeRecord | undefined,
+    private readonly requireVerified = true,
   ) {}
 
   /** From the `rep:` and `verif:` records in storage, keyed by node id. */
@@ -37,6 +38,7 @@ export class RegionStanding implements NodeStanding {
       ReputationBook.from(reputations),
       VerificationDesk.from(verifications, { requireVerified }),
       nodeOf,
+      requireVerified,
     );
   }
 
@@ -92,8 +94,14 @@ export class RegionStanding implements NodeStanding {
     }
   }
 
-  /** A verification judgement also counts for (or against) the node's reputation. */
+  /**
+   * A verification judgement also counts for (or against) the node's reputation. Where the region
+   * does not require verified GPUs (local development, trusted fleets), a node that never ran the
+   * benchmark — a missed deadline — is not punished for it; a wrong answer still is.
+   */
   judged(judgement: VerificationJudgement, now: number): void {
+    const missed = judgement.reasons.some((reason) => reason.code === "deadline_missed");
+    if (missed && !this.requireVerified) return;
     this.book.record(judgement.nodeId, { type: "verification", outcome: judgement.outcome }, now);
   }
 

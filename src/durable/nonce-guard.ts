@@ -5,13 +5,20 @@ import { MeridianError } from "../shared/errors.js";
  * Refuses replayed and stale agent signatures without writing storage on every request: nonces live
  * in memory for the signature window. Memory can vanish with the object, so a request signed before
  * this instance started is refused as stale (the agent re-signs), which closes the replay gap.
+ *
+ * Nonces are kept in two generations, each spanning a window and a half; a nonce is remembered for
+ * at least the time its timestamp can stay acceptable, and forgetting costs O(1): the older
+ * generation is dropped whole.
  */
 export class NonceGuard {
-  private readonly seen = new Map<string, number>();
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  private rotatedAt: number;
   private readonly startedAt: number;
 
   constructor(now: number) {
     this.startedAt = now;
+    this.rotatedAt = now;
   }
 
   check(nonce: string, timestamp: number, now: number): void {
@@ -22,16 +29,16 @@ export class NonceGuard {
         "the request's timestamp is outside the signature window",
       );
     }
-    if (this.seen.has(nonce)) {
+    // A timestamp is accepted for up to two windows (either side of now), so each generation must
+    // span at least that long for a replay inside the window to meet its nonce.
+    if (now - this.rotatedAt >= 2 * SIGNATURE_WINDOW_MS) {
+      this.previous = this.current;
+      this.current = new Set();
+      this.rotatedAt = now;
+    }
+    if (this.current.has(nonce) || this.previous.has(nonce)) {
       throw new MeridianError(401, "replayed_request", "this request's nonce was already used");
     }
-    if (this.seen.size > 1024) this.evict(now);
-    this.seen.set(nonce, timestamp + SIGNATURE_WINDOW_MS);
-  }
-
-  private evict(now: number): void {
-    for (const [nonce, expiresAt] of this.seen) {
-      if (expiresAt < now) this.seen.delete(nonce);
-    }
+    this.current.add(nonce);
   }
 }

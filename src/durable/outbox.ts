@@ -2,12 +2,10 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { jobAttempts, jobEvents, jobs, nodes } from "../../schema/tables.js";
-import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { LedgerDb } from "../ledger/ledger-db.js";
 import { releaseHoldStatements } from "../ledger/release.js";
-import { type AttemptSettlement, settleAttemptStatements } from "../ledger/settlement.js";
-import type { JobStatus } from "../shared/job-status.js";
-import type { NodeRecord } from "./region-records.js";
+import { settleAttemptStatements } from "../ledger/settlement.js";
+import type { OutboxEntry } from "./outbox-entry.js";
 
 /**
  * Records the Region object owes D1, kept in its own storage until D1 has them. A state change is
@@ -15,52 +13,7 @@ import type { NodeRecord } from "./region-records.js";
  * flush is retried by the alarm. Every statement is idempotent, so a flush that ran twice is harmless.
  */
 
-export type JobPatch = Partial<{
-  reason: string | null;
-  nodeId: string | null;
-  attemptId: string | null;
-  attempts: number;
-  exitCode: number | null;
-  assignedAt: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-}>;
-
-export type OutboxEntry =
-  | {
-      kind: "transition";
-      jobId: string;
-      seq: number;
-      status: JobStatus;
-      reason: string | null;
-      attemptId: string | null;
-      nodeId: string | null;
-      at: number;
-      patch: JobPatch;
-    }
-  | {
-      kind: "attempt-start";
-      id: string;
-      jobId: string;
-      nodeId: string;
-      fencing: number;
-      gpuUuids: string[];
-      pricePerGpuHourMicros: number;
-      assignedAt: number;
-    }
-  | {
-      kind: "attempt-end";
-      id: string;
-      startedAt: number | null;
-      endedAt: number;
-      exitCode: number | null;
-      outcome: string;
-    }
-  | { kind: "node"; node: NodeRecord; at: number }
-  /** Charges a finished attempt from its job's hold (lost and returned attempts are recorded at 0). */
-  | { kind: "settle"; settlement: AttemptSettlement; fees: FeeConfig; at: number }
-  /** Gives what is left of an ended job's hold back to its account. */
-  | { kind: "release"; accountId: string; jobId: string; at: number };
+export type { JobPatch, OutboxEntry } from "./outbox-entry.js";
 
 const KEY_PREFIX = "outbox:";
 

@@ -148,8 +148,10 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => {
       const now = Date.now();
       const node = this.authenticate(caller, now);
-      if (request.metrics && this.standing.addMetrics(node.id, request.metrics))
+      if (request.metrics && this.standing.addMetrics(node.id, request.metrics)) {
         this.state.refreshNode(node.id, now);
+        this.state.schedule(now);
+      }
       const stop = this.state.heartbeat(node.id, request.acceptingWork, request.running, request.rttMs, now);
       let challenges = this.standing.desk.challengesFor(node.id, now);
       await this.save();
@@ -164,7 +166,15 @@ export class RegionObject extends DurableObject<Env> {
         const wait = Math.min(request.waitMs ?? this.timing.pollWaitMs, this.timing.pollWaitMs);
         await this.waiters.wait(node.id, wait);
         // Still live while it waited: the held poll is the heartbeat.
-        this.state.heartbeat(node.id, request.acceptingWork, [], undefined, Date.now());
+        const stopAfter = this.state.heartbeat(
+          node.id,
+          request.acceptingWork,
+          request.running,
+          undefined,
+          Date.now(),
+        );
+        for (const order of stopAfter)
+          if (!stop.some((s) => s.attemptId === order.attemptId)) stop.push(order);
         work = this.state.workFor(node.id, taken, Date.now());
         challenges = this.standing.desk.challengesFor(node.id, Date.now());
         if (challenges.length > 0) await this.save();
@@ -262,7 +272,7 @@ export class RegionObject extends DurableObject<Env> {
       if (!view) throw new MeridianError(404, "node_not_found", `no node ${nodeId} in this region`);
       return {
         node: view,
-        verification: this.standing.desk.status(nodeId) ?? null,
+        verification: view.gpus.length === 0 ? null : (this.standing.desk.status(nodeId) ?? null),
         reputation: this.standing.book.view(nodeId, now),
         health: this.standing.health(nodeId),
         jobs: this.state.jobsOnNode(nodeId),
@@ -285,6 +295,9 @@ export class RegionObject extends DurableObject<Env> {
       const now = Date.now();
       if (!this.state.nodes.has(nodeId)) throw new MeridianError(404, "node_not_found", `no node ${nodeId}`);
       const view = this.standing.book.lift(nodeId, now);
+      // A node delisted for a failed verification gets a fresh chance to prove its GPUs.
+      this.standing.desk.requestVerification(nodeId, now);
+      this.waiters.wake(nodeId);
       this.state.refreshNode(nodeId, now);
       this.state.schedule(now);
       await this.save();
@@ -369,8 +382,10 @@ export class RegionObject extends DurableObject<Env> {
     this.alarmAt = null;
     const now = Date.now();
     this.judged(this.standing.desk.expire(now), now);
-    // Quarantines that ended, and nodes whose turn for a challenge came, are looked at again.
-    for (const nodeId of this.state.nodes.keys()) this.state.refreshNode(nodeId, now);
+    // Nodes whose standing changed (a quarantine began or ended) are indexed again; the others are not touched.
+    for (const nodeId of this.state.nodes.keys()) {
+      if (this.state.standingChanged(nodeId, now)) this.state.refreshNode(nodeId, now);
+    }
     for (const nodeId of this.standing.desk.dueNodes(now)) this.waiters.wake(nodeId);
     this.state.sweep(now);
     await this.save();

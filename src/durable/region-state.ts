@@ -6,7 +6,7 @@ import { newId } from "../shared/ids.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { assignmentOf, peerAddress } from "./assignment.js";
 import type { Timing } from "./lease.js";
-import type { JobPatch, OutboxEntry } from "./outbox.js";
+import type { JobPatch, OutboxEntry } from "./outbox-entry.js";
 import { type Pacing, pacingFor, retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, NodeRecord, StopReason } from "./region-records.js";
 import { type AttemptEnd, attemptEndOf } from "./reputation/index.js";
@@ -176,6 +176,17 @@ export class RegionState {
 
   acceptingWork(nodeId: string): boolean {
     return this.live.get(nodeId)?.acceptingWork ?? false;
+  }
+
+  /** Whether the scheduler's view of a node's eligibility no longer matches its standing. */
+  standingChanged(nodeId: string, now: number): boolean {
+    const indexed = this.scheduler.inventory.node(nodeId)?.node.schedulable ?? false;
+    const wanted =
+      this.nodes.get(nodeId)?.runtime !== "none" &&
+      this.isLive(nodeId, now) &&
+      this.acceptingWork(nodeId) &&
+      this.standing.eligible(nodeId, now);
+    return indexed !== wanted;
   }
 
   /** Re-indexes a node in the scheduler with its live facts. */
@@ -396,14 +407,20 @@ export class RegionState {
     const consider = (at: number): void => {
       next = next === null ? at : Math.min(next, at);
     };
+    let active = false;
     for (const job of this.jobs.values()) {
       if (job.retryAt !== null) consider(job.retryAt);
-      if (job.members.some((m) => m.endedAt === null)) consider(now + this.timing.sweepMs);
+      if (!active && job.members.some((m) => m.endedAt === null)) active = true;
     }
-    for (const nodeId of this.live.keys()) {
-      if (this.scheduler.inventory.node(nodeId)?.node.schedulable) consider(now + this.timing.sweepMs);
-    }
+    // While attempts run or any node is live, the sweep watches leases and liveness; one live node
+    // is enough to know, so a large quiet region does not walk all of them on every request.
+    if (active || this.anyLive(now)) consider(now + this.timing.sweepMs);
     return next;
+  }
+
+  private anyLive(now: number): boolean {
+    for (const nodeId of this.live.keys()) if (this.isLive(nodeId, now)) return true;
+    return false;
   }
 
   // ---- placement ---------------------------------------------------------------------------
@@ -510,12 +527,18 @@ export class RegionState {
       this.settleIfDone(job, now);
       return;
     }
-    // The whole placement is lost: a gang cannot go on with a member missing.
+    // The whole placement is lost: a gang cannot go on with a member missing. The event names the
+    // attempt whose node went silent.
     this.retireMembers(job, "lost", now);
     const retry = job.attempts <= job.spec.maxRetries;
-    this.transition(job, "lost", `node ${member.nodeId} went silent; the attempt's lease expired`, now, {
-      endedAt: retry ? null : now,
-    });
+    this.transition(
+      job,
+      "lost",
+      `node ${member.nodeId} went silent; the attempt's lease expired`,
+      now,
+      { endedAt: retry ? null : now },
+      member,
+    );
     if (!retry) {
       this.forget(job, now);
       return;
@@ -624,11 +647,13 @@ export class RegionState {
     reason: string | null,
     now: number,
     patch: JobPatch,
+    // The attempt the event is about: the placement's first member, or one already retired.
+    about: AttemptRecord | undefined = job.members[0],
   ): void {
     job.status = status;
     job.seq += 1;
     this.stageJob(job);
-    const first = job.members[0];
+    const first = about;
     this.effects.outbox.push({
       kind: "transition",
       jobId: job.id,

@@ -23,7 +23,11 @@ export const RegisterRequest = z
     pricePerGpuHour: UsdAmount,
     labels: z.record(Label, z.string().max(128)).default({}),
     agentVersion: z.string().max(32),
-    runtime: z.enum(["docker", "none"]),
+    /**
+     * How the node runs jobs: "docker" containers; "host" processes on the host itself (trusted-host
+     * mode, no isolation: the provider opted into it); "none" takes no work.
+     */
+    runtime: z.enum(["docker", "host", "none"]),
     /** How this host can run the proof-of-GPU benchmark (and the image it uses in a container). */
     benchmark: z
       .object({ mode: RunnerMode, image: z.string().max(255).optional() })
@@ -51,21 +55,26 @@ export type RegisterResponse = z.infer<typeof RegisterResponse>;
 /** An attempt the agent is running (or still stopping); listing it renews its lease. */
 export const RunningAttempt = z.object({ attemptId: AttemptId, fencing: Fencing }).strict();
 
-/** One GPU's state as the agent last sampled it. */
+/**
+ * One GPU's state as the agent last sampled it. What the part or driver does not report
+ * (nvidia-smi's "[N/A]") is left out rather than sent as 0.
+ */
 export const GpuSample = z
   .object({
     index: z.number().int().min(0).max(63),
-    utilizationPct: z.number().min(0).max(100),
+    utilizationPct: z.number().min(0).max(100).optional(),
     memoryUsedMib: z.number().int().min(0),
-    temperatureC: z.number().min(-50).max(200),
-    powerW: z.number().min(0).max(5000),
-    smClockMhz: z.number().int().min(0).max(10_000),
+    temperatureC: z.number().min(-50).max(200).optional(),
+    powerW: z.number().min(0).max(5000).optional(),
+    smClockMhz: z.number().int().min(0).max(10_000).optional(),
     /** Uncorrected ECC errors since the driver loaded; absent where not reported. */
     eccUncorrected: z.number().int().min(0).optional(),
     /** XID error events seen since the agent started. */
     xidErrors: z.number().int().min(0).optional(),
     /** The driver's slowdown temperature: running at or above it is "hot". */
     slowdownTempC: z.number().min(0).max(200).optional(),
+    /** The hardware is slowing the clocks (over temperature, power brake): counts as hot. */
+    hwSlowdown: z.boolean().optional(),
   })
   .strict();
 export type GpuSample = z.infer<typeof GpuSample>;

@@ -59,14 +59,14 @@ describe("nvidia-smi metrics query", () => {
   it("turns a snapshot into a valid protocol summary", async () => {
     const metrics = toNodeMetrics(await fixtureSnapshot());
     expect(NodeMetrics.safeParse(metrics).success).toBe(true);
+    // What the part reports as [N/A] is left out, not sent as 0.
     expect(metrics.gpus[1]).toEqual({
       index: 1,
-      utilizationPct: 0,
       memoryUsedMib: 1024,
       temperatureC: 45,
-      powerW: 0,
       smClockMhz: 1410,
     });
+    expect(metrics.gpus[0]).toMatchObject({ utilizationPct: 87, powerW: 612.45, hwSlowdown: false });
   });
 });
 

@@ -67,7 +67,7 @@ describe("provider agent", () => {
     await start({ payoutWallet: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin" });
     const register = plane.requests.find((request) => request.path === "/v1/agent/register");
     expect(register?.body).toMatchObject({
-      runtime: "none",
+      runtime: "host",
       benchmark: { mode: "typescript-cpu" },
       payoutWallet: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
       hardware: { gpus: [{ uuid: H100_UUID, model: "H100-SXM" }] },

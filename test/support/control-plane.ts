@@ -26,11 +26,19 @@ export interface ControlPlane {
   output(): string;
 }
 
+export interface ControlPlaneOptions {
+  /**
+   * Worker vars that override wrangler.toml's, passed as `--var KEY:VALUE` (e.g. POLL_WAIT_MS,
+   * LEASE_TTL_MS, NODE_GRACE_MS, SWEEP_INTERVAL_MS to shorten the agent protocol's timing).
+   */
+  vars?: Record<string, string>;
+}
+
 /**
  * Starts the real control plane as `npm start` does: migrations applied to a fresh local D1, then
  * `wrangler dev` (workerd, local D1 and Durable Objects) on a free port.
  */
-export async function startControlPlane(): Promise<ControlPlane> {
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const state = await mkdtemp(path.join(tmpdir(), "meridian-cp-"));
   const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
   await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
@@ -52,6 +60,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
       "--persist-to",
       state,
       "--show-interactive-dev-session=false",
+      ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
     ],
     { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );

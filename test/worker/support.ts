@@ -1,5 +1,7 @@
-import { exports } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import * as ed from "@noble/ed25519";
+import type { RegionObject } from "../../src/durable/region-object.js";
 import type { PollResponse, RegisterResponse } from "../../src/shared/agent-protocol.js";
 import {
   newNonce,
@@ -153,4 +155,38 @@ export async function jobOf(
 }> {
   const res = await call(`/v1/jobs/${jobId}`, authed(apiKey));
   return res.json();
+}
+
+/** An H100 with a uuid of its own, so several test nodes can hold "the same" GPU model. */
+export function h100Numbered(n: number): HardwareReport["gpus"][number] {
+  return { ...H100, uuid: `GPU-${String(n).padStart(8, "0")}-1111-0000-0000-000000000000` };
+}
+
+/** A provider account and an agent registered with its key (so the account owns the node). */
+export async function ownedAgent(
+  hw: HardwareReport,
+  extra: Record<string, unknown> = {},
+): Promise<{ agent: TestAgent; apiKey: string; accountId: string }> {
+  const owner = await signup();
+  const agent = new TestAgent();
+  agent.ownerApiKey = owner.apiKey;
+  await agent.register(hw, extra);
+  return { agent, apiKey: owner.apiKey, accountId: owner.id };
+}
+
+/** The Region object of a region, as the tests reach into it. */
+export function regionObject(region = "eu-west"): DurableObjectStub<RegionObject> {
+  return env.REGION.get(env.REGION.idFromName(region));
+}
+
+/** Lets these attempts' leases lapse, as if their node had gone silent, then runs the alarm. */
+export async function expireLeases(attemptIds: readonly string[], region = "eu-west"): Promise<void> {
+  await runInDurableObject(regionObject(region), (instance) => {
+    const leases = (instance as unknown as { state: { leases: Map<string, number> } }).state.leases;
+    for (const attemptId of attemptIds) {
+      if (!leases.has(attemptId)) throw new Error(`no lease for ${attemptId}`);
+      leases.set(attemptId, 0);
+    }
+  });
+  await runDurableObjectAlarm(regionObject(region));
 }

@@ -91,20 +91,21 @@ function clamp(value: number | undefined, min: number, max: number): number {
 }
 
 /**
- * The wire form. The protocol's GPU fields are required; what a part does not report is sent as 0
- * (and was undefined above, so it never triggered a change by itself).
+ * The wire form. What a part does not report (undefined above, so it never triggered a change by
+ * itself) is left out, never sent as 0; only the memory in use is required and falls back to 0.
  */
 export function toNodeMetrics(snapshot: NodeSnapshot): NodeMetrics {
   return {
     at: Math.round(snapshot.at),
     gpus: snapshot.gpus.slice(0, 64).map((gpu) => ({
       index: clamp(gpu.index, 0, 63),
-      utilizationPct: clamp(gpu.utilizationPct, 0, 100),
+      ...(gpu.utilizationPct !== undefined ? { utilizationPct: clamp(gpu.utilizationPct, 0, 100) } : {}),
       memoryUsedMib: Math.round(clamp(gpu.memoryUsedMib, 0, Number.MAX_SAFE_INTEGER)),
-      temperatureC: clamp(gpu.temperatureC, -50, 200),
-      powerW: clamp(gpu.powerW, 0, 5000),
-      smClockMhz: Math.round(clamp(gpu.smClockMhz, 0, 10_000)),
+      ...(gpu.temperatureC !== undefined ? { temperatureC: clamp(gpu.temperatureC, -50, 200) } : {}),
+      ...(gpu.powerW !== undefined ? { powerW: clamp(gpu.powerW, 0, 5000) } : {}),
+      ...(gpu.smClockMhz !== undefined ? { smClockMhz: Math.round(clamp(gpu.smClockMhz, 0, 10_000)) } : {}),
       ...(gpu.eccUncorrected !== undefined ? { eccUncorrected: Math.max(0, gpu.eccUncorrected) } : {}),
+      ...(gpu.hwSlowdown !== undefined ? { hwSlowdown: gpu.hwSlowdown } : {}),
     })),
     host: {
       cpuPct: clamp(snapshot.host.cpuPct, 0, 100),

@@ -9,5 +9,6 @@ import { regionStub } from "../region-routing.js";
 export const operatorRoutes = new Hono<AppEnv>().post("/nodes/:id/lift", requireOperator, async (c) => {
   const nodeId = c.req.param("id");
   const region = await regionOfNode(c.env.DB, nodeId);
-  return c.json(unwrap(await regionStub(c.env, region).lift(nodeId)));
+  const view = unwrap(await regionStub(c.env, region).lift(nodeId));
+  return c.json({ ...view, until: view.until === undefined ? null : new Date(view.until).toISOString() });
 });

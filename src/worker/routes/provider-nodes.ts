@@ -25,5 +25,9 @@ export const providerNodeRoutes = new Hono<AppEnv>()
   .get("/:id/reputation", async (c) => {
     const nodeId = c.req.param("id");
     const region = await regionOfOwnNode(c.env.DB, c.get("accountId"), nodeId);
-    return c.json(unwrap(await regionStub(c.env, region).providerNode(nodeId)).reputation);
+    const { reputation } = unwrap(await regionStub(c.env, region).providerNode(nodeId));
+    return c.json({
+      ...reputation,
+      until: reputation.until === undefined ? null : new Date(reputation.until).toISOString(),
+    });
   });

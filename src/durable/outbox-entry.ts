@@ -1,0 +1,53 @@
+import type { FeeConfig } from "../ledger/ledger-config.js";
+import type { AttemptSettlement } from "../ledger/settlement.js";
+import type { JobStatus } from "../shared/job-status.js";
+import type { NodeRecord } from "./region-records.js";
+
+/** The records the Region object owes D1, as its outbox stores them (see outbox.ts). */
+
+export type JobPatch = Partial<{
+  reason: string | null;
+  nodeId: string | null;
+  attemptId: string | null;
+  attempts: number;
+  exitCode: number | null;
+  assignedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}>;
+
+export type OutboxEntry =
+  | {
+      kind: "transition";
+      jobId: string;
+      seq: number;
+      status: JobStatus;
+      reason: string | null;
+      attemptId: string | null;
+      nodeId: string | null;
+      at: number;
+      patch: JobPatch;
+    }
+  | {
+      kind: "attempt-start";
+      id: string;
+      jobId: string;
+      nodeId: string;
+      fencing: number;
+      gpuUuids: string[];
+      pricePerGpuHourMicros: number;
+      assignedAt: number;
+    }
+  | {
+      kind: "attempt-end";
+      id: string;
+      startedAt: number | null;
+      endedAt: number;
+      exitCode: number | null;
+      outcome: string;
+    }
+  | { kind: "node"; node: NodeRecord; at: number }
+  /** Charges a finished attempt from its job's hold (lost and returned attempts are recorded at 0). */
+  | { kind: "settle"; settlement: AttemptSettlement; fees: FeeConfig; at: number }
+  /** Gives what is left of an ended job's hold back to its account. */
+  | { kind: "release"; accountId: string; jobId: string; at: number };

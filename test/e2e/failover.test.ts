@@ -1,0 +1,433 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import {
+  type ClientRequest,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type AgentHandle, startAgent } from "../../src/agent/agent.js";
+import type { AgentLog } from "../../src/agent/agent-log.js";
+import type { JobEventView, JobView } from "../../src/shared/api.js";
+import { AgentProcess, containersLabelled, removeContainersLabelled } from "../support/agent-process.js";
+import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
+import { dockerAvailable, TEST_IMAGE } from "../support/docker.js";
+import { UserClient } from "../support/user-client.js";
+
+// The protocol's timing, shortened so a lease lapses in seconds rather than the 45 s of a
+// deployment: polls held 1 s, leases and the node grace 5 s, a sweep every second. Leases are
+// renewed when a poll arrives, not when its hold ends, so the slack against a busy 2-core host is
+// the lease less the hold: 4 s.
+const TIMING = {
+  POLL_WAIT_MS: "1000",
+  LEASE_TTL_MS: "5000",
+  NODE_GRACE_MS: "5000",
+  SWEEP_INTERVAL_MS: "1000",
+};
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+/** Waits until `check` returns a value (not undefined), or fails with `what` after `ms`. */
+async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function attemptContainers(attemptId: string): string[] {
+  return containersLabelled(`meridian.attempt=${attemptId}`);
+}
+
+async function eventsOf(user: UserClient, jobId: string): Promise<JobEventView[]> {
+  const res = await user.request(`/v1/jobs/${jobId}/events`);
+  if (res.status !== 200) throw new Error(`events answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { events: JobEventView[] }).events;
+}
+
+/** The distinct attempt ids the job's transitions name, in the order they first appear. */
+function attemptIdsOf(events: JobEventView[]): string[] {
+  return [...new Set(events.map((e) => e.attemptId).filter((id): id is string => id !== null))];
+}
+
+function describeEvents(events: JobEventView[]): string {
+  return events
+    .map((e) => `${e.seq} ${e.status} ${e.attemptId ?? "-"} ${e.nodeId ?? "-"} ${e.reason ?? ""}`)
+    .join("\n");
+}
+
+/** A collecting log, so a failure shows what the in-process agent said. */
+function collectingLog(): AgentLog & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+  };
+}
+
+interface Exchange {
+  path: string;
+  /** The report's `type` (started, logs, exited) for attempt reports. */
+  type: string | undefined;
+  /** Held by a cut: never forwarded. */
+  held: boolean;
+  status: number | undefined;
+  code: string | undefined;
+}
+
+/**
+ * An HTTP proxy in front of the control plane for one agent, that can be cut (in-flight requests
+ * are dropped, new ones hang unanswered, as over a dead link) and healed (the hanging connections
+ * are reset, so the agent's retries go through). It records what passed and what the control plane
+ * answered.
+ */
+class PartitionProxy {
+  readonly exchanges: Exchange[] = [];
+  private cut = false;
+  private readonly held = new Set<Socket>();
+  private readonly inFlight = new Map<Socket, ClientRequest>();
+  private server: Server | undefined;
+  url = "";
+
+  constructor(private readonly upstream: string) {}
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 1_000;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("proxy has no port");
+    this.url = `http://127.0.0.1:${address.port}`;
+  }
+
+  partition(): void {
+    this.cut = true;
+    for (const [socket, upstream] of this.inFlight) {
+      upstream.destroy();
+      socket.destroy();
+    }
+    this.inFlight.clear();
+  }
+
+  heal(): void {
+    this.cut = false;
+    for (const socket of this.held) socket.destroy();
+    this.held.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.heal();
+    for (const [socket, upstream] of this.inFlight) {
+      upstream.destroy();
+      socket.destroy();
+    }
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const exchange: Exchange = {
+      path: req.url ?? "",
+      type: typeOf(body),
+      held: this.cut,
+      status: undefined,
+      code: undefined,
+    };
+    this.exchanges.push(exchange);
+    if (this.cut) {
+      this.held.add(req.socket);
+      return;
+    }
+    const target = new URL(req.url ?? "/", this.upstream);
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: target.host };
+    delete headers.connection;
+    delete headers["keep-alive"];
+    // Uncompressed answers, so the proxy can read the error code it records.
+    delete headers["accept-encoding"];
+    const upstream = httpRequest(target, { method: req.method, headers }, (answer) => {
+      const parts: Buffer[] = [];
+      answer.on("data", (part: Buffer) => parts.push(part));
+      answer.on("end", () => {
+        this.inFlight.delete(req.socket);
+        const text = Buffer.concat(parts);
+        exchange.status = answer.statusCode;
+        exchange.code = codeOf(text);
+        const out = { ...answer.headers };
+        delete out.connection;
+        delete out["keep-alive"];
+        delete out["transfer-encoding"];
+        out["content-length"] = String(text.length);
+        res.writeHead(answer.statusCode ?? 502, out);
+        res.end(text);
+      });
+      answer.on("error", () => req.socket.destroy());
+    });
+    upstream.on("error", () => {
+      this.inFlight.delete(req.socket);
+      req.socket.destroy();
+    });
+    this.inFlight.set(req.socket, upstream);
+    upstream.end(body);
+  }
+}
+
+function typeOf(body: Buffer): string | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString());
+    if (typeof value === "object" && value !== null && "type" in value && typeof value.type === "string")
+      return value.type;
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+function codeOf(body: Buffer): string | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString());
+    if (typeof value === "object" && value !== null && "error" in value) {
+      const error: unknown = value.error;
+      if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string")
+        return error.code;
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+// Faults with the real parts: `wrangler dev` with the protocol's timing shortened, real agents (one
+// a separate process that is SIGKILLed) and real containers on the local Docker engine.
+describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + Docker"))(
+  "failover end to end",
+  () => {
+    let plane: ControlPlane;
+    let user: UserClient;
+    const dirs: string[] = [];
+    const nodeIds: string[] = [];
+    const processes: AgentProcess[] = [];
+    const agents: AgentHandle[] = [];
+    const proxies: PartitionProxy[] = [];
+
+    const dataDir = async (): Promise<string> => {
+      const dir = await mkdtemp(path.join(tmpdir(), "meridian-failover-"));
+      dirs.push(dir);
+      return dir;
+    };
+
+    const inProcessAgent = async (
+      controlPlane: string,
+      log: AgentLog,
+    ): Promise<{ agent: AgentHandle; nodeId: string }> => {
+      const agent = await startAgent({
+        dataDir: await dataDir(),
+        controlPlane,
+        nvidiaSmi: "/nonexistent",
+        log,
+        stopGraceSeconds: 1,
+      });
+      agents.push(agent);
+      const { nodeId } = await agent.registered;
+      nodeIds.push(nodeId);
+      return { agent, nodeId };
+    };
+
+    const runningOn = async (jobId: string, nodeId: string): Promise<JobView> => {
+      const job = await user.waitFor(jobId, (j) => j.status === "running" || TERMINAL.has(j.status), 60_000);
+      if (job.status !== "running" || job.nodeId !== nodeId)
+        throw new Error(
+          `expected job ${jobId} running on ${nodeId}, got ${job.status} on ${job.nodeId ?? "none"}`,
+        );
+      return job;
+    };
+
+    beforeAll(async () => {
+      plane = await startControlPlane({ vars: TIMING });
+      user = await UserClient.signup(plane.url);
+    });
+
+    // Each test's agents leave the region when it ends, pass or fail, so the next test places its
+    // job where it means to. Proxies heal first: an agent cut off cannot finish draining.
+    afterEach(async () => {
+      for (const proxy of proxies.splice(0)) await proxy.stop();
+      for (const agent of agents.splice(0)) {
+        await Promise.race([
+          agent.stop().catch(() => {}),
+          new Promise((resolve) => setTimeout(resolve, 20_000)),
+        ]);
+      }
+      for (const child of processes.splice(0)) await child.kill("SIGTERM", 10_000);
+      for (const nodeId of nodeIds.splice(0)) removeContainersLabelled(`meridian.node=${nodeId}`);
+    });
+
+    afterAll(async () => {
+      await plane?.stop();
+      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    });
+
+    it("kill an agent mid-job: the job completes on another node, one attempt succeeds, the lost one is not billed", async () => {
+      // The victim: an agent process of its own, alone in the region so the job lands on it.
+      const victimDir = await dataDir();
+      const victim = new AgentProcess({ controlPlane: plane.url, dataDir: victimDir });
+      processes.push(victim);
+      const victimNode = await victim.registered();
+      nodeIds.push(victimNode);
+
+      const submitted = await user.submit({
+        name: "survives-a-kill",
+        image: TEST_IMAGE,
+        command: ["sh", "-c", "sleep 3; echo done"],
+        resources: { cpus: 0.5, memoryGb: 0.25 },
+      });
+      const first = await runningOn(submitted.id, victimNode);
+      const lostAttempt = first.attemptId ?? "";
+      expect(lostAttempt).not.toBe("");
+
+      // The survivor joins the same (default) region; then the victim dies without a word.
+      const survivorLog = collectingLog();
+      const { nodeId: survivorNode } = await inProcessAgent(plane.url, survivorLog);
+      await victim.kill("SIGKILL");
+      expect(victim.running).toBe(false);
+      // A killed agent stops nothing: its container is still there.
+      expect(attemptContainers(lostAttempt)).toHaveLength(1);
+
+      const finished = await user.waitFor(submitted.id, (j) => TERMINAL.has(j.status), 60_000, 200);
+      const events = await eventsOf(user, submitted.id);
+      const trace = describeEvents(events);
+      expect(finished.status, trace).toBe("succeeded");
+      expect(finished.exitCode).toBe(0);
+      expect(finished.attempts, trace).toBe(2);
+      expect(finished.nodeId, trace).toBe(survivorNode);
+
+      const statuses = events.map((e) => e.status);
+      const lostAt = statuses.indexOf("lost");
+      expect(lostAt, trace).toBeGreaterThan(-1);
+      expect(statuses.lastIndexOf("succeeded"), trace).toBeGreaterThan(lostAt);
+      expect(
+        statuses.filter((s) => s === "succeeded"),
+        trace,
+      ).toHaveLength(1);
+      expect(events[lostAt]?.reason ?? "", trace).toContain(victimNode);
+      // Two distinct attempts: the lost one on the victim, the succeeded one on the survivor.
+      const attempts = attemptIdsOf(events);
+      expect(attempts, trace).toEqual([lostAttempt, finished.attemptId]);
+      const succeeded = events.find((e) => e.status === "succeeded");
+      expect(succeeded?.attemptId, trace).toBe(finished.attemptId);
+      expect(succeeded?.nodeId, trace).toBe(survivorNode);
+      expect(
+        events.filter((e) => e.attemptId === lostAttempt && TERMINAL.has(e.status)),
+        trace,
+      ).toEqual([]);
+      expect(await (await user.request(`/v1/jobs/${submitted.id}/logs`)).text()).toContain("done");
+
+      // Billing: CPU jobs cost nothing at the current pricing, so only the shape can be checked:
+      // nothing charged, and the ledger holds one settlement per attempt (the lost one at zero).
+      expect(finished.cost.chargedMicros).toBe(0);
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      const to = new Date(Date.now() + 60_000).toISOString();
+      const usage = (await (await user.request(`/v1/usage?groupBy=job&from=${from}&to=${to}`)).json()) as {
+        rows: { key: string; attempts: number; chargedMicros: number }[];
+      };
+      const row = usage.rows.find((r) => r.key === submitted.id);
+      expect(row, JSON.stringify(usage)).toMatchObject({ attempts: 2, chargedMicros: 0 });
+
+      // The victim comes back with the same data dir (the same node): it clears what it left behind.
+      const restarted = new AgentProcess({ controlPlane: plane.url, dataDir: victimDir });
+      processes.push(restarted);
+      expect(await restarted.registered()).toBe(victimNode);
+      await eventually("the restarted victim to remove the lost attempt's container, and say so", () =>
+        attemptContainers(lostAttempt).length === 0 &&
+        /removed 1 container\(s\) left by an earlier run/.test(restarted.output())
+          ? true
+          : undefined,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${restarted.output()}`);
+      });
+      // The job stays succeeded: the comeback resurrects nothing.
+      expect((await user.job(submitted.id)).status).toBe("succeeded");
+      expect(survivorLog.lines.join("\n")).toContain(finished.attemptId ?? "?");
+    });
+
+    it("partition an agent past the grace: the job is placed again, and the agent's late exit report is refused", async () => {
+      // The partitioned agent reaches the control plane only through a proxy the test can cut.
+      const proxy = new PartitionProxy(plane.url);
+      proxies.push(proxy);
+      await proxy.start();
+      const cutLog = collectingLog();
+      const { nodeId: cutNode } = await inProcessAgent(proxy.url, cutLog);
+
+      // No output, so the only report the attempt still owes once its container exits is `exited`.
+      const submitted = await user.submit({
+        name: "survives-a-partition",
+        image: TEST_IMAGE,
+        command: ["sleep", "4"],
+        resources: { cpus: 0.5, memoryGb: 0.25 },
+      });
+      const first = await runningOn(submitted.id, cutNode);
+      const oldAttempt = first.attemptId ?? "";
+      const { nodeId: otherNode } = await inProcessAgent(plane.url, collectingLog());
+
+      proxy.partition();
+      const finished = await user.waitFor(submitted.id, (j) => TERMINAL.has(j.status), 60_000, 200);
+      const events = await eventsOf(user, submitted.id);
+      const trace = describeEvents(events);
+      expect(finished.status, trace).toBe("succeeded");
+      expect(finished.nodeId, trace).toBe(otherNode);
+      expect(finished.attemptId, trace).not.toBe(oldAttempt);
+      expect(attemptIdsOf(events), trace).toEqual([oldAttempt, finished.attemptId]);
+      const lost = events.find((e) => e.status === "lost");
+      expect(lost?.reason ?? "", trace).toContain(cutNode);
+
+      // Cut off, the agent still holds its attempt: the container exited and its report is stuck.
+      const stuckReport = `/v1/agent/attempts/${oldAttempt}/report`;
+      await eventually("the partitioned agent's exit report to be sent (and held by the cut)", () =>
+        proxy.exchanges.some((x) => x.path === stuckReport && x.type === "exited" && x.held)
+          ? true
+          : undefined,
+      );
+      expect(attemptContainers(oldAttempt)).toHaveLength(1);
+
+      proxy.heal();
+      const refused = await eventually("the late exit report to be answered", () =>
+        proxy.exchanges.find((x) => x.path === stuckReport && x.type === "exited" && x.status !== undefined),
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${cutLog.lines.join("\n")}`);
+      });
+      expect(refused).toMatchObject({ status: 409, code: "stale_lease" });
+      expect(
+        proxy.exchanges.filter((x) => x.path === stuckReport && x.status !== undefined && x.status < 300),
+      ).toEqual(proxy.exchanges.filter((x) => x.path === stuckReport && x.type === "started"));
+      await eventually("the old attempt's container to be removed", () =>
+        attemptContainers(oldAttempt).length === 0 ? true : undefined,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${cutLog.lines.join("\n")}`);
+      });
+      expect(cutLog.lines.join("\n")).toMatch(new RegExp(`attempt ${oldAttempt}: no longer ours`));
+
+      // The refused report changed nothing: the old attempt never ended the job.
+      const after = await eventsOf(user, submitted.id);
+      expect(
+        after.filter((e) => e.attemptId === oldAttempt && TERMINAL.has(e.status)),
+        describeEvents(after),
+      ).toEqual([]);
+      expect(after.filter((e) => e.status === "succeeded")).toHaveLength(1);
+      expect((await user.job(submitted.id)).status).toBe("succeeded");
+    });
+  },
+);

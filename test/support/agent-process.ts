@@ -1,0 +1,102 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const AGENT_BIN = fileURLToPath(new URL("../../bin/meridian-agent.mjs", import.meta.url));
+
+export interface AgentProcessOptions {
+  controlPlane: string;
+  dataDir: string;
+  /** Extra flags for `meridian-agent start` (e.g. `--region`, `--label`). */
+  args?: string[];
+}
+
+/**
+ * A host agent run as its own process, as a provider runs it (`node bin/meridian-agent.mjs`), so a
+ * test can kill it the hard way: SIGKILL leaves its containers running, as a crash or a power cut
+ * would.
+ */
+export class AgentProcess {
+  private readonly child: ChildProcess;
+  private log = "";
+  readonly exited: Promise<number | null>;
+
+  constructor(options: AgentProcessOptions) {
+    this.child = spawn(
+      process.execPath,
+      [
+        AGENT_BIN,
+        "start",
+        "--control-plane",
+        options.controlPlane,
+        "--data-dir",
+        options.dataDir,
+        ...(options.args ?? []),
+      ],
+      {
+        // No GPU probing on a test host: it registers as a CPU node.
+        env: { ...process.env, MERIDIAN_NVIDIA_SMI: "/nonexistent", NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const append = (chunk: Buffer): void => {
+      this.log += chunk.toString();
+    };
+    this.child.stdout?.on("data", append);
+    this.child.stderr?.on("data", append);
+    this.exited = new Promise((resolve) => {
+      if (this.child.exitCode !== null) resolve(this.child.exitCode);
+      else this.child.once("exit", (code) => resolve(code));
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Everything it printed, for assertions and failure messages. */
+  output(): string {
+    return this.log;
+  }
+
+  /** Resolves with the node id once it printed its registration; fails (with its output) after `ms`. */
+  async registered(ms = 60_000): Promise<string> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const match = /registered with \S+ as node (\S+) in region/.exec(this.log);
+      if (match?.[1]) return match[1];
+      if (!this.running) throw new Error(`the agent exited before it registered:\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`the agent did not register within ${ms} ms:\n${this.log}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Sends the signal and waits (up to `ms`) for the process to end; SIGKILL if it has not. */
+  async kill(signal: NodeJS.Signals, ms = 20_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill(signal);
+    const timedOut = await Promise.race([
+      this.exited.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), ms)),
+    ]);
+    if (timedOut && this.running) {
+      this.child.kill("SIGKILL");
+      await this.exited;
+    }
+  }
+}
+
+/** Ids of the containers (running or not) carrying this Docker label, e.g. `meridian.node=<id>`. */
+export function containersLabelled(label: string): string[] {
+  const out = execFileSync("docker", ["ps", "-aq", "--filter", `label=${label}`], { encoding: "utf8" });
+  return out.split("\n").filter(Boolean);
+}
+
+/** Force-removes every container carrying the label: what a killed agent left behind. */
+export function removeContainersLabelled(label: string): void {
+  const ids = containersLabelled(label);
+  if (ids.length > 0) execFileSync("docker", ["rm", "-f", ...ids], { stdio: "pipe" });
+}
