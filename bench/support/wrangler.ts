@@ -1,124 +1,31 @@
 /**
- * Bench-only launcher for the local stack (a copy of test/support/control-plane.ts that also
- * exposes the state folder, takes extra vars, and counts the requests wrangler dev logs), plus
- * write counters installed as SQLite triggers in the local D1 and Durable Object databases: the
- * benches measure writes from outside, with nothing added to src/.
+ * The benches' local stack (test/support/control-plane.ts's launcher on a state folder they keep),
+ * plus write counters installed as SQLite triggers in the local D1 database and snapshots of the
+ * Durable Objects' storage: the benches measure writes from outside, with nothing added to src/.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../../test/support/control-plane.js";
+import { type ControlPlane, startControlPlane } from "../../test/support/control-plane.js";
 
 const run = promisify(execFile);
 
-export interface LocalStack {
-  url: string;
-  /** The --persist-to folder: local D1 and Durable Object SQLite files live under it. */
-  state: string;
-  /** Requests wrangler dev logged as answered, by path prefix (server-side count). */
-  served(prefix: string): number;
-  output(): string;
-  /** Stops wrangler dev; the state folder stays until `dispose`. */
-  stop(): Promise<void>;
-  dispose(): Promise<void>;
-}
+/** The local stack a bench drives: the same launcher as the end-to-end tests. */
+export type LocalStack = ControlPlane & { dispose(): Promise<void> };
 
-const baseEnv = (vars: Record<string, string>): NodeJS.ProcessEnv => ({
-  ...process.env,
-  CI: "true",
-  WRANGLER_SEND_METRICS: "false",
-  NO_COLOR: "1",
-  ...vars,
-});
+export { freshState } from "../../test/support/control-plane.js";
 
-/** A fresh state folder with the migrations applied; `prepare` runs before wrangler dev starts. */
-export async function freshState(): Promise<string> {
-  const state = await mkdtemp(path.join(tmpdir(), "meridian-bench-"));
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-    env: baseEnv({}),
-  });
-  return state;
-}
-
+/** Starts `wrangler dev` on a state folder the bench keeps; `dispose` stops it and removes the folder. */
 export async function startStack(state: string, vars: Record<string, string> = {}): Promise<LocalStack> {
-  const env = baseEnv({});
-  const port = await freePort();
-  const inspector = await freePort();
-  const child: ChildProcess = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      state,
-      "--show-interactive-dev-session=false",
-      // --var wins over [vars] and over a local .dev.vars (which shuts out the process environment).
-      ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
-    ],
-    { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  let log = "";
-  const served = new Map<string, number>();
-  let partial = "";
-  const onData = (chunk: Buffer): void => {
-    const text = chunk.toString();
-    if (log.length < 200_000) log += text;
-    else log = log.slice(-100_000) + text;
-    const lines = (partial + text).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) {
-      // e.g. "[wrangler:info] POST /v1/agent/poll 200 OK (20012ms)"
-      const match = /\b(GET|POST|PUT|DELETE|PATCH) (\/\S*) (\d{3})/.exec(line);
-      if (match?.[2]) served.set(match[2], (served.get(match[2]) ?? 0) + 1);
-    }
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.pid !== undefined) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
-    }
-  };
-  const stack: LocalStack = {
-    url,
-    state,
-    served: (prefix) => {
-      let n = 0;
-      for (const [p, count] of served) if (p.startsWith(prefix)) n += count;
-      return n;
-    },
-    output: () => log,
-    stop,
+  const plane = await startControlPlane({ state, vars });
+  return {
+    ...plane,
     dispose: async () => {
-      await stop();
+      await plane.stop();
       await rm(state, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    try {
-      const res = await fetch(`${url}/v1/health`);
-      if (res.ok) return stack;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  await stop();
-  throw new Error(`wrangler dev did not answer on ${url}:\n${log}`);
 }
 
 async function sqliteFiles(dir: string): Promise<string[]> {

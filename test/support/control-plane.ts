@@ -21,6 +21,11 @@ export async function freePort(): Promise<number> {
 
 export interface ControlPlane {
   url: string;
+  /** The --persist-to folder: the local D1 and Durable Object SQLite files live under it. */
+  state: string;
+  /** Requests wrangler dev logged as answered whose path starts with `prefix` (a server-side count). */
+  served(prefix: string): number;
+  /** Stops wrangler dev; removes the state folder too when this call created it. */
   stop(): Promise<void>;
   /** What wrangler printed, for failure messages. */
   output(): string;
@@ -28,10 +33,29 @@ export interface ControlPlane {
 
 export interface ControlPlaneOptions {
   /**
-   * Worker vars that override wrangler.toml's, passed as `--var KEY:VALUE` (e.g. POLL_WAIT_MS,
-   * LEASE_TTL_MS, NODE_GRACE_MS, SWEEP_INTERVAL_MS to shorten the agent protocol's timing).
+   * Worker vars that override wrangler.toml's, passed as `--var KEY:VALUE` (which also wins over a
+   * local .dev.vars), e.g. POLL_WAIT_MS, LEASE_TTL_MS, NODE_GRACE_MS, SWEEP_INTERVAL_MS to shorten
+   * the agent protocol's timing.
    */
   vars?: Record<string, string>;
+  /** A state folder made by `freshState` and kept by the caller (benchmarks read its files after). */
+  state?: string;
+}
+
+const wranglerEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  CI: "true",
+  WRANGLER_SEND_METRICS: "false",
+  NO_COLOR: "1",
+});
+
+/** A fresh local state folder with the D1 migrations applied, as `npm start` applies them. */
+export async function freshState(): Promise<string> {
+  const state = await mkdtemp(path.join(tmpdir(), "meridian-cp-"));
+  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    env: wranglerEnv(),
+  });
+  return state;
 }
 
 /**
@@ -39,13 +63,11 @@ export interface ControlPlaneOptions {
  * `wrangler dev` (workerd, local D1 and Durable Objects) on a free port.
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const state = await mkdtemp(path.join(tmpdir(), "meridian-cp-"));
-  const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-    env,
-  });
+  const owned = options.state === undefined;
+  const state = options.state ?? (await freshState());
   const port = await freePort();
   const inspector = await freePort();
+  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child: ChildProcess = spawn(
     "npx",
     [
@@ -60,17 +82,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       "--persist-to",
       state,
       "--show-interactive-dev-session=false",
-      ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+      ...vars,
     ],
-    { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    { env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let log = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    log += chunk.toString();
-  });
+  let partial = "";
+  const served = new Map<string, number>();
+  const onData = (chunk: Buffer): void => {
+    const text = chunk.toString();
+    log = log.length < 200_000 ? log + text : log.slice(-100_000) + text;
+    const lines = (partial + text).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      // e.g. "[wrangler:info] POST /v1/agent/poll 200 OK (20012ms)"
+      const match = /\b(GET|POST|PUT|DELETE|PATCH) (\/\S*) (\d{3})/.exec(line);
+      if (match?.[2]) served.set(match[2], (served.get(match[2]) ?? 0) + 1);
+    }
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.pid !== undefined) {
@@ -79,14 +110,25 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
       if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     }
-    await rm(state, { recursive: true, force: true });
+    if (owned) await rm(state, { recursive: true, force: true });
+  };
+  const plane: ControlPlane = {
+    url,
+    state,
+    served: (prefix) => {
+      let n = 0;
+      for (const [p, count] of served) if (p.startsWith(prefix)) n += count;
+      return n;
+    },
+    stop,
+    output: () => log,
   };
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${url}/v1/health`);
-      if (res.ok) return { url, stop, output: () => log };
+      if (res.ok) return plane;
     } catch {
       // not listening yet
     }
