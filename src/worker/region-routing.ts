@@ -37,6 +37,5 @@ export function chooseRegion(c: Context<AppEnv>, named: string | undefined): str
 }
 
 export function regionStub(env: Env, region: string): DurableObjectStub<RegionObject> {
-  const namespace = env.REGION as DurableObjectNamespace<RegionObject>;
-  return namespace.get(namespace.idFromName(region));
+  return env.REGION.get(env.REGION.idFromName(region));
 }
