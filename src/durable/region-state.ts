@@ -1,10 +1,12 @@
 import type { FeeConfig } from "../ledger/ledger-config.js";
-import { meter } from "../ledger/meter.js";
-import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
+import type { AttemptOutcome } from "../ledger/settlement.js";
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { newId } from "../shared/ids.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { assignmentOf, peerAddress } from "./assignment.js";
+import { AttemptIndex } from "./attempt-index.js";
+import { attemptEndEntries, attemptStartEntry, chargeOf } from "./attempt-records.js";
+import { allocationOf, failureReason, isTerminalStatus } from "./job-outcome.js";
 import type { Timing } from "./lease.js";
 import type { JobPatch, OutboxEntry } from "./outbox-entry.js";
 import { type Pacing, pacingFor, retryBackoffMs } from "./poll-pacing.js";
@@ -13,7 +15,6 @@ import { type AttemptEnd, attemptEndOf } from "./reputation/index.js";
 import {
   demandFromSpec,
   demandUnits,
-  type NodeAllocation,
   nodeFromRecord,
   type Placement,
   Scheduler,
@@ -86,9 +87,11 @@ export class RegionState {
   readonly nodes = new Map<string, NodeRecord>();
   readonly jobs = new Map<string, JobRecord>();
   private readonly live = new Map<string, Liveness>();
-  private readonly leases = new Map<string, number>();
-  private readonly attemptJob = new Map<string, string>();
-  private readonly nodeJobs = new Map<string, Set<string>>();
+  private readonly attempts = new AttemptIndex();
+  /** When each live attempt's lease lapses (memory only). */
+  get leases(): Map<string, number> {
+    return this.attempts.leases;
+  }
   readonly scheduler: Scheduler<string>;
   /** Each account's recently placed work, decayed: the queue's memory for fair share. */
   private readonly recentUse = new Map<string, { units: number; at: number }>();
@@ -138,8 +141,7 @@ export class RegionState {
       this.jobs.set(job.id, job);
       const active = job.members.filter((member) => member.endedAt === null);
       for (const member of active) {
-        this.index(job, member);
-        this.leases.set(member.id, now + this.pacing().leaseTtlMs);
+        this.attempts.add(job.id, member, now + this.pacing().leaseTtlMs);
       }
       if (active.length > 0) {
         this.scheduler.inventory.reserve(job.id, job.members.map(allocationOf), { accountId: job.accountId });
@@ -231,7 +233,7 @@ export class RegionState {
       const job = this.jobOfAttempt(entry.attemptId);
       const member = job?.members.find((m) => m.id === entry.attemptId);
       if (member && member.nodeId === nodeId && member.fencing === entry.fencing && member.endedAt === null) {
-        this.leases.set(member.id, now + this.pacing().leaseTtlMs);
+        this.attempts.leases.set(member.id, now + this.pacing().leaseTtlMs);
       } else {
         stop.push({ attemptId: entry.attemptId, reason: job ? "superseded" : "unknown_attempt" });
       }
@@ -252,7 +254,7 @@ export class RegionState {
   ): { assignments: Assignment[]; stop: StopOrder[] } {
     const assignments: Assignment[] = [];
     const stop: StopOrder[] = [];
-    for (const jobId of this.nodeJobs.get(nodeId) ?? []) {
+    for (const jobId of this.attempts.jobIdsOn(nodeId)) {
       const job = this.jobs.get(jobId);
       if (!job) continue;
       for (const member of job.members) {
@@ -264,7 +266,7 @@ export class RegionState {
             this.nodes.get(job.members[0]?.nodeId ?? ""),
             job.members[0]?.nodeId ?? nodeId,
           );
-          const lease = this.leases.get(member.id) ?? now + this.pacing().leaseTtlMs;
+          const lease = this.attempts.leases.get(member.id) ?? now + this.pacing().leaseTtlMs;
           assignments.push(
             assignmentOf(job, member, this.region, master, lease, this.runLimitSeconds(job, member)),
           );
@@ -297,7 +299,7 @@ export class RegionState {
   }
 
   renewLease(attemptId: string, now: number): void {
-    this.leases.set(attemptId, now + this.pacing().leaseTtlMs);
+    this.attempts.leases.set(attemptId, now + this.pacing().leaseTtlMs);
   }
 
   started(job: JobRecord, member: AttemptRecord, now: number): void {
@@ -390,8 +392,8 @@ export class RegionState {
       }
       for (const member of job.members) {
         if (member.endedAt !== null) continue;
-        const expiresAt = this.leases.get(member.id) ?? now + this.pacing().leaseTtlMs;
-        this.leases.set(member.id, expiresAt);
+        const expiresAt = this.attempts.leases.get(member.id) ?? now + this.pacing().leaseTtlMs;
+        this.attempts.leases.set(member.id, expiresAt);
         if (expiresAt <= now) {
           this.lapse(job, member, now);
           break;
@@ -476,18 +478,8 @@ export class RegionState {
     });
     this.effects.puts.set(FENCING_KEY, this.fencing);
     for (const member of job.members) {
-      this.index(job, member);
-      this.leases.set(member.id, now + this.pacing().leaseTtlMs);
-      this.effects.outbox.push({
-        kind: "attempt-start",
-        id: member.id,
-        jobId: job.id,
-        nodeId: member.nodeId,
-        fencing: member.fencing,
-        gpuUuids: member.gpuUuids,
-        pricePerGpuHourMicros: member.pricePerGpuHourMicros,
-        assignedAt: now,
-      });
+      this.attempts.add(job.id, member, now + this.pacing().leaseTtlMs);
+      this.effects.outbox.push(attemptStartEntry(job, member, now));
       this.effects.wake.add(member.nodeId);
     }
     const first = job.members[0];
@@ -502,7 +494,7 @@ export class RegionState {
 
   /** A draining node gives back the assignments it never took up; they are placed again at once. */
   private returnUntaken(nodeId: string, taken: ReadonlySet<string>, now: number): void {
-    for (const jobId of [...(this.nodeJobs.get(nodeId) ?? [])]) {
+    for (const jobId of this.attempts.jobIdsOn(nodeId)) {
       const job = this.jobs.get(jobId);
       if (job?.status !== "assigned") continue;
       const member = job.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
@@ -579,48 +571,12 @@ export class RegionState {
 
   /** Records an ended member: its D1 row, its settlement, and its node no longer holding it. */
   private endMember(job: JobRecord, member: AttemptRecord, outcome: AttemptOutcome, now: number): void {
-    if (isBillableOutcome(outcome)) {
-      // What the settlement charges, so the next attempt's run limit sees what the budget has left.
-      job.spentMicros += meter({
-        startedAt: member.startedAt,
-        endedAt: now,
-        pricePerGpuHourMicros: member.pricePerGpuHourMicros,
-        gpus: member.gpuUuids.length,
-        mode: job.spec.billing?.mode ?? "per_second",
-        fixedPriceMicros: job.spec.billing?.fixedPrice,
-      }).amountMicros;
-    }
-    this.leases.delete(member.id);
-    this.attemptJob.delete(member.id);
-    this.nodeJobs.get(member.nodeId)?.delete(job.id);
-    this.effects.outbox.push({
-      kind: "attempt-end",
-      id: member.id,
-      startedAt: member.startedAt,
-      endedAt: now,
-      exitCode: member.exitCode,
-      outcome,
-    });
-    const node = this.nodes.get(member.nodeId);
-    const gpu = node?.hardware.gpus.find((g) => member.gpuUuids.includes(g.uuid));
-    this.effects.outbox.push({
-      kind: "settle",
-      settlement: {
-        accountId: job.accountId,
-        jobId: job.id,
-        attemptId: member.id,
-        nodeId: member.nodeId,
-        outcome,
-        startedAt: member.startedAt,
-        endedAt: now,
-        pricePerGpuHourMicros: member.pricePerGpuHourMicros,
-        gpus: member.gpuUuids.length,
-        ...(job.spec.billing ? { billing: job.spec.billing } : {}),
-        gpuModel: gpu?.model ?? null,
-      },
-      fees: this.fees,
-      at: now,
-    });
+    // What the settlement charges, so the next attempt's run limit sees what the budget has left.
+    job.spentMicros += chargeOf(job, member, outcome, now);
+    this.attempts.remove(job.id, member);
+    this.effects.outbox.push(
+      ...attemptEndEntries(job, member, outcome, now, this.nodes.get(member.nodeId), this.fees),
+    );
     this.stageJob(job);
   }
 
@@ -676,30 +632,16 @@ export class RegionState {
   /** Drops an ended job from the region, and gives back what its hold did not spend. */
   private forget(job: JobRecord, now: number): void {
     this.effects.outbox.push({ kind: "release", accountId: job.accountId, jobId: job.id, at: now });
-    for (const member of job.members) {
-      this.leases.delete(member.id);
-      this.attemptJob.delete(member.id);
-      this.nodeJobs.get(member.nodeId)?.delete(job.id);
-    }
+    for (const member of job.members) this.attempts.remove(job.id, member);
     this.jobs.delete(job.id);
     this.effects.puts.delete(JOB_KEY + job.id);
     this.effects.deletes.add(JOB_KEY + job.id);
   }
 
-  private index(job: JobRecord, member: AttemptRecord): void {
-    this.attemptJob.set(member.id, job.id);
-    let set = this.nodeJobs.get(member.nodeId);
-    if (!set) {
-      set = new Set();
-      this.nodeJobs.set(member.nodeId, set);
-    }
-    set.add(job.id);
-  }
-
   /** The jobs with an attempt on this node now, for its provider. */
   jobsOnNode(nodeId: string): { jobId: string; attemptId: string; status: JobStatus }[] {
     const out: { jobId: string; attemptId: string; status: JobStatus }[] = [];
-    for (const jobId of this.nodeJobs.get(nodeId) ?? []) {
+    for (const jobId of this.attempts.jobIdsOn(nodeId)) {
       const job = this.jobs.get(jobId);
       const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
       if (job && member) out.push({ jobId, attemptId: member.id, status: job.status });
@@ -708,33 +650,7 @@ export class RegionState {
   }
 
   jobOfAttempt(attemptId: string): JobRecord | undefined {
-    const jobId = this.attemptJob.get(attemptId);
+    const jobId = this.attempts.jobIdOf(attemptId);
     return jobId === undefined ? undefined : this.jobs.get(jobId);
-  }
-}
-
-function allocationOf(member: AttemptRecord): NodeAllocation {
-  return {
-    nodeId: member.nodeId,
-    gpus: member.gpuUuids.map((uuid) => ({ uuid, milli: 1000 })),
-    cpuMilli: Math.round(member.cpus * 1000),
-    memoryMib: member.memoryMib,
-  };
-}
-
-export function isTerminalStatus(status: JobStatus): boolean {
-  return status === "succeeded" || status === "failed" || status === "cancelled" || status === "lost";
-}
-
-function failureReason(report: AttemptReport & { type: "exited" }, timeoutSeconds: number): string {
-  switch (report.reason) {
-    case "timeout":
-      return `timed out after ${timeoutSeconds} s`;
-    case "error":
-      return report.message ?? "the agent could not run the container";
-    case "cancelled":
-      return "stopped on the node";
-    case "completed":
-      return `exited with code ${report.exitCode ?? "unknown"}`;
   }
 }

@@ -40,7 +40,7 @@ function movedBy(a: number | undefined, b: number | undefined, limit: number): b
 
 /**
  * Why `next` is worth sending given what was last sent, or undefined when it is not. Errors are
- * always material: any rise in uncorrected ECC errors, and any change of the hardware-slowdown flag.
+ * always material: every rise in uncorrected ECC errors, and any change of the hardware-slowdown flag.
  */
 export function materialChange(
   sent: NodeSnapshot | undefined,

@@ -1,0 +1,77 @@
+import type { FeeConfig } from "../ledger/ledger-config.js";
+import { meter } from "../ledger/meter.js";
+import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
+import type { OutboxEntry } from "./outbox-entry.js";
+import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
+
+/** What an ended attempt costs the user (0 unless the outcome is theirs to pay). */
+export function chargeOf(
+  job: JobRecord,
+  member: AttemptRecord,
+  outcome: AttemptOutcome,
+  endedAt: number,
+): number {
+  if (!isBillableOutcome(outcome)) return 0;
+  return meter({
+    startedAt: member.startedAt,
+    endedAt,
+    pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+    gpus: member.gpuUuids.length,
+    mode: job.spec.billing?.mode ?? "per_second",
+    fixedPriceMicros: job.spec.billing?.fixedPrice,
+  }).amountMicros;
+}
+
+/** The D1 records an ended attempt owes: its attempt row's end, and its settlement in the ledger. */
+export function attemptEndEntries(
+  job: JobRecord,
+  member: AttemptRecord,
+  outcome: AttemptOutcome,
+  endedAt: number,
+  node: NodeRecord | undefined,
+  fees: FeeConfig,
+): OutboxEntry[] {
+  const gpu = node?.hardware.gpus.find((g) => member.gpuUuids.includes(g.uuid));
+  return [
+    {
+      kind: "attempt-end",
+      id: member.id,
+      startedAt: member.startedAt,
+      endedAt,
+      exitCode: member.exitCode,
+      outcome,
+    },
+    {
+      kind: "settle",
+      settlement: {
+        accountId: job.accountId,
+        jobId: job.id,
+        attemptId: member.id,
+        nodeId: member.nodeId,
+        outcome,
+        startedAt: member.startedAt,
+        endedAt,
+        pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+        gpus: member.gpuUuids.length,
+        ...(job.spec.billing ? { billing: job.spec.billing } : {}),
+        gpuModel: gpu?.model ?? null,
+      },
+      fees,
+      at: endedAt,
+    },
+  ];
+}
+
+/** The D1 record of a new attempt: its lease's fencing number and the GPUs it holds. */
+export function attemptStartEntry(job: JobRecord, member: AttemptRecord, at: number): OutboxEntry {
+  return {
+    kind: "attempt-start",
+    id: member.id,
+    jobId: job.id,
+    nodeId: member.nodeId,
+    fencing: member.fencing,
+    gpuUuids: member.gpuUuids,
+    pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+    assignedAt: at,
+  };
+}
