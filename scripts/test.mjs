@@ -15,4 +15,15 @@ for (const args of runs) {
   const result = spawnSync("npx", args, { stdio: "inherit" });
   if (result.status !== 0) failed = true;
 }
+// Said again at the end, where it cannot scroll out of sight among the results.
+const engine = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], {
+  stdio: "pipe",
+  timeout: 10_000,
+});
+if (engine.status !== 0) {
+  console.warn(
+    "\n!!! No Docker engine answered: the suites that run real containers were SKIPPED (agent Docker runtime,\n" +
+      "!!! image pull, agent work loop, end-to-end, failover). Start dockerd, or run `bash .ci/run`, to run them.\n",
+  );
+}
 process.exit(failed ? 1 : 0);
