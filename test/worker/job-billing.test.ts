@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RegionObject } from "../../src/durable/region-object.js";
 import {
   authed,
+  balance,
   call,
   drainAgents,
   expectError,
@@ -25,15 +26,6 @@ const spec = {
   maxPricePerGpuHour: "2.00",
   timeoutSeconds: 3600,
 };
-
-interface Balance {
-  availableMicros: number;
-  heldMicros: number;
-}
-
-async function balance(apiKey: string): Promise<Balance> {
-  return (await (await call("/v1/balance", authed(apiKey))).json()) as Balance;
-}
 
 async function sumOfAllAccounts(): Promise<number> {
   const row = await env.DB.prepare(

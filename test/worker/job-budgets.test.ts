@@ -7,6 +7,7 @@ import type { BillingMode } from "../../src/shared/billing.js";
 import type { EstimateView } from "../../src/shared/ledger-api.js";
 import {
   authed,
+  balance,
   call,
   drainAgents,
   expectError,
@@ -27,15 +28,6 @@ const spec = {
   maxPricePerGpuHour: "2.00",
   timeoutSeconds: 3600,
 };
-
-interface Balance {
-  availableMicros: number;
-  heldMicros: number;
-}
-
-async function balance(apiKey: string): Promise<Balance> {
-  return (await (await call("/v1/balance", authed(apiKey))).json()) as Balance;
-}
 
 async function ledgerRows(): Promise<number> {
   const row = await env.DB.prepare(

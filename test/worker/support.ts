@@ -190,3 +190,11 @@ export async function expireLeases(attemptIds: readonly string[], region = "eu-w
   });
   await runDurableObjectAlarm(regionObject(region));
 }
+
+/** The caller's balance as GET /v1/balance shows it, in µUSD. */
+export async function balance(apiKey: string): Promise<{ availableMicros: number; heldMicros: number }> {
+  return (await (await call("/v1/balance", authed(apiKey))).json()) as {
+    availableMicros: number;
+    heldMicros: number;
+  };
+}
