@@ -321,9 +321,11 @@ function simulate(nodes: number, seconds: number): Record<string, unknown> {
     const now = b * STEP;
     const measuring = now >= measureFrom;
     if (now >= nextAlarm) {
-      // RegionObject.alarm(): refresh every node, sweep, save.
+      // RegionObject.alarm(): re-index the nodes whose standing changed, sweep, save.
       const a = process.hrtime.bigint();
-      for (const nodeId of state.nodes.keys()) state.refreshNode(nodeId, now);
+      for (const nodeId of state.nodes.keys()) {
+        if (state.standingChanged(nodeId, now)) state.refreshNode(nodeId, now);
+      }
       state.sweep(now);
       const w = save(now);
       state.nextWakeAt(now);
