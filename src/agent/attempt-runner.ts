@@ -2,11 +2,17 @@ import type { Assignment, AttemptReport, ReportResponse } from "../shared/agent-
 import type { AgentLog } from "./agent-log.js";
 import { errorMessage } from "./agent-log.js";
 import type { Clock } from "./clock.js";
-import type { ContainerExit, ContainerRuntime, RunningContainer } from "./container-runtime.js";
+import {
+  type ContainerExit,
+  type ContainerRuntime,
+  ImagePullError,
+  type RunningContainer,
+} from "./container-runtime.js";
 import { ControlPlaneError } from "./control-plane-client.js";
 import { LogShipper } from "./log-shipper.js";
 
 type ExitReason = Extract<AttemptReport, { type: "exited" }>["reason"];
+type ErrorKind = NonNullable<Extract<AttemptReport, { type: "exited" }>["errorKind"]>;
 type EarlyStop = { reason: Exclude<ExitReason, "completed">; message: string };
 
 /** Where an attempt stands, as the work loop and tests can observe it. */
@@ -88,7 +94,8 @@ export class AttemptRunner {
     try {
       await deps.runtime.ensureImage(assignment.image);
     } catch (error) {
-      await this.finish(null, { reason: "error", message: errorMessage(error) });
+      const errorKind = error instanceof ImagePullError ? "image_pull" : "runtime";
+      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
       return;
     }
     if (this.stale) return this.markAbandoned();
@@ -114,7 +121,7 @@ export class AttemptRunner {
     } catch (error) {
       this.shipper.abandon();
       this.releaseLogs();
-      await this.finish(null, { reason: "error", message: errorMessage(error) });
+      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind: "runtime" });
       return;
     }
     this.container = container;
@@ -153,7 +160,11 @@ export class AttemptRunner {
     }
     await this.shipper.close();
     if (exit === undefined) {
-      await this.finish(null, { reason: "error", message: "the container engine lost the container" });
+      await this.finish(null, {
+        reason: "error",
+        message: "the container engine lost the container",
+        errorKind: "runtime",
+      });
     } else {
       const stop =
         this.earlyStop ??
@@ -166,7 +177,7 @@ export class AttemptRunner {
 
   private async finish(
     exitCode: number | null,
-    stop: { reason: ExitReason; message: string } | undefined,
+    stop: { reason: ExitReason; message: string; errorKind?: ErrorKind } | undefined,
   ): Promise<void> {
     if (this.stale) return this.markAbandoned();
     this.phaseNow = "reporting";
@@ -178,6 +189,7 @@ export class AttemptRunner {
       exitCode,
       reason,
       ...(stop?.message ? { message: stop.message.slice(0, 4096) } : {}),
+      ...(stop?.errorKind ? { errorKind: stop.errorKind } : {}),
     });
     if (reason === "error")
       this.deps.log.warn(`${this.describe()}: failed: ${stop?.message ?? "unknown error"}`);

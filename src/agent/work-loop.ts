@@ -253,6 +253,7 @@ export class WorkLoop {
           exitCode: null,
           reason: "error",
           message,
+          errorKind: "host_policy",
         },
         { retries: 8, timeoutMs: REPORT_TIMEOUT_MS },
       );

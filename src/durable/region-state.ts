@@ -321,6 +321,10 @@ export class RegionState {
     report: AttemptReport & { type: "exited" },
     now: number,
   ): void {
+    if (report.reason === "error" && report.errorKind === "host_policy" && member.startedAt === null) {
+      this.refused(job, member, now);
+      return;
+    }
     const succeeded = report.reason === "completed" && report.exitCode === 0;
     member.endedAt = now;
     member.exitCode = report.exitCode;
@@ -507,6 +511,33 @@ export class RegionState {
       });
       this.enqueue(job);
     }
+  }
+
+  /**
+   * A node's host policy refused the job's image: nothing ran and no one is at fault, so the job
+   * is placed again at once, elsewhere, without counting as a retry.
+   */
+  private refused(job: JobRecord, member: AttemptRecord, now: number): void {
+    this.effects.nodeEvents.push({ kind: "attempt", nodeId: member.nodeId, end: "returned", at: now });
+    if (isTerminalStatus(job.status)) {
+      member.endedAt = now;
+      this.endMember(job, member, "returned", now);
+      this.settleIfDone(job, now);
+      return;
+    }
+    this.retireMembers(job, "returned", now);
+    job.excludedNodes.push(member.nodeId);
+    job.attempts = Math.max(0, job.attempts - 1);
+    this.transition(
+      job,
+      "queued",
+      `node ${member.nodeId}'s host policy refused the image; placing the job elsewhere`,
+      now,
+      { nodeId: null, attemptId: null, assignedAt: null, startedAt: null },
+      member,
+    );
+    this.enqueue(job);
+    this.schedule(now);
   }
 
   /** A member's lease lapsed: its node went silent. */

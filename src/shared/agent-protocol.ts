@@ -182,6 +182,12 @@ export const AttemptReport = z.discriminatedUnion("type", [
       exitCode: z.number().int().nullable(),
       reason: z.enum(["completed", "timeout", "cancelled", "error"]),
       message: z.string().max(4096).optional(),
+      /**
+       * With reason "error": whose the error is. `image_pull`: the image could not be pulled (the
+       * user's image); `host_policy`: the host's policy refuses the image (the job goes elsewhere);
+       * `runtime`: the node could not run the container (the node's fault).
+       */
+      errorKind: z.enum(["image_pull", "host_policy", "runtime"]).optional(),
     })
     .strict(),
 ]);

@@ -140,6 +140,34 @@ describe("placement", () => {
     await finish(cheap, a);
   });
 
+  it("places a job elsewhere when a node's host policy refuses its image, without failing it", async () => {
+    const { apiKey } = await signup();
+    const picky = await provider("1.00");
+    const { id } = (await (await submit(apiKey, { ...base, name: "p", resources: { gpus: 1 } })).json()) as {
+      id: string;
+    };
+    const [a] = (await picky.poll()).assignments;
+    if (!a) throw new Error("no assignment");
+    const other = await provider("1.00");
+    const refused = await picky.report(a.attemptId, {
+      type: "exited",
+      fencing: a.fencing,
+      at: Date.now(),
+      exitCode: null,
+      reason: "error",
+      message: "host policy refused the image: denied by **:latest",
+      errorKind: "host_policy",
+    });
+    expect(refused.status).toBe(200);
+    const job = await jobOf(apiKey, id);
+    expect(job).toMatchObject({ status: "assigned", nodeId: other.nodeId });
+    const [b] = (await other.poll()).assignments;
+    if (!b) throw new Error("not placed on the other node");
+    expect(b.env.MERIDIAN_ATTEMPT).toBe("1");
+    await finish(other, b);
+    expect((await jobOf(apiKey, id)).status).toBe("succeeded");
+  });
+
   it("quotes a spec: where it would run and for how much, or why not and what would place it", async () => {
     const { apiKey } = await signup();
     await provider("2.40", { site: "q" });
