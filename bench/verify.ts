@@ -1,7 +1,10 @@
 /**
  * bench:verify — proof-of-GPU verification costs.
- *  1. Verifier CPU time per challenge at production size (acceptCommit + acceptAnswer: spot-check
- *     plan, Merkle proofs, exact recomputation of the checked entries, judgement).
+ *  1. Verifier CPU time per challenge at production size (acceptReady + acceptCommit + acceptAnswer:
+ *     seed, spot-check plan, row digests, digest-vector hashes, Merkle proofs, exact recomputation of
+ *     the checked entries, judgement).
+ *  1b. Sizing and the commit window per model: products at datasheet, the window, an honest part at
+ *     80% and a part at 50% of the claimed speed (timings modelled, not measured).
  *  2. Agent-side challenge time on THIS MACHINE'S CPU for small n (TypeScript and gpu-bench.py's
  *     numpy backend) — a CPU figure, not a GPU one.
  *  3. GPU-time fraction under the re-challenge schedule, per model, simulated.
@@ -11,16 +14,18 @@ import { cpus } from "node:os";
 import { startBenchmark } from "../src/agent/verification/bench-runner.js";
 import { hostProcessLauncher } from "../src/agent/verification/host-process-launcher.js";
 import { GPU_CATALOG, type GpuModel, gpuModelById } from "../src/shared/gpu-catalog.js";
+import type { PreparedBenchmark } from "../src/shared/verification/benchmark-session.js";
 import { fromHex, toBase64, toHex } from "../src/shared/verification/bytes.js";
 import { encodeRow } from "../src/shared/verification/canonical-value.js";
 import {
   acceptAnswer,
   acceptCommit,
+  acceptReady,
   issueChallenge,
 } from "../src/shared/verification/challenge-lifecycle.js";
-import { challengeSizeFor } from "../src/shared/verification/challenge-size.js";
-import { runCpuBenchmark } from "../src/shared/verification/cpu-benchmark.js";
-import { leafDigest, nodeDigest } from "../src/shared/verification/merkle.js";
+import { challengeSizeFor, commitWindowMs, computeMsAt } from "../src/shared/verification/challenge-size.js";
+import { prepareCpuBenchmark } from "../src/shared/verification/cpu-benchmark.js";
+import { leafDigest, merkleDepth, nodeDigest } from "../src/shared/verification/merkle.js";
 import type { VerificationAnswer, VerificationChallenge } from "../src/shared/verification/messages.js";
 import { cryptoRandomBytes, type RandomBytes } from "../src/shared/verification/random-source.js";
 import {
@@ -29,6 +34,7 @@ import {
   meanDelayFor,
   nextChallengeDelayMs,
 } from "../src/shared/verification/rechallenge-schedule.js";
+import { digestKeys, digestVectorBytes, rowDigest } from "../src/shared/verification/row-digest.js";
 import { exactEntry, matrixKeys, rowOfA } from "../src/shared/verification/seeded-matrix.js";
 import { planSpotChecks } from "../src/shared/verification/spot-check.js";
 import { SPOT_CHECK_COLUMNS_PER_LEAF, SPOT_CHECK_LEAVES } from "../src/shared/verification/thresholds.js";
@@ -44,10 +50,11 @@ function percentile(sorted: readonly number[], p: number): number {
 /**
  * A production-size commitment cannot be computed on a CPU (that is the point), so the bench
  * builds one the verifier cannot tell apart: the opened rows are right at the columns it will
- * check (it draws them from a replayable source we also use), every other leaf and sibling is
- * random, and the proofs are real paths to the root. The verifier does exactly its usual work.
+ * check (it draws them from a replayable source we also use), each opened row's digest sits in an
+ * otherwise random digest vector of its block, every other leaf and sibling is random, and the
+ * proofs are real paths to the root. The verifier does exactly its usual work.
  */
-async function forgeAnswerable(challenge: VerificationChallenge, random: () => RandomBytes) {
+async function forgeAnswerable(challenge: VerificationChallenge, seed: string, random: () => RandomBytes) {
   const plan = planSpotChecks(
     challenge.n,
     challenge.blocks,
@@ -55,19 +62,27 @@ async function forgeAnswerable(challenge: VerificationChallenge, random: () => R
     SPOT_CHECK_COLUMNS_PER_LEAF,
     random(),
   );
-  const keys = matrixKeys(challenge.seed);
+  const keys = matrixKeys(seed);
+  const key = digestKeys(keys, challenge.n);
   const rows = new Map<number, Uint8Array>();
+  const vectors = new Map<number, Uint32Array>();
   for (const [i, leaf] of plan.leaves.entries()) {
     const values = new Int32Array(challenge.n);
     const aRow = rowOfA(keys, challenge.n, leaf % challenge.n);
     for (const column of plan.columns[i] ?? []) {
       values[column] = exactEntry(keys, challenge.n, aRow, Math.floor(leaf / challenge.n), column);
     }
-    rows.set(leaf, encodeRow(values, challenge.dtype));
+    const row = encodeRow(values, challenge.dtype);
+    rows.set(leaf, row);
+    const block = Math.floor(leaf / challenge.n);
+    const vector = vectors.get(block) ?? new Uint32Array(cryptoRandomBytes(4 * challenge.n).buffer.slice(0));
+    vector[leaf % challenge.n] = rowDigest(row, key);
+    vectors.set(block, vector);
   }
-  const depth = Math.log2(challenge.n * challenge.blocks);
+  const depth = merkleDepth(challenge.blocks);
   let level = new Map<number, Uint8Array>();
-  for (const [leaf, row] of rows) level.set(leaf, await leafDigest(row));
+  for (const [block, vector] of vectors) level.set(block, await leafDigest(digestVectorBytes(vector)));
+  const blockOf = (leaf: number): number => Math.floor(leaf / challenge.n);
   const proofs = new Map<number, string[]>(plan.leaves.map((leaf) => [leaf, []]));
   for (let d = 0; d < depth; d++) {
     const filler = new Map<number, Uint8Array>();
@@ -78,7 +93,7 @@ async function forgeAnswerable(challenge: VerificationChallenge, random: () => R
       filler.set(index, made);
       return made;
     };
-    for (const leaf of plan.leaves) proofs.get(leaf)?.push(toHex(at((leaf >>> d) ^ 1)));
+    for (const leaf of plan.leaves) proofs.get(leaf)?.push(toHex(at((blockOf(leaf) >>> d) ^ 1)));
     const next = new Map<number, Uint8Array>();
     for (const index of level.keys()) {
       const parent = index >>> 1;
@@ -92,6 +107,7 @@ async function forgeAnswerable(challenge: VerificationChallenge, random: () => R
     openings: plan.leaves.map((leaf) => ({
       leaf,
       row: toBase64(rows.get(leaf) ?? new Uint8Array()),
+      digests: toBase64(digestVectorBytes(vectors.get(blockOf(leaf)) ?? new Uint32Array())),
       proof: proofs.get(leaf) ?? [],
     })),
   };
@@ -110,6 +126,9 @@ async function verifierCost(model: GpuModel): Promise<void> {
       now: 0,
     });
     const { challenge } = record;
+    const readyStarted = performance.now();
+    const ready = acceptReady(record, { challengeId: challenge.id }, { nodeId: NODE, now: 500 });
+    const readyMs = performance.now() - readyStarted;
     // One random stream per iteration, read twice: by the forger, then by the verifier's plan.
     const stream = cryptoRandomBytes(4096);
     const random = (): RandomBytes => {
@@ -120,7 +139,7 @@ async function verifierCost(model: GpuModel): Promise<void> {
         return out;
       };
     };
-    const { root, answer } = await forgeAnswerable(challenge, random);
+    const { root, answer } = await forgeAnswerable(challenge, ready.release.seed, random);
     const commit = {
       challengeId: challenge.id,
       root,
@@ -134,10 +153,15 @@ async function verifierCost(model: GpuModel): Promise<void> {
       runner: { mode: "host-process" as const, backend: "bench", device: "bench" },
     };
     const started = performance.now();
-    const committed = acceptCommit(record, commit, { nodeId: NODE, now: 1_000, random: random() });
+    const committed = acceptCommit(ready.record, commit, { nodeId: NODE, now: 1_000, random: random() });
     const { judgement } = await acceptAnswer(committed.record, answer, { nodeId: NODE, now: 2_000 });
-    if (i >= warmups) times.push(performance.now() - started);
-    outcome = `${judgement.checkedEntries} entries checked, openings ${judgement.reasons.some((r) => r.code === "wrong_entry" || r.code === "proof_mismatch") ? "FAILED" : "accepted"}`;
+    if (i >= warmups) times.push(readyMs + performance.now() - started);
+    const failed = judgement.reasons.some((r) =>
+      ["wrong_entry", "proof_mismatch", "digest_mismatch", "malformed_row", "missing_opening"].includes(
+        r.code,
+      ),
+    );
+    outcome = `${judgement.checkedEntries} entries checked, openings ${failed ? "FAILED" : "accepted"}`;
   }
   times.sort((a, b) => a - b);
   const size = challengeSizeFor(model);
@@ -155,26 +179,43 @@ async function agentCpu(n: number, blocks: number): Promise<void> {
     now: 0,
     size: { n, blocks },
   });
-  const runs: Array<
-    [string, () => Promise<{ close(): Promise<void>; commit: { measured: { matmulMs: number } } }>]
-  > = [
-    ["TypeScript (cpu-benchmark.ts)", () => runCpuBenchmark(challenge)],
+  const runs: Array<[string, () => Promise<PreparedBenchmark>]> = [
+    ["TypeScript (cpu-benchmark.ts)", () => prepareCpuBenchmark(challenge)],
     [
       "gpu-bench.py numpy backend",
       () => startBenchmark(challenge, hostProcessLauncher({ backend: "numpy" })),
     ],
   ];
-  for (const [label, run] of runs) {
+  const release = {
+    challengeId: challenge.id,
+    seed: toHex(cryptoRandomBytes(32)),
+    releasedAt: 0,
+    expiresAt: 0,
+  };
+  for (const [label, prepare] of runs) {
     if (label.startsWith("TypeScript") && n > 512) continue;
+    const prepared = await prepare();
     const started = performance.now();
-    const session = await run();
+    const session = await prepared.run(release);
     const commitMs = performance.now() - started;
     await session.close();
+    await prepared.close();
     const gflops = (2 * n ** 3 * blocks) / (session.commit.measured.matmulMs / 1000) / 1e9;
     console.log(
       `| CPU: ${label} | n=${n}, ${blocks} block(s) | ${commitMs.toFixed(0)} ms | ${session.commit.measured.matmulMs.toFixed(1)} ms | ${gflops.toFixed(1)} GFLOP/s |`,
     );
   }
+}
+
+/** The window the control plane enforces, against honest and half-speed parts (modelled timings). */
+function windowRow(model: GpuModel): void {
+  const size = challengeSizeFor(model);
+  const windowMs = commitWindowMs(model, size);
+  const honestMs = computeMsAt(model, size, 0.8);
+  const halfMs = computeMsAt(model, size, 0.5);
+  console.log(
+    `| ${model.id} | n=${size.n}, ${size.blocks} blocks | ${(computeMsAt(model, size, 1) / 1000).toFixed(1)} s | ${(windowMs / 1000).toFixed(1)} s | ${(honestMs / 1000).toFixed(1)} s (${((windowMs - honestMs) / 1000).toFixed(1)} s spare) | ${(halfMs / 1000).toFixed(1)} s (${((halfMs - windowMs) / 1000).toFixed(1)} s late) |`,
+  );
 }
 
 function schedule(model: GpuModel): void {
@@ -195,14 +236,19 @@ function schedule(model: GpuModel): void {
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, node ${process.version}, ${new Date().toISOString()}\n`,
 );
-console.log("verifier CPU time per challenge (acceptCommit + acceptAnswer)\n");
+console.log("verifier CPU time per challenge (acceptReady + acceptCommit + acceptAnswer)\n");
 console.log("| model | challenge | p50 | p99 | n | result |\n| --- | --- | --- | --- | --- | --- |");
 for (const id of ["H100-SXM", "B200", "RTX-3060"]) {
   const model = gpuModelById(id);
   if (model) await verifierCost(model);
 }
+console.log("\ncommit window per model (release → commit deadline; products only, modelled)\n");
+console.log(
+  "| model | challenge | products at datasheet | window | at 80% of datasheet | at 50% (a lying slower part) |\n| --- | --- | --- | --- | --- | --- |",
+);
+for (const model of GPU_CATALOG) windowRow(model);
 console.log("\nagent-side challenge time on this machine's CPU (NOT a GPU)\n");
-console.log("| engine | size | start → commit | product time | rate |\n| --- | --- | --- | --- | --- |");
+console.log("| engine | size | release → commit | product time | rate |\n| --- | --- | --- | --- | --- |");
 await agentCpu(256, 1);
 await agentCpu(512, 2);
 await agentCpu(1024, 2);

@@ -286,7 +286,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
 
   if (engineChoice.mode === "container" && engineChoice.image !== undefined) {
     const image = engineChoice.image;
-    // Pulled ahead of the first challenge: a multi-GiB pull inside the commit window would fail it.
+    // Pulled ahead of the first challenge: a multi-GiB pull inside the setup deadline would fail it.
     void runtime.ensureImage(image).then(
       () => log.info(`verification benchmark image ${image} is ready`),
       (error: unknown) => log.warn(`could not pre-pull the benchmark image ${image}: ${errorMessage(error)}`),

@@ -10,6 +10,8 @@ import {
 import { newNonce, SIGNATURE_HEADERS, sha256Hex, signParts } from "../shared/agent-signature.js";
 import { ErrorEnvelope } from "../shared/errors.js";
 import {
+  type ChallengeReady,
+  ChallengeRelease,
   SpotCheckRequest,
   type VerificationAnswer,
   type VerificationCommit,
@@ -98,6 +100,16 @@ export class ControlPlaneClient {
       `/v1/agent/attempts/${encodeURIComponent(attemptId)}/report`,
       body,
       ReportResponse,
+      options,
+    );
+  }
+
+  /** The benchmark is prepared; the answer is the seed and the commit deadline. */
+  readyChallenge(body: ChallengeReady, options: CallOptions = {}): Promise<ChallengeRelease> {
+    return this.call(
+      `/v1/agent/challenges/${encodeURIComponent(body.challengeId)}/ready`,
+      body,
+      ChallengeRelease,
       options,
     );
   }

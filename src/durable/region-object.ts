@@ -17,7 +17,11 @@ import { gpuModelForReportedName } from "../shared/gpu-catalog.js";
 import { nodeIdForPublicKey } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
-import type { SpotCheckRequest, VerificationJudgement } from "../shared/verification/messages.js";
+import type {
+  ChallengeRelease,
+  SpotCheckRequest,
+  VerificationJudgement,
+} from "../shared/verification/messages.js";
 import { type Timing, timingOf } from "./lease.js";
 import { writeLogs } from "./log-writer.js";
 import type { NodeHealth } from "./node-metrics.js";
@@ -220,6 +224,22 @@ export class RegionObject extends DurableObject<Env> {
           return { accepted: true, stop: true };
       }
       return { accepted: true, stop: member.stopping !== null };
+    });
+  }
+
+  /** The agent has prepared for a challenge: it gets the seed, and the commit window starts. */
+  async readyChallenge(
+    caller: AgentCaller,
+    challengeId: string,
+    body: unknown,
+  ): Promise<RpcResult<ChallengeRelease>> {
+    return asResult(async () => {
+      const now = Date.now();
+      const node = this.authenticate(caller, now);
+      const release = this.standing.desk.ready(node.id, challengeId, body, now);
+      // save() re-arms the alarm: it must now wake at the commit deadline, before the setup one.
+      await this.save();
+      return release;
     });
   }
 

@@ -3,6 +3,7 @@ import type { ChallengeDtype } from "../shared/verification/canonical-value.js";
 import {
   acceptAnswer,
   acceptCommit,
+  acceptReady,
   type ChallengeRecord,
   deadlineOf,
   expireChallenge,
@@ -10,6 +11,7 @@ import {
 } from "../shared/verification/challenge-lifecycle.js";
 import type { ChallengeSize, WindowOptions } from "../shared/verification/challenge-size.js";
 import type {
+  ChallengeRelease,
   JudgementReason,
   SpotCheckRequest,
   VerificationChallenge,
@@ -94,8 +96,9 @@ function minOf(values: readonly (number | null | undefined)[]): number | null {
  * finds nothing due).
  *
  * The Region object: calls `onRegistered` from `register`; on each poll attaches
- * `challengesFor(node, now)` to the answer (challenges are issued then, so the commit window starts
- * when the agent can see it); routes the agent's commit and answer to `commit` and `answer`;
+ * `challengesFor(node, now)` to the answer (challenges are issued then, without a seed, so the
+ * setup deadline starts when the agent can see it); routes the agent's ready, commit and answer to
+ * `ready` (which releases the seed and starts the commit window), `commit` and `answer`;
  * calls `expire` from its alarm, armed at `nextWakeAt()`; feeds every judgement to reputation;
  * and writes `takeChanges()` with the rest of the method's changes.
  */
@@ -202,7 +205,7 @@ export class VerificationDesk {
 
   /**
    * The challenges to put in this node's poll answer: new ones issued now for GPUs that are due
-   * (never a second open one for a GPU), and those issued earlier that have no commit yet, sent
+   * (never a second open one for a GPU), and those issued earlier that have no ready yet, sent
    * again in case the answer that carried them was lost. The agent runs each id once.
    */
   challengesFor(nodeId: string, now: number): VerificationChallenge[] {
@@ -225,6 +228,25 @@ export class VerificationDesk {
     }
     if (due.length > 0) this.touch(nodeId);
     return node.gpus.flatMap((gpu) => (gpu.challenge?.state === "issued" ? [gpu.challenge.challenge] : []));
+  }
+
+  /**
+   * The node has prepared for a challenge: returns the release (the seed and the commit deadline).
+   * A repeated ready gets the same release. Refusals are as for `commit`.
+   */
+  ready(nodeId: string, challengeId: string, body: unknown, now: number): ChallengeRelease {
+    const { owner, gpu, record } = this.find(nodeId, challengeId);
+    const released = acceptReady(record, body, {
+      nodeId,
+      now,
+      random: this.random,
+      ...(this.options.window ? { window: this.options.window } : {}),
+    });
+    if (released.record !== record) {
+      gpu.challenge = released.record;
+      this.touch(owner.nodeId);
+    }
+    return released.release;
   }
 
   /**

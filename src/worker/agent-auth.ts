@@ -3,7 +3,18 @@ import { SIGNATURE_HEADERS, sha256Hex, verifyParts } from "../shared/agent-signa
 import { MeridianError } from "../shared/errors.js";
 import { RegionId } from "../shared/regions.js";
 import type { AppEnv } from "./hono-env.js";
-import { readText } from "./json-body.js";
+import { MAX_BODY_BYTES, readText } from "./json-body.js";
+
+/**
+ * A challenge answer opens 16 rows, each with its block's digest vector (64 KiB at n = 16384,
+ * base64 on the wire): about 2.1 MB, so that one route gets more room than the 1 MiB default.
+ */
+const ANSWER_BODY_BYTES = 4 * 1024 * 1024;
+
+function agentBodyLimit(pathname: string): number {
+  return /\/challenges\/[^/]+\/answer$/.test(pathname) ? ANSWER_BODY_BYTES : MAX_BODY_BYTES;
+}
+
 import { requireKnownRegion } from "./region-routing.js";
 
 /**
@@ -31,7 +42,7 @@ export const agentAuth = createMiddleware<AppEnv>(async (c, next) => {
       "agent requests must carry the x-meridian-* signature headers",
     );
   }
-  const body = await readText(c);
+  const body = await readText(c, agentBodyLimit(new URL(c.req.url).pathname));
   const url = new URL(c.req.url);
   const timestamp = Number(timestampText);
   const valid = await verifyParts(publicKey, signature, {

@@ -40,10 +40,10 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
   return parseOrThrow(schema, parseJsonText(await readText(c)), "request body");
 }
 
-/** The raw body as text, refusing bodies over MAX_BODY_BYTES whatever Content-Length claims. */
-export async function readText(c: Context): Promise<string> {
+/** The raw body as text, refusing bodies over `limit` bytes whatever Content-Length claims. */
+export async function readText(c: Context, limit = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) tooLarge();
+  if (declared > limit) tooLarge(limit);
   const body = c.req.raw.body;
   if (!body) return "";
   const reader = body.getReader();
@@ -53,9 +53,9 @@ export async function readText(c: Context): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > limit) {
       await reader.cancel();
-      tooLarge();
+      tooLarge(limit);
     }
     parts.push(value);
   }
@@ -72,8 +72,8 @@ export async function readText(c: Context): Promise<string> {
   }
 }
 
-function tooLarge(): never {
-  throw new MeridianError(413, "body_too_large", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+function tooLarge(limit: number): never {
+  throw new MeridianError(413, "body_too_large", `the request body is larger than ${limit} bytes`);
 }
 
 export function queryOf<S extends z.ZodType>(c: Context, schema: S): z.output<S> {

@@ -7,6 +7,7 @@ import { newId } from "../../src/shared/ids.js";
 import {
   acceptAnswer,
   acceptCommit,
+  acceptReady,
   type ChallengeRecord,
 } from "../../src/shared/verification/challenge-lifecycle.js";
 import type { VerificationChallenge, VerificationJudgement } from "../../src/shared/verification/messages.js";
@@ -87,7 +88,7 @@ export class FakeControlPlane {
     return new Promise((resolve) => this.waiters.push({ test, resolve }));
   }
 
-  /** Hands out a challenge with the next poll; its commit and answer are judged by the real rules. */
+  /** Hands out a challenge with the next poll; its ready, commit and answer go by the real rules. */
   challenge(record: ChallengeRecord & { state: "issued" }): void {
     this.challenges.set(record.challenge.id, record);
     this.pendingChallenges.push(record.challenge);
@@ -150,7 +151,7 @@ export class FakeControlPlane {
       });
       return;
     }
-    const challengeRoute = path.match(/^\/v1\/agent\/challenges\/([^/]+)\/(commit|answer)$/);
+    const challengeRoute = path.match(/^\/v1\/agent\/challenges\/([^/]+)\/(ready|commit|answer)$/);
     if (challengeRoute?.[1] !== undefined) {
       const id = decodeURIComponent(challengeRoute[1]);
       const record = this.challenges.get(id);
@@ -160,7 +161,11 @@ export class FakeControlPlane {
       }
       const context = { nodeId: String(request.headers[SIGNATURE_HEADERS.nodeId] ?? ""), now: Date.now() };
       try {
-        if (challengeRoute[2] === "commit") {
+        if (challengeRoute[2] === "ready") {
+          const released = acceptReady(record, body, context);
+          this.challenges.set(id, released.record);
+          send(200, released.release);
+        } else if (challengeRoute[2] === "commit") {
           const accepted = acceptCommit(record, body, context);
           this.challenges.set(id, accepted.record);
           send(200, accepted.request);

@@ -63,7 +63,7 @@ describe("provider agent", () => {
     await plane.close();
   });
 
-  it("answers a challenge: signed commit, spot checks opened correctly, verdict recorded", async () => {
+  it("answers a challenge: prepares, signed ready, commit, spot checks opened correctly, verdict recorded", async () => {
     await start({ payoutWallet: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin" });
     const register = plane.requests.find((request) => request.path === "/v1/agent/register");
     expect(register?.body).toMatchObject({
@@ -83,14 +83,25 @@ describe("provider agent", () => {
     await plane.until(() => plane.judgements.length === 1);
 
     const paths = plane.requests.map((request) => request.path);
-    expect(paths).toContain(`/v1/agent/challenges/${record.challenge.id}/commit`);
-    expect(paths).toContain(`/v1/agent/challenges/${record.challenge.id}/answer`);
+    const base = `/v1/agent/challenges/${record.challenge.id}`;
+    // In protocol order: the seed is asked for only once prepared, then the commit, then the openings.
+    expect(paths.filter((path) => path.startsWith(base))).toEqual([
+      `${base}/ready`,
+      `${base}/commit`,
+      `${base}/answer`,
+    ]);
     expect(plane.requests.every((request) => request.signatureValid)).toBe(true);
     const [judgement] = plane.judgements;
     // Every opened row was right; a CPU is of course judged far too slow for an H100.
     expect(judgement?.checkedEntries).toBeGreaterThan(0);
     const codes = judgement?.reasons.map((reason) => reason.code) ?? [];
-    for (const code of ["missing_opening", "malformed_row", "proof_mismatch", "wrong_entry"])
+    for (const code of [
+      "missing_opening",
+      "malformed_row",
+      "digest_mismatch",
+      "proof_mismatch",
+      "wrong_entry",
+    ])
       expect(codes).not.toContain(code);
     expect(judgement?.outcome).toBe("rejected");
 

@@ -3,7 +3,7 @@ import { type DeskNode, VerificationDesk } from "../../src/durable/verification-
 import { gpuModelById } from "../../src/shared/gpu-catalog.js";
 import type { BenchmarkSession } from "../../src/shared/verification/benchmark-session.js";
 import { fromBase64, toBase64 } from "../../src/shared/verification/bytes.js";
-import { runCpuBenchmark } from "../../src/shared/verification/cpu-benchmark.js";
+import { prepareCpuBenchmark } from "../../src/shared/verification/cpu-benchmark.js";
 import type {
   VerificationChallenge,
   VerificationCommit,
@@ -32,6 +32,18 @@ interface Agent {
   tamper?: boolean;
 }
 
+/** Prepares on this CPU, says ready at `readyAt` and computes with the seed released. */
+async function readyAndRun(
+  desk: VerificationDesk,
+  nodeId: string,
+  challenge: VerificationChallenge,
+  readyAt: number,
+): Promise<BenchmarkSession> {
+  const prepared = await prepareCpuBenchmark(challenge, { bandwidthBytes: 1024 * 1024 });
+  const release = desk.ready(nodeId, challenge.id, { challengeId: challenge.id }, readyAt);
+  return prepared.run(release);
+}
+
 async function runChallenge(
   desk: VerificationDesk,
   nodeId: string,
@@ -39,7 +51,7 @@ async function runChallenge(
   at: number,
   agent: Agent = {},
 ): Promise<VerificationJudgement> {
-  const session = await runCpuBenchmark(challenge, { bandwidthBytes: 1024 * 1024 });
+  const session = await readyAndRun(desk, nodeId, challenge, at + 2_000);
   const measured = (agent.figures ?? ((c) => h100Figures(c)))(challenge, session);
   const request = desk.commit(nodeId, challenge.id, { ...session.commit, measured }, at + 5_000);
   const answer = await session.answer(request);
@@ -79,7 +91,7 @@ describe("what the desk challenges", () => {
     expect(desk.status(NODE)?.outcome).toBe("pending");
     // A second poll gets the same challenge again (in case the first answer was lost), never a new one.
     expect(desk.challengesFor(NODE, T0 + 1_000).map((c) => c.id)).toEqual(first.map((c) => c.id));
-    expect(desk.nextWakeAt()).toBe(Math.min(first[0]?.expiresAt ?? Infinity, T0));
+    expect(desk.nextWakeAt()).toBe(Math.min(first[0]?.readyBy ?? Infinity, T0));
   });
 
   it("hands out all GPUs at once when the agent runs them concurrently", () => {
@@ -151,7 +163,7 @@ describe("judging nodes", () => {
       { figures: (_c, s) => s.commit.measured },
       "compute_below_threshold",
     ],
-    ["tampers with an opened row", { tamper: true }, "proof_mismatch"],
+    ["tampers with an opened row", { tamper: true }, "digest_mismatch"],
     [
       "is too slow for an H100 (an RTX 4090's figures)",
       { figures: (c) => ({ ...h100Figures(c, 160), bandwidthGBps: 950, vramAllocatedMib: 23_000 }) },
@@ -203,7 +215,7 @@ describe("judging nodes", () => {
     const [silent] = desk.challengesFor(NODE, T0);
     const [halfway] = desk.challengesFor(OTHER_NODE, T0);
     if (!silent || !halfway) throw new Error("challenges");
-    const session = await runCpuBenchmark(halfway, { bandwidthBytes: 1024 * 1024 });
+    const session = await readyAndRun(desk, OTHER_NODE, halfway, T0 + 500);
     const request = desk.commit(
       OTHER_NODE,
       halfway.id,
@@ -212,8 +224,8 @@ describe("judging nodes", () => {
     );
     expect(desk.expire(T0 + 1_000)).toEqual([]);
     const wake = desk.nextWakeAt() ?? 0;
-    expect(wake).toBe(Math.min(silent.expiresAt, request.answerBy));
-    const judgements = desk.expire(Math.max(silent.expiresAt, request.answerBy) + 1);
+    expect(wake).toBe(Math.min(silent.readyBy, request.answerBy));
+    const judgements = desk.expire(Math.max(silent.readyBy, request.answerBy) + 1);
     expect(judgements.map((j) => [j.nodeId, j.outcome, j.reasons[0]?.code])).toEqual([
       [NODE, "rejected", "deadline_missed"],
       [OTHER_NODE, "rejected", "deadline_missed"],
@@ -234,7 +246,16 @@ describe("judging nodes", () => {
     desk.onRegistered(h100Node(OTHER_NODE, ["GPU-b"]), T0);
     const [challenge] = desk.challengesFor(NODE, T0);
     if (!challenge) throw new Error("a challenge");
-    const session = await runCpuBenchmark(challenge, { bandwidthBytes: 1024 * 1024 });
+    const ready = { challengeId: challenge.id };
+    expect(await refusal(() => desk.ready(OTHER_NODE, challenge.id, ready, T0 + 500))).toBe(
+      "challenge_not_yours",
+    );
+    const prepared = await prepareCpuBenchmark(challenge, { bandwidthBytes: 1024 * 1024 });
+    const release = desk.ready(NODE, challenge.id, ready, T0 + 500);
+    // No longer handed out by polls once released; a repeated ready gets the same seed.
+    expect(desk.challengesFor(NODE, T0 + 600)).toEqual([]);
+    expect(desk.ready(NODE, challenge.id, ready, T0 + 700)).toEqual(release);
+    const session = await prepared.run(release);
     const body = { ...session.commit, measured: h100Figures(challenge) };
     expect(await refusal(() => desk.commit(OTHER_NODE, challenge.id, body, T0 + 1_000))).toBe(
       "challenge_not_yours",
@@ -244,6 +265,7 @@ describe("judging nodes", () => {
     );
     const request = desk.commit(NODE, challenge.id, body, T0 + 1_000);
     expect(await refusal(() => desk.commit(NODE, challenge.id, body, T0 + 1_500))).toBe("challenge_replayed");
+    expect(await refusal(() => desk.ready(NODE, challenge.id, ready, T0 + 1_500))).toBe("challenge_replayed");
     const answer = await session.answer(request);
     expect((await desk.answer(NODE, challenge.id, answer, T0 + 2_000)).outcome).toBe("verified");
     expect(await refusal(() => desk.answer(NODE, challenge.id, answer, T0 + 2_500))).toBe(

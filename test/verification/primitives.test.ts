@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "../../src/shared/verification/bytes.js";
+import { fromBase64, toBase64, toHex } from "../../src/shared/verification/bytes.js";
 import {
   dtypeBitsToNumber,
   encodeRow,
@@ -9,11 +9,18 @@ import {
 } from "../../src/shared/verification/canonical-value.js";
 import {
   leafDigest,
+  merkleDepth,
   merkleLevels,
   merkleProof,
   rootOf,
   verifyMerkleProof,
 } from "../../src/shared/verification/merkle.js";
+import {
+  digestAt,
+  digestKeys,
+  digestVectorBytes,
+  rowDigest,
+} from "../../src/shared/verification/row-digest.js";
 import {
   columnOfB,
   exactEntry,
@@ -133,9 +140,74 @@ describe("Merkle commitment", () => {
     expect(await verifyMerkleProof("0".repeat(64), leaf3, 3, proof)).toBe(false);
   });
 
-  it("refuses a leaf count that is not a power of two", async () => {
-    await expect(merkleLevels([new Uint8Array(32), new Uint8Array(32), new Uint8Array(32)])).rejects.toThrow(
-      RangeError,
+  it("pads any leaf count to a power of two with the empty vector's digest, and refuses none", async () => {
+    const leaves = await Promise.all(Array.from({ length: 5 }, (_, i) => leafDigest(new Uint8Array([i]))));
+    const levels = await merkleLevels(leaves);
+    expect(merkleDepth(5)).toBe(3);
+    expect(merkleDepth(1)).toBe(0);
+    expect(levels[0]?.length).toBe(8);
+    expect(levels[0]?.[7]).toEqual(await leafDigest(new Uint8Array(0)));
+    const root = rootOf(levels);
+    for (let i = 0; i < 5; i++) {
+      expect(await verifyMerkleProof(root, leaves[i] ?? new Uint8Array(), i, merkleProof(levels, i))).toBe(
+        true,
+      );
+    }
+    expect(rootOf(await merkleLevels([leaves[0] ?? new Uint8Array()]))).toBe(
+      toHex(leaves[0] ?? new Uint8Array()),
     );
+    await expect(merkleLevels([])).rejects.toThrow(RangeError);
+  });
+});
+
+describe("row digests", () => {
+  const keys = matrixKeys(SEED);
+  const key = digestKeys(keys, 64);
+
+  it("binds every entry of the row, is nonlinear, and depends on the seed", () => {
+    const row = encodeRow(
+      Array.from({ length: 64 }, (_, j) => ((j * 37) % 200) - 100),
+      "bf16",
+    );
+    const digest = rowDigest(row, key);
+    for (const j of [0, 17, 63]) {
+      const changed = new Uint8Array(row);
+      changed[2 * j] = (changed[2 * j] ?? 0) ^ 1;
+      expect(rowDigest(changed, key)).not.toBe(digest);
+    }
+    // Not additive over rows: d(x + y) ≠ d(x) + d(y) in general, so A·(B·K) cannot stand in for C.
+    const x = encodeRow(
+      Array.from({ length: 64 }, () => 1),
+      "bf16",
+    );
+    const y = encodeRow(
+      Array.from({ length: 64 }, () => 2),
+      "bf16",
+    );
+    const sum = encodeRow(
+      Array.from({ length: 64 }, () => 3),
+      "bf16",
+    );
+    expect(rowDigest(sum, key)).not.toBe((rowDigest(x, key) + rowDigest(y, key)) >>> 0);
+    const otherSeed = `${"0".repeat(56)}00000001`;
+    expect(rowDigest(row, digestKeys(matrixKeys(otherSeed), 64))).not.toBe(digest);
+  });
+
+  it("is a wrapping uint32 sum, written little-endian in the block's vector", () => {
+    const row = encodeRow(
+      Array.from({ length: 64 }, (_, j) => j),
+      "fp16",
+    );
+    let expected = 0n;
+    for (let j = 0; j < 64; j++) {
+      const bits = (row[2 * j] ?? 0) | ((row[2 * j + 1] ?? 0) << 8);
+      expected += BigInt(hash32((bits ^ (key[j] ?? 0)) >>> 0));
+    }
+    const digest = rowDigest(row, key);
+    expect(digest).toBe(Number(expected % 2n ** 32n));
+    const vector = digestVectorBytes(Uint32Array.from([1, digest, 0xffffffff]));
+    expect(vector.length).toBe(12);
+    expect(digestAt(vector, 1)).toBe(digest);
+    expect(digestAt(vector, 2)).toBe(0xffffffff);
   });
 });

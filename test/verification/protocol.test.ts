@@ -1,25 +1,49 @@
 import { describe, expect, it } from "vitest";
-import { gpuModelById } from "../../src/shared/gpu-catalog.js";
+import { GPU_CATALOG, gpuModelById } from "../../src/shared/gpu-catalog.js";
 import { toBase64 } from "../../src/shared/verification/bytes.js";
 import {
   acceptAnswer,
   acceptCommit,
+  acceptReady,
   type ChallengeRecord,
   deadlineOf,
   expireChallenge,
   issueChallenge,
 } from "../../src/shared/verification/challenge-lifecycle.js";
-import { challengeSizeFor, commitWindowMs, flopsOf } from "../../src/shared/verification/challenge-size.js";
-import { computeProduct, openLeaves, runCpuBenchmark } from "../../src/shared/verification/cpu-benchmark.js";
+import {
+  challengeSizeFor,
+  commitWindowMs,
+  computeMsAt,
+  DEFAULT_WINDOW,
+  flopsOf,
+} from "../../src/shared/verification/challenge-size.js";
+import {
+  type ComputedProduct,
+  computeProduct,
+  openLeaves,
+  prepareCpuBenchmark,
+} from "../../src/shared/verification/cpu-benchmark.js";
 import { leafDigest, merkleLevels, rootOf } from "../../src/shared/verification/merkle.js";
 import type {
+  ChallengeRelease,
   VerificationAnswer,
   VerificationChallenge,
   VerificationCommit,
   VerificationJudgement,
 } from "../../src/shared/verification/messages.js";
+import { digestKeys, digestVectorBytes, rowDigest } from "../../src/shared/verification/row-digest.js";
+import { matrixKeys } from "../../src/shared/verification/seeded-matrix.js";
 import { VerificationError } from "../../src/shared/verification/verification-error.js";
-import { H100_VRAM_MIB, h100Figures, issueSmall, NODE, OTHER_NODE, seededRandom, T0 } from "./support.js";
+import {
+  H100_VRAM_MIB,
+  h100Figures,
+  issueSmall,
+  NODE,
+  OTHER_NODE,
+  released,
+  seededRandom,
+  T0,
+} from "./support.js";
 
 const RUNNER: VerificationCommit["runner"] = {
   mode: "host-process",
@@ -28,8 +52,13 @@ const RUNNER: VerificationCommit["runner"] = {
 };
 
 interface Play {
-  commit: (challenge: VerificationChallenge) => Promise<VerificationCommit>;
-  answer: (challenge: VerificationChallenge, leaves: number[]) => Promise<VerificationAnswer>;
+  commit: (challenge: VerificationChallenge, release: ChallengeRelease) => Promise<VerificationCommit>;
+  answer: (
+    challenge: VerificationChallenge,
+    release: ChallengeRelease,
+    leaves: number[],
+  ) => Promise<VerificationAnswer>;
+  /** From release (the seed) to the commit. */
   commitAfterMs?: number;
 }
 
@@ -37,36 +66,42 @@ interface Play {
 function honest(
   figures: (challenge: VerificationChallenge) => VerificationCommit["measured"] = h100Figures,
 ): Play {
-  const products = new Map<string, Awaited<ReturnType<typeof computeProduct>>>();
-  const productOf = async (challenge: VerificationChallenge) => {
-    const known = products.get(challenge.id);
+  const products = new Map<string, ComputedProduct>();
+  const productOf = async (challenge: VerificationChallenge, seed: string) => {
+    const known = products.get(`${challenge.id}/${seed}`);
     if (known) return known;
-    const computed = await computeProduct(challenge);
-    products.set(challenge.id, computed);
+    const computed = await computeProduct(challenge, seed);
+    products.set(`${challenge.id}/${seed}`, computed);
     return computed;
   };
   return {
-    commit: async (challenge) => ({
+    commit: async (challenge, release) => ({
       challengeId: challenge.id,
-      root: (await productOf(challenge)).root,
+      root: (await productOf(challenge, release.seed)).root,
       measured: figures(challenge),
       runner: RUNNER,
     }),
-    answer: async (challenge, leaves) =>
-      openLeaves(await productOf(challenge), { challengeId: challenge.id, leaves, answerBy: 0 }),
+    answer: async (challenge, release, leaves) =>
+      openLeaves(await productOf(challenge, release.seed), {
+        challengeId: challenge.id,
+        leaves,
+        answerBy: 0,
+      }),
   };
 }
 
 async function play(record: ChallengeRecord, agent: Play, seed = 7): Promise<VerificationJudgement> {
   if (record.state !== "issued") throw new Error("start from an issued challenge");
   const { challenge } = record;
-  const commitAt = T0 + (agent.commitAfterMs ?? 5_000);
-  const committed = acceptCommit(record, await agent.commit(challenge), {
+  const ready = released(record, T0 + 2_000, seed);
+  const { release } = ready;
+  const commitAt = release.releasedAt + (agent.commitAfterMs ?? 1_000);
+  const committed = acceptCommit(ready, await agent.commit(challenge, release), {
     nodeId: NODE,
     now: commitAt,
     random: seededRandom(seed),
   });
-  const answer = await agent.answer(challenge, committed.request.leaves);
+  const answer = await agent.answer(challenge, release, committed.request.leaves);
   const { judgement } = await acceptAnswer(committed.record, answer, { nodeId: NODE, now: commitAt + 1_000 });
   return judgement;
 }
@@ -85,18 +120,47 @@ async function refusal(action: () => unknown): Promise<string> {
   throw new Error("expected a refusal");
 }
 
-/** A product that is wrong in the given rows (their values replaced), with a consistent tree. */
-async function forged(challenge: VerificationChallenge, wrongRow: (leaf: number) => boolean) {
-  const product = await computeProduct(challenge);
+/**
+ * A product that is wrong in the given rows (their values replaced), with digests and a tree that
+ * are consistent with the made-up rows: what a cheat that skips the work might commit to.
+ */
+async function forged(
+  challenge: VerificationChallenge,
+  seed: string,
+  wrongRow: (leaf: number) => boolean,
+): Promise<ComputedProduct> {
+  const product = await computeProduct(challenge, seed);
   const rows = product.rows.map((row, leaf) => {
     if (!wrongRow(leaf)) return row;
     const copy = new Uint8Array(row);
-    // What a cheat that skips the work might send: a plausible-looking but made-up row.
     for (let k = 0; k < copy.length; k += 2) copy[k] = (copy[k] ?? 0) ^ 0x5a;
     return copy;
   });
-  const levels = await merkleLevels(await Promise.all(rows.map((row) => leafDigest(row))));
-  return { root: rootOf(levels), rows, levels, matmulMs: product.matmulMs };
+  const key = digestKeys(matrixKeys(seed), challenge.n);
+  const digestVectors = Array.from({ length: challenge.blocks }, (_, block) =>
+    digestVectorBytes(
+      Uint32Array.from({ length: challenge.n }, (_, i) =>
+        rowDigest(rows[block * challenge.n + i] ?? new Uint8Array(0), key),
+      ),
+    ),
+  );
+  const levels = await merkleLevels(await Promise.all(digestVectors.map((vector) => leafDigest(vector))));
+  return { ...product, root: rootOf(levels), rows, digestVectors, levels };
+}
+
+/** An agent that commits to a forged product and opens it consistently. */
+function forger(wrongRow: (leaf: number) => boolean): Play {
+  let fake: ComputedProduct | undefined;
+  return {
+    commit: async (challenge, release) => {
+      fake = await forged(challenge, release.seed, wrongRow);
+      return { challengeId: challenge.id, root: fake.root, measured: h100Figures(challenge), runner: RUNNER };
+    },
+    answer: async (challenge, _release, leaves) => {
+      if (fake === undefined) throw new Error("committed first");
+      return openLeaves(fake, { challengeId: challenge.id, leaves, answerBy: 0 });
+    },
+  };
 }
 
 describe("an honest agent", () => {
@@ -122,14 +186,22 @@ describe("an honest agent", () => {
         size: { n, blocks },
         random: seededRandom(n),
       });
-      const session = await runCpuBenchmark(record.challenge, { bandwidthBytes: 1024 * 1024 });
+      const prepared = await prepareCpuBenchmark(record.challenge, { bandwidthBytes: 1024 * 1024 });
+      let mode = "";
+      let session: Awaited<ReturnType<typeof prepared.run>> | undefined;
       const judgement = await play(record, {
-        commit: async (challenge) => ({ ...session.commit, measured: h100Figures(challenge) }),
-        answer: async (challenge, leaves) =>
-          session.answer({ challengeId: challenge.id, leaves, answerBy: 0 }),
+        commit: async (challenge, release) => {
+          session = await prepared.run(release);
+          mode = session.commit.runner.mode;
+          return { ...session.commit, measured: h100Figures(challenge) };
+        },
+        answer: async (challenge, _release, leaves) => {
+          if (session === undefined) throw new Error("committed first");
+          return session.answer({ challengeId: challenge.id, leaves, answerBy: 0 });
+        },
       });
       expect(judgement.outcome).toBe("verified");
-      expect(session.commit.runner.mode).toBe("typescript-cpu");
+      expect(mode).toBe("typescript-cpu");
     }
   });
 
@@ -147,11 +219,17 @@ describe("a lying agent is caught every time", () => {
   it("claims an H100 but computes on the CPU and reports the CPU's timings: rejected", async () => {
     for (let seed = 1; seed <= 5; seed++) {
       const record = issueSmall({ seed });
-      const session = await runCpuBenchmark(record.challenge, { bandwidthBytes: 1024 * 1024 });
+      const prepared = await prepareCpuBenchmark(record.challenge, { bandwidthBytes: 1024 * 1024 });
+      let session: Awaited<ReturnType<typeof prepared.run>> | undefined;
       const judgement = await play(record, {
-        commit: async () => session.commit,
-        answer: async (challenge, leaves) =>
-          session.answer({ challengeId: challenge.id, leaves, answerBy: 0 }),
+        commit: async (_challenge, release) => {
+          session = await prepared.run(release);
+          return session.commit;
+        },
+        answer: async (challenge, _release, leaves) => {
+          if (session === undefined) throw new Error("committed first");
+          return session.answer({ challengeId: challenge.id, leaves, answerBy: 0 });
+        },
       });
       expect(judgement.outcome).toBe("rejected");
       expect(codes(judgement)).toContain("compute_below_threshold");
@@ -167,22 +245,25 @@ describe("a lying agent is caught every time", () => {
     // A fast server CPU: 64 cores of AVX-512 at about 2 TFLOP/s sustained on this product.
     const cpuMs = (flopsOf(size) / 2e12) * 1000;
     expect(cpuMs).toBeGreaterThan(commitWindowMs(model, size));
-    const record = issueChallenge({
-      nodeId: NODE,
-      gpu: { uuid: "GPU-x", model: "H100-SXM", vramMib: H100_VRAM_MIB },
-      now: T0,
-      random: seededRandom(3),
-    });
+    const record = released(
+      issueChallenge({
+        nodeId: NODE,
+        gpu: { uuid: "GPU-x", model: "H100-SXM", vramMib: H100_VRAM_MIB },
+        now: T0,
+        random: seededRandom(3),
+      }),
+    );
     const lie: VerificationCommit = {
       challengeId: record.challenge.id,
       root: "ab".repeat(32),
       measured: h100Figures(record.challenge),
       runner: RUNNER,
     };
-    expect(await refusal(() => acceptCommit(record, lie, { nodeId: NODE, now: T0 + cpuMs }))).toBe(
+    const at = record.release.releasedAt + cpuMs;
+    expect(await refusal(() => acceptCommit(record, lie, { nodeId: NODE, now: at }))).toBe(
       "challenge_expired",
     );
-    const expired = expireChallenge(record, T0 + cpuMs);
+    const expired = expireChallenge(record, at);
     expect(expired?.judgement.outcome).toBe("rejected");
     expect(expired && codes(expired.judgement)).toEqual(["deadline_missed"]);
   });
@@ -203,19 +284,9 @@ describe("a lying agent is caught every time", () => {
   it("returns wrong entries (made-up rows under a consistent tree): rejected, every seed", async () => {
     for (let seed = 1; seed <= 20; seed++) {
       const record = issueSmall({ seed });
-      const fake = await forged(record.challenge, () => true);
       const judgement = await play(
         record,
-        {
-          commit: async (challenge) => ({
-            challengeId: challenge.id,
-            root: fake.root,
-            measured: h100Figures(challenge),
-            runner: RUNNER,
-          }),
-          answer: async (challenge, leaves) =>
-            openLeaves(fake, { challengeId: challenge.id, leaves, answerBy: 0 }),
-        },
+        forger(() => true),
         seed,
       );
       expect(judgement.outcome).toBe("rejected");
@@ -226,19 +297,9 @@ describe("a lying agent is caught every time", () => {
   it("does half the work (half the rows right): rejected, every seed (pass chance 2^-16 each)", async () => {
     for (let seed = 1; seed <= 20; seed++) {
       const record = issueSmall({ seed, n: 64, blocks: 4 });
-      const fake = await forged(record.challenge, (leaf) => leaf % 2 === 1);
       const judgement = await play(
         record,
-        {
-          commit: async (challenge) => ({
-            challengeId: challenge.id,
-            root: fake.root,
-            measured: h100Figures(challenge),
-            runner: RUNNER,
-          }),
-          answer: async (challenge, leaves) =>
-            openLeaves(fake, { challengeId: challenge.id, leaves, answerBy: 0 }),
-        },
+        forger((leaf) => leaf % 2 === 1),
         seed,
       );
       expect(judgement.outcome).toBe("rejected");
@@ -248,7 +309,10 @@ describe("a lying agent is caught every time", () => {
   it("commits a root that its answers do not match: rejected", async () => {
     const agent = honest();
     const judgement = await play(issueSmall(), {
-      commit: async (challenge) => ({ ...(await agent.commit(challenge)), root: "cd".repeat(32) }),
+      commit: async (challenge, release) => ({
+        ...(await agent.commit(challenge, release)),
+        root: "cd".repeat(32),
+      }),
       answer: agent.answer,
     });
     expect(judgement.outcome).toBe("rejected");
@@ -259,8 +323,8 @@ describe("a lying agent is caught every time", () => {
     const agent = honest();
     const judgement = await play(issueSmall(), {
       commit: agent.commit,
-      answer: async (challenge, leaves) => {
-        const all = await agent.answer(challenge, leaves);
+      answer: async (challenge, release, leaves) => {
+        const all = await agent.answer(challenge, release, leaves);
         return { ...all, openings: all.openings.slice(1) };
       },
     });
@@ -268,9 +332,10 @@ describe("a lying agent is caught every time", () => {
     expect(codes(judgement)).toContain("missing_opening");
     const shifted = await play(issueSmall(), {
       commit: agent.commit,
-      answer: async (challenge, leaves) => {
+      answer: async (challenge, release, leaves) => {
         const other = await agent.answer(
           challenge,
+          release,
           leaves.map((leaf) => (leaf + 1) % (challenge.n * challenge.blocks)),
         );
         return {
@@ -283,39 +348,71 @@ describe("a lying agent is caught every time", () => {
   });
 
   it("answers someone else's challenge: refused, and the record is unchanged", async () => {
-    const record = issueSmall();
-    const commit = await honest().commit(record.challenge);
-    expect(await refusal(() => acceptCommit(record, commit, { nodeId: OTHER_NODE, now: T0 + 1 }))).toBe(
+    const issued = issueSmall();
+    const ready = { challengeId: issued.challenge.id };
+    expect(await refusal(() => acceptReady(issued, ready, { nodeId: OTHER_NODE, now: T0 + 1 }))).toBe(
+      "challenge_not_yours",
+    );
+    const record = released(issued);
+    const commit = await honest().commit(record.challenge, record.release);
+    expect(await refusal(() => acceptCommit(record, commit, { nodeId: OTHER_NODE, now: T0 + 3_000 }))).toBe(
       "challenge_not_yours",
     );
     const other = issueSmall({ seed: 99 });
     expect(
       await refusal(() =>
-        acceptCommit(record, { ...commit, challengeId: other.challenge.id }, { nodeId: NODE, now: T0 + 1 }),
+        acceptCommit(
+          record,
+          { ...commit, challengeId: other.challenge.id },
+          { nodeId: NODE, now: T0 + 3_000 },
+        ),
       ),
     ).toBe("challenge_mismatch");
-    const committed = acceptCommit(record, commit, { nodeId: NODE, now: T0 + 1, random: seededRandom(1) });
-    const answer = await honest().answer(record.challenge, committed.request.leaves);
+    const committed = acceptCommit(record, commit, {
+      nodeId: NODE,
+      now: T0 + 3_000,
+      random: seededRandom(1),
+    });
+    const answer = await honest().answer(record.challenge, record.release, committed.request.leaves);
     expect(
-      await refusal(() => acceptAnswer(committed.record, answer, { nodeId: OTHER_NODE, now: T0 + 2 })),
+      await refusal(() => acceptAnswer(committed.record, answer, { nodeId: OTHER_NODE, now: T0 + 4_000 })),
     ).toBe("challenge_not_yours");
     expect(committed.record.state).toBe("committed");
   });
 
-  it("answers an expired challenge: refused, then rejected when the deadline passes", async () => {
+  it("misses the setup deadline: ready refused, then rejected (deadline_missed)", async () => {
     const record = issueSmall();
+    const late = record.challenge.readyBy + 1;
+    expect(deadlineOf(record)).toBe(record.challenge.readyBy);
+    expect(
+      await refusal(() =>
+        acceptReady(record, { challengeId: record.challenge.id }, { nodeId: NODE, now: late }),
+      ),
+    ).toBe("challenge_expired");
+    expect(expireChallenge(record, record.challenge.readyBy)).toBeUndefined();
+    const expired = expireChallenge(record, late);
+    expect(expired?.judgement.outcome).toBe("rejected");
+    expect(expired && codes(expired.judgement)).toEqual(["deadline_missed"]);
+    expect(expired?.judgement.reasons[0]?.message).toMatch(/no ready/);
+  });
+
+  it("answers an expired challenge: refused, then rejected when the deadline passes", async () => {
+    const record = released(issueSmall());
     const agent = honest();
-    const commit = await agent.commit(record.challenge);
-    const late = record.challenge.expiresAt + 1;
+    const commit = await agent.commit(record.challenge, record.release);
+    expect(deadlineOf(record)).toBe(record.release.expiresAt);
+    const late = record.release.expiresAt + 1;
     expect(await refusal(() => acceptCommit(record, commit, { nodeId: NODE, now: late }))).toBe(
       "challenge_expired",
     );
-    expect(expireChallenge(record, record.challenge.expiresAt)).toBeUndefined();
+    expect(expireChallenge(record, record.release.expiresAt)).toBeUndefined();
     expect(expireChallenge(record, late)?.judgement.outcome).toBe("rejected");
+    expect(expireChallenge(record, late)?.judgement.reasons[0]?.message).toMatch(/no commit/);
 
-    const committed = acceptCommit(record, commit, { nodeId: NODE, now: T0 + 10, random: seededRandom(2) });
+    const commitAt = record.release.releasedAt + 10;
+    const committed = acceptCommit(record, commit, { nodeId: NODE, now: commitAt, random: seededRandom(2) });
     expect(deadlineOf(committed.record)).toBe(committed.request.answerBy);
-    const answer = await agent.answer(record.challenge, committed.request.leaves);
+    const answer = await agent.answer(record.challenge, record.release, committed.request.leaves);
     const tooLate = committed.request.answerBy + 1;
     expect(await refusal(() => acceptAnswer(committed.record, answer, { nodeId: NODE, now: tooLate }))).toBe(
       "challenge_expired",
@@ -323,34 +420,55 @@ describe("a lying agent is caught every time", () => {
     expect(expireChallenge(committed.record, tooLate)?.judgement.reasons[0]?.code).toBe("deadline_missed");
   });
 
-  it("replays a commit or an answer: refused; replays an old challenge's work: rejected", async () => {
-    const record = issueSmall();
+  it("replays a ready, a commit or an answer: the same release, or refused; an old product: rejected", async () => {
+    const issued = issueSmall();
     const agent = honest();
-    const commit = await agent.commit(record.challenge);
-    const committed = acceptCommit(record, commit, { nodeId: NODE, now: T0 + 1, random: seededRandom(3) });
-    expect(await refusal(() => acceptCommit(committed.record, commit, { nodeId: NODE, now: T0 + 2 }))).toBe(
+    const ready = { challengeId: issued.challenge.id };
+    const first = acceptReady(issued, ready, { nodeId: NODE, now: T0 + 1_000, random: seededRandom(8) });
+    // A lost answer retried: the same seed and deadline, not a fresh window.
+    const again = acceptReady(first.record, ready, {
+      nodeId: NODE,
+      now: T0 + 9_000,
+      random: seededRandom(9),
+    });
+    expect(again.release).toEqual(first.release);
+    expect(again.record).toBe(first.record);
+    const record = first.record;
+    const commit = await agent.commit(record.challenge, record.release);
+    expect(await refusal(() => acceptCommit(issued, commit, { nodeId: NODE, now: T0 + 1_500 }))).toBe(
+      "challenge_not_released",
+    );
+    const committed = acceptCommit(record, commit, {
+      nodeId: NODE,
+      now: T0 + 1_500,
+      random: seededRandom(3),
+    });
+    expect(
+      await refusal(() => acceptCommit(committed.record, commit, { nodeId: NODE, now: T0 + 2_000 })),
+    ).toBe("challenge_replayed");
+    expect(await refusal(() => acceptReady(committed.record, ready, { nodeId: NODE, now: T0 + 2_000 }))).toBe(
       "challenge_replayed",
     );
-    const answer = await agent.answer(record.challenge, committed.request.leaves);
-    const done = await acceptAnswer(committed.record, answer, { nodeId: NODE, now: T0 + 3 });
+    const answer = await agent.answer(record.challenge, record.release, committed.request.leaves);
+    const done = await acceptAnswer(committed.record, answer, { nodeId: NODE, now: T0 + 3_000 });
     expect(done.judgement.outcome).toBe("verified");
-    expect(await refusal(() => acceptAnswer(done.record, answer, { nodeId: NODE, now: T0 + 4 }))).toBe(
+    expect(await refusal(() => acceptAnswer(done.record, answer, { nodeId: NODE, now: T0 + 4_000 }))).toBe(
       "challenge_replayed",
     );
-    expect(await refusal(() => acceptAnswer(record, answer, { nodeId: NODE, now: T0 + 4 }))).toBe(
+    expect(await refusal(() => acceptAnswer(record, answer, { nodeId: NODE, now: T0 + 4_000 }))).toBe(
       "challenge_not_committed",
     );
 
     // The same node, a new challenge, last time's product relabelled: the seed changed, so it fails.
     const next = issueSmall({ seed: 2 });
-    const old = await computeProduct(record.challenge);
+    const old = await computeProduct(record.challenge, record.release.seed);
     const judgement = await play(next, {
       commit: async (challenge) => ({ ...commit, challengeId: challenge.id }),
-      answer: async (challenge, leaves) =>
+      answer: async (challenge, _release, leaves) =>
         openLeaves(old, { challengeId: challenge.id, leaves, answerBy: 0 }),
     });
     expect(judgement.outcome).toBe("rejected");
-    expect(codes(judgement)).toContain("wrong_entry");
+    expect(codes(judgement)).toContain("digest_mismatch");
   });
 
   it("claims more VRAM than the part has, or than it can allocate: rejected", async () => {
@@ -378,52 +496,151 @@ describe("a lying agent is caught every time", () => {
     );
     expect(codes(bandwidth)).toEqual(["bandwidth_impossible"]);
     const slowClock = await play(issueSmall(), {
-      ...honest((c) => ({ ...h100Figures(c), matmulMs: 10_000 })),
-      commitAfterMs: 5_000,
+      ...honest((c) => ({ ...h100Figures(c), matmulMs: 3_000 })),
+      commitAfterMs: 2_000,
     });
     expect(codes(slowClock)).toContain("timing_inconsistent");
     expect(slowClock.outcome).toBe("rejected");
   });
 
   it("sends malformed messages: refused with a stable code", async () => {
-    const record = issueSmall();
+    const issued = issueSmall();
     expect(
-      await refusal(() =>
-        acceptCommit(record, { challengeId: record.challenge.id }, { nodeId: NODE, now: T0 }),
-      ),
+      await refusal(() => acceptReady(issued, { challengeId: "vch_x" }, { nodeId: NODE, now: T0 })),
+    ).toBe("invalid_ready");
+    const record = released(issued);
+    const now = record.release.releasedAt + 1;
+    expect(
+      await refusal(() => acceptCommit(record, { challengeId: record.challenge.id }, { nodeId: NODE, now })),
     ).toBe("invalid_commit");
-    const committed = acceptCommit(record, await honest().commit(record.challenge), {
+    const committed = acceptCommit(record, await honest().commit(record.challenge, record.release), {
       nodeId: NODE,
-      now: T0,
+      now,
       random: seededRandom(1),
     });
     const bad = {
       challengeId: record.challenge.id,
-      openings: [{ leaf: 0, row: toBase64(new Uint8Array(3)), proof: [] }],
+      openings: [
+        { leaf: 0, row: toBase64(new Uint8Array(3)), digests: toBase64(new Uint8Array(4)), proof: [] },
+      ],
     };
-    const judged = await acceptAnswer(committed.record, bad, { nodeId: NODE, now: T0 + 1 });
+    const judged = await acceptAnswer(committed.record, bad, { nodeId: NODE, now: now + 1 });
     expect(judged.judgement.outcome).toBe("rejected");
     expect(
-      await refusal(() => acceptAnswer(committed.record, { openings: "x" }, { nodeId: NODE, now: T0 })),
+      await refusal(() => acceptAnswer(committed.record, { openings: "x" }, { nodeId: NODE, now })),
     ).toBe("invalid_answer");
     expect(await refusal(() => issueSmall({ model: "GTX-1080" }))).toBe("unknown_gpu_model");
   });
 });
 
-describe("challenge sizing", () => {
-  it("sizes production challenges from the catalogue, within the protocol's limits", () => {
-    for (const id of ["H100-SXM", "RTX-3060", "B200", "MI300X"]) {
-      const model = gpuModelById(id);
-      if (!model) throw new Error(id);
+describe("challenge sizing and the compute-bound window", () => {
+  const h100 = gpuModelById("H100-SXM");
+  const rtx4090 = gpuModelById("RTX-4090");
+  if (!h100 || !rtx4090) throw new Error("catalogue");
+
+  it("sizes production challenges from the catalogue: ~15–20 s of datasheet compute, seed only at release", () => {
+    for (const model of GPU_CATALOG) {
       const size = challengeSizeFor(model);
-      expect(size.n * size.n * size.blocks * 2).toBeLessThanOrEqual(16 * 512 * 1024 * 1024);
-      const record = issueChallenge({
+      const atDatasheet = computeMsAt(model, size, 1);
+      expect(atDatasheet).toBeGreaterThanOrEqual(15_000);
+      expect(atDatasheet).toBeLessThanOrEqual(20_000);
+      // A, one B block and one C block at a time, plus the digests (8 bytes a row a block).
+      expect((3 * size.n * size.n * 2 + size.n * size.blocks * 8) / 2 ** 20).toBeLessThan(
+        model.vramGb * 1000,
+      );
+      const issued = issueChallenge({
         nodeId: NODE,
-        gpu: { uuid: "GPU-x", model: id, vramMib: model.vramGb * 1000 },
+        gpu: { uuid: "GPU-x", model: model.id, vramMib: model.vramGb * 1000 },
         now: T0,
       });
-      expect(record.challenge.expiresAt - T0).toBe(commitWindowMs(model, size));
-      expect(record.challenge.seed).toMatch(/^[0-9a-f]{64}$/);
+      expect(issued.challenge).not.toHaveProperty("seed");
+      expect(issued.challenge.readyBy - T0).toBe(DEFAULT_WINDOW.readyAllowanceMs);
+      const record = released(issued, T0 + 30_000);
+      expect(record.release.seed).toMatch(/^[0-9a-f]{64}$/);
+      expect(record.release.releasedAt).toBe(T0 + 30_000);
+      expect(record.release.expiresAt - record.release.releasedAt).toBe(commitWindowMs(model, size));
     }
+    // n = 16384 on an H100: thousands of blocks, generated and dropped one at a time.
+    expect(challengeSizeFor(h100).blocks).toBeGreaterThan(1_000);
+  });
+
+  /**
+   * The agent's clock, injected: a commit arrives at release + the time the hardware needs for the
+   * products + what digests, the Merkle tree and the round trips take. The figures it reports are
+   * whatever it likes; only the arrival time is out of its hands.
+   */
+  function commitAt(record: ChallengeRecord & { state: "released" }, tflops: number, overheadMs: number) {
+    return record.release.releasedAt + (flopsOf(record.challenge) / (tflops * 1e12)) * 1000 + overheadMs;
+  }
+  const lieAbout = (challenge: VerificationChallenge): VerificationCommit => ({
+    challengeId: challenge.id,
+    root: "ab".repeat(32),
+    measured: h100Figures(challenge),
+    runner: RUNNER,
+  });
+  const fullSize = (model: string) =>
+    released(
+      issueChallenge({
+        nodeId: NODE,
+        gpu: { uuid: "GPU-x", model, vramMib: H100_VRAM_MIB },
+        now: T0,
+        random: seededRandom(11),
+      }),
+    );
+
+  it("an honest H100 (790 TFLOP/s, 80% of datasheet) commits in time with seconds to spare", () => {
+    const record = fullSize("H100-SXM");
+    const at = commitAt(record, 790, 1_500);
+    expect(record.release.expiresAt - at).toBeGreaterThan(5_000);
+    expect(() => acceptCommit(record, lieAbout(record.challenge), { nodeId: NODE, now: at })).not.toThrow();
+    // Still in time at the 70% verified threshold with a slow host's 3 s of digests and round trips.
+    expect(() =>
+      acceptCommit(record, lieAbout(record.challenge), {
+        nodeId: NODE,
+        now: commitAt(record, 0.7 * 989, 3_000),
+      }),
+    ).not.toThrow();
+  });
+
+  it("an RTX 4090 claiming to be an H100 misses the window even if it lies about its timings", async () => {
+    const record = fullSize("H100-SXM");
+    // Its full datasheet rate and no overhead at all: the most a 4090 could possibly do.
+    const at = commitAt(record, rtx4090.bf16Tflops, 0);
+    expect(at).toBeGreaterThan(record.release.expiresAt);
+    expect(
+      await refusal(() => acceptCommit(record, lieAbout(record.challenge), { nodeId: NODE, now: at })),
+    ).toBe("challenge_expired");
+    expect(expireChallenge(record, at)?.judgement.outcome).toBe("rejected");
+  });
+
+  it("any part at ≤ 50% of the claimed model's speed misses the window, for every catalogue model", async () => {
+    for (const model of GPU_CATALOG) {
+      const record = fullSize(model.id);
+      const tflops = 0.5 * (record.challenge.dtype === "bf16" ? model.bf16Tflops : model.fp16Tflops);
+      const at = commitAt(record, tflops, 0);
+      expect(at, model.id).toBeGreaterThan(record.release.expiresAt);
+      expect(
+        await refusal(() => acceptCommit(record, lieAbout(record.challenge), { nodeId: NODE, now: at })),
+      ).toBe("challenge_expired");
+      // And the same model at 75% of datasheet with 2 s of overhead makes it.
+      const honestAt = commitAt(record, 0.75 * (tflops / 0.5), 2_000);
+      expect(honestAt, model.id).toBeLessThan(record.release.expiresAt);
+    }
+  });
+
+  it("the setup before the seed is free of the window: a slow start does not eat compute time", () => {
+    const issued = fullSize("H100-SXM");
+    const late = released(
+      issueChallenge({
+        nodeId: NODE,
+        gpu: { uuid: "GPU-x", model: "H100-SXM", vramMib: H100_VRAM_MIB },
+        now: T0,
+        random: seededRandom(11),
+      }),
+      T0 + 110_000,
+    );
+    expect(late.release.expiresAt - late.release.releasedAt).toBe(
+      issued.release.expiresAt - issued.release.releasedAt,
+    );
   });
 });

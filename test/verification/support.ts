@@ -1,5 +1,9 @@
 import { gpuModelById } from "../../src/shared/gpu-catalog.js";
-import { type ChallengeRecord, issueChallenge } from "../../src/shared/verification/challenge-lifecycle.js";
+import {
+  acceptReady,
+  type ChallengeRecord,
+  issueChallenge,
+} from "../../src/shared/verification/challenge-lifecycle.js";
 import { flopsOf } from "../../src/shared/verification/challenge-size.js";
 import type { VerificationChallenge, VerificationCommit } from "../../src/shared/verification/messages.js";
 import type { RandomBytes } from "../../src/shared/verification/random-source.js";
@@ -53,4 +57,21 @@ export function h100Figures(challenge: VerificationChallenge, tflops = 790): Ver
     vramAllocatedMib: Math.ceil(challenge.vramMib * 0.97),
     totalMs: 9_000,
   };
+}
+
+/** The agent says ready at `now` (2 s after issue by default): the record is released. */
+export function released(
+  record: ChallengeRecord & { state: "issued" },
+  now = T0 + 2_000,
+  seed = 1,
+): ChallengeRecord & { state: "released" } {
+  return acceptReady(
+    record,
+    { challengeId: record.challenge.id },
+    {
+      nodeId: record.challenge.nodeId,
+      now,
+      random: seededRandom(1_000 + seed),
+    },
+  ).record;
 }

@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Assignment, NodeMetrics } from "../../src/shared/agent-protocol.js";
 import { toBase64 } from "../../src/shared/verification/bytes.js";
 import { flopsOf } from "../../src/shared/verification/challenge-size.js";
+import { merkleDepth } from "../../src/shared/verification/merkle.js";
 import type {
+  ChallengeRelease,
   SpotCheckRequest,
   VerificationChallenge,
   VerificationCommit,
@@ -103,15 +105,21 @@ function lyingCommit(challenge: VerificationChallenge): VerificationCommit {
   };
 }
 
-/** Openings of the right shape that lead nowhere: zero rows with made-up sibling hashes. */
+/**
+ * Openings of the right shape that lead nowhere: zero rows, zero digest vectors, made-up sibling
+ * hashes. Full size at n = 16384 (about 2 MB in all), so the answer route's larger body limit is
+ * exercised too.
+ */
 function garbageAnswer(challenge: VerificationChallenge, request: SpotCheckRequest): unknown {
-  const depth = Math.log2(challenge.n * challenge.blocks);
+  const depth = merkleDepth(challenge.blocks);
   const row = toBase64(new Uint8Array(2 * challenge.n));
+  const digests = toBase64(new Uint8Array(4 * challenge.n));
   return {
     challengeId: challenge.id,
     openings: request.leaves.map((leaf) => ({
       leaf,
       row,
+      digests,
       proof: Array.from({ length: depth }, () => "cd".repeat(32)),
     })),
   };
@@ -136,8 +144,10 @@ describe("proof-of-GPU through the Region object", () => {
       model: "H100-SXM",
       vramMib: h100Numbered(1).vramMib,
     });
-    expect(challenge.expiresAt).toBeGreaterThan(Date.now());
-    // Until it commits, every poll hands out the same challenge again (never a second one).
+    // No seed until the agent says it is ready; the setup deadline is generous.
+    expect(challenge).not.toHaveProperty("seed");
+    expect(challenge.readyBy).toBeGreaterThan(Date.now() + 60_000);
+    // Until it says ready, every poll hands out the same challenge again (never a second one).
     expect((await liar.poll()).challenges.map((c) => c.id)).toEqual([challenge.id]);
     const pending = await providerView(ownerKey, liar.nodeId);
     expect(pending.verification?.outcome).toBe("pending");
@@ -146,13 +156,34 @@ describe("proof-of-GPU through the Region object", () => {
       outcome: "unverified",
     });
 
+    const readyPath = `/v1/agent/challenges/${challenge.id}/ready`;
     const commitPath = `/v1/agent/challenges/${challenge.id}/commit`;
     const answerPath = `/v1/agent/challenges/${challenge.id}/answer`;
     const commit = lyingCommit(challenge);
+    const ready = { challengeId: challenge.id };
 
     // Refusals first: none of them changes the challenge.
+    await expectError(await call(readyPath, jsonInit("POST", ready)), 401, "unsigned_request");
     await expectError(await call(commitPath, jsonInit("POST", commit)), 401, "unsigned_request");
     const { agent: stranger } = await ownedAgent(hardware([h100Numbered(2)]));
+    await expectError(await stranger.send(readyPath, ready), 403, "challenge_not_yours");
+    await expectError(await liar.send(readyPath, { challengeId: "vch_x" }), 400, "invalid_ready");
+    // No commit before the seed is out: the commit window has not started.
+    await expectError(await liar.send(commitPath, commit), 409, "challenge_not_released");
+
+    const readied = await liar.send(readyPath, ready);
+    expect(readied.status).toBe(200);
+    const release = (await readied.json()) as ChallengeRelease;
+    expect(release.challengeId).toBe(challenge.id);
+    expect(release.seed).toMatch(/^[0-9a-f]{64}$/);
+    expect(release.releasedAt).toBeLessThanOrEqual(Date.now());
+    // The products at 60% of an H100's datasheet plus a few seconds: about half a minute.
+    expect(release.expiresAt - release.releasedAt).toBeGreaterThan(25_000);
+    expect(release.expiresAt - release.releasedAt).toBeLessThan(40_000);
+    // A repeated ready (a lost answer) gets the same release; a released challenge is not handed out.
+    expect(await (await liar.send(readyPath, ready)).json()).toEqual(release);
+    expect((await liar.poll()).challenges).toEqual([]);
+
     await expectError(await stranger.send(commitPath, commit), 403, "challenge_not_yours");
     await expectError(await liar.send(commitPath, { challengeId: challenge.id }), 400, "invalid_commit");
     await expectError(await liar.send(commitPath, "a root, trust me"), 400, "invalid_commit");
@@ -204,7 +235,7 @@ describe("proof-of-GPU through the Region object", () => {
     const verdict = (await answered.json()) as { outcome: string; judgement: VerificationJudgement };
     expect(verdict.outcome).toBe("rejected");
     expect(verdict.judgement.nodeId).toBe(liar.nodeId);
-    expect(verdict.judgement.reasons.map((r) => r.code)).toContain("proof_mismatch");
+    expect(verdict.judgement.reasons.map((r) => r.code)).toContain("digest_mismatch");
     await expectError(
       await liar.send(answerPath, garbageAnswer(challenge, spotChecks)),
       409,
@@ -266,21 +297,21 @@ describe("proof-of-GPU through the Region object", () => {
   });
 });
 
-/** Moves a node's open challenge past its commit deadline, then runs the Region's alarm. */
+/** Moves a node's open (issued, not yet ready) challenge past its setup deadline, then runs the alarm. */
 async function missDeadline(nodeId: string): Promise<void> {
   await runInDurableObject(regionObject(), (instance) => {
     const desk = (
       instance as unknown as {
         standing: {
           desk: {
-            nodes: Map<string, { gpus: { challenge: { challenge: { expiresAt: number } } | null }[] }>;
+            nodes: Map<string, { gpus: { challenge: { challenge: { readyBy: number } } | null }[] }>;
           };
         };
       }
     ).standing.desk;
     const open = desk.nodes.get(nodeId)?.gpus.find((gpu) => gpu.challenge !== null)?.challenge;
     if (!open) throw new Error(`no open challenge for ${nodeId}`);
-    open.challenge.expiresAt = 0;
+    open.challenge.readyBy = 0;
   });
   await runDurableObjectAlarm(regionObject());
 }
@@ -288,7 +319,7 @@ async function missDeadline(nodeId: string): Promise<void> {
 describe("a challenge left unanswered", () => {
   afterEach(drainAgents);
 
-  it("is rejected for the missed deadline when the alarm runs, and a late commit is refused", async () => {
+  it("is rejected for the missed setup deadline when the alarm runs; a late ready or commit is refused", async () => {
     // These tests run with REQUIRE_VERIFIED_GPUS=false: a node that never ran the benchmark is
     // judged rejected, but not punished for it (a region that requires verification would quarantine it).
     const { agent, apiKey: ownerKey } = await ownedAgent(hardware([h100Numbered(30)]));
@@ -298,6 +329,11 @@ describe("a challenge left unanswered", () => {
     expect(view.verification?.outcome).toBe("rejected");
     expect(view.verification?.gpus[0]?.reasons.map((r) => r.code)).toEqual(["deadline_missed"]);
     expect(view.reputation.status).toBe("active");
+    await expectError(
+      await agent.send(`/v1/agent/challenges/${challenge.id}/ready`, { challengeId: challenge.id }),
+      409,
+      "challenge_replayed",
+    );
     await expectError(
       await agent.send(`/v1/agent/challenges/${challenge.id}/commit`, lyingCommit(challenge)),
       409,

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import type { BenchmarkSession } from "../../shared/verification/benchmark-session.js";
+import type { BenchmarkSession, PreparedBenchmark } from "../../shared/verification/benchmark-session.js";
 import {
+  type ChallengeRelease,
   LeafOpening,
   type SpotCheckRequest,
   type VerificationAnswer,
@@ -11,6 +12,7 @@ import type { BenchLauncher, BenchProcess } from "./bench-process.js";
 
 /** What gpu-bench.py prints; validated here so a broken script fails with a reason, not later. */
 const ScriptLine = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("prepared") }),
   z.object({
     type: z.literal("commit"),
     root: z.string(),
@@ -57,13 +59,15 @@ async function nextLine(bench: BenchProcess, challengeId: string): Promise<Scrip
 }
 
 /**
- * Starts gpu-bench.py for a challenge and waits for its commitment. The process stays alive
- * holding C until `answer` (or `close`), so the rows it opens are the rows it hashed.
+ * Starts gpu-bench.py for a challenge and waits until it has prepared (runner up, VRAM filled,
+ * bandwidth measured, kernels warm); `run` then hands it the released seed and waits for its
+ * commitment. The process stays alive until `answer` (or `close`), so the rows it opens are those
+ * of the product it committed to.
  */
 export async function startBenchmark(
   challenge: VerificationChallenge,
   launcher: BenchLauncher,
-): Promise<BenchmarkSession> {
+): Promise<PreparedBenchmark> {
   const bench = await launcher.launch();
   let closed = false;
   const close = async (): Promise<void> => {
@@ -74,37 +78,53 @@ export async function startBenchmark(
   };
   try {
     bench.stdin.write(`${JSON.stringify(challenge)}\n`);
-    const line = await nextLine(bench, challenge.id);
-    if (line.type !== "commit")
-      throw new BenchmarkError(challenge.id, "the script answered before committing");
-    const commit = VerificationCommit.parse({
-      challengeId: challenge.id,
-      root: line.root,
-      measured: line.measured,
-      runner: {
-        mode: launcher.mode,
-        ...(launcher.image ? { image: launcher.image } : {}),
-        backend: line.backend.slice(0, 128),
-        device: line.device.slice(0, 128),
-      },
-    });
-    return {
-      commit,
-      answer: async (request: SpotCheckRequest): Promise<VerificationAnswer> => {
-        if (closed) throw new BenchmarkError(challenge.id, "the session is closed");
-        try {
-          bench.stdin.write(`${JSON.stringify(request)}\n`);
-          const reply = await nextLine(bench, challenge.id);
-          if (reply.type !== "answer") throw new BenchmarkError(challenge.id, "the script committed twice");
-          return { challengeId: challenge.id, openings: reply.openings };
-        } finally {
-          await close();
-        }
-      },
-      close,
-    };
+    const prepared = await nextLine(bench, challenge.id);
+    if (prepared.type !== "prepared")
+      throw new BenchmarkError(challenge.id, "the script did not prepare before anything else");
   } catch (error) {
     await close();
     throw error;
   }
+  let ran = false;
+  const run = async (release: ChallengeRelease): Promise<BenchmarkSession> => {
+    if (closed) throw new BenchmarkError(challenge.id, "the benchmark is closed");
+    if (ran) throw new BenchmarkError(challenge.id, "the benchmark runs once");
+    ran = true;
+    try {
+      bench.stdin.write(`${JSON.stringify(release)}\n`);
+      const line = await nextLine(bench, challenge.id);
+      if (line.type !== "commit")
+        throw new BenchmarkError(challenge.id, "the script answered before committing");
+      const commit = VerificationCommit.parse({
+        challengeId: challenge.id,
+        root: line.root,
+        measured: line.measured,
+        runner: {
+          mode: launcher.mode,
+          ...(launcher.image ? { image: launcher.image } : {}),
+          backend: line.backend.slice(0, 128),
+          device: line.device.slice(0, 128),
+        },
+      });
+      return {
+        commit,
+        answer: async (request: SpotCheckRequest): Promise<VerificationAnswer> => {
+          if (closed) throw new BenchmarkError(challenge.id, "the session is closed");
+          try {
+            bench.stdin.write(`${JSON.stringify(request)}\n`);
+            const reply = await nextLine(bench, challenge.id);
+            if (reply.type !== "answer") throw new BenchmarkError(challenge.id, "the script committed twice");
+            return { challengeId: challenge.id, openings: reply.openings };
+          } finally {
+            await close();
+          }
+        },
+        close,
+      };
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  };
+  return { run, close };
 }

@@ -1,13 +1,16 @@
 import type Docker from "dockerode";
-import type { BenchmarkSession } from "../../shared/verification/benchmark-session.js";
-import { CPU_BENCHMARK_MAX_N, runCpuBenchmark } from "../../shared/verification/cpu-benchmark.js";
+import type { PreparedBenchmark } from "../../shared/verification/benchmark-session.js";
+import { CPU_BENCHMARK_MAX_N, prepareCpuBenchmark } from "../../shared/verification/cpu-benchmark.js";
 import type { RunnerMode, VerificationChallenge } from "../../shared/verification/messages.js";
 import { BenchmarkError, startBenchmark } from "./bench-runner.js";
 import { benchImage, dockerLauncher } from "./docker-launcher.js";
 import { hostProcessLauncher } from "./host-process-launcher.js";
 
-/** Runs one challenge to its commitment, holding the product for the spot checks. */
-export type BenchmarkEngine = (challenge: VerificationChallenge) => Promise<BenchmarkSession>;
+/**
+ * Prepares one challenge (runner started, VRAM shown, bandwidth measured, warmed up) without its
+ * seed; the prepared benchmark then runs to its commitment once the seed is released.
+ */
+export type BenchmarkEngine = (challenge: VerificationChallenge) => Promise<PreparedBenchmark>;
 
 export interface EngineChoice {
   mode: RunnerMode;
@@ -68,7 +71,7 @@ export function benchmarkEngine(
             `the TypeScript CPU runner takes n ≤ ${CPU_BENCHMARK_MAX_N}, the challenge asks n = ${challenge.n}`,
           );
         }
-        return runCpuBenchmark(challenge);
+        return prepareCpuBenchmark(challenge);
       };
   }
 }

@@ -1,3 +1,4 @@
+import type { BenchmarkSession, PreparedBenchmark } from "../../shared/verification/benchmark-session.js";
 import type { VerificationChallenge } from "../../shared/verification/messages.js";
 import type { AgentLog } from "../agent-log.js";
 import { errorMessage } from "../agent-log.js";
@@ -6,7 +7,7 @@ import type { ChallengeResult, ControlPlaneClient } from "../control-plane-clien
 import type { BenchmarkEngine } from "./benchmark-engine.js";
 
 export interface ChallengeQueueOptions {
-  client: Pick<ControlPlaneClient, "commitChallenge" | "answerChallenge">;
+  client: Pick<ControlPlaneClient, "readyChallenge" | "commitChallenge" | "answerChallenge">;
   engine: BenchmarkEngine;
   clock: Clock;
   log: AgentLog;
@@ -21,8 +22,9 @@ export interface ChallengeQueueOptions {
 const SEEN_LIMIT = 256;
 
 /**
- * Runs proof-of-GPU challenges one at a time, in arrival order: run the benchmark on the challenged
- * GPU, commit, open the rows asked for, log the verdict. They run alongside jobs (a GPU busy with a
+ * Runs proof-of-GPU challenges one at a time, in arrival order: prepare the benchmark on the
+ * challenged GPU (runner, VRAM, bandwidth, warm-up), say ready and get the seed, compute and
+ * commit inside the window that starts then, open the rows asked for, log the verdict. They run alongside jobs (a GPU busy with a
  * job must still answer, and the verdict allows for a busy GPU), but never two at once, since two
  * benchmarks on one host would each measure the other. A failure is logged with the challenge id
  * and nothing more is sent: the control plane's deadline judges a challenge left unanswered.
@@ -46,20 +48,21 @@ export class ChallengeQueue {
   }
 
   /**
-   * The benchmark's session, unless it takes well past the commit deadline: then the queue moves on,
-   * and a session that turns up later is closed at once (freeing its GPU memory).
+   * What the benchmark is starting (its preparation or its session), unless it takes well past the
+   * deadline: then the queue moves on, and one that turns up later is closed at once (freeing its
+   * GPU memory).
    */
   private withinDeadline<T extends { close(): Promise<void> }>(
-    challenge: VerificationChallenge,
+    deadline: number,
     starting: Promise<T>,
   ): Promise<T> {
     const { clock } = this.options;
-    const limit = Math.max(0, challenge.expiresAt - clock.now()) + HUNG_AFTER_DEADLINE_MS;
+    const limit = Math.max(0, deadline - clock.now()) + HUNG_AFTER_DEADLINE_MS;
     return new Promise<T>((resolve, reject) => {
       let late = false;
       const cancel = clock.setTimer(() => {
         late = true;
-        reject(new Error(`the benchmark did not commit within ${Math.round(limit / 1000)} s; given up`));
+        reject(new Error(`the benchmark did not get there within ${Math.round(limit / 1000)} s; given up`));
       }, limit);
       starting.then(
         (session) => {
@@ -86,15 +89,19 @@ export class ChallengeQueue {
       log.warn(`${name}: that GPU is not shared by this host; ignored`);
       return;
     }
-    if (clock.now() > challenge.expiresAt) {
-      log.warn(`${name}: expired before it could start; ignored`);
+    if (clock.now() > challenge.readyBy) {
+      log.warn(`${name}: its setup deadline passed before it could start; ignored`);
       return;
     }
-    log.info(`${name}: running the verification benchmark (n=${challenge.n}, ${challenge.blocks} blocks)`);
+    log.info(`${name}: preparing the verification benchmark (n=${challenge.n}, ${challenge.blocks} blocks)`);
     const started = clock.now();
-    let session: Awaited<ReturnType<BenchmarkEngine>> | undefined;
+    let prepared: PreparedBenchmark | undefined;
+    let session: BenchmarkSession | undefined;
     try {
-      session = await this.withinDeadline(challenge, engine(challenge));
+      prepared = await this.withinDeadline(challenge.readyBy, engine(challenge));
+      // A lost answer is safe to retry: the Region answers a repeated ready with the same release.
+      const release = await client.readyChallenge({ challengeId: challenge.id }, { retries: 2 });
+      session = await this.withinDeadline(release.expiresAt, prepared.run(release));
       const request = await client.commitChallenge(session.commit, { retries: 2 });
       const answer = await session.answer(request);
       const result = await client.answerChallenge(answer, { retries: 2 });
@@ -104,6 +111,7 @@ export class ChallengeQueue {
       log.error(`${name}: ${errorMessage(error)}`);
     } finally {
       await session?.close().catch(() => undefined);
+      await prepared?.close().catch(() => undefined);
     }
   }
 }

@@ -2,16 +2,19 @@
 """Meridian proof-of-GPU benchmark: the agent-side half of src/shared/verification.
 
 Talks JSON lines over stdin/stdout so it runs the same as a host process or inside a container:
-  stdin  line 1: the challenge (VerificationChallenge, src/shared/verification/messages.ts)
-  stdout line 1: {"type": "commit", "root", "measured", "backend", "device"}
-  stdin  line 2: the spot-check request {"challengeId", "leaves": [...], ...}
-  stdout line 2: {"type": "answer", "openings": [{"leaf", "row", "proof"}]}
+  stdin  line 1: the challenge (VerificationChallenge, src/shared/verification/messages.ts; no seed)
+  stdout line 1: {"type": "prepared"} once VRAM was filled, bandwidth measured and kernels warmed
+  stdin  line 2: the release {"challengeId", "seed", "releasedAt", "expiresAt"}: the timed part
+  stdout line 2: {"type": "commit", "root", "measured", "backend", "device"}
+  stdin  line 3: the spot-check request {"challengeId", "leaves": [...], ...}
+  stdout line 3: {"type": "answer", "openings": [{"leaf", "row", "digests", "proof"}]}
 On failure: {"type": "error", "message"} and exit status 1. Progress goes to stderr.
 
-The seeded generation, canonical rounding, row digests and Merkle tree below must stay identical
-to seeded-matrix.ts, canonical-value.ts and merkle.ts; test/verification/python-crosscheck.test.ts
-compares the roots. Backends: "cuda" (PyTorch on the GPU: the real benchmark), "numpy" and
-"python" (CPU, exact, small n: for the cross-check and for hosts without PyTorch).
+The seeded generation, canonical rounding, row digests and block Merkle tree below must stay
+identical to seeded-matrix.ts, canonical-value.ts, row-digest.ts and merkle.ts;
+test/verification/python-crosscheck.test.ts compares the roots. Backends: "cuda" (PyTorch on the
+GPU: the real benchmark), "numpy" and "python" (CPU, exact, small n: for the cross-check and for
+hosts without PyTorch).
 """
 
 import argparse
@@ -26,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 MASK = 0xFFFFFFFF
 VRAM_FRACTION = 0.95
+DIGEST_STREAM = 0xFFFFFFFF  # row-digest.ts: the digest keys' stream, past every B block
 
 
 def log(message):
@@ -58,6 +62,20 @@ def stream_constant(keys, stream):
 def entries(keys, constant, index):
     raw = hash32(hash32(index ^ keys[0]) ^ constant)
     return raw % 5 - 2
+
+
+# --- row digests (row-digest.ts) ----------------------------------------------------------------
+# d_i = sum_j hash32(bits_ij ^ K_j) mod 2^32; each term < 2^32, so an int64 sum of n <= 2^14 of
+# them stays exact and the mask at the end is the wrap.
+
+
+def digest_keys(keys, column):
+    return hash32(hash32(column ^ keys[0]) ^ stream_constant(keys, DIGEST_STREAM))
+
+
+def row_digests(bits, key):
+    """bits: (rows, n) int64 array/tensor of 16-bit patterns; key: (n,) K_j. One digest per row."""
+    return hash32(bits ^ key).sum(-1) & MASK
 
 
 # --- canonical rounding (canonical-value.ts) ----------------------------------------------------
@@ -102,14 +120,17 @@ def numpy_exact_to_bits(np, exact, dtype):
 # --- commitment (merkle.ts) ---------------------------------------------------------------------
 
 
-def leaf_digest(row_bytes):
+def leaf_digest(data):
     h = hashlib.sha256(b"\x00")
-    h.update(row_bytes)  # a buffer over 2 KiB is hashed without the GIL: threads scale
+    h.update(data)  # a buffer over 2 KiB is hashed without the GIL: threads scale
     return h.digest()
 
 
 def merkle_levels(leaves):
-    levels = [leaves]
+    depth = max(0, math.ceil(math.log2(len(leaves))))
+    level = list(leaves)
+    level += [leaf_digest(b"")] * ((1 << depth) - len(level))  # merkle.ts pads with the empty vector
+    levels = [level]
     while len(levels[-1]) > 1:
         level = levels[-1]
         levels.append(
@@ -127,156 +148,206 @@ def merkle_proof(levels, index):
 
 
 # --- backends -----------------------------------------------------------------------------------
+# Each has prepare() (before the seed: memory tests, warm-up), run(seed) -> (digest vectors as
+# bytes, one per block; matmul_ms) and row(block, i) -> the canonical bytes of one row, recomputed
+# when opened: blocks are dropped as soon as they are digested, so memory never grows with them.
 
 
-class Rows:
-    """Every block's rows as canonical little-endian uint16 bytes, kept for the openings."""
+class CudaBackend:
+    def __init__(self, challenge, torch):
+        self.torch = torch
+        self.n, self.blocks = challenge["n"], challenge["blocks"]
+        self.challenge = challenge
+        # Split-K reductions in reduced precision would round partial sums; fp32 throughout keeps
+        # the integer products exact, so the result is the canonical one.
+        torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
+        torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
+        self.dtype = torch.bfloat16 if challenge["dtype"] == "bf16" else torch.float16
+        self.device = torch.device("cuda")
+        self.name = f"torch {torch.__version__} cuda {torch.version.cuda}"
+        self.device_name = torch.cuda.get_device_name(self.device)
+        n, dtype, device = self.n, self.dtype, self.device
 
-    def __init__(self, n):
-        self.n = n
-        self.blocks = []  # each: bytes-like of n*n*2 bytes, row-major
+        # Keys are tensors, not Python ints, so the compiled kernels do not specialise on a seed:
+        # compiled once in prepare(), they run unchanged after the release.
+        def generate(k0, constant):
+            index = torch.arange(n * n, dtype=torch.int64, device=device).view(n, n)
+            return (hash32(hash32(index ^ k0) ^ constant) % 5 - 2).to(dtype)
 
-    def row(self, leaf):
-        block, i = divmod(leaf, self.n)
-        data = self.blocks[block]
-        return bytes(data[i * 2 * self.n : (i + 1) * 2 * self.n])
+        def digest(c, key):
+            bits = c.view(torch.int16).to(torch.int64) & 0xFFFF
+            return row_digests(bits, key)
 
-    def leaf_digests(self, pool):
-        out = []
-        for data in self.blocks:
-            view = memoryview(data)
-            stride = 2 * self.n
-            out.extend(pool.map(lambda i: leaf_digest(view[i * stride : (i + 1) * stride]), range(self.n)))
-        return out
+        self.generate_eager, self.digest_eager = generate, digest
+        self.generate, self.digest = generate, digest
+        try:
+            # One fused kernel each: unfused, generating B and digesting C cost more memory traffic
+            # than the product itself, and the commit window is sized for the product.
+            self.generate = torch.compile(generate, dynamic=False)
+            self.digest = torch.compile(digest, dynamic=False)
+        except Exception as error:  # noqa: BLE001 — no compiler here: eager, and say so
+            log(f"torch.compile unavailable ({error}); eager kernels may not make the window")
 
+    def prepare(self):
+        torch, device = self.torch, self.device
+        target_mib = math.ceil(self.challenge["vramMib"] * VRAM_FRACTION)
+        chunks, held_mib = [], 0
+        try:
+            while held_mib < target_mib:
+                step = min(256, target_mib - held_mib)
+                chunks.append(torch.empty(step * 1024 * 1024, dtype=torch.uint8, device=device).fill_(7))
+                held_mib += step
+            torch.cuda.synchronize()
+        except RuntimeError as error:  # out of memory: report what was held
+            log(f"VRAM allocation stopped at {held_mib} MiB: {error}")
+        del chunks
+        torch.cuda.empty_cache()
 
-def run_cuda(challenge, torch, pool):
-    n, blocks, dtype_name = challenge["n"], challenge["blocks"], challenge["dtype"]
-    # Split-K reductions in reduced precision would round partial sums; fp32 throughout keeps the
-    # integer products exact, so the result is the canonical one.
-    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
-    torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
-    dtype = torch.bfloat16 if dtype_name == "bf16" else torch.float16
-    device = torch.device("cuda")
-    keys = matrix_keys(challenge["seed"])
-
-    def generate(stream):
-        constant = stream_constant(keys, stream)
-        out = torch.empty((n, n), dtype=dtype, device=device)
-        rows = max(1, (1 << 24) // n)
-        for r0 in range(0, n, rows):
-            r1 = min(n, r0 + rows)
-            index = torch.arange(r0 * n, r1 * n, dtype=torch.int64, device=device)
-            out[r0:r1] = entries(keys, constant, index).view(r1 - r0, n).to(dtype)
-        return out
-
-    a = generate(0)
-    warm = a @ a  # first-use costs (cuBLAS handle, kernel selection) stay out of the timing
-    torch.cuda.synchronize()
-    del warm
-    result = Rows(n)
-    matmul_ms = 0.0
-    digests = []
-    for block in range(blocks):
-        b = generate(1 + block)
+        size = self.challenge["bandwidthBytes"]
+        src = torch.empty(size, dtype=torch.uint8, device=device).fill_(1)
+        dst = torch.empty_like(src)
+        for _ in range(2):
+            dst.copy_(src)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        rounds = 10
         start.record()
-        c = a @ b
+        for _ in range(rounds):
+            dst.copy_(src)
         end.record()
         end.synchronize()
-        matmul_ms += start.elapsed_time(end)
-        host = c.view(torch.int16).cpu().numpy().astype("<i2", copy=False)
-        result.blocks.append(host.tobytes())
-        del b, c
-        log(f"block {block + 1}/{blocks}: {matmul_ms:.2f} ms of products so far")
-    digests = result.leaf_digests(pool)
-    del a
-    torch.cuda.empty_cache()
+        bandwidth = 2 * size * rounds / (start.elapsed_time(end) / 1000) / 1e9
+        del src, dst
+        torch.cuda.empty_cache()
 
-    size = challenge["bandwidthBytes"]
-    src = torch.empty(size, dtype=torch.uint8, device=device).fill_(1)
-    dst = torch.empty_like(src)
-    for _ in range(2):
-        dst.copy_(src)
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    rounds = 10
-    start.record()
-    for _ in range(rounds):
-        dst.copy_(src)
-    end.record()
-    end.synchronize()
-    bandwidth = 2 * size * rounds / (start.elapsed_time(end) / 1000) / 1e9
-    del src, dst
-    torch.cuda.empty_cache()
-
-    target_mib = math.ceil(challenge["vramMib"] * VRAM_FRACTION)
-    chunks, held_mib = [], 0
-    try:
-        while held_mib < target_mib:
-            step = min(256, target_mib - held_mib)
-            chunks.append(torch.empty(step * 1024 * 1024, dtype=torch.uint8, device=device).fill_(7))
-            held_mib += step
+        # Warm-up with throwaway keys: compiles the kernels, creates the cuBLAS handle and picks
+        # the GEMM, all outside the timed window.
+        zero = torch.zeros((), dtype=torch.int64, device=device)
+        key = torch.zeros(self.n, dtype=torch.int64, device=device)
+        try:
+            a = self.generate(zero, zero)
+            self.digest(a @ a, key)
+        except Exception as error:  # noqa: BLE001 — a compiler that fails at run time: eager
+            log(f"compiled kernels failed ({error}); running eager")
+            self.generate, self.digest = self.generate_eager, self.digest_eager
+            a = self.generate(zero, zero)
+            self.digest(a @ a, key)
         torch.cuda.synchronize()
-    except RuntimeError as error:  # out of memory: report what was held
-        log(f"VRAM allocation stopped at {held_mib} MiB: {error}")
-    del chunks
-    torch.cuda.empty_cache()
-    measured = {
-        "matmulMs": matmul_ms,
-        "bandwidthGBps": bandwidth,
-        "bandwidthBytes": size,
-        "vramAllocatedMib": held_mib,
-    }
-    backend = f"torch {torch.__version__} cuda {torch.version.cuda}"
-    return result, digests, measured, backend, torch.cuda.get_device_name(device)
+        del a
+        return {"bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": held_mib}
+
+    def run(self, seed):
+        torch, device, n = self.torch, self.device, self.n
+        keys = matrix_keys(seed)
+        self.keys = keys
+        self.k0 = torch.tensor(keys[0], dtype=torch.int64, device=device)
+        self.constants = torch.tensor(
+            [stream_constant(keys, stream) for stream in range(self.blocks + 1)], dtype=torch.int64, device=device
+        )
+        column = torch.arange(n, dtype=torch.int64, device=device)
+        key = digest_keys(keys, column)
+        self.a = self.generate(self.k0, self.constants[0])
+        events, digests = [], []
+        for block in range(self.blocks):
+            b = self.generate(self.k0, self.constants[1 + block])
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            c = self.a @ b
+            end.record()
+            events.append((start, end))
+            digests.append(self.digest(c, key))  # int64 < 2^32: n·8 bytes a block stay on the GPU
+            del b, c
+        torch.cuda.synchronize()
+        matmul_ms = sum(start.elapsed_time(end) for start, end in events)
+        host = torch.stack(digests).cpu().numpy().astype("<u4")
+        log(f"{self.blocks} blocks: {matmul_ms:.1f} ms of products")
+        return [host[block].tobytes() for block in range(self.blocks)], matmul_ms
+
+    def row(self, block, i):
+        b = self.generate(self.k0, self.constants[1 + block])
+        c = self.a @ b  # the whole product, as committed: the same GEMM, the same rounding
+        return c[i].view(self.torch.int16).cpu().numpy().astype("<i2", copy=False).tobytes()
 
 
-def run_numpy(challenge, np, pool):
-    n, blocks, dtype = challenge["n"], challenge["blocks"], challenge["dtype"]
-    keys = matrix_keys(challenge["seed"])
-    index = np.arange(n * n, dtype=np.int64)
-    a = entries(keys, stream_constant(keys, 0), index).reshape(n, n).astype(np.float64)
-    result = Rows(n)
-    matmul_ms = 0.0
-    for block in range(blocks):
-        b = entries(keys, stream_constant(keys, 1 + block), index).reshape(n, n).astype(np.float64)
+class NumpyBackend:
+    def __init__(self, challenge, np):
+        self.np = np
+        self.n, self.blocks, self.dtype_name = challenge["n"], challenge["blocks"], challenge["dtype"]
+        self.challenge = challenge
+        self.name, self.device_name = f"numpy {np.__version__} cpu", "cpu"
+
+    def prepare(self):
+        np = self.np
+        size = min(self.challenge["bandwidthBytes"], 64 * 1024 * 1024)
+        src = np.ones(size, dtype=np.uint8)
+        dst = np.empty_like(src)
         started = time.perf_counter()
-        exact = a @ b  # float64 holds these integer sums exactly
-        matmul_ms += (time.perf_counter() - started) * 1000
-        result.blocks.append(numpy_exact_to_bits(np, exact, dtype).astype("<u2").tobytes())
-    size = min(challenge["bandwidthBytes"], 64 * 1024 * 1024)
-    src = np.ones(size, dtype=np.uint8)
-    dst = np.empty_like(src)
-    started = time.perf_counter()
-    for _ in range(4):
-        np.copyto(dst, src)
-    bandwidth = 2 * size * 4 / max(time.perf_counter() - started, 1e-9) / 1e9
-    measured = {"matmulMs": matmul_ms, "bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": 0}
-    return result, result.leaf_digests(pool), measured, f"numpy {np.__version__} cpu", "cpu"
+        for _ in range(4):
+            np.copyto(dst, src)
+        bandwidth = 2 * size * 4 / max(time.perf_counter() - started, 1e-9) / 1e9
+        return {"bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": 0}
+
+    def _matrix(self, stream):
+        np, n = self.np, self.n
+        index = np.arange(n * n, dtype=np.int64)
+        return entries(self.keys, stream_constant(self.keys, stream), index).reshape(n, n).astype(np.float64)
+
+    def _bits(self, exact):
+        return numpy_exact_to_bits(self.np, exact, self.dtype_name)
+
+    def run(self, seed):
+        np = self.np
+        self.keys = matrix_keys(seed)
+        key = digest_keys(self.keys, np.arange(self.n, dtype=np.int64))
+        self.a = self._matrix(0)
+        vectors, matmul_ms = [], 0.0
+        for block in range(self.blocks):
+            b = self._matrix(1 + block)
+            started = time.perf_counter()
+            exact = self.a @ b  # float64 holds these integer sums exactly
+            matmul_ms += (time.perf_counter() - started) * 1000
+            digests = row_digests(self._bits(exact).astype(np.int64), key)
+            vectors.append(digests.astype("<u4").tobytes())
+        return vectors, matmul_ms
+
+    def row(self, block, i):
+        exact = self.a[i : i + 1] @ self._matrix(1 + block)
+        return self._bits(exact)[0].astype("<u2").tobytes()
 
 
-def run_python(challenge, pool):
-    n, blocks, dtype = challenge["n"], challenge["blocks"], challenge["dtype"]
-    if n > 128:
-        raise ValueError("the pure-Python backend takes n <= 128")
-    keys = matrix_keys(challenge["seed"])
-    c0 = stream_constant(keys, 0)
-    a = [[entries(keys, c0, i * n + j) for j in range(n)] for i in range(n)]
-    result = Rows(n)
-    matmul_ms = 0.0
-    for block in range(blocks):
-        cb = stream_constant(keys, 1 + block)
-        b = [[entries(keys, cb, l * n + j) for j in range(n)] for l in range(n)]
-        started = time.perf_counter()
-        data = bytearray()
-        for i in range(n):
-            for j in range(n):
-                exact = sum(a[i][l] * b[l][j] for l in range(n))
-                data += integer_to_dtype_bits(exact, dtype).to_bytes(2, "little")
-        matmul_ms += (time.perf_counter() - started) * 1000
-        result.blocks.append(bytes(data))
-    measured = {"matmulMs": matmul_ms, "bandwidthGBps": 1.0, "bandwidthBytes": 0, "vramAllocatedMib": 0}
-    return result, result.leaf_digests(pool), measured, f"python {sys.version.split()[0]} cpu", "cpu"
+class PythonBackend:
+    def __init__(self, challenge):
+        self.n, self.blocks, self.dtype_name = challenge["n"], challenge["blocks"], challenge["dtype"]
+        if self.n > 128:
+            raise ValueError("the pure-Python backend takes n <= 128")
+        self.name, self.device_name = f"python {sys.version.split()[0]} cpu", "cpu"
+
+    def prepare(self):
+        return {"bandwidthGBps": 1.0, "bandwidthBytes": 0, "vramAllocatedMib": 0}
+
+    def _matrix(self, stream):
+        n, constant = self.n, stream_constant(self.keys, stream)
+        return [[entries(self.keys, constant, i * n + j) for j in range(n)] for i in range(n)]
+
+    def _row_bits(self, b, i):
+        n, a = self.n, self.a
+        return [integer_to_dtype_bits(sum(a[i][l] * b[l][j] for l in range(n)), self.dtype_name) for j in range(n)]
+
+    def run(self, seed):
+        self.keys = matrix_keys(seed)
+        key = [digest_keys(self.keys, j) for j in range(self.n)]
+        self.a = self._matrix(0)
+        vectors, matmul_ms = [], 0.0
+        for block in range(self.blocks):
+            b = self._matrix(1 + block)
+            started = time.perf_counter()
+            rows = [self._row_bits(b, i) for i in range(self.n)]
+            matmul_ms += (time.perf_counter() - started) * 1000
+            digests = [sum(hash32(bits ^ k) for bits, k in zip(row, key)) & MASK for row in rows]
+            vectors.append(b"".join(d.to_bytes(4, "little") for d in digests))
+        return vectors, matmul_ms
+
+    def row(self, block, i):
+        return b"".join(v.to_bytes(2, "little") for v in self._row_bits(self._matrix(1 + block), i))
 
 
 def choose_backend(wanted):
@@ -309,31 +380,43 @@ def main():
     emit = lambda message: print(json.dumps(message, separators=(",", ":")), flush=True)  # noqa: E731
     try:
         challenge = json.loads(sys.stdin.readline())
+        kind, module = choose_backend(args.backend)
+        log(f"challenge {challenge['id']}: n={challenge['n']} blocks={challenge['blocks']} {challenge['dtype']} on {kind}")
+        if kind == "cuda":
+            backend = CudaBackend(challenge, module)
+        elif kind == "numpy":
+            backend = NumpyBackend(challenge, module)
+        else:
+            backend = PythonBackend(challenge)
+        memory = backend.prepare()
+        emit({"type": "prepared"})
+        line = sys.stdin.readline()
+        if not line:
+            return 0  # the agent closed the session before the release
+        release = json.loads(line)
         started = time.perf_counter()
-        backend, module = choose_backend(args.backend)
-        log(f"challenge {challenge['id']}: n={challenge['n']} blocks={challenge['blocks']} {challenge['dtype']} on {backend}")
+        vectors, matmul_ms = backend.run(release["seed"])
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
-            if backend == "cuda":
-                rows, digests, measured, name, device = run_cuda(challenge, module, pool)
-            elif backend == "numpy":
-                rows, digests, measured, name, device = run_numpy(challenge, module, pool)
-            else:
-                rows, digests, measured, name, device = run_python(challenge, pool)
-        levels = merkle_levels(digests)
-        measured["totalMs"] = (time.perf_counter() - started) * 1000
-        emit({"type": "commit", "root": levels[-1][0].hex(), "measured": measured, "backend": name, "device": device})
+            leaves = list(pool.map(leaf_digest, vectors))
+        levels = merkle_levels(leaves)
+        measured = {"matmulMs": max(matmul_ms, 1e-3), **memory, "totalMs": (time.perf_counter() - started) * 1000}
+        emit({"type": "commit", "root": levels[-1][0].hex(), "measured": measured, "backend": backend.name, "device": backend.device_name})
         line = sys.stdin.readline()
         if not line:
             return 0  # the agent closed the session without asking: nothing to open
         request = json.loads(line)
-        openings = [
-            {
-                "leaf": leaf,
-                "row": base64.b64encode(rows.row(leaf)).decode("ascii"),
-                "proof": merkle_proof(levels, leaf),
-            }
-            for leaf in request["leaves"]
-        ]
+        n = challenge["n"]
+        openings = []
+        for leaf in request["leaves"]:
+            block, i = divmod(leaf, n)
+            openings.append(
+                {
+                    "leaf": leaf,
+                    "row": base64.b64encode(backend.row(block, i)).decode("ascii"),
+                    "digests": base64.b64encode(vectors[block]).decode("ascii"),
+                    "proof": merkle_proof(levels, block),
+                }
+            )
         emit({"type": "answer", "openings": openings})
         return 0
     except Exception as error:  # reported to the agent as a line it can parse, not a traceback

@@ -6,11 +6,14 @@ import {
   type ChallengeSize,
   challengeSizeFor,
   commitWindowMs,
+  DEFAULT_WINDOW,
   type WindowOptions,
 } from "./challenge-size.js";
 import { checkOpenings } from "./cpu-verifier.js";
 import { type Finding, judgeMeasurements, type Measured, worstOutcome } from "./judgement.js";
 import {
+  ChallengeReady,
+  type ChallengeRelease,
   type SpotCheckRequest,
   VerificationAnswer,
   VerificationChallenge,
@@ -24,14 +27,18 @@ import { VerificationError } from "./verification-error.js";
 
 /**
  * One challenge's life, as plain JSON the Region object keeps in its storage:
- * issued → committed → judged. Every function here is pure apart from the randomness it is given;
- * a refused message (a thrown VerificationError) leaves the record as it was.
+ * issued → released → committed → judged. Issued carries no seed: the agent prepares, says ready,
+ * and only then is the seed drawn and released, so the commit window times the products and not
+ * the setup. Every function here is pure apart from the randomness it is given; a refused message
+ * (a thrown VerificationError) leaves the record as it was.
  */
 export type ChallengeRecord =
   | { state: "issued"; challenge: VerificationChallenge }
+  | { state: "released"; challenge: VerificationChallenge; release: ChallengeRelease }
   | {
       state: "committed";
       challenge: VerificationChallenge;
+      release: ChallengeRelease;
       commit: VerificationCommit;
       commitReceivedAt: number;
       plan: SpotCheckPlan;
@@ -66,26 +73,27 @@ export function issueChallenge(input: IssueInput): ChallengeRecord & { state: "i
   const model = modelOf(input.gpu.model);
   const random = input.random ?? cryptoRandomBytes;
   const size: ChallengeSize = { ...challengeSizeFor(model, input.dtype), ...input.size };
+  const window = input.window ?? DEFAULT_WINDOW;
   const challenge = VerificationChallenge.parse({
     id: `vch_${toHex(random(16))}`,
     nodeId: input.nodeId,
     gpuUuid: input.gpu.uuid,
     model: model.id,
     vramMib: input.gpu.vramMib,
-    seed: toHex(random(32)),
     n: size.n,
     blocks: size.blocks,
     dtype: size.dtype,
     bandwidthBytes: size.bandwidthBytes,
     issuedAt: input.now,
-    expiresAt: input.now + commitWindowMs(model, size, input.window),
+    readyBy: input.now + window.readyAllowanceMs,
   });
   return { state: "issued", challenge };
 }
 
 /** When the Region's alarm should look at this record next; undefined once judged. */
 export function deadlineOf(record: ChallengeRecord): number | undefined {
-  if (record.state === "issued") return record.challenge.expiresAt;
+  if (record.state === "issued") return record.challenge.readyBy;
+  if (record.state === "released") return record.release.expiresAt;
   if (record.state === "committed") return record.answerBy;
   return undefined;
 }
@@ -99,11 +107,56 @@ function checkSender(record: ChallengeRecord, challengeId: string, nodeId: strin
   }
 }
 
-function parseOrRefuse<T>(schema: z.ZodType<T>, body: unknown, code: "invalid_commit" | "invalid_answer"): T {
+function parseOrRefuse<T>(
+  schema: z.ZodType<T>,
+  body: unknown,
+  code: "invalid_ready" | "invalid_commit" | "invalid_answer",
+): T {
   const parsed = schema.safeParse(body);
   if (!parsed.success)
     throw new VerificationError(code, `the ${code.slice(8)} is malformed`, parsed.error.issues);
   return parsed.data;
+}
+
+export interface ReadyContext {
+  /** The node that signed the request. */
+  nodeId: string;
+  now: number;
+  random?: RandomBytes;
+  window?: WindowOptions;
+}
+
+/**
+ * The agent has prepared: draw the seed and start the commit window. A repeated ready (its answer
+ * was lost) gets the same release back — same seed, same deadline, so it gains nothing; after the
+ * commit it is a replay. Throws for a ready that is malformed, not this node's or late.
+ */
+export function acceptReady(
+  record: ChallengeRecord,
+  body: unknown,
+  context: ReadyContext,
+): { record: ChallengeRecord & { state: "released" }; release: ChallengeRelease } {
+  const ready = parseOrRefuse(ChallengeReady, body, "invalid_ready");
+  checkSender(record, ready.challengeId, context.nodeId);
+  if (record.state === "released") return { record, release: record.release };
+  if (record.state !== "issued") {
+    throw new VerificationError("challenge_replayed", `challenge ${ready.challengeId} was already released`);
+  }
+  const { challenge } = record;
+  if (context.now > challenge.readyBy) {
+    throw new VerificationError(
+      "challenge_expired",
+      `the ready for ${challenge.id} came after its setup deadline`,
+    );
+  }
+  const random = context.random ?? cryptoRandomBytes;
+  const release: ChallengeRelease = {
+    challengeId: challenge.id,
+    seed: toHex(random(32)),
+    releasedAt: context.now,
+    expiresAt: context.now + commitWindowMs(modelOf(challenge.model), challenge, context.window),
+  };
+  return { record: { state: "released", challenge, release }, release };
 }
 
 export interface CommitContext {
@@ -124,14 +177,20 @@ export function acceptCommit(
 ): { record: ChallengeRecord & { state: "committed" }; request: SpotCheckRequest } {
   const commit = parseOrRefuse(VerificationCommit, body, "invalid_commit");
   checkSender(record, commit.challengeId, context.nodeId);
-  if (record.state !== "issued") {
+  if (record.state === "issued") {
+    throw new VerificationError(
+      "challenge_not_released",
+      `challenge ${commit.challengeId} has no seed yet: send ready first`,
+    );
+  }
+  if (record.state !== "released") {
     throw new VerificationError(
       "challenge_replayed",
       `challenge ${commit.challengeId} was already committed to`,
     );
   }
-  const { challenge } = record;
-  if (context.now > challenge.expiresAt) {
+  const { challenge, release } = record;
+  if (context.now > release.expiresAt) {
     throw new VerificationError(
       "challenge_expired",
       `the commit for ${challenge.id} came after its deadline`,
@@ -146,7 +205,15 @@ export function acceptCommit(
   );
   const answerBy = context.now + ANSWER_WINDOW_MS;
   return {
-    record: { state: "committed", challenge, commit, commitReceivedAt: context.now, plan, answerBy },
+    record: {
+      state: "committed",
+      challenge,
+      release,
+      commit,
+      commitReceivedAt: context.now,
+      plan,
+      answerBy,
+    },
     request: { challengeId: challenge.id, leaves: plan.leaves, answerBy },
   };
 }
@@ -188,7 +255,7 @@ export async function acceptAnswer(
 ): Promise<{ record: ChallengeRecord & { state: "judged" }; judgement: VerificationJudgement }> {
   const answer = parseOrRefuse(VerificationAnswer, body, "invalid_answer");
   checkSender(record, answer.challengeId, context.nodeId);
-  if (record.state === "issued") {
+  if (record.state === "issued" || record.state === "released") {
     throw new VerificationError(
       "challenge_not_committed",
       `challenge ${answer.challengeId} has no commitment yet`,
@@ -203,13 +270,13 @@ export async function acceptAnswer(
       `the answer for ${answer.challengeId} came after its deadline`,
     );
   }
-  const { challenge, commit } = record;
-  const openings = await checkOpenings(challenge, commit.root, record.plan, answer);
+  const { challenge, release, commit } = record;
+  const openings = await checkOpenings(challenge, release.seed, commit.root, record.plan, answer);
   const performance = judgeMeasurements(
     modelOf(challenge.model),
     challenge,
     commit,
-    record.commitReceivedAt - challenge.issuedAt,
+    record.commitReceivedAt - release.releasedAt,
   );
   const findings: Finding[] = [
     ...openings.failures.map((reason) => ({ outcome: "rejected" as const, reason })),
@@ -225,7 +292,7 @@ export function expireChallenge(
 ): { record: ChallengeRecord & { state: "judged" }; judgement: VerificationJudgement } | undefined {
   const deadline = deadlineOf(record);
   if (deadline === undefined || now <= deadline) return undefined;
-  const waitingFor = record.state === "issued" ? "commit" : "answer";
+  const waitingFor = record.state === "issued" ? "ready" : record.state === "released" ? "commit" : "answer";
   return judged(
     record.challenge,
     [

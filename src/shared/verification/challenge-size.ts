@@ -1,13 +1,14 @@
 import type { GpuModel } from "../gpu-catalog.js";
 import type { ChallengeDtype } from "./canonical-value.js";
 import { MAX_BLOCKS, MAX_MATRIX_SIZE, MIN_BANDWIDTH_BYTES } from "./messages.js";
-import { COMPUTE_REJECT_BELOW } from "./thresholds.js";
 
 /**
- * How big a challenge is for a model, and how long its commit may take. The work must be large
- * enough that a CPU cannot finish it inside the commit window even if it lies about its timings
- * (the window, not the self-reported time, is what the agent cannot fake), and small enough that
- * the agent's hashing of C and the GPU-time budget stay modest.
+ * How big a challenge is for a model, and its two deadlines. Setup (runner start, VRAM fill,
+ * bandwidth test, warm-up) happens before the seed is released and is bounded only generously;
+ * the commit window after release is what a node cannot fake, so it is sized to be compute-bound:
+ * the products take ~19 s at the claimed model's datasheet rate, and the window allows them at
+ * 60% of it plus a few seconds. A part at half the claimed speed needs 2T against T/0.6 + a few
+ * seconds and misses it, whatever timings it reports.
  */
 
 export interface ChallengeSize {
@@ -18,30 +19,29 @@ export interface ChallengeSize {
 }
 
 export interface WindowOptions {
+  /** From issue to ready: start the runner (container or Python, PyTorch import, CUDA context). */
+  readyAllowanceMs: number;
+  /** The commit window allows the products at this fraction of the datasheet rate. */
+  computeFraction: number;
   /**
-   * Starting the benchmark: a container (image pre-pulled) or a Python process, importing PyTorch,
-   * creating the CUDA context, generating the matrices. Generous, because it is the part a
-   * cheating CPU gets for free; see docs/BENCHMARKS.md for the consequence.
+   * On top of the products: generating B blocks and digesting C on the GPU (fused, a fraction of a
+   * millisecond per block), SHA-256 of the digest vectors and the Merkle tree, the round trips.
    */
-  setupAllowanceMs: number;
-  /** The slowest row hashing the agent is granted, bytes per millisecond (1 GB/s = 1e6). */
-  hashBytesPerMs: number;
-  /** Bandwidth test and VRAM fill. */
-  memoryTestAllowanceMs: number;
+  commitAllowanceMs: number;
 }
 
 export const DEFAULT_WINDOW: WindowOptions = {
-  setupAllowanceMs: 30_000,
-  hashBytesPerMs: 1e6,
-  memoryTestAllowanceMs: 5_000,
+  readyAllowanceMs: 120_000,
+  computeFraction: 0.6,
+  commitAllowanceMs: 3_000,
 };
 
-/** Aim the verified work at this much GPU time at the verified threshold. */
-const TARGET_COMPUTE_MS = 250;
-
-function nextPowerOfTwo(value: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1, value)));
-}
+/**
+ * The products' time at the datasheet rate: long enough that the fixed allowance is small against
+ * it (a half-speed part is then 3.3 s late: 38 s against 31.7 + 3), short enough for the GPU-time
+ * budget.
+ */
+export const TARGET_DATASHEET_MS = 19_000;
 
 export function flopsOf(size: Pick<ChallengeSize, "n" | "blocks">): number {
   return 2 * size.n ** 3 * size.blocks;
@@ -51,30 +51,32 @@ export function datasheetTflops(model: GpuModel, dtype: ChallengeDtype): number 
   return dtype === "bf16" ? model.bf16Tflops : model.fp16Tflops;
 }
 
-/** 16384 where A, B and C (1.5 GiB in bf16) are small against the VRAM, else 8192. */
+/** Milliseconds the challenge's products take at `fraction` of the model's datasheet rate. */
+export function computeMsAt(model: GpuModel, size: ChallengeSize, fraction: number): number {
+  return (flopsOf(size) / (fraction * datasheetTflops(model, size.dtype) * 1e12)) * 1000;
+}
+
+/**
+ * 16384 where A, B and C (1.5 GiB in bf16) are small against the VRAM, else 8192; as many blocks
+ * as make TARGET_DATASHEET_MS of products (thousands for an H100). Blocks are generated, multiplied,
+ * digested and dropped one at a time, so the count costs time, never memory.
+ */
 export function challengeSizeFor(model: GpuModel, dtype: ChallengeDtype = "bf16"): ChallengeSize {
   const n = model.vramGb >= 40 ? MAX_MATRIX_SIZE : 8192;
   const flopsPerBlock = 2 * n ** 3;
-  const atThreshold = 0.7 * datasheetTflops(model, dtype) * 1e12;
+  const datasheet = datasheetTflops(model, dtype) * 1e12;
   const blocks = Math.min(
-    MAX_BLOCKS / 4,
-    nextPowerOfTwo((atThreshold * TARGET_COMPUTE_MS) / 1000 / flopsPerBlock),
+    MAX_BLOCKS,
+    Math.max(1, Math.round((datasheet * TARGET_DATASHEET_MS) / 1000 / flopsPerBlock)),
   );
   return { n, blocks, dtype, bandwidthBytes: 2 * MIN_BANDWIDTH_BYTES };
 }
 
-/**
- * The commit window: setup, hashing every row of C at the slowest granted rate, the memory tests,
- * and the products at the rejection floor (35% of datasheet), so an honest but busy GPU still
- * commits in time and is judged on its figures rather than on lateness.
- */
+/** From release to the commit deadline: the products at `computeFraction`, plus the allowance. */
 export function commitWindowMs(
   model: GpuModel,
   size: ChallengeSize,
   options: WindowOptions = DEFAULT_WINDOW,
 ): number {
-  const computeMs =
-    (flopsOf(size) / (COMPUTE_REJECT_BELOW * datasheetTflops(model, size.dtype) * 1e12)) * 1000;
-  const hashMs = (size.blocks * size.n * size.n * 2) / options.hashBytesPerMs;
-  return Math.ceil(options.setupAllowanceMs + options.memoryTestAllowanceMs + computeMs + hashMs);
+  return Math.ceil(computeMsAt(model, size, options.computeFraction) + options.commitAllowanceMs);
 }

@@ -1,41 +1,53 @@
-import type { BenchmarkSession } from "./benchmark-session.js";
+import type { BenchmarkSession, PreparedBenchmark } from "./benchmark-session.js";
 import { toBase64 } from "./bytes.js";
 import { encodeRow } from "./canonical-value.js";
 import { leafDigest, merkleLevels, merkleProof, rootOf } from "./merkle.js";
 import type {
+  ChallengeRelease,
   SpotCheckRequest,
   VerificationAnswer,
   VerificationChallenge,
   VerificationCommit,
 } from "./messages.js";
+import { digestKeys, digestVectorBytes, rowDigest } from "./row-digest.js";
 import { fullMatrix, matrixKeys } from "./seeded-matrix.js";
 
 /**
  * The benchmark in plain TypeScript on the CPU: the reference the Python script is checked
  * against, the honest agent of the protocol tests, and the engine of CPU-only nodes. O(blocks·n³),
- * so for small n only (n = 256 takes tens of milliseconds per block).
+ * so for small n only (n = 256 takes tens of milliseconds per block). It keeps every row, which
+ * the GPU script does not (it recomputes the few it opens), because at small n that is cheap.
  */
 
 export const CPU_BENCHMARK_MAX_N = 1024;
 
 export interface ComputedProduct {
   root: string;
-  /** Canonical bytes of every leaf's row, leaf index = block · n + row. */
+  n: number;
+  /** Canonical bytes of every row, index = block · n + row. */
   rows: Uint8Array[];
+  /** Each block's row-digest vector, as the bytes its leaf hashes. */
+  digestVectors: Uint8Array[];
   levels: Uint8Array[][];
   matmulMs: number;
 }
 
-export async function computeProduct(challenge: VerificationChallenge): Promise<ComputedProduct> {
+export async function computeProduct(
+  challenge: VerificationChallenge,
+  seed: string,
+): Promise<ComputedProduct> {
   const { n, blocks, dtype } = challenge;
   if (n > CPU_BENCHMARK_MAX_N) throw new RangeError(`the CPU benchmark takes n ≤ ${CPU_BENCHMARK_MAX_N}`);
-  const keys = matrixKeys(challenge.seed);
+  const keys = matrixKeys(seed);
+  const key = digestKeys(keys, n);
   const a = fullMatrix(keys, n, 0);
   const rows: Uint8Array[] = [];
+  const digestVectors: Uint8Array[] = [];
   const sums = new Int32Array(n);
   let matmulMs = 0;
   for (let block = 0; block < blocks; block++) {
     const b = fullMatrix(keys, n, 1 + block);
+    const digests = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       const started = performance.now();
       sums.fill(0);
@@ -47,12 +59,15 @@ export async function computeProduct(challenge: VerificationChallenge): Promise<
         for (let j = 0; j < n; j++) sums[j] = (sums[j] ?? 0) + ail * (b[offset + j] ?? 0);
       }
       matmulMs += performance.now() - started;
-      rows.push(encodeRow(sums, dtype));
+      const row = encodeRow(sums, dtype);
+      digests[i] = rowDigest(row, key);
+      rows.push(row);
     }
+    digestVectors.push(digestVectorBytes(digests));
   }
-  const leaves = await Promise.all(rows.map((row) => leafDigest(row)));
+  const leaves = await Promise.all(digestVectors.map((vector) => leafDigest(vector)));
   const levels = await merkleLevels(leaves);
-  return { root: rootOf(levels), rows, levels, matmulMs };
+  return { root: rootOf(levels), n, rows, digestVectors, levels, matmulMs };
 }
 
 export function openLeaves(product: ComputedProduct, request: SpotCheckRequest): VerificationAnswer {
@@ -60,8 +75,15 @@ export function openLeaves(product: ComputedProduct, request: SpotCheckRequest):
     challengeId: request.challengeId,
     openings: request.leaves.map((leaf) => {
       const row = product.rows[leaf];
-      if (row === undefined) throw new RangeError(`no leaf ${leaf}`);
-      return { leaf, row: toBase64(row), proof: merkleProof(product.levels, leaf) };
+      const block = Math.floor(leaf / product.n);
+      const digests = product.digestVectors[block];
+      if (row === undefined || digests === undefined) throw new RangeError(`no row ${leaf}`);
+      return {
+        leaf,
+        row: toBase64(row),
+        digests: toBase64(digests),
+        proof: merkleProof(product.levels, block),
+      };
     }),
   };
 }
@@ -82,35 +104,45 @@ export interface CpuBenchmarkOptions {
   bandwidthBytes?: number;
 }
 
-/** Runs the challenge on this CPU and reports what it measured, labelled as a CPU run. */
-export async function runCpuBenchmark(
+/** Prepares the challenge on this CPU (the copy test); `run` computes it, labelled as a CPU run. */
+export async function prepareCpuBenchmark(
   challenge: VerificationChallenge,
   options: CpuBenchmarkOptions = {},
-): Promise<BenchmarkSession> {
-  const started = performance.now();
-  const product = await computeProduct(challenge);
+): Promise<PreparedBenchmark> {
   const bandwidthBytes = options.bandwidthBytes ?? 64 * 1024 * 1024;
-  const commit: VerificationCommit = {
-    challengeId: challenge.id,
-    root: product.root,
-    measured: {
-      matmulMs: Math.max(product.matmulMs, 1e-3),
-      bandwidthGBps: hostCopyGBps(bandwidthBytes),
-      bandwidthBytes,
-      vramAllocatedMib: 0,
-      totalMs: performance.now() - started,
-    },
-    runner: { mode: "typescript-cpu", backend: "typescript cpu", device: "cpu" },
-  };
-  let held: ComputedProduct | undefined = product;
+  const bandwidthGBps = hostCopyGBps(bandwidthBytes);
+  let closed = false;
   return {
-    commit,
-    answer: async (request) => {
-      if (held === undefined) throw new Error("the benchmark session is closed");
-      return openLeaves(held, request);
+    run: async (release: ChallengeRelease): Promise<BenchmarkSession> => {
+      if (closed) throw new Error("the benchmark is closed");
+      const started = performance.now();
+      const product = await computeProduct(challenge, release.seed);
+      const commit: VerificationCommit = {
+        challengeId: challenge.id,
+        root: product.root,
+        measured: {
+          matmulMs: Math.max(product.matmulMs, 1e-3),
+          bandwidthGBps,
+          bandwidthBytes,
+          vramAllocatedMib: 0,
+          totalMs: performance.now() - started,
+        },
+        runner: { mode: "typescript-cpu", backend: "typescript cpu", device: "cpu" },
+      };
+      let held: ComputedProduct | undefined = product;
+      return {
+        commit,
+        answer: async (request) => {
+          if (held === undefined) throw new Error("the benchmark session is closed");
+          return openLeaves(held, request);
+        },
+        close: async () => {
+          held = undefined;
+        },
+      };
     },
     close: async () => {
-      held = undefined;
+      closed = true;
     },
   };
 }

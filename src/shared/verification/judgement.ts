@@ -50,7 +50,7 @@ function banded(ratio: number, verifiedAt: number, rejectBelow: number, code: st
 /**
  * Judges the committed figures against the catalogue: ≥ 70% of datasheet dense BF16/FP16, ≥ 80% of
  * datasheet bandwidth, ≥ 95% of the claimed VRAM allocated. `elapsedMs` is what the verifier saw
- * from issue to commit; claimed GPU time longer than that is a lie.
+ * from release (the seed) to commit; claimed GPU time longer than that is a lie.
  */
 export function judgeMeasurements(
   model: GpuModel,
@@ -70,7 +70,7 @@ export function judgeMeasurements(
       outcome: "rejected",
       reason: {
         code: "timing_inconsistent",
-        message: `claims ${m.matmulMs} ms of GPU time in ${elapsedMs} ms from challenge to commit`,
+        message: `claims ${m.matmulMs} ms of GPU time in ${elapsedMs} ms from release to commit`,
       },
     });
   }

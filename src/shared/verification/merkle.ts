@@ -1,10 +1,11 @@
 import { fromHex, toHex } from "./bytes.js";
 
 /**
- * The commitment: a Merkle root over the digests of C's rows (leaf index = block · n + row), with
- * RFC 6962's domain separation (0x00 before a leaf, 0x01 before an inner node) so a leaf can never
- * pass for an inner node. The leaf count is a power of two (n and the block count both are), so
- * the tree is perfect and a proof is exactly log2(leaves) sibling hashes, bottom first.
+ * The commitment: a Merkle root over C's blocks, leaf b = SHA-256(0x00 ‖ block b's row-digest
+ * vector) (row-digest.ts), with RFC 6962's domain separation (0x00 before a leaf, 0x01 before an
+ * inner node) so a leaf can never pass for an inner node. The block count is any number, so the
+ * leaves are padded to a power of two with the digest of an empty vector (no real block has one);
+ * the tree is then perfect and a proof is exactly ceil(log2(blocks)) sibling hashes, bottom first.
  */
 
 async function sha256(parts: readonly Uint8Array[]): Promise<Uint8Array<ArrayBuffer>> {
@@ -30,13 +31,21 @@ export function nodeDigest(left: Uint8Array, right: Uint8Array): Promise<Uint8Ar
   return sha256([NODE, left, right]);
 }
 
-/** Every level of the tree, leaves first, root last (a one-element level). */
+/** Proof length for `leafCount` leaves once padded. */
+export function merkleDepth(leafCount: number): number {
+  return Math.ceil(Math.log2(Math.max(1, leafCount)));
+}
+
+/** Every level of the tree, leaves (padded) first, root last (a one-element level). */
 export async function merkleLevels(leaves: readonly Uint8Array[]): Promise<Uint8Array[][]> {
-  if (leaves.length === 0 || (leaves.length & (leaves.length - 1)) !== 0) {
-    throw new RangeError("a Merkle tree here has a power-of-two number of leaves");
+  if (leaves.length === 0) throw new RangeError("a Merkle tree needs a leaf");
+  const padded = [...leaves];
+  if (padded.length < 2 ** merkleDepth(leaves.length)) {
+    const pad = await leafDigest(new Uint8Array(0));
+    while (padded.length < 2 ** merkleDepth(leaves.length)) padded.push(pad);
   }
-  const levels: Uint8Array[][] = [[...leaves]];
-  let level: Uint8Array[] = [...leaves];
+  const levels: Uint8Array[][] = [padded];
+  let level: Uint8Array[] = padded;
   while (level.length > 1) {
     const next: Uint8Array[] = [];
     for (let i = 0; i < level.length; i += 2) {

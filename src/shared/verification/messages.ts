@@ -3,8 +3,10 @@ import { NodeId } from "../id-schemas.js";
 
 /**
  * The wire messages of proof-of-GPU verification, in protocol order:
- * challenge (Region → agent) → commit (agent → Region) → spot-check request (Region → agent)
- * → answer (agent → Region). Times are milliseconds since the epoch, as in agent-protocol.ts.
+ * challenge (Region → agent, no seed) → ready (agent → Region, once prepared) → release (Region →
+ * agent: the seed; the commit window starts now) → commit (agent → Region) → spot-check request
+ * (Region → agent) → answer (agent → Region). Times are milliseconds since the epoch, as in
+ * agent-protocol.ts.
  */
 
 export const ChallengeId = z.string().regex(/^vch_[0-9a-f]{32}$/, "a challenge id");
@@ -19,7 +21,8 @@ const PowerOfTwo = (min: number, max: number) =>
 
 /** Matrices larger than this could overflow fp16 in the worst case and exceed 2^24 in fp32. */
 export const MAX_MATRIX_SIZE = 16384;
-export const MAX_BLOCKS = 64;
+/** Enough for ~20 s of a B200 at n = 16384 (challenge-size.ts sizes every model below it). */
+export const MAX_BLOCKS = 16384;
 export const MIN_BANDWIDTH_BYTES = 1024 ** 3;
 
 export const VerificationChallenge = z
@@ -32,20 +35,39 @@ export const VerificationChallenge = z
     model: z.string().min(1).max(32),
     /** The VRAM the node claims for it; the agent must allocate ≥ 95% of it. */
     vramMib: z.number().int().min(0),
-    /** 32 random bytes; the matrices are derived from it (seeded-matrix.ts). */
-    seed: Hash,
     /** A is n×n; each B block is n×n; C has `blocks` n×n blocks. */
     n: PowerOfTwo(16, MAX_MATRIX_SIZE),
-    blocks: PowerOfTwo(1, MAX_BLOCKS),
+    /** Any count: the block tree pads to a power of two (merkle.ts). */
+    blocks: z.number().int().min(1).max(MAX_BLOCKS),
     dtype: z.enum(["bf16", "fp16"]),
     /** Size of the buffers of the bandwidth test; ≥ 1 GiB so no cache holds them. */
     bandwidthBytes: z.number().int().min(MIN_BANDWIDTH_BYTES),
     issuedAt: z.number().int(),
-    /** The commit must arrive by then. */
-    expiresAt: z.number().int(),
+    /**
+     * The ready must arrive by then. The seed is withheld until ready, so setup (starting the
+     * runner, allocating VRAM, the bandwidth test, warm-up) is outside the timed window.
+     */
+    readyBy: z.number().int(),
   })
   .strict();
 export type VerificationChallenge = z.infer<typeof VerificationChallenge>;
+
+/** The agent has prepared (runner up, VRAM shown, bandwidth measured, warmed up): send the seed. */
+export const ChallengeReady = z.object({ challengeId: ChallengeId }).strict();
+export type ChallengeReady = z.infer<typeof ChallengeReady>;
+
+/** The answer to a ready: the seed, and the commit deadline that starts at release. */
+export const ChallengeRelease = z
+  .object({
+    challengeId: ChallengeId,
+    /** 32 random bytes, drawn at release; the matrices are derived from it (seeded-matrix.ts). */
+    seed: Hash,
+    releasedAt: z.number().int(),
+    /** The commit must arrive by then: the products at ~60% of datasheet plus a few seconds. */
+    expiresAt: z.number().int(),
+  })
+  .strict();
+export type ChallengeRelease = z.infer<typeof ChallengeRelease>;
 
 export const RunnerMode = z.enum(["container", "host-process", "typescript-cpu"]);
 export type RunnerMode = z.infer<typeof RunnerMode>;
@@ -53,7 +75,7 @@ export type RunnerMode = z.infer<typeof RunnerMode>;
 export const VerificationCommit = z
   .object({
     challengeId: ChallengeId,
-    /** Merkle root over the row digests of every block of C (merkle.ts). */
+    /** Merkle root over the blocks of C, each leaf the hash of its row-digest vector (merkle.ts). */
     root: Hash,
     measured: z
       .object({
@@ -86,7 +108,7 @@ export type VerificationCommit = z.infer<typeof VerificationCommit>;
 export const SpotCheckRequest = z
   .object({
     challengeId: ChallengeId,
-    /** Leaf indices (block · n + row) to open, distinct, ascending. */
+    /** Rows (block · n + row) to open, distinct, ascending. */
     leaves: z.array(z.number().int().min(0)).min(1).max(256),
     answerBy: z.number().int(),
   })
@@ -95,10 +117,13 @@ export type SpotCheckRequest = z.infer<typeof SpotCheckRequest>;
 
 export const LeafOpening = z
   .object({
+    /** The row opened, block · n + row (the name stays: it is what the spot check asked for). */
     leaf: z.number().int().min(0),
-    /** The row's canonical bytes (canonical-value.ts), base64. */
+    /** The row's canonical bytes (canonical-value.ts), base64: 32 KiB at n = 16384. */
     row: z.string().max(64 * 1024),
-    /** Sibling hashes from the leaf up, bottom first. */
+    /** Its block's row digests (row-digest.ts), n little-endian uint32, base64: 64 KiB at 16384. */
+    digests: z.string().max(96 * 1024),
+    /** Sibling hashes from the block's leaf up, bottom first. */
     proof: z.array(Hash).max(32),
   })
   .strict();

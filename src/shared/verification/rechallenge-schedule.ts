@@ -1,5 +1,5 @@
 import type { GpuModel } from "../gpu-catalog.js";
-import { type ChallengeSize, DEFAULT_WINDOW, datasheetTflops, flopsOf } from "./challenge-size.js";
+import { type ChallengeSize, computeMsAt } from "./challenge-size.js";
 import type { VerificationOutcome } from "./messages.js";
 import { type RandomBytes, randomUnit } from "./random-source.js";
 
@@ -15,17 +15,24 @@ export const DEFAULT_TARGET_FRACTION = 0.008;
 /** Re-challenge a suspect node soon; it gets no new work meanwhile, so this is outside the budget. */
 export const SUSPECT_RECHALLENGE_MS = { min: 120_000, max: 300_000 } as const;
 
-/** Typical (not allowed-for) setup: container start or Python start, PyTorch import, CUDA context. */
-const TYPICAL_SETUP_MS = 10_000;
-const TYPICAL_MEMORY_TESTS_MS = 2_000;
-/** The agent hashes C on its CPU threads; 1 GB/s is a pessimistic host. */
-const TYPICAL_HASH_BYTES_PER_MS = DEFAULT_WINDOW.hashBytesPerMs;
+/**
+ * Typical (not allowed-for) preparation, all of it holding the GPU: container or Python start,
+ * PyTorch import, CUDA context, kernel compilation and warm-up.
+ */
+const TYPICAL_SETUP_MS = 20_000;
+/** VRAM fill and the bandwidth test. */
+const TYPICAL_MEMORY_TESTS_MS = 3_000;
+/** Digests, Merkle tree, round trips, and opening the spot-checked rows (a product each). */
+const TYPICAL_COMMIT_AND_ANSWER_MS = 4_000;
 
-/** Wall time the GPU is held by one challenge (the whole run counts, not just the products). */
+/**
+ * Wall time the GPU is held by one challenge (preparation counts, not just the products): the
+ * products at the verified threshold (70% of datasheet), ~25 s for a ~17.5 s-at-datasheet challenge.
+ */
 export function estimateChallengeGpuMs(model: GpuModel, size: ChallengeSize): number {
-  const computeMs = (flopsOf(size) / (0.7 * datasheetTflops(model, size.dtype) * 1e12)) * 1000;
-  const hashMs = (size.blocks * size.n * size.n * 2) / TYPICAL_HASH_BYTES_PER_MS;
-  return TYPICAL_SETUP_MS + TYPICAL_MEMORY_TESTS_MS + computeMs + hashMs;
+  return (
+    TYPICAL_SETUP_MS + TYPICAL_MEMORY_TESTS_MS + computeMsAt(model, size, 0.7) + TYPICAL_COMMIT_AND_ANSWER_MS
+  );
 }
 
 /** The mean delay between challenges that spends `targetFraction` of the GPU's time on them. */

@@ -41,6 +41,16 @@ export const agentRoutes = new Hono<AppEnv>()
     const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
     return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
   })
+  .post("/challenges/:challengeId/ready", async (c) => {
+    const agent = c.get("agent");
+    const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
+    const body = parseJsonText(agent.body);
+    return c.json(
+      unwrap(
+        await regionStub(c.env, registeredRegion(agent.region)).readyChallenge(agent, challengeId, body),
+      ),
+    );
+  })
   .post("/challenges/:challengeId/commit", async (c) => {
     const agent = c.get("agent");
     const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
