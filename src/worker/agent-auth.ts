@@ -4,6 +4,7 @@ import { MeridianError } from "../shared/errors.js";
 import { RegionId } from "../shared/regions.js";
 import type { AppEnv } from "./hono-env.js";
 import { MAX_BODY_BYTES, readText } from "./json-body.js";
+import { requireKnownRegion } from "./region-routing.js";
 
 /**
  * A challenge answer opens 16 rows, each with its block's digest vector (64 KiB at n = 16384,
@@ -14,8 +15,6 @@ const ANSWER_BODY_BYTES = 4 * 1024 * 1024;
 function agentBodyLimit(pathname: string): number {
   return /\/challenges\/[^/]+\/answer$/.test(pathname) ? ANSWER_BODY_BYTES : MAX_BODY_BYTES;
 }
-
-import { requireKnownRegion } from "./region-routing.js";
 
 /**
  * Checks an agent request's ed25519 signature over method, path, body digest, timestamp and nonce.
