@@ -1,9 +1,10 @@
 import type { NodeMetrics } from "../shared/agent-protocol.js";
 import { gpuModelById } from "../shared/gpu-catalog.js";
 import type { VerificationJudgement } from "../shared/verification/messages.js";
+import type { NodeEvent } from "./effects.js";
 import { NodeMetricsStore } from "./node-metrics.js";
 import type { NodeRecord } from "./region-records.js";
-import type { NodeEvent, NodeStanding } from "./region-state.js";
+import type { NodeStanding } from "./region-state.js";
 import { ReputationBook, type ReputationState } from "./reputation/index.js";
 import type { NodeVerification } from "./verification/node-verification.js";
 import { VerificationDesk } from "./verification-desk.js";

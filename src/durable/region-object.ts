@@ -22,6 +22,7 @@ import type {
   SpotCheckRequest,
   VerificationJudgement,
 } from "../shared/verification/messages.js";
+import { mergeEffects } from "./effects.js";
 import { type Timing, timingOf } from "./lease.js";
 import { writeLogs } from "./log-writer.js";
 import type { NodeHealth } from "./node-metrics.js";
@@ -31,15 +32,13 @@ import { Outbox } from "./outbox.js";
 import { jittered } from "./poll-pacing.js";
 import { PollWaiters } from "./poll-waiters.js";
 import { type AgentCaller, type NodeRecord, normalizeJob, type SubmittedJob } from "./region-records.js";
-import { type Effects, FENCING_KEY, JOB_KEY, NODE_KEY, REGION_KEY, RegionState } from "./region-state.js";
+import { FENCING_KEY, JOB_KEY, NODE_KEY, REGION_KEY, RegionState } from "./region-state.js";
 import { explainJob, listNodes, quoteSpec } from "./region-views.js";
 import type { ReputationState, ReputationView } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
+import { stripPrefix, writeEntries } from "./storage-writes.js";
 import type { NodeVerification } from "./verification/node-verification.js";
 import type { VerificationStatus } from "./verification-desk.js";
-
-/** DO storage takes at most 128 keys in one put or delete. */
-const STORAGE_CHUNK = 128;
 
 /**
  * One region: its nodes, queue, leases and placements, as a Durable Object whose methods the
@@ -454,15 +453,7 @@ export class RegionObject extends DurableObject<Env> {
     const puts: [string, unknown][] = [...effects.puts, ...standing.puts];
     for (const [key, value] of Object.entries(this.outbox.entries(...effects.outbox)))
       puts.push([key, value]);
-    const deletes = [...effects.deletes, ...standing.deletes];
-    const writes: Promise<unknown>[] = [];
-    for (let i = 0; i < puts.length; i += STORAGE_CHUNK) {
-      writes.push(this.ctx.storage.put(Object.fromEntries(puts.slice(i, i + STORAGE_CHUNK))));
-    }
-    for (let i = 0; i < deletes.length; i += STORAGE_CHUNK) {
-      writes.push(this.ctx.storage.delete(deletes.slice(i, i + STORAGE_CHUNK)));
-    }
-    await Promise.all(writes);
+    await writeEntries(this.ctx.storage, puts, [...effects.deletes, ...standing.deletes]);
     for (const nodeId of effects.wake) this.waiters.wake(nodeId);
     // Also after a restart: records staged before it are still owed to D1.
     if (effects.outbox.length > 0 || this.outbox.pending() > 0) {
@@ -494,24 +485,4 @@ export class RegionObject extends DurableObject<Env> {
     this.alarmAt = next;
     await this.ctx.storage.setAlarm(next);
   }
-}
-
-function stripPrefix<T>(entries: Map<string, T>, prefix: string): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [key, value] of entries) out[key.slice(prefix.length)] = value;
-  return out;
-}
-
-function mergeEffects(a: Effects, b: Effects): Effects {
-  for (const [key, value] of b.puts) {
-    a.deletes.delete(key);
-    a.puts.set(key, value);
-  }
-  for (const key of b.deletes) {
-    a.puts.delete(key);
-    a.deletes.add(key);
-  }
-  a.outbox.push(...b.outbox);
-  for (const nodeId of b.wake) a.wake.add(nodeId);
-  return a;
 }

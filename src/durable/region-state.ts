@@ -6,12 +6,13 @@ import type { JobStatus } from "../shared/job-status.js";
 import { assignmentOf, peerAddress } from "./assignment.js";
 import { AttemptIndex } from "./attempt-index.js";
 import { attemptEndEntries, attemptStartEntry, chargeOf } from "./attempt-records.js";
+import { type Effects, noEffects } from "./effects.js";
 import { allocationOf, failureReason, isTerminalStatus } from "./job-outcome.js";
 import type { Timing } from "./lease.js";
-import type { JobPatch, OutboxEntry } from "./outbox-entry.js";
+import type { JobPatch } from "./outbox-entry.js";
 import { type Pacing, pacingFor, retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, NodeRecord, StopReason } from "./region-records.js";
-import { type AttemptEnd, attemptEndOf } from "./reputation/index.js";
+import { attemptEndOf } from "./reputation/index.js";
 import {
   demandFromSpec,
   demandUnits,
@@ -48,26 +49,6 @@ const NEUTRAL_STANDING: NodeStanding = {
   verifiedTflops: () => undefined,
   healthFactor: () => 1,
 };
-
-/** What the state machine saw a node do, for its reputation. */
-export type NodeEvent =
-  | { kind: "attempt"; nodeId: string; end: AttemptEnd; at: number }
-  | { kind: "ack"; nodeId: string; latencyMs: number; at: number }
-  | { kind: "online" | "offline"; nodeId: string; at: number };
-
-/** Writes and notifications a step produced, for the Durable Object shell to carry out. */
-export interface Effects {
-  puts: Map<string, unknown>;
-  deletes: Set<string>;
-  outbox: OutboxEntry[];
-  /** Nodes whose held poll should answer now (new work, or something to stop). */
-  wake: Set<string>;
-  nodeEvents: NodeEvent[];
-}
-
-function noEffects(): Effects {
-  return { puts: new Map(), deletes: new Set(), outbox: [], wake: new Set(), nodeEvents: [] };
-}
 
 const FAIR_SHARE_HALF_LIFE_MS = 3_600_000;
 
