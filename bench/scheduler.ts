@@ -15,18 +15,7 @@ import {
   WHOLE_GPU_MILLI,
 } from "../src/durable/scheduler/index.js";
 import { gpuModelById } from "../src/shared/gpu-catalog.js";
-
-/** Deterministic PRNG (mulberry32), so every run sees the same region and the same jobs. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from "../test/support/prng.js";
 
 const pick = <T>(rng: () => number, weighted: readonly (readonly [T, number])[]): T => {
   const total = weighted.reduce((sum, [, weight]) => sum + weight, 0);

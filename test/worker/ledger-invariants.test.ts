@@ -15,19 +15,8 @@ import {
 import { postTransfer, type TransferInput } from "../../src/ledger/transfer.js";
 import type { BillingMode } from "../../src/shared/billing.js";
 import { MeridianError } from "../../src/shared/errors.js";
+import { prng } from "../support/prng.js";
 import { balances, ledgerDb } from "./ledger-support.js";
-
-/** mulberry32: a tiny seeded PRNG, so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const SEED = 0x5eed_1ed9;
 const OPERATIONS = 2000;

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { RegionObject } from "../../src/durable/region-object.js";
 import type { Assignment } from "../../src/shared/agent-protocol.js";
+import { prng } from "../support/prng.js";
 import { grant } from "./ledger-support.js";
 import { authed, call, H100, hardware, jsonInit, signup, TestAgent } from "./support.js";
 
@@ -10,18 +11,6 @@ import { authed, call, H100, hardware, jsonInit, signup, TestAgent } from "./sup
  * The ledger's invariants through the real job flow: the Worker's routes, the Region object and
  * agents speaking the signed protocol, in workerd against local D1. Seeded, so a failure replays.
  */
-
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const SIGNUP_MICROS = 5_000_000;
 const MAY_GO_NEGATIVE = "('issuer', 'topup_source')";

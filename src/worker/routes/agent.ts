@@ -1,6 +1,7 @@
 import { drizzle } from "drizzle-orm/d1";
-import { Hono } from "hono";
-import { unwrap } from "../../durable/rpc-result.js";
+import { type Context, Hono } from "hono";
+import type { RegionObject } from "../../durable/region-object.js";
+import { type RpcResult, unwrap } from "../../durable/rpc-result.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { nodeOwnerStatement } from "../../ledger/node-owners.js";
 import { AttemptId, AttemptReport, PollRequest, RegisterRequest } from "../../shared/agent-protocol.js";
@@ -16,6 +17,25 @@ function registeredRegion(region: string): string {
   if (!region)
     throw new MeridianError(400, "missing_region", "send the x-meridian-region header given at registration");
   return region;
+}
+
+/**
+ * One step of a proof-of-GPU challenge (ready, commit, answer): the Region object checks the body
+ * against the challenge's state, so it is passed on as parsed JSON.
+ */
+async function challengeStep<T>(
+  c: Context<AppEnv>,
+  step: (
+    region: DurableObjectStub<RegionObject>,
+    agent: AppEnv["Variables"]["agent"],
+    challengeId: string,
+    body: unknown,
+  ) => Promise<RpcResult<T>>,
+): Promise<Response> {
+  const agent = c.get("agent");
+  const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
+  const region = regionStub(c.env, registeredRegion(agent.region));
+  return c.json(unwrap(await step(region, agent, challengeId, parseJsonText(agent.body))) as object);
 }
 
 /** Routes the host agents call; every one is signed (agentAuth). */
@@ -41,36 +61,15 @@ export const agentRoutes = new Hono<AppEnv>()
     const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
     return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
   })
-  .post("/challenges/:challengeId/ready", async (c) => {
-    const agent = c.get("agent");
-    const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
-    const body = parseJsonText(agent.body);
-    return c.json(
-      unwrap(
-        await regionStub(c.env, registeredRegion(agent.region)).readyChallenge(agent, challengeId, body),
-      ),
-    );
-  })
-  .post("/challenges/:challengeId/commit", async (c) => {
-    const agent = c.get("agent");
-    const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
-    const body = parseJsonText(agent.body);
-    return c.json(
-      unwrap(
-        await regionStub(c.env, registeredRegion(agent.region)).commitChallenge(agent, challengeId, body),
-      ),
-    );
-  })
-  .post("/challenges/:challengeId/answer", async (c) => {
-    const agent = c.get("agent");
-    const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
-    const body = parseJsonText(agent.body);
-    return c.json(
-      unwrap(
-        await regionStub(c.env, registeredRegion(agent.region)).answerChallenge(agent, challengeId, body),
-      ),
-    );
-  })
+  .post("/challenges/:challengeId/ready", (c) =>
+    challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),
+  )
+  .post("/challenges/:challengeId/commit", (c) =>
+    challengeStep(c, (r, a, id, body) => r.commitChallenge(a, id, body)),
+  )
+  .post("/challenges/:challengeId/answer", (c) =>
+    challengeStep(c, (r, a, id, body) => r.answerChallenge(a, id, body)),
+  )
   .post("/attempts/:attemptId/report", async (c) => {
     const agent = c.get("agent");
     const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
