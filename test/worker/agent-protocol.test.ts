@@ -1,16 +1,17 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RegionObject } from "../../src/durable/region-object.js";
 import { SIGNATURE_HEADERS } from "../../src/shared/agent-signature.js";
 import {
   authed,
   call,
   drainAgents,
   expectError,
+  expireLeases,
   H100,
   hardware,
   jobOf,
+  regionObject,
   signup,
   submit,
   TestAgent,
@@ -18,30 +19,16 @@ import {
 
 const spec = { name: "work", image: "meridian/busybox:test", command: ["sleep", "60"], region: "eu-west" };
 
-function regionStub(): DurableObjectStub<RegionObject> {
-  return env.REGION.get(env.REGION.idFromName("eu-west"));
-}
-
 /** Ends a lost job's retry backoff now, and runs the sweep that places it again. */
 async function retryNow(jobId: string): Promise<void> {
-  await runInDurableObject(regionStub(), (instance) => {
+  await runInDurableObject(regionObject(), (instance) => {
     const jobs = (instance as unknown as { state: { jobs: Map<string, { retryAt: number | null }> } }).state
       .jobs;
     const job = jobs.get(jobId);
     if (job?.retryAt === null || job === undefined) throw new Error(`job ${jobId} is not waiting to retry`);
     job.retryAt = 0;
   });
-  await runDurableObjectAlarm(regionStub());
-}
-
-/** Lets an attempt's lease lapse, as if its node had gone silent, then runs the alarm. */
-async function expireLease(attemptId: string): Promise<void> {
-  await runInDurableObject(regionStub(), (instance) => {
-    const leases = (instance as unknown as { state: { leases: Map<string, number> } }).state.leases;
-    if (!leases.has(attemptId)) throw new Error(`no lease for ${attemptId}`);
-    leases.set(attemptId, 0);
-  });
-  await runDurableObjectAlarm(regionStub());
+  await runDurableObjectAlarm(regionObject());
 }
 
 async function nodeCount(): Promise<number> {
@@ -184,24 +171,9 @@ describe("leases and fencing", () => {
     // Another node cannot report on this attempt either.
     const other = new TestAgent();
     await other.register(hardware());
-    await expectError(
-      await other.report(a.attemptId, {
-        type: "started",
-        fencing: a.fencing,
-        at: Date.now(),
-        containerId: "c",
-      }),
-      409,
-      "stale_lease",
-    );
+    await expectError(await other.start(a), 409, "stale_lease");
     expect((await jobOf(apiKey, id)).status).toBe("assigned");
-    await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 0,
-      reason: "completed",
-    });
+    await agent.exit(a);
   });
 
   it("marks a silent node's attempt lost, places the job elsewhere and refuses the old attempt's reports", async () => {
@@ -213,16 +185,11 @@ describe("leases and fencing", () => {
     };
     const old = (await silent.poll()).assignments.find((a) => a.jobId === id);
     if (!old) throw new Error("no assignment");
-    await silent.report(old.attemptId, {
-      type: "started",
-      fencing: old.fencing,
-      at: Date.now(),
-      containerId: "c",
-    });
+    await silent.start(old);
 
     const rescuer = new TestAgent();
     await rescuer.register(hardware([{ ...H100, uuid: "GPU-bbbbbbbb-0000-0000-0000-000000000000" }]));
-    await expireLease(old.attemptId);
+    await expireLeases([old.attemptId]);
     const waiting = await jobOf(apiKey, id);
     expect(waiting.status).toBe("queued");
     expect(waiting.reason).toMatch(/retrying in \d+ s after attempt 1 was lost/);
@@ -240,33 +207,12 @@ describe("leases and fencing", () => {
     });
 
     // The silent node comes back: its report is refused and its poll tells it to stop the old attempt.
-    await expectError(
-      await silent.report(old.attemptId, {
-        type: "exited",
-        fencing: old.fencing,
-        at: Date.now(),
-        exitCode: 0,
-        reason: "completed",
-      }),
-      409,
-      "stale_lease",
-    );
+    await expectError(await silent.exit(old), 409, "stale_lease");
     const back = await silent.poll([{ attemptId: old.attemptId, fencing: old.fencing }]);
     expect(back.stop).toEqual([{ attemptId: old.attemptId, reason: "unknown_attempt" }]);
 
-    await rescuer.report(fresh.attemptId, {
-      type: "started",
-      fencing: fresh.fencing,
-      at: Date.now(),
-      containerId: "d",
-    });
-    await rescuer.report(fresh.attemptId, {
-      type: "exited",
-      fencing: fresh.fencing,
-      at: Date.now(),
-      exitCode: 0,
-      reason: "completed",
-    });
+    await rescuer.start(fresh);
+    await rescuer.exit(fresh);
     expect((await jobOf(apiKey, id)).status).toBe("succeeded");
     const events = (await (await call(`/v1/jobs/${id}/events`, authed(apiKey))).json()) as {
       events: { status: string }[];
@@ -296,7 +242,7 @@ describe("leases and fencing", () => {
     const { id } = (await (await submit(apiKey, { ...spec, maxRetries: 0 })).json()) as { id: string };
     const [only] = (await agent.poll()).assignments;
     if (!only) throw new Error("no assignment");
-    await expireLease(only.attemptId);
+    await expireLeases([only.attemptId]);
     expect(await jobOf(apiKey, id)).toMatchObject({ status: "lost" });
   });
 
@@ -308,25 +254,14 @@ describe("leases and fencing", () => {
     const waiting = (await (await submit(apiKey, spec)).json()) as { id: string };
     const [a] = (await agent.poll()).assignments;
     if (!a) throw new Error("no assignment");
-    await agent.report(a.attemptId, {
-      type: "started",
-      fencing: a.fencing,
-      at: Date.now(),
-      containerId: "c",
-    });
+    await agent.start(a);
 
     await abortAllDurableObjects();
 
     // The lease survived: the running attempt reports and finishes; the queued job is placed next.
     const renewed = await agent.poll([{ attemptId: a.attemptId, fencing: a.fencing }]);
     expect(renewed.stop).toEqual([]);
-    await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 0,
-      reason: "completed",
-    });
+    await agent.exit(a);
     expect((await jobOf(apiKey, running.id)).status).toBe("succeeded");
     const [next] = (await agent.poll()).assignments;
     expect(next?.jobId).toBe(waiting.id);

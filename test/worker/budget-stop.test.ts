@@ -26,24 +26,13 @@ describe("a job that reaches its budget", () => {
     expect(a.timeoutSeconds).toBe(50);
 
     // The agent stops the container at that limit and reports a timeout.
-    await agent.report(a.attemptId, {
-      type: "started",
-      fencing: a.fencing,
-      at: Date.now(),
-      containerId: "c",
-    });
+    await agent.start(a);
     await agent.report(a.attemptId, {
       type: "logs",
       fencing: a.fencing,
       chunks: [{ stream: "stdout", data: "working\n", at: Date.now() }],
     });
-    await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 137,
-      reason: "timeout",
-    });
+    await agent.exit(a, 137, "timeout");
 
     const job = await jobOf(apiKey, id);
     expect(job).toMatchObject({ status: "failed", reason: "budget_exhausted" });

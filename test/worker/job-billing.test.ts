@@ -1,13 +1,12 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RegionObject } from "../../src/durable/region-object.js";
 import {
   authed,
   balance,
   call,
   drainAgents,
   expectError,
+  expireLeases,
   H100,
   hardware,
   jsonInit as jobInit,
@@ -58,19 +57,8 @@ describe("what a job costs", () => {
 
     const [a] = (await agent.poll()).assignments;
     if (!a) throw new Error("no assignment");
-    await agent.report(a.attemptId, {
-      type: "started",
-      fencing: a.fencing,
-      at: Date.now(),
-      containerId: "c",
-    });
-    await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 0,
-      reason: "completed",
-    });
+    await agent.start(a);
+    await agent.exit(a);
     expect((await jobOf(apiKey, id)).status).toBe("succeeded");
 
     const settlement = await env.DB.prepare("SELECT * FROM ledger_settlements WHERE job_id = ?")
@@ -133,17 +121,8 @@ describe("what a job costs", () => {
     const { id } = (await (await submit(apiKey, { ...spec, maxRetries: 0 })).json()) as { id: string };
     const [a] = (await agent.poll()).assignments;
     if (!a) throw new Error("no assignment");
-    await agent.report(a.attemptId, {
-      type: "started",
-      fencing: a.fencing,
-      at: Date.now(),
-      containerId: "c",
-    });
-    const stub: DurableObjectStub<RegionObject> = env.REGION.get(env.REGION.idFromName("eu-west"));
-    await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { state: { leases: Map<string, number> } }).state.leases.set(a.attemptId, 0);
-    });
-    await runDurableObjectAlarm(stub);
+    await agent.start(a);
+    await expireLeases([a.attemptId]);
     expect((await jobOf(apiKey, id)).status).toBe("lost");
     expect(await balance(apiKey)).toMatchObject({ availableMicros: 5_000_000, heldMicros: 0 });
     const settlement = await env.DB.prepare(

@@ -39,16 +39,7 @@ describe("a job's life on a node", () => {
     // An assignment the agent has taken up (listed as running) is not handed out again.
     expect((await agent.poll([{ attemptId: a.attemptId, fencing: a.fencing }])).assignments).toHaveLength(0);
 
-    expect(
-      (
-        await agent.report(a.attemptId, {
-          type: "started",
-          fencing: a.fencing,
-          at: Date.now(),
-          containerId: "c1",
-        })
-      ).status,
-    ).toBe(200);
+    expect((await agent.start(a)).status).toBe(200);
     expect((await jobOf(apiKey, created.id)).status).toBe("running");
     await agent.report(a.attemptId, {
       type: "logs",
@@ -58,13 +49,7 @@ describe("a job's life on a node", () => {
         { stream: "stderr", data: "warn\n", at: Date.now() },
       ],
     });
-    const done = await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 0,
-      reason: "completed",
-    });
+    const done = await agent.exit(a);
     expect(await done.json()).toEqual({ accepted: true, stop: true });
 
     const job = await jobOf(apiKey, created.id);
@@ -80,13 +65,7 @@ describe("a job's life on a node", () => {
     expect(events.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
 
     // Late reports for the finished attempt are refused and change nothing.
-    const late = await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 1,
-      reason: "completed",
-    });
+    const late = await agent.exit(a, 1);
     await expectError(late, 409, "stale_lease");
     expect((await jobOf(apiKey, created.id)).status).toBe("succeeded");
 
@@ -103,19 +82,8 @@ describe("a job's life on a node", () => {
     const { id } = (await (await submit(apiKey, spec)).json()) as { id: string };
     const [a] = (await agent.poll()).assignments;
     if (!a) throw new Error("no assignment");
-    await agent.report(a.attemptId, {
-      type: "started",
-      fencing: a.fencing,
-      at: Date.now(),
-      containerId: "c",
-    });
-    await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 3,
-      reason: "completed",
-    });
+    await agent.start(a);
+    await agent.exit(a, 3);
     expect(await jobOf(apiKey, id)).toMatchObject({
       status: "failed",
       exitCode: 3,
@@ -163,12 +131,7 @@ describe("a job's life on a node", () => {
 
     const [a] = (await agent.poll()).assignments;
     if (!a) throw new Error("no assignment");
-    await agent.report(a.attemptId, {
-      type: "started",
-      fencing: a.fencing,
-      at: Date.now(),
-      containerId: "c",
-    });
+    await agent.start(a);
     expect(await (await call(`/v1/jobs/${first.id}/cancel`, authed(apiKey, "POST"))).json()).toMatchObject({
       status: "cancelled",
     });
@@ -176,13 +139,7 @@ describe("a job's life on a node", () => {
     expect(orders.stop).toEqual([{ attemptId: a.attemptId, reason: "cancelled" }]);
     // Cancelling twice is harmless; the exit report is still accepted and frees the node.
     expect((await call(`/v1/jobs/${first.id}/cancel`, authed(apiKey, "POST"))).status).toBe(409);
-    const exit = await agent.report(a.attemptId, {
-      type: "exited",
-      fencing: a.fencing,
-      at: Date.now(),
-      exitCode: 137,
-      reason: "cancelled",
-    });
+    const exit = await agent.exit(a, 137, "cancelled");
     expect(exit.status).toBe(200);
     expect((await jobOf(apiKey, first.id)).status).toBe("cancelled");
     const events = (await (await call(`/v1/jobs/${first.id}/events`, authed(apiKey))).json()) as {

@@ -84,7 +84,7 @@ async function run(crashAt: Step | null): Promise<Outcome> {
   if (!a) throw new Error("no assignment");
   await crash("assigned");
   const running = [{ attemptId: a.attemptId, fencing: a.fencing }];
-  await agent.report(a.attemptId, { type: "started", fencing: a.fencing, at: Date.now(), containerId: "c" });
+  await agent.start(a);
   await crash("started");
   await agent.poll(running);
   if (crashAt === "before_post") {
@@ -106,13 +106,7 @@ async function run(crashAt: Step | null): Promise<Outcome> {
       };
     });
   }
-  await agent.report(a.attemptId, {
-    type: "exited",
-    fencing: a.fencing,
-    at: Date.now(),
-    exitCode: 0,
-    reason: "completed",
-  });
+  await agent.exit(a);
   if (crashAt === "before_post") {
     const posted = await env.DB.prepare("SELECT count(*) AS n FROM ledger_settlements WHERE job_id = ?")
       .bind(jobId)

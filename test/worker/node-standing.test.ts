@@ -78,7 +78,7 @@ async function submitted(apiKey: string, spec: Record<string, unknown>): Promise
 }
 
 async function finish(agent: TestAgent, a: Assignment, exitCode: number): Promise<void> {
-  await agent.report(a.attemptId, { type: "started", fencing: a.fencing, at: Date.now(), containerId: "c" });
+  await agent.start(a);
   const res = await agent.report(a.attemptId, {
     type: "exited",
     fencing: a.fencing,

@@ -31,7 +31,7 @@ async function provider(
 }
 
 async function finish(agent: TestAgent, a: Assignment, exitCode = 0): Promise<void> {
-  await agent.report(a.attemptId, { type: "started", fencing: a.fencing, at: Date.now(), containerId: "c" });
+  await agent.start(a);
   await agent.report(a.attemptId, {
     type: "exited",
     fencing: a.fencing,
@@ -89,18 +89,12 @@ describe("placement", () => {
     const [x] = (await a.poll()).assignments;
     const [y] = (await b.poll()).assignments;
     if (!x || !y) throw new Error("both members expected");
-    await b.report(y.attemptId, { type: "started", fencing: y.fencing, at: Date.now(), containerId: "y" });
+    await b.start(y);
     await finish(a, x, 3);
     expect(await jobOf(apiKey, id)).toMatchObject({ status: "failed", exitCode: 3 });
     const orders = await b.poll([{ attemptId: y.attemptId, fencing: y.fencing }]);
     expect(orders.stop).toEqual([{ attemptId: y.attemptId, reason: "cancelled" }]);
-    const exit = await b.report(y.attemptId, {
-      type: "exited",
-      fencing: y.fencing,
-      at: Date.now(),
-      exitCode: 143,
-      reason: "cancelled",
-    });
+    const exit = await b.exit(y, 143, "cancelled");
     expect(exit.status).toBe(200);
   });
 

@@ -138,6 +138,25 @@ export class TestAgent {
     return res.json();
   }
 
+  /** Reports an assignment's container as started. */
+  start(a: { attemptId: string; fencing: number }): Promise<Response> {
+    return this.report(a.attemptId, {
+      type: "started",
+      fencing: a.fencing,
+      at: Date.now(),
+      containerId: "c",
+    });
+  }
+
+  /** Reports an assignment's container as exited (completed with `exitCode`, unless told otherwise). */
+  exit(
+    a: { attemptId: string; fencing: number },
+    exitCode: number | null = 0,
+    reason: "completed" | "timeout" | "cancelled" | "error" = "completed",
+  ): Promise<Response> {
+    return this.report(a.attemptId, { type: "exited", fencing: a.fencing, at: Date.now(), exitCode, reason });
+  }
+
   report(attemptId: string, body: unknown): Promise<Response> {
     return this.send(`/v1/agent/attempts/${attemptId}/report`, body);
   }
