@@ -166,6 +166,24 @@ export class Inventory {
     );
   }
 
+  /**
+   * Per model, what a coordinator needs to route work here without reading the nodes: free
+   * capacity, and how many schedulable nodes have each count of whole GPUs free.
+   */
+  freeSummary(): Map<string, { freeMilli: number; nodesByWholeFree: number[] }> {
+    return new Map(
+      [...this.models].map(([model, index]) => [
+        model,
+        { freeMilli: index.freeMilli, nodesByWholeFree: index.byFree.map((bucket) => bucket?.length ?? 0) },
+      ]),
+    );
+  }
+
+  /** Schedulable nodes without GPUs. */
+  get cpuOnlyNodes(): number {
+    return this.cpuOnly.length;
+  }
+
   reservation(key: string): Reservation | undefined {
     return this.reservations.get(key);
   }
