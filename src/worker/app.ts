@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { deploymentGuard } from "./deployment-guard.js";
 import { errorBoundary } from "./error-boundary.js";
 import type { AppEnv } from "./hono-env.js";
 import { limitSignups } from "./rate-limits.js";
@@ -25,6 +26,7 @@ import { usageRoutes } from "./routes/usage.js";
 
 /** The edge API: one error boundary, resources mounted per route group. */
 export const app = new Hono<AppEnv>()
+  .use(deploymentGuard)
   .route("/v1/health", health)
   .use("/v1/accounts", limitSignups)
   .route("/v1/accounts", accountRoutes)
