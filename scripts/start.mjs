@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 // `wrangler dev` (the Worker, its Durable Objects and D1, all in workerd), waits for it to answer,
 // then starts one host agent against it. Ctrl-C stops the agent first, then the control plane.
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -130,6 +130,78 @@ function ensureDevVars() {
   log("wrote .dev.vars with a local OPERATOR_TOKEN (for POST /v1/credits)");
 }
 
+const chainPort = process.env.MERIDIAN_CHAIN_PORT || "8899";
+const chainDir = process.env.MERIDIAN_CHAIN_DIR || ".meridian/chain";
+
+/**
+ * The local Solana JSON-RPC server (src/local-chain) on :8899, the port Solana's test validator uses;
+ * its state lives in .meridian/chain and survives restarts. Once it answers, the Worker is told where
+ * it is and which mints and treasury it created (.dev.vars, see ensureChainVars).
+ */
+async function startLocalChain() {
+  log(`starting the local Solana chain on http://127.0.0.1:${chainPort} (state in ${chainDir})`);
+  const chain = startChild("chain", "npx", ["tsx", "src/local-chain/main.ts"], {
+    ...baseEnv,
+    MERIDIAN_CHAIN_PORT: chainPort,
+    MERIDIAN_CHAIN_DIR: chainDir,
+  });
+  // Until main() installs its shutdown handlers, Ctrl-C must still stop the chain's process group.
+  const early = () => {
+    signalGroup(chain, "SIGTERM");
+    process.exit(130);
+  };
+  process.once("SIGINT", early);
+  process.once("SIGTERM", early);
+  const ready = () => {
+    process.off("SIGINT", early);
+    process.off("SIGTERM", early);
+  };
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  while (Date.now() < deadline && chain.running()) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${chainPort}/health`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await response.body?.cancel();
+      if (response.status === 200) {
+        ensureChainVars();
+        ready();
+        return chain;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(300);
+  }
+  process.stderr.write(
+    "[start] the local chain did not start; see the [chain] lines above (is port 8899 taken? set MERIDIAN_CHAIN_PORT)\n",
+  );
+  ready();
+  return chain;
+}
+
+/** Writes the chain's URL, mints, treasury key and cluster into .dev.vars, replacing earlier values. */
+function ensureChainVars() {
+  const addressesFile = `${chainDir}/addresses.json`;
+  if (!existsSync(addressesFile)) return;
+  const addresses = JSON.parse(readFileSync(addressesFile, "utf8"));
+  const treasury = JSON.parse(readFileSync(`${chainDir}/keys/treasury.json`, "utf8"));
+  const vars = {
+    SOLANA_CLUSTER: "local",
+    SOLANA_RPC_URL: `http://127.0.0.1:${chainPort}`,
+    USDC_MINT: addresses.usdcMint,
+    MRD_MINT: addresses.mrdMint,
+    STAKE_VAULT: addresses.stakeVault,
+    BURN_VAULT: addresses.burnVault,
+    TREASURY_SECRET_KEY: Buffer.from(treasury).toString("base64"),
+  };
+  const kept = (existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "")
+    .split("\n")
+    .filter((line) => line.length > 0 && !Object.hasOwn(vars, line.split("=")[0]));
+  const lines = [...kept, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
+  writeFileSync(".dev.vars", `${lines.join("\n")}\n`, { mode: 0o600 });
+}
+
 async function main() {
   ensureDevVars();
   log("applying D1 migrations (local)");
@@ -143,6 +215,7 @@ async function main() {
     process.stderr.write(`[start] applying migrations failed (${describeExit(migrated)})\n`);
     process.exit(1);
   }
+  const chain = await startLocalChain();
 
   log(`starting the control plane on ${url}`);
   const wrangler = startChild(
@@ -159,6 +232,7 @@ async function main() {
     stopping = true;
     if (agent) await stop(agent);
     await stop(wrangler);
+    await stop(chain);
     process.exit(exitCode);
   };
   for (const signal of ["SIGINT", "SIGTERM"]) {
