@@ -5,7 +5,7 @@
 // reported stopped, so their jobs are placed again at once), then the control plane. If this
 // process dies without stopping them, they stop too: the agent and wrangler's leash watch it.
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { signalGroup, startChild, stopChild, watchParent } from "./supervise.mjs";
 
@@ -90,16 +90,17 @@ function ensureDevVars() {
 
 /**
  * Stops once, in order: the agent first (it still needs the control plane to report its attempts
- * stopped), then wrangler. A second Ctrl-C kills both at once.
+ * stopped), then wrangler, then the local chain. A second Ctrl-C kills them all at once.
  */
 function lifecycle(getChildren) {
   let stopping = false;
   const shutdown = async (exitCode) => {
     if (stopping) return;
     stopping = true;
-    const { agent, wrangler } = getChildren();
+    const { agent, wrangler, chain } = getChildren();
     if (agent) await stopChild(agent, { graceMs: AGENT_STOP_GRACE_MS, log });
     if (wrangler) await stopChild(wrangler, { graceMs: STOP_GRACE_MS, log });
+    if (chain) await stopChild(chain, { graceMs: STOP_GRACE_MS, log });
     process.exit(exitCode);
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
@@ -109,8 +110,7 @@ function lifecycle(getChildren) {
         return;
       }
       log(`${signal} again: killing everything now`);
-      const { agent, wrangler } = getChildren();
-      for (const proc of [agent, wrangler]) if (proc) signalGroup(proc, "SIGKILL");
+      for (const proc of Object.values(getChildren())) if (proc) signalGroup(proc, "SIGKILL");
     });
   }
   // `npm start` SIGKILLed: we are orphaned, and stop what we started as if Ctrl-C had been pressed.
@@ -121,6 +121,81 @@ function lifecycle(getChildren) {
   // A closed terminal makes every write fail; that must not crash us before the children stop.
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
   return { shutdown, stopping: () => stopping };
+}
+
+const chainPort = process.env.MERIDIAN_CHAIN_PORT || "8899";
+const chainDir = process.env.MERIDIAN_CHAIN_DIR || ".meridian/chain";
+
+/**
+ * The local Solana JSON-RPC server (src/local-chain) on :8899, the port Solana's test validator uses;
+ * its state lives in .meridian/chain and survives restarts. Once it answers, the Worker is told where
+ * it is and which mints and treasury it created (.dev.vars, see ensureChainVars).
+ */
+async function startLocalChain() {
+  log(`starting the local Solana chain on http://127.0.0.1:${chainPort} (state in ${chainDir})`);
+  const chain = startChild(
+    "chain",
+    "npx",
+    ["tsx", "src/local-chain/main.ts"],
+    { ...baseEnv, MERIDIAN_CHAIN_PORT: chainPort, MERIDIAN_CHAIN_DIR: chainDir },
+    // Leashed like wrangler: a killed `npm start` must not leave it holding its port.
+    { leash: true },
+  );
+  // Until main() installs its shutdown handlers, Ctrl-C must still stop the chain's process group.
+  const early = () => {
+    signalGroup(chain, "SIGTERM");
+    process.exit(130);
+  };
+  process.once("SIGINT", early);
+  process.once("SIGTERM", early);
+  const ready = () => {
+    process.off("SIGINT", early);
+    process.off("SIGTERM", early);
+  };
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  while (Date.now() < deadline && chain.running()) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${chainPort}/health`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await response.body?.cancel();
+      if (response.status === 200) {
+        ensureChainVars();
+        ready();
+        return chain;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(300);
+  }
+  process.stderr.write(
+    "[start] the local chain did not start; see the [chain] lines above (is port 8899 taken? set MERIDIAN_CHAIN_PORT)\n",
+  );
+  ready();
+  return chain;
+}
+
+/** Writes the chain's URL, mints, treasury key and cluster into .dev.vars, replacing earlier values. */
+function ensureChainVars() {
+  const addressesFile = `${chainDir}/addresses.json`;
+  if (!existsSync(addressesFile)) return;
+  const addresses = JSON.parse(readFileSync(addressesFile, "utf8"));
+  const treasury = JSON.parse(readFileSync(`${chainDir}/keys/treasury.json`, "utf8"));
+  const vars = {
+    SOLANA_CLUSTER: "local",
+    SOLANA_RPC_URL: `http://127.0.0.1:${chainPort}`,
+    USDC_MINT: addresses.usdcMint,
+    MRD_MINT: addresses.mrdMint,
+    STAKE_VAULT: addresses.stakeVault,
+    BURN_VAULT: addresses.burnVault,
+    TREASURY_SECRET_KEY: Buffer.from(treasury).toString("base64"),
+  };
+  const kept = (existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "")
+    .split("\n")
+    .filter((line) => line.length > 0 && !Object.hasOwn(vars, line.split("=")[0]));
+  const lines = [...kept, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
+  writeFileSync(".dev.vars", `${lines.join("\n")}\n`, { mode: 0o600 });
 }
 
 async function main() {
@@ -141,6 +216,7 @@ async function main() {
     process.stderr.write(`[start] applying migrations failed (${describeExit(migrated)})\n`);
     process.exit(1);
   }
+  const chain = await startLocalChain();
 
   log(`starting the control plane on ${url}`);
   const wrangler = startChild(
@@ -151,7 +227,7 @@ async function main() {
     { leash: true },
   );
   let agent;
-  const { shutdown, stopping } = lifecycle(() => ({ agent, wrangler }));
+  const { shutdown, stopping } = lifecycle(() => ({ agent, wrangler, chain }));
   wrangler.exited.then((result) => {
     if (stopping()) return;
     process.stderr.write(`[start] wrangler exited unexpectedly (${describeExit(result)}); stopping\n`);

@@ -44,6 +44,8 @@ describe.skipIf(!dockerAvailable("end-to-end restarts: npm start + Docker"))(
         port: await freePort(),
         stateDir: await folder("state"),
         agentDir: await folder("agent"),
+        chainPort: await freePort(),
+        chainDir: await folder("chain"),
       };
       const first = new LocalNetwork(options);
       networks.push(first);

@@ -9,6 +9,9 @@ export interface LocalNetworkOptions {
   stateDir: string;
   /** The agent's data folder: its identity (kept across runs: the same node). */
   agentDir: string;
+  /** The local Solana chain's port and state folder (free and private to the test). */
+  chainPort: number;
+  chainDir: string;
 }
 
 /**
@@ -28,6 +31,8 @@ export class LocalNetwork {
         MERIDIAN_PORT: String(options.port),
         MERIDIAN_STATE_DIR: options.stateDir,
         MERIDIAN_AGENT_DATA_DIR: options.agentDir,
+        MERIDIAN_CHAIN_PORT: String(options.chainPort),
+        MERIDIAN_CHAIN_DIR: options.chainDir,
         // No GPU probing on a test host: the agent registers as a CPU node.
         MERIDIAN_NVIDIA_SMI: "/nonexistent",
         NO_COLOR: "1",
