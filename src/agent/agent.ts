@@ -159,6 +159,7 @@ async function startLocked(
       ? new HostProcessRuntime({ workDir: join(dataDir, "work"), stopGraceSeconds: options.stopGraceSeconds })
       : new DockerRuntime({
           ...(config.dockerSocket ? { socketPath: config.dockerSocket } : {}),
+          ...(config.isolation ? { isolation: config.isolation } : {}),
           ...(options.stopGraceSeconds !== undefined ? { stopGraceSeconds: options.stopGraceSeconds } : {}),
         }));
   const state = new AgentStateFile(dataDir, () => clock.now());

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import Docker from "dockerode";
+import { applyIsolation, assertIsolated } from "./container-hardening.js";
 import {
   type ContainerExit,
   type ContainerLifecycle,
@@ -14,6 +15,8 @@ import {
   type LogStream,
   type RunningContainer,
 } from "./container-runtime.js";
+import { JobNetworks } from "./job-network.js";
+import { DEFAULT_ISOLATION, type IsolationConfig } from "./policy/isolation-policy.js";
 
 export const LABELS = { job: "meridian.job", attempt: "meridian.attempt", node: "meridian.node" } as const;
 
@@ -27,6 +30,10 @@ export interface DockerRuntimeOptions {
   stopGraceSeconds?: number;
   /** Extra labels on every container (tests use them to find and clean up what they started). */
   extraLabels?: Record<string, string>;
+  /** How job containers are confined (the host policy's `isolation`); unset: the defaults. */
+  isolation?: IsolationConfig;
+  /** Folders a job's own bind mounts may come from; anything else is refused. */
+  mountRoots?: string[];
 }
 
 /**
@@ -91,6 +98,9 @@ export class DockerRuntime implements ContainerRuntime {
   readonly location: string;
   private readonly stopGraceSeconds: number;
   private readonly extraLabels: Record<string, string>;
+  private readonly isolation: IsolationConfig;
+  private readonly mountRoots: string[];
+  private readonly networks: JobNetworks;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker =
@@ -98,6 +108,9 @@ export class DockerRuntime implements ContainerRuntime {
     this.location = options.socketPath ?? process.env.DOCKER_HOST ?? "/var/run/docker.sock";
     this.stopGraceSeconds = options.stopGraceSeconds ?? 5;
     this.extraLabels = options.extraLabels ?? {};
+    this.isolation = options.isolation ?? DEFAULT_ISOLATION;
+    this.mountRoots = options.mountRoots ?? [];
+    this.networks = new JobNetworks(this.docker, this.isolation, this.extraLabels);
   }
 
   async ping(): Promise<boolean> {
@@ -136,7 +149,43 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async start(spec: ContainerSpec, onLog: LogSink): Promise<RunningContainer> {
-    const options = buildCreateOptions(spec, this.extraLabels);
+    const options = await this.isolatedCreateOptions(spec);
+    const release = (): Promise<void> => this.networks.release(spec.attemptId);
+    try {
+      return await this.createAndStart(spec, options, onLog, release);
+    } catch (error) {
+      await release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The job's own network, then create options confined by the host policy and checked. */
+  private async isolatedCreateOptions(spec: ContainerSpec): Promise<Docker.ContainerCreateOptions> {
+    try {
+      // A container of this attempt that survived an earlier try holds its network: replace both.
+      await removeQuietly(this.docker.getContainer(containerName(spec.attemptId)));
+      const network = await this.networks.create(spec);
+      const image = await this.docker.getImage(spec.image).inspect();
+      const options = applyIsolation(buildCreateOptions(spec, this.extraLabels), {
+        policy: this.isolation,
+        imageUser: image.Config?.User ?? "",
+        networkName: network.name,
+        gpuUuids: spec.gpuUuids,
+      });
+      assertIsolated(options, { gpuUuids: spec.gpuUuids, mountRoots: this.mountRoots });
+      return options;
+    } catch (error) {
+      await this.networks.release(spec.attemptId).catch(() => undefined);
+      throw new ContainerStartError(spec.attemptId, engineMessage(error));
+    }
+  }
+
+  private async createAndStart(
+    spec: ContainerSpec,
+    options: Docker.ContainerCreateOptions,
+    onLog: LogSink,
+    release: () => Promise<void>,
+  ): Promise<RunningContainer> {
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(options);
@@ -153,7 +202,7 @@ export class DockerRuntime implements ContainerRuntime {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const logsDone = pipeLogs(this.docker, stream, onLog);
       await container.start();
-      return new DockerContainer(container, logsDone, this.stopGraceSeconds);
+      return new DockerContainer(container, logsDone, this.stopGraceSeconds, release);
     } catch (error) {
       await removeQuietly(container);
       throw new ContainerStartError(spec.attemptId, engineMessage(error));
@@ -166,6 +215,7 @@ export class DockerRuntime implements ContainerRuntime {
       filters: { label: [`${LABELS.node}=${nodeId}`] },
     });
     await Promise.all(leftovers.map((info) => removeQuietly(this.docker.getContainer(info.Id))));
+    await this.networks.removeLeftovers(nodeId);
     return leftovers.length;
   }
 
@@ -208,6 +258,8 @@ class DockerContainer implements RunningContainer {
     private readonly container: Docker.Container,
     logsDone: Promise<void>,
     private readonly stopGraceSeconds: number,
+    /** Removes what the container lived in (its job network and firewall rules). */
+    private readonly release: () => Promise<void>,
   ) {
     this.id = container.id;
     this.exited = this.waitForExit(logsDone);
@@ -250,6 +302,8 @@ class DockerContainer implements RunningContainer {
     await this.stop();
     await this.exited.catch(() => undefined);
     await removeQuietly(this.container);
+    // A network left behind is harmless and the next leftovers sweep takes it; the job is done.
+    await this.release().catch(() => undefined);
     this.lifecycle = "removed";
   }
 }
