@@ -75,8 +75,8 @@ export interface ContainerRuntime {
    * delivered twice or lost), its exit. The container may have exited already.
    */
   adopt(found: FoundContainer, onLog: LogSink, from: LogOffsets): Promise<RunningContainer>;
-  /** Removes one container by id; one already gone is fine. */
-  removeContainer(id: string): Promise<void>;
+  /** Removes one found container (and what it lived in); one already gone is fine. */
+  removeContainer(found: FoundContainer): Promise<void>;
 }
 
 export class ImagePullError extends Error {

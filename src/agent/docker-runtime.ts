@@ -241,11 +241,14 @@ export class DockerRuntime implements ContainerRuntime {
     // start and skipping what was delivered before resumes the output exactly where it stopped.
     const stream = await container.logs({ follow: true, stdout: true, stderr: true });
     const logsDone = pipeLogs(this.docker, stream, onLog, from);
-    return new DockerContainer(container, logsDone, this.stopGraceSeconds);
+    return new DockerContainer(container, logsDone, this.stopGraceSeconds, () =>
+      this.networks.release(found.attemptId),
+    );
   }
 
-  async removeContainer(id: string): Promise<void> {
-    await removeQuietly(this.docker.getContainer(id));
+  async removeContainer(found: FoundContainer): Promise<void> {
+    await removeQuietly(this.docker.getContainer(found.id));
+    await this.networks.release(found.attemptId).catch(() => undefined);
   }
 }
 

@@ -109,8 +109,8 @@ describe.skipIf(!dockerAvailable("agent container adoption"))("agent container a
     const adopted = await after.adopt(found, rest.onLog, { stdout: Buffer.byteLength("one\n"), stderr: 0 });
     expect((await adopted.exited).exitCode).toBe(7);
     expect(rest.text).toEqual({ stdout: "two\n", stderr: "oops\n" });
-    await after.removeContainer(found.id);
-    await after.removeContainer(found.id);
+    await after.removeContainer(found);
+    await after.removeContainer(found);
     expect(await after.findAttempts(nodeId)).toEqual([]);
   });
 });
