@@ -64,6 +64,9 @@ export interface ShardedResult {
 }
 
 export function measureSharded(size: number, shards: number): ShardedResult {
+  // Measured first, alone: with the whole sharded region alive a collection in between would
+  // free the rest of the run's garbage and blur the figure.
+  const shardHeap = shardHeapMib(size, shards);
   const rng = random(size + shards);
   const region = new ShardedScheduler({ shards, random: random(shards) });
   const nodes = syntheticNodes(size, rng);
@@ -85,7 +88,6 @@ export function measureSharded(size: number, shards: number): ShardedResult {
   const pacing = pacingFor(largest, POLL_WAIT_MS, 0, 0);
   // An idle agent holds one poll for POLL_WAIT_MS, then pauses: one request per cycle.
   const heartbeatsPerSecond = largest / ((POLL_WAIT_MS + pacing.pauseMs) / 1000);
-  const shardHeap = shardHeapMib(size, shards);
   if (wallMs <= 0) throw new Error("no time measured");
   return {
     nodes: size,
