@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 // `wrangler dev` (the Worker, its Durable Objects and D1, all in workerd), waits for it to answer,
 // then starts one host agent against it. Ctrl-C stops the agent first, then the control plane.
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -125,9 +125,15 @@ Next, in another terminal:
  * reads .dev.vars (git-ignored); one is made on first start and kept.
  */
 function ensureDevVars() {
-  if (existsSync(".dev.vars")) return;
-  writeFileSync(".dev.vars", `OPERATOR_TOKEN=${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
-  log("wrote .dev.vars with a local OPERATOR_TOKEN (for POST /v1/credits)");
+  if (!existsSync(".dev.vars")) {
+    writeFileSync(".dev.vars", `OPERATOR_TOKEN=${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
+    log("wrote .dev.vars with a local OPERATOR_TOKEN (for POST /v1/credits)");
+  }
+  // The key that seals secrets and signs storage URLs (a Worker secret when deployed).
+  if (!readFileSync(".dev.vars", "utf8").includes("SECRETS_KEY=")) {
+    appendFileSync(".dev.vars", `SECRETS_KEY=${randomBytes(32).toString("hex")}\n`);
+    log("added a local SECRETS_KEY to .dev.vars (seals secrets, signs storage URLs)");
+  }
 }
 
 async function main() {

@@ -29,6 +29,7 @@ import { ShareError, sharedHardware } from "./policy/hardware-share.js";
 import { compareConfigs, HostPolicy } from "./policy/host-policy.js";
 import { ProviderApi } from "./provider-api.js";
 import { buildRegistration, checkRegistration } from "./registration.js";
+import { attemptStorageFactory, inputCacheBytes } from "./storage/storage-factory.js";
 import { benchmarkEngine, chooseEngine } from "./verification/benchmark-engine.js";
 import { ChallengeQueue } from "./verification/challenge-queue.js";
 import { WorkLoop } from "./work-loop.js";
@@ -229,6 +230,13 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
         }));
       }),
     dockerRetryMs: options.dockerRetryMs,
+    storage: attemptStorageFactory({
+      dataDir,
+      client,
+      clock,
+      log,
+      cacheBytes: inputCacheBytes(host.diskFreeMib),
+    }),
     onRegistered: async (response) => {
       if (response.nodeId !== config.nodeId) {
         await saveNodeId(dataDir, response.nodeId);
