@@ -21,6 +21,20 @@ export function inputCacheBytes(diskFreeMib: number, env: NodeJS.ProcessEnv = pr
   return Math.max(0, Math.min(wanted, (diskFreeMib * 1024 * 1024) / 2));
 }
 
+/** Where attempts' data folders and the input cache live under the agent's data folder. */
+function attemptsDir(dataDir: string): string {
+  return join(dataDir, "attempts");
+}
+
+function cacheDir(dataDir: string): string {
+  return join(dataDir, "cache", "inputs");
+}
+
+/** The folders containers may bind from: nothing of the host but these. */
+export function storageMountRoots(dataDir: string): string[] {
+  return [attemptsDir(dataDir), cacheDir(dataDir)];
+}
+
 /** Makes the storage part of each attempt that has one (`assignment.storage`), all sharing one cache. */
 export function attemptStorageFactory(options: {
   dataDir: string;
@@ -38,7 +52,7 @@ export function attemptStorageFactory(options: {
     assignment.storage
       ? new AttemptStorage({
           api: storageApi(options.client, assignment.attemptId, assignment.fencing),
-          workDir: join(options.dataDir, "attempts", assignment.attemptId),
+          workDir: join(attemptsDir(options.dataDir), assignment.attemptId),
           cache,
           clock: options.clock,
           log: options.log,
