@@ -23,6 +23,13 @@ export default defineConfig(async () => {
             // Seals secrets and signs storage URLs; a fixed test key (deployments set a secret).
             SECRETS_KEY: "a".repeat(64),
             STORAGE_PART_SIZE_BYTES: String(5 * 1024 * 1024),
+            // Suites sign up hundreds of accounts from one (absent) address; rate-limits.test.ts
+            // tests the limits themselves with its own settings.
+            RATE_LIMITS: JSON.stringify({
+              signupPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+              requestsPerKey: { limit: 1_000_000, windowSeconds: 60 },
+              authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+            }),
             ...chain.bindings,
           },
         },
