@@ -24,6 +24,7 @@ import { payoutWalletRoutes } from "./routes/payout-wallet.js";
 import { pricingRoutes } from "./routes/pricing.js";
 import { providerNodeRoutes } from "./routes/provider-nodes.js";
 import { quoteRoutes } from "./routes/quotes.js";
+import { topupRoutes } from "./routes/topups.js";
 import { usageRoutes } from "./routes/usage.js";
 import { walletAuthRoutes } from "./routes/wallet-auth.js";
 
@@ -52,6 +53,8 @@ export const app = new Hono<AppEnv>()
   .route("/v1/provider/payout-wallet", payoutWalletRoutes)
   .route("/v1/auth/wallet", walletAuthRoutes)
   .route("/v1/dev/faucet", devFaucetRoutes)
+  .use("/v1/topups/*", requireAccount)
+  .route("/v1/topups", topupRoutes)
   .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)
   .route("/v1/quotes", quoteRoutes)
