@@ -11,7 +11,7 @@ import {
   integerAt,
   signatureParam,
 } from "./rpc-params.js";
-import { decodeTokenAccount, uiTokenAmount } from "./token-state.js";
+import { decodeMint, decodeTokenAccount, uiTokenAmount } from "./token-state.js";
 import { encodeTransaction, transactionEncoding } from "./transaction-encoding.js";
 
 /** The Solana version this server answers as; web3.js and kit only read it. */
@@ -122,6 +122,16 @@ export const methods: Record<string, RpcMethod> = {
     const token = account ? decodeTokenAccount(account.owner, account.data) : null;
     if (!token) throw RpcError.invalidParams("Invalid param: could not find account");
     return { context: context(slot), value: uiTokenAmount(token.amount, mintDecimals(chain)(token.mint)) };
+  },
+  getTokenSupply: (chain, params) => {
+    const addr = addressAt(params, 0);
+    const config = configAt(params, 1);
+    const commitment = commitmentOf(config);
+    const slot = chain.clock.commitmentSlot(commitment);
+    const account = chain.account(addr, commitment);
+    const mint = account ? decodeMint(account.owner, account.data) : null;
+    if (!mint) throw RpcError.invalidParams("Invalid param: not a Token mint");
+    return { context: context(slot), value: uiTokenAmount(mint.supply, mint.decimals) };
   },
   getTokenAccountsByOwner: (chain, params) => {
     const owner = addressAt(params, 0);

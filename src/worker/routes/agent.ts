@@ -73,7 +73,7 @@ export const agentRoutes = new Hono<AppEnv>()
     const authorization = c.req.header("authorization");
     const owner =
       authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
-    const registered = unwrap(await regionStub(c.env, region).register(agent, body, region));
+    const registered = unwrap(await regionStub(c.env, region).register(agent, body));
     if (owner !== undefined) {
       const db = drizzle(c.env.DB);
       await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);

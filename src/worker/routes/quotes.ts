@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { unwrap } from "../../durable/rpc-result.js";
 import { JobSpec } from "../../shared/job-spec.js";
-import { requireFeasible } from "../feasibility.js";
+import { requireReachable } from "../feasibility.js";
 import type { AppEnv } from "../hono-env.js";
 import { jsonBody } from "../json-body.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
@@ -12,7 +12,7 @@ import { chooseRegion, regionStub } from "../region-routing.js";
  */
 export const quoteRoutes = new Hono<AppEnv>().post("/", async (c) => {
   const spec = await jsonBody(c, JobSpec);
-  await requireFeasible(c.env, spec);
+  requireReachable(c.env, spec);
   const region = chooseRegion(c, spec.region);
-  return c.json(unwrap(await regionStub(c.env, region).quote(region, spec)));
+  return c.json(unwrap(await regionStub(c.env, region).quote(spec)));
 });
