@@ -102,8 +102,11 @@ export class VerificationDesk {
       ),
     });
     this.touch(node.id);
-    // A GPU uuid already on another node here: both are suspect until both pass at once.
-    for (const nodeId of markTwins(this.nodes, node.id, now)) this.touch(nodeId);
+    // A GPU uuid already on another node here: both are suspect until both pass at once. Not where
+    // verification is optional (local runs, whose test agents share fixture uuids).
+    if (this.options.requireVerified !== false) {
+      for (const nodeId of markTwins(this.nodes, node.id, now)) this.touch(nodeId);
+    }
     return true;
   }
 
@@ -150,7 +153,8 @@ export class VerificationDesk {
     for (const gpu of due) {
       round = this.issue(node, gpu, now, round);
       // Its twins (the same uuid on other nodes) are challenged in the same round, released with it.
-      for (const twin of twinsOf(this.nodes, node.nodeId, gpu.uuid)) {
+      const twins = this.options.requireVerified === false ? [] : twinsOf(this.nodes, node.nodeId, gpu.uuid);
+      for (const twin of twins) {
         if (twin.gpu.model !== null && !isOpen(twin.gpu.challenge))
           this.issue(twin.node, twin.gpu, now, round);
       }
