@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { AccountCreated, JobEventList, JobList, JobView, NodeList } from "../shared/api.js";
+import { FaucetResult } from "../shared/chain-api.js";
 import { ErrorEnvelope } from "../shared/errors.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { CliError } from "./cli-error.js";
@@ -31,6 +32,11 @@ export class ApiClient {
 
   constructor(options: ApiClientOptions) {
     this.#options = options;
+  }
+
+  /** The local chain's faucet (refused with 403 unless the control plane's chain is the local one). */
+  devFaucet(body: { wallet: string; amount: string; token: string }): Promise<ApiResult<FaucetResult>> {
+    return this.#json(FaucetResult, "POST", "/v1/dev/faucet", { body, auth: false });
   }
 
   createAccount(body: { name?: string | undefined }): Promise<ApiResult<AccountCreated>> {

@@ -26,6 +26,7 @@ export const OPTIONS = {
   limit: { type: "string" },
   cursor: { type: "string" },
   follow: { type: "boolean", short: "f" },
+  token: { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
