@@ -3,6 +3,7 @@ import { AccountCreated, JobEventList, JobList, JobView, NodeList } from "../sha
 import { FaucetResult } from "../shared/chain-api.js";
 import { ErrorEnvelope } from "../shared/errors.js";
 import type { JobStatus } from "../shared/job-status.js";
+import { JobTemplate } from "../shared/templates/job-template.js";
 import { CliError } from "./cli-error.js";
 
 /** A parsed response body together with the JSON it came from, which `--json` prints as sent. */
@@ -67,6 +68,11 @@ export class ApiClient {
 
   jobEvents(id: string): Promise<ApiResult<z.infer<typeof JobEventList>>> {
     return this.#json(JobEventList, "GET", `/v1/jobs/${encodeURIComponent(id)}/events`);
+  }
+
+  /** A pre-configured job (GET /v1/templates/:id), rendered with `--set` values by the caller. */
+  getTemplate(id: string): Promise<ApiResult<JobTemplate>> {
+    return this.#json(JobTemplate, "GET", `/v1/templates/${encodeURIComponent(id)}`, { auth: false });
   }
 
   listNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {

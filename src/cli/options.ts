@@ -22,6 +22,8 @@ export const OPTIONS = {
   timeout: { type: "string" },
   "max-retries": { type: "string" },
   env: { type: "string", multiple: true },
+  template: { type: "string" },
+  set: { type: "string", multiple: true },
   status: { type: "string" },
   limit: { type: "string" },
   cursor: { type: "string" },

@@ -24,6 +24,10 @@ import { payoutWalletRoutes } from "./routes/payout-wallet.js";
 import { pricingRoutes } from "./routes/pricing.js";
 import { providerNodeRoutes } from "./routes/provider-nodes.js";
 import { quoteRoutes } from "./routes/quotes.js";
+import { secretRoutes } from "./routes/secrets.js";
+import { storageUrlRoutes } from "./routes/storage-urls.js";
+import { templateRoutes } from "./routes/templates.js";
+import { uploadRoutes } from "./routes/uploads.js";
 import { usageRoutes } from "./routes/usage.js";
 import { walletAuthRoutes } from "./routes/wallet-auth.js";
 
@@ -62,6 +66,13 @@ export const app = new Hono<AppEnv>()
   .route("/v1/account/events", accountEventRoutes)
   .route("/v1/account/keys", apiKeyRoutes)
   .route("/v1/account/audit", auditRoutes)
+  .use("/v1/secrets/*", requireAccount)
+  .route("/v1/secrets", secretRoutes)
+  .use("/v1/uploads/*", requireAccount)
+  .route("/v1/uploads", uploadRoutes)
+  .route("/v1/templates", templateRoutes)
+  // Presigned object URLs: the signature in the URL is the authorisation.
+  .route("/v1/storage", storageUrlRoutes)
   .notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   )
