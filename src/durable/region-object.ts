@@ -136,8 +136,24 @@ export class RegionObject extends DurableObject<Env> {
           save: () => this.save(),
         },
         node.id,
+        caller.nonce,
         request,
       );
+    });
+  }
+
+  /**
+   * The Worker saw the connection of a held poll close before its answer (the request's abort
+   * signal): the node has the reconnect window to poll again before its attempts are lost.
+   */
+  async pollDropped(nodeId: string, token: string): Promise<RpcResult<{ dropped: boolean }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) return { dropped: false };
+      this.waiters.drop(nodeId, token);
+      const dropped = this.state.pollDropped(nodeId, token, now);
+      await this.save();
+      return { dropped };
     });
   }
 
@@ -321,7 +337,6 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => this.rentable());
   }
 
-  /** How many registered nodes this region holds. */
   async nodeCount(): Promise<RpcResult<number>> {
     return asResult(async () => this.state.nodes.size);
   }

@@ -28,6 +28,9 @@ const TIMING = {
   LEASE_TTL_MS: "5000",
   NODE_GRACE_MS: "5000",
   SWEEP_INTERVAL_MS: "1000",
+  // A dropped connection, or silence past the node's rhythm, is noticed before the lease runs out.
+  RECONNECT_WINDOW_MS: "2000",
+  MIN_SILENCE_MS: "2000",
 };
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
@@ -324,6 +327,11 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
         trace,
       ).toHaveLength(1);
       expect(events[lostAt]?.reason ?? "", trace).toContain(victimNode);
+      // Noticed from the dropped held poll, not from a lapsed lease; placed again with no backoff.
+      expect(events[lostAt]?.reason ?? "", trace).toBe(
+        `connection to node ${victimNode} dropped and did not return within 2 s`,
+      );
+      expect(events[lostAt + 1]?.reason ?? "", trace).toBe("placing the job again after attempt 1 was lost");
       // Two distinct attempts: the lost one on the victim, the succeeded one on the survivor.
       const attempts = attemptIdsOf(events);
       expect(attempts, trace).toEqual([lostAttempt, finished.attemptId]);
@@ -393,6 +401,7 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
       expect(attemptIdsOf(events), trace).toEqual([oldAttempt, finished.attemptId]);
       const lost = events.find((e) => e.status === "lost");
       expect(lost?.reason ?? "", trace).toContain(cutNode);
+      console.log(`partition: ${lost?.reason}`);
 
       // Cut off, the agent still holds its attempt: the container exited and its report is stuck.
       const stuckReport = `/v1/agent/attempts/${oldAttempt}/report`;

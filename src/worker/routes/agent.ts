@@ -76,7 +76,20 @@ export const agentRoutes = new Hono<AppEnv>()
   .post("/poll", async (c) => {
     const agent = c.get("agent");
     const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
-    return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
+    const region = regionStub(c.env, registeredRegion(agent.region));
+    // A held poll whose connection closes before its answer is the first sign of a dead agent:
+    // the region hears of it at once (request.signal, flag enable_request_signal), not at a lease.
+    const signal = c.req.raw.signal;
+    const nodeId = agent.nodeId;
+    const dropped = (): void => {
+      if (nodeId) c.executionCtx.waitUntil(region.pollDropped(nodeId, agent.nonce).catch(() => undefined));
+    };
+    signal.addEventListener("abort", dropped, { once: true });
+    try {
+      return c.json(unwrap(await region.poll(agent, body)));
+    } finally {
+      signal.removeEventListener("abort", dropped);
+    }
   })
   .post("/challenges/:challengeId/ready", (c) =>
     challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),
