@@ -20,6 +20,13 @@ export default defineConfig(async () => {
             OPERATOR_TOKEN: "test-operator-token",
             // Test agents claim GPUs they cannot prove; verification has tests of its own.
             REQUIRE_VERIFIED_GPUS: "false",
+            // Suites sign up hundreds of accounts from one (absent) address; rate-limits.test.ts
+            // tests the limits themselves with its own settings.
+            RATE_LIMITS: JSON.stringify({
+              signupPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+              requestsPerKey: { limit: 1_000_000, windowSeconds: 60 },
+              authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+            }),
             ...chain.bindings,
           },
         },

@@ -8,7 +8,9 @@ import {
   type ContainerRuntime,
   type ContainerSpec,
   ContainerStartError,
+  type FoundContainer,
   ImagePullError,
+  type LogOffsets,
   type LogSink,
   type LogStream,
   type RunningContainer,
@@ -216,6 +218,38 @@ export class DockerRuntime implements ContainerRuntime {
     await this.networks.removeLeftovers(nodeId);
     return leftovers.length;
   }
+
+  async findAttempts(nodeId: string): Promise<FoundContainer[]> {
+    const listed = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.node}=${nodeId}`] },
+    });
+    const found: FoundContainer[] = [];
+    for (const info of listed) {
+      const jobId = info.Labels[LABELS.job];
+      const attemptId = info.Labels[LABELS.attempt];
+      if (jobId === undefined || attemptId === undefined) continue;
+      // "created" never started (a crash between create and start): nothing of it ran.
+      found.push({ id: info.Id, jobId, attemptId, running: info.State === "running" });
+    }
+    return found;
+  }
+
+  async adopt(found: FoundContainer, onLog: LogSink, from: LogOffsets): Promise<RunningContainer> {
+    const container = this.docker.getContainer(found.id);
+    // The engine kept every byte the container wrote (its log driver); following the log from the
+    // start and skipping what was delivered before resumes the output exactly where it stopped.
+    const stream = await container.logs({ follow: true, stdout: true, stderr: true });
+    const logsDone = pipeLogs(this.docker, stream, onLog, from);
+    return new DockerContainer(container, logsDone, this.stopGraceSeconds, () =>
+      this.networks.release(found.attemptId),
+    );
+  }
+
+  async removeContainer(found: FoundContainer): Promise<void> {
+    await removeQuietly(this.docker.getContainer(found.id));
+    await this.networks.release(found.attemptId).catch(() => undefined);
+  }
 }
 
 class DockerContainer implements RunningContainer {
@@ -277,12 +311,27 @@ class DockerContainer implements RunningContainer {
   }
 }
 
-/** Splits Docker's multiplexed stream into stdout and stderr text, keeping UTF-8 characters whole. */
-function pipeLogs(docker: Docker, stream: NodeJS.ReadableStream, onLog: LogSink): Promise<void> {
+/**
+ * Splits Docker's multiplexed stream into stdout and stderr text, keeping UTF-8 characters whole;
+ * the first `skip` bytes of each stream (delivered before an agent restart) are left out.
+ */
+function pipeLogs(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+  onLog: LogSink,
+  skip: LogOffsets = { stdout: 0, stderr: 0 },
+): Promise<void> {
   const sink = (name: LogStream): Writable => {
     const decoder = new StringDecoder("utf8");
+    let skipping = skip[name];
     return new Writable({
-      write(chunk: Buffer, _encoding, callback) {
+      write(raw: Buffer, _encoding, callback) {
+        let chunk = raw;
+        if (skipping > 0) {
+          const dropped = Math.min(skipping, chunk.length);
+          skipping -= dropped;
+          chunk = chunk.subarray(dropped);
+        }
         const data = decoder.write(chunk);
         if (data.length > 0) onLog(name, data);
         callback();

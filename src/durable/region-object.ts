@@ -40,6 +40,7 @@ import { RegionWriter } from "./region-writer.js";
 import type { ReputationView } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
 import { budgetRunLimit } from "./run-limits.js";
+import { STORAGE_KEYS } from "./storage-keys.js";
 import type { VerificationStatus } from "./verification-desk.js";
 
 /** What the object builds once storage is read: the state machine and the standing it reads. */
@@ -79,6 +80,10 @@ export class RegionObject extends DurableObject<Env> {
     const stored = await readStoredRegion(this.ctx.storage);
     const standing = RegionStanding.restore(stored.reputations, stored.verifications, this.requireVerified);
     const name = this.ctx.id.name ?? stored.storedName ?? "";
+    // Kept for wake-ups that carry no name: after a restart, the alarm may construct the object
+    // before any named stub does, and `ctx.id.name` is then undefined.
+    if (this.ctx.id.name !== undefined && stored.storedName !== this.ctx.id.name)
+      await this.ctx.storage.put(STORAGE_KEYS.region, this.ctx.id.name);
     const choices = {
       clock: systemClock,
       timing: this.timing,

@@ -2,11 +2,14 @@ import { Hono } from "hono";
 import { deploymentGuard } from "./deployment-guard.js";
 import { errorBoundary } from "./error-boundary.js";
 import type { AppEnv } from "./hono-env.js";
+import { limitSignups } from "./rate-limits.js";
 import { requireAccount } from "./require-account.js";
 import { accountEventRoutes } from "./routes/account-events.js";
 import { accountLimitRoutes } from "./routes/account-limits.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { agentRoutes } from "./routes/agent.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
+import { auditRoutes } from "./routes/audit.js";
 import { balanceRoutes } from "./routes/balance.js";
 import { creditRoutes } from "./routes/credits.js";
 import { earningsRoutes } from "./routes/earnings.js";
@@ -25,6 +28,7 @@ import { usageRoutes } from "./routes/usage.js";
 export const app = new Hono<AppEnv>()
   .use(deploymentGuard)
   .route("/v1/health", health)
+  .use("/v1/accounts", limitSignups)
   .route("/v1/accounts", accountRoutes)
   .route("/v1/agent", agentRoutes)
   .use("/v1/jobs/*", requireAccount)
@@ -50,6 +54,8 @@ export const app = new Hono<AppEnv>()
   .use("/v1/account/*", requireAccount)
   .route("/v1/account/limits", accountLimitRoutes)
   .route("/v1/account/events", accountEventRoutes)
+  .route("/v1/account/keys", apiKeyRoutes)
+  .route("/v1/account/audit", auditRoutes)
   .notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   )

@@ -59,6 +59,16 @@ export async function freshState(): Promise<string> {
 }
 
 /**
+ * Tests and benches sign up many accounts and drive many requests from 127.0.0.1; the edge's
+ * limits themselves are tested in test/worker/rate-limits.test.ts (and can be set through `vars`).
+ */
+export const TEST_RATE_LIMITS = JSON.stringify({
+  signupPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+  requestsPerKey: { limit: 1_000_000, windowSeconds: 60 },
+  authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+});
+
+/**
  * Starts the real control plane as `npm start` does: migrations applied to a fresh local D1, then
  * `wrangler dev` (workerd, local D1 and Durable Objects) on a free port.
  */
@@ -67,7 +77,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const state = options.state ?? (await freshState());
   const port = await freePort();
   const inspector = await freePort();
-  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  const vars = Object.entries({ RATE_LIMITS: TEST_RATE_LIMITS, ...options.vars }).flatMap(([key, value]) => [
+    "--var",
+    `${key}:${value}`,
+  ]);
   const child: ChildProcess = spawn(
     "npx",
     [

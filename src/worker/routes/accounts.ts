@@ -2,11 +2,14 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { accounts, apiKeys } from "../../../schema/tables.js";
 import { signupCreditStatements } from "../../ledger/credits.js";
+import { ledgerConfig } from "../../ledger/ledger-config.js";
 import { CreateAccountRequest } from "../../shared/api.js";
 import { newId } from "../../shared/ids.js";
 import { issueApiKey } from "../api-keys.js";
+import { auditStatement } from "../audit-log.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow, readText } from "../json-body.js";
+import { callerAddress } from "../rate-limits.js";
 
 /** Open sign-up: an account and its first API key, which is shown this once and never again. */
 export const accountRoutes = new Hono<AppEnv>().post("/", async (c) => {
@@ -26,6 +29,14 @@ export const accountRoutes = new Hono<AppEnv>().post("/", async (c) => {
       .values({ id: accountId, name: body.name ?? null, email: body.email ?? null, createdAt: now }),
     db.insert(apiKeys).values({ id: key.keyId, accountId, secretHash: key.secretHash, createdAt: now }),
     ...signupCreditStatements(db, c.env, accountId, now),
+    auditStatement(db, {
+      accountId,
+      action: "account.created",
+      subject: accountId,
+      address: callerAddress(c.req),
+      details: { keyId: key.keyId, signupCreditMicros: ledgerConfig(c.env).signupCreditMicros },
+      now,
+    }),
   ]);
   return c.json({ id: accountId, apiKey: key.apiKey }, 201);
 });

@@ -3,10 +3,12 @@ import { Hono } from "hono";
 import { grantCredit } from "../../ledger/credits.js";
 import { CreditRequest, type CreditView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
+import { auditStatement } from "../audit-log.js";
 import type { AppEnv } from "../hono-env.js";
 import { idempotencyKeyOf } from "../idempotency-key.js";
 import { jsonBody } from "../json-body.js";
 import { requireOperator } from "../operator-auth.js";
+import { callerAddress } from "../rate-limits.js";
 
 /**
  * POST /v1/credits (operator only): grants credit to an account from the credits issuer. Honours
@@ -22,6 +24,15 @@ export const creditRoutes = new Hono<AppEnv>().post("/", requireOperator, async 
     idempotencyKey: key,
   });
   if (replayed) c.header("Idempotent-Replayed", "true");
+  else {
+    await auditStatement(drizzle(c.env.DB), {
+      accountId: body.accountId,
+      action: "credit.granted",
+      subject: transfer.id,
+      address: callerAddress(c.req),
+      details: { amountMicros: transfer.amountMicros, memo: transfer.memo, by: "operator" },
+    });
+  }
   const view: CreditView = {
     transferId: transfer.id,
     accountId: body.accountId,
