@@ -152,6 +152,15 @@ export class NodePresence {
     return true;
   }
 
+  /** The node's presence socket closed: whatever polls it held died with it. */
+  connectionLost(nodeId: string, now: number): void {
+    const presence = this.of(nodeId, now);
+    presence.open.clear();
+    presence.quietSince = now;
+    presence.afterAnswer = false;
+    presence.droppedAt = now;
+  }
+
   /** Polls of the node held open now. */
   openPolls(nodeId: string): number {
     return this.nodes.get(nodeId)?.open.size ?? 0;

@@ -43,6 +43,11 @@ export class PollWaiters {
     return waiter !== undefined;
   }
 
+  /** Ends every held poll of the node: its connection is gone. */
+  dropAll(nodeId: string): void {
+    for (const waiter of [...(this.waiting.get(nodeId) ?? [])]) waiter.end("dropped");
+  }
+
   /** Ends every held poll of the node but `token`'s: a newer poll replaced them. */
   supersede(nodeId: string, token: string): number {
     const older = [...(this.waiting.get(nodeId) ?? [])].filter((w) => w.token !== token);

@@ -177,6 +177,18 @@ export class RegionState {
     return dropped;
   }
 
+  /** The node's presence socket closed: it has the reconnect window to come back. */
+  connectionLost(nodeId: string, now: number): void {
+    this.nodeBook.presence.connectionLost(nodeId, now);
+    this.nodeBook.refresh(nodeId, now);
+    this.settle(now);
+  }
+
+  /** A request from the node other than a poll (a presence socket opening). */
+  heard(nodeId: string, now: number): void {
+    this.nodeBook.presence.heard(nodeId, now);
+  }
+
   /** Polls of the node held open now. */
   openPolls(nodeId: string): number {
     return this.nodeBook.presence.openPolls(nodeId);
