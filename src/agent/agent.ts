@@ -28,6 +28,7 @@ import { NodeMonitor } from "./monitoring/node-monitor.js";
 import { renderPrometheus, serveMetrics } from "./monitoring/prometheus.js";
 import { ShareError, sharedHardware } from "./policy/hardware-share.js";
 import { compareConfigs, HostPolicy } from "./policy/host-policy.js";
+import { PresenceSocket } from "./presence-socket.js";
 import { ProviderApi } from "./provider-api.js";
 import { buildRegistration, checkRegistration } from "./registration.js";
 import { attemptStorageFactory, inputCacheBytes, storageMountRoots } from "./storage/storage-factory.js";
@@ -154,6 +155,8 @@ async function startLocked(
     clock,
     ownerApiKey: config.ownerApiKey,
   });
+  // Region presence: its close is how the region learns at once that this process died.
+  const presence = new PresenceSocket(client, log);
   const runtime =
     options.runtime ??
     (runtimeKind === "host"
@@ -262,6 +265,7 @@ async function startLocked(
         config.nodeId = response.nodeId;
       }
       knownRegion = response.region;
+      presence.start();
       state.update((current) => {
         current.nodeId = response.nodeId;
         current.region = response.region;
@@ -322,6 +326,7 @@ async function startLocked(
 
   monitor.start();
   const done = workLoop.run().finally(async () => {
+    presence.stop();
     watcher.close();
     await monitor.stop();
     await metricsServer?.close();

@@ -239,17 +239,41 @@ export class ControlPlaneClient {
     }
   }
 
-  private async sign(target: {
-    host: string;
-    pathAndQuery: string;
-    region: string;
-    authorization: string | undefined;
-    bodySha256: string;
-  }): Promise<Record<string, string>> {
+  /**
+   * The signed opening of the presence socket (GET /v1/agent/presence): a WebSocket the agent
+   * keeps open to its region so that the region notices at once when the agent dies.
+   */
+  async presenceRequest(): Promise<{ url: string; headers: Record<string, string> }> {
+    const url = `${this.baseUrl}/v1/agent/presence`;
+    const { host, pathname } = new URL(url);
+    const headers = await this.sign(
+      {
+        host,
+        pathAndQuery: pathname,
+        region: this.node?.region ?? "",
+        authorization: undefined,
+        bodySha256: await sha256Hex(""),
+      },
+      "GET",
+    );
+    delete headers["content-type"];
+    return { url: url.replace(/^http/, "ws"), headers };
+  }
+
+  private async sign(
+    target: {
+      host: string;
+      pathAndQuery: string;
+      region: string;
+      authorization: string | undefined;
+      bodySha256: string;
+    },
+    method = "POST",
+  ): Promise<Record<string, string>> {
     const timestamp = this.clock.now();
     const nonce = newNonce();
     const signature = await signParts(this.identity.secretKey, {
-      method: "POST",
+      method,
       host: target.host,
       pathAndQuery: target.pathAndQuery,
       region: target.region,

@@ -31,6 +31,11 @@ export class AttemptIndex {
     return this.attemptJob.get(attemptId);
   }
 
+  /** The nodes that hold a live attempt now. */
+  nodesWithAttempts(): string[] {
+    return [...this.nodeJobs].filter(([, jobs]) => jobs.size > 0).map(([nodeId]) => nodeId);
+  }
+
   /** The jobs with an attempt on the node; a copy, so callers may change the index while walking it. */
   jobIdsOn(nodeId: string): string[] {
     return [...(this.nodeJobs.get(nodeId) ?? [])];

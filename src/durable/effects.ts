@@ -5,7 +5,9 @@ import type { AttemptEnd } from "./reputation/index.js";
 export type NodeEvent =
   | { kind: "attempt"; nodeId: string; end: AttemptEnd; at: number }
   | { kind: "ack"; nodeId: string; latencyMs: number; at: number }
-  | { kind: "online" | "offline"; nodeId: string; at: number };
+  | { kind: "online" | "offline"; nodeId: string; at: number }
+  /** Its held connection dropped and it came back within the reconnect window. */
+  | { kind: "flap"; nodeId: string; at: number };
 
 /** Writes and notifications a step of the region's state machine produced, for the Durable Object shell to carry out. */
 export interface Effects {

@@ -1,3 +1,4 @@
+import { MIN_SILENCE_MS, PHI_THRESHOLD, type PresencePolicy, RECONNECT_WINDOW_MS } from "./node-presence.js";
 import { type Pacing, pacingFor } from "./poll-pacing.js";
 
 /**
@@ -17,6 +18,10 @@ export interface Timing {
   leaseTtlMs: number;
   graceMs: number;
   sweepMs: number;
+  /** How long a node whose held poll dropped may take to poll again before its attempts are lost. */
+  reconnectWindowMs: number;
+  /** The shortest silence after an answered poll that counts as a node gone (see node-presence.ts). */
+  minSilenceMs: number;
 }
 
 function positive(raw: unknown, fallback: number, max: number): number {
@@ -32,6 +37,8 @@ export function timingOf(env: object): Timing {
     leaseTtlMs: Math.max(pollWaitMs + 1_000, positive(vars.LEASE_TTL_MS, LEASE_TTL_MS, 600_000)),
     graceMs: Math.max(pollWaitMs + 1_000, positive(vars.NODE_GRACE_MS, NODE_GRACE_MS, 600_000)),
     sweepMs: positive(vars.SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS, 60_000),
+    reconnectWindowMs: positive(vars.RECONNECT_WINDOW_MS, RECONNECT_WINDOW_MS, 120_000),
+    minSilenceMs: positive(vars.MIN_SILENCE_MS, MIN_SILENCE_MS, 600_000),
   };
 }
 
@@ -41,6 +48,14 @@ export function timingOf(env: object): Timing {
  */
 export class LeasePolicy {
   constructor(readonly timing: Timing) {}
+
+  presence(): PresencePolicy {
+    return {
+      reconnectWindowMs: this.timing.reconnectWindowMs,
+      minSilenceMs: this.timing.minSilenceMs,
+      phiThreshold: PHI_THRESHOLD,
+    };
+  }
 
   pacing(nodes: number): Pacing {
     return pacingFor(nodes, this.timing.pollWaitMs, this.timing.leaseTtlMs, this.timing.graceMs);

@@ -95,6 +95,7 @@ export class RegionStanding implements NodeStanding {
     switch (event.kind) {
       case "online":
       case "offline":
+      case "flap":
         this.book.record(event.nodeId, { type: event.kind }, event.at);
         break;
       case "ack":

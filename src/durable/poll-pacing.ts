@@ -37,7 +37,12 @@ export function jittered(ms: number, random: () => number = Math.random): number
   return ms === 0 ? 0 : Math.round(ms * (0.8 + 0.4 * random()));
 }
 
-/** Wait before a lost job is placed again: 2 s, 4 s, 8 s … up to a minute. */
+/**
+ * Wait before a lost job is placed again: none after its first lost attempt (the node is gone; the
+ * job should run elsewhere now), then 2 s, 4 s, 8 s … up to a minute, so a job that keeps losing
+ * its nodes does not churn the region.
+ */
 export function retryBackoffMs(attempts: number): number {
-  return Math.min(60_000, 2_000 * 2 ** Math.max(0, attempts - 1));
+  if (attempts <= 1) return 0;
+  return Math.min(60_000, 2_000 * 2 ** Math.max(0, attempts - 2));
 }

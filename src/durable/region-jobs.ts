@@ -165,8 +165,8 @@ export class RegionJobs {
     this.book.enqueue(job);
   }
 
-  /** A member's lease lapsed: its node went silent. */
-  lapse(job: JobRecord, member: AttemptRecord, now: number): void {
+  /** A member's node is gone (`why` says how it was noticed), or its lease lapsed. */
+  lapse(job: JobRecord, member: AttemptRecord, now: number, why?: string): void {
     this.parts.staging.event({ kind: "attempt", nodeId: member.nodeId, end: "lost", at: now });
     if (member.stopping !== null || isTerminalStatus(job.status)) {
       // Already stopping (cancelled, or a peer failed): it just never said it exited.
@@ -182,7 +182,7 @@ export class RegionJobs {
     this.book.transition(
       job,
       "lost",
-      `node ${member.nodeId} went silent; the attempt's lease expired`,
+      why ?? `node ${member.nodeId} went silent; the attempt's lease expired`,
       now,
       { endedAt: retry ? null : now },
       member,
@@ -193,14 +193,35 @@ export class RegionJobs {
     }
     job.excludedNodes.push(member.nodeId);
     const backoff = retryBackoffMs(job.attempts);
+    const requeued = { nodeId: null, attemptId: null, assignedAt: null, startedAt: null };
+    if (backoff === 0) {
+      this.book.transition(
+        job,
+        "queued",
+        `placing the job again after attempt ${job.attempts} was lost`,
+        now,
+        requeued,
+      );
+      this.book.enqueue(job);
+      return;
+    }
     job.retryAt = now + backoff;
     this.book.transition(
       job,
       "queued",
       `retrying in ${Math.round(backoff / 1000)} s after attempt ${job.attempts} was lost`,
       now,
-      { nodeId: null, attemptId: null, assignedAt: null, startedAt: null },
+      requeued,
     );
+  }
+
+  /** Every live attempt on a node that is gone is lost now, each job told why. */
+  loseNode(nodeId: string, why: string, now: number): void {
+    for (const jobId of this.book.attempts.jobIdsOn(nodeId)) {
+      const job = this.book.jobs.get(jobId);
+      const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
+      if (job && member) this.lapse(job, member, now, why);
+    }
   }
 
   /** Lost attempts whose leases lapsed, and retries whose backoff is over, as time passes. */

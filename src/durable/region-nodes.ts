@@ -1,5 +1,6 @@
 import type { Staging } from "./effects.js";
 import type { LeasePolicy } from "./lease.js";
+import { type Absence, NodePresence } from "./node-presence.js";
 import type { NodeStanding } from "./node-standing.js";
 import type { Pacing } from "./poll-pacing.js";
 import type { NodeRecord } from "./region-records.js";
@@ -27,11 +28,14 @@ export interface RegionNodesParts {
 export class RegionNodes {
   readonly records = new Map<string, NodeRecord>();
   private readonly live = new Map<string, Liveness>();
+  /** Held polls, dropped connections and each node's poll rhythm. */
+  readonly presence: NodePresence;
 
   constructor(
     private readonly parts: RegionNodesParts,
     restored: Iterable<NodeRecord>,
   ) {
+    this.presence = new NodePresence(parts.lease.presence());
     for (const node of restored) {
       this.records.set(node.id, node);
       // Indexed as schedulable so live reservations can be restored onto it; `park` follows.
@@ -57,6 +61,7 @@ export class RegionNodes {
     this.parts.staging.put(STORAGE_KEYS.node + node.id, node);
     this.parts.staging.record({ kind: "node", node, at: now });
     const wasLive = this.isLive(node.id, now);
+    this.presence.heard(node.id, now);
     this.live.set(node.id, { lastSeenAt: now, acceptingWork: true, rttMs: this.live.get(node.id)?.rttMs });
     if (!wasLive) this.parts.staging.event({ kind: "online", nodeId: node.id, at: now });
     this.refresh(node.id, now);
@@ -69,6 +74,7 @@ export class RegionNodes {
   seen(nodeId: string, acceptingWork: boolean, rttMs: number | undefined, now: number): boolean {
     const before = this.live.get(nodeId);
     const wasLive = this.isLive(nodeId, now);
+    this.presence.touched(nodeId, now);
     const rttChanged =
       rttMs !== undefined &&
       (before?.rttMs === undefined || Math.abs(rttMs - before.rttMs) > before.rttMs * 0.2);
@@ -79,9 +85,41 @@ export class RegionNodes {
     return changed;
   }
 
+  /**
+   * Heard from within its grace, its connection not dropped and its silence not past what its
+   * rhythm allows.
+   */
   isLive(nodeId: string, now: number): boolean {
     const seen = this.live.get(nodeId);
-    return seen !== undefined && now - seen.lastSeenAt <= this.pacing().graceMs;
+    return (
+      seen !== undefined &&
+      now - seen.lastSeenAt <= this.pacing().graceMs &&
+      !this.presence.dropped(nodeId) &&
+      this.presence.absence(nodeId, now) === null
+    );
+  }
+
+  /** Why the node is taken for gone now (its dropped connection did not return, or its silence). */
+  absence(nodeId: string, now: number): Absence | null {
+    return this.presence.absence(nodeId, now);
+  }
+
+  /**
+   * A held poll of the node began. True when it returns after its connection dropped: a flap,
+   * which its reputation counts (a node that keeps dropping is quarantined, not chased).
+   */
+  pollOpened(nodeId: string, token: string, now: number): boolean {
+    const returned = this.presence.dropped(nodeId);
+    this.presence.pollOpened(nodeId, token, now);
+    if (returned) this.parts.staging.event({ kind: "flap", nodeId, at: now });
+    return returned;
+  }
+
+  /** The held poll's connection dropped: the node takes no new work while it may come back. */
+  pollDropped(nodeId: string, token: string, now: number): boolean {
+    if (!this.presence.pollDropped(nodeId, token, now)) return false;
+    if (this.presence.dropped(nodeId)) this.refresh(nodeId, now);
+    return true;
   }
 
   anyLive(now: number): boolean {
@@ -112,11 +150,12 @@ export class RegionNodes {
     this.parts.staging.schedulePass = true;
   }
 
-  /** Parks nodes silent past their grace: they take no new work until they poll again. */
+  /** Parks nodes silent past their grace, or gone: they take no new work until they poll again. */
   parkSilent(now: number): void {
     const graceMs = this.pacing().graceMs;
     for (const [nodeId, seen] of this.live) {
-      if (now - seen.lastSeenAt > graceMs && this.parts.scheduler.inventory.node(nodeId)?.node.schedulable) {
+      const gone = now - seen.lastSeenAt > graceMs || this.presence.absence(nodeId, now) !== null;
+      if (gone && this.parts.scheduler.inventory.node(nodeId)?.node.schedulable) {
         this.parts.scheduler.inventory.setSchedulable(nodeId, false);
         this.parts.staging.event({ kind: "offline", nodeId, at: now });
       }

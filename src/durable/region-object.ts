@@ -20,7 +20,6 @@ import type {
   VerificationJudgement,
 } from "../shared/verification/messages.js";
 import { systemClock } from "./clock.js";
-import { admitJob } from "./job-admission.js";
 import { type Timing, timingOf } from "./lease.js";
 import { writeLogs } from "./log-writer.js";
 import type { NodeHealth } from "./node-metrics.js";
@@ -30,18 +29,18 @@ import { NonceGuard } from "./nonce-guard.js";
 import { Outbox } from "./outbox.js";
 import { answerPoll } from "./poll-answer.js";
 import { PollWaiters } from "./poll-waiters.js";
+import { acceptPresence, closedPresence, presenceCaller } from "./presence-sockets.js";
 import { composeRegion } from "./region-compose.js";
 import type { AgentCaller, NodeRecord, SubmitOutcome, SubmitRequest } from "./region-records.js";
 import { readStoredRegion } from "./region-snapshot.js";
 import type { RegionState } from "./region-state.js";
-import { queueableJob, submitOutcome } from "./region-submit.js";
-import { explainJob, listNodes, quoteSpec } from "./region-views.js";
+import { submitJob } from "./region-submit.js";
+import { explainJob, listNodes, type ProviderNodeView, providerNodeView, quoteSpec } from "./region-views.js";
 import { RegionWriter } from "./region-writer.js";
 import type { ReputationView } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
 import { budgetRunLimit } from "./run-limits.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
-import type { VerificationStatus } from "./verification-desk.js";
 
 /** What the object builds once storage is read: the state machine and the standing it reads. */
 interface Loaded {
@@ -141,8 +140,24 @@ export class RegionObject extends DurableObject<Env> {
           save: () => this.save(),
         },
         node.id,
+        caller.nonce,
         request,
       );
+    });
+  }
+
+  /**
+   * The Worker saw the connection of a held poll close before its answer (the request's abort
+   * signal): the node has the reconnect window to poll again before its attempts are lost.
+   */
+  async pollDropped(nodeId: string, token: string): Promise<RpcResult<{ dropped: boolean }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) return { dropped: false };
+      this.waiters.drop(nodeId, token);
+      const dropped = this.state.pollDropped(nodeId, token, now);
+      await this.save();
+      return { dropped };
     });
   }
 
@@ -238,30 +253,42 @@ export class RegionObject extends DurableObject<Env> {
     });
   }
 
+  /** A node's presence socket (see presence-sockets.ts), forwarded by the Worker after its checks. */
+  override async fetch(request: Request): Promise<Response> {
+    const caller = presenceCaller(request);
+    if (!caller || request.headers.get("upgrade") !== "websocket") return new Response(null, { status: 400 });
+    const result = await asResult(async () => this.authenticate(caller, Date.now()));
+    if (!result.ok)
+      return Response.json(
+        { error: { code: result.code, message: result.message } },
+        { status: result.status },
+      );
+    this.state.heard(result.value.id, Date.now());
+    return acceptPresence(this.ctx, result.value.id);
+  }
+
+  override async webSocketClose(socket: WebSocket): Promise<void> {
+    await this.presenceLost(socket);
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.presenceLost(socket);
+  }
+
+  /** The agent's presence socket closed: its held polls are gone too, and the reconnect window starts. */
+  private async presenceLost(socket: WebSocket): Promise<void> {
+    const nodeId = closedPresence(this.ctx, socket);
+    if (nodeId === undefined || !this.state.nodes.has(nodeId)) return;
+    this.waiters.dropAll(nodeId);
+    this.state.connectionLost(nodeId, Date.now());
+    await this.save();
+  }
+
   // ---- provider- and operator-facing methods -------------------------------------------------
 
   /** What a provider sees of its node: standing, verification, reputation with its parts, health, work. */
-  async providerNode(nodeId: string): Promise<
-    RpcResult<{
-      node: NodeView;
-      verification: VerificationStatus | null;
-      reputation: ReputationView;
-      health: NodeHealth;
-      jobs: { jobId: string; attemptId: string; status: JobStatus }[];
-    }>
-  > {
-    return asResult(async () => {
-      const now = Date.now();
-      const view = listNodes(this.state, now, this.standing).find((n) => n.id === nodeId);
-      if (!view) throw new MeridianError(404, "node_not_found", `no node ${nodeId} in this region`);
-      return {
-        node: view,
-        verification: view.gpus.length === 0 ? null : (this.standing.desk.status(nodeId) ?? null),
-        reputation: this.standing.book.view(nodeId, now),
-        health: this.standing.health(nodeId, this.state.nodes.get(nodeId)),
-        jobs: this.state.jobsOnNode(nodeId),
-      };
-    });
+  async providerNode(nodeId: string): Promise<RpcResult<ProviderNodeView>> {
+    return asResult(async () => providerNodeView(this.state, this.standing, nodeId, Date.now()));
   }
 
   async nodeMetrics(
@@ -297,25 +324,12 @@ export class RegionObject extends DurableObject<Env> {
    * why it waits.
    */
   async submit(request: SubmitRequest): Promise<RpcResult<SubmitOutcome>> {
-    return asResult(async () => {
-      const gang = request.spec.nodes ?? 1;
-      if (gang > 1 && gang > this.state.nodes.size) {
-        throw new MeridianError(
-          422,
-          "infeasible_job",
-          `a gang of ${gang} nodes is larger than region ${this.state.region} (it has ${this.state.nodes.size} node(s))`,
-          { constraint: "nodes", regionNodes: this.state.nodes.size },
-        );
-      }
-      const admitted = await admitJob(this.env, { ...request, region: this.state.region }, () =>
-        this.rentable(),
-      );
-      const job = this.state.jobs.has(admitted.jobId)
-        ? undefined
-        : await queueableJob(this.env.DB, request.accountId, admitted);
-      if (job && this.state.submit(job, Date.now())) await this.save();
-      return submitOutcome(this.state, admitted.jobId, admitted.replayed, Date.now());
-    });
+    return asResult(() =>
+      submitJob(
+        { env: this.env, state: this.state, rentable: () => this.rentable(), save: () => this.save() },
+        request,
+      ),
+    );
   }
 
   async cancel(jobId: string): Promise<RpcResult<{ status: JobStatus }>> {
@@ -352,7 +366,6 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => this.rentable());
   }
 
-  /** How many registered nodes this region holds. */
   async nodeCount(): Promise<RpcResult<number>> {
     return asResult(async () => this.state.nodes.size);
   }

@@ -8,6 +8,7 @@ import type { FairShare } from "./fair-share.js";
 import { JobBook } from "./job-book.js";
 import { isTerminalStatus } from "./job-outcome.js";
 import type { LeasePolicy } from "./lease.js";
+import type { Absence } from "./node-presence.js";
 import type { NodeStanding } from "./node-standing.js";
 import type { Pacing } from "./poll-pacing.js";
 import { RegionJobs } from "./region-jobs.js";
@@ -17,6 +18,16 @@ import type { RunLimit } from "./run-limits.js";
 import { demandFromSpec, demandUnits, type Scheduler } from "./scheduler/index.js";
 
 export { BUDGET_EXHAUSTED } from "./region-jobs.js";
+
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+/** What a job's event says about a node taken for gone. */
+export function absenceReason(absence: Absence): string {
+  if (absence.kind === "dropped")
+    return `connection to node ${absence.nodeId} dropped and did not return within ${seconds(absence.windowMs)}`;
+  const ratio = Math.max(1, Math.round(absence.silentMs / Math.max(absence.usualGapMs, 1)));
+  return `node ${absence.nodeId} silent for ${seconds(absence.silentMs)}, ${ratio}× its usual gap`;
+}
 
 /** The parts a region's state machine is made of, chosen once by whoever builds it. */
 export interface RegionParts {
@@ -142,6 +153,47 @@ export class RegionState {
     return stop;
   }
 
+  /**
+   * A poll of the node is held open under `token` (the request's nonce). True when another poll of
+   * the node is held too: the newer one wins, the older is refused (see the Region object).
+   */
+  pollOpened(nodeId: string, token: string, now: number): void {
+    this.nodeBook.pollOpened(nodeId, token, now);
+    this.settle(now);
+  }
+
+  /** The held poll was answered. */
+  pollAnswered(nodeId: string, token: string, now: number): void {
+    this.nodeBook.presence.pollAnswered(nodeId, token, now);
+  }
+
+  /**
+   * The held poll's connection dropped before its answer (the agent died, or its link reset).
+   * Its attempts are kept for the reconnect window; false when that poll was no longer held.
+   */
+  pollDropped(nodeId: string, token: string, now: number): boolean {
+    const dropped = this.nodeBook.pollDropped(nodeId, token, now);
+    this.settle(now);
+    return dropped;
+  }
+
+  /** The node's presence socket closed: it has the reconnect window to come back. */
+  connectionLost(nodeId: string, now: number): void {
+    this.nodeBook.presence.connectionLost(nodeId, now);
+    this.nodeBook.refresh(nodeId, now);
+    this.settle(now);
+  }
+
+  /** A request from the node other than a poll (a presence socket opening). */
+  heard(nodeId: string, now: number): void {
+    this.nodeBook.presence.heard(nodeId, now);
+  }
+
+  /** Polls of the node held open now. */
+  openPolls(nodeId: string): number {
+    return this.nodeBook.presence.openPolls(nodeId);
+  }
+
   /** Something about these nodes' standing changed (a judgement, new metrics, a lifted quarantine). */
   standingChanged(nodeIds: Iterable<string>, now: number): void {
     for (const nodeId of nodeIds) this.nodeBook.refresh(nodeId, now);
@@ -193,6 +245,7 @@ export class RegionState {
 
   /** A report from the attempt's node, already checked current: its lease is renewed, and it is applied. */
   report(job: JobRecord, member: AttemptRecord, report: AttemptReport, now: number): void {
+    this.nodeBook.presence.heard(member.nodeId, now);
     this.lifecycle.renewLease(member.id, now);
     if (report.type === "started") this.lifecycle.started(job, member, now);
     else if (report.type === "exited") this.lifecycle.exited(job, member, report, now);
@@ -232,6 +285,12 @@ export class RegionState {
     for (const nodeId of this.nodeBook.records.keys())
       if (this.nodeBook.standingChanged(nodeId, now)) this.nodeBook.refresh(nodeId, now);
     this.nodeBook.parkSilent(now);
+    // A node gone (its dropped connection did not return, or silent past its rhythm) loses its
+    // attempts now, not when their leases run out.
+    for (const nodeId of this.book.attempts.nodesWithAttempts()) {
+      const absence = this.nodeBook.absence(nodeId, now);
+      if (absence) this.lifecycle.loseNode(nodeId, absenceReason(absence), now);
+    }
     this.lifecycle.sweep(now);
     this.staging.schedulePass = true;
     this.settle(now);
@@ -250,6 +309,12 @@ export class RegionState {
     if (active || this.nodeBook.anyLive(now)) {
       const at = now + this.parts.lease.timing.sweepMs;
       next = next === null ? at : Math.min(next, at);
+    }
+    // Failover does not wait for the next sweep: the alarm wakes when a node holding attempts
+    // would be taken for gone.
+    for (const nodeId of this.book.attempts.nodesWithAttempts()) {
+      const at = this.nodeBook.presence.deadline(nodeId);
+      if (at !== null) next = next === null ? at : Math.min(next, at);
     }
     return next;
   }

@@ -1,7 +1,9 @@
 import { drizzle } from "drizzle-orm/d1";
-import type { Admitted } from "./job-admission.js";
+import type { NodeView } from "../shared/api.js";
+import { MeridianError } from "../shared/errors.js";
+import { type Admitted, admitJob } from "./job-admission.js";
 import { admittedRow } from "./job-rows.js";
-import type { JobRecord, SubmitOutcome } from "./region-records.js";
+import type { JobRecord, SubmitOutcome, SubmitRequest } from "./region-records.js";
 import type { RegionState } from "./region-state.js";
 import { explainJob } from "./region-views.js";
 
@@ -52,4 +54,36 @@ export function submitOutcome(
     placement: placed?.map((m) => ({ nodeId: m.nodeId, attemptId: m.id, rank: m.rank })) ?? null,
     explanation: job ? explainJob(state, job, now) : null,
   };
+}
+
+export interface SubmitParts {
+  env: Env;
+  state: RegionState;
+  /** The offers users may rent now (for a GPU job's price cap). */
+  rentable: () => NodeView[];
+  save: () => Promise<void>;
+}
+
+/**
+ * A user's job, in one call: admitted (its row, first event and hold in D1 — the `jobs` table's
+ * only writer is the Region object), queued, placed if it fits now; the answer says where it went
+ * or why it waits. A gang larger than the region could never start here, so it is refused.
+ */
+export async function submitJob(parts: SubmitParts, request: SubmitRequest): Promise<SubmitOutcome> {
+  const { state } = parts;
+  const gang = request.spec.nodes ?? 1;
+  if (gang > 1 && gang > state.nodes.size) {
+    throw new MeridianError(
+      422,
+      "infeasible_job",
+      `a gang of ${gang} nodes is larger than region ${state.region} (it has ${state.nodes.size} node(s))`,
+      { constraint: "nodes", regionNodes: state.nodes.size },
+    );
+  }
+  const admitted = await admitJob(parts.env, { ...request, region: state.region }, parts.rentable);
+  const job = state.jobs.has(admitted.jobId)
+    ? undefined
+    : await queueableJob(parts.env.DB, request.accountId, admitted);
+  if (job && state.submit(job, Date.now())) await parts.save();
+  return submitOutcome(state, admitted.jobId, admitted.replayed, Date.now());
 }

@@ -1,11 +1,16 @@
 import type { NodeView, PlacementExplanation, QuoteView } from "../shared/api.js";
+import { MeridianError } from "../shared/errors.js";
 import type { JobSpec } from "../shared/job-spec.js";
+import type { JobStatus } from "../shared/job-status.js";
 import { formatUsd } from "../shared/money.js";
 import { pricePerTflop } from "../shared/pricing.js";
+import type { NodeHealth } from "./node-metrics.js";
 import type { RegionStanding } from "./node-standing.js";
 import type { JobRecord } from "./region-records.js";
 import type { RegionState } from "./region-state.js";
+import type { ReputationView } from "./reputation/index.js";
 import { demandFromSpec, type Explanation, explain, WHOLE_GPU_MILLI } from "./scheduler/index.js";
+import type { VerificationStatus } from "./verification-desk.js";
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -121,4 +126,30 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
       reputation: Math.round(standing.book.score(node.id, now) * 1000) / 1000,
     };
   });
+}
+
+/** What a provider sees of its node: standing, verification, reputation with its parts, health, work. */
+export interface ProviderNodeView {
+  node: NodeView;
+  verification: VerificationStatus | null;
+  reputation: ReputationView;
+  health: NodeHealth;
+  jobs: { jobId: string; attemptId: string; status: JobStatus }[];
+}
+
+export function providerNodeView(
+  state: RegionState,
+  standing: RegionStanding,
+  nodeId: string,
+  now: number,
+): ProviderNodeView {
+  const view = listNodes(state, now, standing).find((n) => n.id === nodeId);
+  if (!view) throw new MeridianError(404, "node_not_found", `no node ${nodeId} in this region`);
+  return {
+    node: view,
+    verification: view.gpus.length === 0 ? null : (standing.desk.status(nodeId) ?? null),
+    reputation: standing.book.view(nodeId, now),
+    health: standing.health(nodeId, state.nodes.get(nodeId)),
+    jobs: state.jobsOnNode(nodeId),
+  };
 }

@@ -15,10 +15,7 @@ export const STORAGE_KEYS = {
   outbox: "outbox:",
   /** The last fencing number handed out; fencing numbers only ever grow. */
   fencing: "meta:fencing",
-  /**
-   * The region's name, as objects before `ctx.id.name` stored it; read only when the runtime does
-   * not give the name.
-   */
+  /** The region's name, kept for wake-ups (an alarm after a restart) whose `ctx.id.name` is unset. */
   region: "meta:region",
 } as const;
 

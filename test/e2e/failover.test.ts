@@ -28,6 +28,9 @@ const TIMING = {
   LEASE_TTL_MS: "5000",
   NODE_GRACE_MS: "5000",
   SWEEP_INTERVAL_MS: "1000",
+  // A dropped connection, or silence past the node's rhythm, is noticed before the lease runs out.
+  RECONNECT_WINDOW_MS: "2000",
+  MIN_SILENCE_MS: "2000",
 };
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
@@ -104,6 +107,9 @@ class PartitionProxy {
   async start(): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
     server.keepAliveTimeout = 1_000;
+    // It forwards plain requests only: the agent's presence socket cannot open through it, so a
+    // partition is noticed from silence alone, as a cut link that sends no reset would be.
+    server.on("upgrade", (_req, socket: Socket) => socket.destroy());
     this.server = server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const address = server.address();
@@ -251,7 +257,7 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
     };
 
     const runningOn = async (jobId: string, nodeId: string): Promise<JobView> => {
-      const job = await user.waitFor(jobId, (j) => j.status === "running" || TERMINAL.has(j.status), 60_000);
+      const job = await user.waitFor(jobId, (j) => j.status === "running" || TERMINAL.has(j.status), 25_000);
       if (job.status !== "running" || job.nodeId !== nodeId)
         throw new Error(
           `expected job ${jobId} running on ${nodeId}, got ${job.status} on ${job.nodeId ?? "none"}`,
@@ -326,6 +332,11 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
         trace,
       ).toHaveLength(1);
       expect(events[lostAt]?.reason ?? "", trace).toContain(victimNode);
+      // Noticed from the dropped held poll, not from a lapsed lease; placed again with no backoff.
+      expect(events[lostAt]?.reason ?? "", trace).toBe(
+        `connection to node ${victimNode} dropped and did not return within 2 s`,
+      );
+      expect(events[lostAt + 1]?.reason ?? "", trace).toBe("placing the job again after attempt 1 was lost");
       // Two distinct attempts: the lost one on the victim, the succeeded one on the survivor.
       const attempts = attemptIdsOf(events);
       expect(attempts, trace).toEqual([lostAttempt, finished.attemptId]);
@@ -381,12 +392,22 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
         command: ["sleep", "4"],
         resources: { cpus: 0.5, memoryGb: 0.25 },
       });
-      const first = await runningOn(submitted.id, cutNode);
+      const first = await runningOn(submitted.id, cutNode).catch(async (error: unknown) => {
+        throw new Error(
+          `${String(error)}\n${describeEvents(await eventsOf(user, submitted.id))}\n${cutLog.lines.join("\n")}`,
+        );
+      });
       const oldAttempt = first.attemptId ?? "";
       const { nodeId: otherNode } = await inProcessAgent(plane.url, collectingLog());
 
       proxy.partition();
-      const finished = await user.waitFor(submitted.id, (j) => TERMINAL.has(j.status), 60_000, 200);
+      const finished = await user
+        .waitFor(submitted.id, (j) => TERMINAL.has(j.status), 40_000, 200)
+        .catch(async (error: unknown) => {
+          throw new Error(
+            `${String(error)}\n${describeEvents(await eventsOf(user, submitted.id))}\n${cutLog.lines.join("\n")}`,
+          );
+        });
       const events = await eventsOf(user, submitted.id);
       const trace = describeEvents(events);
       expect(finished.status, trace).toBe("succeeded");
@@ -395,6 +416,8 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
       expect(attemptIdsOf(events), trace).toEqual([oldAttempt, finished.attemptId]);
       const lost = events.find((e) => e.status === "lost");
       expect(lost?.reason ?? "", trace).toContain(cutNode);
+      // No reset reached the region: the silence after its last answered poll, judged by its rhythm.
+      expect(lost?.reason ?? "", trace).toMatch(/^node node_\w+ silent for [\d.]+ s, \d+× its usual gap$/);
 
       // Cut off, the agent still holds its attempt: the container exited and its report is stuck.
       const stuckReport = `/v1/agent/attempts/${oldAttempt}/report`;

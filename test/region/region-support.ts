@@ -45,7 +45,19 @@ export class RecordingStanding implements NodeStanding {
   }
 }
 
-export const TIMING = timingOf({ POLL_WAIT_MS: "1000", LEASE_TTL_MS: "3000", NODE_GRACE_MS: "3000" });
+export const TIMING = timingOf({ POLL_WAIT_MS: "1000", LEASE_TTL_MS: "8000", NODE_GRACE_MS: "8000" });
+
+/** A poll as the Region object takes it: held open under its token, then its heartbeat. */
+export function poll(
+  state: RegionState,
+  nodeId: string,
+  token: string,
+  now: number,
+  running: { attemptId: string; fencing: number }[] = [],
+): ReturnType<RegionState["heartbeat"]> {
+  state.pollOpened(nodeId, token, now);
+  return state.heartbeat(nodeId, true, running, undefined, now);
+}
 
 export function region(
   clock: FakeClock,

@@ -139,7 +139,8 @@ describe("a crash at every step of the charge path", () => {
       s: number;
     }>();
     expect(sum?.s).toBe(0);
-  });
+    // Five full runs: more than the default 5 s on a loaded 2-core machine.
+  }, 30_000);
 
   // Known bug (src/durable, the lead's): the restarted object's alarm sweeps, but `save()` only
   // flushes the outbox when the sweep itself made new entries, so entries staged before the crash

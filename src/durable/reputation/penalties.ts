@@ -60,3 +60,17 @@ export function lift(state: ReputationState): void {
   state.penaltyReason = null;
   state.totals.lifts += 1;
 }
+
+/** Counts a dropped-and-returned connection; quarantines on the `flapsToQuarantine`-th in the window. */
+export function countFlap(state: ReputationState, now: number, policy: ReputationPolicy): void {
+  state.recentFlaps = [...(state.recentFlaps ?? []).filter((at) => at > now - policy.failureWindowMs), now];
+  if (state.recentFlaps.length >= policy.flapsToQuarantine) {
+    quarantine(
+      state,
+      now,
+      `its connection dropped ${state.recentFlaps.length} times within ${Math.round(policy.failureWindowMs / 60_000)} minutes`,
+      policy,
+    );
+    state.recentFlaps = [];
+  }
+}

@@ -1,5 +1,5 @@
 import { MeridianError } from "../../shared/errors.js";
-import { countFailure, lift, quarantine, type ReputationStatus, statusOf } from "./penalties.js";
+import { countFailure, countFlap, lift, quarantine, type ReputationStatus, statusOf } from "./penalties.js";
 import type { ReputationEvent } from "./reputation-event.js";
 import { DEFAULT_REPUTATION_POLICY, type ReputationPolicy } from "./reputation-policy.js";
 import { type ReputationComponents, scoreOf } from "./reputation-score.js";
@@ -100,6 +100,9 @@ export class ReputationBook {
         state.online = online;
         return true;
       }
+      case "flap":
+        countFlap(state, now, policy);
+        return true;
       case "acknowledged":
         state.ackWeight += 1;
         state.ackSumMs += Math.max(0, now - event.assignedAt);

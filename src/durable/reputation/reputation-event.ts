@@ -23,6 +23,8 @@ export type AttemptEnd =
 export type ReputationEvent =
   | { type: "online" }
   | { type: "offline" }
+  /** Its held connection dropped and it polled again within the reconnect window. */
+  | { type: "flap" }
   | { type: "attempt"; end: AttemptEnd }
   /** The node reported `started` for an attempt assigned at `assignedAt`. */
   | { type: "acknowledged"; assignedAt: number }

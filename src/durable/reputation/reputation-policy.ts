@@ -21,6 +21,11 @@ export interface ReputationPolicy {
   /** Node-attributable failures within `failureWindowMs` that quarantine the node. */
   failuresToQuarantine: number;
   failureWindowMs: number;
+  /**
+   * Dropped-and-returned connections within `failureWindowMs` that quarantine the node: each
+   * costs no attempt, but a node that keeps dropping would cost them soon, so it takes no new work.
+   */
+  flapsToQuarantine: number;
   /** How long a quarantined node gets no new work. */
   quarantineMs: number;
   /** Quarantines within `expelWindowMs` that expel the node until an operator lifts it. */
@@ -38,6 +43,7 @@ export const DEFAULT_REPUTATION_POLICY: ReputationPolicy = {
   uptimePriorMs: 6 * HOUR_MS,
   failuresToQuarantine: 3,
   failureWindowMs: HOUR_MS,
+  flapsToQuarantine: 5,
   quarantineMs: 6 * HOUR_MS,
   quarantinesToExpel: 3,
   expelWindowMs: 7 * DAY_MS,

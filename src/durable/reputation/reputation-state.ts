@@ -43,6 +43,8 @@ export interface ReputationState {
   recentFailures: number[];
   /** Times of quarantines still inside the expulsion window. */
   recentQuarantines: number[];
+  /** Times its held connection dropped and came back, inside the failure window (absent: none yet). */
+  recentFlaps?: number[];
   quarantinedUntil: number | null;
   expelledAt: number | null;
   /** Why the node was last quarantined or expelled. */

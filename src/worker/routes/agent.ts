@@ -1,5 +1,6 @@
 import { drizzle } from "drizzle-orm/d1";
 import { type Context, Hono } from "hono";
+import { PRESENCE_CALLER_HEADER } from "../../durable/presence-sockets.js";
 import type { RegionObject } from "../../durable/region-object.js";
 import { type RpcResult, unwrap } from "../../durable/rpc-result.js";
 import { runBatch } from "../../ledger/ledger-db.js";
@@ -84,7 +85,36 @@ export const agentRoutes = new Hono<AppEnv>()
   .post("/poll", async (c) => {
     const agent = c.get("agent");
     const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
-    return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
+    const region = regionStub(c.env, registeredRegion(agent.region));
+    // A held poll whose connection closes before its answer is the first sign of a dead agent:
+    // the region hears of it at once (request.signal, flag enable_request_signal), not at a lease.
+    const signal = c.req.raw.signal;
+    const nodeId = agent.nodeId;
+    const dropped = (): void => {
+      if (nodeId) c.executionCtx.waitUntil(region.pollDropped(nodeId, agent.nonce).catch(() => undefined));
+    };
+    signal.addEventListener("abort", dropped, { once: true });
+    try {
+      return c.json(unwrap(await region.poll(agent, body)));
+    } finally {
+      signal.removeEventListener("abort", dropped);
+    }
+  })
+  .get("/presence", async (c) => {
+    // A WebSocket the agent keeps open; its region hears it close the moment the agent dies.
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
+      throw new MeridianError(400, "upgrade_required", "open /v1/agent/presence as a WebSocket");
+    const agent = c.get("agent");
+    const region = regionStub(c.env, registeredRegion(agent.region));
+    const caller = {
+      publicKey: agent.publicKey,
+      nodeId: agent.nodeId,
+      nonce: agent.nonce,
+      timestamp: agent.timestamp,
+    };
+    return region.fetch("https://region/presence", {
+      headers: { upgrade: "websocket", [PRESENCE_CALLER_HEADER]: JSON.stringify(caller) },
+    });
   })
   .post("/challenges/:challengeId/ready", (c) =>
     challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),

@@ -1,0 +1,70 @@
+import WebSocket from "ws";
+import type { AgentLog } from "./agent-log.js";
+import type { ControlPlaneClient } from "./control-plane-client.js";
+
+/**
+ * A WebSocket the agent keeps open to its region while it runs. Nothing travels on it: it exists
+ * so that when this process dies (a crash, SIGKILL, a host that loses power) the region sees the
+ * connection close at once and places the node's work elsewhere after a short reconnect window,
+ * instead of waiting for a lease to lapse. Reopened whenever it closes while the agent runs.
+ */
+export class PresenceSocket {
+  private socket: WebSocket | undefined;
+  private stopped = false;
+  private failures = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly client: ControlPlaneClient,
+    private readonly log: AgentLog,
+  ) {}
+
+  start(): void {
+    if (this.stopped || this.socket) return;
+    void this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.socket?.close(1000, "agent stopping");
+    this.socket = undefined;
+  }
+
+  private async open(): Promise<void> {
+    let request: { url: string; headers: Record<string, string> };
+    try {
+      request = await this.client.presenceRequest();
+    } catch (error) {
+      this.retry(`could not sign the presence socket: ${String(error)}`);
+      return;
+    }
+    if (this.stopped) return;
+    const socket = new WebSocket(request.url, { headers: request.headers });
+    this.socket = socket;
+    socket.on("open", () => {
+      this.failures = 0;
+    });
+    socket.on("unexpected-response", (_request, response) => {
+      this.retry(`the presence socket was refused (${response.statusCode})`);
+      socket.terminate();
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      if (this.socket === socket) this.socket = undefined;
+      this.retry();
+    });
+  }
+
+  private retry(why?: string): void {
+    if (this.stopped || this.timer) return;
+    this.failures += 1;
+    if (why && this.failures <= 3) this.log.warn(why);
+    // Back quickly after a blip (the region's reconnect window is a few seconds), slower when refused.
+    const delay = Math.min(10_000, 250 * 2 ** Math.min(this.failures - 1, 6));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.open();
+    }, delay);
+  }
+}

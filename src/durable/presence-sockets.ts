@@ -1,0 +1,36 @@
+import type { AgentCaller } from "./region-records.js";
+
+/** The header the Worker passes the checked caller of a presence socket in (internal, Worker → object). */
+export const PRESENCE_CALLER_HEADER = "x-meridian-presence-caller";
+
+/** The caller the Worker checked, from the forwarded upgrade; undefined when it is malformed. */
+export function presenceCaller(request: Request): AgentCaller | undefined {
+  try {
+    const value: unknown = JSON.parse(request.headers.get(PRESENCE_CALLER_HEADER) ?? "");
+    if (typeof value !== "object" || value === null) return undefined;
+    const { publicKey, nodeId, nonce, timestamp } = value as Record<string, unknown>;
+    if (typeof publicKey !== "string" || typeof nonce !== "string" || typeof timestamp !== "number")
+      return undefined;
+    return { publicKey, nodeId: typeof nodeId === "string" ? nodeId : null, nonce, timestamp };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Accepts a node's presence socket (hibernatable, tagged with its node id) and answers the
+ * upgrade. The socket carries nothing; only its close matters.
+ */
+export function acceptPresence(ctx: DurableObjectState, nodeId: string): Response {
+  const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+  ctx.acceptWebSocket(server, [nodeId]);
+  return new Response(null, { status: 101, webSocket: client });
+}
+
+/** The node a closed presence socket belonged to, if no other socket of that node is still open. */
+export function closedPresence(ctx: DurableObjectState, socket: WebSocket): string | undefined {
+  const nodeId = ctx.getTags(socket)[0];
+  if (nodeId === undefined) return undefined;
+  const others = ctx.getWebSockets(nodeId).filter((ws) => ws !== socket && ws.readyState === WebSocket.OPEN);
+  return others.length === 0 ? nodeId : undefined;
+}
