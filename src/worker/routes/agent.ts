@@ -12,6 +12,7 @@ import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
+import { agentStorageRoutes } from "./agent-storage.js";
 
 function registeredRegion(region: string): string {
   if (!region)
@@ -94,4 +95,5 @@ export const agentRoutes = new Hono<AppEnv>()
     return c.json(
       unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
     );
-  });
+  })
+  .route("/attempts", agentStorageRoutes);
