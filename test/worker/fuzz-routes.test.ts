@@ -5,6 +5,12 @@ import type { z } from "zod";
 import { CreateAccountRequest, JobListQuery, LogsQuery } from "../../src/shared/api.js";
 import { CreateApiKeyRequest } from "../../src/shared/api-key-scopes.js";
 import { AuditQuery } from "../../src/shared/audit.js";
+import {
+  CreateTopupRequest,
+  FaucetRequest,
+  SiwsChallengeRequest,
+  SiwsVerifyRequest,
+} from "../../src/shared/chain-api.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
 import {
   AccountEventsQuery,
@@ -15,6 +21,7 @@ import {
   UsageQuery,
 } from "../../src/shared/ledger-api.js";
 import { PriceSuggestQuery } from "../../src/shared/pricing.js";
+import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
 import { app } from "../../src/worker/app.js";
 import { fuzzValue, hostileHeader, hostileString, pathSegment, safeText } from "./fuzz-arbitraries.js";
 import { storedTotals } from "./fuzz-state.js";
@@ -62,6 +69,25 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/account/keys": { body: CreateApiKeyRequest, auth: "key" },
   "DELETE /v1/account/keys/:id": { auth: "key" },
   "GET /v1/account/audit": { query: AuditQuery, auth: "key" },
+  "GET /v1/jobs/:id/outputs": { auth: "key" },
+  "POST /v1/secrets": { body: SecretCreate, auth: "key" },
+  "GET /v1/secrets": { auth: "key" },
+  "DELETE /v1/secrets/:name": { auth: "key" },
+  "POST /v1/uploads": { auth: "key" },
+  "GET /v1/templates": { auth: "key" },
+  "GET /v1/templates/:id": { auth: "key" },
+  "GET /v1/storage/r2/:token": { auth: "none" },
+  "PUT /v1/storage/r2/:token": { auth: "none" },
+  "GET /v1/storage/ipfs/:cid": { auth: "none" },
+  "POST /v1/provider/payout-wallet/challenge": { body: SiwsChallengeRequest, auth: "key" },
+  "PUT /v1/provider/payout-wallet": { body: SiwsVerifyRequest, auth: "key" },
+  "GET /v1/provider/payout-wallet": { auth: "key" },
+  "POST /v1/auth/wallet/challenge": { body: SiwsChallengeRequest, auth: "none" },
+  "POST /v1/auth/wallet/verify": { body: SiwsVerifyRequest, auth: "none" },
+  "POST /v1/dev/faucet": { body: FaucetRequest, auth: "key" },
+  "POST /v1/topups": { body: CreateTopupRequest, auth: "key" },
+  "GET /v1/topups/:id": { auth: "key" },
+  "GET /v1/topups/:id/qr.svg": { auth: "key" },
 };
 
 /**
@@ -133,7 +159,7 @@ function caseArbitrary(): fc.Arbitrary<{ route: string; request: Request }> {
     )
     .map((c) => {
       const [method = "GET", template = "/"] = c.route.split(" ");
-      const path = template.replace(":id", pathSegment(c.id));
+      const path = template.replace(/:(id|name|token|cid)\b/, pathSegment(c.id));
       const params = new URLSearchParams();
       for (const [key, value] of Object.entries({ ...asRecord(c.query), ...c.extraQuery })) {
         if (value !== undefined) params.append(key, safeText(value));
