@@ -31,6 +31,10 @@ export default defineConfig(async () => {
               authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
             }),
             ...chain.bindings,
+            // Fuzz sizes and seed (test/worker/fuzz-*.test.ts); unset: the CI defaults.
+            FUZZ_CASES: process.env.FUZZ_CASES ?? "",
+            FUZZ_AGENT_CASES: process.env.FUZZ_AGENT_CASES ?? "",
+            FUZZ_SEED: process.env.FUZZ_SEED ?? "",
           },
         },
       }),
