@@ -1,9 +1,14 @@
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 // Worker, Durable Object and D1 tests: they run inside workerd with the real bindings.
 export default defineConfig(async () => {
+  // wrangler.toml serves the console's build as static assets; the pool refuses a missing folder.
+  execFileSync(process.execPath, [path.join(import.meta.dirname, "scripts/build-console.mjs"), "--quiet"], {
+    stdio: "inherit",
+  });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
   return {
     plugins: [

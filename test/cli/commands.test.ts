@@ -302,7 +302,7 @@ describe("errors", () => {
     const run = await cli(["nodes"], { MERIDIAN_API_URL: url });
     expect(run).toMatchObject({ status: 1, stdout: "" });
     expect(run.stderr).toBe(
-      `error unreachable: cannot reach ${url} (ECONNREFUSED); is the control plane running? (npm start)\n`,
+      `error unreachable: cannot reach ${url} (ECONNREFUSED)\n  is the control plane running at ${url}? start it with: npm start\n`,
     );
   });
 

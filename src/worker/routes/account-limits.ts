@@ -3,10 +3,11 @@ import { Hono } from "hono";
 import { type AccountLimits, limitsOf, setLimits } from "../../ledger/account-limits.js";
 import { accountSpend } from "../../ledger/account-spend.js";
 import type { LedgerDb } from "../../ledger/ledger-db.js";
-import { AccountLimitsRequest, type AccountLimitsView } from "../../shared/ledger-api.js";
+import { AccountLimitsRequest, AccountLimitsView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
 import type { AppEnv } from "../hono-env.js";
 import { jsonBody } from "../json-body.js";
+import { doc } from "../openapi/route-doc.js";
 
 async function view(db: LedgerDb, accountId: string, limits: AccountLimits): Promise<AccountLimitsView> {
   const spend = await accountSpend(db, accountId);
@@ -32,18 +33,41 @@ async function view(db: LedgerDb, accountId: string, limits: AccountLimits): Pro
  * what they are measured against now. PUT is idempotent by nature and moves no money.
  */
 export const accountLimitRoutes = new Hono<AppEnv>()
-  .get("/", async (c) => {
-    const db = drizzle(c.env.DB);
-    const accountId = c.get("accountId");
-    return c.json(await view(db, accountId, await limitsOf(db, accountId)));
-  })
-  .put("/", async (c) => {
-    const body = await jsonBody(c, AccountLimitsRequest);
-    const db = drizzle(c.env.DB);
-    const accountId = c.get("accountId");
-    const limits = await setLimits(db, accountId, {
-      ...(body.monthlyCap === undefined ? {} : { monthlyCapMicros: body.monthlyCap }),
-      ...(body.maxSpendPerHour === undefined ? {} : { maxSpendPerHourMicros: body.maxSpendPerHour }),
-    });
-    return c.json(await view(db, accountId, limits));
-  });
+  .get(
+    "/",
+    doc({
+      id: "getLimits",
+      tag: "Billing",
+      summary: "Spending limits",
+      description:
+        "The monthly cap and the max concurrent spend per hour, with what they are measured against now.",
+      response: { schema: AccountLimitsView },
+    }),
+    async (c) => {
+      const db = drizzle(c.env.DB);
+      const accountId = c.get("accountId");
+      return c.json(await view(db, accountId, await limitsOf(db, accountId)));
+    },
+  )
+  .put(
+    "/",
+    doc({
+      id: "setLimits",
+      tag: "Billing",
+      summary: "Set spending limits",
+      description: "A field left out keeps its value; null removes a limit.",
+      body: AccountLimitsRequest,
+      bodyExample: { monthlyCap: "100.00", maxSpendPerHour: null },
+      response: { schema: AccountLimitsView },
+    }),
+    async (c) => {
+      const body = await jsonBody(c, AccountLimitsRequest);
+      const db = drizzle(c.env.DB);
+      const accountId = c.get("accountId");
+      const limits = await setLimits(db, accountId, {
+        ...(body.monthlyCap === undefined ? {} : { monthlyCapMicros: body.monthlyCap }),
+        ...(body.maxSpendPerHour === undefined ? {} : { maxSpendPerHourMicros: body.maxSpendPerHour }),
+      });
+      return c.json(await view(db, accountId, limits));
+    },
+  );

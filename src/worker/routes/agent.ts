@@ -4,12 +4,29 @@ import type { RegionObject } from "../../durable/region-object.js";
 import { type RpcResult, unwrap } from "../../durable/rpc-result.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { nodeOwnerStatement } from "../../ledger/node-owners.js";
-import { AttemptId, AttemptReport, PollRequest, RegisterRequest } from "../../shared/agent-protocol.js";
+import {
+  AttemptId,
+  AttemptReport,
+  PollRequest,
+  PollResponse,
+  RegisterRequest,
+  RegisterResponse,
+  ReportResponse,
+} from "../../shared/agent-protocol.js";
 import { MeridianError } from "../../shared/errors.js";
-import { ChallengeId } from "../../shared/verification/messages.js";
+import { ChallengeVerdictView } from "../../shared/provider-api.js";
+import {
+  ChallengeId,
+  ChallengeReady,
+  ChallengeRelease,
+  SpotCheckRequest,
+  VerificationAnswer,
+  VerificationCommit,
+} from "../../shared/verification/messages.js";
 import { agentAuth } from "../agent-auth.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
+import { doc } from "../openapi/route-doc.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
 
@@ -41,40 +58,102 @@ async function challengeStep<T>(
 /** Routes the host agents call; every one is signed (agentAuth). */
 export const agentRoutes = new Hono<AppEnv>()
   .use(agentAuth)
-  .post("/register", async (c) => {
-    const agent = c.get("agent");
-    const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
-    const region = chooseRegion(c, body.region);
-    // A provider's API key alongside the signature names the account that owns (is paid for) the node.
-    const authorization = c.req.header("authorization");
-    const owner =
-      authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
-    const registered = unwrap(await regionStub(c.env, region).register(agent, body, region));
-    if (owner !== undefined) {
-      const db = drizzle(c.env.DB);
-      await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);
-    }
-    return c.json(registered);
-  })
-  .post("/poll", async (c) => {
-    const agent = c.get("agent");
-    const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
-    return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
-  })
-  .post("/challenges/:challengeId/ready", (c) =>
-    challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),
+  .post(
+    "/register",
+    doc({
+      id: "agentRegister",
+      tag: "Agent",
+      summary: "Register a node",
+      description:
+        "Signed by the node's ed25519 key. An API key alongside names the account that owns the node.",
+      auth: "agent",
+      body: RegisterRequest,
+      response: { schema: RegisterResponse },
+    }),
+    async (c) => {
+      const agent = c.get("agent");
+      const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
+      const region = chooseRegion(c, body.region);
+      // A provider's API key alongside the signature names the account that owns (is paid for) the node.
+      const authorization = c.req.header("authorization");
+      const owner =
+        authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
+      const registered = unwrap(await regionStub(c.env, region).register(agent, body, region));
+      if (owner !== undefined) {
+        const db = drizzle(c.env.DB);
+        await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);
+      }
+      return c.json(registered);
+    },
   )
-  .post("/challenges/:challengeId/commit", (c) =>
-    challengeStep(c, (r, a, id, body) => r.commitChallenge(a, id, body)),
+  .post(
+    "/poll",
+    doc({
+      id: "agentPoll",
+      tag: "Agent",
+      summary: "Long-poll for work (the heartbeat)",
+      auth: "agent",
+      body: PollRequest,
+      response: { schema: PollResponse },
+    }),
+    async (c) => {
+      const agent = c.get("agent");
+      const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
+      return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
+    },
   )
-  .post("/challenges/:challengeId/answer", (c) =>
-    challengeStep(c, (r, a, id, body) => r.answerChallenge(a, id, body)),
+  .post(
+    "/challenges/:challengeId/ready",
+    doc({
+      id: "agentChallengeReady",
+      tag: "Agent",
+      summary: "Ready for a proof-of-GPU challenge (releases its seed)",
+      auth: "agent",
+      body: ChallengeReady,
+      response: { schema: ChallengeRelease },
+    }),
+    (c) => challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),
   )
-  .post("/attempts/:attemptId/report", async (c) => {
-    const agent = c.get("agent");
-    const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
-    const body = parseOrThrow(AttemptReport, parseJsonText(agent.body), "report");
-    return c.json(
-      unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
-    );
-  });
+  .post(
+    "/challenges/:challengeId/commit",
+    doc({
+      id: "agentChallengeCommit",
+      tag: "Agent",
+      summary: "Commit a challenge's results (answers the spot checks to open)",
+      auth: "agent",
+      body: VerificationCommit,
+      response: { schema: SpotCheckRequest },
+    }),
+    (c) => challengeStep(c, (r, a, id, body) => r.commitChallenge(a, id, body)),
+  )
+  .post(
+    "/challenges/:challengeId/answer",
+    doc({
+      id: "agentChallengeAnswer",
+      tag: "Agent",
+      summary: "Answer a challenge's spot checks (answers the verdict)",
+      auth: "agent",
+      body: VerificationAnswer,
+      response: { schema: ChallengeVerdictView },
+    }),
+    (c) => challengeStep(c, (r, a, id, body) => r.answerChallenge(a, id, body)),
+  )
+  .post(
+    "/attempts/:attemptId/report",
+    doc({
+      id: "agentReport",
+      tag: "Agent",
+      summary: "Report an attempt's start, logs or exit",
+      auth: "agent",
+      body: AttemptReport,
+      response: { schema: ReportResponse },
+    }),
+    async (c) => {
+      const agent = c.get("agent");
+      const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
+      const body = parseOrThrow(AttemptReport, parseJsonText(agent.body), "report");
+      return c.json(
+        unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
+      );
+    },
+  );

@@ -1,11 +1,31 @@
 import { Hono } from "hono";
+import { HealthView } from "../../shared/api.js";
 import type { AppEnv } from "../hono-env.js";
+import { doc } from "../openapi/route-doc.js";
 import { regionsOf } from "../region-routing.js";
 
-export const health = new Hono<AppEnv>().get("/", (c) =>
-  c.json({
-    ok: true,
-    regions: regionsOf(c.env).map((r) => r.id),
-    defaultRegion: String(c.env.DEFAULT_REGION),
+export const health = new Hono<AppEnv>().get(
+  "/",
+  doc({
+    id: "health",
+    tag: "Meta",
+    summary: "Health and regions",
+    auth: "none",
+    response: {
+      schema: HealthView,
+      example: {
+        ok: true,
+        regions: ["eu-west"],
+        defaultRegion: "eu-west",
+        regionLocations: [{ id: "eu-west", lat: 50.1, lon: 8.7 }],
+      },
+    },
   }),
+  (c) =>
+    c.json({
+      ok: true,
+      regions: regionsOf(c.env).map((r) => r.id),
+      defaultRegion: String(c.env.DEFAULT_REGION),
+      regionLocations: regionsOf(c.env).map((r) => ({ id: r.id, lat: r.lat, lon: r.lon })),
+    } satisfies HealthView),
 );
