@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useMemo, useState } from "react";
+import { Link } from "wouter";
 import type { UsageView } from "../../shared/ledger-api.js";
 import { Chart } from "../components/chart.js";
 import { ErrorNotice, QueryView } from "../components/query-view.js";
@@ -121,6 +122,10 @@ export function BillingPage() {
     queryKey: ["usage", "gpuModel", window],
     queryFn: async () => (await client.usage({ ...window, groupBy: "gpuModel" })).data,
   });
+  const byJob = useQuery({
+    queryKey: ["usage", "job", window],
+    queryFn: async () => (await client.usage({ ...window, groupBy: "job" })).data,
+  });
   const ledger = useQuery({
     queryKey: ["ledger"],
     queryFn: async () => (await client.ledger({ limit: 50 })).data,
@@ -156,6 +161,37 @@ export function BillingPage() {
         </section>
         <Limits />
       </div>
+      <section aria-labelledby="by-job-title">
+        <h2 id="by-job-title">Charges by job</h2>
+        <QueryView query={byJob} label="charges by job">
+          {(usage) => (
+            <div className="table-wrap">
+              <table data-testid="usage-by-job">
+                <thead>
+                  <tr>
+                    <th scope="col">Job</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Charged</th>
+                    <th scope="col">Billable time</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {usage.rows.map((row) => (
+                    <tr key={row.key}>
+                      <td className="mono">
+                        <Link href={`/jobs/${row.key}`}>{row.key}</Link>
+                      </td>
+                      <td>{row.attempts}</td>
+                      <td>{usd(row.charged)}</td>
+                      <td>{row.billableSeconds} s</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </QueryView>
+      </section>
       <section aria-labelledby="ledger-title">
         <h2 id="ledger-title">Ledger</h2>
         <QueryView query={ledger} label="the ledger">

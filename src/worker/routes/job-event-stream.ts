@@ -75,8 +75,13 @@ export const jobEventStreamRoutes = new Hono<AppEnv>().get(
       }
     };
     c.executionCtx.waitUntil(pump());
+    // identity: a compressed stream (workerd gzips for browsers) is held back until it ends.
     return new Response(readable, {
-      headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" },
+      headers: {
+        "content-type": "application/x-ndjson; charset=utf-8",
+        "cache-control": "no-store, no-transform",
+        "content-encoding": "identity",
+      },
     });
   },
 );

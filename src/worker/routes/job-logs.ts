@@ -56,7 +56,12 @@ export const jobLogRoutes = new Hono<AppEnv>().get(
     const query = queryOf(c, LogsQuery);
     const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
     const follow = query.follow === "1" || query.follow === "true";
-    const headers = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
+    // identity: a compressed stream (workerd gzips for browsers) is held back until it ends.
+    const headers = {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store, no-transform",
+      "content-encoding": "identity",
+    };
     if (!follow) {
       let text = "";
       let after = 0;
