@@ -10,6 +10,7 @@ export default defineConfig({
       "test/scheduler/**/*.test.ts",
       "test/verification/**/*.test.ts",
       "test/region/**/*.test.ts",
+      "test/local-chain/**/*.test.ts",
       "test/agent/**/*.test.ts",
       "test/cli/**/*.test.ts",
       "test/e2e/**/*.test.ts",

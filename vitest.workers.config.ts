@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startWorkerTestChain } from "./test/support/worker-chain.js";
 
 // Worker, Durable Object and D1 tests: they run inside workerd with the real bindings.
 export default defineConfig(async () => {
@@ -10,6 +11,8 @@ export default defineConfig(async () => {
     stdio: "inherit",
   });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
+  // Chain tests pay on a local Solana JSON-RPC server (src/local-chain), started here on a free port.
+  const chain = await startWorkerTestChain();
   return {
     plugins: [
       cloudflareTest({
@@ -22,6 +25,7 @@ export default defineConfig(async () => {
             OPERATOR_TOKEN: "test-operator-token",
             // Test agents claim GPUs they cannot prove; verification has tests of its own.
             REQUIRE_VERIFIED_GPUS: "false",
+            ...chain.bindings,
           },
         },
       }),
@@ -29,7 +33,8 @@ export default defineConfig(async () => {
     test: {
       name: "workers",
       include: ["test/worker/**/*.test.ts"],
-      setupFiles: ["./test/worker/apply-migrations.ts"],
+      setupFiles: ["./test/worker/apply-migrations.ts", "./test/worker/secure-context.ts"],
+      globalSetup: ["./test/support/worker-chain-teardown.ts"],
     },
   };
 });

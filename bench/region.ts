@@ -30,8 +30,9 @@ import {
   pacingFor,
   TARGET_IDLE_SHARE,
 } from "../src/durable/poll-pacing.js";
+import { composeRegion } from "../src/durable/region-compose.js";
 import type { NodeRecord } from "../src/durable/region-records.js";
-import { RegionState } from "../src/durable/region-state.js";
+import { timeoutRunLimit } from "../src/durable/run-limits.js";
 import { ledgerConfig } from "../src/ledger/ledger-config.js";
 import { hardware, SimAgent, summary } from "./support/sim-agent.js";
 import {
@@ -230,23 +231,20 @@ interface StepWrites {
 
 function simulate(nodes: number, seconds: number): Record<string, unknown> {
   const timing = timingOf({});
-  const state = new RegionState(timing, ledgerConfig({}));
+  const standing = RegionStanding.restore({}, {}, false);
+  let simNow = 0;
+  const state = composeRegion("eu-west", {
+    clock: { now: () => simNow },
+    timing,
+    standing,
+    runLimit: timeoutRunLimit,
+    fees: ledgerConfig({}),
+  });
   const ids: string[] = [];
-  let standing = RegionStanding.restore({}, {}, false, (id) => state.nodes.get(id));
-  state.standing = standing;
-  // What RegionObject.save() writes: the state's effects, with node events fed to standing first.
+  // What RegionObject.save() writes: the state's effects and the standing's changes.
   const save = (now: number): StepWrites => {
-    let effects = state.drainEffects();
-    if (effects.nodeEvents.length > 0) {
-      for (const event of effects.nodeEvents) standing.observe(event);
-      for (const nodeId of new Set(effects.nodeEvents.map((e) => e.nodeId))) state.refreshNode(nodeId, now);
-      state.schedule(now);
-      const more = state.drainEffects();
-      for (const [k, v] of more.puts) effects.puts.set(k, v);
-      for (const k of more.deletes) effects.deletes.add(k);
-      effects.outbox.push(...more.outbox);
-      effects = { ...effects };
-    }
+    simNow = now;
+    const effects = state.drainEffects();
     const changes = standing.takeChanges();
     return {
       puts: effects.puts.size + changes.puts.length + effects.outbox.length,
@@ -278,7 +276,6 @@ function simulate(nodes: number, seconds: number): Record<string, unknown> {
     registrationWrites += w.puts + w.deletes;
   }
   const registerMs = performance.now() - regStarted;
-  standing = state.standing as RegionStanding;
   const pacing = state.pacing();
   const nonces = new NonceGuard(start);
 
@@ -323,9 +320,7 @@ function simulate(nodes: number, seconds: number): Record<string, unknown> {
     if (now >= nextAlarm) {
       // RegionObject.alarm(): re-index the nodes whose standing changed, sweep, save.
       const a = process.hrtime.bigint();
-      for (const nodeId of state.nodes.keys()) {
-        if (state.standingChanged(nodeId, now)) state.refreshNode(nodeId, now);
-      }
+      simNow = now;
       state.sweep(now);
       const w = save(now);
       state.nextWakeAt(now);

@@ -1,70 +1,28 @@
 #!/usr/bin/env node
-import { spawn } from "node:child_process";
 // `npm start`: the whole network on this machine. Applies the D1 migrations locally, starts
 // `wrangler dev` (the Worker, its Durable Objects and D1, all in workerd), waits for it to answer,
-// then starts one host agent against it. Ctrl-C stops the agent first, then the control plane.
+// then starts one host agent against it. Ctrl-C stops the agent first (it drains: its attempts are
+// reported stopped, so their jobs are placed again at once), then the control plane. If this
+// process dies without stopping them, they stop too: the agent and wrangler's leash watch it.
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { signalGroup, startChild, stopChild, watchParent } from "./supervise.mjs";
 
 const port = process.env.MERIDIAN_PORT || "8787";
 const dataDir = process.env.MERIDIAN_AGENT_DATA_DIR || ".meridian/agent";
 const url = `http://127.0.0.1:${port}`;
 const HEALTH_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
+/** The agent stops its containers (5 s grace each, in parallel) and reports them before it exits. */
+const AGENT_STOP_GRACE_MS = 30_000;
+/** Where wrangler keeps the local D1 and Durable Objects; unset: its default, .wrangler/state. */
+const stateDir = process.env.MERIDIAN_STATE_DIR;
+const persist = stateDir ? ["--persist-to", stateDir] : [];
 const baseEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
-
-/** Prints each line a child writes, prefixed with its name, to the matching stream of ours. */
-function pipeLines(stream, prefix, target) {
-  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => {
-    target.write(`${prefix} ${line}\n`);
-  });
-}
 
 function log(message) {
   process.stdout.write(`[start] ${message}\n`);
-}
-
-/**
- * Starts a child in its own process group: npx, wrangler and workerd (or tsx and the agent) are a
- * tree, and stopping the group stops all of it. It also keeps the terminal's Ctrl-C from reaching
- * the children directly, so this script decides the order they stop in.
- */
-function startChild(name, command, args, env) {
-  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  pipeLines(child.stdout, `[${name}]`, process.stdout);
-  pipeLines(child.stderr, `[${name}]`, process.stderr);
-  const exited = new Promise((resolve) => {
-    child.on("exit", (code, signal) => resolve({ code, signal }));
-    child.on("error", (error) => {
-      process.stderr.write(`[${name}] could not start ${command}: ${error.message}\n`);
-      resolve({ code: 1, signal: null });
-    });
-  });
-  return { name, child, exited, running: () => child.exitCode === null && child.signalCode === null };
-}
-
-function signalGroup(proc, signal) {
-  if (!proc.running() || proc.child.pid === undefined) return;
-  try {
-    process.kill(-proc.child.pid, signal);
-  } catch (error) {
-    if (error.code !== "ESRCH") throw error;
-  }
-}
-
-/** SIGTERM, then SIGKILL after a grace period; resolves once the child has gone. */
-async function stop(proc) {
-  if (!proc.running()) return;
-  log(`stopping ${proc.name}`);
-  signalGroup(proc, "SIGTERM");
-  const timer = setTimeout(() => {
-    log(`${proc.name} did not stop within ${STOP_GRACE_MS / 1000} s; killing it`);
-    signalGroup(proc, "SIGKILL");
-  }, STOP_GRACE_MS);
-  await proc.exited;
-  clearTimeout(timer);
 }
 
 function describeExit({ code, signal }) {
@@ -130,50 +88,154 @@ function ensureDevVars() {
   log("wrote .dev.vars with a local OPERATOR_TOKEN (for POST /v1/credits)");
 }
 
+/**
+ * Stops once, in order: the agent first (it still needs the control plane to report its attempts
+ * stopped), then wrangler, then the local chain. A second Ctrl-C kills them all at once.
+ */
+function lifecycle(getChildren) {
+  let stopping = false;
+  const shutdown = async (exitCode) => {
+    if (stopping) return;
+    stopping = true;
+    const { agent, wrangler, chain } = getChildren();
+    if (agent) await stopChild(agent, { graceMs: AGENT_STOP_GRACE_MS, log });
+    if (wrangler) await stopChild(wrangler, { graceMs: STOP_GRACE_MS, log });
+    if (chain) await stopChild(chain, { graceMs: STOP_GRACE_MS, log });
+    process.exit(exitCode);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => {
+      if (!stopping) {
+        void shutdown(0);
+        return;
+      }
+      log(`${signal} again: killing everything now`);
+      for (const proc of Object.values(getChildren())) if (proc) signalGroup(proc, "SIGKILL");
+    });
+  }
+  // `npm start` SIGKILLed: we are orphaned, and stop what we started as if Ctrl-C had been pressed.
+  watchParent(() => {
+    log("the parent process is gone; stopping");
+    void shutdown(1);
+  });
+  // A closed terminal makes every write fail; that must not crash us before the children stop.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+  return { shutdown, stopping: () => stopping };
+}
+
+const chainPort = process.env.MERIDIAN_CHAIN_PORT || "8899";
+const chainDir = process.env.MERIDIAN_CHAIN_DIR || ".meridian/chain";
+
+/**
+ * The local Solana JSON-RPC server (src/local-chain) on :8899, the port Solana's test validator uses;
+ * its state lives in .meridian/chain and survives restarts. Once it answers, the Worker is told where
+ * it is and which mints and treasury it created (.dev.vars, see ensureChainVars).
+ */
+async function startLocalChain() {
+  log(`starting the local Solana chain on http://127.0.0.1:${chainPort} (state in ${chainDir})`);
+  const chain = startChild(
+    "chain",
+    "npx",
+    ["tsx", "src/local-chain/main.ts"],
+    { ...baseEnv, MERIDIAN_CHAIN_PORT: chainPort, MERIDIAN_CHAIN_DIR: chainDir },
+    // Leashed like wrangler: a killed `npm start` must not leave it holding its port.
+    { leash: true },
+  );
+  // Until main() installs its shutdown handlers, Ctrl-C must still stop the chain's process group.
+  const early = () => {
+    signalGroup(chain, "SIGTERM");
+    process.exit(130);
+  };
+  process.once("SIGINT", early);
+  process.once("SIGTERM", early);
+  const ready = () => {
+    process.off("SIGINT", early);
+    process.off("SIGTERM", early);
+  };
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  while (Date.now() < deadline && chain.running()) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${chainPort}/health`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await response.body?.cancel();
+      if (response.status === 200) {
+        ensureChainVars();
+        ready();
+        return chain;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(300);
+  }
+  process.stderr.write(
+    "[start] the local chain did not start; see the [chain] lines above (is port 8899 taken? set MERIDIAN_CHAIN_PORT)\n",
+  );
+  ready();
+  return chain;
+}
+
+/** Writes the chain's URL, mints, treasury key and cluster into .dev.vars, replacing earlier values. */
+function ensureChainVars() {
+  const addressesFile = `${chainDir}/addresses.json`;
+  if (!existsSync(addressesFile)) return;
+  const addresses = JSON.parse(readFileSync(addressesFile, "utf8"));
+  const treasury = JSON.parse(readFileSync(`${chainDir}/keys/treasury.json`, "utf8"));
+  const vars = {
+    SOLANA_CLUSTER: "local",
+    SOLANA_RPC_URL: `http://127.0.0.1:${chainPort}`,
+    USDC_MINT: addresses.usdcMint,
+    MRD_MINT: addresses.mrdMint,
+    STAKE_VAULT: addresses.stakeVault,
+    BURN_VAULT: addresses.burnVault,
+    TREASURY_SECRET_KEY: Buffer.from(treasury).toString("base64"),
+  };
+  const kept = (existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "")
+    .split("\n")
+    .filter((line) => line.length > 0 && !Object.hasOwn(vars, line.split("=")[0]));
+  const lines = [...kept, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
+  writeFileSync(".dev.vars", `${lines.join("\n")}\n`, { mode: 0o600 });
+}
+
 async function main() {
   ensureDevVars();
   log("applying D1 migrations (local)");
-  const migrate = startChild("wrangler", "npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], {
-    ...baseEnv,
-    // Without a terminal wrangler would otherwise ask before applying.
-    CI: "true",
-  });
+  const migrate = startChild(
+    "wrangler",
+    "npx",
+    ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...persist],
+    {
+      ...baseEnv,
+      // Without a terminal wrangler would otherwise ask before applying.
+      CI: "true",
+    },
+  );
   const migrated = await migrate.exited;
   if (migrated.code !== 0) {
     process.stderr.write(`[start] applying migrations failed (${describeExit(migrated)})\n`);
     process.exit(1);
   }
+  const chain = await startLocalChain();
 
   log(`starting the control plane on ${url}`);
   const wrangler = startChild(
     "wrangler",
     "npx",
-    ["wrangler", "dev", "--port", port, "--ip", "127.0.0.1"],
+    ["wrangler", "dev", "--port", port, "--ip", "127.0.0.1", ...persist],
     baseEnv,
+    { leash: true },
   );
   let agent;
-  let stopping = false;
-
-  const shutdown = async (exitCode) => {
-    if (stopping) return;
-    stopping = true;
-    if (agent) await stop(agent);
-    await stop(wrangler);
-    process.exit(exitCode);
-  };
-  for (const signal of ["SIGINT", "SIGTERM"]) {
-    process.on(signal, () => {
-      void shutdown(0);
-    });
-  }
+  const { shutdown, stopping } = lifecycle(() => ({ agent, wrangler, chain }));
   wrangler.exited.then((result) => {
-    if (stopping) return;
+    if (stopping()) return;
     process.stderr.write(`[start] wrangler exited unexpectedly (${describeExit(result)}); stopping\n`);
     void shutdown(result.code || 1);
   });
 
   if (!(await waitForHealth(wrangler))) {
-    if (stopping) return;
+    if (stopping()) return;
     process.stderr.write(
       `[start] the control plane did not answer ${url}/v1/health with 200 within ${HEALTH_TIMEOUT_MS / 1000} s; ` +
         "see the [wrangler] lines above (is the port taken? set MERIDIAN_PORT)\n",
@@ -181,18 +243,15 @@ async function main() {
     await shutdown(1);
     return;
   }
-  if (stopping) return;
+  if (stopping()) return;
   log("control plane is up");
 
   log(`starting a host agent (data in ${dataDir})`);
-  agent = startChild(
-    "agent",
-    "npx",
-    ["tsx", "src/agent/main.ts", "--control-plane", url, "--data-dir", dataDir],
-    baseEnv,
-  );
+  agent = startAgentChild();
+  // Should we die, wrangler's leash lets the agent drain through it before stopping it.
+  wrangler.after(agent.pid);
   agent.exited.then((result) => {
-    if (stopping) return;
+    if (stopping()) return;
     // The control plane stays useful without an agent (accounts, queued jobs), so it keeps running.
     process.stderr.write(
       `[start] the agent exited (${describeExit(result)}); the control plane keeps running. ` +
@@ -200,6 +259,19 @@ async function main() {
     );
   });
   printNextSteps();
+}
+
+/**
+ * The agent runs as one node process (no npx or tsx launcher between), so the signals we send
+ * reach it, and it watches us: it drains and exits if we die.
+ */
+function startAgentChild() {
+  return startChild(
+    "agent",
+    process.execPath,
+    ["bin/meridian-agent.mjs", "start", "--control-plane", url, "--data-dir", dataDir],
+    { ...baseEnv, MERIDIAN_WATCH_PARENT: "1" },
+  );
 }
 
 await main();

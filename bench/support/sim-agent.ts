@@ -1,10 +1,12 @@
 /**
- * A simulated host agent for benches: the real signed protocol (ed25519 over method, path, body
- * digest, timestamp and nonce, src/shared/agent-signature.ts), over HTTP, with no Docker.
+ * A simulated host agent for benches: the real signed protocol (ed25519 over method, host, path,
+ * region, Authorization and body digests, timestamp and nonce, src/shared/agent-signature.ts),
+ * over HTTP, with no Docker.
  */
 import * as ed from "@noble/ed25519";
 import type { PollResponse, RegisterResponse } from "../../src/shared/agent-protocol.js";
 import {
+  authorizationDigest,
   newNonce,
   publicKeyOf,
   SIGNATURE_HEADERS,
@@ -29,9 +31,16 @@ export class SimAgent {
     if (!this.publicKey) this.publicKey = await publicKeyOf(this.secretKey);
     const timestamp = Date.now();
     const nonce = newNonce();
+    const named =
+      path === "/v1/agent/register" ? (JSON.parse(text) as { region?: unknown }).region : undefined;
+    const region = typeof named === "string" ? named : this.region;
+    const authorization = ownerApiKey ? `Bearer ${ownerApiKey}` : undefined;
     const signature = await signParts(this.secretKey, {
       method: "POST",
+      host: new URL(this.base).host,
       pathAndQuery: path,
+      region,
+      authorization: await authorizationDigest(authorization),
       bodySha256: await sha256Hex(text),
       timestamp,
       nonce,
@@ -44,8 +53,8 @@ export class SimAgent {
       [SIGNATURE_HEADERS.signature]: signature,
     };
     if (this.nodeId) headers[SIGNATURE_HEADERS.nodeId] = this.nodeId;
-    if (this.region) headers[SIGNATURE_HEADERS.region] = this.region;
-    if (ownerApiKey) headers.authorization = `Bearer ${ownerApiKey}`;
+    if (region) headers[SIGNATURE_HEADERS.region] = region;
+    if (authorization) headers.authorization = authorization;
     return headers;
   }
 

@@ -7,6 +7,7 @@ import { RegionId } from "../shared/regions.js";
 import { RunnerMode } from "../shared/verification/messages.js";
 import { GpuShareConfig, ResourceLimitsConfig } from "./policy/hardware-share.js";
 import { ImageRulesConfig } from "./policy/image-policy.js";
+import { IsolationConfig } from "./policy/isolation-policy.js";
 import { OperatingWindowConfig, TimeZoneName } from "./policy/operating-window.js";
 
 export const CONFIG_FILE = "config.json";
@@ -60,6 +61,8 @@ export const AgentConfig = z
     /** The zone the windows are in; unset: the host's own. */
     timeZone: TimeZoneName.optional(),
     images: ImageRulesConfig.optional(),
+    /** How job containers are confined: egress, read-only root, user, pids, firewall. */
+    isolation: IsolationConfig.optional(),
     /** Where earnings are paid: a Solana address. */
     payoutWallet: z
       .string()

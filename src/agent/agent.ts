@@ -10,6 +10,7 @@ import {
   reloadConfig,
   saveNodeId,
 } from "./agent-config.js";
+import { type AgentLock, acquireAgentLock } from "./agent-lock.js";
 import { type AgentLog, consoleLog, errorMessage } from "./agent-log.js";
 import { AgentStateFile } from "./agent-state.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -86,10 +87,25 @@ export interface AgentHandle {
  * registration and the work loop carry on in the background (see `registered` and `done`).
  */
 export async function startAgent(options: StartAgentOptions): Promise<AgentHandle> {
-  const log = options.log ?? consoleLog;
-  const clock = options.clock ?? systemClock;
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Before anything else: a second agent on this identity must not touch the first one's containers.
+  const lock = await acquireAgentLock(dataDir);
+  try {
+    return await startLocked(options, dataDir, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(
+  options: StartAgentOptions,
+  dataDir: string,
+  lock: AgentLock,
+): Promise<AgentHandle> {
+  const log = options.log ?? consoleLog;
+  const clock = options.clock ?? systemClock;
   const identity = await loadOrCreateIdentity(dataDir);
   const overrides: ConfigOverrides = {
     controlPlane: options.controlPlane,
@@ -143,6 +159,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
       ? new HostProcessRuntime({ workDir: join(dataDir, "work"), stopGraceSeconds: options.stopGraceSeconds })
       : new DockerRuntime({
           ...(config.dockerSocket ? { socketPath: config.dockerSocket } : {}),
+          ...(config.isolation ? { isolation: config.isolation } : {}),
           ...(options.stopGraceSeconds !== undefined ? { stopGraceSeconds: options.stopGraceSeconds } : {}),
         }));
   const state = new AgentStateFile(dataDir, () => clock.now());
@@ -299,6 +316,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentHandl
     await monitor.stop();
     await metricsServer?.close();
     await state.flushed();
+    await lock.release();
   });
   // Logged here so a crash of the loop is never silent, whether or not the caller awaits `done`.
   done.catch((error: unknown) =>

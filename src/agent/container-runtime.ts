@@ -42,6 +42,21 @@ export interface RunningContainer {
 
 export type LogSink = (stream: LogStream, data: string) => void;
 
+/** A container of one of this node's attempts, found by its labels after the agent restarted. */
+export interface FoundContainer {
+  id: string;
+  jobId: string;
+  attemptId: string;
+  /** False once its process has exited (it may have finished while the agent was away). */
+  running: boolean;
+}
+
+/** Bytes of each stream already delivered: re-attaching resumes the output right after them. */
+export interface LogOffsets {
+  stdout: number;
+  stderr: number;
+}
+
 export interface ContainerRuntime {
   /** Where the engine is expected (a socket path or URL), for messages to the operator. */
   readonly location: string;
@@ -53,6 +68,15 @@ export interface ContainerRuntime {
   start(spec: ContainerSpec, onLog: LogSink): Promise<RunningContainer>;
   /** Removes containers a previous run of this node left behind; returns how many. */
   removeLeftovers(nodeId: string): Promise<number>;
+  /** This node's attempt containers that exist now, running or exited, found by their labels. */
+  findAttempts(nodeId: string): Promise<FoundContainer[]>;
+  /**
+   * Takes up a container an earlier run of the agent started: its output from `from` on (so none is
+   * delivered twice or lost), its exit. The container may have exited already.
+   */
+  adopt(found: FoundContainer, onLog: LogSink, from: LogOffsets): Promise<RunningContainer>;
+  /** Removes one found container (and what it lived in); one already gone is fine. */
+  removeContainer(found: FoundContainer): Promise<void>;
 }
 
 export class ImagePullError extends Error {

@@ -7,7 +7,13 @@ import {
   RegisterResponse,
   ReportResponse,
 } from "../shared/agent-protocol.js";
-import { newNonce, SIGNATURE_HEADERS, sha256Hex, signParts } from "../shared/agent-signature.js";
+import {
+  authorizationDigest,
+  newNonce,
+  SIGNATURE_HEADERS,
+  sha256Hex,
+  signParts,
+} from "../shared/agent-signature.js";
 import { ErrorEnvelope } from "../shared/errors.js";
 import {
   type ChallengeReady,
@@ -87,8 +93,12 @@ export class ControlPlaneClient {
     this.node = { nodeId, region };
   }
 
+  /**
+   * Signed for the region the body names; without one, the control plane names its choice in a
+   * `region_not_signed` refusal and the registration is signed again for it (agent-signature.ts).
+   */
   register(body: z.input<typeof RegisterRequest>, options: CallOptions = {}): Promise<RegisterResponse> {
-    return this.call("/v1/agent/register", body, RegisterResponse, options);
+    return this.call("/v1/agent/register", body, RegisterResponse, options, body.region ?? "");
   }
 
   poll(body: PollRequest, options: CallOptions = {}): Promise<PollResponse> {
@@ -133,19 +143,34 @@ export class ControlPlaneClient {
     );
   }
 
-  private async call<T>(path: string, body: unknown, schema: z.ZodType<T>, options: CallOptions): Promise<T> {
+  private async call<T>(
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    options: CallOptions,
+    registerRegion?: string,
+  ): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     const { pathname, search } = new URL(url);
     const text = JSON.stringify(body);
     const bodySha256 = await sha256Hex(text);
     const retries = options.retries ?? this.retries;
+    const { host } = new URL(url);
+    const authorization =
+      registerRegion !== undefined && this.ownerApiKey ? `Bearer ${this.ownerApiKey}` : undefined;
+    let region = registerRegion ?? this.node?.region ?? "";
     let resigned = false;
+    let regionChosen = false;
     let failures = 0;
     for (;;) {
       // Fresh timestamp and nonce on every try: a nonce is single use, even for a retry.
-      const headers = await this.sign(pathname + search, bodySha256);
-      if (path === "/v1/agent/register" && this.ownerApiKey)
-        headers.authorization = `Bearer ${this.ownerApiKey}`;
+      const headers = await this.sign({
+        host,
+        pathAndQuery: pathname + search,
+        region,
+        authorization,
+        bodySha256,
+      });
       const signals = [
         options.signal,
         options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
@@ -184,6 +209,12 @@ export class ControlPlaneClient {
         resigned = true;
         continue;
       }
+      const chosen = chosenRegion(error);
+      if (registerRegion === "" && chosen !== undefined && !regionChosen) {
+        regionChosen = true;
+        region = chosen;
+        continue;
+      }
       if ((error.status >= 500 || error.status === 429) && failures++ < retries) {
         await this.backoff(failures, options.signal);
         continue;
@@ -192,22 +223,31 @@ export class ControlPlaneClient {
     }
   }
 
-  private async sign(pathAndQuery: string, bodySha256: string): Promise<Record<string, string>> {
+  private async sign(target: {
+    host: string;
+    pathAndQuery: string;
+    region: string;
+    authorization: string | undefined;
+    bodySha256: string;
+  }): Promise<Record<string, string>> {
     const timestamp = this.clock.now();
     const nonce = newNonce();
     const signature = await signParts(this.identity.secretKey, {
       method: "POST",
-      pathAndQuery,
-      bodySha256,
+      host: target.host,
+      pathAndQuery: target.pathAndQuery,
+      region: target.region,
+      authorization: await authorizationDigest(target.authorization),
+      bodySha256: target.bodySha256,
       timestamp,
       nonce,
     });
     return {
       "content-type": "application/json",
       [SIGNATURE_HEADERS.publicKey]: this.identity.publicKeyBase58,
-      ...(this.node
-        ? { [SIGNATURE_HEADERS.nodeId]: this.node.nodeId, [SIGNATURE_HEADERS.region]: this.node.region }
-        : {}),
+      ...(this.node ? { [SIGNATURE_HEADERS.nodeId]: this.node.nodeId } : {}),
+      ...(target.region ? { [SIGNATURE_HEADERS.region]: target.region } : {}),
+      ...(target.authorization ? { authorization: target.authorization } : {}),
       [SIGNATURE_HEADERS.timestamp]: String(timestamp),
       [SIGNATURE_HEADERS.nonce]: nonce,
       [SIGNATURE_HEADERS.signature]: signature,
@@ -219,6 +259,13 @@ export class ControlPlaneClient {
     // Jitter, so a region's agents do not all come back in the same instant after an outage.
     return this.clock.sleep(base / 2 + Math.random() * (base / 2), signal);
   }
+}
+
+/** The region a `region_not_signed` refusal names, to sign the registration for. */
+function chosenRegion(error: ControlPlaneError): string | undefined {
+  if (error.status !== 409 || error.code !== "region_not_signed") return undefined;
+  const parsed = z.object({ region: z.string().min(1).max(64) }).safeParse(error.details);
+  return parsed.success ? parsed.data.region : undefined;
 }
 
 async function toError(response: Response, path: string): Promise<ControlPlaneError> {

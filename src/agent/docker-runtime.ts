@@ -1,17 +1,22 @@
 import { Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import Docker from "dockerode";
+import { applyIsolation, assertIsolated } from "./container-hardening.js";
 import {
   type ContainerExit,
   type ContainerLifecycle,
   type ContainerRuntime,
   type ContainerSpec,
   ContainerStartError,
+  type FoundContainer,
   ImagePullError,
+  type LogOffsets,
   type LogSink,
   type LogStream,
   type RunningContainer,
 } from "./container-runtime.js";
+import { JobNetworks } from "./job-network.js";
+import { DEFAULT_ISOLATION, type IsolationConfig } from "./policy/isolation-policy.js";
 
 export const LABELS = { job: "meridian.job", attempt: "meridian.attempt", node: "meridian.node" } as const;
 
@@ -25,6 +30,10 @@ export interface DockerRuntimeOptions {
   stopGraceSeconds?: number;
   /** Extra labels on every container (tests use them to find and clean up what they started). */
   extraLabels?: Record<string, string>;
+  /** How job containers are confined (the host policy's `isolation`); unset: the defaults. */
+  isolation?: IsolationConfig;
+  /** Folders a job's own bind mounts may come from; anything else is refused. */
+  mountRoots?: string[];
 }
 
 /**
@@ -89,6 +98,9 @@ export class DockerRuntime implements ContainerRuntime {
   readonly location: string;
   private readonly stopGraceSeconds: number;
   private readonly extraLabels: Record<string, string>;
+  private readonly isolation: IsolationConfig;
+  private readonly mountRoots: string[];
+  private readonly networks: JobNetworks;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker =
@@ -96,6 +108,9 @@ export class DockerRuntime implements ContainerRuntime {
     this.location = options.socketPath ?? process.env.DOCKER_HOST ?? "/var/run/docker.sock";
     this.stopGraceSeconds = options.stopGraceSeconds ?? 5;
     this.extraLabels = options.extraLabels ?? {};
+    this.isolation = options.isolation ?? DEFAULT_ISOLATION;
+    this.mountRoots = options.mountRoots ?? [];
+    this.networks = new JobNetworks(this.docker, this.isolation, this.extraLabels);
   }
 
   async ping(): Promise<boolean> {
@@ -134,7 +149,43 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async start(spec: ContainerSpec, onLog: LogSink): Promise<RunningContainer> {
-    const options = buildCreateOptions(spec, this.extraLabels);
+    const options = await this.isolatedCreateOptions(spec);
+    const release = (): Promise<void> => this.networks.release(spec.attemptId);
+    try {
+      return await this.createAndStart(spec, options, onLog, release);
+    } catch (error) {
+      await release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The job's own network, then create options confined by the host policy and checked. */
+  private async isolatedCreateOptions(spec: ContainerSpec): Promise<Docker.ContainerCreateOptions> {
+    try {
+      // A container of this attempt that survived an earlier try holds its network: replace both.
+      await removeQuietly(this.docker.getContainer(containerName(spec.attemptId)));
+      const network = await this.networks.create(spec);
+      const image = await this.docker.getImage(spec.image).inspect();
+      const options = applyIsolation(buildCreateOptions(spec, this.extraLabels), {
+        policy: this.isolation,
+        imageUser: image.Config?.User ?? "",
+        networkName: network.name,
+        gpuUuids: spec.gpuUuids,
+      });
+      assertIsolated(options, { gpuUuids: spec.gpuUuids, mountRoots: this.mountRoots });
+      return options;
+    } catch (error) {
+      await this.networks.release(spec.attemptId).catch(() => undefined);
+      throw new ContainerStartError(spec.attemptId, engineMessage(error));
+    }
+  }
+
+  private async createAndStart(
+    spec: ContainerSpec,
+    options: Docker.ContainerCreateOptions,
+    onLog: LogSink,
+    release: () => Promise<void>,
+  ): Promise<RunningContainer> {
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(options);
@@ -151,7 +202,7 @@ export class DockerRuntime implements ContainerRuntime {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const logsDone = pipeLogs(this.docker, stream, onLog);
       await container.start();
-      return new DockerContainer(container, logsDone, this.stopGraceSeconds);
+      return new DockerContainer(container, logsDone, this.stopGraceSeconds, release);
     } catch (error) {
       await removeQuietly(container);
       throw new ContainerStartError(spec.attemptId, engineMessage(error));
@@ -164,7 +215,40 @@ export class DockerRuntime implements ContainerRuntime {
       filters: { label: [`${LABELS.node}=${nodeId}`] },
     });
     await Promise.all(leftovers.map((info) => removeQuietly(this.docker.getContainer(info.Id))));
+    await this.networks.removeLeftovers(nodeId);
     return leftovers.length;
+  }
+
+  async findAttempts(nodeId: string): Promise<FoundContainer[]> {
+    const listed = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.node}=${nodeId}`] },
+    });
+    const found: FoundContainer[] = [];
+    for (const info of listed) {
+      const jobId = info.Labels[LABELS.job];
+      const attemptId = info.Labels[LABELS.attempt];
+      if (jobId === undefined || attemptId === undefined) continue;
+      // "created" never started (a crash between create and start): nothing of it ran.
+      found.push({ id: info.Id, jobId, attemptId, running: info.State === "running" });
+    }
+    return found;
+  }
+
+  async adopt(found: FoundContainer, onLog: LogSink, from: LogOffsets): Promise<RunningContainer> {
+    const container = this.docker.getContainer(found.id);
+    // The engine kept every byte the container wrote (its log driver); following the log from the
+    // start and skipping what was delivered before resumes the output exactly where it stopped.
+    const stream = await container.logs({ follow: true, stdout: true, stderr: true });
+    const logsDone = pipeLogs(this.docker, stream, onLog, from);
+    return new DockerContainer(container, logsDone, this.stopGraceSeconds, () =>
+      this.networks.release(found.attemptId),
+    );
+  }
+
+  async removeContainer(found: FoundContainer): Promise<void> {
+    await removeQuietly(this.docker.getContainer(found.id));
+    await this.networks.release(found.attemptId).catch(() => undefined);
   }
 }
 
@@ -177,6 +261,8 @@ class DockerContainer implements RunningContainer {
     private readonly container: Docker.Container,
     logsDone: Promise<void>,
     private readonly stopGraceSeconds: number,
+    /** Removes what the container lived in (its job network and firewall rules). */
+    private readonly release: () => Promise<void>,
   ) {
     this.id = container.id;
     this.exited = this.waitForExit(logsDone);
@@ -219,16 +305,33 @@ class DockerContainer implements RunningContainer {
     await this.stop();
     await this.exited.catch(() => undefined);
     await removeQuietly(this.container);
+    // A network left behind is harmless and the next leftovers sweep takes it; the job is done.
+    await this.release().catch(() => undefined);
     this.lifecycle = "removed";
   }
 }
 
-/** Splits Docker's multiplexed stream into stdout and stderr text, keeping UTF-8 characters whole. */
-function pipeLogs(docker: Docker, stream: NodeJS.ReadableStream, onLog: LogSink): Promise<void> {
+/**
+ * Splits Docker's multiplexed stream into stdout and stderr text, keeping UTF-8 characters whole;
+ * the first `skip` bytes of each stream (delivered before an agent restart) are left out.
+ */
+function pipeLogs(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+  onLog: LogSink,
+  skip: LogOffsets = { stdout: 0, stderr: 0 },
+): Promise<void> {
   const sink = (name: LogStream): Writable => {
     const decoder = new StringDecoder("utf8");
+    let skipping = skip[name];
     return new Writable({
-      write(chunk: Buffer, _encoding, callback) {
+      write(raw: Buffer, _encoding, callback) {
+        let chunk = raw;
+        if (skipping > 0) {
+          const dropped = Math.min(skipping, chunk.length);
+          skipping -= dropped;
+          chunk = chunk.subarray(dropped);
+        }
         const data = decoder.write(chunk);
         if (data.length > 0) onLog(name, data);
         callback();

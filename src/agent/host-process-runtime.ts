@@ -8,6 +8,7 @@ import {
   type ContainerRuntime,
   type ContainerSpec,
   ContainerStartError,
+  type FoundContainer,
   type LogSink,
   type RunningContainer,
 } from "./container-runtime.js";
@@ -94,6 +95,20 @@ export class HostProcessRuntime implements ContainerRuntime {
   async removeLeftovers(): Promise<number> {
     return 0;
   }
+
+  /** Not tracked across restarts (see removeLeftovers): there is nothing to find or take up. */
+  async findAttempts(): Promise<FoundContainer[]> {
+    return [];
+  }
+
+  async adopt(found: FoundContainer): Promise<RunningContainer> {
+    throw new ContainerStartError(
+      found.attemptId,
+      "the host runtime cannot take up processes of an earlier run",
+    );
+  }
+
+  async removeContainer(): Promise<void> {}
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {

@@ -4,6 +4,7 @@ import { startAgent } from "./agent.js";
 import type { ConfigOverrides } from "./agent-config.js";
 import { consoleLog, errorMessage } from "./agent-log.js";
 import { doctorCommand, initCommand, statusCommand } from "./commands/provider-commands.js";
+import { shouldWatchParent, watchParent } from "./parent-watch.js";
 
 const USAGE = `usage: meridian-agent [start|init|doctor|status] [options]
 
@@ -80,6 +81,10 @@ async function main(): Promise<number> {
 }
 
 async function start(dataDir: string, overrides: ConfigOverrides): Promise<number> {
+  // Whoever read our output may go away (a closed terminal, a killed `npm start`); writes to its
+  // pipe then fail with EPIPE, which must not crash the agent in the middle of its drain.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+
   const agent = await startAgent({
     dataDir,
     controlPlane: overrides.controlPlane,
@@ -110,6 +115,15 @@ async function start(dataDir: string, overrides: ConfigOverrides): Promise<numbe
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+  // A closed terminal: drain as for Ctrl-C rather than die with the containers still running.
+  process.on("SIGHUP", shutdown);
+  if (shouldWatchParent()) {
+    // Started by `npm start` or an npm script: if that dies, nothing else would ever stop us.
+    watchParent((parent) => {
+      consoleLog.warn(`the process that started this agent (pid ${parent}) is gone`);
+      shutdown("SIGTERM");
+    });
+  }
   await agent.done;
   return 0;
 }

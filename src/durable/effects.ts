@@ -14,25 +14,59 @@ export interface Effects {
   outbox: OutboxEntry[];
   /** Nodes whose held poll should answer now (new work, or something to stop). */
   wake: Set<string>;
-  nodeEvents: NodeEvent[];
 }
 
 export function noEffects(): Effects {
-  return { puts: new Map(), deletes: new Set(), outbox: [], wake: new Set(), nodeEvents: [] };
+  return { puts: new Map(), deletes: new Set(), outbox: [], wake: new Set() };
 }
 
-/** `b` after `a`: a later put wins over an earlier delete of the same key, and the other way round. */
-export function mergeEffects(a: Effects, b: Effects): Effects {
-  for (const [key, value] of b.puts) {
-    a.deletes.delete(key);
-    a.puts.set(key, value);
+/**
+ * Where the parts of the state machine stage what a step changed. One instance is handed to every
+ * part at construction; the state drains it once per step. Node events are kept apart: the state
+ * consumes them itself (standing, then re-indexing, then a scheduling pass) before the step ends.
+ */
+export class Staging {
+  private effects = noEffects();
+  private events: NodeEvent[] = [];
+  /** Something changed that may let a queued job place: the step ends with a scheduling pass. */
+  schedulePass = false;
+
+  put(key: string, value: unknown): void {
+    this.effects.deletes.delete(key);
+    this.effects.puts.set(key, value);
   }
-  for (const key of b.deletes) {
-    a.puts.delete(key);
-    a.deletes.add(key);
+
+  delete(key: string): void {
+    this.effects.puts.delete(key);
+    this.effects.deletes.add(key);
   }
-  a.outbox.push(...b.outbox);
-  for (const nodeId of b.wake) a.wake.add(nodeId);
-  a.nodeEvents.push(...b.nodeEvents);
-  return a;
+
+  /** Drops a put staged earlier in this step (the record is gone before it was ever written). */
+  unput(key: string): void {
+    this.effects.puts.delete(key);
+  }
+
+  record(...entries: OutboxEntry[]): void {
+    this.effects.outbox.push(...entries);
+  }
+
+  wake(nodeId: string): void {
+    this.effects.wake.add(nodeId);
+  }
+
+  event(event: NodeEvent): void {
+    this.events.push(event);
+  }
+
+  takeEvents(): NodeEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  drain(): Effects {
+    const out = this.effects;
+    this.effects = noEffects();
+    return out;
+  }
 }

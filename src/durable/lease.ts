@@ -1,3 +1,5 @@
+import { type Pacing, pacingFor } from "./poll-pacing.js";
+
 /**
  * Timing of the agent protocol. A poll is held open up to `pollWaitMs` (under the Workers' 25 s
  * limit for a held request); each poll renews the leases of the attempts it lists. A node is live
@@ -31,4 +33,16 @@ export function timingOf(env: object): Timing {
     graceMs: Math.max(pollWaitMs + 1_000, positive(vars.NODE_GRACE_MS, NODE_GRACE_MS, 600_000)),
     sweepMs: positive(vars.SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS, 60_000),
   };
+}
+
+/**
+ * How long leases and liveness last in a region of a given size: the configured timing, stretched
+ * by the poll pacing as the region grows (see poll-pacing.ts).
+ */
+export class LeasePolicy {
+  constructor(readonly timing: Timing) {}
+
+  pacing(nodes: number): Pacing {
+    return pacingFor(nodes, this.timing.pollWaitMs, this.timing.leaseTtlMs, this.timing.graceMs);
+  }
 }

@@ -4,19 +4,37 @@ import type { VerificationJudgement } from "../shared/verification/messages.js";
 import type { NodeEvent } from "./effects.js";
 import { NodeMetricsStore } from "./node-metrics.js";
 import type { NodeRecord } from "./region-records.js";
-import type { NodeStanding } from "./region-state.js";
 import { ReputationBook, type ReputationState } from "./reputation/index.js";
+import { STORAGE_KEYS } from "./storage-keys.js";
 import type { NodeVerification } from "./verification/node-verification.js";
 import { VerificationDesk } from "./verification-desk.js";
 
-export const REPUTATION_KEY = "rep:";
-export const VERIFICATION_KEY = "verif:";
+/** Figures about nodes that the state machine reads, and the events it reports to them. */
+export interface NodeStanding {
+  /** False while a node may not take new work (quarantined, expelled, failed verification). */
+  eligible(nodeId: string, now: number): boolean;
+  reputation(nodeId: string, now: number): number | undefined;
+  verifiedTflops(nodeId: string): number | undefined;
+  /** 1 for a healthy node, lower for one running hot or reporting GPU errors. */
+  healthFactor(node: NodeRecord): number;
+  /** What the node did: came online, went offline, acknowledged or ended an attempt. */
+  observe(event: NodeEvent): void;
+}
+
+/** A standing that holds nothing against any node (pure tests, benches). */
+export const NEUTRAL_STANDING: NodeStanding = {
+  eligible: () => true,
+  reputation: () => undefined,
+  verifiedTflops: () => undefined,
+  healthFactor: () => 1,
+  observe: () => {},
+};
 
 /**
  * Everything the region knows of a node's standing beyond its registration: reputation (with
  * quarantine and expulsion), proof-of-GPU verification, and health from its metrics. The
- * scheduler reads it through `NodeStanding`; the Region object feeds it events and judgements and
- * writes what changed under `rep:` and `verif:` keys.
+ * state machine reads it through `NodeStanding` and reports node events to it; the Region object
+ * feeds it judgements and writes what changed under the `rep:` and `verif:` keys.
  */
 export class RegionStanding implements NodeStanding {
   readonly metrics = new NodeMetricsStore();
@@ -24,7 +42,6 @@ export class RegionStanding implements NodeStanding {
   constructor(
     readonly book: ReputationBook,
     readonly desk: VerificationDesk,
-    private readonly nodeOf: (nodeId: string) => NodeRecord | undefined,
     private readonly requireVerified = true,
   ) {}
 
@@ -33,12 +50,10 @@ export class RegionStanding implements NodeStanding {
     reputations: Record<string, ReputationState>,
     verifications: Record<string, NodeVerification>,
     requireVerified: boolean,
-    nodeOf: (nodeId: string) => NodeRecord | undefined,
   ): RegionStanding {
     return new RegionStanding(
       ReputationBook.from(reputations),
       VerificationDesk.from(verifications, { requireVerified }),
-      nodeOf,
       requireVerified,
     );
   }
@@ -55,12 +70,12 @@ export class RegionStanding implements NodeStanding {
     return this.desk.verifiedTflops(nodeId);
   }
 
-  healthFactor(nodeId: string): number {
-    return this.health(nodeId).penalty;
+  healthFactor(node: NodeRecord): number {
+    return this.health(node.id, node).penalty;
   }
 
-  health(nodeId: string): ReturnType<NodeMetricsStore["health"]> {
-    const node = this.nodeOf(nodeId);
+  /** The node's health from its metrics; its record says which GPU tier each index is. */
+  health(nodeId: string, node: NodeRecord | undefined): ReturnType<NodeMetricsStore["health"]> {
     return this.metrics.health(nodeId, (index) => {
       const model = node?.hardware.gpus.find((gpu) => gpu.index === index)?.model;
       return model === undefined ? undefined : gpuModelById(model)?.tier;
@@ -68,10 +83,10 @@ export class RegionStanding implements NodeStanding {
   }
 
   /** Records new metrics; true when the node's health changed (so its placement score must too). */
-  addMetrics(nodeId: string, metrics: NodeMetrics): boolean {
-    const before = this.health(nodeId);
-    this.metrics.add(nodeId, metrics);
-    const after = this.health(nodeId);
+  addMetrics(node: NodeRecord, metrics: NodeMetrics): boolean {
+    const before = this.health(node.id, node);
+    this.metrics.add(node.id, metrics);
+    const after = this.health(node.id, node);
     return before.penalty !== after.penalty;
   }
 
@@ -112,12 +127,18 @@ export class RegionStanding implements NodeStanding {
     const ver = this.desk.takeChanges();
     return {
       puts: [
-        ...Object.entries(rep.puts).map(([id, state]): [string, unknown] => [REPUTATION_KEY + id, state]),
-        ...Object.entries(ver.puts).map(([id, state]): [string, unknown] => [VERIFICATION_KEY + id, state]),
+        ...Object.entries(rep.puts).map(([id, state]): [string, unknown] => [
+          STORAGE_KEYS.reputation + id,
+          state,
+        ]),
+        ...Object.entries(ver.puts).map(([id, state]): [string, unknown] => [
+          STORAGE_KEYS.verification + id,
+          state,
+        ]),
       ],
       deletes: [
-        ...rep.deletes.map((id) => REPUTATION_KEY + id),
-        ...ver.deletes.map((id) => VERIFICATION_KEY + id),
+        ...rep.deletes.map((id) => STORAGE_KEYS.reputation + id),
+        ...ver.deletes.map((id) => STORAGE_KEYS.verification + id),
       ],
     };
   }

@@ -1,11 +1,13 @@
 import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
-import { jobAttempts, jobEvents, jobs, nodes } from "../../schema/tables.js";
+import { jobAttempts, nodes } from "../../schema/tables.js";
 import type { LedgerDb } from "../ledger/ledger-db.js";
 import { releaseHoldStatements } from "../ledger/release.js";
 import { settleAttemptStatements } from "../ledger/settlement.js";
+import { transitionStatements } from "./job-rows.js";
 import type { OutboxEntry } from "./outbox-entry.js";
+import { STORAGE_KEYS } from "./storage-keys.js";
 
 /**
  * Records the Region object owes D1, kept in its own storage until D1 has them. A state change is
@@ -15,7 +17,7 @@ import type { OutboxEntry } from "./outbox-entry.js";
 
 export type { JobPatch, OutboxEntry } from "./outbox-entry.js";
 
-const KEY_PREFIX = "outbox:";
+const KEY_PREFIX = STORAGE_KEYS.outbox;
 
 export class Outbox {
   private nextSeq = 0;
@@ -108,24 +110,7 @@ async function sendEach(db: LedgerDb, key: string, entry: OutboxEntry): Promise<
 function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
   switch (entry.kind) {
     case "transition":
-      return [
-        db
-          .update(jobs)
-          .set({ ...entry.patch, status: entry.status, reason: entry.reason, updatedAt: entry.at })
-          .where(eq(jobs.id, entry.jobId)),
-        db
-          .insert(jobEvents)
-          .values({
-            jobId: entry.jobId,
-            seq: entry.seq,
-            status: entry.status,
-            reason: entry.reason,
-            attemptId: entry.attemptId,
-            nodeId: entry.nodeId,
-            at: entry.at,
-          })
-          .onConflictDoNothing(),
-      ];
+      return transitionStatements(db, entry);
     case "attempt-start":
       return [
         db

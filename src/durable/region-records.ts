@@ -1,3 +1,4 @@
+import type { PlacementExplanation } from "../shared/api.js";
 import type { HardwareReport } from "../shared/hardware.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
@@ -65,12 +66,22 @@ export interface JobRecord {
   spentMicros: number;
 }
 
-/** A job the Worker has recorded as queued and hands to its region. */
-export interface SubmittedJob {
-  id: string;
+/** A user's job, as the Worker validated it, for its region to admit, queue and place. */
+export interface SubmitRequest {
   accountId: string;
   spec: JobSpec;
-  createdAt: number;
+  /** The caller's `Idempotency-Key`, already checked by the Worker. */
+  idempotencyKey: string | undefined;
+}
+
+/** What `submit` answers: where the job went, or why it waits. */
+export interface SubmitOutcome {
+  jobId: string;
+  /** True when an earlier request with the same Idempotency-Key created the job. */
+  replayed: boolean;
+  status: JobStatus;
+  placement: { nodeId: string; attemptId: string; rank: number }[] | null;
+  explanation: PlacementExplanation | null;
 }
 
 /** The caller of an agent route, after the Worker checked the signature. */

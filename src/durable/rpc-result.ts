@@ -6,14 +6,17 @@ import { type ErrorStatus, MeridianError } from "../shared/errors.js";
  */
 export type RpcResult<T> =
   | { ok: true; value: T }
-  | { ok: false; status: ErrorStatus; code: string; message: string };
+  | { ok: false; status: ErrorStatus; code: string; message: string; details?: unknown };
 
 export async function asResult<T>(work: () => Promise<T>): Promise<RpcResult<T>> {
   try {
     return { ok: true, value: await work() };
   } catch (error) {
     if (error instanceof MeridianError) {
-      return { ok: false, status: error.status, code: error.code, message: error.message };
+      const { status, code, message, details } = error;
+      return details === undefined
+        ? { ok: false, status, code, message }
+        : { ok: false, status, code, message, details };
     }
     throw error;
   }
@@ -21,5 +24,5 @@ export async function asResult<T>(work: () => Promise<T>): Promise<RpcResult<T>>
 
 export function unwrap<T>(result: RpcResult<T>): T {
   if (result.ok) return result.value;
-  throw new MeridianError(result.status, result.code, result.message);
+  throw new MeridianError(result.status, result.code, result.message, result.details);
 }

@@ -20,10 +20,3 @@ export function writeEntries(
   }
   return Promise.all(writes);
 }
-
-/** Storage entries under a prefix, keyed by what follows it. */
-export function stripPrefix<T>(entries: Map<string, T>, prefix: string): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [key, value] of entries) out[key.slice(prefix.length)] = value;
-  return out;
-}

@@ -1,4 +1,4 @@
-import { gpuModelById } from "../shared/gpu-catalog.js";
+import { type GpuModel, gpuModelById } from "../shared/gpu-catalog.js";
 import type { ChallengeDtype } from "../shared/verification/canonical-value.js";
 import {
   acceptAnswer,
@@ -8,6 +8,7 @@ import {
   deadlineOf,
   expireChallenge,
   issueChallenge,
+  type ModelLookup,
 } from "../shared/verification/challenge-lifecycle.js";
 import type { ChallengeSize, WindowOptions } from "../shared/verification/challenge-size.js";
 import type {
@@ -53,6 +54,8 @@ export interface DeskOptions {
   maxOpenPerNode?: number;
   /** When true (the default) only a verified node may take work; false admits unverified nodes. */
   requireVerified?: boolean;
+  /** The catalogue by default; unit tests pass a scaled copy so tiny challenges take seconds. */
+  models?: ModelLookup;
 }
 
 /** What the provider and the inventory see of a node's verification. */
@@ -152,7 +155,7 @@ export class VerificationDesk {
       nodeId: node.id,
       fingerprint,
       gpus: node.hardware.gpus.map((gpu) => {
-        const known = gpu.model !== undefined && gpuModelById(gpu.model) !== undefined;
+        const known = gpu.model !== undefined && this.models(gpu.model) !== undefined;
         return {
           uuid: gpu.uuid,
           model: known ? (gpu.model ?? null) : null,
@@ -223,6 +226,7 @@ export class VerificationDesk {
         ...(this.options.dtype ? { dtype: this.options.dtype } : {}),
         ...(this.options.size ? { size: this.options.size } : {}),
         ...(this.options.window ? { window: this.options.window } : {}),
+        ...(this.options.models ? { models: this.options.models } : {}),
       });
       gpu.nextChallengeAt = null;
     }
@@ -241,6 +245,7 @@ export class VerificationDesk {
       now,
       random: this.random,
       ...(this.options.window ? { window: this.options.window } : {}),
+      ...(this.options.models ? { models: this.options.models } : {}),
     });
     if (released.record !== record) {
       gpu.challenge = released.record;
@@ -272,7 +277,11 @@ export class VerificationDesk {
     now: number,
   ): Promise<VerificationJudgement> {
     const { owner, gpu, record } = this.find(nodeId, challengeId);
-    const judged = await acceptAnswer(record, body, { nodeId, now });
+    const judged = await acceptAnswer(record, body, {
+      nodeId,
+      now,
+      ...(this.options.models ? { models: this.options.models } : {}),
+    });
     // The CPU check awaits, so the alarm may have expired this challenge meanwhile; it stands.
     if (gpu.challenge !== record) {
       throw new VerificationError(
@@ -414,12 +423,17 @@ export class VerificationDesk {
     this.touch(node.nodeId);
   }
 
-  /** GPU time a challenge held: the estimate, or what the agent reported when that is longer. */
+  /**
+   * GPU time a challenge holds, for the re-challenge interval: the estimate from the claimed part
+   * and the challenge's size alone. Nothing the agent reports (a `totalMs` of 10^12 once made the
+   * next challenge millennia away) and nothing it controls (how slowly it answers) moves it.
+   */
   private busyMs(record: ChallengeRecord): number {
-    const { challenge } = record;
-    const model = gpuModelById(challenge.model);
-    const estimate = model ? estimateChallengeGpuMs(model, challenge) : 0;
-    const reported = record.state === "committed" ? record.commit.measured.totalMs : 0;
-    return Math.max(estimate, reported);
+    const model = this.models(record.challenge.model);
+    return model ? estimateChallengeGpuMs(model, record.challenge) : 0;
+  }
+
+  private models(id: string): GpuModel | undefined {
+    return (this.options.models ?? gpuModelById)(id);
   }
 }

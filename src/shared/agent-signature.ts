@@ -2,9 +2,13 @@ import * as ed from "@noble/ed25519";
 import { decodeBase58, encodeBase58 } from "./base58.js";
 
 /**
- * How agents sign requests: ed25519 over a canonical string of the method, the path with its
- * query, the SHA-256 of the body, a timestamp and a single-use nonce. The public key travels as a
- * base58 string, so a node's identity is also a Solana address.
+ * How agents sign requests: ed25519 over a canonical string of the method, the host the request
+ * is addressed to, the path with its query, the region it is meant for, the SHA-256 of its
+ * Authorization header, the SHA-256 of the body, a timestamp and a single-use nonce. Nonces are
+ * remembered per region, so the host and region in the signed string are what stop a captured
+ * request from being replayed to another region or another deployment within the window; the
+ * Authorization digest stops one from being replayed under another account's API key. The public
+ * key travels as a base58 string, so a node's identity is also a Solana address.
  */
 export const SIGNATURE_HEADERS = {
   publicKey: "x-meridian-public-key",
@@ -26,17 +30,31 @@ export async function sha256Hex(body: Uint8Array<ArrayBuffer> | string): Promise
 
 export interface SignedParts {
   method: string;
+  /** The URL's host (name and port, lower case), as the request was addressed. */
+  host: string;
   pathAndQuery: string;
+  /** The x-meridian-region header: the region the request is meant for ("" when none is named). */
+  region: string;
+  /** `authorizationDigest` of the Authorization header. */
+  authorization: string;
   bodySha256: string;
   timestamp: number;
   nonce: string;
 }
 
+/** What stands for the Authorization header in the signed string: its SHA-256, or "-" when absent. */
+export async function authorizationDigest(header: string | null | undefined): Promise<string> {
+  return header ? sha256Hex(header) : "-";
+}
+
 export function canonicalString(parts: SignedParts): string {
   return [
-    "MERIDIAN-ED25519-V1",
+    "MERIDIAN-ED25519-V2",
     parts.method.toUpperCase(),
+    parts.host.toLowerCase(),
     parts.pathAndQuery,
+    parts.region,
+    parts.authorization,
     parts.bodySha256,
     String(parts.timestamp),
     parts.nonce,

@@ -1,5 +1,11 @@
 import { createMiddleware } from "hono/factory";
-import { SIGNATURE_HEADERS, sha256Hex, verifyParts } from "../shared/agent-signature.js";
+import {
+  authorizationDigest,
+  SIGNATURE_HEADERS,
+  SIGNATURE_WINDOW_MS,
+  sha256Hex,
+  verifyParts,
+} from "../shared/agent-signature.js";
 import { MeridianError } from "../shared/errors.js";
 import { RegionId } from "../shared/regions.js";
 import type { AppEnv } from "./hono-env.js";
@@ -17,9 +23,10 @@ function agentBodyLimit(pathname: string): number {
 }
 
 /**
- * Checks an agent request's ed25519 signature over method, path, body digest, timestamp and nonce.
- * The nonce's single use and the key's ownership of the node are checked by the node's Region
- * object, which holds both.
+ * Checks an agent request's ed25519 signature over method, host, path, region, Authorization
+ * digest, body digest, timestamp and nonce (agent-signature.ts). The nonce's single use and the
+ * key's ownership of the node are checked by the node's Region object, which holds both; the
+ * routes send every request to the region named in the signed header (register: see there).
  */
 export const agentAuth = createMiddleware<AppEnv>(async (c, next) => {
   const header = (name: string): string => c.req.header(name)?.trim() ?? "";
@@ -46,12 +53,24 @@ export const agentAuth = createMiddleware<AppEnv>(async (c, next) => {
   const timestamp = Number(timestampText);
   const valid = await verifyParts(publicKey, signature, {
     method: c.req.method,
+    host: url.host,
     pathAndQuery: url.pathname + url.search,
+    region: regionText,
+    authorization: await authorizationDigest(c.req.header("authorization")),
     bodySha256: await sha256Hex(body),
     timestamp,
     nonce,
   });
   if (!valid) throw new MeridianError(401, "bad_signature", "the request's signature does not verify");
+  // The Region object checks the window again with the nonce; refusing here keeps a stale request
+  // from reaching routing at all (a stale registration is stale whatever region it names).
+  if (Math.abs(Date.now() - timestamp) > SIGNATURE_WINDOW_MS) {
+    throw new MeridianError(
+      401,
+      "stale_signature",
+      "the request's timestamp is outside the signature window",
+    );
+  }
   let region = "";
   if (regionText) {
     if (!RegionId.safeParse(regionText).success)

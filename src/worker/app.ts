@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { deploymentGuard } from "./deployment-guard.js";
 import { errorBoundary } from "./error-boundary.js";
 import type { AppEnv } from "./hono-env.js";
 import { openApiRoute } from "./openapi/openapi-route.js";
@@ -23,6 +24,7 @@ import { usageRoutes } from "./routes/usage.js";
 
 /** The edge API: one error boundary, resources mounted per route group. */
 export const app = new Hono<AppEnv>()
+  .use(deploymentGuard)
   .route("/v1/health", health)
   .route("/v1/accounts", accountRoutes)
   .route("/v1/agent", agentRoutes)

@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Assignment, AttemptReport, StopOrder } from "../../src/shared/agent-protocol.js";
-import { SIGNATURE_HEADERS, sha256Hex, verifyParts } from "../../src/shared/agent-signature.js";
+import {
+  authorizationDigest,
+  SIGNATURE_HEADERS,
+  sha256Hex,
+  verifyParts,
+} from "../../src/shared/agent-signature.js";
 import { MeridianError } from "../../src/shared/errors.js";
 import { newId } from "../../src/shared/ids.js";
 import {
@@ -114,7 +119,10 @@ export class FakeControlPlane {
       header(SIGNATURE_HEADERS.signature),
       {
         method: request.method ?? "",
+        host: header("host"),
         pathAndQuery: path,
+        region: header(SIGNATURE_HEADERS.region),
+        authorization: await authorizationDigest(header("authorization")),
         bodySha256: await sha256Hex(new Uint8Array(raw)),
         timestamp: Number(header(SIGNATURE_HEADERS.timestamp)),
         nonce: header(SIGNATURE_HEADERS.nonce),

@@ -1,6 +1,7 @@
 import * as ed from "@noble/ed25519";
 import { describe, expect, it } from "vitest";
 import {
+  authorizationDigest,
   canonicalString,
   publicKeyOf,
   sha256Hex,
@@ -49,7 +50,10 @@ describe("agent signatures", () => {
     const publicKey = await publicKeyOf(secret);
     const parts = {
       method: "POST",
+      host: "meridian.example.com",
       pathAndQuery: "/v1/agent/poll",
+      region: "eu-west",
+      authorization: await authorizationDigest("Bearer mk_a"),
       bodySha256: await sha256Hex("{}"),
       timestamp: 1,
       nonce: "abc",
@@ -64,7 +68,18 @@ describe("agent signatures", () => {
     );
     expect(await verifyParts(await publicKeyOf(ed.utils.randomSecretKey()), signature, parts)).toBe(false);
     expect(await verifyParts(publicKey, "not base64!", parts)).toBe(false);
-    expect(canonicalString(parts).split("\n")).toHaveLength(6);
+    // Bound to its target: another host, region or Authorization header does not verify.
+    expect(await verifyParts(publicKey, signature, { ...parts, host: "staging.example.com" })).toBe(false);
+    expect(await verifyParts(publicKey, signature, { ...parts, region: "us-east" })).toBe(false);
+    expect(await verifyParts(publicKey, signature, { ...parts, region: "" })).toBe(false);
+    expect(
+      await verifyParts(publicKey, signature, {
+        ...parts,
+        authorization: await authorizationDigest("Bearer mk_b"),
+      }),
+    ).toBe(false);
+    expect(await verifyParts(publicKey, signature, { ...parts, authorization: "-" })).toBe(false);
+    expect(canonicalString(parts).split("\n")).toHaveLength(9);
   });
 });
 

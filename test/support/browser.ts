@@ -23,6 +23,8 @@ export function chromiumPath(suite: string): string | undefined {
   if (process.env.MERIDIAN_REQUIRE_DOCKER === "1") {
     throw new Error(`${suite}: no Chromium found (apt-get install chromium, or set MERIDIAN_CHROMIUM)`);
   }
-  console.warn(`\n!!! SKIPPED ${suite}: no Chromium (apt-get install chromium, or set MERIDIAN_CHROMIUM) !!!\n`);
+  console.warn(
+    `\n!!! SKIPPED ${suite}: no Chromium (apt-get install chromium, or set MERIDIAN_CHROMIUM) !!!\n`,
+  );
   return undefined;
 }

@@ -41,8 +41,11 @@ import {
   NODE,
   OTHER_NODE,
   released,
+  SCALE,
+  scaledMs,
   seededRandom,
   T0,
+  testModels,
 } from "./support.js";
 
 const RUNNER: VerificationCommit["runner"] = {
@@ -58,7 +61,10 @@ interface Play {
     release: ChallengeRelease,
     leaves: number[],
   ) => Promise<VerificationAnswer>;
-  /** From release (the seed) to the commit. */
+  /**
+   * From release (the seed) to the commit arriving, on the verifier's clock: by default the
+   * products' time the agent reports plus 2% for digests and the round trip — an honest agent's.
+   */
   commitAfterMs?: number;
 }
 
@@ -95,14 +101,19 @@ async function play(record: ChallengeRecord, agent: Play, seed = 7): Promise<Ver
   const { challenge } = record;
   const ready = released(record, T0 + 2_000, seed);
   const { release } = ready;
-  const commitAt = release.releasedAt + (agent.commitAfterMs ?? 1_000);
-  const committed = acceptCommit(ready, await agent.commit(challenge, release), {
+  const commit = await agent.commit(challenge, release);
+  const commitAt = release.releasedAt + (agent.commitAfterMs ?? commit.measured.matmulMs * 1.02);
+  const committed = acceptCommit(ready, commit, {
     nodeId: NODE,
     now: commitAt,
     random: seededRandom(seed),
   });
   const answer = await agent.answer(challenge, release, committed.request.leaves);
-  const { judgement } = await acceptAnswer(committed.record, answer, { nodeId: NODE, now: commitAt + 1_000 });
+  const { judgement } = await acceptAnswer(committed.record, answer, {
+    nodeId: NODE,
+    now: commitAt + 1_000,
+    models: testModels,
+  });
   return judgement;
 }
 
@@ -169,8 +180,13 @@ describe("an honest agent", () => {
     expect(judgement.outcome).toBe("verified");
     expect(judgement.reasons).toEqual([]);
     expect(judgement.checkedEntries).toBe(16 * 4);
-    expect(judgement.measured?.tflops).toBeCloseTo(790, 6);
-    expect(judgement.measured?.computeRatio).toBeCloseTo(790 / 989, 6);
+    // The verifier's own figure: the FLOPs over release → commit, digests and round trip included.
+    const challenge = issueSmall().challenge;
+    const elapsed = scaledMs(challenge, 790) * 1.02;
+    expect(judgement.measured?.elapsedMs).toBeCloseTo(elapsed, 3);
+    expect((judgement.measured?.tflops ?? 0) / SCALE).toBeCloseTo(790 / 1.02, 3);
+    expect(judgement.measured?.computeRatio).toBeCloseTo(790 / 1.02 / 989, 6);
+    expect((judgement.measured?.claimedTflops ?? 0) / SCALE).toBeCloseTo(790, 3);
   });
 
   it("is verified through the TypeScript CPU benchmark session too (fp16, other sizes)", async () => {
@@ -185,6 +201,7 @@ describe("an honest agent", () => {
         dtype: "fp16",
         size: { n, blocks },
         random: seededRandom(n),
+        models: testModels,
       });
       const prepared = await prepareCpuBenchmark(record.challenge, { bandwidthBytes: 1024 * 1024 });
       let mode = "";
@@ -216,7 +233,7 @@ describe("an honest agent", () => {
 });
 
 describe("a lying agent is caught every time", () => {
-  it("claims an H100 but computes on the CPU and reports the CPU's timings: rejected", async () => {
+  it("claims an H100 but computes on the CPU and reports the CPU's figures: rejected", async () => {
     for (let seed = 1; seed <= 5; seed++) {
       const record = issueSmall({ seed });
       const prepared = await prepareCpuBenchmark(record.challenge, { bandwidthBytes: 1024 * 1024 });
@@ -230,12 +247,24 @@ describe("a lying agent is caught every time", () => {
           if (session === undefined) throw new Error("committed first");
           return session.answer({ challengeId: challenge.id, leaves, answerBy: 0 });
         },
+        // Even were it fast enough to commit at an H100's pace, its own figures give it away.
+        commitAfterMs: scaledMs(record.challenge, 790) + 50,
       });
       expect(judgement.outcome).toBe("rejected");
-      expect(codes(judgement)).toContain("compute_below_threshold");
       expect(codes(judgement)).toContain("bandwidth_buffer_too_small");
       expect(codes(judgement)).toContain("vram_not_shown");
     }
+  });
+
+  it("claims an H100, computes on a CPU at a CPU's pace: the commit misses the window", async () => {
+    const record = released(issueSmall());
+    // 2 TFLOP/s: a 64-core AVX-512 server on this product.
+    const at = record.release.releasedAt + scaledMs(record.challenge, 2);
+    const commit = await honest().commit(record.challenge, record.release);
+    expect(await refusal(() => acceptCommit(record, commit, { nodeId: NODE, now: at }))).toBe(
+      "challenge_expired",
+    );
+    expect(expireChallenge(record, at)?.judgement.outcome).toBe("rejected");
   });
 
   it("claims an H100, computes on a CPU and lies about the time: the commit misses the window", async () => {
@@ -252,11 +281,14 @@ describe("a lying agent is caught every time", () => {
         now: T0,
         random: seededRandom(3),
       }),
+      T0 + 2_000,
+      1,
+      gpuModelById,
     );
     const lie: VerificationCommit = {
       challengeId: record.challenge.id,
       root: "ab".repeat(32),
-      measured: h100Figures(record.challenge),
+      measured: h100Figures(record.challenge, 790, 1),
       runner: RUNNER,
     };
     const at = record.release.releasedAt + cpuMs;
@@ -268,17 +300,20 @@ describe("a lying agent is caught every time", () => {
     expect(expired && codes(expired.judgement)).toEqual(["deadline_missed"]);
   });
 
-  it("is a smaller GPU claiming an H100 (an RTX 4090's 160 TFLOP/s, 950 GB/s): rejected", async () => {
+  it("is a smaller GPU claiming an H100 (an RTX 4090's 160 TFLOP/s): misses the window, whatever it reports", async () => {
+    const record = released(issueSmall());
+    const at = record.release.releasedAt + scaledMs(record.challenge, 160) + 50;
+    const lie = await honest().commit(record.challenge, record.release);
+    expect(await refusal(() => acceptCommit(record, lie, { nodeId: NODE, now: at }))).toBe(
+      "challenge_expired",
+    );
+    // Reporting its true figures in time does not help either: bandwidth and VRAM are judged.
     const judgement = await play(
       issueSmall(),
-      honest((c) => ({ ...h100Figures(c, 160), bandwidthGBps: 950, vramAllocatedMib: 23_000 })),
+      honest((c) => ({ ...h100Figures(c), bandwidthGBps: 950, vramAllocatedMib: 23_000 })),
     );
     expect(judgement.outcome).toBe("rejected");
-    expect(codes(judgement)).toEqual([
-      "compute_below_threshold",
-      "bandwidth_below_threshold",
-      "vram_not_shown",
-    ]);
+    expect(codes(judgement)).toEqual(["bandwidth_below_threshold", "vram_not_shown"]);
   });
 
   it("returns wrong entries (made-up rows under a consistent tree): rejected, every seed", async () => {
@@ -424,12 +459,18 @@ describe("a lying agent is caught every time", () => {
     const issued = issueSmall();
     const agent = honest();
     const ready = { challengeId: issued.challenge.id };
-    const first = acceptReady(issued, ready, { nodeId: NODE, now: T0 + 1_000, random: seededRandom(8) });
+    const first = acceptReady(issued, ready, {
+      nodeId: NODE,
+      now: T0 + 1_000,
+      random: seededRandom(8),
+      models: testModels,
+    });
     // A lost answer retried: the same seed and deadline, not a fresh window.
     const again = acceptReady(first.record, ready, {
       nodeId: NODE,
       now: T0 + 9_000,
       random: seededRandom(9),
+      models: testModels,
     });
     expect(again.release).toEqual(first.release);
     expect(again.record).toBe(first.record);
@@ -438,24 +479,29 @@ describe("a lying agent is caught every time", () => {
     expect(await refusal(() => acceptCommit(issued, commit, { nodeId: NODE, now: T0 + 1_500 }))).toBe(
       "challenge_not_released",
     );
+    const at = record.release.releasedAt + commit.measured.matmulMs * 1.02;
     const committed = acceptCommit(record, commit, {
       nodeId: NODE,
-      now: T0 + 1_500,
+      now: at,
       random: seededRandom(3),
     });
-    expect(
-      await refusal(() => acceptCommit(committed.record, commit, { nodeId: NODE, now: T0 + 2_000 })),
-    ).toBe("challenge_replayed");
-    expect(await refusal(() => acceptReady(committed.record, ready, { nodeId: NODE, now: T0 + 2_000 }))).toBe(
+    expect(await refusal(() => acceptCommit(committed.record, commit, { nodeId: NODE, now: at + 500 }))).toBe(
+      "challenge_replayed",
+    );
+    expect(await refusal(() => acceptReady(committed.record, ready, { nodeId: NODE, now: at + 500 }))).toBe(
       "challenge_replayed",
     );
     const answer = await agent.answer(record.challenge, record.release, committed.request.leaves);
-    const done = await acceptAnswer(committed.record, answer, { nodeId: NODE, now: T0 + 3_000 });
+    const done = await acceptAnswer(committed.record, answer, {
+      nodeId: NODE,
+      now: at + 1_000,
+      models: testModels,
+    });
     expect(done.judgement.outcome).toBe("verified");
-    expect(await refusal(() => acceptAnswer(done.record, answer, { nodeId: NODE, now: T0 + 4_000 }))).toBe(
+    expect(await refusal(() => acceptAnswer(done.record, answer, { nodeId: NODE, now: at + 2_000 }))).toBe(
       "challenge_replayed",
     );
-    expect(await refusal(() => acceptAnswer(record, answer, { nodeId: NODE, now: T0 + 4_000 }))).toBe(
+    expect(await refusal(() => acceptAnswer(record, answer, { nodeId: NODE, now: at + 2_000 }))).toBe(
       "challenge_not_committed",
     );
 
@@ -496,8 +542,8 @@ describe("a lying agent is caught every time", () => {
     );
     expect(codes(bandwidth)).toEqual(["bandwidth_impossible"]);
     const slowClock = await play(issueSmall(), {
-      ...honest((c) => ({ ...h100Figures(c), matmulMs: 3_000 })),
-      commitAfterMs: 2_000,
+      ...honest((c) => ({ ...h100Figures(c), matmulMs: scaledMs(c, 790) + 1_000 })),
+      commitAfterMs: scaledMs(issueSmall().challenge, 790),
     });
     expect(codes(slowClock)).toContain("timing_inconsistent");
     expect(slowClock.outcome).toBe("rejected");
@@ -555,7 +601,7 @@ describe("challenge sizing and the compute-bound window", () => {
       });
       expect(issued.challenge).not.toHaveProperty("seed");
       expect(issued.challenge.readyBy - T0).toBe(DEFAULT_WINDOW.readyAllowanceMs);
-      const record = released(issued, T0 + 30_000);
+      const record = released(issued, T0 + 30_000, 1, gpuModelById);
       expect(record.release.seed).toMatch(/^[0-9a-f]{64}$/);
       expect(record.release.releasedAt).toBe(T0 + 30_000);
       expect(record.release.expiresAt - record.release.releasedAt).toBe(commitWindowMs(model, size));
@@ -575,7 +621,7 @@ describe("challenge sizing and the compute-bound window", () => {
   const lieAbout = (challenge: VerificationChallenge): VerificationCommit => ({
     challengeId: challenge.id,
     root: "ab".repeat(32),
-    measured: h100Figures(challenge),
+    measured: h100Figures(challenge, 790, 1),
     runner: RUNNER,
   });
   const fullSize = (model: string) =>
@@ -586,6 +632,9 @@ describe("challenge sizing and the compute-bound window", () => {
         now: T0,
         random: seededRandom(11),
       }),
+      T0 + 2_000,
+      1,
+      gpuModelById,
     );
 
   it("an honest H100 (790 TFLOP/s, 80% of datasheet) commits in time with seconds to spare", () => {
@@ -638,6 +687,8 @@ describe("challenge sizing and the compute-bound window", () => {
         random: seededRandom(11),
       }),
       T0 + 110_000,
+      1,
+      gpuModelById,
     );
     expect(late.release.expiresAt - late.release.releasedAt).toBe(
       issued.release.expiresAt - issued.release.releasedAt,

@@ -4,6 +4,7 @@ import * as ed from "@noble/ed25519";
 import type { RegionObject } from "../../src/durable/region-object.js";
 import type { PollResponse, RegisterResponse } from "../../src/shared/agent-protocol.js";
 import {
+  authorizationDigest,
   newNonce,
   publicKeyOf,
   SIGNATURE_HEADERS,
@@ -77,17 +78,28 @@ export class TestAgent {
     agents.push(this);
   }
 
+  /**
+   * Signed for `override.host`/`override.region` when given (to test replays elsewhere), else for
+   * this Worker's host and the node's region — for a registration, the region its body names.
+   */
   async signedRequest(
     path: string,
     body: unknown,
-    override: { nonce?: string; timestamp?: number } = {},
+    override: { nonce?: string; timestamp?: number; host?: string; region?: string } = {},
   ): Promise<Request> {
     const text = JSON.stringify(body);
     const timestamp = override.timestamp ?? Date.now();
     const nonce = override.nonce ?? newNonce();
+    const named = path === "/v1/agent/register" ? (body as { region?: unknown }).region : undefined;
+    const region = override.region ?? (typeof named === "string" ? named : this.region);
+    const authorization =
+      this.ownerApiKey && path === "/v1/agent/register" ? `Bearer ${this.ownerApiKey}` : undefined;
     const signature = await signParts(this.secretKey, {
       method: "POST",
+      host: override.host ?? new URL(BASE).host,
       pathAndQuery: path,
+      region,
+      authorization: await authorizationDigest(authorization),
       bodySha256: await sha256Hex(text),
       timestamp,
       nonce,
@@ -100,9 +112,8 @@ export class TestAgent {
       [SIGNATURE_HEADERS.signature]: signature,
     };
     if (this.nodeId) headers[SIGNATURE_HEADERS.nodeId] = this.nodeId;
-    if (this.region) headers[SIGNATURE_HEADERS.region] = this.region;
-    if (this.ownerApiKey && path === "/v1/agent/register")
-      headers.authorization = `Bearer ${this.ownerApiKey}`;
+    if (region) headers[SIGNATURE_HEADERS.region] = region;
+    if (authorization) headers.authorization = authorization;
     return new Request(BASE + path, { method: "POST", headers, body: text });
   }
 

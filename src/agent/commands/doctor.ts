@@ -5,6 +5,7 @@ import { SIGNATURE_WINDOW_MS } from "../../shared/agent-signature.js";
 import type { GpuDetection } from "../gpu-detect.js";
 import { IDENTITY_FILE } from "../identity.js";
 import type { HealthProbe } from "../provider-api.js";
+import { checkToolkit } from "./toolkit-check.js";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";
 
@@ -27,6 +28,8 @@ export interface DoctorDeps {
   /** Runs a container with a GPU device request; resolves with its output or rejects with why. */
   probeGpuContainer: (gpuUuid: string) => Promise<string>;
   health: () => Promise<HealthProbe>;
+  /** The installed NVIDIA Container Toolkit's version (toolkit-check.ts); unset: not checked. */
+  toolkitVersion?: () => Promise<{ version: string; tool: string } | undefined>;
 }
 
 /** Allowed skew: well inside the signature window, so a request is not refused as stale. */
@@ -98,6 +101,10 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
       status: "skip",
       message: dockerUp ? "no GPU to test with" : "needs a running Docker engine",
     });
+  }
+
+  if (deps.runtime === "docker" && deps.toolkitVersion !== undefined) {
+    results.push(checkToolkit(await deps.toolkitVersion(), detection.gpus.length > 0));
   }
 
   results.push(await checkClock(deps.health));

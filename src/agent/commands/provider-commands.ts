@@ -10,6 +10,7 @@ import { benchImage } from "../verification/docker-launcher.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
 import { probeGpuContainer } from "./gpu-container-probe.js";
 import { providerStatus } from "./status.js";
+import { readToolkitVersion } from "./toolkit-check.js";
 
 export interface CommandContext {
   dataDir: string;
@@ -33,6 +34,7 @@ export async function doctorCommand(context: CommandContext): Promise<boolean> {
     probeGpuContainer: (uuid) =>
       probeGpuContainer(docker.docker, config.benchmarkImage ?? benchImage(), uuid),
     health: () => api.health(),
+    toolkitVersion: readToolkitVersion,
   });
   context.print(formatDoctor(results));
   const failed = results.filter((result) => result.status === "fail").length;

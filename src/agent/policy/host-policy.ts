@@ -46,6 +46,7 @@ const RESTART_KEYS = [
   "benchmarkImage",
   "metricsPort",
   "metricsAddress",
+  "isolation",
 ] as const satisfies readonly (keyof AgentConfig)[];
 
 function differs(a: AgentConfig, b: AgentConfig, key: keyof AgentConfig): boolean {

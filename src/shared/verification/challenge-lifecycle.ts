@@ -55,10 +55,14 @@ export interface IssueInput {
   size?: Partial<ChallengeSize>;
   window?: WindowOptions;
   random?: RandomBytes;
+  models?: ModelLookup;
 }
 
-function modelOf(id: string): GpuModel {
-  const model = gpuModelById(id);
+/** Where the lifecycle looks models up: the catalogue, or (in unit tests) a scaled copy of it. */
+export type ModelLookup = (id: string) => GpuModel | undefined;
+
+function modelOf(id: string, models: ModelLookup = gpuModelById): GpuModel {
+  const model = models(id);
   if (model === undefined) {
     throw new VerificationError(
       "unknown_gpu_model",
@@ -70,7 +74,7 @@ function modelOf(id: string): GpuModel {
 
 /** A fresh challenge for one GPU of a node. Store the record, then send `record.challenge`. */
 export function issueChallenge(input: IssueInput): ChallengeRecord & { state: "issued" } {
-  const model = modelOf(input.gpu.model);
+  const model = modelOf(input.gpu.model, input.models);
   const random = input.random ?? cryptoRandomBytes;
   const size: ChallengeSize = { ...challengeSizeFor(model, input.dtype), ...input.size };
   const window = input.window ?? DEFAULT_WINDOW;
@@ -124,6 +128,7 @@ export interface ReadyContext {
   now: number;
   random?: RandomBytes;
   window?: WindowOptions;
+  models?: ModelLookup;
 }
 
 /**
@@ -154,7 +159,8 @@ export function acceptReady(
     challengeId: challenge.id,
     seed: toHex(random(32)),
     releasedAt: context.now,
-    expiresAt: context.now + commitWindowMs(modelOf(challenge.model), challenge, context.window),
+    expiresAt:
+      context.now + commitWindowMs(modelOf(challenge.model, context.models), challenge, context.window),
   };
   return { record: { state: "released", challenge, release }, release };
 }
@@ -242,6 +248,7 @@ function judged(
 export interface AnswerContext {
   nodeId: string;
   now: number;
+  models?: ModelLookup;
 }
 
 /**
@@ -273,7 +280,7 @@ export async function acceptAnswer(
   const { challenge, release, commit } = record;
   const openings = await checkOpenings(challenge, release.seed, commit.root, record.plan, answer);
   const performance = judgeMeasurements(
-    modelOf(challenge.model),
+    modelOf(challenge.model, context.models),
     challenge,
     commit,
     record.commitReceivedAt - release.releasedAt,

@@ -49,8 +49,11 @@ function banded(ratio: number, verifiedAt: number, rejectBelow: number, code: st
 
 /**
  * Judges the committed figures against the catalogue: ≥ 70% of datasheet dense BF16/FP16, ≥ 80% of
- * datasheet bandwidth, ≥ 95% of the claimed VRAM allocated. `elapsedMs` is what the verifier saw
- * from release (the seed) to commit; claimed GPU time longer than that is a lie.
+ * datasheet bandwidth, ≥ 95% of the claimed VRAM allocated. The compute rate is the verifier's own
+ * measurement: the challenge's FLOPs over `elapsedMs`, release (the seed) to commit on its clock,
+ * which includes the digests and the round trip, so it can only understate a part (by ~4% for a
+ * production challenge). What the agent says its products took is kept as evidence and checked for
+ * consistency (more GPU time than elapsed is a lie), never turned into a figure.
  */
 export function judgeMeasurements(
   model: GpuModel,
@@ -59,7 +62,10 @@ export function judgeMeasurements(
   elapsedMs: number,
 ): { findings: Finding[]; measured: Measured } {
   const m = commit.measured;
-  const tflops = flopsOf(challenge) / (m.matmulMs / 1000) / 1e12;
+  const flops = flopsOf(challenge);
+  // A commit in the release's own millisecond is clocked at 1 ms, the clock's resolution.
+  const tflops = flops / (Math.max(1, elapsedMs) / 1000) / 1e12;
+  const claimedTflops = flops / (m.matmulMs / 1000) / 1e12;
   const computeRatio = tflops / datasheetTflops(model, challenge.dtype);
   const bandwidthRatio = m.bandwidthGBps / model.memoryBandwidthGBps;
   const vramRatio = challenge.vramMib > 0 ? m.vramAllocatedMib / challenge.vramMib : 0;
@@ -79,7 +85,7 @@ export function judgeMeasurements(
       outcome: "rejected",
       reason: {
         code: "compute_impossible",
-        message: `${tflops.toFixed(1)} TFLOP/s is beyond the ${model.id} datasheet: the timings are false`,
+        message: `${tflops.toFixed(1)} TFLOP/s from release to commit is beyond the ${model.id} datasheet: another part answered`,
       },
     });
   } else {
@@ -142,6 +148,8 @@ export function judgeMeasurements(
     findings,
     measured: {
       tflops,
+      elapsedMs,
+      claimedTflops,
       bandwidthGBps: m.bandwidthGBps,
       vramAllocatedMib: m.vramAllocatedMib,
       computeRatio,

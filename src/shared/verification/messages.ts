@@ -24,6 +24,14 @@ export const MAX_MATRIX_SIZE = 16384;
 /** Enough for ~20 s of a B200 at n = 16384 (challenge-size.ts sizes every model below it). */
 export const MAX_BLOCKS = 16384;
 export const MIN_BANDWIDTH_BYTES = 1024 ** 3;
+/**
+ * Physical ranges of a commit's figures: no challenge runs longer than an hour, no part copies
+ * memory at 50 TB/s (a B200 lists 8) or holds a TiB of VRAM. A figure outside them is refused, not
+ * judged: it could only be a lie or a bug, and must not reach the record.
+ */
+export const MAX_REPORTED_MS = 3_600_000;
+export const MAX_BANDWIDTH_GBPS = 50_000;
+export const MAX_VRAM_MIB = 1024 * 1024;
 
 export const VerificationChallenge = z
   .object({
@@ -79,15 +87,22 @@ export const VerificationCommit = z
     root: Hash,
     measured: z
       .object({
-        /** GPU time of all `blocks` products together (CUDA events), milliseconds. */
-        matmulMs: z.number().positive(),
+        /**
+         * GPU time of all `blocks` products together (CUDA events), milliseconds. For the record
+         * and a consistency check only: the verifier times the products itself (release → commit).
+         */
+        matmulMs: z.number().positive().max(MAX_REPORTED_MS),
         /** Device-to-device copy rate, bytes read + written per second, in GB/s (10^9). */
-        bandwidthGBps: z.number().positive(),
-        bandwidthBytes: z.number().int().min(0),
+        bandwidthGBps: z.number().positive().max(MAX_BANDWIDTH_GBPS),
+        bandwidthBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 40),
         /** VRAM the benchmark held at once (allocated and written). */
-        vramAllocatedMib: z.number().int().min(0),
-        /** Wall time of the whole run, for the record. */
-        totalMs: z.number().min(0),
+        vramAllocatedMib: z.number().int().min(0).max(MAX_VRAM_MIB),
+        /** Wall time of the whole run, for the record only: nothing is scheduled from it. */
+        totalMs: z.number().min(0).max(MAX_REPORTED_MS),
       })
       .strict(),
     runner: z
@@ -154,7 +169,12 @@ export const VerificationJudgement = z.object({
   /** The measured figures, when the node got as far as committing. */
   measured: z
     .object({
+      /** What the verifier timed: the challenge's FLOPs over release → commit on its own clock. */
       tflops: z.number(),
+      /** Release → commit on the verifier's clock, milliseconds. */
+      elapsedMs: z.number(),
+      /** What the agent said its products took (never used for a figure, kept as evidence). */
+      claimedTflops: z.number(),
       bandwidthGBps: z.number(),
       vramAllocatedMib: z.number().int(),
       /** Fractions of the catalogue's datasheet figures and of the claimed VRAM. */

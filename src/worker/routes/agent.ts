@@ -37,6 +37,23 @@ function registeredRegion(region: string): string {
 }
 
 /**
+ * The region a registration goes to must be the one its signature names, so a captured register
+ * cannot be replayed to another region (nonces are remembered per region). An agent that lets the
+ * control plane choose learns the choice from this refusal and signs again naming it.
+ */
+function boundRegion(signed: string, chosen: string): string {
+  if (signed === chosen) return chosen;
+  throw new MeridianError(
+    409,
+    "region_not_signed",
+    signed
+      ? `the request is signed for region ${signed} but registers in ${chosen}`
+      : `sign the registration for region ${chosen} (x-meridian-region)`,
+    { region: chosen },
+  );
+}
+
+/**
  * One step of a proof-of-GPU challenge (ready, commit, answer): the Region object checks the body
  * against the challenge's state, so it is passed on as parsed JSON.
  */
@@ -69,16 +86,17 @@ export const agentRoutes = new Hono<AppEnv>()
       auth: "agent",
       body: RegisterRequest,
       response: { schema: RegisterResponse },
+      errors: [409],
     }),
     async (c) => {
       const agent = c.get("agent");
       const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
-      const region = chooseRegion(c, body.region);
+      const region = boundRegion(agent.region, chooseRegion(c, body.region));
       // A provider's API key alongside the signature names the account that owns (is paid for) the node.
       const authorization = c.req.header("authorization");
       const owner =
         authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
-      const registered = unwrap(await regionStub(c.env, region).register(agent, body, region));
+      const registered = unwrap(await regionStub(c.env, region).register(agent, body));
       if (owner !== undefined) {
         const db = drizzle(c.env.DB);
         await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);

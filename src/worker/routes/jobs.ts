@@ -2,17 +2,15 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { jobEvents, jobs } from "../../../schema/tables.js";
+import type { SubmitOutcome } from "../../durable/region-records.js";
 import { unwrap } from "../../durable/rpc-result.js";
 import { type JobCost, jobCosts } from "../../ledger/job-cost.js";
-import { runBatch } from "../../ledger/ledger-db.js";
-import { releaseHoldStatements } from "../../ledger/release.js";
 import { JobEventList, JobList, JobListQuery, JobView, type PlacementExplanation } from "../../shared/api.js";
 import { MeridianError } from "../../shared/errors.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { isTerminal, type JobStatus } from "../../shared/job-status.js";
-import { requireFeasible } from "../feasibility.js";
+import { requireReachable } from "../feasibility.js";
 import type { AppEnv } from "../hono-env.js";
-import { admitJob } from "../job-admission.js";
 import { ownJob } from "../job-records.js";
 import { jobView } from "../job-view.js";
 import { jsonBody, queryOf } from "../json-body.js";
@@ -44,23 +42,17 @@ async function costOf(env: Env, jobId: string): Promise<JobCost> {
   return (await jobCosts(drizzle(env.DB), [jobId])).get(jobId) ?? NO_COST;
 }
 
-/** A job its region never took: it ends failed, and its hold goes back to the account at once. */
-async function failUnplaced(
-  env: Env,
-  accountId: string,
-  jobId: string,
-  region: string,
-  error: unknown,
-): Promise<void> {
-  console.error(JSON.stringify({ msg: "region did not take the job", jobId, region, error: String(error) }));
-  const now = Date.now();
-  const reason = `region ${region} is unavailable; submit again`;
-  const db = drizzle(env.DB);
-  await runBatch(db, [
-    db.update(jobs).set({ status: "failed", reason, endedAt: now, updatedAt: now }).where(eq(jobs.id, jobId)),
-    db.insert(jobEvents).values({ jobId, seq: 2, status: "failed", reason, at: now }).onConflictDoNothing(),
-    ...releaseHoldStatements(db, { accountId, jobId }, now),
-  ]);
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKeyOf(header: string | undefined): string | undefined {
+  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
+    throw new MeridianError(
+      400,
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1-255 printable ASCII characters",
+    );
+  }
+  return header;
 }
 
 export const jobRoutes = new Hono<AppEnv>()
@@ -75,33 +67,31 @@ export const jobRoutes = new Hono<AppEnv>()
       body: JobSpec,
       bodyExample: SAMPLE_JOB_SPEC,
       response: { status: 201, schema: JobView, example: SAMPLE_JOB_VIEW },
-      errors: [402, 409, 422, 429, 503],
+      errors: [402, 403, 409, 422, 429, 503],
     }),
     async (c) => {
       const spec = await jsonBody(c, JobSpec);
-      await requireFeasible(c.env, spec);
+      const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
+      requireReachable(c.env, spec);
       const region = chooseRegion(c, spec.region);
-      const stub = regionStub(c.env, region);
-      const admitted = await admitJob(c, spec, region, async () => unwrap(await stub.listNodes()));
       const accountId = c.get("accountId");
+      // One call: the region admits the job (row, hold), queues it and places it if it fits.
+      let submitted: SubmitOutcome;
       try {
-        unwrap(
-          await stub.submit(region, {
-            id: admitted.jobId,
-            accountId,
-            spec: admitted.spec,
-            createdAt: Date.now(),
-          }),
-        );
+        submitted = unwrap(await regionStub(c.env, region).submit({ accountId, spec, idempotencyKey }));
       } catch (error) {
         if (error instanceof MeridianError) throw error;
-        await failUnplaced(c.env, accountId, admitted.jobId, region, error);
-        throw new MeridianError(503, "region_unavailable", `region ${region} is unavailable; submit again`);
+        console.error(JSON.stringify({ msg: "region did not take the job", region, error: String(error) }));
+        throw new MeridianError(
+          503,
+          "region_unavailable",
+          `region ${region} is unavailable; submit again (with the same Idempotency-Key, it is not submitted twice)`,
+        );
       }
-      const row = await ownJob(c.env.DB, accountId, admitted.jobId);
-      if (admitted.replayed) c.header("Idempotent-Replayed", "true");
+      const row = await ownJob(c.env.DB, accountId, submitted.jobId);
+      if (submitted.replayed) c.header("Idempotent-Replayed", "true");
       const cost = await costOf(c.env, row.id);
-      return c.json(jobView(row, cost, (await explanations(c.env, [row]))[row.id]), 201);
+      return c.json(jobView(row, cost, submitted.explanation ?? undefined), 201);
     },
   )
   .get(

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { unwrap } from "../../durable/rpc-result.js";
 import { QuoteView } from "../../shared/api.js";
 import { JobSpec } from "../../shared/job-spec.js";
-import { requireFeasible } from "../feasibility.js";
+import { requireReachable } from "../feasibility.js";
 import type { AppEnv } from "../hono-env.js";
 import { jsonBody } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
@@ -45,8 +45,8 @@ export const quoteRoutes = new Hono<AppEnv>().post(
   }),
   async (c) => {
     const spec = await jsonBody(c, JobSpec);
-    await requireFeasible(c.env, spec);
+    requireReachable(c.env, spec);
     const region = chooseRegion(c, spec.region);
-    return c.json(unwrap(await regionStub(c.env, region).quote(region, spec)));
+    return c.json(unwrap(await regionStub(c.env, region).quote(spec)));
   },
 );

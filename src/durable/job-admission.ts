@@ -1,7 +1,6 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { Context } from "hono";
-import { idempotencyKeys, jobEvents, jobs } from "../../schema/tables.js";
+import { idempotencyKeys } from "../../schema/tables.js";
 import { checkAccountLimits, limitGuardOf } from "../ledger/account-limits.js";
 import { offerMatches } from "../ledger/estimate.js";
 import { holdForJob } from "../ledger/hold.js";
@@ -13,9 +12,7 @@ import { MeridianError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import { parseUsd } from "../shared/money.js";
-import type { AppEnv } from "./hono-env.js";
-
-const KEY = /^[\x21-\x7e]{1,255}$/;
+import { admittedJobStatements } from "./job-rows.js";
 
 /** The price cap a GPU job gets when it names none and no live offer can run it yet. */
 export const DEFAULT_GPU_HOUR_CAP_USD = "4.00";
@@ -26,6 +23,16 @@ export interface Admitted {
   spec: JobSpec;
   /** True when an earlier request with the same Idempotency-Key created the job. */
   replayed: boolean;
+  createdAt: number;
+}
+
+/** Who asks for the job, and what: the Worker has checked the key, the spec and the region. */
+export interface AdmissionRequest {
+  accountId: string;
+  spec: JobSpec;
+  region: string;
+  /** The caller's `Idempotency-Key`, already checked to be printable and short. */
+  idempotencyKey: string | undefined;
 }
 
 function defaultCap(env: Env): number {
@@ -50,7 +57,7 @@ function priceCap(env: Env, spec: JobSpec, offers: NodeView[]): number {
 }
 
 /**
- * Admits a job: honours `Idempotency-Key`, fixes its price cap, checks the account's limits, and
+ * Admits a job, inside its Region object: honours `Idempotency-Key`, fixes its price cap, checks the account's limits, and
  * writes the job row, its first event and the hold (`holdPlan`: the most the job can cost under its
  * billing mode, capped by its budget) in one atomic batch, so a job never exists without the money
  * that pays for it. 400 `budget_below_minimum` when the budget cannot buy one billable unit; 403
@@ -58,21 +65,13 @@ function priceCap(env: Env, spec: JobSpec, offers: NodeView[]): number {
  * batch); 402 when the balance cannot cover the hold.
  */
 export async function admitJob(
-  c: Context<AppEnv>,
-  spec: JobSpec,
-  region: string,
-  offers: () => Promise<NodeView[]>,
+  env: Env,
+  request: AdmissionRequest,
+  offers: () => NodeView[],
 ): Promise<Admitted> {
-  const accountId = c.get("accountId");
-  const db = drizzle(c.env.DB);
-  const header = c.req.header("idempotency-key");
-  if (header !== undefined && !KEY.test(header)) {
-    throw new MeridianError(
-      400,
-      "invalid_idempotency_key",
-      "Idempotency-Key must be 1-255 printable ASCII characters",
-    );
-  }
+  const { accountId, spec, region } = request;
+  const db = drizzle(env.DB);
+  const header = request.idempotencyKey;
   const scopedKey = header === undefined ? null : `jobs:${accountId}:${header}`;
   const hash = requestHash({ spec, region });
   const replay = async (): Promise<Admitted | null> => {
@@ -90,14 +89,13 @@ export async function admitJob(
         "this Idempotency-Key was used with a different request",
       );
     }
-    return { jobId: seen.resourceId, spec, replayed: true };
+    return { jobId: seen.resourceId, spec, replayed: true, createdAt: seen.createdAt };
   };
   const earlier = await replay();
   if (earlier) return earlier;
 
   const gpus = spec.resources.gpus;
-  const admitted: JobSpec =
-    gpus > 0 ? { ...spec, maxPricePerGpuHour: priceCap(c.env, spec, await offers()) } : spec;
+  const admitted: JobSpec = gpus > 0 ? { ...spec, maxPricePerGpuHour: priceCap(env, spec, offers()) } : spec;
   // 400 budget_below_minimum before anything is read or written.
   const terms = holdTermsOf(admitted);
   const plan = holdPlan(terms);
@@ -109,18 +107,7 @@ export async function admitJob(
   });
   const jobId = newId("job", now);
   const statements: LedgerStatement[] = [
-    db.insert(jobs).values({
-      id: jobId,
-      accountId,
-      name: admitted.name,
-      region,
-      image: admitted.image,
-      spec: admitted,
-      status: "queued",
-      createdAt: now,
-      updatedAt: now,
-    }),
-    db.insert(jobEvents).values({ jobId, seq: 1, status: "queued", reason: "submitted", at: now }),
+    ...admittedJobStatements(db, { id: jobId, accountId, region, spec: admitted, at: now }),
     ...limitStatements,
   ];
   if (scopedKey !== null) {
@@ -156,5 +143,5 @@ export async function admitJob(
     }
     throw error;
   }
-  return { jobId, spec: admitted, replayed: false };
+  return { jobId, spec: admitted, replayed: false, createdAt: now };
 }

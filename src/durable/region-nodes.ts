@@ -1,0 +1,134 @@
+import type { Staging } from "./effects.js";
+import type { LeasePolicy } from "./lease.js";
+import type { NodeStanding } from "./node-standing.js";
+import type { Pacing } from "./poll-pacing.js";
+import type { NodeRecord } from "./region-records.js";
+import { nodeFromRecord, type Scheduler } from "./scheduler/index.js";
+import { STORAGE_KEYS } from "./storage-keys.js";
+
+interface Liveness {
+  lastSeenAt: number;
+  acceptingWork: boolean;
+  rttMs: number | undefined;
+}
+
+export interface RegionNodesParts {
+  lease: LeasePolicy;
+  standing: NodeStanding;
+  scheduler: Scheduler<string>;
+  staging: Staging;
+}
+
+/**
+ * The nodes half of a region's state: registrations, liveness (memory only, so a heartbeat that
+ * changes nothing writes nothing), and how each node is indexed in the scheduler — schedulable
+ * only while live, accepting work and in good standing.
+ */
+export class RegionNodes {
+  readonly records = new Map<string, NodeRecord>();
+  private readonly live = new Map<string, Liveness>();
+
+  constructor(
+    private readonly parts: RegionNodesParts,
+    restored: Iterable<NodeRecord>,
+  ) {
+    for (const node of restored) {
+      this.records.set(node.id, node);
+      // Indexed as schedulable so live reservations can be restored onto it; `park` follows.
+      parts.scheduler.inventory.upsertNode(nodeFromRecord(node, { schedulable: true }));
+    }
+  }
+
+  /** After a restart every node waits, unschedulable, until it polls again. */
+  parkAll(): void {
+    for (const nodeId of this.records.keys()) this.parts.scheduler.inventory.setSchedulable(nodeId, false);
+  }
+
+  pacing(): Pacing {
+    return this.parts.lease.pacing(this.records.size);
+  }
+
+  get(nodeId: string): NodeRecord | undefined {
+    return this.records.get(nodeId);
+  }
+
+  register(node: NodeRecord, now: number): void {
+    this.records.set(node.id, node);
+    this.parts.staging.put(STORAGE_KEYS.node + node.id, node);
+    this.parts.staging.record({ kind: "node", node, at: now });
+    const wasLive = this.isLive(node.id, now);
+    this.live.set(node.id, { lastSeenAt: now, acceptingWork: true, rttMs: this.live.get(node.id)?.rttMs });
+    if (!wasLive) this.parts.staging.event({ kind: "online", nodeId: node.id, at: now });
+    this.refresh(node.id, now);
+  }
+
+  /**
+   * The node was heard from. True when what the scheduler knows of it changed (it came back, it
+   * stopped or started taking work, its round trip moved by more than a fifth).
+   */
+  seen(nodeId: string, acceptingWork: boolean, rttMs: number | undefined, now: number): boolean {
+    const before = this.live.get(nodeId);
+    const wasLive = this.isLive(nodeId, now);
+    const rttChanged =
+      rttMs !== undefined &&
+      (before?.rttMs === undefined || Math.abs(rttMs - before.rttMs) > before.rttMs * 0.2);
+    this.live.set(nodeId, { lastSeenAt: now, acceptingWork, rttMs: rttChanged ? rttMs : before?.rttMs });
+    if (!wasLive) this.parts.staging.event({ kind: "online", nodeId, at: now });
+    const changed = !wasLive || before?.acceptingWork !== acceptingWork || rttChanged;
+    if (changed) this.refresh(nodeId, now);
+    return changed;
+  }
+
+  isLive(nodeId: string, now: number): boolean {
+    const seen = this.live.get(nodeId);
+    return seen !== undefined && now - seen.lastSeenAt <= this.pacing().graceMs;
+  }
+
+  anyLive(now: number): boolean {
+    for (const nodeId of this.live.keys()) if (this.isLive(nodeId, now)) return true;
+    return false;
+  }
+
+  /** Whether the scheduler's view of a node's eligibility no longer matches its standing. */
+  standingChanged(nodeId: string, now: number): boolean {
+    const indexed = this.parts.scheduler.inventory.node(nodeId)?.node.schedulable ?? false;
+    return indexed !== this.schedulable(nodeId, now);
+  }
+
+  /** Re-indexes a node in the scheduler with its live facts and standing. */
+  refresh(nodeId: string, now: number): void {
+    const node = this.records.get(nodeId);
+    if (!node) return;
+    const { standing } = this.parts;
+    const reputation = standing.reputation(nodeId, now);
+    this.parts.scheduler.inventory.upsertNode(
+      nodeFromRecord(node, {
+        schedulable: this.schedulable(nodeId, now),
+        reputation: reputation === undefined ? undefined : reputation * standing.healthFactor(node),
+        verifiedTflops: standing.verifiedTflops(nodeId),
+        rttMs: this.live.get(nodeId)?.rttMs,
+      }),
+    );
+    this.parts.staging.schedulePass = true;
+  }
+
+  /** Parks nodes silent past their grace: they take no new work until they poll again. */
+  parkSilent(now: number): void {
+    const graceMs = this.pacing().graceMs;
+    for (const [nodeId, seen] of this.live) {
+      if (now - seen.lastSeenAt > graceMs && this.parts.scheduler.inventory.node(nodeId)?.node.schedulable) {
+        this.parts.scheduler.inventory.setSchedulable(nodeId, false);
+        this.parts.staging.event({ kind: "offline", nodeId, at: now });
+      }
+    }
+  }
+
+  private schedulable(nodeId: string, now: number): boolean {
+    return (
+      this.records.get(nodeId)?.runtime !== "none" &&
+      this.isLive(nodeId, now) &&
+      (this.live.get(nodeId)?.acceptingWork ?? false) &&
+      this.parts.standing.eligible(nodeId, now)
+    );
+  }
+}
