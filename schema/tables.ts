@@ -18,6 +18,10 @@ export const apiKeys = sqliteTable(
       .notNull()
       .references(() => accounts.id),
     secretHash: text("secret_hash").notNull(),
+    /** A label the owner gave it ("ci", "grafana"); null for the sign-up key. */
+    name: text("name"),
+    /** JSON array of KeyScope (src/shared/api-key-scopes.ts). */
+    scopes: text("scopes").notNull().default('["full"]'),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
   },

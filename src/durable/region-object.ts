@@ -40,6 +40,7 @@ import { RegionWriter } from "./region-writer.js";
 import type { ReputationView } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
 import { budgetRunLimit } from "./run-limits.js";
+import { STORAGE_KEYS } from "./storage-keys.js";
 import type { VerificationStatus } from "./verification-desk.js";
 
 /** What the object builds once storage is read: the state machine and the standing it reads. */
@@ -79,6 +80,10 @@ export class RegionObject extends DurableObject<Env> {
     const stored = await readStoredRegion(this.ctx.storage);
     const standing = RegionStanding.restore(stored.reputations, stored.verifications, this.requireVerified);
     const name = this.ctx.id.name ?? stored.storedName ?? "";
+    // Kept for wake-ups that carry no name: after a restart, the alarm may construct the object
+    // before any named stub does, and `ctx.id.name` is then undefined.
+    if (this.ctx.id.name !== undefined && stored.storedName !== this.ctx.id.name)
+      await this.ctx.storage.put(STORAGE_KEYS.region, this.ctx.id.name);
     const choices = {
       clock: systemClock,
       timing: this.timing,
@@ -157,6 +162,32 @@ export class RegionObject extends DurableObject<Env> {
       if (report.type === "logs") await writeLogs(this.env.DB, job.id, member.id, report.chunks);
       else await this.save();
       return { accepted: true, stop: report.type === "exited" || member.stopping !== null };
+    });
+  }
+
+  /**
+   * The job behind an attempt this node holds under this fencing number: the Worker's storage
+   * routes hand out secrets and URLs only for a current lease.
+   */
+  async attemptOf(
+    caller: AgentCaller,
+    attemptId: string,
+    fencing: number,
+  ): Promise<RpcResult<{ jobId: string; accountId: string; spec: JobSpec; attempts: number; rank: number }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      const node = this.authenticate(caller, now);
+      const current = this.state.currentAttempt(attemptId, node.id, fencing);
+      if (!current)
+        throw new MeridianError(409, "stale_lease", "this attempt's lease is no longer current; stop it");
+      const { job, member } = current;
+      return {
+        jobId: job.id,
+        accountId: job.accountId,
+        spec: job.spec,
+        attempts: job.attempts,
+        rank: member.rank,
+      };
     });
   }
 

@@ -2,9 +2,11 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { MeridianError } from "../shared/errors.js";
+import { RateLimitedError } from "./rate-limits.js";
 
 /** Domain errors and rejected input become the JSON envelope; anything else a bare 500. */
 export function errorBoundary(error: Error, c: Context): Response {
+  if (error instanceof RateLimitedError) c.header("Retry-After", String(error.retryAfterSeconds));
   if (error instanceof MeridianError) {
     return c.json(
       { error: { code: error.code, message: error.message, details: error.details } },

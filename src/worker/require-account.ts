@@ -1,19 +1,30 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { createMiddleware } from "hono/factory";
+import { z } from "zod";
 import { apiKeys } from "../../schema/tables.js";
+import { KeyScope, scopesAllow, scopesAllowProvider } from "../shared/api-key-scopes.js";
 import { MeridianError } from "../shared/errors.js";
 import { parseApiKey, secretMatches } from "./api-keys.js";
 import type { AppEnv } from "./hono-env.js";
+import { callerAddress, rateLimitsOf, takeOrThrow } from "./rate-limits.js";
 
-/** The account an `Authorization: Bearer <api key>` header belongs to; 401 for a missing or bad key. */
-export async function accountOfAuthorization(database: D1Database, header: string): Promise<string> {
+export interface AuthenticatedKey {
+  accountId: string;
+  keyId: string;
+  scopes: KeyScope[];
+}
+
+const StoredScopes = z.array(KeyScope);
+
+/** The key an `Authorization: Bearer <api key>` header carries; 401 for a missing, bad or revoked key. */
+export async function authenticateKey(database: D1Database, header: string): Promise<AuthenticatedKey> {
   const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   if (!token) throw new MeridianError(401, "unauthorized", "send an API key as Authorization: Bearer <key>");
   const parsed = parseApiKey(token);
   const row = parsed
     ? await drizzle(database)
-        .select({ accountId: apiKeys.accountId, secretHash: apiKeys.secretHash })
+        .select({ accountId: apiKeys.accountId, secretHash: apiKeys.secretHash, scopes: apiKeys.scopes })
         .from(apiKeys)
         .where(and(eq(apiKeys.id, parsed.keyId), isNull(apiKeys.revokedAt)))
         .get()
@@ -21,11 +32,53 @@ export async function accountOfAuthorization(database: D1Database, header: strin
   if (!parsed || !row || !(await secretMatches(parsed.secret, row.secretHash))) {
     throw new MeridianError(401, "unauthorized", "the API key is not valid");
   }
-  return row.accountId;
+  const scopes = StoredScopes.safeParse(JSON.parse(row.scopes));
+  return { accountId: row.accountId, keyId: parsed.keyId, scopes: scopes.success ? scopes.data : [] };
 }
 
-/** Requires `Authorization: Bearer <api key>` and puts the key's account on the context. */
+/**
+ * The account that will own the nodes an agent registers with this key (`--owner-key`); the key
+ * must be a full or a provider key.
+ */
+export async function accountOfAuthorization(database: D1Database, header: string): Promise<string> {
+  const key = await authenticateKey(database, header);
+  if (!scopesAllowProvider(key.scopes)) {
+    throw new MeridianError(403, "forbidden", "this API key cannot own nodes: use a full or a provider key");
+  }
+  return key.accountId;
+}
+
+/**
+ * Requires `Authorization: Bearer <api key>` whose scopes allow the request, within the key's rate
+ * limit, and puts the key's account, id and scopes on the context. Failed authentications count
+ * against the caller's address, so guessing keys ends in 429s.
+ */
 export const requireAccount = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("accountId", await accountOfAuthorization(c.env.DB, c.req.header("authorization") ?? ""));
+  const limits = rateLimitsOf(c.env);
+  let key: AuthenticatedKey;
+  try {
+    key = await authenticateKey(c.env.DB, c.req.header("authorization") ?? "");
+  } catch (error) {
+    if (error instanceof MeridianError && error.status === 401) {
+      await takeOrThrow(
+        c.env,
+        `auth-failure:${callerAddress(c.req)}`,
+        limits.authFailuresPerAddress,
+        "failed authentications from this address",
+      );
+    }
+    throw error;
+  }
+  if (!scopesAllow(key.scopes, c.req.method, c.req.path)) {
+    throw new MeridianError(
+      403,
+      "forbidden",
+      `this API key (scopes ${key.scopes.join(", ")}) may not ${c.req.method} ${c.req.path}`,
+    );
+  }
+  await takeOrThrow(c.env, `key:${key.keyId}`, limits.requestsPerKey, "requests with this API key");
+  c.set("accountId", key.accountId);
+  c.set("keyId", key.keyId);
+  c.set("keyScopes", key.scopes);
   await next();
 });

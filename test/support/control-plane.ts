@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,6 +60,16 @@ export async function freshState(): Promise<string> {
 }
 
 /**
+ * Tests and benches sign up many accounts and drive many requests from 127.0.0.1; the edge's
+ * limits themselves are tested in test/worker/rate-limits.test.ts (and can be set through `vars`).
+ */
+export const TEST_RATE_LIMITS = JSON.stringify({
+  signupPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+  requestsPerKey: { limit: 1_000_000, windowSeconds: 60 },
+  authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+});
+
+/**
  * Starts the real control plane as `npm start` does: migrations applied to a fresh local D1, then
  * `wrangler dev` (workerd, local D1 and Durable Objects) on a free port.
  */
@@ -67,7 +78,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const state = options.state ?? (await freshState());
   const port = await freePort();
   const inspector = await freePort();
-  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  // A key for secrets and signed storage URLs, as `npm start` writes one into .dev.vars.
+  const withDefaults = {
+    RATE_LIMITS: TEST_RATE_LIMITS,
+    SECRETS_KEY: randomBytes(32).toString("hex"),
+    ...options.vars,
+  };
+  const vars = Object.entries(withDefaults).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child: ChildProcess = spawn(
     "npx",
     [

@@ -11,6 +11,7 @@ import {
   NodeList,
   QuoteView,
 } from "../api.js";
+import { FaucetResult } from "../chain-api.js";
 import type { JobSpec } from "../job-spec.js";
 import {
   AccountEventsPage,
@@ -27,6 +28,7 @@ import {
   UsageView,
 } from "../ledger-api.js";
 import { NodeMetricsView, ProviderNodeView } from "../provider-api.js";
+import { JobTemplate } from "../templates/job-template.js";
 import { ApiError, apiErrorOf } from "./api-error.js";
 
 /** A parsed response body together with the JSON it came from (the CLI's `--json` prints it as sent). */
@@ -69,6 +71,8 @@ export const CLIENT_ROUTES = {
   earnings: ["GET", "/v1/provider/earnings"],
   providerNode: ["GET", "/v1/provider/nodes/:id"],
   providerNodes: ["GET", "/v1/provider/nodes"],
+  devFaucet: ["POST", "/v1/dev/faucet"],
+  getTemplate: ["GET", "/v1/templates/:id"],
 } as const satisfies Record<string, readonly [string, `/v1/${string}`]>;
 type RouteName = keyof typeof CLIENT_ROUTES;
 
@@ -181,6 +185,16 @@ export class MeridianClient {
 
   earnings(query: z.input<typeof EarningsQuery> = {}): Promise<ApiResult<EarningsView>> {
     return this.#json(EarningsView, "earnings", { query });
+  }
+
+  /** The local chain's faucet (refused with 403 unless the control plane's chain is the local one). */
+  devFaucet(body: { wallet: string; amount: string; token: string }): Promise<ApiResult<FaucetResult>> {
+    return this.#json(FaucetResult, "devFaucet", { body, auth: false });
+  }
+
+  /** A pre-configured job (GET /v1/templates/:id), rendered with `--set` values by the caller. */
+  getTemplate(id: string): Promise<ApiResult<JobTemplate>> {
+    return this.#json(JobTemplate, "getTemplate", { params: { id }, auth: false });
   }
 
   providerNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {

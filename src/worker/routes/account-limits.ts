@@ -5,9 +5,11 @@ import { accountSpend } from "../../ledger/account-spend.js";
 import type { LedgerDb } from "../../ledger/ledger-db.js";
 import { AccountLimitsRequest, AccountLimitsView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
+import { auditStatement } from "../audit-log.js";
 import type { AppEnv } from "../hono-env.js";
 import { jsonBody } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
+import { callerAddress } from "../rate-limits.js";
 
 async function view(db: LedgerDb, accountId: string, limits: AccountLimits): Promise<AccountLimitsView> {
   const spend = await accountSpend(db, accountId);
@@ -67,6 +69,18 @@ export const accountLimitRoutes = new Hono<AppEnv>()
       const limits = await setLimits(db, accountId, {
         ...(body.monthlyCap === undefined ? {} : { monthlyCapMicros: body.monthlyCap }),
         ...(body.maxSpendPerHour === undefined ? {} : { maxSpendPerHourMicros: body.maxSpendPerHour }),
+      });
+      // After the change (setLimits batches its own writes): a record of a limit that did not change
+      // is worse than one written a moment late.
+      await auditStatement(db, {
+        accountId,
+        action: "limits.updated",
+        keyId: c.get("keyId"),
+        address: callerAddress(c.req),
+        details: {
+          monthlyCapMicros: limits.monthlyCapMicros,
+          maxSpendPerHourMicros: limits.maxSpendPerHourMicros,
+        },
       });
       return c.json(await view(db, accountId, limits));
     },

@@ -2,12 +2,15 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { accounts, apiKeys } from "../../../schema/tables.js";
 import { signupCreditStatements } from "../../ledger/credits.js";
+import { ledgerConfig } from "../../ledger/ledger-config.js";
 import { AccountCreated, CreateAccountRequest } from "../../shared/api.js";
 import { newId } from "../../shared/ids.js";
 import { issueApiKey } from "../api-keys.js";
+import { auditStatement } from "../audit-log.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow, readText } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
+import { callerAddress } from "../rate-limits.js";
 
 /** Open sign-up: an account and its first API key, which is shown this once and never again. */
 export const accountRoutes = new Hono<AppEnv>().post(
@@ -43,7 +46,15 @@ export const accountRoutes = new Hono<AppEnv>().post(
         .values({ id: accountId, name: body.name ?? null, email: body.email ?? null, createdAt: now }),
       db.insert(apiKeys).values({ id: key.keyId, accountId, secretHash: key.secretHash, createdAt: now }),
       ...signupCreditStatements(db, c.env, accountId, now),
+      auditStatement(db, {
+        accountId,
+        action: "account.created",
+        subject: accountId,
+        address: callerAddress(c.req),
+        details: { keyId: key.keyId, signupCreditMicros: ledgerConfig(c.env).signupCreditMicros },
+        now,
+      }),
     ]);
-    return c.json({ id: accountId, apiKey: key.apiKey } satisfies AccountCreated, 201);
+    return c.json({ id: accountId, apiKey: key.apiKey }, 201);
   },
 );

@@ -29,6 +29,7 @@ import { parseJsonText, parseOrThrow } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
+import { agentStorageRoutes } from "./agent-storage.js";
 
 function registeredRegion(region: string): string {
   if (!region)
@@ -174,4 +175,5 @@ export const agentRoutes = new Hono<AppEnv>()
         unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
       );
     },
-  );
+  )
+  .route("/attempts", agentStorageRoutes);

@@ -3,12 +3,14 @@ import { Hono } from "hono";
 import { grantCredit } from "../../ledger/credits.js";
 import { CreditRequest, CreditView } from "../../shared/ledger-api.js";
 import { formatUsd } from "../../shared/money.js";
+import { auditStatement } from "../audit-log.js";
 import type { AppEnv } from "../hono-env.js";
 import { idempotencyKeyOf } from "../idempotency-key.js";
 import { jsonBody } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_IDS } from "../openapi/sample-bodies.js";
 import { requireOperator } from "../operator-auth.js";
+import { callerAddress } from "../rate-limits.js";
 
 /**
  * POST /v1/credits (operator only): grants credit to an account from the credits issuer. Honours
@@ -38,6 +40,15 @@ export const creditRoutes = new Hono<AppEnv>().post(
       idempotencyKey: key,
     });
     if (replayed) c.header("Idempotent-Replayed", "true");
+    else {
+      await auditStatement(drizzle(c.env.DB), {
+        accountId: body.accountId,
+        action: "credit.granted",
+        subject: transfer.id,
+        address: callerAddress(c.req),
+        details: { amountMicros: transfer.amountMicros, memo: transfer.memo, by: "operator" },
+      });
+    }
     const view: CreditView = {
       transferId: transfer.id,
       accountId: body.accountId,

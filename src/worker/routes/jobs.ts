@@ -9,6 +9,7 @@ import { JobEventList, JobList, JobListQuery, JobView, type PlacementExplanation
 import { MeridianError } from "../../shared/errors.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { isTerminal, type JobStatus } from "../../shared/job-status.js";
+import { secretNamesOf } from "../../shared/storage/env-secrets.js";
 import { requireReachable } from "../feasibility.js";
 import type { AppEnv } from "../hono-env.js";
 import { ownJob } from "../job-records.js";
@@ -17,8 +18,11 @@ import { jsonBody, queryOf } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_JOB_SPEC, SAMPLE_JOB_VIEW } from "../openapi/sample-bodies.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
+import { requireSecrets } from "../storage/secret-store.js";
+import { checkStorageEndpoints } from "../storage/targets.js";
 import { jobEventStreamRoutes } from "./job-event-stream.js";
 import { jobLogRoutes } from "./job-logs.js";
+import { jobOutputRoutes } from "./job-outputs.js";
 
 /** Why each queued job among these rows waits, one call per region. */
 async function explanations(
@@ -72,6 +76,8 @@ export const jobRoutes = new Hono<AppEnv>()
     async (c) => {
       const spec = await jsonBody(c, JobSpec);
       const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
+      await requireSecrets(c.env.DB, c.get("accountId"), secretNamesOf(spec));
+      checkStorageEndpoints(c.env, spec);
       requireReachable(c.env, spec);
       const region = chooseRegion(c, spec.region);
       const accountId = c.get("accountId");
@@ -210,4 +216,5 @@ export const jobRoutes = new Hono<AppEnv>()
     },
   )
   .route("/", jobLogRoutes)
+  .route("/", jobOutputRoutes)
   .route("/", jobEventStreamRoutes);

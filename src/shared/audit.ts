@@ -1,0 +1,36 @@
+import { z } from "zod";
+
+/** Actions on keys and money an account can read back (GET /v1/account/audit). */
+export const AuditAction = z.enum([
+  "account.created",
+  "key.created",
+  "key.revoked",
+  "limits.updated",
+  "credit.granted",
+]);
+export type AuditAction = z.infer<typeof AuditAction>;
+
+export const AuditEventView = z.object({
+  id: z.string(),
+  at: z.string(),
+  action: AuditAction,
+  /** What it was done to: a key id, an account id. */
+  subject: z.string().nullable(),
+  /** The key that did it; null for sign-up and operator actions. */
+  keyId: z.string().nullable(),
+  /** The caller's address as the edge saw it. */
+  address: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEventView = z.infer<typeof AuditEventView>;
+
+export const AuditQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    /** The id of the last event of the previous page. */
+    cursor: z
+      .string()
+      .regex(/^aud_[0-9a-hjkmnp-tv-z]{26}$/, "an audit event id")
+      .optional(),
+  })
+  .strict();

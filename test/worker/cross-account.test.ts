@@ -1,0 +1,111 @@
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../../src/worker/app.js";
+import { authed, call, h100Numbered, hardware, jsonInit, ownedAgent, submit } from "./support.js";
+
+interface Owner {
+  apiKey: string;
+  ids: { job: string; node: string; key: string };
+}
+
+type IdKind = keyof Owner["ids"];
+
+/**
+ * Every route that takes an id, and which of an account's ids it takes. A route added to the app
+ * with a path parameter and missing here fails the first test: it must say whose ids it answers.
+ */
+const ACCOUNT_ROUTES: Record<string, IdKind> = {
+  "GET /v1/jobs/:id": "job",
+  "GET /v1/jobs/:id/logs": "job",
+  "GET /v1/jobs/:id/events": "job",
+  "POST /v1/jobs/:id/cancel": "job",
+  "GET /v1/provider/nodes/:id": "node",
+  "GET /v1/provider/nodes/:id/reputation": "node",
+  "DELETE /v1/account/keys/:id": "key",
+};
+
+/** Routes whose ids are not an account's: why each is exempt. */
+const NOT_ACCOUNT_SCOPED: Record<string, string> = {
+  "GET /v1/nodes/:id/metrics": "the public inventory: every account may see every listed node's health",
+  "POST /v1/operator/nodes/:id/lift": "operator token, not an account",
+};
+
+function routesWithIds(): string[] {
+  return [
+    ...new Set(
+      app.routes
+        .filter((route) => route.path.includes("/:") && route.method !== "ALL")
+        .filter((route) => !route.path.startsWith("/v1/agent/"))
+        .map((route) => `${route.method} ${route.path}`),
+    ),
+  ];
+}
+
+const owners: Owner[] = [];
+
+beforeAll(async () => {
+  for (let i = 0; i < 4; i++) {
+    const { agent, apiKey } = await ownedAgent(hardware([h100Numbered(100 + i)]));
+    // Nothing polls for it, so the job stays where placement left it while the test runs.
+    const submitted = await submit(apiKey, { name: `cross-${i}`, image: "busybox", timeoutSeconds: 60 });
+    if (submitted.status !== 201)
+      throw new Error(`submit answered ${submitted.status} ${await submitted.text()}`);
+    const job = (await submitted.json()) as { id: string };
+    const key = (await (
+      await call("/v1/account/keys", jsonInit("POST", { scopes: ["read"] }, apiKey))
+    ).json()) as {
+      id: string;
+    };
+    owners.push({ apiKey, ids: { job: job.id, node: agent.nodeId, key: key.id } });
+  }
+});
+
+async function storedState(): Promise<string> {
+  const rows = await env.DB.batch([
+    env.DB.prepare("SELECT id, status FROM jobs ORDER BY id"),
+    env.DB.prepare("SELECT id, revoked_at FROM api_keys ORDER BY id"),
+    env.DB.prepare("SELECT count(*) AS n, coalesce(sum(amount_micros), 0) AS s FROM ledger_transfers"),
+  ]);
+  return JSON.stringify(rows.map((result) => result.results));
+}
+
+describe("another account's ids answer 404, on every route that takes one", () => {
+  it("knows every route with an id in the app", () => {
+    const unknown = routesWithIds().filter(
+      (route) => !(route in ACCOUNT_ROUTES) && !(route in NOT_ACCOUNT_SCOPED),
+    );
+    expect(unknown, "add these to ACCOUNT_ROUTES (or NOT_ACCOUNT_SCOPED, with the reason)").toEqual([]);
+  });
+
+  it("answers the owner, and 404 to every other account, for random pairs and routes (nothing changes)", async () => {
+    const routes = Object.entries(ACCOUNT_ROUTES);
+    // The control: each owner reaches its own resources (reads only; cancel and revoke would act).
+    for (const owner of owners) {
+      for (const [route, kind] of routes.filter(([route]) => route.startsWith("GET "))) {
+        const path = route.slice(4).replace(":id", owner.ids[kind]);
+        expect((await call(path, authed(owner.apiKey))).status, `${route} for its owner`).toBe(200);
+      }
+    }
+    const before = await storedState();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: owners.length - 1 }),
+        fc.integer({ min: 1, max: owners.length - 1 }),
+        fc.constantFrom(...routes),
+        async (caller, offset, [route, kind]) => {
+          const victim = owners[(caller + offset) % owners.length];
+          const thief = owners[caller];
+          if (victim === undefined || thief === undefined) throw new Error("no such owner");
+          const [method = "GET", template = ""] = route.split(" ");
+          const res = await call(template.replace(":id", victim.ids[kind]), authed(thief.apiKey, method));
+          const body = (await res.json()) as { error?: { code?: string } };
+          expect(res.status, `${route} of another account`).toBe(404);
+          expect(body.error?.code).toMatch(/not_found$/);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    expect(await storedState()).toBe(before);
+  }, 60_000);
+});
