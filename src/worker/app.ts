@@ -28,6 +28,7 @@ import { quoteRoutes } from "./routes/quotes.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { storageUrlRoutes } from "./routes/storage-urls.js";
 import { templateRoutes } from "./routes/templates.js";
+import { topupRoutes } from "./routes/topups.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { usageRoutes } from "./routes/usage.js";
 import { walletAuthRoutes } from "./routes/wallet-auth.js";
@@ -57,6 +58,8 @@ export const app = new Hono<AppEnv>()
   .route("/v1/provider/payout-wallet", payoutWalletRoutes)
   .route("/v1/auth/wallet", walletAuthRoutes)
   .route("/v1/dev/faucet", devFaucetRoutes)
+  .use("/v1/topups/*", requireAccount)
+  .route("/v1/topups", topupRoutes)
   .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)
   .route("/v1/quotes", quoteRoutes)
