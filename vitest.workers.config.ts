@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -5,6 +6,10 @@ import { startWorkerTestChain } from "./test/support/worker-chain.js";
 
 // Worker, Durable Object and D1 tests: they run inside workerd with the real bindings.
 export default defineConfig(async () => {
+  // wrangler.toml serves the console's build as static assets; the pool refuses a missing folder.
+  execFileSync(process.execPath, [path.join(import.meta.dirname, "scripts/build-console.mjs"), "--quiet"], {
+    stdio: "inherit",
+  });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
   // Chain tests pay on a local Solana JSON-RPC server (src/local-chain), started here on a free port.
   const chain = await startWorkerTestChain();

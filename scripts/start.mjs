@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { applyMigrations, ensureDemoImage, nextSteps } from "./front-door.mjs";
 import { signalGroup, startChild, stopChild, watchParent } from "./supervise.mjs";
 
 const port = process.env.MERIDIAN_PORT || "8787";
@@ -46,36 +47,7 @@ async function waitForHealth(wrangler) {
 }
 
 function printNextSteps() {
-  // `npm link` puts a `meridian` command on the PATH; this form needs nothing installed.
-  const cli = "npm run -s cli --";
-  process.stdout.write(`
-Meridian is running at ${url} (one agent, data in ${dataDir}). Ctrl-C stops everything.
-
-Next, in another terminal:
-
-  # 1. Create an account (either way):
-  curl -s -X POST ${url}/v1/accounts -H 'content-type: application/json' -d '{"name":"me"}'
-  ${cli} signup --api-url ${url} --name me   # saves the key to ~/.config/meridian
-
-  # Need more credit than the sign-up grant? As the local operator (token in .dev.vars):
-  curl -s -X POST ${url}/v1/credits -H "authorization: Bearer $OPERATOR_TOKEN" \\
-    -H 'content-type: application/json' -d '{"accountId":"acct_…","amount":"100"}'
-
-  # 2. Build the test image once (needs Docker and busybox-static):
-  bash scripts/build-test-images.sh
-
-  # 3. Submit the example job and follow its logs:
-  ${cli} jobs submit examples/hello.yaml
-  ${cli} jobs logs <job-id> -f
-  ${cli} jobs list
-  ${cli} nodes
-
-  # or with curl and the key from step 1:
-  curl -s -X POST ${url}/v1/jobs -H "authorization: Bearer $KEY" -H 'content-type: application/json' \\
-    -d '{"name":"hello","image":"meridian/busybox:test","command":["sh","-c","echo hello"]}'
-  curl -s "${url}/v1/jobs/<job-id>/logs?follow=1" -H "authorization: Bearer $KEY"
-
-`);
+  process.stdout.write(nextSteps(url, dataDir));
 }
 
 /**
@@ -206,22 +178,7 @@ function ensureChainVars() {
 
 async function main() {
   ensureDevVars();
-  log("applying D1 migrations (local)");
-  const migrate = startChild(
-    "wrangler",
-    "npx",
-    ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...persist],
-    {
-      ...baseEnv,
-      // Without a terminal wrangler would otherwise ask before applying.
-      CI: "true",
-    },
-  );
-  const migrated = await migrate.exited;
-  if (migrated.code !== 0) {
-    process.stderr.write(`[start] applying migrations failed (${describeExit(migrated)})\n`);
-    process.exit(1);
-  }
+  if (!(await applyMigrations(persist, baseEnv))) process.exit(1);
   const chain = await startLocalChain();
 
   log(`starting the control plane on ${url}`);
@@ -252,6 +209,7 @@ async function main() {
   if (stopping()) return;
   log("control plane is up");
 
+  ensureDemoImage();
   log(`starting a host agent (data in ${dataDir})`);
   agent = startAgentChild();
   // Should we die, wrangler's leash lets the agent drain through it before stopping it.

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ErrorEnvelope } from "../shared/errors.js";
+import { EarningsView } from "../shared/ledger-api.js";
 import { ControlPlaneError, UNREACHABLE } from "./control-plane-client.js";
 
 /**
@@ -41,9 +42,6 @@ export const ProviderNodeView = z
   .loose();
 export type ProviderNodeView = z.infer<typeof ProviderNodeView>;
 
-export const EarningsView = z.record(z.string(), z.unknown());
-export type EarningsView = z.infer<typeof EarningsView>;
-
 export interface ProviderApiOptions {
   baseUrl: string;
   ownerApiKey?: string;
@@ -73,9 +71,10 @@ export class ProviderApi {
   async health(): Promise<HealthProbe> {
     const started = this.now();
     const response = await this.get("/v1/health", false);
-    await response.body?.cancel();
+    const body = (await response.json().catch(() => undefined)) as { time?: unknown } | undefined;
     const ended = this.now();
-    const date = response.headers.get("date");
+    // The body's time has millisecond resolution; the Date header (not sent by wrangler dev) seconds.
+    const date = typeof body?.time === "string" ? body.time : response.headers.get("date");
     const parsed = date === null ? Number.NaN : Date.parse(date);
     return {
       serverTime: Number.isNaN(parsed) ? undefined : parsed,

@@ -1,4 +1,6 @@
-import { ApiClient } from "./api-client.js";
+import { ApiError } from "../shared/client/api-error.js";
+import { MeridianClient } from "../shared/client/meridian-client.js";
+import { apiErrorText } from "./api-error-text.js";
 import { CliError, UsageError } from "./cli-error.js";
 import type { Command } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
@@ -15,6 +17,7 @@ export const EXIT_USAGE = 2;
 /** Runs one CLI invocation and returns its exit status; never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let command: Command | undefined = findCommand(argv.filter((arg) => !arg.startsWith("-")));
+  let resolvedUrl = "";
   try {
     const line = parseCommandLine(argv);
     command = findCommand(line.words);
@@ -44,7 +47,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.env,
       config,
     );
-    const client = new ApiClient({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, fetch: io.fetch });
+    resolvedUrl = settings.apiUrl;
+    const client = new MeridianClient({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, fetch: io.fetch });
     await command.run({
       io,
       args: line.words.slice(command.words.length),
@@ -60,6 +64,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof UsageError) {
       io.stderr(`error: ${error.message}\n\n${command ? commandHelp(command) : overviewHelp(COMMANDS)}`);
       return EXIT_USAGE;
+    }
+    if (error instanceof ApiError) {
+      io.stderr(apiErrorText(error, resolvedUrl));
+      return EXIT_FAILED;
     }
     if (error instanceof CliError) {
       io.stderr(`error ${error.code}: ${error.message}\n`);

@@ -1,4 +1,4 @@
-import type { ApiClient } from "./api-client.js";
+import type { MeridianClient } from "../shared/client/meridian-client.js";
 import type { CliConfig, Settings } from "./config.js";
 import type { CliIo } from "./io.js";
 import type { OptionName, OptionValues } from "./options.js";
@@ -14,7 +14,7 @@ export interface CommandContext {
   readonly configFile: string;
   /** The config file's content as it was when the command started. */
   readonly config: CliConfig;
-  readonly client: ApiClient;
+  readonly client: MeridianClient;
 }
 
 export interface Command {

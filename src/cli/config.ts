@@ -62,5 +62,12 @@ export function resolveSettings(
 ): Settings {
   const apiUrl = flags.apiUrl || env.MERIDIAN_API_URL || config.apiUrl || DEFAULT_API_URL;
   const apiKey = flags.apiKey || env.MERIDIAN_API_KEY || config.apiKey || undefined;
+  if (!/^https?:\/\/[^/]/i.test(apiUrl)) {
+    // Without a scheme fetch fails as if nothing listened; say what is wrong instead.
+    throw new CliError(
+      "bad_api_url",
+      `the API URL "${apiUrl}" needs a scheme: http://${apiUrl.replace(/^\/+/, "")}`,
+    );
+  }
   return { apiUrl: apiUrl.replace(/\/+$/, ""), apiKey };
 }

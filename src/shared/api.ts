@@ -135,3 +135,15 @@ export const QuoteView = z.object({
   explanation: PlacementExplanation,
 });
 export type QuoteView = z.infer<typeof QuoteView>;
+
+/** GET /v1/health */
+export const HealthView = z.object({
+  ok: z.boolean(),
+  regions: z.array(z.string()),
+  defaultRegion: z.string(),
+  /** Each region's centroid, as configured (wrangler.toml REGIONS): where the console's map puts it. */
+  regionLocations: z.array(z.object({ id: z.string(), lat: z.number(), lon: z.number() })),
+  /** The server's clock, ISO-8601: what agents compare theirs with. */
+  time: z.string(),
+});
+export type HealthView = z.infer<typeof HealthView>;

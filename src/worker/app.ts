@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { deploymentGuard } from "./deployment-guard.js";
 import { errorBoundary } from "./error-boundary.js";
 import type { AppEnv } from "./hono-env.js";
+import { openApiRoute } from "./openapi/openapi-route.js";
 import { limitSignups } from "./rate-limits.js";
 import { requireAccount } from "./require-account.js";
 import { accountEventRoutes } from "./routes/account-events.js";
@@ -80,5 +81,8 @@ export const app = new Hono<AppEnv>()
     c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   )
   .onError(errorBoundary);
+
+/** The API reference, generated from the routes' own `doc()` descriptions (src/worker/openapi/). */
+app.get("/v1/openapi.json", ...openApiRoute(app));
 
 export type AppType = typeof app;

@@ -105,7 +105,7 @@ describe("jobs", () => {
     expect(run).toMatchObject({ status: 0, stderr: "" });
     expect(run.stdout).toMatch(/^id: +job_01$/m);
     expect(run.stdout).toMatch(/^status: +queued$/m);
-    expect(run.stdout).toContain("meridian jobs logs job_01 -f");
+    expect(run.stdout).toContain("jobs logs job_01 -f");
     const [request] = api.requests;
     expect(request).toMatchObject({ authorization: "Bearer mk_saved", contentType: "application/json" });
     expect(JSON.parse(request?.body ?? "")).toEqual({
@@ -205,17 +205,85 @@ describe("jobs", () => {
     onStdout = (soFar) => {
       if (soFar.includes("line 1")) sawFirst();
     };
+    let finished = false;
+    api.on("GET /v1/jobs/job_01", (_request, response) => {
+      const body = finished ? { ...JOB, status: "succeeded", exitCode: 0 } : JOB;
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify(body));
+    });
     api.on("GET /v1/jobs/job_01/logs?follow=1", async (_request, response) => {
       response.writeHead(200, { "content-type": "text/plain" });
       response.write("line 1\n");
       // The second line is only sent once the CLI has printed the first: proof it streams.
       await firstShown;
+      finished = true;
       response.end("line 2\n");
     });
     expect(await cli(["jobs", "logs", "job_01", "-f"])).toMatchObject({
       status: 0,
       stdout: "line 1\nline 2\n",
+      stderr: "[meridian] job_01 succeeded (exit code 0)\n",
     });
+  });
+
+  it("ends -f with the final state and reason, exit 1, for a job that did not succeed", async () => {
+    let calls = 0;
+    api.on("GET /v1/jobs/job_01", (_request, response) => {
+      calls++;
+      const body =
+        calls === 1
+          ? { ...JOB, status: "queued", reason: "no node in reach has a GPU" }
+          : { ...JOB, status: "failed", reason: "timed out after 60 s", exitCode: 137 };
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify(body));
+    });
+    api.on("GET /v1/jobs/job_01/logs?follow=1", (_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end("partial\n");
+    });
+    const run = await cli(["jobs", "logs", "job_01", "-f"]);
+    expect(run).toMatchObject({ status: 1, stdout: "partial\n" });
+    expect(run.stderr).toContain("[meridian] job_01 is queued: no node in reach has a GPU");
+    expect(run.stderr).toContain(
+      "error job_failed: job_01 ended failed: timed out after 60 s (exit code 137)",
+    );
+  });
+
+  it("resumes a follow the server ended early, without printing anything twice", async () => {
+    let calls = 0;
+    api.on("GET /v1/jobs/job_01", (_request, response) => {
+      calls++;
+      const body = calls < 3 ? JOB : { ...JOB, status: "succeeded", exitCode: 0 };
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify(body));
+    });
+    let streams = 0;
+    api.on("GET /v1/jobs/job_01/logs?follow=1", (_request, response) => {
+      streams++;
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end(streams === 1 ? "a\n" : "a\nb\n");
+    });
+    expect(await cli(["jobs", "logs", "job_01", "-f"])).toMatchObject({ status: 0, stdout: "a\nb\n" });
+  });
+
+  it("says an API URL without a scheme needs one, rather than blaming a stopped control plane", async () => {
+    const run = await cli(["nodes", "--api-url", "127.0.0.1:8791"]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("needs a scheme: http://127.0.0.1:8791");
+  });
+
+  it("shows what a 402 needed and had, and how to add credit", async () => {
+    api.json("POST /v1/jobs", 402, {
+      error: {
+        code: "insufficient_funds",
+        message: "the balance cannot cover this amount",
+        details: { needed: "7.20", neededMicros: 7200000, available: "5.00", availableMicros: 5000000 },
+      },
+    });
+    const run = await cli(["jobs", "submit", "--name", "x", "--image", "meridian/busybox:test"]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("needed $7.20, available $5.00");
+    expect(run.stderr).toContain("add credit");
   });
 });
 
@@ -302,7 +370,7 @@ describe("errors", () => {
     const run = await cli(["nodes"], { MERIDIAN_API_URL: url });
     expect(run).toMatchObject({ status: 1, stdout: "" });
     expect(run.stderr).toBe(
-      `error unreachable: cannot reach ${url} (ECONNREFUSED); is the control plane running? (npm start)\n`,
+      `error unreachable: cannot reach ${url} (ECONNREFUSED)\n  is the control plane running at ${url}? start it with: npm start\n`,
     );
   });
 

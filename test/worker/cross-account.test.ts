@@ -18,6 +18,7 @@ type IdKind = keyof Owner["ids"];
 const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/jobs/:id": "job",
   "GET /v1/jobs/:id/logs": "job",
+  "GET /v1/jobs/:id/events/stream": "job",
   "GET /v1/jobs/:id/events": "job",
   "POST /v1/jobs/:id/cancel": "job",
   "GET /v1/provider/nodes/:id": "node",

@@ -155,7 +155,7 @@ async function checkClock(health: () => Promise<HealthProbe>): Promise<CheckResu
       name: "control plane",
       status: "fail",
       message: error instanceof Error ? error.message : String(error),
-      fix: "check the controlPlane URL in the config and that this host can reach it over HTTPS",
+      fix: "check the controlPlane URL in the config and that this host can reach it",
     };
   }
   if (probe.serverTime === undefined) {

@@ -38,8 +38,12 @@ export async function doctorCommand(context: CommandContext): Promise<boolean> {
   });
   context.print(formatDoctor(results));
   const failed = results.filter((result) => result.status === "fail").length;
+  const warned = results.filter((result) => result.status === "warn").length;
+  const warnings = warned === 0 ? "" : `; ${warned} warning${warned === 1 ? "" : "s"} above worth reading`;
   context.print(
-    failed === 0 ? "\nall checks passed" : `\n${failed} problem(s) to fix before this host can serve`,
+    failed === 0
+      ? `\n${warned === 0 ? "all checks passed" : "no problems that stop this host from serving"}${warnings}`
+      : `\n${failed} problem(s) to fix before this host can serve${warnings}`,
   );
   return failed === 0;
 }

@@ -64,8 +64,11 @@ export async function providerStatus(options: {
   }
   try {
     const earnings = await api.earnings();
-    lines.push("earnings");
-    for (const [key, value] of Object.entries(earnings)) lines.push(`  ${key}: ${format(value)}`);
+    lines.push(
+      `earnings        $${earnings.total} from ${earnings.from.slice(0, 10)} to ${earnings.to.slice(0, 10)}`,
+    );
+    for (const node of earnings.nodes)
+      lines.push(`  ${node.nodeId}: pending $${node.pending}, paid out $${node.settled}`);
   } catch (error) {
     lines.push(`earnings        unavailable: ${errorMessage(error)}`);
   }
@@ -84,7 +87,9 @@ function describeNode(node: ProviderNodeView): string[] {
   }
   const reputation = node.reputation;
   if (reputation) {
-    lines.push(`reputation      ${reputation.score ?? "no score yet"}`);
+    lines.push(
+      `reputation      ${typeof reputation.score === "number" ? reputation.score.toFixed(3) : "no score yet"}`,
+    );
     for (const [key, value] of Object.entries(reputation.components ?? {}))
       lines.push(`  ${key}: ${format(value)}`);
   } else {
@@ -94,6 +99,7 @@ function describeNode(node: ProviderNodeView): string[] {
 }
 
 function format(value: unknown): string {
+  if (typeof value === "number" && !Number.isInteger(value)) return value.toFixed(3);
   return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 }
 

@@ -1,8 +1,10 @@
 import { JobStatus } from "../../shared/job-status.js";
 import { renderTemplate, TemplateError } from "../../shared/templates/job-template.js";
+import { CLI_NAME } from "../api-error-text.js";
 import { UsageError } from "../cli-error.js";
 import type { Command, CommandContext } from "../command.js";
 import { printResult } from "../command.js";
+import { followLogs } from "../follow-logs.js";
 import { renderJob, renderJobEvents, renderJobList } from "../job-render.js";
 import { checkJobSpec } from "../job-spec-check.js";
 import { readJobSpecFile } from "../job-spec-file.js";
@@ -74,7 +76,7 @@ Examples:
     printResult(
       context,
       raw,
-      () => `${renderJob(data)}\nfollow its logs: meridian jobs logs ${data.id} -f\n`,
+      () => `${renderJob(data)}\nfollow its logs: ${CLI_NAME} jobs logs ${data.id} -f\n`,
     );
   },
 };
@@ -135,14 +137,17 @@ const logs: Command = {
   usage: `Usage: meridian jobs logs <job-id> [-f|--follow]
 
 Prints the job's output as plain text (--json does not apply). With -f, keeps printing as the
-job writes, until it ends.
+job writes, until it ends, then says how it ended; exits 1 when it did not succeed. A queued job's
+reason for waiting is printed first.
 `,
   options: ["follow"],
   arity: [1, 1],
   async run(context) {
-    for await (const chunk of context.client.jobLogs(jobId(context), context.values.follow === true)) {
-      context.io.stdout(chunk);
+    if (context.values.follow === true) {
+      await followLogs(context.client, context.io, jobId(context));
+      return;
     }
+    for await (const chunk of context.client.jobLogs(jobId(context), false)) context.io.stdout(chunk);
   },
 };
 

@@ -1,16 +1,33 @@
 import { drizzle } from "drizzle-orm/d1";
 import { type Context, Hono } from "hono";
-import { PRESENCE_CALLER_HEADER } from "../../durable/presence-sockets.js";
 import type { RegionObject } from "../../durable/region-object.js";
+import { PRESENCE_CALLER_HEADER } from "../../durable/presence-sockets.js";
 import { type RpcResult, unwrap } from "../../durable/rpc-result.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { nodeOwnerStatement } from "../../ledger/node-owners.js";
-import { AttemptId, AttemptReport, PollRequest, RegisterRequest } from "../../shared/agent-protocol.js";
+import {
+  AttemptId,
+  AttemptReport,
+  PollRequest,
+  PollResponse,
+  RegisterRequest,
+  RegisterResponse,
+  ReportResponse,
+} from "../../shared/agent-protocol.js";
 import { MeridianError } from "../../shared/errors.js";
-import { ChallengeId } from "../../shared/verification/messages.js";
+import { ChallengeVerdictView } from "../../shared/provider-api.js";
+import {
+  ChallengeId,
+  ChallengeReady,
+  ChallengeRelease,
+  SpotCheckRequest,
+  VerificationAnswer,
+  VerificationCommit,
+} from "../../shared/verification/messages.js";
 import { agentAuth } from "../agent-auth.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
+import { doc } from "../openapi/route-doc.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
 import { agentStorageRoutes } from "./agent-storage.js";
@@ -60,46 +77,71 @@ async function challengeStep<T>(
 /** Routes the host agents call; every one is signed (agentAuth). */
 export const agentRoutes = new Hono<AppEnv>()
   .use(agentAuth)
-  .post("/register", async (c) => {
-    const agent = c.get("agent");
-    const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
-    const region = boundRegion(agent.region, chooseRegion(c, body.region));
-    const uuids = body.hardware.gpus.map((gpu) => gpu.uuid);
-    const repeated = uuids.find((uuid, i) => uuids.indexOf(uuid) !== i);
-    if (repeated !== undefined) {
-      throw new MeridianError(400, "duplicate_gpu_uuid", `GPU uuid ${repeated} is reported twice`, {
-        uuid: repeated,
-      });
-    }
-    // A provider's API key alongside the signature names the account that owns (is paid for) the node.
-    const authorization = c.req.header("authorization");
-    const owner =
-      authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
-    const registered = unwrap(await regionStub(c.env, region).register(agent, body));
-    if (owner !== undefined) {
-      const db = drizzle(c.env.DB);
-      await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);
-    }
-    return c.json(registered);
-  })
-  .post("/poll", async (c) => {
-    const agent = c.get("agent");
-    const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
-    const region = regionStub(c.env, registeredRegion(agent.region));
-    // A held poll whose connection closes before its answer is the first sign of a dead agent:
-    // the region hears of it at once (request.signal, flag enable_request_signal), not at a lease.
-    const signal = c.req.raw.signal;
-    const nodeId = agent.nodeId;
-    const dropped = (): void => {
-      if (nodeId) c.executionCtx.waitUntil(region.pollDropped(nodeId, agent.nonce).catch(() => undefined));
-    };
-    signal.addEventListener("abort", dropped, { once: true });
-    try {
-      return c.json(unwrap(await region.poll(agent, body)));
-    } finally {
-      signal.removeEventListener("abort", dropped);
-    }
-  })
+  .post(
+    "/register",
+    doc({
+      id: "agentRegister",
+      tag: "Agent",
+      summary: "Register a node",
+      description:
+        "Signed by the node's ed25519 key. An API key alongside names the account that owns the node.",
+      auth: "agent",
+      body: RegisterRequest,
+      response: { schema: RegisterResponse },
+      errors: [409],
+    }),
+    async (c) => {
+      const agent = c.get("agent");
+      const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
+      const region = boundRegion(agent.region, chooseRegion(c, body.region));
+      const uuids = body.hardware.gpus.map((gpu) => gpu.uuid);
+      const repeated = uuids.find((uuid, i) => uuids.indexOf(uuid) !== i);
+      if (repeated !== undefined) {
+        throw new MeridianError(400, "duplicate_gpu_uuid", `GPU uuid ${repeated} is reported twice`, {
+          uuid: repeated,
+        });
+      }
+      // A provider's API key alongside the signature names the account that owns (is paid for) the node.
+      const authorization = c.req.header("authorization");
+      const owner =
+        authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
+      const registered = unwrap(await regionStub(c.env, region).register(agent, body));
+      if (owner !== undefined) {
+        const db = drizzle(c.env.DB);
+        await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);
+      }
+      return c.json(registered);
+    },
+  )
+  .post(
+    "/poll",
+    doc({
+      id: "agentPoll",
+      tag: "Agent",
+      summary: "Long-poll for work (the heartbeat)",
+      auth: "agent",
+      body: PollRequest,
+      response: { schema: PollResponse },
+    }),
+    async (c) => {
+      const agent = c.get("agent");
+      const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
+      const region = regionStub(c.env, registeredRegion(agent.region));
+      // A held poll whose connection closes before its answer is the first sign of a dead agent:
+      // the region hears of it at once (request.signal, flag enable_request_signal), not at a lease.
+      const signal = c.req.raw.signal;
+      const nodeId = agent.nodeId;
+      const dropped = (): void => {
+        if (nodeId) c.executionCtx.waitUntil(region.pollDropped(nodeId, agent.nonce).catch(() => undefined));
+      };
+      signal.addEventListener("abort", dropped, { once: true });
+      try {
+        return c.json(unwrap(await region.poll(agent, body)));
+      } finally {
+        signal.removeEventListener("abort", dropped);
+      }
+    },
+  )
   .get("/presence", async (c) => {
     // A WebSocket the agent keeps open; its region hears it close the moment the agent dies.
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
@@ -116,21 +158,59 @@ export const agentRoutes = new Hono<AppEnv>()
       headers: { upgrade: "websocket", [PRESENCE_CALLER_HEADER]: JSON.stringify(caller) },
     });
   })
-  .post("/challenges/:challengeId/ready", (c) =>
-    challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),
+  .post(
+    "/challenges/:challengeId/ready",
+    doc({
+      id: "agentChallengeReady",
+      tag: "Agent",
+      summary: "Ready for a proof-of-GPU challenge (releases its seed)",
+      auth: "agent",
+      body: ChallengeReady,
+      response: { schema: ChallengeRelease },
+    }),
+    (c) => challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),
   )
-  .post("/challenges/:challengeId/commit", (c) =>
-    challengeStep(c, (r, a, id, body) => r.commitChallenge(a, id, body)),
+  .post(
+    "/challenges/:challengeId/commit",
+    doc({
+      id: "agentChallengeCommit",
+      tag: "Agent",
+      summary: "Commit a challenge's results (answers the spot checks to open)",
+      auth: "agent",
+      body: VerificationCommit,
+      response: { schema: SpotCheckRequest },
+    }),
+    (c) => challengeStep(c, (r, a, id, body) => r.commitChallenge(a, id, body)),
   )
-  .post("/challenges/:challengeId/answer", (c) =>
-    challengeStep(c, (r, a, id, body) => r.answerChallenge(a, id, body)),
+  .post(
+    "/challenges/:challengeId/answer",
+    doc({
+      id: "agentChallengeAnswer",
+      tag: "Agent",
+      summary: "Answer a challenge's spot checks (answers the verdict)",
+      auth: "agent",
+      body: VerificationAnswer,
+      response: { schema: ChallengeVerdictView },
+    }),
+    (c) => challengeStep(c, (r, a, id, body) => r.answerChallenge(a, id, body)),
   )
-  .post("/attempts/:attemptId/report", async (c) => {
-    const agent = c.get("agent");
-    const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
-    const body = parseOrThrow(AttemptReport, parseJsonText(agent.body), "report");
-    return c.json(
-      unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
-    );
-  })
+  .post(
+    "/attempts/:attemptId/report",
+    doc({
+      id: "agentReport",
+      tag: "Agent",
+      summary: "Report an attempt's start, logs or exit",
+      auth: "agent",
+      body: AttemptReport,
+      response: { schema: ReportResponse },
+    }),
+    async (c) => {
+      const agent = c.get("agent");
+      const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
+      const body = parseOrThrow(AttemptReport, parseJsonText(agent.body), "report");
+      return c.json(
+        unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
+      );
+    },
+  )
   .route("/attempts", agentStorageRoutes);

@@ -7,6 +7,7 @@ import { isTerminal, type JobStatus } from "../../shared/job-status.js";
 import type { AppEnv } from "../hono-env.js";
 import { ownJob } from "../job-records.js";
 import { queryOf } from "../json-body.js";
+import { doc } from "../openapi/route-doc.js";
 
 const FOLLOW_POLL_MS = 250;
 /** A followed stream ends after this long; the client reconnects (the CLI does) to keep following. */
@@ -40,49 +41,66 @@ async function jobStatus(database: D1Database, jobId: string): Promise<JobStatus
 }
 
 /** GET /v1/jobs/:id/logs: the container's output as text; `?follow=1` streams until the job ends. */
-export const jobLogRoutes = new Hono<AppEnv>().get("/:id/logs", async (c) => {
-  const query = queryOf(c, LogsQuery);
-  const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
-  const follow = query.follow === "1" || query.follow === "true";
-  const headers = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
-  if (!follow) {
-    let text = "";
-    let after = 0;
-    for (;;) {
-      const page = await logsAfter(c.env.DB, row.id, after, query.attempt);
-      for (const entry of page) text += entry.data;
-      const last = page.at(-1);
-      if (!last || page.length < PAGE) break;
-      after = last.id;
-    }
-    return new Response(text, { headers });
-  }
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const encoder = new TextEncoder();
-  const database = c.env.DB;
-  const pump = async (): Promise<void> => {
-    const deadline = Date.now() + FOLLOW_MAX_MS;
-    let after = 0;
-    try {
-      while (Date.now() < deadline) {
-        // Read the status before the logs: logs written before the job ended are then all seen.
-        const status = await jobStatus(database, row.id);
-        const page = await logsAfter(database, row.id, after, query.attempt);
-        for (const entry of page) await writer.write(encoder.encode(entry.data));
+export const jobLogRoutes = new Hono<AppEnv>().get(
+  "/:id/logs",
+  doc({
+    id: "jobLogs",
+    tag: "Jobs",
+    summary: "A job's logs",
+    description:
+      "The container's output as text. With `follow=1` the answer streams as lines arrive and ends when the job ends (or after 15 minutes: reconnect to keep following).",
+    query: LogsQuery,
+    response: { contentType: "text/plain", description: "The log text, as written by the container" },
+  }),
+  async (c) => {
+    const query = queryOf(c, LogsQuery);
+    const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
+    const follow = query.follow === "1" || query.follow === "true";
+    // identity: a compressed stream (workerd gzips for browsers) is held back until it ends.
+    const headers = {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store, no-transform",
+      "content-encoding": "identity",
+    };
+    if (!follow) {
+      let text = "";
+      let after = 0;
+      for (;;) {
+        const page = await logsAfter(c.env.DB, row.id, after, query.attempt);
+        for (const entry of page) text += entry.data;
         const last = page.at(-1);
-        if (last) after = last.id;
-        if (page.length === PAGE) continue;
-        if (!status || isTerminal(status)) break;
-        await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+        if (!last || page.length < PAGE) break;
+        after = last.id;
       }
-      await writer.close();
-    } catch (error) {
-      // The client went away, or D1 failed mid-stream: end the stream; nothing is left to answer.
-      console.error(JSON.stringify({ msg: "log follow ended early", jobId: row.id, error: String(error) }));
-      await writer.abort(error).catch(() => undefined);
+      return new Response(text, { headers });
     }
-  };
-  c.executionCtx.waitUntil(pump());
-  return new Response(readable, { headers });
-});
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    const encoder = new TextEncoder();
+    const database = c.env.DB;
+    const pump = async (): Promise<void> => {
+      const deadline = Date.now() + FOLLOW_MAX_MS;
+      let after = 0;
+      try {
+        while (Date.now() < deadline) {
+          // Read the status before the logs: logs written before the job ended are then all seen.
+          const status = await jobStatus(database, row.id);
+          const page = await logsAfter(database, row.id, after, query.attempt);
+          for (const entry of page) await writer.write(encoder.encode(entry.data));
+          const last = page.at(-1);
+          if (last) after = last.id;
+          if (page.length === PAGE) continue;
+          if (!status || isTerminal(status)) break;
+          await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+        }
+        await writer.close();
+      } catch (error) {
+        // The client went away, or D1 failed mid-stream: end the stream; nothing is left to answer.
+        console.error(JSON.stringify({ msg: "log follow ended early", jobId: row.id, error: String(error) }));
+        await writer.abort(error).catch(() => undefined);
+      }
+    };
+    c.executionCtx.waitUntil(pump());
+    return new Response(readable, { headers });
+  },
+);

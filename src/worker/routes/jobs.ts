@@ -5,7 +5,7 @@ import { jobEvents, jobs } from "../../../schema/tables.js";
 import type { SubmitOutcome } from "../../durable/region-records.js";
 import { unwrap } from "../../durable/rpc-result.js";
 import { type JobCost, jobCosts } from "../../ledger/job-cost.js";
-import { JobListQuery, type PlacementExplanation } from "../../shared/api.js";
+import { JobEventList, JobList, JobListQuery, JobView, type PlacementExplanation } from "../../shared/api.js";
 import { MeridianError } from "../../shared/errors.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { isTerminal, type JobStatus } from "../../shared/job-status.js";
@@ -15,9 +15,12 @@ import type { AppEnv } from "../hono-env.js";
 import { ownJob } from "../job-records.js";
 import { jobView } from "../job-view.js";
 import { jsonBody, queryOf } from "../json-body.js";
+import { doc } from "../openapi/route-doc.js";
+import { SAMPLE_JOB_SPEC, SAMPLE_JOB_VIEW } from "../openapi/sample-bodies.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { requireSecrets } from "../storage/secret-store.js";
 import { checkStorageEndpoints } from "../storage/targets.js";
+import { jobEventStreamRoutes } from "./job-event-stream.js";
 import { jobLogRoutes } from "./job-logs.js";
 import { jobOutputRoutes } from "./job-outputs.js";
 
@@ -57,91 +60,161 @@ function idempotencyKeyOf(header: string | undefined): string | undefined {
 }
 
 export const jobRoutes = new Hono<AppEnv>()
-  .post("/", async (c) => {
-    const spec = await jsonBody(c, JobSpec);
-    const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
-    await requireSecrets(c.env.DB, c.get("accountId"), secretNamesOf(spec));
-    checkStorageEndpoints(c.env, spec);
-    requireReachable(c.env, spec);
-    const region = chooseRegion(c, spec.region);
-    const accountId = c.get("accountId");
-    // One call: the region admits the job (row, hold), queues it and places it if it fits.
-    let submitted: SubmitOutcome;
-    try {
-      submitted = unwrap(await regionStub(c.env, region).submit({ accountId, spec, idempotencyKey }));
-    } catch (error) {
-      if (error instanceof MeridianError) throw error;
-      console.error(JSON.stringify({ msg: "region did not take the job", region, error: String(error) }));
-      throw new MeridianError(
-        503,
-        "region_unavailable",
-        `region ${region} is unavailable; submit again (with the same Idempotency-Key, it is not submitted twice)`,
-      );
-    }
-    const row = await ownJob(c.env.DB, accountId, submitted.jobId);
-    if (submitted.replayed) c.header("Idempotent-Replayed", "true");
-    const cost = await costOf(c.env, row.id);
-    return c.json(jobView(row, cost, submitted.explanation ?? undefined), 201);
-  })
-  .get("/", async (c) => {
-    const query = queryOf(c, JobListQuery);
-    const accountId = c.get("accountId");
-    const conditions = [eq(jobs.accountId, accountId)];
-    if (query.status) conditions.push(eq(jobs.status, query.status));
-    if (query.cursor) conditions.push(lt(jobs.id, query.cursor));
-    const rows = await drizzle(c.env.DB)
-      .select()
-      .from(jobs)
-      .where(and(...conditions))
-      .orderBy(desc(jobs.id))
-      .limit(query.limit + 1)
-      .all();
-    const page = rows.slice(0, query.limit);
-    const [reasons, costs] = await Promise.all([
-      explanations(c.env, page),
-      jobCosts(
-        drizzle(c.env.DB),
-        page.map((row) => row.id),
-      ),
-    ]);
-    const last = page.at(-1);
-    return c.json({
-      jobs: page.map((row) => jobView(row, costs.get(row.id) ?? NO_COST, reasons[row.id])),
-      nextCursor: rows.length > query.limit && last ? last.id : null,
-    });
-  })
-  .get("/:id", async (c) => {
-    const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
-    const reasons = await explanations(c.env, [row]);
-    return c.json(jobView(row, await costOf(c.env, row.id), reasons[row.id]));
-  })
-  .get("/:id/events", async (c) => {
-    const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
-    const events = await drizzle(c.env.DB)
-      .select()
-      .from(jobEvents)
-      .where(eq(jobEvents.jobId, row.id))
-      .orderBy(jobEvents.seq)
-      .all();
-    return c.json({
-      events: events.map((event) => ({
-        seq: event.seq,
-        status: event.status,
-        reason: event.reason,
-        at: new Date(event.at).toISOString(),
-        attemptId: event.attemptId,
-        nodeId: event.nodeId,
-      })),
-    });
-  })
-  .post("/:id/cancel", async (c) => {
-    const accountId = c.get("accountId");
-    const row = await ownJob(c.env.DB, accountId, c.req.param("id"));
-    if (isTerminal(row.status as JobStatus)) {
-      throw new MeridianError(409, "job_finished", `the job has already ended (${row.status})`);
-    }
-    unwrap(await regionStub(c.env, row.region).cancel(row.id));
-    return c.json(jobView(await ownJob(c.env.DB, accountId, row.id), await costOf(c.env, row.id)));
-  })
+  .post(
+    "/",
+    doc({
+      id: "submitJob",
+      tag: "Jobs",
+      summary: "Submit a job",
+      description:
+        "Validates the spec, holds its worst-case cost on the balance, and queues it in its region. Honours `Idempotency-Key`. A queued job's `explanation` says why it waits and what would place it.",
+      body: JobSpec,
+      bodyExample: SAMPLE_JOB_SPEC,
+      response: { status: 201, schema: JobView, example: SAMPLE_JOB_VIEW },
+      errors: [402, 403, 409, 422, 429, 503],
+    }),
+    async (c) => {
+      const spec = await jsonBody(c, JobSpec);
+      const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
+      await requireSecrets(c.env.DB, c.get("accountId"), secretNamesOf(spec));
+      checkStorageEndpoints(c.env, spec);
+      requireReachable(c.env, spec);
+      const region = chooseRegion(c, spec.region);
+      const accountId = c.get("accountId");
+      // One call: the region admits the job (row, hold), queues it and places it if it fits.
+      let submitted: SubmitOutcome;
+      try {
+        submitted = unwrap(await regionStub(c.env, region).submit({ accountId, spec, idempotencyKey }));
+      } catch (error) {
+        if (error instanceof MeridianError) throw error;
+        console.error(JSON.stringify({ msg: "region did not take the job", region, error: String(error) }));
+        throw new MeridianError(
+          503,
+          "region_unavailable",
+          `region ${region} is unavailable; submit again (with the same Idempotency-Key, it is not submitted twice)`,
+        );
+      }
+      const row = await ownJob(c.env.DB, accountId, submitted.jobId);
+      if (submitted.replayed) c.header("Idempotent-Replayed", "true");
+      const cost = await costOf(c.env, row.id);
+      return c.json(jobView(row, cost, submitted.explanation ?? undefined), 201);
+    },
+  )
+  .get(
+    "/",
+    doc({
+      id: "listJobs",
+      tag: "Jobs",
+      summary: "List jobs",
+      description: "The caller's jobs, newest first; `status` filters, `cursor` pages.",
+      query: JobListQuery,
+      response: { schema: JobList, example: { jobs: [SAMPLE_JOB_VIEW], nextCursor: null } },
+    }),
+    async (c) => {
+      const query = queryOf(c, JobListQuery);
+      const accountId = c.get("accountId");
+      const conditions = [eq(jobs.accountId, accountId)];
+      if (query.status) conditions.push(eq(jobs.status, query.status));
+      if (query.cursor) conditions.push(lt(jobs.id, query.cursor));
+      const rows = await drizzle(c.env.DB)
+        .select()
+        .from(jobs)
+        .where(and(...conditions))
+        .orderBy(desc(jobs.id))
+        .limit(query.limit + 1)
+        .all();
+      const page = rows.slice(0, query.limit);
+      const [reasons, costs] = await Promise.all([
+        explanations(c.env, page),
+        jobCosts(
+          drizzle(c.env.DB),
+          page.map((row) => row.id),
+        ),
+      ]);
+      const last = page.at(-1);
+      return c.json({
+        jobs: page.map((row) => jobView(row, costs.get(row.id) ?? NO_COST, reasons[row.id])),
+        nextCursor: rows.length > query.limit && last ? last.id : null,
+      });
+    },
+  )
+  .get(
+    "/:id",
+    doc({
+      id: "getJob",
+      tag: "Jobs",
+      summary: "A job",
+      description: "Its state, reason, cost so far and, while queued, the placement explanation.",
+      response: { schema: JobView, example: SAMPLE_JOB_VIEW },
+    }),
+    async (c) => {
+      const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
+      const reasons = await explanations(c.env, [row]);
+      return c.json(jobView(row, await costOf(c.env, row.id), reasons[row.id]));
+    },
+  )
+  .get(
+    "/:id/events",
+    doc({
+      id: "listJobEvents",
+      tag: "Jobs",
+      summary: "A job's status timeline",
+      response: {
+        schema: JobEventList,
+        example: {
+          events: [
+            {
+              seq: 1,
+              status: "queued",
+              reason: null,
+              at: "2026-12-01T08:00:00.000Z",
+              attemptId: null,
+              nodeId: null,
+            },
+          ],
+        },
+      },
+    }),
+    async (c) => {
+      const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
+      const events = await drizzle(c.env.DB)
+        .select()
+        .from(jobEvents)
+        .where(eq(jobEvents.jobId, row.id))
+        .orderBy(jobEvents.seq)
+        .all();
+      return c.json({
+        events: events.map((event) => ({
+          seq: event.seq,
+          status: event.status,
+          reason: event.reason,
+          at: new Date(event.at).toISOString(),
+          attemptId: event.attemptId,
+          nodeId: event.nodeId,
+        })),
+      });
+    },
+  )
+  .post(
+    "/:id/cancel",
+    doc({
+      id: "cancelJob",
+      tag: "Jobs",
+      summary: "Cancel a job",
+      description: "Stops its attempt; the hold is released and only time run is charged.",
+      response: { schema: JobView, example: { ...SAMPLE_JOB_VIEW, status: "cancelled" } },
+      errors: [409],
+    }),
+    async (c) => {
+      const accountId = c.get("accountId");
+      const row = await ownJob(c.env.DB, accountId, c.req.param("id"));
+      if (isTerminal(row.status as JobStatus)) {
+        throw new MeridianError(409, "job_finished", `the job has already ended (${row.status})`);
+      }
+      unwrap(await regionStub(c.env, row.region).cancel(row.id));
+      return c.json(jobView(await ownJob(c.env.DB, accountId, row.id), await costOf(c.env, row.id)));
+    },
+  )
   .route("/", jobLogRoutes)
-  .route("/", jobOutputRoutes);
+  .route("/", jobOutputRoutes)
+  .route("/", jobEventStreamRoutes);

@@ -2,9 +2,10 @@ import { Hono } from "hono";
 import { unwrap } from "../../durable/rpc-result.js";
 import type { NodeView } from "../../shared/api.js";
 import { formatUsd, parseUsd } from "../../shared/money.js";
-import { type PriceSuggestionView, PriceSuggestQuery, suggestPrice } from "../../shared/pricing.js";
+import { PriceSuggestionView, PriceSuggestQuery, suggestPrice } from "../../shared/pricing.js";
 import type { AppEnv } from "../hono-env.js";
 import { queryOf } from "../json-body.js";
+import { doc } from "../openapi/route-doc.js";
 import { regionStub, requireKnownRegion } from "../region-routing.js";
 import { requireAccount } from "../require-account.js";
 
@@ -30,39 +31,50 @@ function marketOf(nodes: readonly NodeView[], model: string): { offers: number[]
  * GPU-hour for a provider, from the catalogue reference and the region's live offers. Behind an API
  * key: every call asks a Region object for its whole inventory.
  */
-export const pricingRoutes = new Hono<AppEnv>().use("*", requireAccount).get("/suggest", async (c) => {
-  const query = queryOf(c, PriceSuggestQuery);
-  const region = requireKnownRegion(c.env, query.region);
-  const model = query.gpu;
-  const market = marketOf(unwrap(await regionStub(c.env, region).listNodes()), model.id);
-  const suggestion = suggestPrice({
-    model,
-    verifiedTflops: query.verifiedTflops,
-    offersMicros: market.offers,
-    utilization: market.utilization,
-    floorMicros: query.floor,
-  });
-  const view: PriceSuggestionView = {
-    gpu: model.id,
-    region,
-    currency: "USD",
-    suggested: formatUsd(suggestion.suggestedMicros),
-    suggestedMicros: suggestion.suggestedMicros,
-    range: {
-      low: formatUsd(suggestion.range.lowMicros),
-      high: formatUsd(suggestion.range.highMicros),
-      lowMicros: suggestion.range.lowMicros,
-      highMicros: suggestion.range.highMicros,
-    },
-    reference: formatUsd(suggestion.referenceMicros),
-    referenceMicros: suggestion.referenceMicros,
-    belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
-    market: {
-      offers: market.offers.length,
-      median: suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros),
-      utilization: market.utilization === undefined ? null : Math.round(market.utilization * 1000) / 1000,
-    },
-    reasons: suggestion.reasons,
-  };
-  return c.json(view);
-});
+export const pricingRoutes = new Hono<AppEnv>().use("*", requireAccount).get(
+  "/suggest",
+  doc({
+    id: "suggestPrice",
+    tag: "Provider",
+    summary: "Suggest a price per GPU-hour",
+    description: "From the catalogue's reference and the region's live offers.",
+    query: PriceSuggestQuery,
+    response: { schema: PriceSuggestionView },
+  }),
+  async (c) => {
+    const query = queryOf(c, PriceSuggestQuery);
+    const region = requireKnownRegion(c.env, query.region);
+    const model = query.gpu;
+    const market = marketOf(unwrap(await regionStub(c.env, region).listNodes()), model.id);
+    const suggestion = suggestPrice({
+      model,
+      verifiedTflops: query.verifiedTflops,
+      offersMicros: market.offers,
+      utilization: market.utilization,
+      floorMicros: query.floor,
+    });
+    const view: PriceSuggestionView = {
+      gpu: model.id,
+      region,
+      currency: "USD",
+      suggested: formatUsd(suggestion.suggestedMicros),
+      suggestedMicros: suggestion.suggestedMicros,
+      range: {
+        low: formatUsd(suggestion.range.lowMicros),
+        high: formatUsd(suggestion.range.highMicros),
+        lowMicros: suggestion.range.lowMicros,
+        highMicros: suggestion.range.highMicros,
+      },
+      reference: formatUsd(suggestion.referenceMicros),
+      referenceMicros: suggestion.referenceMicros,
+      belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
+      market: {
+        offers: market.offers.length,
+        median: suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros),
+        utilization: market.utilization === undefined ? null : Math.round(market.utilization * 1000) / 1000,
+      },
+      reasons: suggestion.reasons,
+    };
+    return c.json(view);
+  },
+);

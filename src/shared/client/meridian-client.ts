@@ -1,0 +1,360 @@
+import type { z } from "zod";
+import {
+  AccountCreated,
+  type CreateAccountRequest,
+  HealthView,
+  JobEventList,
+  JobEventView,
+  JobList,
+  type JobListQuery,
+  JobView,
+  NodeList,
+  QuoteView,
+} from "../api.js";
+import { FaucetResult } from "../chain-api.js";
+import type { JobSpec } from "../job-spec.js";
+import {
+  AccountEventsPage,
+  type AccountEventsQuery,
+  type AccountLimitsRequest,
+  AccountLimitsView,
+  BalanceView,
+  type EarningsQuery,
+  EarningsView,
+  EstimateView,
+  LedgerPage,
+  type LedgerQuery,
+  type UsageQuery,
+  UsageView,
+} from "../ledger-api.js";
+import { NodeMetricsView, ProviderNodeView } from "../provider-api.js";
+import { JobTemplate } from "../templates/job-template.js";
+import { ApiError, apiErrorOf } from "./api-error.js";
+
+/** A parsed response body together with the JSON it came from (the CLI's `--json` prints it as sent). */
+export interface ApiResult<T> {
+  readonly data: T;
+  readonly raw: unknown;
+}
+
+export interface ClientOptions {
+  /** The control plane's origin, e.g. http://localhost:8787; "" for the page's own origin. */
+  readonly baseUrl: string;
+  readonly apiKey: string | undefined;
+  readonly fetch: typeof fetch;
+}
+
+/**
+ * Every route this client calls, by method and path as the Worker mounts them. A test checks each
+ * is a route of the app (test/worker/client-contract.test.ts), so a renamed route fails there.
+ */
+export const CLIENT_ROUTES = {
+  health: ["GET", "/v1/health"],
+  createAccount: ["POST", "/v1/accounts"],
+  submitJob: ["POST", "/v1/jobs"],
+  listJobs: ["GET", "/v1/jobs"],
+  getJob: ["GET", "/v1/jobs/:id"],
+  cancelJob: ["POST", "/v1/jobs/:id/cancel"],
+  jobEvents: ["GET", "/v1/jobs/:id/events"],
+  jobLogs: ["GET", "/v1/jobs/:id/logs"],
+  streamJobEvents: ["GET", "/v1/jobs/:id/events/stream"],
+  estimate: ["POST", "/v1/estimates"],
+  quote: ["POST", "/v1/quotes"],
+  listNodes: ["GET", "/v1/nodes"],
+  nodeMetrics: ["GET", "/v1/nodes/:id/metrics"],
+  balance: ["GET", "/v1/balance"],
+  ledger: ["GET", "/v1/ledger"],
+  usage: ["GET", "/v1/usage"],
+  limits: ["GET", "/v1/account/limits"],
+  setLimits: ["PUT", "/v1/account/limits"],
+  accountEvents: ["GET", "/v1/account/events"],
+  earnings: ["GET", "/v1/provider/earnings"],
+  providerNode: ["GET", "/v1/provider/nodes/:id"],
+  providerNodes: ["GET", "/v1/provider/nodes"],
+  devFaucet: ["POST", "/v1/dev/faucet"],
+  getTemplate: ["GET", "/v1/templates/:id"],
+} as const satisfies Record<string, readonly [string, `/v1/${string}`]>;
+type RouteName = keyof typeof CLIENT_ROUTES;
+
+/** Query values as the API reads them. */
+type Query = Record<string, string | number | boolean | undefined>;
+
+/** A query schema's input, with coerced fields (whose zod input is `unknown`) as strings or numbers. */
+type QueryOf<S extends z.ZodType> = {
+  [K in keyof z.input<S>]: unknown extends z.input<S>[K] ? string | number | undefined : z.input<S>[K];
+};
+
+/** A job spec as a user writes it (the server fills defaults and parses money). */
+export type JobSpecInput = z.input<typeof JobSpec>;
+
+/**
+ * The user API over fetch, shared by the CLI and the web console. Requests are typed by the input
+ * side of the zod schemas the Worker validates with; every JSON answer is parsed with its
+ * response schema, and every failure becomes an `ApiError`.
+ */
+export class MeridianClient {
+  readonly #options: ClientOptions;
+
+  constructor(options: ClientOptions) {
+    this.#options = options;
+  }
+
+  get baseUrl(): string {
+    return this.#options.baseUrl;
+  }
+
+  /** The same client with another key (the console after sign-in). */
+  withApiKey(apiKey: string | undefined): MeridianClient {
+    return new MeridianClient({ ...this.#options, apiKey });
+  }
+
+  health(): Promise<ApiResult<HealthView>> {
+    return this.#json(HealthView, "health", { auth: false });
+  }
+
+  createAccount(body: z.input<typeof CreateAccountRequest> = {}): Promise<ApiResult<AccountCreated>> {
+    return this.#json(AccountCreated, "createAccount", { body, auth: false });
+  }
+
+  /** Sends the spec as the user wrote it: the server applies defaults and money parsing itself. */
+  submitJob(spec: unknown): Promise<ApiResult<JobView>> {
+    return this.#json(JobView, "submitJob", { body: spec });
+  }
+
+  listJobs(query: QueryOf<typeof JobListQuery> = {}): Promise<ApiResult<JobList>> {
+    return this.#json(JobList, "listJobs", { query });
+  }
+
+  getJob(id: string): Promise<ApiResult<JobView>> {
+    return this.#json(JobView, "getJob", { params: { id } });
+  }
+
+  cancelJob(id: string): Promise<ApiResult<JobView>> {
+    return this.#json(JobView, "cancelJob", { params: { id } });
+  }
+
+  jobEvents(id: string): Promise<ApiResult<z.infer<typeof JobEventList>>> {
+    return this.#json(JobEventList, "jobEvents", { params: { id } });
+  }
+
+  estimate(spec: unknown): Promise<ApiResult<EstimateView>> {
+    return this.#json(EstimateView, "estimate", { body: spec });
+  }
+
+  quote(spec: unknown): Promise<ApiResult<QuoteView>> {
+    return this.#json(QuoteView, "quote", { body: spec });
+  }
+
+  listNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {
+    return this.#json(NodeList, "listNodes");
+  }
+
+  nodeMetrics(id: string): Promise<ApiResult<NodeMetricsView>> {
+    return this.#json(NodeMetricsView, "nodeMetrics", { params: { id } });
+  }
+
+  balance(): Promise<ApiResult<BalanceView>> {
+    return this.#json(BalanceView, "balance");
+  }
+
+  ledger(query: QueryOf<typeof LedgerQuery> = {}): Promise<ApiResult<LedgerPage>> {
+    return this.#json(LedgerPage, "ledger", { query });
+  }
+
+  usage(query: z.input<typeof UsageQuery>): Promise<ApiResult<UsageView>> {
+    return this.#json(UsageView, "usage", { query: { ...query, format: "json" } });
+  }
+
+  /** The usage report as CSV text, for a download. */
+  async usageCsv(query: Omit<z.input<typeof UsageQuery>, "format">): Promise<string> {
+    const response = await this.#send("usage", { accept: "text/csv", query: { ...query, format: "csv" } });
+    return response.text();
+  }
+
+  limits(): Promise<ApiResult<AccountLimitsView>> {
+    return this.#json(AccountLimitsView, "limits");
+  }
+
+  setLimits(body: z.input<typeof AccountLimitsRequest>): Promise<ApiResult<AccountLimitsView>> {
+    return this.#json(AccountLimitsView, "setLimits", { body });
+  }
+
+  accountEvents(query: QueryOf<typeof AccountEventsQuery> = {}): Promise<ApiResult<AccountEventsPage>> {
+    return this.#json(AccountEventsPage, "accountEvents", { query });
+  }
+
+  earnings(query: z.input<typeof EarningsQuery> = {}): Promise<ApiResult<EarningsView>> {
+    return this.#json(EarningsView, "earnings", { query });
+  }
+
+  /** The local chain's faucet (refused with 403 unless the control plane's chain is the local one). */
+  devFaucet(body: { wallet: string; amount: string; token: string }): Promise<ApiResult<FaucetResult>> {
+    return this.#json(FaucetResult, "devFaucet", { body, auth: false });
+  }
+
+  /** A pre-configured job (GET /v1/templates/:id), rendered with `--set` values by the caller. */
+  getTemplate(id: string): Promise<ApiResult<JobTemplate>> {
+    return this.#json(JobTemplate, "getTemplate", { params: { id }, auth: false });
+  }
+
+  providerNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {
+    return this.#json(NodeList, "providerNodes");
+  }
+
+  providerNode(id: string): Promise<ApiResult<ProviderNodeView>> {
+    return this.#json(ProviderNodeView, "providerNode", { params: { id } });
+  }
+
+  /**
+   * The job's log text as it arrives; with `follow` the server streams until the job ends (or
+   * its 15-minute limit: then `ended` is false and the caller may follow again).
+   */
+  async *jobLogs(id: string, follow: boolean, signal?: AbortSignal): AsyncGenerator<string> {
+    yield* this.#stream("jobLogs", id, "text/plain", follow ? { follow: "1" } : {}, signal);
+  }
+
+  async *#stream(
+    route: RouteName,
+    id: string,
+    accept: string,
+    query: Query,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<string> {
+    const response = await this.#send(route, {
+      accept,
+      params: { id },
+      query,
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const text = decoder.decode(value, { stream: true });
+        if (text) yield text;
+      }
+      const rest = decoder.decode();
+      if (rest) yield rest;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  /** The job's events as they are recorded, until its final one (see GET /v1/jobs/:id/events/stream). */
+  async *streamJobEvents(id: string, signal?: AbortSignal): AsyncGenerator<JobEventView> {
+    let buffer = "";
+    for await (const text of this.#stream("streamJobEvents", id, "application/x-ndjson", {}, signal)) {
+      buffer += text;
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line) {
+          const parsed = JobEventView.safeParse(JSON.parse(line));
+          if (!parsed.success)
+            throw new ApiError(
+              200,
+              "bad_response",
+              "the event stream sent an event this client does not understand",
+            );
+          yield parsed.data;
+        }
+        newline = buffer.indexOf("\n");
+      }
+    }
+  }
+
+  async #json<T>(
+    schema: z.ZodType<T>,
+    route: RouteName,
+    options: { body?: unknown; auth?: boolean; params?: Record<string, string>; query?: Query } = {},
+  ): Promise<ApiResult<T>> {
+    const response = await this.#send(route, { accept: "application/json", ...options });
+    const text = await response.text();
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ApiError(
+        response.status,
+        "bad_response",
+        `expected JSON from the server, got: ${text.slice(0, 200)}`,
+      );
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const [method, template] = CLIENT_ROUTES[route];
+      const path = fillPath(template, options.params);
+      throw new ApiError(
+        response.status,
+        "bad_response",
+        `${method} ${path} answered a body this client does not understand; is it as new as the server?`,
+        parsed.error.issues,
+      );
+    }
+    return { data: parsed.data, raw };
+  }
+
+  async #send(
+    route: RouteName,
+    options: {
+      accept: string;
+      body?: unknown;
+      auth?: boolean;
+      params?: Record<string, string>;
+      query?: Query;
+      signal?: AbortSignal;
+    },
+  ): Promise<Response> {
+    const [method, template] = CLIENT_ROUTES[route];
+    const path = fillPath(template, options.params);
+    const headers: Record<string, string> = { accept: options.accept };
+    if (options.auth !== false) {
+      if (!this.#options.apiKey) throw new ApiError(0, "no_api_key", "no API key: sign up or sign in first");
+      headers.authorization = `Bearer ${this.#options.apiKey}`;
+    }
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(options.body);
+    }
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) search.set(key, String(value));
+    }
+    const url = `${this.#options.baseUrl}${path}${search.size > 0 ? `?${search}` : ""}`;
+    let response: Response;
+    try {
+      response = await this.#options.fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw new ApiError(
+        0,
+        "unreachable",
+        `cannot reach ${this.#options.baseUrl || "the API"} (${describeFetchFailure(error)})`,
+      );
+    }
+    if (!response.ok) throw await apiErrorOf(response);
+    return response;
+  }
+}
+
+function fillPath(template: string, params: Record<string, string> | undefined): string {
+  return template.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params?.[name] ?? ""));
+}
+
+function describeFetchFailure(error: unknown): string {
+  // undici reports the socket error as the cause of a generic "fetch failed".
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause instanceof Error)
+    return "code" in cause && typeof cause.code === "string" ? cause.code : cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
