@@ -5,7 +5,9 @@ import type { Clock } from "./clock.js";
 import {
   type ContainerExit,
   type ContainerRuntime,
+  type FoundContainer,
   ImagePullError,
+  type LogOffsets,
   type RunningContainer,
 } from "./container-runtime.js";
 import { ControlPlaneError } from "./control-plane-client.js";
@@ -13,7 +15,16 @@ import { LogShipper } from "./log-shipper.js";
 
 type ExitReason = Extract<AttemptReport, { type: "exited" }>["reason"];
 type ErrorKind = NonNullable<Extract<AttemptReport, { type: "exited" }>["errorKind"]>;
-type EarlyStop = { reason: Exclude<ExitReason, "completed">; message: string };
+type EarlyStop = { reason: Exclude<ExitReason, "completed">; message: string; errorKind?: ErrorKind };
+
+/** A container an earlier run of the agent started, to take up instead of starting one. */
+export interface Adoption {
+  found: FoundContainer;
+  /** Whether the control plane has its `started` report already. */
+  started: boolean;
+  /** Where the stored output ends; the container's output is resumed from there. */
+  from: LogOffsets;
+}
 
 /** Where an attempt stands, as the work loop and tests can observe it. */
 export type AttemptPhase = "pulling" | "starting" | "running" | "reporting" | "finished" | "abandoned";
@@ -24,6 +35,8 @@ export interface AttemptRunnerDeps {
   report: (attemptId: string, body: AttemptReport) => Promise<ReportResponse>;
   clock: Clock;
   log: AgentLog;
+  /** Set for an attempt whose container survived an agent restart. */
+  adopt?: Adoption;
 }
 
 /**
@@ -74,9 +87,9 @@ export class AttemptRunner {
   }
 
   /** Ends the attempt early; its exit is reported with this reason. The first reason given wins. */
-  requestStop(reason: EarlyStop["reason"], message: string): void {
+  requestStop(reason: EarlyStop["reason"], message: string, errorKind?: ErrorKind): void {
     if (this.earlyStop !== undefined || this.phaseNow === "finished") return;
-    this.earlyStop = { reason, message };
+    this.earlyStop = { reason, message, ...(errorKind ? { errorKind } : {}) };
     this.stopContainer();
   }
 
@@ -90,51 +103,22 @@ export class AttemptRunner {
   }
 
   private async run(): Promise<void> {
-    const { assignment, deps } = this;
-    try {
-      await deps.runtime.ensureImage(assignment.image);
-    } catch (error) {
-      const errorKind = error instanceof ImagePullError ? "image_pull" : "runtime";
-      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
-      return;
-    }
-    if (this.stale) return this.markAbandoned();
-    if (this.earlyStop) return this.finish(null, this.earlyStop);
-
-    this.phaseNow = "starting";
-    let container: RunningContainer;
-    try {
-      container = await deps.runtime.start(
-        {
-          jobId: assignment.jobId,
-          attemptId: assignment.attemptId,
-          nodeId: deps.nodeId,
-          image: assignment.image,
-          command: assignment.command,
-          env: assignment.env,
-          gpuUuids: assignment.gpuUuids,
-          cpus: assignment.cpus,
-          memoryMib: assignment.memoryMib,
-        },
-        (stream, data) => this.shipper.push(stream, data),
-      );
-    } catch (error) {
-      this.shipper.abandon();
-      this.releaseLogs();
-      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind: "runtime" });
-      return;
-    }
+    const container = this.deps.adopt ? await this.adopt(this.deps.adopt) : await this.startContainer();
+    if (container === undefined) return;
     this.container = container;
     this.phaseNow = "running";
     // A stop that came while the container was being created applies now.
     if (this.earlyStop || this.stale) this.stopContainer();
 
-    const started = await this.send({
-      type: "started",
-      fencing: this.fencing,
-      at: deps.clock.now(),
-      containerId: container.id,
-    });
+    const { assignment, deps } = this;
+    const started = this.deps.adopt?.started
+      ? undefined
+      : await this.send({
+          type: "started",
+          fencing: this.fencing,
+          at: deps.clock.now(),
+          containerId: container.id,
+        });
     this.releaseLogs();
     if (started?.stop) this.requestStop("cancelled", "cancelled while starting");
 
@@ -173,6 +157,70 @@ export class AttemptRunner {
     }
     // Removed only after the exit is recorded, so a crash in between leaves evidence, not nothing.
     await container.remove();
+  }
+
+  /** Pulls and starts the container; undefined when that failed (the exit is reported already). */
+  private async startContainer(): Promise<RunningContainer | undefined> {
+    const { assignment, deps } = this;
+    try {
+      await deps.runtime.ensureImage(assignment.image);
+    } catch (error) {
+      const errorKind = error instanceof ImagePullError ? "image_pull" : "runtime";
+      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
+      return undefined;
+    }
+    if (this.stale) {
+      this.markAbandoned();
+      return undefined;
+    }
+    if (this.earlyStop) {
+      await this.finish(null, this.earlyStop);
+      return undefined;
+    }
+    this.phaseNow = "starting";
+    try {
+      return await deps.runtime.start(
+        {
+          jobId: assignment.jobId,
+          attemptId: assignment.attemptId,
+          nodeId: deps.nodeId,
+          image: assignment.image,
+          command: assignment.command,
+          env: assignment.env,
+          gpuUuids: assignment.gpuUuids,
+          cpus: assignment.cpus,
+          memoryMib: assignment.memoryMib,
+        },
+        (stream, data) => this.shipper.push(stream, data),
+      );
+    } catch (error) {
+      this.shipper.abandon();
+      this.releaseLogs();
+      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind: "runtime" });
+      return undefined;
+    }
+  }
+
+  /** Takes up the container an earlier run of the agent started, its output resumed where it stopped. */
+  private async adopt(adoption: Adoption): Promise<RunningContainer | undefined> {
+    this.phaseNow = "starting";
+    try {
+      return await this.deps.runtime.adopt(
+        adoption.found,
+        (stream, data) => this.shipper.push(stream, data),
+        adoption.from,
+      );
+    } catch (error) {
+      this.shipper.abandon();
+      this.releaseLogs();
+      await this.finish(null, {
+        reason: "error",
+        message: `could not take up container ${adoption.found.id} after the agent restarted: ${errorMessage(error)}`,
+        errorKind: "runtime",
+      });
+      await this.deps.runtime.removeContainer(adoption.found).catch(() => undefined);
+      return undefined;
+    }
   }
 
   private async finish(

@@ -4,12 +4,20 @@ import type { RegionObject } from "../../durable/region-object.js";
 import { type RpcResult, unwrap } from "../../durable/rpc-result.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { nodeOwnerStatement } from "../../ledger/node-owners.js";
-import { AttemptId, AttemptReport, PollRequest, RegisterRequest } from "../../shared/agent-protocol.js";
+import {
+  AttemptId,
+  AttemptReport,
+  PollRequest,
+  ReclaimRequest,
+  type ReclaimResponse,
+  RegisterRequest,
+} from "../../shared/agent-protocol.js";
 import { MeridianError } from "../../shared/errors.js";
 import { ChallengeId } from "../../shared/verification/messages.js";
 import { agentAuth } from "../agent-auth.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
+import { storedLogOffsets } from "../log-offsets.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
 
@@ -77,6 +85,18 @@ export const agentRoutes = new Hono<AppEnv>()
     const agent = c.get("agent");
     const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
     return c.json(unwrap(await regionStub(c.env, registeredRegion(agent.region)).poll(agent, body)));
+  })
+  .post("/reclaim", async (c) => {
+    const agent = c.get("agent");
+    const body = parseOrThrow(ReclaimRequest, parseJsonText(agent.body), "reclaim");
+    const answer = unwrap(await regionStub(c.env, registeredRegion(agent.region)).reclaim(agent, body));
+    const keep = await Promise.all(
+      answer.keep.map(async (kept) => ({
+        ...kept,
+        logOffsets: await storedLogOffsets(c.env.DB, kept.assignment.jobId, kept.assignment.attemptId),
+      })),
+    );
+    return c.json({ keep, drop: answer.drop } satisfies ReclaimResponse);
   })
   .post("/challenges/:challengeId/ready", (c) =>
     challengeStep(c, (r, a, id, body) => r.readyChallenge(a, id, body)),
