@@ -73,7 +73,7 @@ describe("the region's state machine, on a fake clock", () => {
     const job = state.jobs.get("job_1");
     expect(job?.status).toBe("queued");
     expect(job?.retryAt).not.toBeNull();
-    expect(job?.excludedNodes).toEqual([member.nodeId]);
+    expect(job?.avoidedNodes).toEqual([member.nodeId]);
     // A report from the lost attempt is no longer current.
     expect(state.currentAttempt(member.id, member.nodeId, member.fencing)).toBeUndefined();
     clock.advance(2_000);
