@@ -2,6 +2,12 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "sqlite",
-  schema: ["./schema/tables.ts", "./schema/ledger.ts", "./schema/audit.ts"],
+  schema: [
+    "./schema/tables.ts",
+    "./schema/ledger.ts",
+    "./schema/audit.ts",
+    "./schema/chain.ts",
+    "./schema/storage.ts",
+  ],
   out: "./schema/migrations",
 });

@@ -20,6 +20,9 @@ export default defineConfig(async () => {
             OPERATOR_TOKEN: "test-operator-token",
             // Test agents claim GPUs they cannot prove; verification has tests of its own.
             REQUIRE_VERIFIED_GPUS: "false",
+            // Seals secrets and signs storage URLs; a fixed test key (deployments set a secret).
+            SECRETS_KEY: "a".repeat(64),
+            STORAGE_PART_SIZE_BYTES: String(5 * 1024 * 1024),
             // Suites sign up hundreds of accounts from one (absent) address; rate-limits.test.ts
             // tests the limits themselves with its own settings.
             RATE_LIMITS: JSON.stringify({

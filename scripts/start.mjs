@@ -5,7 +5,7 @@
 // reported stopped, so their jobs are placed again at once), then the control plane. If this
 // process dies without stopping them, they stop too: the agent and wrangler's leash watch it.
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { signalGroup, startChild, stopChild, watchParent } from "./supervise.mjs";
 
@@ -83,9 +83,15 @@ Next, in another terminal:
  * reads .dev.vars (git-ignored); one is made on first start and kept.
  */
 function ensureDevVars() {
-  if (existsSync(".dev.vars")) return;
-  writeFileSync(".dev.vars", `OPERATOR_TOKEN=${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
-  log("wrote .dev.vars with a local OPERATOR_TOKEN (for POST /v1/credits)");
+  if (!existsSync(".dev.vars")) {
+    writeFileSync(".dev.vars", `OPERATOR_TOKEN=${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
+    log("wrote .dev.vars with a local OPERATOR_TOKEN (for POST /v1/credits)");
+  }
+  // The key that seals secrets and signs storage URLs (a Worker secret when deployed).
+  if (!readFileSync(".dev.vars", "utf8").includes("SECRETS_KEY=")) {
+    appendFileSync(".dev.vars", `SECRETS_KEY=${randomBytes(32).toString("hex")}\n`);
+    log("added a local SECRETS_KEY to .dev.vars (seals secrets, signs storage URLs)");
+  }
 }
 
 /**

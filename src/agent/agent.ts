@@ -30,6 +30,7 @@ import { ShareError, sharedHardware } from "./policy/hardware-share.js";
 import { compareConfigs, HostPolicy } from "./policy/host-policy.js";
 import { ProviderApi } from "./provider-api.js";
 import { buildRegistration, checkRegistration } from "./registration.js";
+import { attemptStorageFactory, inputCacheBytes, storageMountRoots } from "./storage/storage-factory.js";
 import { benchmarkEngine, chooseEngine } from "./verification/benchmark-engine.js";
 import { ChallengeQueue } from "./verification/challenge-queue.js";
 import { WorkLoop } from "./work-loop.js";
@@ -161,6 +162,8 @@ async function startLocked(
           ...(config.dockerSocket ? { socketPath: config.dockerSocket } : {}),
           ...(config.isolation ? { isolation: config.isolation } : {}),
           ...(options.stopGraceSeconds !== undefined ? { stopGraceSeconds: options.stopGraceSeconds } : {}),
+          // The attempts' own data folders and the verified-input cache (mounted read-only).
+          mountRoots: storageMountRoots(dataDir),
         }));
   const state = new AgentStateFile(dataDir, () => clock.now());
 
@@ -246,6 +249,13 @@ async function startLocked(
         }));
       }),
     dockerRetryMs: options.dockerRetryMs,
+    storage: attemptStorageFactory({
+      dataDir,
+      client,
+      clock,
+      log,
+      cacheBytes: inputCacheBytes(host.diskFreeMib),
+    }),
     onRegistered: async (response) => {
       if (response.nodeId !== config.nodeId) {
         await saveNodeId(dataDir, response.nodeId);

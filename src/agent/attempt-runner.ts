@@ -12,6 +12,8 @@ import {
 } from "./container-runtime.js";
 import { ControlPlaneError } from "./control-plane-client.js";
 import { LogShipper } from "./log-shipper.js";
+import type { AttemptStorage } from "./storage/attempt-storage.js";
+import { StorageError } from "./storage/attempt-storage.js";
 
 type ExitReason = Extract<AttemptReport, { type: "exited" }>["reason"];
 type ErrorKind = NonNullable<Extract<AttemptReport, { type: "exited" }>["errorKind"]>;
@@ -35,6 +37,8 @@ export interface AttemptRunnerDeps {
   report: (attemptId: string, body: AttemptReport) => Promise<ReportResponse>;
   clock: Clock;
   log: AgentLog;
+  /** The attempt's data (secrets, inputs, outputs, checkpoint), for assignments that have any. */
+  storage?: (assignment: Assignment, progress: (line: string) => void) => AttemptStorage | undefined;
   /** Set for an attempt whose container survived an agent restart. */
   adopt?: Adoption;
 }
@@ -56,6 +60,7 @@ export class AttemptRunner {
   private container: RunningContainer | undefined;
   private readonly shipper: LogShipper;
   private releaseLogs: () => void = () => {};
+  private storage: AttemptStorage | undefined;
 
   constructor(
     private readonly assignment: Assignment,
@@ -99,6 +104,7 @@ export class AttemptRunner {
     this.stale = true;
     this.deps.log.warn(`${this.describe()}: no longer ours (${why}); stopping it`);
     this.shipper.abandon();
+    this.storage?.stop();
     this.stopContainer();
   }
 
@@ -121,6 +127,7 @@ export class AttemptRunner {
         });
     this.releaseLogs();
     if (started?.stop) this.requestStop("cancelled", "cancelled while starting");
+    this.storage?.startSync();
 
     const cancelTimeout =
       assignment.timeoutSeconds > 0
@@ -140,8 +147,11 @@ export class AttemptRunner {
 
     if (this.stale) {
       await container.remove();
+      await this.storage?.cleanup();
       return this.markAbandoned();
     }
+    // The last checkpoint and the outputs go up before the exit is reported: after it the lease is gone.
+    const storageProblem = await this.storage?.finish();
     await this.shipper.close();
     if (exit === undefined) {
       await this.finish(null, {
@@ -152,14 +162,21 @@ export class AttemptRunner {
     } else {
       const stop =
         this.earlyStop ??
+        (storageProblem !== undefined
+          ? { reason: "error" as const, message: storageProblem, errorKind: "runtime" as const }
+          : undefined) ??
         (exit.oomKilled ? { reason: "completed" as const, message: "out of memory" } : undefined);
       await this.finish(exit.exitCode, stop);
     }
     // Removed only after the exit is recorded, so a crash in between leaves evidence, not nothing.
     await container.remove();
+    await this.storage?.cleanup();
   }
 
-  /** Pulls and starts the container; undefined when that failed (the exit is reported already). */
+  /**
+   * Pulls the image, prepares the attempt's data and starts the container; undefined when that
+   * failed (the exit is reported already).
+   */
   private async startContainer(): Promise<RunningContainer | undefined> {
     const { assignment, deps } = this;
     try {
@@ -177,7 +194,29 @@ export class AttemptRunner {
       await this.finish(null, this.earlyStop);
       return undefined;
     }
+
     this.phaseNow = "starting";
+    // Inputs fetched and verified, the checkpoint restored, before the container exists.
+    this.storage = deps.storage?.(assignment, (line) => this.shipper.push("stderr", line));
+    let prepared: Awaited<ReturnType<AttemptStorage["prepare"]>> = { env: {}, mounts: [] };
+    if (this.storage) {
+      try {
+        prepared = await this.storage.prepare();
+      } catch (error) {
+        // The progress lines so far go out first (nothing waits for a `started` that never comes).
+        this.releaseLogs();
+        await this.shipper.close();
+        const errorKind = error instanceof StorageError ? error.kind : "runtime";
+        await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
+        await this.storage.cleanup();
+        return undefined;
+      }
+      if (this.stale) {
+        await this.storage.cleanup();
+        this.markAbandoned();
+        return undefined;
+      }
+    }
     try {
       return await deps.runtime.start(
         {
@@ -186,7 +225,8 @@ export class AttemptRunner {
           nodeId: deps.nodeId,
           image: assignment.image,
           command: assignment.command,
-          env: assignment.env,
+          env: { ...assignment.env, ...prepared.env },
+          mounts: prepared.mounts,
           gpuUuids: assignment.gpuUuids,
           cpus: assignment.cpus,
           memoryMib: assignment.memoryMib,
@@ -197,6 +237,7 @@ export class AttemptRunner {
       this.shipper.abandon();
       this.releaseLogs();
       await this.finish(null, { reason: "error", message: errorMessage(error), errorKind: "runtime" });
+      await this.storage?.cleanup();
       return undefined;
     }
   }

@@ -5,6 +5,13 @@
 
 export type LogStream = "stdout" | "stderr";
 
+/** A host folder or file of the attempt's own, bound into the container (inputs, outputs, checkpoint). */
+export interface Mount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
 /** What to run for one attempt; the runtime turns it into an isolated, limited container. */
 export interface ContainerSpec {
   jobId: string;
@@ -18,6 +25,8 @@ export interface ContainerSpec {
   gpuUuids: string[];
   cpus: number;
   memoryMib: number;
+  /** The attempt's own data folders; nothing else of the host is ever mounted. */
+  mounts?: Mount[];
 }
 
 /** How a container's life is going. Transitions only move forward along this list. */

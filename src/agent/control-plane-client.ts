@@ -121,6 +121,22 @@ export class ControlPlaneClient {
     );
   }
 
+  /** A signed call to an attempt's storage routes (/v1/agent/attempts/:id/storage/…). */
+  storage<T>(
+    attemptId: string,
+    step: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
+    return this.call(
+      `/v1/agent/attempts/${encodeURIComponent(attemptId)}/storage/${step}`,
+      body,
+      schema,
+      options,
+    );
+  }
+
   /** The benchmark is prepared; the answer is the seed and the commit deadline. */
   readyChallenge(body: ChallengeReady, options: CallOptions = {}): Promise<ChallengeRelease> {
     return this.call(

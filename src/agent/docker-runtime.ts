@@ -42,7 +42,7 @@ export interface DockerRuntimeOptions {
  * privilege escalation, no host mounts, and exactly the GPUs it was assigned.
  */
 export function buildHostConfig(
-  spec: Pick<ContainerSpec, "cpus" | "memoryMib" | "gpuUuids">,
+  spec: Pick<ContainerSpec, "cpus" | "memoryMib" | "gpuUuids" | "mounts">,
 ): Docker.HostConfig {
   const memoryBytes = spec.memoryMib > 0 ? spec.memoryMib * 1024 * 1024 : undefined;
   return {
@@ -55,7 +55,8 @@ export function buildHostConfig(
     Privileged: false,
     // A tiny init as PID 1 forwards SIGTERM to the job and reaps its zombies.
     Init: true,
-    Binds: [],
+    // Only the attempt's own data folders (inputs read-only), made by the agent under its data dir.
+    Binds: (spec.mounts ?? []).map((m) => `${m.source}:${m.target}:${m.readOnly ? "ro" : "rw"}`),
     Mounts: [],
     ...(spec.gpuUuids.length > 0
       ? { DeviceRequests: [{ Driver: "nvidia", DeviceIDs: [...spec.gpuUuids], Capabilities: [["gpu"]] }] }

@@ -44,6 +44,13 @@ export class HostProcessRuntime implements ContainerRuntime {
 
   async start(spec: ContainerSpec, onLog: LogSink): Promise<RunningContainer> {
     const [program, ...args] = spec.command;
+    if ((spec.mounts ?? []).length > 0) {
+      // A host process sees the host's own paths: inputs, outputs and checkpoints need containers.
+      throw new ContainerStartError(
+        spec.attemptId,
+        "jobs with inputs, outputs or checkpoints need the docker runtime",
+      );
+    }
     if (program === undefined) {
       throw new ContainerStartError(
         spec.attemptId,

@@ -10,7 +10,7 @@ import type {
 import type { VerificationChallenge } from "../shared/verification/messages.js";
 import type { AgentLog } from "./agent-log.js";
 import { errorMessage } from "./agent-log.js";
-import { type Adoption, AttemptRunner } from "./attempt-runner.js";
+import { type Adoption, AttemptRunner, type AttemptRunnerDeps } from "./attempt-runner.js";
 import type { Clock } from "./clock.js";
 import type { ContainerRuntime, FoundContainer } from "./container-runtime.js";
 import { type ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
@@ -46,6 +46,8 @@ export interface WorkLoopOptions {
   onRegistered?: (response: RegisterResponse) => Promise<void>;
   /** How often to look again for a Docker engine that did not answer. */
   dockerRetryMs?: number;
+  /** The data of attempts that have secrets, inputs, outputs or checkpoints (src/agent/storage). */
+  storage?: AttemptRunnerDeps["storage"];
 }
 
 /**
@@ -227,6 +229,7 @@ export class WorkLoop {
       runtime,
       clock,
       log,
+      ...(this.options.storage ? { storage: this.options.storage } : {}),
       report: (attemptId, body) =>
         // Each try is bounded, so a control plane that stops answering cannot hold a drain forever.
         client.report(attemptId, body, {

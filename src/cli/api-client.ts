@@ -1,7 +1,9 @@
 import type { z } from "zod";
 import { AccountCreated, JobEventList, JobList, JobView, NodeList } from "../shared/api.js";
+import { FaucetResult } from "../shared/chain-api.js";
 import { ErrorEnvelope } from "../shared/errors.js";
 import type { JobStatus } from "../shared/job-status.js";
+import { JobTemplate } from "../shared/templates/job-template.js";
 import { CliError } from "./cli-error.js";
 
 /** A parsed response body together with the JSON it came from, which `--json` prints as sent. */
@@ -33,6 +35,11 @@ export class ApiClient {
     this.#options = options;
   }
 
+  /** The local chain's faucet (refused with 403 unless the control plane's chain is the local one). */
+  devFaucet(body: { wallet: string; amount: string; token: string }): Promise<ApiResult<FaucetResult>> {
+    return this.#json(FaucetResult, "POST", "/v1/dev/faucet", { body, auth: false });
+  }
+
   createAccount(body: { name?: string | undefined }): Promise<ApiResult<AccountCreated>> {
     return this.#json(AccountCreated, "POST", "/v1/accounts", { body, auth: false });
   }
@@ -61,6 +68,11 @@ export class ApiClient {
 
   jobEvents(id: string): Promise<ApiResult<z.infer<typeof JobEventList>>> {
     return this.#json(JobEventList, "GET", `/v1/jobs/${encodeURIComponent(id)}/events`);
+  }
+
+  /** A pre-configured job (GET /v1/templates/:id), rendered with `--set` values by the caller. */
+  getTemplate(id: string): Promise<ApiResult<JobTemplate>> {
+    return this.#json(JobTemplate, "GET", `/v1/templates/${encodeURIComponent(id)}`, { auth: false });
   }
 
   listNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {

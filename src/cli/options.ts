@@ -22,10 +22,13 @@ export const OPTIONS = {
   timeout: { type: "string" },
   "max-retries": { type: "string" },
   env: { type: "string", multiple: true },
+  template: { type: "string" },
+  set: { type: "string", multiple: true },
   status: { type: "string" },
   limit: { type: "string" },
   cursor: { type: "string" },
   follow: { type: "boolean", short: "f" },
+  token: { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -1,4 +1,5 @@
 import type { Assignment } from "../shared/agent-protocol.js";
+import { plainEnv, usesStorage } from "../shared/storage/env-secrets.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
 
 /** The port rank 0 listens on for the rendezvous (torch.distributed's customary one). */
@@ -32,13 +33,14 @@ export function containerEnv(
   const rank = String(attempt.rank);
   const port = String(RENDEZVOUS_PORT);
   return {
-    ...job.spec.env,
+    // Secret values never enter the Region object: the agent fetches them for its attempt.
+    ...plainEnv(job.spec.env),
     MERIDIAN_JOB_ID: job.id,
     MERIDIAN_ATTEMPT_ID: attempt.id,
     MERIDIAN_ATTEMPT: String(job.attempts),
     MERIDIAN_REGION: region,
     MERIDIAN_NODE_ID: attempt.nodeId,
-    MERIDIAN_CHECKPOINT_DIR: CHECKPOINT_DIR,
+    MERIDIAN_CHECKPOINT_DIR: job.spec.checkpoint?.path ?? CHECKPOINT_DIR,
     MERIDIAN_RANK: rank,
     MERIDIAN_WORLD_SIZE: world,
     MERIDIAN_MASTER_ADDR: master,
@@ -77,5 +79,6 @@ export function assignmentOf(
     cpus: attempt.cpus,
     memoryMib: attempt.memoryMib,
     timeoutSeconds: runSeconds,
+    ...(usesStorage(job.spec) ? { storage: true } : {}),
   };
 }

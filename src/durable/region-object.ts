@@ -180,6 +180,32 @@ export class RegionObject extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The job behind an attempt this node holds under this fencing number: the Worker's storage
+   * routes hand out secrets and URLs only for a current lease.
+   */
+  async attemptOf(
+    caller: AgentCaller,
+    attemptId: string,
+    fencing: number,
+  ): Promise<RpcResult<{ jobId: string; accountId: string; spec: JobSpec; attempts: number; rank: number }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      const node = this.authenticate(caller, now);
+      const current = this.state.currentAttempt(attemptId, node.id, fencing);
+      if (!current)
+        throw new MeridianError(409, "stale_lease", "this attempt's lease is no longer current; stop it");
+      const { job, member } = current;
+      return {
+        jobId: job.id,
+        accountId: job.accountId,
+        spec: job.spec,
+        attempts: job.attempts,
+        rank: member.rank,
+      };
+    });
+  }
+
   /** The agent has prepared for a challenge: it gets the seed, and the commit window starts. */
   async readyChallenge(
     caller: AgentCaller,

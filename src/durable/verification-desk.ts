@@ -1,5 +1,4 @@
 import { type GpuModel, gpuModelById } from "../shared/gpu-catalog.js";
-import type { ChallengeDtype } from "../shared/verification/canonical-value.js";
 import {
   acceptAnswer,
   acceptCommit,
@@ -10,10 +9,9 @@ import {
   issueChallenge,
   type ModelLookup,
 } from "../shared/verification/challenge-lifecycle.js";
-import type { ChallengeSize, WindowOptions } from "../shared/verification/challenge-size.js";
+import type { WindowOptions } from "../shared/verification/challenge-size.js";
 import type {
   ChallengeRelease,
-  JudgementReason,
   SpotCheckRequest,
   VerificationChallenge,
   VerificationJudgement,
@@ -21,76 +19,20 @@ import type {
 import { cryptoRandomBytes, type RandomBytes } from "../shared/verification/random-source.js";
 import { estimateChallengeGpuMs, nextChallengeDelayMs } from "../shared/verification/rechallenge-schedule.js";
 import { VerificationError } from "../shared/verification/verification-error.js";
+import type { DeskChanges, DeskNode, DeskOptions } from "./verification/desk-options.js";
+import { minOf, statusOf, type VerificationStatus } from "./verification/desk-status.js";
+import { markTwins, twinsOf } from "./verification/gpu-twins.js";
 import {
   fingerprintOf,
-  type GpuOutcome,
   type GpuVerification,
   isOpen,
-  type NodeOutcome,
   type NodeVerification,
   nodeOutcome,
+  unverifiedGpu,
 } from "./verification/node-verification.js";
 
-/** A node as the desk needs it: its id and GPUs (NodeRecord fits). */
-export interface DeskNode {
-  id: string;
-  hardware: { gpus: readonly { uuid: string; model?: string | undefined; vramMib: number }[] };
-}
-
-export interface DeskOptions {
-  /** Randomness for seeds, spot checks and intervals; tests pass a seeded source. */
-  random?: RandomBytes;
-  /** Overrides the catalogue-derived challenge size (tests use small matrices). */
-  size?: Partial<ChallengeSize>;
-  window?: WindowOptions;
-  dtype?: ChallengeDtype;
-  /** Long-run fraction of a GPU's time spent on challenges (default 0.8%, under the 1% ceiling). */
-  targetFraction?: number;
-  /**
-   * Open challenges one node holds at once. One by default: an agent that runs challenges one
-   * after another would otherwise miss the later ones' commit windows. Raise it once the agent
-   * runs a challenge per GPU concurrently.
-   */
-  maxOpenPerNode?: number;
-  /** When true (the default) only a verified node may take work; false admits unverified nodes. */
-  requireVerified?: boolean;
-  /** The catalogue by default; unit tests pass a scaled copy so tiny challenges take seconds. */
-  models?: ModelLookup;
-}
-
-/** What the provider and the inventory see of a node's verification. */
-export interface VerificationStatus {
-  nodeId: string;
-  outcome: NodeOutcome;
-  gpus: {
-    uuid: string;
-    model: string | null;
-    outcome: GpuOutcome;
-    /** A challenge for this GPU is out now. */
-    open: boolean;
-    tflops: number | null;
-    bandwidthGBps: number | null;
-    reasons: JudgementReason[];
-    lastVerifiedAt: number | null;
-    nextChallengeAt: number | null;
-  }[];
-  /** The most recent time any GPU was verified. */
-  lastVerifiedAt: number | null;
-  /** The soonest planned challenge of any GPU. */
-  nextChallengeAt: number | null;
-}
-
-/** Storage writes owed since the last `takeChanges`: one key per node. */
-export interface DeskChanges {
-  puts: Record<string, NodeVerification>;
-  deletes: string[];
-}
-
-function minOf(values: readonly (number | null | undefined)[]): number | null {
-  let least: number | null = null;
-  for (const value of values) if (value != null && (least === null || value < least)) least = value;
-  return least;
-}
+export type { DeskChanges, DeskNode, DeskOptions } from "./verification/desk-options.js";
+export type { VerificationStatus } from "./verification/desk-status.js";
 
 /**
  * Proof-of-GPU bookkeeping for a region: which GPUs to challenge and when, the challenge records,
@@ -150,29 +92,21 @@ export class VerificationDesk {
   onRegistered(node: DeskNode, now: number): boolean {
     const fingerprint = fingerprintOf(node.hardware.gpus);
     if (this.nodes.get(node.id)?.fingerprint === fingerprint) return false;
+    this.nodes.delete(node.id);
     this.nodes.set(node.id, {
       v: 1,
       nodeId: node.id,
       fingerprint,
-      gpus: node.hardware.gpus.map((gpu) => {
-        const known = gpu.model !== undefined && this.models(gpu.model) !== undefined;
-        return {
-          uuid: gpu.uuid,
-          model: known ? (gpu.model ?? null) : null,
-          vramMib: gpu.vramMib,
-          outcome: "unverified",
-          reasons: known
-            ? []
-            : [{ code: "unknown_gpu_model", message: "the GPU catalogue does not know this part" }],
-          measured: null,
-          lastJudgedAt: null,
-          lastVerifiedAt: null,
-          nextChallengeAt: known ? now : null,
-          challenge: null,
-        };
-      }),
+      gpus: node.hardware.gpus.map((gpu) =>
+        unverifiedGpu(gpu, this.models(gpu.model ?? "") !== undefined, now),
+      ),
     });
     this.touch(node.id);
+    // A GPU uuid already on another node here: both are suspect until both pass at once. Not where
+    // verification is optional (local runs, whose test agents share fixture uuids).
+    if (this.options.requireVerified !== false) {
+      for (const nodeId of markTwins(this.nodes, node.id, now)) this.touch(nodeId);
+    }
     return true;
   }
 
@@ -193,7 +127,7 @@ export class VerificationDesk {
 
   private dueGpus(node: NodeVerification, now: number): GpuVerification[] {
     const open = node.gpus.filter((gpu) => isOpen(gpu.challenge)).length;
-    const room = Math.max(0, (this.options.maxOpenPerNode ?? 1) - open);
+    const room = Math.max(0, (this.options.maxOpenPerNode ?? node.gpus.length) - open);
     return node.gpus
       .filter(
         (gpu) =>
@@ -215,23 +149,42 @@ export class VerificationDesk {
     const node = this.nodes.get(nodeId);
     if (!node) return [];
     const due = this.dueGpus(node, now);
+    let round: string | undefined;
     for (const gpu of due) {
-      const model = gpu.model;
-      if (model === null) continue;
-      gpu.challenge = issueChallenge({
-        nodeId,
-        gpu: { uuid: gpu.uuid, model, vramMib: gpu.vramMib },
-        now,
-        random: this.random,
-        ...(this.options.dtype ? { dtype: this.options.dtype } : {}),
-        ...(this.options.size ? { size: this.options.size } : {}),
-        ...(this.options.window ? { window: this.options.window } : {}),
-        ...(this.options.models ? { models: this.options.models } : {}),
-      });
-      gpu.nextChallengeAt = null;
+      round = this.issue(node, gpu, now, round);
+      // Its twins (the same uuid on other nodes) are challenged in the same round, released with it.
+      const twins = this.options.requireVerified === false ? [] : twinsOf(this.nodes, node.nodeId, gpu.uuid);
+      for (const twin of twins) {
+        if (twin.gpu.model !== null && !isOpen(twin.gpu.challenge))
+          this.issue(twin.node, twin.gpu, now, round);
+      }
     }
-    if (due.length > 0) this.touch(nodeId);
     return node.gpus.flatMap((gpu) => (gpu.challenge?.state === "issued" ? [gpu.challenge.challenge] : []));
+  }
+
+  /** Issues a challenge to one GPU, in `round` (a new one, named after it, when undefined). */
+  private issue(
+    node: NodeVerification,
+    gpu: GpuVerification,
+    now: number,
+    round: string | undefined,
+  ): string {
+    const model = gpu.model;
+    if (model === null)
+      throw new VerificationError("unknown_gpu_model", "the GPU catalogue does not know this part");
+    const record = issueChallenge({
+      nodeId: node.nodeId,
+      gpu: { uuid: gpu.uuid, model, vramMib: gpu.vramMib },
+      now,
+      ...this.lifecycle(),
+      ...(this.options.dtype ? { dtype: this.options.dtype } : {}),
+      ...(this.options.size ? { size: this.options.size } : {}),
+    });
+    gpu.challenge = record;
+    gpu.round = round ?? record.challenge.id;
+    gpu.nextChallengeAt = null;
+    this.touch(node.nodeId);
+    return gpu.round;
   }
 
   /**
@@ -240,18 +193,34 @@ export class VerificationDesk {
    */
   ready(nodeId: string, challengeId: string, body: unknown, now: number): ChallengeRelease {
     const { owner, gpu, record } = this.find(nodeId, challengeId);
-    const released = acceptReady(record, body, {
-      nodeId,
-      now,
-      random: this.random,
-      ...(this.options.window ? { window: this.options.window } : {}),
-      ...(this.options.models ? { models: this.options.models } : {}),
-    });
+    const released = acceptReady(record, body, { nodeId, now, ...this.lifecycle() });
     if (released.record !== record) {
       gpu.challenge = released.record;
       this.touch(owner.nodeId);
+      this.releaseRound(gpu.round, now);
     }
     return released.release;
+  }
+
+  /**
+   * Starts every commit window of a round at once, at its first ready: the GPUs of one node and
+   * their twins elsewhere, each with its own seed. A GPU answering for several could then only
+   * finish one in time; an agent that runs them concurrently, as the real one does, loses nothing.
+   */
+  private releaseRound(round: string | undefined, now: number): void {
+    if (round === undefined) return;
+    for (const node of this.nodes.values()) {
+      for (const gpu of node.gpus) {
+        if (gpu.round !== round || gpu.challenge?.state !== "issued") continue;
+        const ready = { challengeId: gpu.challenge.challenge.id };
+        gpu.challenge = acceptReady(gpu.challenge, ready, {
+          nodeId: node.nodeId,
+          now,
+          ...this.lifecycle(),
+        }).record;
+        this.touch(node.nodeId);
+      }
+    }
   }
 
   /**
@@ -277,11 +246,7 @@ export class VerificationDesk {
     now: number,
   ): Promise<VerificationJudgement> {
     const { owner, gpu, record } = this.find(nodeId, challengeId);
-    const judged = await acceptAnswer(record, body, {
-      nodeId,
-      now,
-      ...(this.options.models ? { models: this.options.models } : {}),
-    });
+    const judged = await acceptAnswer(record, body, { nodeId, now, ...this.lifecycle() });
     // The CPU check awaits, so the alarm may have expired this challenge meanwhile; it stands.
     if (gpu.challenge !== record) {
       throw new VerificationError(
@@ -321,30 +286,7 @@ export class VerificationDesk {
 
   status(nodeId: string): VerificationStatus | undefined {
     const node = this.nodes.get(nodeId);
-    if (!node) return undefined;
-    return {
-      nodeId,
-      outcome: nodeOutcome(node),
-      gpus: node.gpus.map((gpu) => ({
-        uuid: gpu.uuid,
-        model: gpu.model,
-        outcome: gpu.outcome,
-        open: isOpen(gpu.challenge),
-        tflops: gpu.measured?.tflops ?? null,
-        bandwidthGBps: gpu.measured?.bandwidthGBps ?? null,
-        reasons: gpu.reasons,
-        lastVerifiedAt: gpu.lastVerifiedAt,
-        nextChallengeAt: gpu.nextChallengeAt,
-      })),
-      lastVerifiedAt: node.gpus.reduce<number | null>(
-        (latest, gpu) =>
-          gpu.lastVerifiedAt !== null && (latest === null || gpu.lastVerifiedAt > latest)
-            ? gpu.lastVerifiedAt
-            : latest,
-        null,
-      ),
-      nextChallengeAt: minOf(node.gpus.map((gpu) => gpu.nextChallengeAt)),
-    };
+    return node ? statusOf(node) : undefined;
   }
 
   /** Mean measured TFLOP/s per GPU of a verified node, for the scheduler; undefined otherwise. */
@@ -431,6 +373,15 @@ export class VerificationDesk {
   private busyMs(record: ChallengeRecord): number {
     const model = this.models(record.challenge.model);
     return model ? estimateChallengeGpuMs(model, record.challenge) : 0;
+  }
+
+  /** What every lifecycle step takes from the desk's options. */
+  private lifecycle(): { random: RandomBytes; window?: WindowOptions; models?: ModelLookup } {
+    return {
+      random: this.random,
+      ...(this.options.window ? { window: this.options.window } : {}),
+      ...(this.options.models ? { models: this.options.models } : {}),
+    };
   }
 
   private models(id: string): GpuModel | undefined {

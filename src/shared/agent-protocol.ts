@@ -127,6 +127,11 @@ export const Assignment = z.object({
   cpus: z.number(),
   memoryMib: z.number().int(),
   timeoutSeconds: z.number().int(),
+  /**
+   * True when the job has secrets, inputs, outputs or a checkpoint: the agent asks for the
+   * attempt's storage grant (POST …/storage/grant) before its container starts.
+   */
+  storage: z.boolean().optional(),
 });
 export type Assignment = z.infer<typeof Assignment>;
 
@@ -185,10 +190,12 @@ export const AttemptReport = z.discriminatedUnion("type", [
       /**
        * With reason "error": whose the error is. `image_pull`: the image could not be pulled (the
        * user's image); `host_policy`: the host's policy refuses the image (the job goes elsewhere);
-       * `runtime`: the node could not run the container (the node's fault); `node_shutdown`: the
-       * agent stopped it because it is shutting down (the job is placed again at once).
+       * `runtime`: the node could not run the container (the node's fault); `input`: the job's
+       * inputs could not be fetched or failed their hash (the user's data: the job fails);
+       * `node_shutdown`: the agent stopped it because it is shutting down (the job is placed again
+       * at once).
        */
-      errorKind: z.enum(["image_pull", "host_policy", "runtime", "node_shutdown"]).optional(),
+      errorKind: z.enum(["image_pull", "host_policy", "runtime", "input", "node_shutdown"]).optional(),
     })
     .strict(),
 ]);

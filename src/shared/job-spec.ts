@@ -4,6 +4,8 @@ import { GPU_CATALOG, type GpuModel, gpuModelById } from "./gpu-catalog.js";
 import { isValidImageRef } from "./image-ref.js";
 import { UsdAmount } from "./money.js";
 import { RegionId } from "./regions.js";
+import { JobCheckpoint, JobInput, JobOutput, storageIssues } from "./storage/job-storage.js";
+import { SecretRef } from "./storage/secrets-api.js";
 
 /** Largest GPU count one node can offer a job; bigger asks belong to multi-node jobs. */
 export const MAX_GPUS_PER_NODE = 16;
@@ -145,14 +147,17 @@ export const JobSpec = z
         (args) => args.reduce((sum, arg) => sum + byteLength(arg), 0) <= MAX_COMMAND_BYTES,
         `command is larger than ${MAX_COMMAND_BYTES} bytes`,
       ),
+    /** Values in clear, or `{secret: name}`: delivered only to the agent of the attempt that runs. */
     env: z
-      .record(EnvName, z.string().max(MAX_ENV_BYTES))
+      .record(EnvName, z.union([z.string().max(MAX_ENV_BYTES), SecretRef]))
       .default({})
       .refine((env) => Object.keys(env).length <= 256, "at most 256 environment variables")
       .refine(
         (env) =>
-          Object.entries(env).reduce((sum, [k, v]) => sum + byteLength(k) + byteLength(v), 0) <=
-          MAX_ENV_BYTES,
+          Object.entries(env).reduce(
+            (sum, [k, v]) => sum + byteLength(k) + (typeof v === "string" ? byteLength(v) : 0),
+            0,
+          ) <= MAX_ENV_BYTES,
         `env is larger than ${MAX_ENV_BYTES} bytes`,
       ),
     resources: JobResources.default({ gpus: 0, cpus: 1, memoryGb: 1 }),
@@ -179,9 +184,16 @@ export const JobSpec = z
     billing: Billing.optional(),
     /** Caps on what the job may spend; it is stopped (`budget_exhausted`) when one is reached. */
     budget: JobBudget.optional(),
+    /** Fetched, verified and mounted read-only before the container starts. */
+    inputs: z.array(JobInput).max(64).optional(),
+    /** Folders uploaded after the container exits; listed by GET /v1/jobs/:id/outputs. */
+    outputs: z.array(JobOutput).max(16).optional(),
+    /** Synced every interval and at exit; a job placed again resumes from it. */
+    checkpoint: JobCheckpoint.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
+    for (const issue of storageIssues(spec)) ctx.addIssue({ code: "custom", ...issue });
     // Contradictions are refused at submit: such a job would otherwise wait in the queue forever.
     const { resources, placement } = spec;
     const allowed = resources.gpuModels

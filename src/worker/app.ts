@@ -12,6 +12,7 @@ import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { balanceRoutes } from "./routes/balance.js";
 import { creditRoutes } from "./routes/credits.js";
+import { devFaucetRoutes } from "./routes/dev-faucet.js";
 import { earningsRoutes } from "./routes/earnings.js";
 import { estimateRoutes } from "./routes/estimates.js";
 import { health } from "./routes/health.js";
@@ -19,10 +20,17 @@ import { jobRoutes } from "./routes/jobs.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { operatorRoutes } from "./routes/operator.js";
+import { payoutWalletRoutes } from "./routes/payout-wallet.js";
 import { pricingRoutes } from "./routes/pricing.js";
 import { providerNodeRoutes } from "./routes/provider-nodes.js";
 import { quoteRoutes } from "./routes/quotes.js";
+import { secretRoutes } from "./routes/secrets.js";
+import { storageUrlRoutes } from "./routes/storage-urls.js";
+import { templateRoutes } from "./routes/templates.js";
+import { topupRoutes } from "./routes/topups.js";
+import { uploadRoutes } from "./routes/uploads.js";
 import { usageRoutes } from "./routes/usage.js";
+import { walletAuthRoutes } from "./routes/wallet-auth.js";
 
 /** The edge API: one error boundary, resources mounted per route group. */
 export const app = new Hono<AppEnv>()
@@ -46,6 +54,11 @@ export const app = new Hono<AppEnv>()
   .route("/v1/usage", usageRoutes)
   .route("/v1/provider/earnings", earningsRoutes)
   .route("/v1/provider/nodes", providerNodeRoutes)
+  .route("/v1/provider/payout-wallet", payoutWalletRoutes)
+  .route("/v1/auth/wallet", walletAuthRoutes)
+  .route("/v1/dev/faucet", devFaucetRoutes)
+  .use("/v1/topups/*", requireAccount)
+  .route("/v1/topups", topupRoutes)
   .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)
   .route("/v1/quotes", quoteRoutes)
@@ -56,6 +69,13 @@ export const app = new Hono<AppEnv>()
   .route("/v1/account/events", accountEventRoutes)
   .route("/v1/account/keys", apiKeyRoutes)
   .route("/v1/account/audit", auditRoutes)
+  .use("/v1/secrets/*", requireAccount)
+  .route("/v1/secrets", secretRoutes)
+  .use("/v1/uploads/*", requireAccount)
+  .route("/v1/uploads", uploadRoutes)
+  .route("/v1/templates", templateRoutes)
+  // Presigned object URLs: the signature in the URL is the authorisation.
+  .route("/v1/storage", storageUrlRoutes)
   .notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   )

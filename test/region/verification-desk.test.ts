@@ -88,28 +88,25 @@ async function refusal(action: () => unknown): Promise<string> {
 }
 
 describe("what the desk challenges", () => {
-  it("challenges a node's GPUs on registration, one open challenge at a time by default", () => {
+  it("challenges every GPU of a node on registration, at once", () => {
     const desk = newDesk();
     expect(desk.onRegistered(h100Node(NODE, ["GPU-a", "GPU-b"]), T0)).toBe(true);
     expect(desk.status(NODE)?.outcome).toBe("unverified");
     expect(desk.eligibleForWork(NODE)).toBe(false);
     expect(desk.dueNodes(T0)).toEqual([NODE]);
     const first = desk.challengesFor(NODE, T0);
-    expect(first).toHaveLength(1);
-    expect(first[0]?.gpuUuid).toBe("GPU-a");
-    expect(first[0]?.nodeId).toBe(NODE);
+    expect(first.map((c) => c.gpuUuid)).toEqual(["GPU-a", "GPU-b"]);
+    expect(first.every((c) => c.nodeId === NODE)).toBe(true);
     expect(desk.status(NODE)?.outcome).toBe("pending");
-    // A second poll gets the same challenge again (in case the first answer was lost), never a new one.
+    // A second poll gets the same challenges again (in case the first answer was lost), never new ones.
     expect(desk.challengesFor(NODE, T0 + 1_000).map((c) => c.id)).toEqual(first.map((c) => c.id));
-    expect(desk.nextWakeAt()).toBe(Math.min(first[0]?.readyBy ?? Infinity, T0));
+    expect(desk.nextWakeAt()).toBe(first[0]?.readyBy);
   });
 
-  it("hands out all GPUs at once when the agent runs them concurrently", () => {
-    const desk = new VerificationDesk({ random: seededRandom(2), size: SMALL, maxOpenPerNode: 8 });
+  it("hands out one at a time when told to (maxOpenPerNode)", () => {
+    const desk = new VerificationDesk({ random: seededRandom(2), size: SMALL, maxOpenPerNode: 1 });
     desk.onRegistered(h100Node(NODE, ["GPU-a", "GPU-b", "GPU-c"]), T0);
-    expect(new Set(desk.challengesFor(NODE, T0).map((c) => c.gpuUuid))).toEqual(
-      new Set(["GPU-a", "GPU-b", "GPU-c"]),
-    );
+    expect(desk.challengesFor(NODE, T0).map((c) => c.gpuUuid)).toEqual(["GPU-a"]);
   });
 
   it("changes nothing on an unchanged re-registration, and re-verifies when the GPUs change", async () => {

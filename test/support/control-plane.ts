@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -77,10 +78,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const state = options.state ?? (await freshState());
   const port = await freePort();
   const inspector = await freePort();
-  const vars = Object.entries({ RATE_LIMITS: TEST_RATE_LIMITS, ...options.vars }).flatMap(([key, value]) => [
-    "--var",
-    `${key}:${value}`,
-  ]);
+  // A key for secrets and signed storage URLs, as `npm start` writes one into .dev.vars.
+  const withDefaults = {
+    RATE_LIMITS: TEST_RATE_LIMITS,
+    SECRETS_KEY: randomBytes(32).toString("hex"),
+    ...options.vars,
+  };
+  const vars = Object.entries(withDefaults).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child: ChildProcess = spawn(
     "npx",
     [

@@ -6,7 +6,7 @@ import { authed, call, h100Numbered, hardware, jsonInit, ownedAgent, submit } fr
 
 interface Owner {
   apiKey: string;
-  ids: { job: string; node: string; key: string };
+  ids: { job: string; node: string; key: string; topup: string };
 }
 
 type IdKind = keyof Owner["ids"];
@@ -23,6 +23,8 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/provider/nodes/:id": "node",
   "GET /v1/provider/nodes/:id/reputation": "node",
   "DELETE /v1/account/keys/:id": "key",
+  "GET /v1/topups/:id": "topup",
+  "GET /v1/topups/:id/qr.svg": "topup",
 };
 
 /** Routes whose ids are not an account's: why each is exempt. */
@@ -57,7 +59,10 @@ beforeAll(async () => {
     ).json()) as {
       id: string;
     };
-    owners.push({ apiKey, ids: { job: job.id, node: agent.nodeId, key: key.id } });
+    const topup = (await (
+      await call("/v1/topups", jsonInit("POST", { token: "usdc", amount: "1" }, apiKey))
+    ).json()) as { id: string };
+    owners.push({ apiKey, ids: { job: job.id, node: agent.nodeId, key: key.id, topup: topup.id } });
   }
 });
 

@@ -4,6 +4,12 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      // The local chain's accounts (test/support/worker-chain.ts), bound by the workers config.
+      USDC_MINT: string;
+      MRD_MINT: string;
+      STAKE_VAULT: string;
+      BURN_VAULT: string;
+      TREASURY_SECRET_KEY: string;
     }
   }
 }

@@ -102,6 +102,21 @@ describe("agent signatures are bound to their target", () => {
   });
 });
 
+describe("registration input", () => {
+  it("refuses a node reporting one GPU uuid twice, storing nothing", async () => {
+    const before = await nodeCount();
+    const agent = new TestAgent();
+    const gpu = { index: 0, uuid: "GPU-dup", name: "NVIDIA H100 80GB HBM3", vramMib: 81_559 };
+    const res = await agent.send("/v1/agent/register", {
+      ...body,
+      region: "eu-west",
+      hardware: hardware([gpu, { ...gpu, index: 1 }]),
+    });
+    await expectError(res, 400, "duplicate_gpu_uuid");
+    expect(await nodeCount()).toBe(before);
+  });
+});
+
 describe("REQUIRE_VERIFIED_GPUS=false is for local runs only", () => {
   it("these tests run with it (a local host answers); a Worker reached on a public host refuses to serve", async () => {
     expect(env.REQUIRE_VERIFIED_GPUS).toBe("false");

@@ -22,16 +22,20 @@ export interface ChallengeQueueOptions {
 const SEEN_LIMIT = 256;
 
 /**
- * Runs proof-of-GPU challenges one at a time, in arrival order: prepare the benchmark on the
- * challenged GPU (runner, VRAM, bandwidth, warm-up), say ready and get the seed, compute and
- * commit inside the window that starts then, open the rows asked for, log the verdict. They run alongside jobs (a GPU busy with a
- * job must still answer, and the verdict allows for a busy GPU), but never two at once, since two
- * benchmarks on one host would each measure the other. A failure is logged with the challenge id
- * and nothing more is sent: the control plane's deadline judges a challenge left unanswered.
+ * Runs proof-of-GPU challenges. The Region challenges every GPU of a node at once and starts all
+ * their commit windows together at the first ready (so one GPU cannot answer for several one
+ * after another), so the challenges that arrive together (one poll's) run as one batch: prepare
+ * the benchmark on each challenged GPU concurrently (runner, VRAM, bandwidth, warm-up), say ready
+ * for all once all are prepared, then compute, commit and open rows on every GPU at the same time.
+ * Batches run one after another, never two at once on one GPU. They run alongside jobs (a GPU busy
+ * with a job must still answer, and the verdict allows for a busy GPU). A failure is logged with
+ * the challenge id and nothing more is sent: the control plane's deadline judges a challenge left
+ * unanswered.
  */
 export class ChallengeQueue {
   private readonly seen: string[] = [];
   private tail: Promise<void> = Promise.resolve();
+  private batch: VerificationChallenge[] | undefined;
 
   constructor(private readonly options: ChallengeQueueOptions) {}
 
@@ -39,7 +43,19 @@ export class ChallengeQueue {
     if (this.seen.includes(challenge.id)) return;
     this.seen.push(challenge.id);
     if (this.seen.length > SEEN_LIMIT) this.seen.shift();
-    this.tail = this.tail.then(() => this.run(challenge));
+    if (this.batch) {
+      this.batch.push(challenge);
+      return;
+    }
+    // Challenges enqueued in the same turn (one poll answer's) join one batch.
+    const batch = [challenge];
+    this.batch = batch;
+    this.tail = this.tail
+      .then(() => new Promise<void>((resolve) => queueMicrotask(resolve)))
+      .then(() => {
+        if (this.batch === batch) this.batch = undefined;
+        return this.runBatch(batch);
+      });
   }
 
   /** Settles once every challenge queued so far has been handled. */
@@ -78,27 +94,64 @@ export class ChallengeQueue {
     });
   }
 
-  private async run(challenge: VerificationChallenge): Promise<void> {
-    const { client, engine, clock, log } = this.options;
-    const name = `challenge ${challenge.id} (GPU ${challenge.gpuUuid}, ${challenge.model})`;
+  private async runBatch(batch: readonly VerificationChallenge[]): Promise<void> {
+    const runnable = batch.filter((challenge) => this.admissible(challenge));
+    if (runnable.length === 0) return;
+    const { engine, clock, log } = this.options;
+    const started = clock.now();
+    for (const challenge of runnable) {
+      log.info(
+        `${nameOf(challenge)}: preparing the verification benchmark (n=${challenge.n}, ${challenge.blocks} blocks)`,
+      );
+    }
+    const prepared = await Promise.allSettled(
+      runnable.map((challenge) => this.withinDeadline(challenge.readyBy, engine(challenge))),
+    );
+    try {
+      await Promise.all(
+        runnable.map(async (challenge, index) => {
+          const outcome = prepared[index];
+          if (outcome?.status !== "fulfilled") {
+            log.error(`${nameOf(challenge)}: ${errorMessage(outcome?.reason)}`);
+            return;
+          }
+          await this.run(challenge, outcome.value, started);
+        }),
+      );
+    } finally {
+      for (const outcome of prepared) {
+        if (outcome.status === "fulfilled") await outcome.value.close().catch(() => undefined);
+      }
+    }
+  }
+
+  private admissible(challenge: VerificationChallenge): boolean {
+    const { clock, log } = this.options;
+    const name = nameOf(challenge);
     if (challenge.nodeId !== this.options.nodeId()) {
       log.warn(`${name}: issued to ${challenge.nodeId}, not this node; ignored`);
-      return;
+      return false;
     }
     if (!this.options.sharedGpuUuids().includes(challenge.gpuUuid)) {
       log.warn(`${name}: that GPU is not shared by this host; ignored`);
-      return;
+      return false;
     }
     if (clock.now() > challenge.readyBy) {
       log.warn(`${name}: its setup deadline passed before it could start; ignored`);
-      return;
+      return false;
     }
-    log.info(`${name}: preparing the verification benchmark (n=${challenge.n}, ${challenge.blocks} blocks)`);
-    const started = clock.now();
-    let prepared: PreparedBenchmark | undefined;
+    return true;
+  }
+
+  private async run(
+    challenge: VerificationChallenge,
+    prepared: PreparedBenchmark,
+    started: number,
+  ): Promise<void> {
+    const { client, clock, log } = this.options;
+    const name = nameOf(challenge);
     let session: BenchmarkSession | undefined;
     try {
-      prepared = await this.withinDeadline(challenge.readyBy, engine(challenge));
       // A lost answer is safe to retry: the Region answers a repeated ready with the same release.
       const release = await client.readyChallenge({ challengeId: challenge.id }, { retries: 2 });
       session = await this.withinDeadline(release.expiresAt, prepared.run(release));
@@ -111,9 +164,12 @@ export class ChallengeQueue {
       log.error(`${name}: ${errorMessage(error)}`);
     } finally {
       await session?.close().catch(() => undefined);
-      await prepared?.close().catch(() => undefined);
     }
   }
+}
+
+function nameOf(challenge: VerificationChallenge): string {
+  return `challenge ${challenge.id} (GPU ${challenge.gpuUuid}, ${challenge.model})`;
 }
 
 /** Slack past the commit deadline before a hung benchmark is given up on, so the queue moves on. */

@@ -1,7 +1,8 @@
 import type { Command } from "../command.js";
+import { devFaucetCommand } from "./dev-faucet.js";
 import { jobCommands } from "./jobs.js";
 import { nodesCommand } from "./nodes.js";
 import { signupCommand } from "./signup.js";
 
 /** Every command, in the order the overview lists them. */
-export const COMMANDS: readonly Command[] = [signupCommand, ...jobCommands, nodesCommand];
+export const COMMANDS: readonly Command[] = [signupCommand, ...jobCommands, nodesCommand, devFaucetCommand];

@@ -1,4 +1,5 @@
 import { JobStatus } from "../../shared/job-status.js";
+import { renderTemplate, TemplateError } from "../../shared/templates/job-template.js";
 import { UsageError } from "../cli-error.js";
 import type { Command, CommandContext } from "../command.js";
 import { printResult } from "../command.js";
@@ -29,9 +30,12 @@ Flags:
   --timeout <seconds>      wall-clock limit (default 3600)
   --max-retries <n>        placements after a lost node (default 2)
   --env NAME=VALUE         environment variable; repeatable
+  --template <id>          start from a template (GET /v1/templates), e.g. pytorch-train
+  --set NAME=VALUE         a template parameter; repeatable
 
-Example:
+Examples:
   meridian jobs submit --name hello --image meridian/busybox:test -- sh -c 'echo hello'
+  meridian jobs submit --template pytorch-train --set epochs=3
 `,
   options: [
     "name",
@@ -46,14 +50,26 @@ Example:
     "timeout",
     "max-retries",
     "env",
+    "template",
+    "set",
   ],
   arity: [0, 1],
   takesRest: true,
   async run(context) {
     const file = context.args[0];
-    const base = file === undefined ? {} : await readJobSpecFile(file);
+    const templateId = context.values.template;
+    if (file !== undefined && templateId !== undefined)
+      throw new UsageError("give a spec file or --template, not both");
+    if (templateId === undefined && context.values.set?.length)
+      throw new UsageError("--set gives a template's parameters; add --template <id>");
+    const base =
+      templateId !== undefined
+        ? await templateSpec(context, templateId, context.values.set ?? [])
+        : file === undefined
+          ? {}
+          : await readJobSpecFile(file);
     const spec = buildJobSpec(base, context.values, context.rest);
-    const source = file === undefined ? "command line" : file;
+    const source = templateId !== undefined ? `template ${templateId}` : (file ?? "command line");
     const { data, raw } = await context.client.submitJob(checkJobSpec(spec, source));
     printResult(
       context,
@@ -62,6 +78,27 @@ Example:
     );
   },
 };
+
+/** The spec a template gives with `--set NAME=VALUE` values over its defaults. */
+async function templateSpec(
+  context: CommandContext,
+  id: string,
+  pairs: readonly string[],
+): Promise<Record<string, unknown>> {
+  const values: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new UsageError(`--set takes NAME=VALUE, got "${pair}"`);
+    values[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  const { data } = await context.client.getTemplate(id);
+  try {
+    return renderTemplate(data, values);
+  } catch (error) {
+    if (error instanceof TemplateError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 const list: Command = {
   words: ["jobs", "list"],

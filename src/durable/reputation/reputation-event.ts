@@ -39,7 +39,7 @@ export function attemptEndOf(report: AttemptReport & { type: "exited" }): Attemp
       return "cancelled";
     case "error":
       // An image that cannot be pulled is the user's; a host's declared policy is no one's fault.
-      if (report.errorKind === "image_pull") return "user_failed";
+      if (report.errorKind === "image_pull" || report.errorKind === "input") return "user_failed";
       if (report.errorKind === "host_policy") return "returned";
       return "agent_error";
   }

@@ -22,13 +22,21 @@ export interface GpuVerification {
   nextChallengeAt: number | null;
   /** The open challenge, or the last judged one (kept so a replayed message is refused as such). */
   challenge: ChallengeRecord | null;
+  /**
+   * The round its challenge was issued in: the node's GPUs and their twins on other nodes are
+   * issued together and released together (verification-desk.ts). Absent in older records.
+   */
+  round?: string;
 }
 
 /** One node's verification state: the GPU set it was verified with, and each GPU's standing. */
 export interface NodeVerification {
   v: 1;
   nodeId: string;
-  /** The GPUs' uuid and model, sorted: a different fingerprint at registration means re-verify. */
+  /**
+   * The GPUs' uuid, model and VRAM, sorted: a different fingerprint at registration means
+   * re-verify (so VRAM raised after a verification is verified again before it counts).
+   */
   fingerprint: string;
   gpus: GpuVerification[];
 }
@@ -37,9 +45,11 @@ export function isOpen(record: ChallengeRecord | null): boolean {
   return record !== null && record.state !== "judged";
 }
 
-export function fingerprintOf(gpus: readonly { uuid: string; model?: string | undefined }[]): string {
+export function fingerprintOf(
+  gpus: readonly { uuid: string; model?: string | undefined; vramMib: number }[],
+): string {
   return gpus
-    .map((gpu) => `${gpu.uuid}=${gpu.model ?? "?"}`)
+    .map((gpu) => `${gpu.uuid}=${gpu.model ?? "?"}/${gpu.vramMib}`)
     .sort()
     .join(",");
 }
@@ -56,4 +66,26 @@ export function nodeOutcome(node: NodeVerification): NodeOutcome {
   if (outcomes.length > 0 && outcomes.every((outcome) => outcome === "verified")) return "verified";
   const waiting = node.gpus.some((gpu) => gpu.outcome === "unverified" && isOpen(gpu.challenge));
   return waiting ? "pending" : "unverified";
+}
+
+/** A GPU as registered: unverified, due now when the catalogue knows its part. */
+export function unverifiedGpu(
+  gpu: { uuid: string; model?: string | undefined; vramMib: number },
+  known: boolean,
+  now: number,
+): GpuVerification {
+  return {
+    uuid: gpu.uuid,
+    model: known ? (gpu.model ?? null) : null,
+    vramMib: gpu.vramMib,
+    outcome: "unverified",
+    reasons: known
+      ? []
+      : [{ code: "unknown_gpu_model", message: "the GPU catalogue does not know this part" }],
+    measured: null,
+    lastJudgedAt: null,
+    lastVerifiedAt: null,
+    nextChallengeAt: known ? now : null,
+    challenge: null,
+  };
 }

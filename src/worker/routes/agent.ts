@@ -20,6 +20,7 @@ import { parseJsonText, parseOrThrow } from "../json-body.js";
 import { storedLogOffsets } from "../log-offsets.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
+import { agentStorageRoutes } from "./agent-storage.js";
 
 function registeredRegion(region: string): string {
   if (!region)
@@ -70,6 +71,13 @@ export const agentRoutes = new Hono<AppEnv>()
     const agent = c.get("agent");
     const body = parseOrThrow(RegisterRequest, parseJsonText(agent.body), "registration");
     const region = boundRegion(agent.region, chooseRegion(c, body.region));
+    const uuids = body.hardware.gpus.map((gpu) => gpu.uuid);
+    const repeated = uuids.find((uuid, i) => uuids.indexOf(uuid) !== i);
+    if (repeated !== undefined) {
+      throw new MeridianError(400, "duplicate_gpu_uuid", `GPU uuid ${repeated} is reported twice`, {
+        uuid: repeated,
+      });
+    }
     // A provider's API key alongside the signature names the account that owns (is paid for) the node.
     const authorization = c.req.header("authorization");
     const owner =
@@ -114,4 +122,5 @@ export const agentRoutes = new Hono<AppEnv>()
     return c.json(
       unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
     );
-  });
+  })
+  .route("/attempts", agentStorageRoutes);

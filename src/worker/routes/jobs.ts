@@ -9,13 +9,17 @@ import { JobListQuery, type PlacementExplanation } from "../../shared/api.js";
 import { MeridianError } from "../../shared/errors.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { isTerminal, type JobStatus } from "../../shared/job-status.js";
+import { secretNamesOf } from "../../shared/storage/env-secrets.js";
 import { requireReachable } from "../feasibility.js";
 import type { AppEnv } from "../hono-env.js";
 import { ownJob } from "../job-records.js";
 import { jobView } from "../job-view.js";
 import { jsonBody, queryOf } from "../json-body.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
+import { requireSecrets } from "../storage/secret-store.js";
+import { checkStorageEndpoints } from "../storage/targets.js";
 import { jobLogRoutes } from "./job-logs.js";
+import { jobOutputRoutes } from "./job-outputs.js";
 
 /** Why each queued job among these rows waits, one call per region. */
 async function explanations(
@@ -56,6 +60,8 @@ export const jobRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const spec = await jsonBody(c, JobSpec);
     const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
+    await requireSecrets(c.env.DB, c.get("accountId"), secretNamesOf(spec));
+    checkStorageEndpoints(c.env, spec);
     requireReachable(c.env, spec);
     const region = chooseRegion(c, spec.region);
     const accountId = c.get("accountId");
@@ -137,4 +143,5 @@ export const jobRoutes = new Hono<AppEnv>()
     unwrap(await regionStub(c.env, row.region).cancel(row.id));
     return c.json(jobView(await ownJob(c.env.DB, accountId, row.id), await costOf(c.env, row.id)));
   })
-  .route("/", jobLogRoutes);
+  .route("/", jobLogRoutes)
+  .route("/", jobOutputRoutes);

@@ -1,0 +1,79 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * Records of the storage parts: secrets (envelope-encrypted), the files a job output, its
+ * committed checkpoints and the index of its log chunks. The bytes themselves live in object
+ * storage; D1 holds what finds and checks them.
+ */
+
+/** One secret: its value sealed under a per-value data key, the data key sealed under the Worker's key. */
+export const secrets = sqliteTable(
+  "secrets",
+  {
+    accountId: text("account_id").notNull(),
+    name: text("name").notNull(),
+    /** base64 of AES-GCM(data key, iv, value), additional data the account and name. */
+    ciphertext: text("ciphertext").notNull(),
+    iv: text("iv").notNull(),
+    /** base64 of AES-GCM(key-encryption key, wrapIv, data key). */
+    wrappedKey: text("wrapped_key").notNull(),
+    wrapIv: text("wrap_iv").notNull(),
+    /** Which key-encryption key sealed it, so the Worker's key can be rotated. */
+    keyVersion: integer("key_version").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.name] })],
+);
+
+/** A file a job's attempt uploaded from one of its output folders. */
+export const jobOutputs = sqliteTable(
+  "job_outputs",
+  {
+    jobId: text("job_id").notNull(),
+    attemptId: text("attempt_id").notNull(),
+    /** The file's path in the container (under the output folder). */
+    path: text("path").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    cid: text("cid"),
+    /** Where the bytes are: the StoredObject as JSON. */
+    location: text("location", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("job_outputs_job_path").on(t.jobId, t.path)],
+);
+
+/** A committed checkpoint: its manifest object was written before this row, so the row means complete. */
+export const jobCheckpoints = sqliteTable(
+  "job_checkpoints",
+  {
+    jobId: text("job_id").notNull(),
+    seq: integer("seq").notNull(),
+    attemptId: text("attempt_id").notNull(),
+    manifestKey: text("manifest_key").notNull(),
+    files: integer("files").notNull(),
+    bytes: integer("bytes").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+/** One chunk object of an attempt's output in R2: D1 keeps only where it is and what it covers. */
+export const logChunks = sqliteTable(
+  "log_chunks",
+  {
+    jobId: text("job_id").notNull(),
+    attemptId: text("attempt_id").notNull(),
+    seq: integer("seq").notNull(),
+    key: text("key").notNull(),
+    bytes: integer("bytes").notNull(),
+    firstAt: integer("first_at").notNull(),
+    lastAt: integer("last_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.attemptId, t.seq] }), index("log_chunks_job").on(t.jobId, t.createdAt)],
+);
+
+export type SecretRow = typeof secrets.$inferSelect;
+export type JobOutputRow = typeof jobOutputs.$inferSelect;

@@ -1,0 +1,63 @@
+import type { JudgementReason } from "../../shared/verification/messages.js";
+import {
+  type GpuOutcome,
+  isOpen,
+  type NodeOutcome,
+  type NodeVerification,
+  nodeOutcome,
+} from "./node-verification.js";
+
+/** What the provider and the inventory see of a node's verification. */
+export interface VerificationStatus {
+  nodeId: string;
+  outcome: NodeOutcome;
+  gpus: {
+    uuid: string;
+    model: string | null;
+    outcome: GpuOutcome;
+    /** A challenge for this GPU is out now. */
+    open: boolean;
+    /** What the verifier timed (release → commit on its clock), never what the agent reported. */
+    tflops: number | null;
+    bandwidthGBps: number | null;
+    reasons: JudgementReason[];
+    lastVerifiedAt: number | null;
+    nextChallengeAt: number | null;
+  }[];
+  /** The most recent time any GPU was verified. */
+  lastVerifiedAt: number | null;
+  /** The soonest planned challenge of any GPU. */
+  nextChallengeAt: number | null;
+}
+
+export function minOf(values: readonly (number | null | undefined)[]): number | null {
+  let least: number | null = null;
+  for (const value of values) if (value != null && (least === null || value < least)) least = value;
+  return least;
+}
+
+export function statusOf(node: NodeVerification): VerificationStatus {
+  return {
+    nodeId: node.nodeId,
+    outcome: nodeOutcome(node),
+    gpus: node.gpus.map((gpu) => ({
+      uuid: gpu.uuid,
+      model: gpu.model,
+      outcome: gpu.outcome,
+      open: isOpen(gpu.challenge),
+      tflops: gpu.measured?.tflops ?? null,
+      bandwidthGBps: gpu.measured?.bandwidthGBps ?? null,
+      reasons: gpu.reasons,
+      lastVerifiedAt: gpu.lastVerifiedAt,
+      nextChallengeAt: gpu.nextChallengeAt,
+    })),
+    lastVerifiedAt: node.gpus.reduce<number | null>(
+      (latest, gpu) =>
+        gpu.lastVerifiedAt !== null && (latest === null || gpu.lastVerifiedAt > latest)
+          ? gpu.lastVerifiedAt
+          : latest,
+      null,
+    ),
+    nextChallengeAt: minOf(node.gpus.map((gpu) => gpu.nextChallengeAt)),
+  };
+}

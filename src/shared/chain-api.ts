@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { decodeBase58 } from "./base58.js";
+
+/** Request and response bodies of wallet sign-in, top-ups and the local faucet. */
+
+/** A Solana address: base58 of a 32-byte public key. */
+export const SolanaAddress = z
+  .string()
+  .min(32)
+  .max(44)
+  .refine((text) => decodeBase58(text)?.length === 32, {
+    message: "not a Solana address (base58 of 32 bytes)",
+  });
+
+export const SiwsChallengeRequest = z.object({ address: SolanaAddress }).strict();
+
+/** The fields of a Sign In With Solana message, as issued. */
+export const SiwsFields = z.object({
+  domain: z.string(),
+  address: z.string(),
+  statement: z.string(),
+  uri: z.string(),
+  version: z.literal("1"),
+  chainId: z.string(),
+  nonce: z.string(),
+  issuedAt: z.string(),
+  expirationTime: z.string(),
+});
+export type SiwsFields = z.infer<typeof SiwsFields>;
+
+export const SiwsChallenge = z.object({ message: z.string(), fields: SiwsFields });
+
+export const SiwsVerifyRequest = z
+  .object({
+    message: z.string().min(1).max(2_000),
+    /** The wallet's ed25519 signature over the message's UTF-8 bytes: base58 or base64. */
+    signature: z.string().min(64).max(120),
+  })
+  .strict();
+
+export const SiwsSignedIn = z.object({
+  accountId: z.string(),
+  address: z.string(),
+  apiKey: z.string(),
+  created: z.boolean(),
+});
+
+export const PayoutWallet = z.object({ accountId: z.string(), address: z.string(), linkedAt: z.string() });
+
+/** Token amounts are decimal strings in whole tokens ("12.5"), at most the mint's 6 decimals. */
+export const TokenAmount = z
+  .string()
+  .regex(/^\d{1,12}(\.\d+)?$/, { message: "a decimal amount of tokens such as 12.5" });
+
+export const TopupToken = z.enum(["usdc", "mrd"]);
+
+export const CreateTopupRequest = z.object({ token: TopupToken, amount: TokenAmount }).strict();
+
+export const TopupView = z.object({
+  id: z.string(),
+  token: TopupToken,
+  amount: z.string(),
+  credit: z.string(),
+  status: z.enum(["pending", "confirmed", "credited", "underpaid", "wrong_mint", "failed"]),
+  recipient: z.string(),
+  mint: z.string(),
+  reference: z.string(),
+  url: z.string(),
+  signature: z.string().nullable(),
+  paid: z.string().nullable(),
+  note: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type TopupView = z.infer<typeof TopupView>;
+
+export const FaucetToken = z.enum(["usdc", "mrd", "sol"]);
+
+export const FaucetRequest = z
+  .object({ wallet: SolanaAddress, amount: TokenAmount, token: FaucetToken.default("usdc") })
+  .strict();
+
+export const FaucetResult = z.object({
+  signature: z.string(),
+  wallet: z.string(),
+  token: FaucetToken,
+  amount: z.string(),
+  baseUnits: z.string(),
+});
+export type FaucetResult = z.infer<typeof FaucetResult>;

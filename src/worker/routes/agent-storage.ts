@@ -1,0 +1,65 @@
+import { type Context, Hono } from "hono";
+import type { z } from "zod";
+import { unwrap } from "../../durable/rpc-result.js";
+import { AttemptId } from "../../shared/agent-protocol.js";
+import { MeridianError } from "../../shared/errors.js";
+import {
+  CheckpointBlobsRequest,
+  CheckpointCommitRequest,
+  FencedRequest,
+  OutputsBeginRequest,
+  OutputsCompleteRequest,
+} from "../../shared/storage/agent-storage-protocol.js";
+import type { AppEnv } from "../hono-env.js";
+import { parseJsonText, parseOrThrow } from "../json-body.js";
+import { regionStub } from "../region-routing.js";
+import { type AttemptContext, storageGrant } from "../storage/attempt-grant.js";
+import { blobUploads, commitCheckpoint } from "../storage/checkpoint-store.js";
+import { beginUploads, completeUploads } from "../storage/output-uploads.js";
+
+/**
+ * The signed body, parsed, and the job of the attempt it names, vouched for by the Region object:
+ * only the node holding the current lease gets secrets and URLs.
+ */
+async function currentAttempt<S extends z.ZodType<{ fencing: number }>>(
+  c: Context<AppEnv>,
+  schema: S,
+): Promise<{ body: z.output<S>; attempt: AttemptContext; origin: string }> {
+  const agent = c.get("agent");
+  if (!agent.region) {
+    throw new MeridianError(400, "missing_region", "send the x-meridian-region header given at registration");
+  }
+  const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
+  const body = parseOrThrow(schema, parseJsonText(agent.body), "storage request");
+  const job = unwrap(await regionStub(c.env, agent.region).attemptOf(agent, attemptId, body.fencing));
+  return {
+    body,
+    attempt: { jobId: job.jobId, accountId: job.accountId, attemptId, spec: job.spec },
+    origin: new URL(c.req.url).origin,
+  };
+}
+
+/** /v1/agent/attempts/:attemptId/storage/…, behind the agent routes' signature check. */
+export const agentStorageRoutes = new Hono<AppEnv>()
+  .post("/:attemptId/storage/grant", async (c) => {
+    const { attempt, origin } = await currentAttempt(c, FencedRequest);
+    return c.json(await storageGrant(c.env, origin, attempt));
+  })
+  .post("/:attemptId/storage/checkpoint/blobs", async (c) => {
+    const { body, attempt, origin } = await currentAttempt(c, CheckpointBlobsRequest);
+    return c.json({ uploads: await blobUploads(c.env, origin, attempt.jobId, body.blobs) });
+  })
+  .post("/:attemptId/storage/checkpoint/commit", async (c) => {
+    const { body, attempt } = await currentAttempt(c, CheckpointCommitRequest);
+    if (!attempt.spec.checkpoint)
+      throw new MeridianError(422, "no_checkpoint", "the job has no checkpoint folder");
+    return c.json(await commitCheckpoint(c.env, attempt.jobId, attempt.attemptId, body.files));
+  })
+  .post("/:attemptId/storage/outputs/begin", async (c) => {
+    const { body, attempt, origin } = await currentAttempt(c, OutputsBeginRequest);
+    return c.json({ uploads: await beginUploads(c.env, origin, attempt, body.files) });
+  })
+  .post("/:attemptId/storage/outputs/complete", async (c) => {
+    const { body, attempt, origin } = await currentAttempt(c, OutputsCompleteRequest);
+    return c.json({ recorded: await completeUploads(c.env, origin, attempt, body.uploads) });
+  });

@@ -1,0 +1,75 @@
+import { MeridianError } from "../../shared/errors.js";
+import type { CompletedPart, ObjectTarget, StoredObject } from "./object-target.js";
+import { grantUrl, urlTtlMs } from "./signed-url.js";
+
+/** The platform's R2 bucket, through the Worker's binding; URLs point back at this Worker. */
+export class R2Target implements ObjectTarget {
+  constructor(
+    private readonly env: Env,
+    private readonly origin: string,
+  ) {}
+
+  stored(key: string): StoredObject {
+    return { kind: "r2", key };
+  }
+
+  private exp(): number {
+    return Date.now() + urlTtlMs(this.env);
+  }
+
+  getUrl(key: string): Promise<string> {
+    return grantUrl(this.env, this.origin, { op: "get", key, exp: this.exp() });
+  }
+
+  putUrl(key: string, maxBytes: number, sha256?: string): Promise<string> {
+    return grantUrl(this.env, this.origin, {
+      op: "put",
+      key,
+      exp: this.exp(),
+      max: maxBytes,
+      ...(sha256 ? { sha256 } : {}),
+    });
+  }
+
+  async createMultipart(key: string): Promise<string> {
+    return (await this.env.STORAGE.createMultipartUpload(key)).uploadId;
+  }
+
+  partUrl(key: string, uploadId: string, partNumber: number, maxBytes: number): Promise<string> {
+    return grantUrl(this.env, this.origin, {
+      op: "part",
+      key,
+      uploadId,
+      part: partNumber,
+      exp: this.exp(),
+      max: maxBytes,
+    });
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<void> {
+    try {
+      await this.env.STORAGE.resumeMultipartUpload(key, uploadId).complete(
+        parts.map((part) => ({ partNumber: part.partNumber, etag: part.etag })),
+      );
+    } catch (error) {
+      throw new MeridianError(
+        422,
+        "upload_incomplete",
+        `the upload of ${key} could not be completed: ${String(error)}`,
+      );
+    }
+  }
+
+  async head(key: string): Promise<number | undefined> {
+    return (await this.env.STORAGE.head(key))?.size;
+  }
+
+  async putText(key: string, text: string): Promise<void> {
+    await this.env.STORAGE.put(key, text, { httpMetadata: { contentType: "application/json" } });
+  }
+
+  async getText(key: string): Promise<string | undefined> {
+    const object = await this.env.STORAGE.get(key);
+    return object ? object.text() : undefined;
+  }
+}

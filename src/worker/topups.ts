@@ -1,0 +1,261 @@
+import { address, type Signature } from "@solana/kit";
+import { and, eq } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { type TopupRow, topupPayments, topups } from "../../schema/chain.js";
+import { type ChainConfig, chainConfig } from "../chain/chain-config.js";
+import { type FetchedTransaction, judgePayment, type PaymentVerdict } from "../chain/payment-check.js";
+import { SolanaClient } from "../chain/solana-client.js";
+import { qrCodeSvg, transferRequestUrl } from "../chain/solana-pay.js";
+import { fromBaseUnits, toBaseUnits } from "../chain/token-amount.js";
+import { treasurySigner } from "../chain/treasury.js";
+import { TOPUP_SOURCE, userAccount } from "../ledger/ledger-accounts.js";
+import { runBatch } from "../ledger/ledger-db.js";
+import { transferStatements } from "../ledger/transfer.js";
+import { encodeBase58 } from "../shared/base58.js";
+import type { TopupView } from "../shared/chain-api.js";
+import { MeridianError } from "../shared/errors.js";
+import { formatUsd } from "../shared/money.js";
+
+const DECIMALS = 6;
+const TOKEN_UNIT = 10n ** BigInt(DECIMALS);
+
+function creditFor(token: "usdc" | "mrd", base: bigint, config: ChainConfig): number {
+  // USDC has 6 decimals: one base unit is one µUSD. MRD converts at the configured rate per whole MRD.
+  const micros = token === "usdc" ? base : (base * BigInt(config.mrdUsdMicros)) / TOKEN_UNIT;
+  return Number(micros);
+}
+
+/** Where the control plane waits for a payment: `finalized`, or `confirmed` on the local chain. */
+function requiredCommitment(env: object, config: ChainConfig): "confirmed" | "finalized" {
+  const raw = (env as { TOPUP_COMMITMENT?: string }).TOPUP_COMMITMENT;
+  if (raw === "confirmed" || raw === "finalized") return raw;
+  return config.cluster === "local" ? "confirmed" : "finalized";
+}
+
+function requestUrl(row: TopupRow): string {
+  return transferRequestUrl({
+    recipient: row.recipient,
+    amount: fromBaseUnits(BigInt(row.amountBase), DECIMALS),
+    splToken: row.mint,
+    reference: row.reference,
+    label: "Meridian",
+    message: `Top up your Meridian balance by ${formatUsd(row.creditMicros)} USD`,
+    memo: row.id,
+  });
+}
+
+export function topupView(row: TopupRow): TopupView {
+  return {
+    id: row.id,
+    token: row.token,
+    amount: fromBaseUnits(BigInt(row.amountBase), DECIMALS),
+    credit: formatUsd(row.creditMicros),
+    status: row.status,
+    recipient: row.recipient,
+    mint: row.mint,
+    reference: row.reference,
+    url: requestUrl(row),
+    signature: row.signature,
+    paid: row.paidBase === null ? null : fromBaseUnits(BigInt(row.paidBase), DECIMALS),
+    note: row.note,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+export function topupQr(row: TopupRow): string {
+  return qrCodeSvg(requestUrl(row));
+}
+
+/** A top-up request: a fresh reference key stored with the amount expected, paid to the treasury. */
+export async function createTopup(
+  db: DrizzleD1Database,
+  env: object,
+  accountId: string,
+  body: { token: "usdc" | "mrd"; amount: string },
+  now: number,
+): Promise<TopupRow> {
+  const config = chainConfig(env);
+  const amountBase = toBaseUnits(body.amount, DECIMALS);
+  const creditMicros = creditFor(body.token, amountBase, config);
+  if (creditMicros <= 0) {
+    throw new MeridianError(
+      422,
+      "invalid_amount",
+      `${body.amount} ${body.token.toUpperCase()} is worth less than 1 µUSD`,
+    );
+  }
+  if (creditMicros > 1_000_000_000_000) {
+    throw new MeridianError(422, "invalid_amount", "a top-up is at most 1,000,000 USD");
+  }
+  const treasury = await treasurySigner(config);
+  const row: TopupRow = {
+    id: `top_${crypto.randomUUID().replaceAll("-", "")}`,
+    accountId,
+    token: body.token,
+    mint: body.token === "usdc" ? config.usdcMint : config.mrdMint,
+    recipient: treasury.address,
+    reference: encodeBase58(crypto.getRandomValues(new Uint8Array(32))),
+    amountBase: Number(amountBase),
+    creditMicros,
+    status: "pending",
+    signature: null,
+    paidBase: null,
+    note: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await db.insert(topups).values(row);
+  return row;
+}
+
+export async function topupOf(db: DrizzleD1Database, accountId: string, id: string): Promise<TopupRow> {
+  const row = await db
+    .select()
+    .from(topups)
+    .where(and(eq(topups.id, id), eq(topups.accountId, accountId)))
+    .get();
+  if (!row) throw new MeridianError(404, "topup_not_found", `no top-up ${id}`);
+  return row;
+}
+
+const SETTLED = new Set(["credited", "underpaid", "wrong_mint"]);
+
+async function fetchTransaction(
+  client: SolanaClient,
+  signature: Signature,
+): Promise<FetchedTransaction | null> {
+  const tx = (await client.rpc
+    .getTransaction(signature, {
+      commitment: "confirmed",
+      encoding: "json",
+      maxSupportedTransactionVersion: 0,
+    })
+    .send()) as unknown as {
+    slot: bigint;
+    meta: {
+      err: unknown;
+      preTokenBalances?: FetchedTransaction["preTokenBalances"];
+      postTokenBalances?: FetchedTransaction["postTokenBalances"];
+    } | null;
+    transaction: { message: { accountKeys: string[] } };
+  } | null;
+  if (!tx?.meta) return null;
+  return {
+    slot: Number(tx.slot),
+    err: tx.meta.err,
+    accountKeys: tx.transaction.message.accountKeys,
+    preTokenBalances: tx.meta.preTokenBalances ?? [],
+    postTokenBalances: tx.meta.postTokenBalances ?? [],
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return /UNIQUE constraint failed: topup_payments/i.test(
+    String(error) + String((error as { cause?: unknown }).cause ?? ""),
+  );
+}
+
+/**
+ * Settles a paid top-up once per signature: the payment row (primary key: the signature), the
+ * ledger credit and the top-up's new state go in one batch, so a signature seen again — by another
+ * request, another top-up, a retry — fails the whole batch and moves nothing.
+ */
+async function settle(
+  db: DrizzleD1Database,
+  row: TopupRow,
+  config: ChainConfig,
+  signature: string,
+  slot: number,
+  verdict: Exclude<PaymentVerdict, { outcome: "not_ours" }>,
+  now: number,
+): Promise<void> {
+  const credited =
+    verdict.outcome === "wrong_mint"
+      ? 0
+      : Math.min(row.creditMicros, creditFor(row.token, verdict.paid, config));
+  const status = verdict.outcome === "paid" ? "credited" : verdict.outcome;
+  const note =
+    verdict.outcome === "underpaid"
+      ? `paid ${fromBaseUnits(verdict.paid, DECIMALS)} of ${fromBaseUnits(BigInt(row.amountBase), DECIMALS)}: credited ${formatUsd(credited)} USD for what was paid`
+      : verdict.outcome === "wrong_mint"
+        ? `paid in mint ${verdict.mint}, not ${row.mint}: nothing credited; contact support for a refund`
+        : null;
+  try {
+    await runBatch(db, [
+      db.insert(topupPayments).values({
+        signature,
+        topupId: row.id,
+        accountId: row.accountId,
+        mint: verdict.outcome === "wrong_mint" ? verdict.mint : row.mint,
+        paidBase: Number(verdict.paid),
+        creditedMicros: credited,
+        outcome: verdict.outcome === "paid" ? "credited" : verdict.outcome,
+        slot,
+        createdAt: now,
+      }),
+      ...(credited > 0
+        ? transferStatements(db, {
+            debit: TOPUP_SOURCE,
+            credit: userAccount(row.accountId),
+            amountMicros: credited,
+            kind: "topup",
+            idempotencyKey: `topup:${signature}`,
+            accountId: row.accountId,
+            memo: `top-up ${row.id} (${signature})`,
+            at: now,
+          })
+        : []),
+      db
+        .update(topups)
+        .set({ status, signature, paidBase: Number(verdict.paid), note, updatedAt: now })
+        .where(eq(topups.id, row.id)),
+    ]);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
+}
+
+/**
+ * Looks for the payment on chain by its reference (getSignaturesForAddress), validates each
+ * candidate as Solana Pay does, and moves the top-up pending → confirmed → credited (or underpaid /
+ * wrong_mint). Safe to run any number of times, concurrently.
+ */
+export async function refreshTopup(
+  db: DrizzleD1Database,
+  env: object,
+  row: TopupRow,
+  now: number,
+): Promise<TopupRow> {
+  if (SETTLED.has(row.status)) return row;
+  const config = chainConfig(env);
+  const client = new SolanaClient(config.rpcUrl);
+  const commitment = requiredCommitment(env, config);
+  const found = await client.rpc
+    .getSignaturesForAddress(address(row.reference), { commitment: "confirmed", limit: 25 })
+    .send();
+  for (const entry of [...found].reverse()) {
+    if (entry.err !== null) continue;
+    const tx = await fetchTransaction(client, entry.signature);
+    if (!tx) continue;
+    const verdict = judgePayment(tx, {
+      recipient: row.recipient,
+      mint: row.mint,
+      reference: row.reference,
+      amount: BigInt(row.amountBase),
+    });
+    if (verdict.outcome === "not_ours") continue;
+    if (commitment === "finalized" && entry.confirmationStatus !== "finalized") {
+      if (row.status !== "confirmed") {
+        await db
+          .update(topups)
+          .set({ status: "confirmed", signature: entry.signature, updatedAt: now })
+          .where(and(eq(topups.id, row.id), eq(topups.status, "pending")));
+      }
+      break;
+    }
+    await settle(db, row, config, entry.signature, tx.slot, verdict, now);
+    break;
+  }
+  return topupOf(db, row.accountId, row.id);
+}

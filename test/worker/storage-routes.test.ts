@@ -1,0 +1,241 @@
+import { exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import type { StorageGrant, UploadPlan } from "../../src/shared/storage/agent-storage-protocol.js";
+import { checkTemplate, type JobTemplate, renderTemplate } from "../../src/shared/templates/job-template.js";
+import {
+  authed,
+  call,
+  drainAgents,
+  expectError,
+  hardware,
+  jsonInit,
+  signup,
+  submit,
+  TestAgent,
+} from "./support.js";
+
+const spec = { name: "t", image: "meridian/busybox:test", command: ["true"], region: "eu-west" };
+
+function fetchUrl(url: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(url, init));
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function placed(apiKey: string, body: Record<string, unknown>) {
+  const agent = new TestAgent();
+  await agent.register(hardware());
+  const res = await submit(apiKey, { ...spec, ...body });
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+  const job = (await res.json()) as { id: string };
+  // An earlier test's job may be handed out too: take this one's.
+  const a = (await agent.poll()).assignments.find((assignment) => assignment.jobId === job.id);
+  if (!a) throw new Error("no assignment");
+  const send = async <T>(path: string, payload: Record<string, unknown>): Promise<T> => {
+    const r = await agent.send(`/v1/agent/attempts/${a.attemptId}/storage/${path}`, {
+      fencing: a.fencing,
+      ...payload,
+    });
+    if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${await r.text()}`);
+    return (await r.json()) as T;
+  };
+  return { agent, job, a, send };
+}
+
+describe("templates", () => {
+  it("are listed, each with image, command, ports, resources, defaults and docs, and valid as specs", async () => {
+    const res = await call("/v1/templates");
+    const { templates } = (await res.json()) as { templates: JobTemplate[] };
+    const ids = templates.map((t) => t.id);
+    for (const id of [
+      "pytorch-train",
+      "ray-cluster",
+      "jax-train",
+      "vllm-inference",
+      "sglang-inference",
+      "llamacpp-inference",
+      "blender-render",
+      "comfyui",
+      "jupyter",
+    ]) {
+      expect(ids).toContain(id);
+    }
+    for (const template of templates) {
+      const checked = checkTemplate(template);
+      expect(checked.success, `${template.id}: ${JSON.stringify(checked.error?.issues)}`).toBe(true);
+      expect(template.spec.image).toBeTypeOf("string");
+      expect(template.docs.length).toBeGreaterThan(100);
+    }
+    const ray = templates.find((t) => t.id === "ray-cluster");
+    if (!ray) throw new Error("no ray template");
+    expect(checkTemplate(ray).data?.nodes).toBe(2);
+    const pytorch = templates.find((t) => t.id === "pytorch-train");
+    if (!pytorch) throw new Error("no pytorch template");
+    expect(renderTemplate(pytorch, { epochs: "3" }).command).toContain("3");
+    expect(() => renderTemplate(pytorch, { epoch: "3" })).toThrow(/no parameter epoch/);
+    await expectError(await call("/v1/templates/nope"), 404, "template_not_found");
+  });
+});
+
+describe("storage in job specs", () => {
+  afterEach(drainAgents);
+
+  it("refuses bad inputs, outputs and checkpoints with 4xx, storing nothing", async () => {
+    const { apiKey } = await signup();
+    const bad: [Record<string, unknown>, number, string][] = [
+      [{ inputs: [{ from: "ftp://example.com/x", to: "/data/x" }] }, 400, "unsupported scheme"],
+      [{ inputs: [{ from: "https://127.0.0.1/x", to: "/data/x" }] }, 400, "private or local"],
+      [
+        { inputs: [{ from: "https://169.254.169.254/latest/meta-data", to: "/data/x" }] },
+        400,
+        "private or local",
+      ],
+      [{ inputs: [{ from: "https://[::1]/x", to: "/data/x" }] }, 400, "private or local"],
+      [{ inputs: [{ from: "https://metadata.google.internal/x", to: "/data/x" }] }, 400, "private or local"],
+      [{ inputs: [{ from: "ipfs://notacid", to: "/data/x" }] }, 400, "valid CID"],
+      [{ inputs: [{ from: "r2://a/../b", to: "/data/x" }] }, 400, "r2://"],
+      [{ inputs: [{ from: "r2://a", to: "/data/../etc" }] }, 400, "no . or .."],
+      [{ outputs: [{ path: "/etc" }] }, 400, "may write to"],
+      [{ outputs: [{ path: "/" }] }, 400, "may write to"],
+      [{ checkpoint: { path: "/meridian/checkpoint", intervalSeconds: 5 } }, 400, "at least 10"],
+      [{ inputs: [{ from: "r2://x", to: "/outputs/x" }], outputs: [{ path: "/outputs" }] }, 400, "overlaps"],
+      [{ inputs: [{ from: "s3://bucket/key", to: "/data/x" }] }, 400, "needs s3"],
+      [{ inputs: [{ from: "r2://x", to: "/data/x", sha256: "abc" }] }, 400, "SHA-256"],
+    ];
+    const count = async () =>
+      ((await (await call("/v1/jobs", authed(apiKey))).json()) as { jobs: unknown[] }).jobs.length;
+    for (const [extra, status, text] of bad) {
+      const res = await submit(apiKey, { ...spec, ...extra });
+      const body = await res.text();
+      expect(res.status, body).toBe(status);
+      expect(body).toContain(text);
+    }
+    // An S3 endpoint on a private address is refused at submit (the Worker would call it).
+    await call(
+      "/v1/secrets",
+      jsonInit("POST", { name: "aws", value: '{"accessKeyId":"a","secretAccessKey":"b"}' }, apiKey),
+    );
+    const s3 = { endpoint: "http://10.0.0.5:9000", credentials: { secret: "aws" } };
+    await expectError(
+      await submit(apiKey, { ...spec, inputs: [{ from: "s3://bucket/k", to: "/data/k", s3 }] }),
+      422,
+      "private_address",
+    );
+    expect(await count()).toBe(0);
+  });
+
+  it("hands the agent R2 URLs: outputs in one piece and in parts, listed with their SHA-256", async () => {
+    const { apiKey } = await signup();
+    const { job, send } = await placed(apiKey, { outputs: [{ path: "/outputs" }] });
+    const small = new TextEncoder().encode("hello outputs\n");
+    const big = new Uint8Array(5 * 1024 * 1024 + 1234).map((_, i) => i % 251);
+    const files = [
+      { output: 0, path: "hello.txt", size: small.length, sha256: await sha256Hex(small) },
+      { output: 0, path: "sub/big.bin", size: big.length, sha256: await sha256Hex(big) },
+    ];
+    const { uploads } = await send<{ uploads: UploadPlan[] }>("outputs/begin", { files });
+    const [one, many] = uploads;
+    if (!one?.url || !many?.parts) throw new Error(`unexpected plans ${JSON.stringify(uploads)}`);
+    expect(
+      (
+        await fetchUrl(one.url, {
+          method: "PUT",
+          body: small,
+          headers: { "content-length": String(small.length) },
+        })
+      ).status,
+    ).toBe(200);
+    const parts: { partNumber: number; etag: string }[] = [];
+    for (const part of many.parts) {
+      const from = (part.partNumber - 1) * many.partSizeBytes;
+      const piece = big.slice(from, from + many.partSizeBytes);
+      const res = await fetchUrl(part.url, {
+        method: "PUT",
+        body: piece,
+        headers: { "content-length": String(piece.length) },
+      });
+      expect(res.status).toBe(200);
+      parts.push({ partNumber: part.partNumber, etag: res.headers.get("etag") ?? "" });
+    }
+    // A forged or tampered URL is refused.
+    await expectError(await fetchUrl(`${one.url}x`, { method: "PUT", body: small }), 403, "bad_signature");
+    const done = await send<{ recorded: number }>("outputs/complete", {
+      uploads: [{ upload: one.upload }, { upload: many.upload, parts }],
+    });
+    expect(done.recorded).toBe(2);
+
+    const listed = (await (await call(`/v1/jobs/${job.id}/outputs`, authed(apiKey))).json()) as {
+      outputs: { path: string; size: number; sha256: string; downloadUrl: string }[];
+    };
+    expect(listed.outputs.map((o) => o.path)).toEqual(["/outputs/hello.txt", "/outputs/sub/big.bin"]);
+    for (const output of listed.outputs) {
+      const bytes = new Uint8Array(await (await fetchUrl(output.downloadUrl)).arrayBuffer());
+      expect(bytes.length).toBe(output.size);
+      expect(await sha256Hex(bytes)).toBe(output.sha256);
+    }
+    // Another account sees no such job.
+    const other = await signup();
+    await expectError(await call(`/v1/jobs/${job.id}/outputs`, authed(other.apiKey)), 404, "job_not_found");
+  });
+
+  it("syncs checkpoints incrementally, commits the manifest last, and hands the next attempt the latest", async () => {
+    const { apiKey } = await signup();
+    const { job, send, a } = await placed(apiKey, { checkpoint: { intervalSeconds: 10 }, maxRetries: 2 });
+    const grant = await send<StorageGrant>("grant", {});
+    expect(grant.checkpoint).toMatchObject({ path: "/meridian/checkpoint", restore: null });
+
+    const step = new TextEncoder().encode("step=5\n");
+    const model = new Uint8Array(1000).fill(7);
+    const blobs = [
+      { sha256: await sha256Hex(step), size: step.length },
+      { sha256: await sha256Hex(model), size: model.length },
+    ];
+    // A manifest naming blobs not stored is refused: nothing half-uploaded is ever restored.
+    await expect(
+      send("checkpoint/commit", { files: [{ path: "state", ...blobs[0], mode: 0o644 }] }),
+    ).rejects.toThrow(/422/);
+    const first = await send<{ uploads: { sha256: string; url: string }[] }>("checkpoint/blobs", { blobs });
+    expect(first.uploads).toHaveLength(2);
+    for (const upload of first.uploads) {
+      const body = upload.sha256 === blobs[0]?.sha256 ? step : model;
+      await fetchUrl(upload.url, { method: "PUT", body, headers: { "content-length": String(body.length) } });
+    }
+    const files = [
+      { path: "state", ...blobs[0], mode: 0o644 },
+      { path: "weights/model.bin", ...blobs[1], mode: 0o600 },
+    ];
+    expect(await send("checkpoint/commit", { files })).toMatchObject({
+      seq: 1,
+      bytes: step.length + model.length,
+    });
+    // Unchanged blobs are not asked for again.
+    expect((await send<{ uploads: unknown[] }>("checkpoint/blobs", { blobs })).uploads).toHaveLength(0);
+
+    // The node goes silent; the job is placed again and the new attempt gets the checkpoint.
+    const { expireLeases } = await import("./support.js");
+    await expireLeases([a.attemptId]);
+    const second = new TestAgent();
+    await second.register(hardware());
+    const mine = async () => (await second.poll()).assignments.find((x) => x.jobId === job.id);
+    let next = await mine();
+    for (let i = 0; i < 20 && !next; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      next = await mine();
+    }
+    if (!next) throw new Error("not placed again");
+    expect(next.jobId).toBe(job.id);
+    const res = await second.send(`/v1/agent/attempts/${next.attemptId}/storage/grant`, {
+      fencing: next.fencing,
+    });
+    const restore = ((await res.json()) as StorageGrant).checkpoint?.restore;
+    expect(restore?.seq).toBe(1);
+    expect(restore?.files.map((f) => f.path)).toEqual(["state", "weights/model.bin"]);
+    const restored = new TextDecoder().decode(
+      await (await fetchUrl(restore?.files[0]?.url ?? "")).arrayBuffer(),
+    );
+    expect(restored).toBe("step=5\n");
+  });
+});

@@ -1,0 +1,252 @@
+import { env } from "cloudflare:workers";
+import {
+  AccountRole,
+  address,
+  appendTransactionMessageInstruction,
+  createSolanaRpc,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getBase64EncodedWireTransaction,
+  getSignatureFromTransaction,
+  type KeyPairSigner,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+} from "@solana/kit";
+import {
+  findAssociatedTokenPda,
+  getTransferCheckedInstruction,
+  TOKEN_PROGRAM_ADDRESS,
+} from "@solana-program/token";
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/worker/app.js";
+import { authed, balance, call, expectError, jsonInit, signup } from "./support.js";
+
+// The payer is an independent client: kit and the SPL token program's own instruction builder,
+// as a wallet would build a Solana Pay transfer (the reference as an extra read-only key), not
+// the project's payment code.
+const rpc = createSolanaRpc(env.SOLANA_RPC_URL);
+
+interface Topup {
+  id: string;
+  status: string;
+  url: string;
+  recipient: string;
+  mint: string;
+  reference: string;
+  amount: string;
+  credit: string;
+  signature: string | null;
+  note: string | null;
+  qrSvg?: string;
+}
+
+async function fundedWallet(token: "usdc" | "mrd", amount: string): Promise<KeyPairSigner> {
+  const wallet = await generateKeyPairSigner();
+  for (const [t, a] of [
+    ["sol", "1"],
+    [token, amount],
+  ] as const) {
+    const res = await call(
+      "/v1/dev/faucet",
+      jsonInit("POST", { wallet: wallet.address, amount: a, token: t }),
+    );
+    if (res.status !== 201) throw new Error(`faucet answered ${res.status}`);
+  }
+  return wallet;
+}
+
+async function pay(
+  payer: KeyPairSigner,
+  to: { recipient: string; mint: string; reference: string },
+  baseUnits: bigint,
+): Promise<string> {
+  const mint = address(to.mint);
+  const [source] = await findAssociatedTokenPda({
+    owner: payer.address,
+    mint,
+    tokenProgram: TOKEN_PROGRAM_ADDRESS,
+  });
+  const [destination] = await findAssociatedTokenPda({
+    owner: address(to.recipient),
+    mint,
+    tokenProgram: TOKEN_PROGRAM_ADDRESS,
+  });
+  const transfer = getTransferCheckedInstruction({
+    source,
+    mint,
+    destination,
+    authority: payer,
+    amount: baseUnits,
+    decimals: 6,
+  });
+  const withReference = {
+    ...transfer,
+    accounts: [...transfer.accounts, { address: address(to.reference), role: AccountRole.READONLY }],
+  };
+  const { value: lifetime } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
+  const message = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(payer, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
+    (m) => appendTransactionMessageInstruction(withReference, m),
+  );
+  const signed = await signTransactionMessageWithSigners(message);
+  await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
+  return getSignatureFromTransaction(signed);
+}
+
+async function createTopup(apiKey: string, body: unknown): Promise<Topup> {
+  const res = await call("/v1/topups", jsonInit("POST", body, apiKey));
+  expect(res.status).toBe(201);
+  return res.json();
+}
+
+async function readTopup(apiKey: string, id: string): Promise<Topup> {
+  const res = await call(`/v1/topups/${id}`, authed(apiKey));
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+async function until(apiKey: string, id: string, status: string): Promise<Topup> {
+  for (let i = 0; i < 200; i++) {
+    const topup = await readTopup(apiKey, id);
+    if (topup.status === status) return topup;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`top-up ${id} never reached ${status}`);
+}
+
+async function creditedTransfers(accountId: string): Promise<number> {
+  const row = await env.DB.prepare(
+    "SELECT count(*) AS n FROM ledger_transfers WHERE kind = 'topup' AND account_id = ?",
+  )
+    .bind(accountId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+describe("top-ups paid on Solana", () => {
+  it("gives a Solana Pay request and QR code, and credits a payment found by its reference exactly once", async () => {
+    const { id: accountId, apiKey } = await signup();
+    const before = await balance(apiKey);
+    const topup = await createTopup(apiKey, { token: "usdc", amount: "25.5" });
+    expect(topup).toMatchObject({
+      status: "pending",
+      amount: "25.5",
+      credit: "25.50",
+      mint: env.USDC_MINT,
+      signature: null,
+    });
+    const url = new URL(topup.url);
+    expect(url.protocol).toBe("solana:");
+    expect(url.pathname).toBe(topup.recipient);
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      amount: "25.5",
+      "spl-token": env.USDC_MINT,
+      reference: topup.reference,
+      label: "Meridian",
+      memo: topup.id,
+    });
+    expect(topup.qrSvg).toMatch(/^<svg[^>]*>.*<\/svg>$/s);
+    const qr = await call(`/v1/topups/${topup.id}/qr.svg`, authed(apiKey));
+    expect(qr.headers.get("content-type")).toBe("image/svg+xml");
+
+    const payer = await fundedWallet("usdc", "30");
+    const signature = await pay(payer, topup, 25_500_000n);
+    const credited = await until(apiKey, topup.id, "credited");
+    expect(credited.signature).toBe(signature);
+    expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(25_500_000);
+    // The same signature seen again, by several readers at once: one credit.
+    await Promise.all([
+      readTopup(apiKey, topup.id),
+      readTopup(apiKey, topup.id),
+      readTopup(apiKey, topup.id),
+    ]);
+    expect(await creditedTransfers(accountId)).toBe(1);
+    expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(25_500_000);
+  });
+
+  it("credits a signature once when concurrent requests settle it", async () => {
+    const { id: accountId, apiKey } = await signup();
+    const topup = await createTopup(apiKey, { token: "usdc", amount: "3" });
+    const payer = await fundedWallet("usdc", "3");
+    await pay(payer, topup, 3_000_000n);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A second Worker instance settling the same payment: the unique signature refuses the second batch.
+    const results = await Promise.all([1, 2, 3, 4].map(() => call(`/v1/topups/${topup.id}`, authed(apiKey))));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    await until(apiKey, topup.id, "credited");
+    expect(await creditedTransfers(accountId)).toBe(1);
+  });
+
+  it("converts MRD at the configured rate, and waits for finalized where configured (pending → confirmed → credited)", async () => {
+    const { apiKey } = await signup();
+    const before = await balance(apiKey);
+    const topup = await createTopup(apiKey, { token: "mrd", amount: "10" });
+    expect(topup).toMatchObject({ mint: env.MRD_MINT, credit: "1.00" });
+    const payer = await fundedWallet("mrd", "10");
+    await pay(payer, topup, 10_000_000n);
+    const strict = { ...env, TOPUP_COMMITMENT: "finalized" };
+    const sequence: string[] = [];
+    for (let i = 0; i < 400 && sequence.at(-1) !== "credited"; i++) {
+      const res = await app.request(`http://meridian.test/v1/topups/${topup.id}`, authed(apiKey), strict);
+      const status = ((await res.json()) as Topup).status;
+      if (sequence.at(-1) !== status) sequence.push(status);
+      // Seen but not final: nothing credited yet.
+      if (status === "confirmed")
+        expect((await balance(apiKey)).availableMicros).toBe(before.availableMicros);
+      if (status !== "credited") await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(sequence.slice(-2)).toEqual(["confirmed", "credited"]);
+    expect(["pending,confirmed,credited", "confirmed,credited"]).toContain(sequence.join(","));
+    expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(1_000_000);
+  });
+
+  it("records a short payment and a wrong-mint payment, crediting only what was paid in the right mint", async () => {
+    const { apiKey } = await signup();
+    const before = await balance(apiKey);
+    const short = await createTopup(apiKey, { token: "usdc", amount: "10" });
+    const payer = await fundedWallet("usdc", "4");
+    await pay(payer, short, 4_000_000n);
+    const underpaid = await until(apiKey, short.id, "underpaid");
+    expect(underpaid.note).toContain("paid 4 of 10");
+    expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(4_000_000);
+
+    const wrong = await createTopup(apiKey, { token: "usdc", amount: "5" });
+    const mrdPayer = await fundedWallet("mrd", "5");
+    await pay(mrdPayer, { ...wrong, mint: env.MRD_MINT }, 5_000_000n);
+    const wrongMint = await until(apiKey, wrong.id, "wrong_mint");
+    expect(wrongMint.note).toContain("nothing credited");
+    expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(4_000_000);
+
+    // A transaction naming the reference that pays someone else credits nothing.
+    const elsewhere = await createTopup(apiKey, { token: "usdc", amount: "1" });
+    const other = await fundedWallet("usdc", "1");
+    await pay(other, { ...elsewhere, recipient: other.address }, 1_000_000n);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect((await readTopup(apiKey, elsewhere.id)).status).toBe("pending");
+    expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(4_000_000);
+  });
+
+  it("refuses an unknown token, a non-positive or over-precise amount with 422, storing nothing", async () => {
+    const { apiKey } = await signup();
+    const count = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM topups").first<{ n: number }>())?.n;
+    const before = await count();
+    for (const body of [
+      { token: "btc", amount: "1" },
+      { token: "usdc", amount: "0" },
+      { token: "usdc", amount: "-1" },
+      { token: "usdc", amount: "1.0000001" },
+      { token: "usdc", amount: 5 },
+      { token: "usdc", amount: "1", extra: true },
+    ]) {
+      const res = await call("/v1/topups", jsonInit("POST", body, apiKey));
+      expect(res.status, JSON.stringify(body)).toBe(422);
+    }
+    await expectError(await call("/v1/topups/top_nope", authed(apiKey)), 404, "topup_not_found");
+    expect(await count()).toBe(before);
+  });
+});
