@@ -155,7 +155,9 @@ class PartitionProxy {
       return;
     }
     const target = new URL(req.url ?? "/", this.upstream);
-    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: target.host };
+    // The Host header passes through unchanged: agent signatures are bound to the host the agent
+    // addressed (src/shared/agent-signature.ts), as behind any transparent proxy.
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     delete headers.connection;
     delete headers["keep-alive"];
     // Uncompressed answers, so the proxy can read the error code it records.

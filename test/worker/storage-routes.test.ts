@@ -179,7 +179,7 @@ describe("storage in job specs", () => {
     // Another account sees no such job.
     const other = await signup();
     await expectError(await call(`/v1/jobs/${job.id}/outputs`, authed(other.apiKey)), 404, "job_not_found");
-  });
+  }, 30_000);
 
   it("syncs checkpoints incrementally, commits the manifest last, and hands the next attempt the latest", async () => {
     const { apiKey } = await signup();
@@ -237,5 +237,5 @@ describe("storage in job specs", () => {
       await (await fetchUrl(restore?.files[0]?.url ?? "")).arrayBuffer(),
     );
     expect(restored).toBe("step=5\n");
-  });
+  }, 30_000);
 });

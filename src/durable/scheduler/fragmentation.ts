@@ -51,7 +51,10 @@ export class WorkloadProfile {
         : Math.max(MILLI_STEP, Math.round(shape.gpuMilli / MILLI_STEP) * MILLI_STEP);
     const models = shape.constraints?.gpuModels;
     const gpuModels = models === undefined ? undefined : [...new Set(models)].sort();
-    const key = `${shape.gpus}:${gpuMilli}:${gpuModels?.join("|") ?? "*"}`;
+    // CPU in half-octaves: a job that needs a big host is a kind of its own, so the model (or node
+    // shape) that alone can hold it is seen as scarce (see `scarcity.ts`).
+    const cpuStep = Math.ceil(2 * Math.log2(shape.cpuMilli / 1000 + 1));
+    const key = `${shape.gpus}:${gpuMilli}:${gpuModels?.join("|") ?? "*"}:${cpuStep}`;
     for (const known of this.classes.values()) known.weight *= this.decay;
     this.total = this.total * this.decay + 1;
     const known = this.classes.get(key);

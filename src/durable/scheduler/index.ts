@@ -38,4 +38,7 @@ export {
 } from "./scheduler.js";
 export { PRIOR_REPUTATION, type SchedulerGpu, type SchedulerNode } from "./scheduler-node.js";
 export type { Policy } from "./scoring.js";
+export { assertOwnShard, parseShardKey, shardName, shardOf } from "./shards/shard-key.js";
+export { roomFor, type ShardSummary, summarise } from "./shards/shard-summary.js";
+export { type ShardedOptions, type ShardedPlacement, ShardedScheduler } from "./shards/sharded-scheduler.js";
 export { versionKey, versionText } from "./version.js";

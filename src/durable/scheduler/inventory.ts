@@ -1,7 +1,23 @@
-import { type GpuTier, gpuModelById } from "../../shared/gpu-catalog.js";
+import type { GpuTier } from "../../shared/gpu-catalog.js";
 import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
+import { NodeState } from "./node-state.js";
+import { insertSorted, removeSorted } from "./price-buckets.js";
+import {
+  allocationUnits,
+  type NodeAllocation,
+  type Reservation,
+  type ReservationMeta,
+} from "./reservation.js";
 import type { SchedulerNode } from "./scheduler-node.js";
-import { versionKey } from "./version.js";
+
+export { type GpuGroup, NodeState } from "./node-state.js";
+export {
+  allocationUnits,
+  type GpuShare,
+  type NodeAllocation,
+  type Reservation,
+  type ReservationMeta,
+} from "./reservation.js";
 
 /**
  * The region's live inventory, indexed for placement: every node, what is reserved on it, and
@@ -9,145 +25,6 @@ import { versionKey } from "./version.js";
  * for g GPUs of model m looks only at m's buckets g and up, so it never scans every node.
  * Buckets are kept sorted by price, so the first nodes a search meets in a bucket are its cheapest.
  */
-
-/** GPUs of one model on one node; a node with two models has two groups. */
-export interface GpuGroup {
-  /** The model id, or "" for a part the catalogue does not know. */
-  readonly model: string;
-  readonly tier: GpuTier | undefined;
-  /** Indices into the node's `gpus`. */
-  readonly indices: readonly number[];
-  readonly minVramMib: number;
-  readonly minComputeCapability: number | undefined;
-}
-
-/** One node as the inventory holds it: the node, its free capacity and its reservations. */
-export class NodeState {
-  /** Order of first registration; first-fit and tie-breaks use it. */
-  readonly seq: number;
-  readonly node: SchedulerNode;
-  readonly groups: readonly GpuGroup[];
-  /** Free share of each GPU, in thousandths. */
-  readonly freeMilli: Int32Array;
-  freeCpuMilli: number;
-  freeMemoryMib: number;
-  readonly driverKey: number | undefined;
-  readonly cudaKey: number | undefined;
-  readonly reservations = new Map<string, NodeAllocation>();
-  /** Expected end of each reservation that has one, for backfill. */
-  private readonly ends = new Map<string, number>();
-  /** Per group: the free-GPU bucket it sits in, or -1 while not indexed. */
-  readonly indexedFree: number[];
-  /** Per group: the shared-GPU bucket it sits in, or -1. */
-  readonly indexedPartial: number[];
-  indexedCpuOnly = false;
-  /** Search stamp, so a node reached through two buckets is visited once per search. */
-  visitMark = 0;
-  private readonly uuidIndex: Map<string, number>;
-
-  constructor(node: SchedulerNode, seq: number) {
-    this.node = node;
-    this.seq = seq;
-    this.groups = groupGpus(node);
-    this.freeMilli = new Int32Array(node.gpus.length).fill(WHOLE_GPU_MILLI);
-    this.freeCpuMilli = node.cpuMilli;
-    this.freeMemoryMib = node.memoryMib;
-    this.driverKey = versionKey(node.driverVersion);
-    this.cudaKey = versionKey(node.cudaVersion);
-    this.indexedFree = this.groups.map(() => -1);
-    this.indexedPartial = this.groups.map(() => -1);
-    this.uuidIndex = new Map(node.gpus.map((gpu, index) => [gpu.uuid, index]));
-  }
-
-  /** When the reservation is expected to end at the latest (ms); Infinity when unknown. */
-  expectedEnd(key: string): number {
-    return this.ends.get(key) ?? Number.POSITIVE_INFINITY;
-  }
-
-  /** @internal Records or forgets a reservation's expected end. */
-  setExpectedEnd(key: string, endAt: number | undefined): void {
-    if (endAt === undefined) this.ends.delete(key);
-    else this.ends.set(key, endAt);
-  }
-
-  gpuIndex(uuid: string): number | undefined {
-    return this.uuidIndex.get(uuid);
-  }
-
-  /** Whole GPUs of the group that are entirely free. */
-  wholeFree(group: GpuGroup): number {
-    let count = 0;
-    for (const index of group.indices) if (this.freeMilli[index] === WHOLE_GPU_MILLI) count++;
-    return count;
-  }
-
-  /** The largest free share of a shared GPU (partly taken, partly free) in the group, or 0. */
-  largestPartial(group: GpuGroup): number {
-    let largest = 0;
-    for (const index of group.indices) {
-      const free = this.freeMilli[index] ?? 0;
-      if (free < WHOLE_GPU_MILLI && free > largest) largest = free;
-    }
-    return largest;
-  }
-}
-
-function groupGpus(node: SchedulerNode): GpuGroup[] {
-  const byModel = new Map<string, number[]>();
-  node.gpus.forEach((gpu, index) => {
-    const key = gpu.model ?? "";
-    const list = byModel.get(key);
-    if (list) list.push(index);
-    else byModel.set(key, [index]);
-  });
-  return [...byModel.entries()].map(([model, indices]) => {
-    const gpus = indices.flatMap((index) => node.gpus[index] ?? []);
-    const ccs = gpus.map((gpu) => versionKey(gpu.computeCapability));
-    return {
-      model,
-      tier: gpus[0]?.tier ?? gpuModelById(model)?.tier,
-      indices,
-      minVramMib: Math.min(...gpus.map((gpu) => gpu.vramMib)),
-      minComputeCapability: ccs.some((cc) => cc === undefined)
-        ? undefined
-        : Math.min(...ccs.map((cc) => cc ?? 0)),
-    };
-  });
-}
-
-/** A share of one GPU: `milli` thousandths of it (1000 for the whole GPU). */
-export interface GpuShare {
-  uuid: string;
-  milli: number;
-}
-
-/** What one job attempt takes on one node. */
-export interface NodeAllocation {
-  nodeId: string;
-  gpus: readonly GpuShare[];
-  cpuMilli: number;
-  memoryMib: number;
-}
-
-export interface ReservationMeta {
-  /** The account charged for fair share. */
-  accountId?: string | undefined;
-  /** When the holder is expected to be done at the latest (ms), for backfill; undefined if unknown. */
-  expectedEndAt?: number | undefined;
-}
-
-/** Capacity held under one key (an attempt id) on one or more nodes, all taken or none. */
-export interface Reservation extends ReservationMeta {
-  key: string;
-  allocations: readonly NodeAllocation[];
-}
-
-/** Fair-share weight of an allocation in GPU-equivalents: a GPU, or 16 CPU cores. */
-export function allocationUnits(allocation: NodeAllocation): number {
-  let milli = 0;
-  for (const share of allocation.gpus) milli += share.milli;
-  return milli / WHOLE_GPU_MILLI + allocation.cpuMilli / 16_000;
-}
 
 /** Shared-GPU buckets: by the largest free share, in tenths of a GPU. */
 const PARTIAL_STEPS = 10;
@@ -167,37 +44,28 @@ interface ModelIndex {
   maxVramMib: number;
   maxComputeCapability: number;
   tiers: Set<GpuTier | undefined>;
+  /** Free GPU capacity (thousandths) of the model on schedulable nodes. */
+  freeMilli: number;
+  /** The node shapes that carry the model, counted: what a kind of job could ever fit on. */
+  shapes: Map<string, NodeShape>;
+}
+
+/** One model's free GPU capacity and the node shapes that carry it. */
+export interface ModelCapacity {
+  freeMilli: number;
+  shapes: readonly NodeShape[];
+}
+
+/** GPUs of one model on a node, with the node's whole CPU and memory. */
+export interface NodeShape {
+  gpus: number;
+  cpuMilli: number;
+  memoryMib: number;
+  count: number;
 }
 
 /** How a search visitor continues: on to the next node, the next bucket, or not at all. */
 export type VisitNext = "next" | "nextBucket" | "stop";
-
-const byPriceThenSeq = (a: NodeState, b: NodeState): number =>
-  a.node.pricePerGpuHourMicros - b.node.pricePerGpuHourMicros || a.seq - b.seq;
-
-function insertSorted(bucket: NodeState[], state: NodeState): void {
-  let low = 0;
-  let high = bucket.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    const other = bucket[mid];
-    if (other && byPriceThenSeq(other, state) < 0) low = mid + 1;
-    else high = mid;
-  }
-  bucket.splice(low, 0, state);
-}
-
-function removeSorted(bucket: NodeState[], state: NodeState): void {
-  let low = 0;
-  let high = bucket.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    const other = bucket[mid];
-    if (other && byPriceThenSeq(other, state) < 0) low = mid + 1;
-    else high = mid;
-  }
-  if (bucket[low] === state) bucket.splice(low, 1);
-}
 
 export class Inventory {
   private readonly states = new Map<string, NodeState>();
@@ -230,6 +98,16 @@ export class Inventory {
     for (const group of state.groups) {
       this.largestGroup = Math.max(this.largestGroup, group.indices.length);
       const index = this.modelIndex(group.model);
+      const shapeKey = `${group.indices.length}:${node.cpuMilli}:${node.memoryMib}`;
+      const shape = index.shapes.get(shapeKey);
+      if (shape) shape.count++;
+      else
+        index.shapes.set(shapeKey, {
+          gpus: group.indices.length,
+          cpuMilli: node.cpuMilli,
+          memoryMib: node.memoryMib,
+          count: 1,
+        });
       index.maxVramMib = Math.max(index.maxVramMib, group.minVramMib);
       index.maxComputeCapability = Math.max(index.maxComputeCapability, group.minComputeCapability ?? 0);
       index.tiers.add(group.tier);
@@ -271,6 +149,39 @@ export class Inventory {
   /** The nodes that report `site`: a low-latency group for gang placement. */
   siteMembers(site: string): ReadonlySet<NodeState> {
     return this.sites.get(site) ?? EMPTY_SITE;
+  }
+
+  /** Free GPU capacity (thousandths) of `model` on schedulable nodes. */
+  modelFreeMilli(model: string): number {
+    return this.models.get(model)?.freeMilli ?? 0;
+  }
+
+  /** The models any node has, with their free capacity and the node shapes that carry them. */
+  modelCapacity(): Map<string, ModelCapacity> {
+    return new Map(
+      [...this.models].map(([model, index]) => [
+        model,
+        { freeMilli: index.freeMilli, shapes: [...index.shapes.values()] },
+      ]),
+    );
+  }
+
+  /**
+   * Per model, what a coordinator needs to route work here without reading the nodes: free
+   * capacity, and how many schedulable nodes have each count of whole GPUs free.
+   */
+  freeSummary(): Map<string, { freeMilli: number; nodesByWholeFree: number[] }> {
+    return new Map(
+      [...this.models].map(([model, index]) => [
+        model,
+        { freeMilli: index.freeMilli, nodesByWholeFree: index.byFree.map((bucket) => bucket?.length ?? 0) },
+      ]),
+    );
+  }
+
+  /** Schedulable nodes without GPUs. */
+  get cpuOnlyNodes(): number {
+    return this.cpuOnly.length;
   }
 
   reservation(key: string): Reservation | undefined {
@@ -431,6 +342,8 @@ export class Inventory {
         maxVramMib: 0,
         maxComputeCapability: 0,
         tiers: new Set(),
+        freeMilli: 0,
+        shapes: new Map(),
       };
       this.models.set(model, index);
     }
@@ -461,6 +374,9 @@ export class Inventory {
         }
         state.indexedFree[position] = free;
       }
+      const counted = live ? state.freeOf(group) : 0;
+      index.freeMilli += counted - (state.countedFree[position] ?? 0);
+      state.countedFree[position] = counted;
       const partial = live ? partialBucket(state.largestPartial(group)) : -1;
       const wasPartial = state.indexedPartial[position] ?? -1;
       if (partial !== wasPartial) {
@@ -488,6 +404,11 @@ export class Inventory {
       const wasPartial = state.indexedPartial[position] ?? -1;
       if (wasPartial >= 0) index.partial[wasPartial]?.delete(state);
       state.indexedPartial[position] = -1;
+      index.freeMilli -= state.countedFree[position] ?? 0;
+      state.countedFree[position] = 0;
+      const shapeKey = `${group.indices.length}:${state.node.cpuMilli}:${state.node.memoryMib}`;
+      const shape = index.shapes.get(shapeKey);
+      if (shape && --shape.count <= 0) index.shapes.delete(shapeKey);
     });
   }
 }

@@ -11,10 +11,11 @@ import {
   type ReservationMeta,
 } from "./inventory.js";
 import { JobQueue, type QueuedJob } from "./queue.js";
+import { hostRatio, modelPressure } from "./scarcity.js";
 import {
   byScore,
   type Candidate,
-  leftoverShare,
+  leftoverGpuMilli,
   makeCandidate,
   type Policy,
   scoreCandidates,
@@ -111,10 +112,11 @@ export class Scheduler<T = undefined> {
       size > 1 ? Math.max(this.maxCandidates, size * GANG_CANDIDATES_PER_MEMBER) : this.maxCandidates;
     const perBucket = size > 1 ? Math.max(this.perBucket, size * 2) : this.perBucket;
     const classes = this.policy === "meridian" ? this.profile.snapshot() : [];
+    const ratio = this.policy === "meridian" ? hostRatio(classes) : undefined;
     const candidates: Candidate[] = [];
     const add = (state: NodeState): void => {
       const group = fittingGroup(state, demand);
-      if (group !== null) candidates.push(makeCandidate(state, group, demand, this.policy, classes));
+      if (group !== null) candidates.push(makeCandidate(state, group, demand, this.policy, classes, ratio));
     };
     let bucket = -1;
     let inBucket = 0;
@@ -135,7 +137,11 @@ export class Scheduler<T = undefined> {
     });
     if (candidates.length < size) return null;
     if (size > 1) this.addSiteMembers(candidates, add);
-    scoreCandidates(candidates, demand, this.policy);
+    const pressure =
+      this.policy === "meridian" && demand.gpus > 0
+        ? modelPressure(classes, this.inventory.modelCapacity())
+        : undefined;
+    scoreCandidates(candidates, demand, this.policy, pressure);
     const gang = size === 1 ? bestOne(candidates) : chooseGang(candidates.sort(byScore), size);
     return gang ? toPlacement(gang, demand) : null;
   }
@@ -151,7 +157,7 @@ export class Scheduler<T = undefined> {
     this.inventory.visitCandidates(demand, (state) => {
       const group = fittingGroup(state, demand);
       if (group === null) return "next";
-      const score = this.policy === "firstFit" ? -state.seq : -leftoverShare(state, demand);
+      const score = this.policy === "firstFit" ? -state.seq : -leftoverGpuMilli(state, demand);
       if (score > bestScore || (score === bestScore && best && state.seq < best.seq)) {
         best = state;
         bestGroup = group;

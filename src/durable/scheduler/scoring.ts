@@ -2,12 +2,15 @@ import { distanceKm } from "../../shared/regions.js";
 import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
 import { nodeFragmentation, type TaskClass } from "./fragmentation.js";
 import type { GpuGroup, NodeState } from "./inventory.js";
+import { type HostRatio, strandedMilli } from "./scarcity.js";
 import { PRIOR_REPUTATION } from "./scheduler-node.js";
 
 /**
  * How candidates are ranked. `meridian` is the product policy: the job's strategy, then
- * fragmentation, then locality. `bestFit` and `firstFit` are the classic baselines, kept in the
- * same code so benchmarks compare policies and nothing else.
+ * fragmentation, then locality. `bestFit` and `firstFit` are the plain baselines, kept in the same
+ * code so benchmarks compare policies and nothing else: first-fit takes the earliest-registered
+ * node with room (and on it the first GPU with room); best-fit the node with the least GPU
+ * capacity left after the job, ties to the earlier node (and on it the tightest shared GPU).
  */
 export type Policy = "meridian" | "bestFit" | "firstFit";
 
@@ -19,12 +22,16 @@ export interface Candidate {
   gpuIndices: number[];
   /** Change in the node's expected unusable GPU capacity (thousandths) if the job goes here. */
   fragmentationDelta: number;
+  /** Change in the node's GPU capacity its free CPU and memory could not feed (thousandths). */
+  strandedDelta: number;
   score: number;
 }
 
 /** How much one GPU's worth of fragmentation weighs against the whole strategy score (0..1). */
 const FRAGMENTATION_PER_GPU = 1 / 16;
 const LOCALITY_WEIGHT = 0.02;
+const STRANDED_PER_GPU = 1 / 16;
+const SCARCITY_WEIGHT = 1;
 /** Last tie-break: among otherwise equal nodes, the one the job fills most (best fit). */
 const PACKING_WEIGHT = 0.001;
 
@@ -68,9 +75,22 @@ export function makeCandidate(
   demand: Demand,
   policy: Policy,
   classes: readonly TaskClass[],
+  ratio?: HostRatio,
 ): Candidate {
   const gpuIndices = chooseGpus(state, group, demand, policy);
   let fragmentationDelta = 0;
+  let strandedDelta = 0;
+  if (ratio && state.freeMilli.length > 0) {
+    let free = 0;
+    for (let index = 0; index < state.freeMilli.length; index++) free += state.freeMilli[index] ?? 0;
+    strandedDelta =
+      strandedMilli(
+        free - demand.gpus * demand.gpuMilli,
+        state.freeCpuMilli - demand.cpuMilli,
+        state.freeMemoryMib - demand.memoryMib,
+        ratio,
+      ) - strandedMilli(free, state.freeCpuMilli, state.freeMemoryMib, ratio);
+  }
   if (policy === "meridian" && state.freeMilli.length > 0) {
     const models = state.groups.map((gpuGroup) => gpuGroup.model);
     const before = nodeFragmentation(
@@ -91,7 +111,7 @@ export function makeCandidate(
         models,
       ) - before;
   }
-  return { state, group, gpuIndices, fragmentationDelta, score: 0 };
+  return { state, group, gpuIndices, fragmentationDelta, strandedDelta, score: 0 };
 }
 
 function strategyValue(candidate: Candidate, demand: Demand, fallbackTflops: number): number {
@@ -122,6 +142,16 @@ function locality(candidate: Candidate, demand: Demand): number {
   return node.rttMs === undefined ? 0 : 1 / (1 + node.rttMs / 10);
 }
 
+/**
+ * GPU capacity (thousandths) the node has left after the job: the plain best-fit's figure, and
+ * nothing else, so the `bestFit` baseline is exactly the textbook heuristic.
+ */
+export function leftoverGpuMilli(state: NodeState, demand: Demand): number {
+  let free = 0;
+  for (let index = 0; index < state.freeMilli.length; index++) free += state.freeMilli[index] ?? 0;
+  return free - demand.gpus * demand.gpuMilli;
+}
+
 /** Share of the node's capacity left free after the job: less is a better fit. */
 export function leftoverShare(state: NodeState, demand: Demand): number {
   const node = state.node;
@@ -143,13 +173,18 @@ export function leftoverShare(state: NodeState, demand: Demand): number {
  * cheaper or faster node still wins, but among close ones the placement that breaks fewer whole
  * GPUs does.
  */
-export function scoreCandidates(candidates: readonly Candidate[], demand: Demand, policy: Policy): void {
+export function scoreCandidates(
+  candidates: readonly Candidate[],
+  demand: Demand,
+  policy: Policy,
+  pressure: ReadonlyMap<string, number> = new Map(),
+): void {
   if (policy === "firstFit") {
     for (const candidate of candidates) candidate.score = -candidate.state.seq;
     return;
   }
   if (policy === "bestFit") {
-    for (const candidate of candidates) candidate.score = -leftoverShare(candidate.state, demand);
+    for (const candidate of candidates) candidate.score = -leftoverGpuMilli(candidate.state, demand);
     return;
   }
   let slowestVerified = Number.POSITIVE_INFINITY;
@@ -168,10 +203,21 @@ export function scoreCandidates(candidates: readonly Candidate[], demand: Demand
     const strategy = best > 0 ? (values[index] ?? 0) / best : 0;
     candidate.score =
       strategy -
-      (candidate.fragmentationDelta / WHOLE_GPU_MILLI) * FRAGMENTATION_PER_GPU +
+      (candidate.fragmentationDelta / WHOLE_GPU_MILLI) * FRAGMENTATION_PER_GPU -
+      (candidate.strandedDelta / WHOLE_GPU_MILLI) * STRANDED_PER_GPU +
       LOCALITY_WEIGHT * locality(candidate, demand) -
-      PACKING_WEIGHT * leftoverShare(candidate.state, demand);
+      PACKING_WEIGHT * leftoverShare(candidate.state, demand) -
+      SCARCITY_WEIGHT * scarcityCost(candidate, demand, pressure);
   });
+}
+
+/**
+ * What the job would spend of a scarce model: the model's pressure times the GPUs it takes there.
+ */
+function scarcityCost(candidate: Candidate, demand: Demand, pressure: ReadonlyMap<string, number>): number {
+  const model = candidate.group?.model;
+  const level = model === undefined ? 0 : (pressure.get(model) ?? 0);
+  return (level * demand.gpus * demand.gpuMilli) / WHOLE_GPU_MILLI;
 }
 
 /** Highest score first; equal scores go to the earlier-registered node, for determinism. */
