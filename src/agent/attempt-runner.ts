@@ -5,7 +5,9 @@ import type { Clock } from "./clock.js";
 import {
   type ContainerExit,
   type ContainerRuntime,
+  type FoundContainer,
   ImagePullError,
+  type LogOffsets,
   type RunningContainer,
 } from "./container-runtime.js";
 import { ControlPlaneError } from "./control-plane-client.js";
@@ -15,7 +17,16 @@ import { StorageError } from "./storage/attempt-storage.js";
 
 type ExitReason = Extract<AttemptReport, { type: "exited" }>["reason"];
 type ErrorKind = NonNullable<Extract<AttemptReport, { type: "exited" }>["errorKind"]>;
-type EarlyStop = { reason: Exclude<ExitReason, "completed">; message: string };
+type EarlyStop = { reason: Exclude<ExitReason, "completed">; message: string; errorKind?: ErrorKind };
+
+/** A container an earlier run of the agent started, to take up instead of starting one. */
+export interface Adoption {
+  found: FoundContainer;
+  /** Whether the control plane has its `started` report already. */
+  started: boolean;
+  /** Where the stored output ends; the container's output is resumed from there. */
+  from: LogOffsets;
+}
 
 /** Where an attempt stands, as the work loop and tests can observe it. */
 export type AttemptPhase = "pulling" | "starting" | "running" | "reporting" | "finished" | "abandoned";
@@ -28,6 +39,8 @@ export interface AttemptRunnerDeps {
   log: AgentLog;
   /** The attempt's data (secrets, inputs, outputs, checkpoint), for assignments that have any. */
   storage?: (assignment: Assignment, progress: (line: string) => void) => AttemptStorage | undefined;
+  /** Set for an attempt whose container survived an agent restart. */
+  adopt?: Adoption;
 }
 
 /**
@@ -79,9 +92,9 @@ export class AttemptRunner {
   }
 
   /** Ends the attempt early; its exit is reported with this reason. The first reason given wins. */
-  requestStop(reason: EarlyStop["reason"], message: string): void {
+  requestStop(reason: EarlyStop["reason"], message: string, errorKind?: ErrorKind): void {
     if (this.earlyStop !== undefined || this.phaseNow === "finished") return;
-    this.earlyStop = { reason, message };
+    this.earlyStop = { reason, message, ...(errorKind ? { errorKind } : {}) };
     this.stopContainer();
   }
 
@@ -96,73 +109,22 @@ export class AttemptRunner {
   }
 
   private async run(): Promise<void> {
-    const { assignment, deps } = this;
-    try {
-      await deps.runtime.ensureImage(assignment.image);
-    } catch (error) {
-      const errorKind = error instanceof ImagePullError ? "image_pull" : "runtime";
-      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
-      return;
-    }
-    if (this.stale) return this.markAbandoned();
-    if (this.earlyStop) return this.finish(null, this.earlyStop);
-
-    this.phaseNow = "starting";
-    // Inputs fetched and verified, the checkpoint restored, before the container exists.
-    this.storage = deps.storage?.(assignment, (line) => this.shipper.push("stderr", line));
-    let prepared: Awaited<ReturnType<AttemptStorage["prepare"]>> = { env: {}, mounts: [] };
-    if (this.storage) {
-      try {
-        prepared = await this.storage.prepare();
-      } catch (error) {
-        // The progress lines so far go out first (nothing waits for a `started` that never comes).
-        this.releaseLogs();
-        await this.shipper.close();
-        const errorKind = error instanceof StorageError ? error.kind : "runtime";
-        await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
-        await this.storage.cleanup();
-        return;
-      }
-      if (this.stale) {
-        await this.storage.cleanup();
-        return this.markAbandoned();
-      }
-    }
-    let container: RunningContainer;
-    try {
-      container = await deps.runtime.start(
-        {
-          jobId: assignment.jobId,
-          attemptId: assignment.attemptId,
-          nodeId: deps.nodeId,
-          image: assignment.image,
-          command: assignment.command,
-          env: { ...assignment.env, ...prepared.env },
-          mounts: prepared.mounts,
-          gpuUuids: assignment.gpuUuids,
-          cpus: assignment.cpus,
-          memoryMib: assignment.memoryMib,
-        },
-        (stream, data) => this.shipper.push(stream, data),
-      );
-    } catch (error) {
-      this.shipper.abandon();
-      this.releaseLogs();
-      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind: "runtime" });
-      await this.storage?.cleanup();
-      return;
-    }
+    const container = this.deps.adopt ? await this.adopt(this.deps.adopt) : await this.startContainer();
+    if (container === undefined) return;
     this.container = container;
     this.phaseNow = "running";
     // A stop that came while the container was being created applies now.
     if (this.earlyStop || this.stale) this.stopContainer();
 
-    const started = await this.send({
-      type: "started",
-      fencing: this.fencing,
-      at: deps.clock.now(),
-      containerId: container.id,
-    });
+    const { assignment, deps } = this;
+    const started = this.deps.adopt?.started
+      ? undefined
+      : await this.send({
+          type: "started",
+          fencing: this.fencing,
+          at: deps.clock.now(),
+          containerId: container.id,
+        });
     this.releaseLogs();
     if (started?.stop) this.requestStop("cancelled", "cancelled while starting");
     this.storage?.startSync();
@@ -209,6 +171,97 @@ export class AttemptRunner {
     // Removed only after the exit is recorded, so a crash in between leaves evidence, not nothing.
     await container.remove();
     await this.storage?.cleanup();
+  }
+
+  /**
+   * Pulls the image, prepares the attempt's data and starts the container; undefined when that
+   * failed (the exit is reported already).
+   */
+  private async startContainer(): Promise<RunningContainer | undefined> {
+    const { assignment, deps } = this;
+    try {
+      await deps.runtime.ensureImage(assignment.image);
+    } catch (error) {
+      const errorKind = error instanceof ImagePullError ? "image_pull" : "runtime";
+      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
+      return undefined;
+    }
+    if (this.stale) {
+      this.markAbandoned();
+      return undefined;
+    }
+    if (this.earlyStop) {
+      await this.finish(null, this.earlyStop);
+      return undefined;
+    }
+
+    this.phaseNow = "starting";
+    // Inputs fetched and verified, the checkpoint restored, before the container exists.
+    this.storage = deps.storage?.(assignment, (line) => this.shipper.push("stderr", line));
+    let prepared: Awaited<ReturnType<AttemptStorage["prepare"]>> = { env: {}, mounts: [] };
+    if (this.storage) {
+      try {
+        prepared = await this.storage.prepare();
+      } catch (error) {
+        // The progress lines so far go out first (nothing waits for a `started` that never comes).
+        this.releaseLogs();
+        await this.shipper.close();
+        const errorKind = error instanceof StorageError ? error.kind : "runtime";
+        await this.finish(null, { reason: "error", message: errorMessage(error), errorKind });
+        await this.storage.cleanup();
+        return undefined;
+      }
+      if (this.stale) {
+        await this.storage.cleanup();
+        this.markAbandoned();
+        return undefined;
+      }
+    }
+    try {
+      return await deps.runtime.start(
+        {
+          jobId: assignment.jobId,
+          attemptId: assignment.attemptId,
+          nodeId: deps.nodeId,
+          image: assignment.image,
+          command: assignment.command,
+          env: { ...assignment.env, ...prepared.env },
+          mounts: prepared.mounts,
+          gpuUuids: assignment.gpuUuids,
+          cpus: assignment.cpus,
+          memoryMib: assignment.memoryMib,
+        },
+        (stream, data) => this.shipper.push(stream, data),
+      );
+    } catch (error) {
+      this.shipper.abandon();
+      this.releaseLogs();
+      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind: "runtime" });
+      await this.storage?.cleanup();
+      return undefined;
+    }
+  }
+
+  /** Takes up the container an earlier run of the agent started, its output resumed where it stopped. */
+  private async adopt(adoption: Adoption): Promise<RunningContainer | undefined> {
+    this.phaseNow = "starting";
+    try {
+      return await this.deps.runtime.adopt(
+        adoption.found,
+        (stream, data) => this.shipper.push(stream, data),
+        adoption.from,
+      );
+    } catch (error) {
+      this.shipper.abandon();
+      this.releaseLogs();
+      await this.finish(null, {
+        reason: "error",
+        message: `could not take up container ${adoption.found.id} after the agent restarted: ${errorMessage(error)}`,
+        errorKind: "runtime",
+      });
+      await this.deps.runtime.removeContainer(adoption.found).catch(() => undefined);
+      return undefined;
+    }
   }
 
   private async finish(

@@ -3,6 +3,8 @@ import {
   type AttemptReport,
   type PollRequest,
   PollResponse,
+  type ReclaimRequest,
+  ReclaimResponse,
   type RegisterRequest,
   RegisterResponse,
   ReportResponse,
@@ -103,6 +105,11 @@ export class ControlPlaneClient {
 
   poll(body: PollRequest, options: CallOptions = {}): Promise<PollResponse> {
     return this.call("/v1/agent/poll", body, PollResponse, options);
+  }
+
+  /** After a restart: which of the attempt containers found are still this node's. */
+  reclaim(body: ReclaimRequest, options: CallOptions = {}): Promise<ReclaimResponse> {
+    return this.call("/v1/agent/reclaim", body, ReclaimResponse, options);
   }
 
   report(attemptId: string, body: AttemptReport, options: CallOptions = {}): Promise<ReportResponse> {

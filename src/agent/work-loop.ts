@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type {
   Assignment,
   NodeMetrics,
+  ReclaimResponse,
   RegisterRequest,
   RegisterResponse,
   StopOrder,
@@ -9,9 +10,9 @@ import type {
 import type { VerificationChallenge } from "../shared/verification/messages.js";
 import type { AgentLog } from "./agent-log.js";
 import { errorMessage } from "./agent-log.js";
-import { AttemptRunner, type AttemptRunnerDeps } from "./attempt-runner.js";
+import { type Adoption, AttemptRunner, type AttemptRunnerDeps } from "./attempt-runner.js";
 import type { Clock } from "./clock.js";
-import type { ContainerRuntime } from "./container-runtime.js";
+import type { ContainerRuntime, FoundContainer } from "./container-runtime.js";
 import { type ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
 import type { ImageDecision } from "./policy/image-policy.js";
 
@@ -153,14 +154,11 @@ export class WorkLoop {
   }
 
   private async serve(): Promise<void> {
-    const { client, runtime, log, clock } = this.options;
+    const { client, log, clock } = this.options;
     const first = await this.register();
     if (first === undefined) return;
-    const removed = await runtime.removeLeftovers(first.nodeId).catch((error: unknown) => {
-      log.warn(`could not clean up containers of an earlier run: ${errorMessage(error)}`);
-      return 0;
-    });
-    if (removed > 0) log.info(`removed ${removed} container(s) left by an earlier run of this node`);
+    // Before the first poll, so the attempts taken up are listed in it and keep their leases.
+    await this.reclaim(first.nodeId);
     this.resolveRegistered(first);
 
     while (!this.stopped) {
@@ -211,7 +209,7 @@ export class WorkLoop {
   }
 
   private accept(assignment: Assignment, nodeId: string): void {
-    const { runtime, client, clock, log } = this.options;
+    const { log } = this.options;
     // A repeated assignment (the answer to a poll that was retried) is the same attempt: run it once.
     if (this.attempts.has(assignment.attemptId)) return;
     const decision = this.options.imageDecision?.(assignment.image) ?? { allowed: true };
@@ -220,6 +218,12 @@ export class WorkLoop {
       return;
     }
     log.info(`job ${assignment.jobId}: attempt ${assignment.attemptId} assigned (${assignment.image})`);
+    this.runAttempt(assignment, nodeId, undefined);
+  }
+
+  /** Runs an attempt (or takes up its container after a restart) and forgets it once it ended. */
+  private runAttempt(assignment: Assignment, nodeId: string, adopt: Adoption | undefined): void {
+    const { runtime, client, clock, log } = this.options;
     const runner = new AttemptRunner(assignment, {
       nodeId,
       runtime,
@@ -232,6 +236,7 @@ export class WorkLoop {
           retries: body.type === "exited" ? 8 : 4,
           timeoutMs: REPORT_TIMEOUT_MS,
         }),
+      ...(adopt ? { adopt } : {}),
     });
     this.attempts.set(assignment.attemptId, runner);
     this.options.onAttemptsChanged?.();
@@ -240,6 +245,52 @@ export class WorkLoop {
       this.options.onAttemptsChanged?.();
       log.info(`job ${assignment.jobId}: attempt ${assignment.attemptId} ${runner.phase}`);
     });
+  }
+
+  /**
+   * Finds this node's attempt containers (by their labels), asks the control plane which are still
+   * its own, takes those up again and removes the rest. A control plane that cannot say (an older
+   * one, or unreachable) gets the old behaviour: every container left behind is removed.
+   */
+  private async reclaim(nodeId: string): Promise<void> {
+    const { runtime, client, log } = this.options;
+    let found: FoundContainer[];
+    try {
+      found = await runtime.findAttempts(nodeId);
+    } catch (error) {
+      log.warn(`could not list the containers of an earlier run: ${errorMessage(error)}`);
+      return;
+    }
+    if (found.length === 0) return;
+    let answer: ReclaimResponse;
+    try {
+      answer = await client.reclaim(
+        { attempts: found.map(({ attemptId, running }) => ({ attemptId, running })) },
+        { signal: this.stopping.signal, retries: 3, timeoutMs: REPORT_TIMEOUT_MS },
+      );
+    } catch (error) {
+      log.warn(
+        `could not ask the control plane about ${found.length} container(s) of an earlier run: ${errorMessage(error)}`,
+      );
+      const removed = await runtime.removeLeftovers(nodeId).catch(() => 0);
+      if (removed > 0) log.info(`removed ${removed} container(s) left by an earlier run of this node`);
+      return;
+    }
+    const kept = new Set<string>();
+    for (const { assignment, started, logOffsets } of answer.keep) {
+      const container = found.find((f) => f.attemptId === assignment.attemptId);
+      if (container === undefined) continue;
+      kept.add(container.id);
+      log.info(
+        `job ${assignment.jobId}: attempt ${assignment.attemptId}: re-attached to container ${container.id.slice(0, 12)} (${container.running ? "running" : "exited while the agent was away"})`,
+      );
+      this.runAttempt(assignment, nodeId, { found: container, started, from: logOffsets });
+    }
+    const gone = found.filter((f) => !kept.has(f.id));
+    await Promise.all(gone.map((f) => runtime.removeContainer(f).catch(() => undefined)));
+    log.info(
+      `re-attached to ${kept.size} container(s) of an earlier run of this node; removed ${gone.length} the control plane no longer counts as its own`,
+    );
   }
 
   /** Ends an assignment the host will not run, at once, so the job is placed elsewhere. */
@@ -289,24 +340,31 @@ export class WorkLoop {
   }
 
   private async drain(): Promise<void> {
+    // Said first, so the jobs its attempts give back are not placed on this node again meanwhile.
+    await this.announceDrain();
     if (this.attempts.size > 0) {
       this.options.log.info(`shutting down: stopping ${this.attempts.size} running attempt(s)`);
-      for (const runner of this.attempts.values()) runner.requestStop("error", "agent shut down");
+      for (const runner of this.attempts.values())
+        runner.requestStop("error", "the node's agent shut down", "node_shutdown");
       await Promise.all([...this.attempts.values()].map((runner) => runner.done));
     }
-    await this.announceDrain();
   }
 
   /**
-   * One last, unheld poll that says the node takes no more work, so the control plane places
-   * again at once any assignment that the cancelled poll may have carried, instead of waiting for
-   * its lease to lapse. Best effort: the lease expiry still covers a node that cannot say it.
+   * An unheld poll that says the node takes no more work: the control plane places again at once
+   * any assignment the cancelled poll may have carried, instead of waiting for its lease to lapse,
+   * and places nothing new here. The attempts still running are listed, so they keep their leases
+   * until their exits are reported. Best effort: the lease expiry covers a node that cannot say it.
    */
   private async announceDrain(): Promise<void> {
     if (this.registration === undefined) return;
     try {
       await this.options.client.poll(
-        { running: [], acceptingWork: false, waitMs: 0 },
+        {
+          running: [...this.attempts.values()].map(({ attemptId, fencing }) => ({ attemptId, fencing })),
+          acceptingWork: false,
+          waitMs: 0,
+        },
         { timeoutMs: 3_000, retries: 0 },
       );
     } catch (error) {

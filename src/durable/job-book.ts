@@ -5,6 +5,7 @@ import { AttemptIndex } from "./attempt-index.js";
 import { attemptEndEntries, chargeOf } from "./attempt-records.js";
 import type { Staging } from "./effects.js";
 import { allocationOf } from "./job-outcome.js";
+import { keptOff } from "./lost-node-avoidance.js";
 import type { JobPatch } from "./outbox-entry.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
 import { demandFromSpec, type Scheduler, specPriority } from "./scheduler/index.js";
@@ -113,7 +114,7 @@ export class JobBook {
       id: job.id,
       accountId: job.accountId,
       priority: specPriority(job.spec),
-      demand: demandFromSpec(job.spec, job.excludedNodes),
+      demand: demandFromSpec(job.spec, keptOff(job)),
       maxRunMs: job.spec.timeoutSeconds * 1000,
       enqueuedAt: job.createdAt,
       payload: job.id,

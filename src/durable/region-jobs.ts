@@ -101,6 +101,10 @@ export class RegionJobs {
       this.refused(job, member, now);
       return;
     }
+    if (report.errorKind === "node_shutdown" && member.stopping === null && !isTerminalStatus(job.status)) {
+      this.interrupted(job, member, now);
+      return;
+    }
     const succeeded = report.reason === "completed" && report.exitCode === 0;
     member.endedAt = now;
     member.exitCode = report.exitCode;
@@ -165,6 +169,27 @@ export class RegionJobs {
     this.book.enqueue(job);
   }
 
+  /**
+   * The node's agent shut down and stopped the attempt, saying so (Ctrl-C, an upgrade): the job is
+   * the node's to give back, not the user's failure. It is placed again at once — no lease to wait
+   * out, no backoff, no retry spent, nothing charged — and not kept off the node, which is gone
+   * for now anyway and welcome when it returns.
+   */
+  private interrupted(job: JobRecord, member: AttemptRecord, now: number): void {
+    this.parts.staging.event({ kind: "attempt", nodeId: member.nodeId, end: "returned", at: now });
+    this.retireMembers(job, "returned", now);
+    job.attempts = Math.max(0, job.attempts - 1);
+    this.book.transition(
+      job,
+      "queued",
+      `node ${member.nodeId} shut down and stopped the attempt; placing the job again`,
+      now,
+      { nodeId: null, attemptId: null, assignedAt: null, startedAt: null },
+      member,
+    );
+    this.book.enqueue(job);
+  }
+
   /** A member's node is gone (`why` says how it was noticed), or its lease lapsed. */
   lapse(job: JobRecord, member: AttemptRecord, now: number, why?: string): void {
     this.parts.staging.event({ kind: "attempt", nodeId: member.nodeId, end: "lost", at: now });
@@ -191,7 +216,7 @@ export class RegionJobs {
       this.book.forget(job, now);
       return;
     }
-    job.excludedNodes.push(member.nodeId);
+    job.avoidedNodes = [...new Set([...(job.avoidedNodes ?? []), member.nodeId])];
     const backoff = retryBackoffMs(job.attempts);
     const requeued = { nodeId: null, attemptId: null, assignedAt: null, startedAt: null };
     if (backoff === 0) {
@@ -222,6 +247,21 @@ export class RegionJobs {
       const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
       if (job && member) this.lapse(job, member, now, why);
     }
+  }
+
+  /** A queued job stops avoiding the nodes that lost it: only they can take it now. */
+  liftAvoidance(job: JobRecord, now: number): void {
+    const avoided = job.avoidedNodes ?? [];
+    job.avoidedNodes = [];
+    this.book.dequeue(job.id);
+    this.book.transition(
+      job,
+      "queued",
+      `no other node can take the job now; trying again on ${avoided.join(", ")}, which lost an earlier attempt`,
+      now,
+      {},
+    );
+    this.book.enqueue(job);
   }
 
   /** Lost attempts whose leases lapsed, and retries whose backoff is over, as time passes. */

@@ -5,6 +5,7 @@ import type {
   NodeMetrics,
   PollRequest,
   PollResponse,
+  ReclaimRequest,
   RegisterRequest,
   RegisterResponse,
   ReportResponse,
@@ -177,6 +178,20 @@ export class RegionObject extends DurableObject<Env> {
       if (report.type === "logs") await writeLogs(this.env.DB, job.id, member.id, report.chunks);
       else await this.save();
       return { accepted: true, stop: report.type === "exited" || member.stopping !== null };
+    });
+  }
+
+  /** A restarted agent asks which of the attempt containers it found are still its node's. */
+  async reclaim(
+    caller: AgentCaller,
+    request: ReclaimRequest,
+  ): Promise<RpcResult<ReturnType<RegionState["reclaim"]>>> {
+    return asResult(async () => {
+      const now = Date.now();
+      const node = this.authenticate(caller, now);
+      const answer = this.state.reclaim(node.id, request.attempts, now);
+      await this.save();
+      return answer;
     });
   }
 

@@ -57,8 +57,13 @@ export interface JobRecord {
   attempts: number;
   /** The current placement's members, rank order; empty while queued. */
   members: AttemptRecord[];
-  /** Nodes that lost an attempt of this job; a retry goes elsewhere. */
+  /** Nodes whose host policy refused this job's image; it never goes back to them. */
   excludedNodes: string[];
+  /**
+   * Nodes that lost an attempt of this job: a retry goes elsewhere while another node can take
+   * it, and back to one of these only when none can (absent in records of earlier versions).
+   */
+  avoidedNodes?: string[];
   createdAt: number;
   /** A retry after a lost attempt waits until then (backoff); null when not waiting. */
   retryAt: number | null;

@@ -8,6 +8,7 @@ import type { FairShare } from "./fair-share.js";
 import { JobBook } from "./job-book.js";
 import { isTerminalStatus } from "./job-outcome.js";
 import type { LeasePolicy } from "./lease.js";
+import { avoidanceToLift } from "./lost-node-avoidance.js";
 import type { Absence } from "./node-presence.js";
 import type { NodeStanding } from "./node-standing.js";
 import type { Pacing } from "./poll-pacing.js";
@@ -252,6 +253,58 @@ export class RegionState {
     this.settle(now);
   }
 
+  /**
+   * A restarted agent names the attempt containers it found. Those still this node's (its
+   * member, not ended) keep their lease, renewed now, and are handed back with their current
+   * fencing number and the run time left; the rest are to be removed. A started attempt of this
+   * node whose container is not among them is lost now: nothing runs it any more, and waiting out
+   * its lease would only delay its retry.
+   */
+  reclaim(
+    nodeId: string,
+    found: readonly { attemptId: string; running: boolean }[],
+    now: number,
+  ): {
+    keep: { assignment: Assignment; started: boolean }[];
+    drop: { attemptId: string; reason: "superseded" | "unknown_attempt" }[];
+  } {
+    this.nodeBook.seen(nodeId, true, undefined, now);
+    const keep: { assignment: Assignment; started: boolean }[] = [];
+    const drop: { attemptId: string; reason: "superseded" | "unknown_attempt" }[] = [];
+    const listed = new Set(found.map((entry) => entry.attemptId));
+    for (const entry of found) {
+      const job = this.book.jobOfAttempt(entry.attemptId);
+      const member = job?.members.find((m) => m.id === entry.attemptId);
+      if (!job || !member) {
+        drop.push({ attemptId: entry.attemptId, reason: "unknown_attempt" });
+      } else if (member.nodeId !== nodeId) {
+        drop.push({ attemptId: entry.attemptId, reason: "superseded" });
+      } else {
+        // Taken up even when its job wants it stopped (cancelled, a peer failed): the next poll
+        // says so, and its exit is reported and billed like any other.
+        this.lifecycle.renewLease(member.id, now);
+        const masterId = job.members[0]?.nodeId ?? nodeId;
+        const master = peerAddress(this.nodeBook.get(masterId), masterId);
+        const limit = this.parts.runLimit(job, member);
+        const ranSeconds = Math.floor((now - (member.startedAt ?? member.assignedAt)) / 1000);
+        const left = limit > 0 ? Math.max(1, limit - ranSeconds) : 0;
+        const lease = now + this.pacing().leaseTtlMs;
+        keep.push({
+          assignment: assignmentOf(job, member, this.region, master, lease, left),
+          started: member.startedAt !== null,
+        });
+      }
+    }
+    for (const jobId of [...this.book.attempts.jobIdsOn(nodeId)]) {
+      const job = this.book.jobs.get(jobId);
+      const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
+      if (job && member && member.startedAt !== null && !listed.has(member.id))
+        this.lifecycle.lapse(job, member, now);
+    }
+    this.settle(now);
+    return { keep, drop };
+  }
+
   /** The jobs with an attempt on this node now, for its provider. */
   jobsOnNode(nodeId: string): { jobId: string; attemptId: string; status: JobStatus }[] {
     const out: { jobId: string; attemptId: string; status: JobStatus }[] = [];
@@ -348,5 +401,8 @@ export class RegionState {
       this.parts.fairShare.record(job.accountId, demandUnits(demandFromSpec(job.spec)), now);
       this.lifecycle.place(job, placement, now);
     }
+    // Re-queued without the avoidance, they get the next pass of the settling loop.
+    for (const job of avoidanceToLift(this.book.jobs.values(), this.parts.scheduler))
+      this.lifecycle.liftAvoidance(job, now);
   }
 }

@@ -4,6 +4,7 @@ import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { formatUsd } from "../shared/money.js";
 import { pricePerTflop } from "../shared/pricing.js";
+import { keptOff } from "./lost-node-avoidance.js";
 import type { NodeHealth } from "./node-metrics.js";
 import type { RegionStanding } from "./node-standing.js";
 import type { JobRecord } from "./region-records.js";
@@ -46,7 +47,7 @@ export function explainJob(state: RegionState, job: JobRecord, now: number): Pla
       estimatedStartAt: iso(job.retryAt),
     };
   }
-  const demand = demandFromSpec(job.spec, job.excludedNodes);
+  const demand = demandFromSpec(job.spec, keptOff(job));
   const view = explanationView(explain(state.scheduler.inventory, demand, now));
   if (state.nodes.size === 0)
     return { ...view, message: `no nodes are registered in region ${state.region} yet` };

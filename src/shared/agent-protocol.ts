@@ -191,9 +191,11 @@ export const AttemptReport = z.discriminatedUnion("type", [
        * With reason "error": whose the error is. `image_pull`: the image could not be pulled (the
        * user's image); `host_policy`: the host's policy refuses the image (the job goes elsewhere);
        * `runtime`: the node could not run the container (the node's fault); `input`: the job's
-       * inputs could not be fetched or failed their hash (the user's data: the job fails).
+       * inputs could not be fetched or failed their hash (the user's data: the job fails);
+       * `node_shutdown`: the agent stopped it because it is shutting down (the job is placed again
+       * at once).
        */
-      errorKind: z.enum(["image_pull", "host_policy", "runtime", "input"]).optional(),
+      errorKind: z.enum(["image_pull", "host_policy", "runtime", "input", "node_shutdown"]).optional(),
     })
     .strict(),
 ]);
@@ -205,3 +207,35 @@ export const ReportResponse = z.object({
   stop: z.boolean(),
 });
 export type ReportResponse = z.infer<typeof ReportResponse>;
+
+/** Bytes of each stream of an attempt's output the control plane has stored. */
+export const LogOffsets = z
+  .object({ stdout: z.number().int().min(0), stderr: z.number().int().min(0) })
+  .strict();
+export type LogOffsets = z.infer<typeof LogOffsets>;
+
+/**
+ * POST /v1/agent/reclaim: a restarted agent lists the attempt containers of its node it found (by
+ * their labels) and asks which are still its own, before its first poll.
+ */
+export const ReclaimRequest = z
+  .object({
+    attempts: z
+      .array(z.object({ attemptId: AttemptId, running: z.boolean() }).strict())
+      .max(256)
+      .refine((list) => new Set(list.map((a) => a.attemptId)).size === list.length, "attempt ids repeat"),
+  })
+  .strict();
+export type ReclaimRequest = z.infer<typeof ReclaimRequest>;
+
+export const ReclaimResponse = z.object({
+  /**
+   * Still this node's: the lease is renewed, and the agent takes the container up again. The
+   * assignment carries the current fencing number and, in `timeoutSeconds`, the run time left;
+   * `logOffsets` say where the stored output ends, so it is resumed with nothing twice or missing.
+   */
+  keep: z.array(z.object({ assignment: Assignment, started: z.boolean(), logOffsets: LogOffsets })),
+  /** No longer this node's (placed elsewhere, or ended and forgotten): the agent removes the container. */
+  drop: z.array(z.object({ attemptId: AttemptId, reason: z.enum(["superseded", "unknown_attempt"]) })),
+});
+export type ReclaimResponse = z.infer<typeof ReclaimResponse>;

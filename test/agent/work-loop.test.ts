@@ -162,7 +162,7 @@ describe.skipIf(!dockerAvailable("agent work loop"))("agent work loop against a 
     expect(exitedOf(plane.reportsOf(job.attemptId))).toMatchObject({ reason: "completed", exitCode: 0 });
   });
 
-  it("on shutdown stops running attempts and reports them as errors", async () => {
+  it("on shutdown stops running attempts and reports them stopped by the node's shutdown", async () => {
     const handle = await start();
     const job = assignment({ command: ["sleep", "300"] });
     plane.assign(job);
@@ -171,7 +171,8 @@ describe.skipIf(!dockerAvailable("agent work loop"))("agent work loop against a 
     agent = undefined;
     expect(exitedOf(plane.reportsOf(job.attemptId))).toMatchObject({
       reason: "error",
-      message: "agent shut down",
+      message: "the node's agent shut down",
+      errorKind: "node_shutdown",
     });
   });
 });

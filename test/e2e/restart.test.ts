@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { JobEventView } from "../../src/shared/api.js";
 import { containersLabelled, removeContainersLabelled } from "../support/agent-process.js";
 import { freePort } from "../support/control-plane.js";
 import { dockerAvailable, TEST_IMAGE } from "../support/docker.js";
@@ -18,8 +19,28 @@ async function until(what: string, check: () => boolean | Promise<boolean>, net:
   }
 }
 
-// `npm start` (scripts/start.mjs) stopped the ways a user stops it, with wrangler dev, a real agent
-// and a real container: it stops in order and leaves nothing behind.
+async function eventsOf(user: UserClient, jobId: string): Promise<JobEventView[]> {
+  const res = await user.request(`/v1/jobs/${jobId}/events`);
+  if (res.status !== 200) throw new Error(`events answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { events: JobEventView[] }).events;
+}
+
+function trace(events: JobEventView[]): string {
+  return events.map((e) => `${e.seq} ${e.status} ${e.attemptId ?? "-"} ${e.reason ?? ""}`).join("\n");
+}
+
+async function logsOf(user: UserClient, jobId: string): Promise<string> {
+  return (await user.request(`/v1/jobs/${jobId}/logs`)).text();
+}
+
+const LINES = 30;
+const EXPECTED = Array.from({ length: LINES }, (_, i) => `line ${i + 1}\n`).join("");
+
+// `npm start` (scripts/start.mjs) with wrangler dev, a real agent and real containers, stopped the
+// ways it gets stopped: the whole network killed outright mid-job and started again on the same
+// state (the job completes once, its container taken up again, its output whole); Ctrl-C (the
+// agent drains, the job is placed again at once, then wrangler stops); the script alone killed
+// (what it started stops too, in the same order). Nothing is left running.
 describe.skipIf(!dockerAvailable("end-to-end restarts: npm start + Docker"))(
   "restarting the local network",
   () => {
@@ -39,7 +60,7 @@ describe.skipIf(!dockerAvailable("end-to-end restarts: npm start + Docker"))(
       for (const dir of dirs) await rm(dir, { recursive: true, force: true });
     });
 
-    it("npm start killed outright leaves nothing running and starts again; Ctrl-C drains the agent, then stops wrangler", async () => {
+    it("survives a kill of everything mid-job, drains on Ctrl-C, and stops with a killed npm start", async () => {
       const options = {
         port: await freePort(),
         stateDir: await folder("state"),
@@ -47,32 +68,71 @@ describe.skipIf(!dockerAvailable("end-to-end restarts: npm start + Docker"))(
         chainPort: await freePort(),
         chainDir: await folder("chain"),
       };
-      const first = new LocalNetwork(options);
-      networks.push(first);
+      const start = (): LocalNetwork => {
+        const net = new LocalNetwork(options);
+        networks.push(net);
+        return net;
+      };
+      const nodeContainers = (): string[] => containersLabelled(`meridian.node=${nodeId}`);
+
+      // 1. A job writing a line every 0.3 s; the whole network is SIGKILLed while it runs.
+      const first = start();
       nodeId = await first.ready();
-      const started = first.processes();
-      expect(started.length).toBeGreaterThan(3);
+      const user = await UserClient.signup(first.url);
+      const counted = await user.submit({
+        name: "counts-through-a-crash",
+        image: TEST_IMAGE,
+        command: [
+          "sh",
+          "-c",
+          `i=1; while [ $i -le ${LINES} ]; do echo "line $i"; i=$((i+1)); sleep 0.3; done`,
+        ],
+        resources: { cpus: 0.5, memoryGb: 0.25 },
+      });
+      await user.waitFor(counted.id, (j) => j.status === "running", 60_000);
+      await until(
+        "some of its output to be stored",
+        async () => (await logsOf(user, counted.id)).includes("line 3\n"),
+        first,
+      );
+      const firstRun = first.processes();
+      first.killAll();
+      await until("the killed network to be gone", () => !anyAlive(firstRun), first, 10_000);
+      expect(nodeContainers()).toHaveLength(1);
 
-      // SIGKILL to the script alone: its children watch it, and stop.
-      first.signal("SIGKILL");
-      await until("wrangler and the agent to stop after npm start died", () => !anyAlive(started), first);
-      expect(await portFree(options.port)).toBe(true);
-
-      const second = new LocalNetwork(options);
-      networks.push(second);
+      // 2. Started again on the same state: the agent takes the container up, the job completes once.
+      const second = start();
       expect(await second.ready()).toBe(nodeId);
-      const user = await UserClient.signup(second.url);
-      const job = await user.submit({
+      const done = await user.waitFor(
+        counted.id,
+        (j) => j.status !== "running" && j.status !== "queued" && j.status !== "assigned",
+        90_000,
+      );
+      const events = await eventsOf(user, counted.id);
+      expect(done.status, trace(events)).toBe("succeeded");
+      expect(done.attempts, trace(events)).toBe(1);
+      expect(
+        events.filter((e) => e.status === "succeeded"),
+        trace(events),
+      ).toHaveLength(1);
+      expect(
+        events.some((e) => e.status === "lost"),
+        trace(events),
+      ).toBe(false);
+      expect(second.output()).toMatch(new RegExp(`attempt ${done.attemptId}: re-attached to container`));
+      // Every line once, in order: none repeated from before the crash, none lost in it.
+      expect(await logsOf(user, counted.id)).toBe(EXPECTED);
+      await until("the finished container to be removed", () => nodeContainers().length === 0, second);
+
+      // 3. Ctrl-C while a job runs: the agent drains first (the attempt reported stopped), then wrangler.
+      const sleeper = await user.submit({
         name: "interrupted",
         image: TEST_IMAGE,
         command: ["sleep", "120"],
         resources: { cpus: 0.5, memoryGb: 0.25 },
       });
-      await user.waitFor(job.id, (j) => j.status === "running", 60_000);
-      const running = second.processes();
-      expect(containersLabelled(`meridian.node=${nodeId}`)).toHaveLength(1);
-
-      // Ctrl-C: the agent drains first (its container stopped, reported, removed), then wrangler.
+      const running = await user.waitFor(sleeper.id, (j) => j.status === "running", 60_000);
+      const secondRun = second.processes();
       second.signal("SIGINT");
       expect(await second.exited).toEqual({ code: 0, signal: null });
       const out = second.output();
@@ -82,8 +142,30 @@ describe.skipIf(!dockerAvailable("end-to-end restarts: npm start + Docker"))(
       expect(stopAgent, out).toBeGreaterThan(-1);
       expect(drained, out).toBeGreaterThan(stopAgent);
       expect(stopWrangler, out).toBeGreaterThan(drained);
-      expect(alive(running)).toEqual([]);
-      expect(containersLabelled(`meridian.node=${nodeId}`)).toEqual([]);
-    }, 300_000);
+      expect(alive(secondRun)).toEqual([]);
+      expect(nodeContainers()).toEqual([]);
+
+      // 4. Next start: the interrupted job was placed again at once — no lease to lapse, nothing lost.
+      const third = start();
+      await third.ready();
+      const afterDrain = await eventsOf(user, sleeper.id);
+      const requeued = afterDrain.findIndex(
+        (e) => e.status === "queued" && e.attemptId === running.attemptId && /shut down/.test(e.reason ?? ""),
+      );
+      expect(requeued, trace(afterDrain)).toBeGreaterThan(-1);
+      expect(
+        afterDrain.some((e) => e.status === "lost" || e.status === "failed"),
+        trace(afterDrain),
+      ).toBe(false);
+      const again = await user.waitFor(sleeper.id, (j) => j.status === "running", 60_000);
+      expect(again.attemptId).not.toBe(running.attemptId);
+
+      // 5. npm start killed alone: the agent drains through wrangler, then wrangler stops; nothing is left.
+      const thirdRun = third.processes();
+      third.signal("SIGKILL");
+      await until("everything npm start ran to stop after it died", () => !anyAlive(thirdRun), third, 60_000);
+      expect(nodeContainers()).toEqual([]);
+      expect(await portFree(options.port)).toBe(true);
+    }, 400_000);
   },
 );

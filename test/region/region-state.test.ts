@@ -70,7 +70,7 @@ describe("the region's state machine, on a fake clock", () => {
     const job = state.jobs.get("job_1");
     expect(job?.status).toBe("assigned");
     expect(job?.retryAt).toBeNull();
-    expect(job?.excludedNodes).toEqual([member.nodeId]);
+    expect(job?.avoidedNodes).toEqual([member.nodeId]);
     const retried = job?.members[0];
     expect(retried?.nodeId).toBe(other);
     expect(retried?.fencing).toBeGreaterThan(member.fencing);

@@ -37,6 +37,7 @@ const NOT_YET_DOCUMENTED = new Set([
   "get /v1/account/audit",
   "get /v1/account/keys",
   "get /v1/agent/presence",
+  "post /v1/agent/reclaim",
   "get /v1/jobs/{id}/outputs",
   "get /v1/provider/payout-wallet",
   "get /v1/secrets",

@@ -1,7 +1,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import { type Context, Hono } from "hono";
-import type { RegionObject } from "../../durable/region-object.js";
 import { PRESENCE_CALLER_HEADER } from "../../durable/presence-sockets.js";
+import type { RegionObject } from "../../durable/region-object.js";
 import { type RpcResult, unwrap } from "../../durable/rpc-result.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { nodeOwnerStatement } from "../../ledger/node-owners.js";
@@ -10,6 +10,8 @@ import {
   AttemptReport,
   PollRequest,
   PollResponse,
+  ReclaimRequest,
+  type ReclaimResponse,
   RegisterRequest,
   RegisterResponse,
   ReportResponse,
@@ -27,6 +29,7 @@ import {
 import { agentAuth } from "../agent-auth.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
+import { storedLogOffsets } from "../log-offsets.js";
 import { doc } from "../openapi/route-doc.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
@@ -157,6 +160,18 @@ export const agentRoutes = new Hono<AppEnv>()
     return region.fetch("https://region/presence", {
       headers: { upgrade: "websocket", [PRESENCE_CALLER_HEADER]: JSON.stringify(caller) },
     });
+  })
+  .post("/reclaim", async (c) => {
+    const agent = c.get("agent");
+    const body = parseOrThrow(ReclaimRequest, parseJsonText(agent.body), "reclaim");
+    const answer = unwrap(await regionStub(c.env, registeredRegion(agent.region)).reclaim(agent, body));
+    const keep = await Promise.all(
+      answer.keep.map(async (kept) => ({
+        ...kept,
+        logOffsets: await storedLogOffsets(c.env.DB, kept.assignment.jobId, kept.assignment.attemptId),
+      })),
+    );
+    return c.json({ keep, drop: answer.drop } satisfies ReclaimResponse);
   })
   .post(
     "/challenges/:challengeId/ready",
