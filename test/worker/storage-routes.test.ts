@@ -214,11 +214,12 @@ describe("storage in job specs", () => {
     // Unchanged blobs are not asked for again.
     expect((await send<{ uploads: unknown[] }>("checkpoint/blobs", { blobs })).uploads).toHaveLength(0);
 
-    // The node goes silent; the job is placed again and the new attempt gets the checkpoint.
-    const { expireLeases } = await import("./support.js");
-    await expireLeases([a.attemptId]);
+    // The node goes silent; the job is placed again (at once, on the other node: the first retry
+    // has no backoff and the lost node is avoided) and the new attempt gets the checkpoint.
     const second = new TestAgent();
     await second.register(hardware());
+    const { expireLeases } = await import("./support.js");
+    await expireLeases([a.attemptId]);
     const mine = async () => (await second.poll()).assignments.find((x) => x.jobId === job.id);
     let next = await mine();
     for (let i = 0; i < 20 && !next; i++) {
