@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ReplicaService } from "./endpoints/replica-service.js";
 import { HardwareReport } from "./hardware.js";
 import { AttemptId, NodeId } from "./id-schemas.js";
 import { UsdAmount } from "./money.js";
@@ -132,6 +133,11 @@ export const Assignment = z.object({
    * attempt's storage grant (POST …/storage/grant) before its container starts.
    */
   storage: z.boolean().optional(),
+  /**
+   * Present when the attempt is an inference endpoint's replica: the container keeps running and
+   * serves HTTP through the tunnel (src/shared/endpoints/tunnel-protocol.ts) once its probe passes.
+   */
+  service: ReplicaService.optional(),
 });
 export type Assignment = z.infer<typeof Assignment>;
 
