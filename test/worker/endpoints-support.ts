@@ -86,13 +86,30 @@ export class TunnelEnd {
     return new TunnelEnd(socket);
   }
 
+  /**
+   * A test's client socket may deliver a text message ahead of a binary one sent just before it
+   * (the agent's own socket, one TCP stream, never does): sends go out one at a time, a tick apart.
+   */
+  private outgoing = Promise.resolve();
+
+  private enqueue(message: string | ArrayBuffer): void {
+    this.outgoing = this.outgoing.then(async () => {
+      if (this.socket.readyState === WebSocket.OPEN) this.socket.send(message);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    });
+  }
+
   send(frame: TunnelFrame): void {
-    this.socket.send(JSON.stringify(frame));
+    this.enqueue(JSON.stringify(frame));
   }
 
   sendData(stream: number, payload: Uint8Array): void {
-    const frame = encodeDataFrame(stream, payload);
-    this.socket.send(new Uint8Array(frame).buffer);
+    this.enqueue(new Uint8Array(encodeDataFrame(stream, payload)).buffer);
+  }
+
+  /** Resolves once everything sent so far has been handed to the socket. */
+  flushed(): Promise<void> {
+    return this.outgoing;
   }
 
   ready(a: { attemptId: string; fencing: number }, state: "ready" | "unready" | "failed" = "ready"): void {
@@ -155,7 +172,7 @@ export class TunnelEnd {
   }
 
   close(): void {
-    this.socket.close(1000, "test done");
+    this.outgoing = this.outgoing.then(() => this.socket.close(1000, "test done"));
   }
 }
 

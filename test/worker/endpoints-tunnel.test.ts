@@ -1,12 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TUNNEL_HEADERS } from "../../src/durable/endpoints/tunnel-headers.js";
 import type { Assignment } from "../../src/shared/agent-protocol.js";
 import { type OpenFrame, STREAM_WINDOW_BYTES } from "../../src/shared/endpoints/tunnel-protocol.js";
+import { newId } from "../../src/shared/ids.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
 import { settle, TunnelEnd } from "./endpoints-support.js";
 import { drainAgents, hardware, regionObject, signup, TestAgent } from "./support.js";
 
-const ENDPOINT = "ep_01jv0000000000000000000000";
+/** Each test serves its own endpoint, so replicas left by earlier tests never take its traffic. */
+let ENDPOINT = newId("ep", Date.now());
 
 /** A node serving one replica of ENDPOINT, its tunnel open and the replica reported ready. */
 async function servingNode(
@@ -25,13 +27,25 @@ async function servingNode(
     service: { endpointId: ENDPOINT, port: 8080, readiness: { path: "/health" } as never },
   });
   if (!submitted.ok) throw new Error("the replica was not submitted");
-  const [a] = (await agent.poll()).assignments;
+  jobs.push(submitted.value.jobId);
+  // Earlier tests' replicas, returned by their drained nodes, may be offered too: take this one's.
+  const a = (await agent.poll()).assignments.find((x) => x.jobId === submitted.value.jobId);
   if (!a) throw new Error("no assignment");
   await agent.start(a);
   const tunnel = await TunnelEnd.open(agent);
   tunnel.ready(a);
-  await settle();
+  await replicaIs(a.attemptId, "ready");
   return { agent, tunnel, a };
+}
+
+/** Waits until the region's board shows the replica in this state (frames arrive asynchronously). */
+async function replicaIs(attemptId: string, state: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const replicas = await regionObject().endpointReplicas(ENDPOINT);
+    if (replicas.ok && replicas.value.find((r) => r.attemptId === attemptId)?.state === state) return;
+    await settle(50);
+  }
+  throw new Error(`replica ${attemptId} never became ${state}`);
 }
 
 function forward(
@@ -65,11 +79,16 @@ async function firstOpen(ends: TunnelEnd[]): Promise<{ t: TunnelEnd; open: OpenF
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const tunnels: TunnelEnd[] = [];
+const jobs: string[] = [];
 
-describe("the region side of the tunnel", () => {
+describe("the region side of the tunnel", { timeout: 20_000 }, () => {
+  beforeEach(() => {
+    ENDPOINT = newId("ep", Date.now());
+  });
   afterEach(async () => {
     for (const t of tunnels.splice(0)) t.close();
     await settle();
+    for (const job of jobs.splice(0)) await regionObject().cancel(job);
     await drainAgents();
   });
 
@@ -197,7 +216,7 @@ describe("the region side of the tunnel", () => {
 
   it("ends the caller's stream when the node's socket closes mid-response, and routes no more to it", async () => {
     const { id } = await signup();
-    const { tunnel } = await servingNode(id);
+    const { tunnel, a } = await servingNode(id);
     const answer = forward({ method: "GET", path: "/plain" });
     const { frame: open } = await tunnel.frame("open");
     tunnel.send({ t: "head", s: open.s, status: 200, headers: [["content-type", "text/plain"]] });
@@ -205,6 +224,7 @@ describe("the region side of the tunnel", () => {
     const res = await answer;
     tunnel.close();
     await expect(res.text()).rejects.toThrow();
+    await replicaIs(a.attemptId, "unready");
     const after = await forward({ method: "GET", path: "/plain" });
     expect(after.status).toBe(503);
     expect(after.headers.get(TUNNEL_HEADERS.outcome)).toBe("unreachable");
@@ -261,9 +281,7 @@ describe("the region side of the tunnel", () => {
     const { tunnel, a } = await servingNode(id);
     tunnels.push(tunnel);
     tunnel.ready(a, "unready");
-    await settle();
+    await replicaIs(a.attemptId, "unready");
     expect((await forward({ method: "GET", path: "/x" })).status).toBe(503);
-    const replicas = await regionObject().endpointReplicas(ENDPOINT);
-    expect(replicas.ok && replicas.value.find((r) => r.attemptId === a.attemptId)?.state).toBe("unready");
   });
 });
