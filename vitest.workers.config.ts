@@ -25,6 +25,8 @@ export default defineConfig(async () => {
             OPERATOR_TOKEN: "test-operator-token",
             // Test agents claim GPUs they cannot prove; verification has tests of its own.
             REQUIRE_VERIFIED_GPUS: "false",
+            // Endpoint tests place callers with x-meridian-dev-location (honoured only on local hosts).
+            DEV_LOCATION_HEADER: "true",
             // Seals secrets and signs storage URLs; a fixed test key (deployments set a secret).
             SECRETS_KEY: "a".repeat(64),
             STORAGE_PART_SIZE_BYTES: String(5 * 1024 * 1024),

@@ -322,6 +322,11 @@ export class RegionObject extends DurableObject<Env> {
     await this.presenceLost(socket);
   }
 
+  /** An endpoint scales a replica away: it takes no new requests (the endpoint cancels it when idle). */
+  async drainReplica(attemptId: string): Promise<RpcResult<boolean>> {
+    return asResult(() => this.tunnels.drain(attemptId));
+  }
+
   /** An endpoint's replicas on this region's nodes, as their agents last reported them. */
   async endpointReplicas(endpointId: string): Promise<RpcResult<BoardReplica[]>> {
     return asResult(() => this.tunnels.replicas(endpointId));

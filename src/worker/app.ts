@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { deploymentGuard } from "./deployment-guard.js";
 import { errorBoundary } from "./error-boundary.js";
+import { openAiRoutes, proxyRoutes } from "./gateway/openai-routes.js";
 import type { AppEnv } from "./hono-env.js";
 import { openApiRoute } from "./openapi/openapi-route.js";
 import { limitSignups } from "./rate-limits.js";
@@ -15,6 +16,7 @@ import { balanceRoutes } from "./routes/balance.js";
 import { creditRoutes } from "./routes/credits.js";
 import { devFaucetRoutes } from "./routes/dev-faucet.js";
 import { earningsRoutes } from "./routes/earnings.js";
+import { endpointRoutes } from "./routes/endpoints.js";
 import { estimateRoutes } from "./routes/estimates.js";
 import { health } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
@@ -42,6 +44,11 @@ export const app = new Hono<AppEnv>()
   .use("/v1/accounts", limitSignups)
   .route("/v1/accounts", accountRoutes)
   .route("/v1/agent", agentRoutes)
+  // The inference gateway checks keys itself (no D1 read per request), so it comes before requireAccount.
+  .route("/v1", openAiRoutes)
+  .route("/v1/endpoints", proxyRoutes)
+  .use("/v1/endpoints/*", requireAccount)
+  .route("/v1/endpoints", endpointRoutes)
   .use("/v1/jobs/*", requireAccount)
   .use("/v1/nodes/*", requireAccount)
   .route("/v1/jobs", jobRoutes)

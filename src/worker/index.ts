@@ -2,6 +2,8 @@ import { app } from "./app.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
 
+export { EndpointObject } from "../durable/endpoints/endpoint-object.js";
+export { GatewayDirectory } from "../durable/endpoints/gateway-directory.js";
 export { PayoutObject } from "../durable/payout-object.js";
 export { RateLimiter } from "../durable/rate-limiter.js";
 export { RegionObject } from "../durable/region-object.js";

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { z } from "zod";
+import { z } from "zod";
 import { CreateAccountRequest, JobListQuery, LogsQuery } from "../../src/shared/api.js";
 import { CreateApiKeyRequest } from "../../src/shared/api-key-scopes.js";
 import { AuditQuery } from "../../src/shared/audit.js";
@@ -11,6 +11,7 @@ import {
   SiwsChallengeRequest,
   SiwsVerifyRequest,
 } from "../../src/shared/chain-api.js";
+import { EndpointPatch, EndpointSpec } from "../../src/shared/endpoints/endpoint-spec.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
 import {
   AccountEventsQuery,
@@ -29,6 +30,9 @@ import { storedTotals } from "./fuzz-state.js";
 import { h100Numbered, hardware, jsonInit, ownedAgent, submit } from "./support.js";
 
 type Auth = "key" | "operator" | "none";
+
+/** What the OpenAI-compatible routes read of a body (the rest goes to the engine). */
+const InferenceFuzzBody = z.object({ model: z.string().max(80), stream: z.boolean().optional() });
 
 interface RouteFuzz {
   body?: z.ZodType;
@@ -95,6 +99,18 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/topups": { body: CreateTopupRequest, auth: "key" },
   "GET /v1/topups/:id": { auth: "key" },
   "GET /v1/topups/:id/qr.svg": { auth: "key" },
+  "POST /v1/endpoints": { body: EndpointSpec, auth: "key" },
+  "GET /v1/endpoints": { auth: "key" },
+  "GET /v1/endpoints/:id": { auth: "key" },
+  "PATCH /v1/endpoints/:id": { body: EndpointPatch, auth: "key" },
+  "DELETE /v1/endpoints/:id": { auth: "key" },
+  "GET /v1/endpoints/:id/replicas": { auth: "key" },
+  "GET /v1/endpoints/:id/events": { auth: "key" },
+  "GET /v1/endpoints/:id/metrics": { auth: "key" },
+  "POST /v1/chat/completions": { body: InferenceFuzzBody, auth: "key" },
+  "POST /v1/completions": { body: InferenceFuzzBody, auth: "key" },
+  "POST /v1/embeddings": { body: InferenceFuzzBody, auth: "key" },
+  "GET /v1/models": { auth: "key" },
 };
 
 /**

@@ -132,6 +132,14 @@ export class RegionTunnels {
     }
   }
 
+  /** Stops new traffic to a replica its endpoint is scaling away; true when it was known. */
+  async drain(attemptId: string): Promise<boolean> {
+    const board = await this.loadedBoard();
+    if (!board.drain(attemptId, Date.now())) return board.get(attemptId) !== undefined;
+    await this.persist(board);
+    return true;
+  }
+
   /** A message on a presence socket: a tunnel frame, or a data frame of one of its streams. */
   async message(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const streams = this.sockets.get(socket)?.streams;

@@ -49,6 +49,8 @@ export class ReplicaBoard {
     now: number,
   ): boolean {
     const known = this.replicas.get(frame.attemptId);
+    // A draining replica stays draining whatever its probe says; only its failure is news.
+    if (known?.state === "draining" && frame.state !== "failed") return false;
     if (known && known.state === frame.state && known.detail === frame.detail) return false;
     if (known && known.fencing > frame.fencing) return false;
     this.replicas.set(frame.attemptId, {
@@ -74,6 +76,16 @@ export class ReplicaBoard {
       lost.push(replica);
     }
     return lost;
+  }
+
+  /** The endpoint is letting this replica go: no new traffic; it is stopped once its streams end. */
+  drain(attemptId: string, now: number): boolean {
+    const replica = this.replicas.get(attemptId);
+    if (!replica || replica.state === "draining") return false;
+    replica.state = "draining";
+    replica.detail = "draining: no new requests";
+    replica.since = now;
+    return true;
   }
 
   remove(attemptId: string): BoardReplica | undefined {

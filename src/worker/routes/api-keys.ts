@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { z } from "zod";
 import { apiKeys } from "../../../schema/tables.js";
+import { keyDirectory } from "../../durable/endpoints/gateway-directory.js";
 import { ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, KeyScope } from "../../shared/api-key-scopes.js";
 import { MeridianError } from "../../shared/errors.js";
 import { newId } from "../../shared/ids.js";
@@ -160,6 +161,8 @@ export const apiKeyRoutes = new Hono<AppEnv>()
           now,
         }),
       ]);
+      // The inference gateway caches keys (gateway-directory.ts): it hears of the revocation at once.
+      await keyDirectory(c.env, id).revoke();
       return c.json(view({ ...row, revokedAt: now }));
     },
   );

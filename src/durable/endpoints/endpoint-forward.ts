@@ -1,0 +1,117 @@
+import { distanceKm, type Region } from "../../shared/regions.js";
+import type { EndpointMeter } from "./endpoint-metrics.js";
+import { usageOf } from "./endpoint-metrics.js";
+import { TUNNEL_HEADERS, TUNNEL_PATH } from "./tunnel-headers.js";
+
+/** What the gateway tells the endpoint's object about a caller (internal header, Worker → object). */
+export interface GatewayCaller {
+  accountId: string;
+  scopes: string[];
+  lat: number | null;
+  lon: number | null;
+  /** Path and query on the container. */
+  path: string;
+  affinity: string | null;
+}
+
+export const GATEWAY_CALLER_HEADER = "x-meridian-gateway-caller";
+
+/** Regions, nearest the caller first (the configured order when the caller's location is unknown). */
+export function byDistance(regions: readonly Region[], lat: number | null, lon: number | null): Region[] {
+  if (lat === null || lon === null) return [...regions];
+  return [...regions].sort((a, b) => distanceKm(lat, lon, a.lat, a.lon) - distanceKm(lat, lon, b.lat, b.lon));
+}
+
+/**
+ * Tries the regions in order until one's tunnel takes the request: a region answering
+ * "unreachable" received nothing at any replica, so the next-nearest is tried with the same bytes.
+ * Undefined when every region was unreachable.
+ */
+export async function forwardToRegions(
+  env: Env,
+  endpointId: string,
+  regions: readonly string[],
+  request: { method: string; headers: Headers; body: ArrayBuffer | null; caller: GatewayCaller },
+): Promise<{ response: Response; region: string } | undefined> {
+  for (const region of regions) {
+    const headers = new Headers(request.headers);
+    headers.delete(GATEWAY_CALLER_HEADER);
+    headers.set(TUNNEL_HEADERS.endpoint, endpointId);
+    headers.set(TUNNEL_HEADERS.path, request.caller.path);
+    if (request.caller.affinity) headers.set(TUNNEL_HEADERS.affinity, request.caller.affinity);
+    const stub = env.REGION.get(env.REGION.idFromName(region));
+    const response = await stub.fetch(`https://region${TUNNEL_PATH}`, {
+      method: request.method,
+      headers,
+      ...(request.body && request.body.byteLength > 0 ? { body: request.body } : {}),
+    });
+    if (response.headers.get(TUNNEL_HEADERS.outcome) === "unreachable") {
+      await response.body?.cancel();
+      continue;
+    }
+    return { response, region };
+  }
+  return undefined;
+}
+
+/** Tail bytes kept to find a response's token usage (OpenAI puts it last). */
+const TAIL_BYTES = 16 * 1024;
+
+/**
+ * The replica's response as the caller gets it, measured on the way: time to first byte, latency
+ * to the end, errors, and token usage from the body's tail. Pull-based, so the tunnel's credit
+ * still follows the caller's reading; a caller that goes away cancels the upstream stream.
+ */
+export function metered(
+  response: Response,
+  meter: EndpointMeter,
+  startedAt: number,
+  coldStart: boolean,
+  ok: boolean,
+): Response {
+  const ttfbMs = Date.now() - startedAt;
+  const source = response.body;
+  const done = (success: boolean, tail: string): void => {
+    const usage = usageOf(tail);
+    if (usage) meter.tokens(usage.prompt, usage.completion);
+    meter.finished({ ok: ok && success, latencyMs: Date.now() - startedAt, ttfbMs, coldStart });
+  };
+  if (!source) {
+    done(true, "");
+    return response;
+  }
+  const reader = source.getReader();
+  const decoder = new TextDecoder();
+  let tail = "";
+  let finished = false;
+  const finish = (success: boolean): void => {
+    if (finished) return;
+    finished = true;
+    done(success && !tail.includes('data: {"error"'), tail);
+  };
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: end, value } = await reader.read();
+          if (end) {
+            finish(true);
+            controller.close();
+            return;
+          }
+          tail = (tail + decoder.decode(value, { stream: true })).slice(-TAIL_BYTES);
+          controller.enqueue(value);
+        } catch (error) {
+          finish(false);
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        finish(false);
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: response.status, headers: response.headers });
+}

@@ -1,0 +1,112 @@
+import type { Context } from "hono";
+import { GATEWAY_CALLER_HEADER, type GatewayCaller } from "../../durable/endpoints/endpoint-forward.js";
+import { openAiError } from "../../durable/endpoints/endpoint-object.js";
+import { keyDirectory } from "../../durable/endpoints/gateway-directory.js";
+import { parseApiKey } from "../api-keys.js";
+import { isLocalHost } from "../deployment-guard.js";
+import type { AppEnv } from "../hono-env.js";
+
+/** The largest request body the gateway carries to a replica. */
+export const MAX_GATEWAY_BODY_BYTES = 10 * 1024 * 1024;
+
+/** Headers never passed to a replica: the caller's Meridian credentials and Cloudflare's own. */
+const PRIVATE_HEADERS = [/^authorization$/i, /^cookie$/i, /^cf-/i, /^x-meridian-/i, /^host$/i];
+
+/** A gateway failure, already an OpenAI-shaped response. */
+export class GatewayRefusal extends Error {
+  constructor(readonly response: Response) {
+    super("gateway refusal");
+  }
+}
+
+/**
+ * The caller's key, checked against the gateway directory (no D1 read per request; see
+ * gateway-directory.ts). 401 in OpenAI's shape for a missing, malformed, unknown or revoked key.
+ */
+export async function authenticateCaller(
+  c: Context<AppEnv>,
+): Promise<{ accountId: string; scopes: string[] }> {
+  const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  const parsed = token ? parseApiKey(token) : undefined;
+  const key = parsed ? await keyDirectory(c.env, parsed.keyId).verify(parsed.keyId, parsed.secret) : null;
+  if (!key)
+    throw new GatewayRefusal(
+      openAiError(401, "invalid_api_key", "send a valid Meridian API key as Authorization: Bearer <key>"),
+    );
+  return key;
+}
+
+/**
+ * Where the caller is: Cloudflare's `request.cf`, or, only when DEV_LOCATION_HEADER is "true" and
+ * the Worker is reached on a local host (never a deployed one), `x-meridian-dev-location: lat,lon`.
+ */
+export function callerLocation(c: Context<AppEnv>): { lat: number | null; lon: number | null } {
+  const devAllowed =
+    String((c.env as { DEV_LOCATION_HEADER?: unknown }).DEV_LOCATION_HEADER ?? "false") === "true" &&
+    isLocalHost(new URL(c.req.url).hostname);
+  const dev = devAllowed
+    ? /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(c.req.header("x-meridian-dev-location") ?? "")
+    : null;
+  if (dev) return { lat: Number(dev[1]), lon: Number(dev[2]) };
+  const cf = (c.req.raw as Request & { cf?: { latitude?: string; longitude?: string } }).cf;
+  const lat = Number(cf?.latitude);
+  const lon = Number(cf?.longitude);
+  return cf?.latitude !== undefined && Number.isFinite(lat) && Number.isFinite(lon)
+    ? { lat, lon }
+    : { lat: null, lon: null };
+}
+
+/** The body, whole (a failover re-sends it), refused with 413 past MAX_GATEWAY_BODY_BYTES. */
+export async function gatewayBody(c: Context<AppEnv>): Promise<ArrayBuffer | null> {
+  const tooLarge = (): never => {
+    throw new GatewayRefusal(
+      openAiError(
+        413,
+        "request_too_large",
+        `the request body is larger than ${MAX_GATEWAY_BODY_BYTES} bytes`,
+      ),
+    );
+  };
+  if (Number(c.req.header("content-length") ?? "0") > MAX_GATEWAY_BODY_BYTES) tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return null;
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_GATEWAY_BODY_BYTES) {
+      await reader.cancel();
+      tooLarge();
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out.buffer;
+}
+
+/** Hands a checked request to the endpoint's object, which routes it to a region's replica. */
+export async function toEndpoint(
+  c: Context<AppEnv>,
+  endpointId: string,
+  caller: Omit<GatewayCaller, "lat" | "lon">,
+  body: ArrayBuffer | null,
+): Promise<Response> {
+  const headers = new Headers();
+  for (const [name, value] of c.req.raw.headers)
+    if (!PRIVATE_HEADERS.some((p) => p.test(name))) headers.set(name, value);
+  headers.set(GATEWAY_CALLER_HEADER, JSON.stringify({ ...caller, ...callerLocation(c) }));
+  const stub = c.env.ENDPOINT.get(c.env.ENDPOINT.idFromName(endpointId));
+  return stub.fetch("https://endpoint/", {
+    method: c.req.method,
+    headers,
+    ...(body && body.byteLength > 0 ? { body } : {}),
+  });
+}
