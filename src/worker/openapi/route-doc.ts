@@ -15,6 +15,8 @@ interface JsonResponse {
   readonly example?: unknown;
   readonly status?: SuccessStatus;
   readonly description?: string;
+  /** A second success status with the same body (201 when the call created what 200 found). */
+  readonly alsoStatus?: { readonly status: SuccessStatus; readonly description: string };
 }
 
 interface TextResponse {
@@ -22,6 +24,12 @@ interface TextResponse {
   readonly contentType: string;
   readonly description: string;
   readonly status?: SuccessStatus;
+}
+
+interface EmptyResponse {
+  /** No body: 204 after a delete, 101 when the route upgrades to a WebSocket. */
+  readonly status: 101 | 204;
+  readonly description: string;
 }
 
 export interface RouteDoc {
@@ -36,7 +44,7 @@ export interface RouteDoc {
   readonly bodyExample?: unknown;
   /** The query's schema: the one the handler validates with (`queryOf(c, Schema)`). */
   readonly query?: z.ZodType;
-  readonly response: JsonResponse | TextResponse;
+  readonly response: JsonResponse | TextResponse | EmptyResponse;
   /** Error statuses beyond those implied by auth, body, query and path parameters (added later). */
   readonly errors?: readonly ErrorStatus[];
 }
@@ -99,6 +107,7 @@ function errorStatuses(spec: RouteDoc): ErrorStatus[] {
 
 function successResponse(spec: RouteDoc): ResponsesWithResolver[string] {
   const response = spec.response;
+  if (!("contentType" in response) && !("schema" in response)) return { description: response.description };
   if ("contentType" in response) {
     return {
       description: response.description,
@@ -125,7 +134,12 @@ function successResponse(spec: RouteDoc): ResponsesWithResolver[string] {
 export function doc(spec: RouteDoc): MiddlewareHandler {
   if (spec.bodyExample !== undefined && spec.body)
     registerExample(spec.id, "body", spec.body, spec.bodyExample);
-  const responses: ResponsesWithResolver = { [String(spec.response.status ?? 200)]: successResponse(spec) };
+  const success = successResponse(spec);
+  const responses: ResponsesWithResolver = { [String(spec.response.status ?? 200)]: success };
+  if ("alsoStatus" in spec.response && spec.response.alsoStatus) {
+    const also = spec.response.alsoStatus;
+    responses[String(also.status)] = { ...success, description: also.description };
+  }
   for (const status of errorStatuses(spec)) {
     responses[String(status)] = {
       description: ERROR_TEXT[status],

@@ -5,13 +5,30 @@ import { AttemptId } from "../../shared/agent-protocol.js";
 import { MeridianError } from "../../shared/errors.js";
 import {
   CheckpointBlobsRequest,
+  CheckpointBlobsResponse,
   CheckpointCommitRequest,
+  CheckpointCommitResponse,
   FencedRequest,
   OutputsBeginRequest,
+  OutputsBeginResponse,
   OutputsCompleteRequest,
+  OutputsCompleteResponse,
+  StorageGrant,
 } from "../../shared/storage/agent-storage-protocol.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
+import { doc } from "../openapi/route-doc.js";
+import {
+  SAMPLE_BLOBS,
+  SAMPLE_BLOBS_REQUEST,
+  SAMPLE_COMMIT,
+  SAMPLE_COMMIT_REQUEST,
+  SAMPLE_FENCED,
+  SAMPLE_GRANT,
+  SAMPLE_OUTPUTS_BEGIN,
+  SAMPLE_OUTPUTS_BEGIN_REQUEST,
+  SAMPLE_OUTPUTS_COMPLETE_REQUEST,
+} from "../openapi/sample-storage.js";
 import { regionStub } from "../region-routing.js";
 import { type AttemptContext, storageGrant } from "../storage/attempt-grant.js";
 import { blobUploads, commitCheckpoint } from "../storage/checkpoint-store.js";
@@ -41,25 +58,91 @@ async function currentAttempt<S extends z.ZodType<{ fencing: number }>>(
 
 /** /v1/agent/attempts/:attemptId/storage/…, behind the agent routes' signature check. */
 export const agentStorageRoutes = new Hono<AppEnv>()
-  .post("/:attemptId/storage/grant", async (c) => {
-    const { attempt, origin } = await currentAttempt(c, FencedRequest);
-    return c.json(await storageGrant(c.env, origin, attempt));
-  })
-  .post("/:attemptId/storage/checkpoint/blobs", async (c) => {
-    const { body, attempt, origin } = await currentAttempt(c, CheckpointBlobsRequest);
-    return c.json({ uploads: await blobUploads(c.env, origin, attempt.jobId, body.blobs) });
-  })
-  .post("/:attemptId/storage/checkpoint/commit", async (c) => {
-    const { body, attempt } = await currentAttempt(c, CheckpointCommitRequest);
-    if (!attempt.spec.checkpoint)
-      throw new MeridianError(422, "no_checkpoint", "the job has no checkpoint folder");
-    return c.json(await commitCheckpoint(c.env, attempt.jobId, attempt.attemptId, body.files));
-  })
-  .post("/:attemptId/storage/outputs/begin", async (c) => {
-    const { body, attempt, origin } = await currentAttempt(c, OutputsBeginRequest);
-    return c.json({ uploads: await beginUploads(c.env, origin, attempt, body.files) });
-  })
-  .post("/:attemptId/storage/outputs/complete", async (c) => {
-    const { body, attempt, origin } = await currentAttempt(c, OutputsCompleteRequest);
-    return c.json({ recorded: await completeUploads(c.env, origin, attempt, body.uploads) });
-  });
+  .post(
+    "/:attemptId/storage/grant",
+    doc({
+      id: "agentStorageGrant",
+      tag: "Agent",
+      summary: "An attempt's secrets, input URLs and checkpoint to restore",
+      description: "Only for the node holding the attempt's current lease (its fencing number).",
+      auth: "agent",
+      body: FencedRequest,
+      bodyExample: SAMPLE_FENCED,
+      response: { schema: StorageGrant, example: SAMPLE_GRANT },
+      errors: [409, 422],
+    }),
+    async (c) => {
+      const { attempt, origin } = await currentAttempt(c, FencedRequest);
+      return c.json(await storageGrant(c.env, origin, attempt));
+    },
+  )
+  .post(
+    "/:attemptId/storage/checkpoint/blobs",
+    doc({
+      id: "agentCheckpointBlobs",
+      tag: "Agent",
+      summary: "Upload URLs for a checkpoint's blobs not yet stored",
+      auth: "agent",
+      body: CheckpointBlobsRequest,
+      bodyExample: SAMPLE_BLOBS_REQUEST,
+      response: { schema: CheckpointBlobsResponse, example: SAMPLE_BLOBS },
+      errors: [409],
+    }),
+    async (c) => {
+      const { body, attempt, origin } = await currentAttempt(c, CheckpointBlobsRequest);
+      return c.json({ uploads: await blobUploads(c.env, origin, attempt.jobId, body.blobs) });
+    },
+  )
+  .post(
+    "/:attemptId/storage/checkpoint/commit",
+    doc({
+      id: "agentCheckpointCommit",
+      tag: "Agent",
+      summary: "Commit a checkpoint's manifest (after its blobs)",
+      auth: "agent",
+      body: CheckpointCommitRequest,
+      bodyExample: SAMPLE_COMMIT_REQUEST,
+      response: { schema: CheckpointCommitResponse, example: SAMPLE_COMMIT },
+      errors: [409, 422],
+    }),
+    async (c) => {
+      const { body, attempt } = await currentAttempt(c, CheckpointCommitRequest);
+      if (!attempt.spec.checkpoint)
+        throw new MeridianError(422, "no_checkpoint", "the job has no checkpoint folder");
+      return c.json(await commitCheckpoint(c.env, attempt.jobId, attempt.attemptId, body.files));
+    },
+  )
+  .post(
+    "/:attemptId/storage/outputs/begin",
+    doc({
+      id: "agentOutputsBegin",
+      tag: "Agent",
+      summary: "Upload URLs for an attempt's output files",
+      auth: "agent",
+      body: OutputsBeginRequest,
+      bodyExample: SAMPLE_OUTPUTS_BEGIN_REQUEST,
+      response: { schema: OutputsBeginResponse, example: SAMPLE_OUTPUTS_BEGIN },
+      errors: [409, 422],
+    }),
+    async (c) => {
+      const { body, attempt, origin } = await currentAttempt(c, OutputsBeginRequest);
+      return c.json({ uploads: await beginUploads(c.env, origin, attempt, body.files) });
+    },
+  )
+  .post(
+    "/:attemptId/storage/outputs/complete",
+    doc({
+      id: "agentOutputsComplete",
+      tag: "Agent",
+      summary: "Record uploaded output files as the job's outputs",
+      auth: "agent",
+      body: OutputsCompleteRequest,
+      bodyExample: SAMPLE_OUTPUTS_COMPLETE_REQUEST,
+      response: { schema: OutputsCompleteResponse, example: { recorded: 1 } },
+      errors: [403, 409],
+    }),
+    async (c) => {
+      const { body, attempt, origin } = await currentAttempt(c, OutputsCompleteRequest);
+      return c.json({ recorded: await completeUploads(c.env, origin, attempt, body.uploads) });
+    },
+  );

@@ -11,7 +11,7 @@ import {
   PollRequest,
   PollResponse,
   ReclaimRequest,
-  type ReclaimResponse,
+  ReclaimResponse,
   RegisterRequest,
   RegisterResponse,
   ReportResponse,
@@ -145,34 +145,60 @@ export const agentRoutes = new Hono<AppEnv>()
       }
     },
   )
-  .get("/presence", async (c) => {
-    // A WebSocket the agent keeps open; its region hears it close the moment the agent dies.
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
-      throw new MeridianError(400, "upgrade_required", "open /v1/agent/presence as a WebSocket");
-    const agent = c.get("agent");
-    const region = regionStub(c.env, registeredRegion(agent.region));
-    const caller = {
-      publicKey: agent.publicKey,
-      nodeId: agent.nodeId,
-      nonce: agent.nonce,
-      timestamp: agent.timestamp,
-    };
-    return region.fetch("https://region/presence", {
-      headers: { upgrade: "websocket", [PRESENCE_CALLER_HEADER]: JSON.stringify(caller) },
-    });
-  })
-  .post("/reclaim", async (c) => {
-    const agent = c.get("agent");
-    const body = parseOrThrow(ReclaimRequest, parseJsonText(agent.body), "reclaim");
-    const answer = unwrap(await regionStub(c.env, registeredRegion(agent.region)).reclaim(agent, body));
-    const keep = await Promise.all(
-      answer.keep.map(async (kept) => ({
-        ...kept,
-        logOffsets: await storedLogOffsets(c.env.DB, kept.assignment.jobId, kept.assignment.attemptId),
-      })),
-    );
-    return c.json({ keep, drop: answer.drop } satisfies ReclaimResponse);
-  })
+  .get(
+    "/presence",
+    doc({
+      id: "agentPresence",
+      tag: "Agent",
+      summary: "The presence WebSocket",
+      description:
+        "Signed like every agent request, then upgraded: the agent keeps it open so its region hears at once when it goes away. Without `Upgrade: websocket` it answers 400 `upgrade_required`.",
+      auth: "agent",
+      response: { status: 101, description: "Switching to the WebSocket" },
+      errors: [400],
+    }),
+    async (c) => {
+      // A WebSocket the agent keeps open; its region hears it close the moment the agent dies.
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
+        throw new MeridianError(400, "upgrade_required", "open /v1/agent/presence as a WebSocket");
+      const agent = c.get("agent");
+      const region = regionStub(c.env, registeredRegion(agent.region));
+      const caller = {
+        publicKey: agent.publicKey,
+        nodeId: agent.nodeId,
+        nonce: agent.nonce,
+        timestamp: agent.timestamp,
+      };
+      return region.fetch("https://region/presence", {
+        headers: { upgrade: "websocket", [PRESENCE_CALLER_HEADER]: JSON.stringify(caller) },
+      });
+    },
+  )
+  .post(
+    "/reclaim",
+    doc({
+      id: "agentReclaim",
+      tag: "Agent",
+      summary: "Which found containers are still this node's (after a restart)",
+      description:
+        "Before its first poll, a restarted agent lists the attempt containers it found; kept attempts get a renewed lease and the offsets their stored output ends at, the rest are removed.",
+      auth: "agent",
+      body: ReclaimRequest,
+      response: { schema: ReclaimResponse },
+    }),
+    async (c) => {
+      const agent = c.get("agent");
+      const body = parseOrThrow(ReclaimRequest, parseJsonText(agent.body), "reclaim");
+      const answer = unwrap(await regionStub(c.env, registeredRegion(agent.region)).reclaim(agent, body));
+      const keep = await Promise.all(
+        answer.keep.map(async (kept) => ({
+          ...kept,
+          logOffsets: await storedLogOffsets(c.env.DB, kept.assignment.jobId, kept.assignment.attemptId),
+        })),
+      );
+      return c.json({ keep, drop: answer.drop } satisfies ReclaimResponse);
+    },
+  )
   .post(
     "/challenges/:challengeId/ready",
     doc({

@@ -1,9 +1,21 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { clusterOf } from "../../chain/chain-config.js";
-import { SiwsChallengeRequest, SiwsVerifyRequest } from "../../shared/chain-api.js";
+import {
+  SiwsChallenge,
+  SiwsChallengeRequest,
+  SiwsSignedIn,
+  SiwsVerifyRequest,
+} from "../../shared/chain-api.js";
 import { chainBody } from "../chain-body.js";
 import type { AppEnv } from "../hono-env.js";
+import { doc } from "../openapi/route-doc.js";
+import {
+  SAMPLE_SIGNED_IN,
+  SAMPLE_SIWS_CHALLENGE,
+  SAMPLE_SIWS_VERIFY,
+  SAMPLE_WALLET,
+} from "../openapi/sample-chain.js";
 import { issueChallenge, signInWithWallet, verifySignedMessage } from "../wallet-sign-in.js";
 
 /**
@@ -11,30 +23,64 @@ import { issueChallenge, signInWithWallet, verifySignedMessage } from "../wallet
  * account linked to the wallet (created on first sign-in) gets a new API key.
  */
 export const walletAuthRoutes = new Hono<AppEnv>()
-  .post("/challenge", async (c) => {
-    const body = await chainBody(c, SiwsChallengeRequest);
-    const challenge = await issueChallenge(drizzle(c.env.DB), {
-      address: body.address,
-      purpose: "signin",
-      accountId: null,
-      origin: new URL(c.req.url).origin,
-      cluster: clusterOf(c.env),
-      now: Date.now(),
-    });
-    return c.json(challenge, 201);
-  })
-  .post("/verify", async (c) => {
-    const body = await chainBody(c, SiwsVerifyRequest);
-    const db = drizzle(c.env.DB);
-    const now = Date.now();
-    const address = await verifySignedMessage(db, {
-      message: body.message,
-      signature: body.signature,
-      purpose: "signin",
-      accountId: null,
-      origin: new URL(c.req.url).origin,
-      now,
-    });
-    const signedIn = await signInWithWallet(db, c.env, address, now);
-    return c.json({ ...signedIn, address }, signedIn.created ? 201 : 200);
-  });
+  .post(
+    "/challenge",
+    doc({
+      id: "walletChallenge",
+      tag: "Auth",
+      summary: "A Sign In With Solana message to sign",
+      description:
+        "The message (and its fields) for this address, with a single-use nonce that expires in minutes. Sign its UTF-8 bytes with the wallet (`signMessage`) and send both to `/v1/auth/wallet/verify`.",
+      auth: "none",
+      body: SiwsChallengeRequest,
+      bodyExample: { address: SAMPLE_WALLET },
+      response: { status: 201, schema: SiwsChallenge, example: SAMPLE_SIWS_CHALLENGE },
+    }),
+    async (c) => {
+      const body = await chainBody(c, SiwsChallengeRequest);
+      const challenge = await issueChallenge(drizzle(c.env.DB), {
+        address: body.address,
+        purpose: "signin",
+        accountId: null,
+        origin: new URL(c.req.url).origin,
+        cluster: clusterOf(c.env),
+        now: Date.now(),
+      });
+      return c.json(challenge, 201);
+    },
+  )
+  .post(
+    "/verify",
+    doc({
+      id: "walletVerify",
+      tag: "Auth",
+      summary: "Sign in with a signed message",
+      description:
+        "Checks the ed25519 signature (base58 or base64) over the issued message and spends its nonce; answers a new API key for the wallet's account, created on first sign-in (201).",
+      auth: "none",
+      body: SiwsVerifyRequest,
+      bodyExample: SAMPLE_SIWS_VERIFY,
+      response: {
+        schema: SiwsSignedIn,
+        example: SAMPLE_SIGNED_IN,
+        description: "Signed in to the wallet's account",
+        alsoStatus: { status: 201, description: "Signed in to a new account created for the wallet" },
+      },
+      errors: [401],
+    }),
+    async (c) => {
+      const body = await chainBody(c, SiwsVerifyRequest);
+      const db = drizzle(c.env.DB);
+      const now = Date.now();
+      const address = await verifySignedMessage(db, {
+        message: body.message,
+        signature: body.signature,
+        purpose: "signin",
+        accountId: null,
+        origin: new URL(c.req.url).origin,
+        now,
+      });
+      const signedIn = await signInWithWallet(db, c.env, address, now);
+      return c.json({ ...signedIn, address }, signedIn.created ? 201 : 200);
+    },
+  );
