@@ -21,6 +21,9 @@ import type {
   VerificationJudgement,
 } from "../shared/verification/messages.js";
 import { systemClock } from "./clock.js";
+import { RegionTunnels } from "./endpoints/region-tunnels.js";
+import type { BoardReplica } from "./endpoints/replica-board.js";
+import { replicaChanged } from "./endpoints/replica-notify.js";
 import { type Timing, timingOf } from "./lease.js";
 import { writeLogs } from "./log-writer.js";
 import type { NodeHealth } from "./node-metrics.js";
@@ -29,6 +32,7 @@ import { RegionStanding } from "./node-standing.js";
 import { NonceGuard } from "./nonce-guard.js";
 import { Outbox } from "./outbox.js";
 import { answerPoll } from "./poll-answer.js";
+import { admitSession } from "./poll-session.js";
 import { PollWaiters } from "./poll-waiters.js";
 import { acceptPresence, closedPresence, presenceCaller } from "./presence-sockets.js";
 import { composeRegion } from "./region-compose.js";
@@ -62,6 +66,8 @@ export class RegionObject extends DurableObject<Env> {
   private readonly nonces: NonceGuard;
   private readonly outbox: Outbox;
   private readonly writer: RegionWriter;
+  /** Endpoint replicas and the request streams to them over the nodes' presence sockets. */
+  private readonly tunnels: RegionTunnels;
   private loaded: Loaded | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -73,6 +79,15 @@ export class RegionObject extends DurableObject<Env> {
     this.nonces = new NonceGuard(Date.now());
     this.outbox = new Outbox(ctx.storage, env.DB);
     this.writer = new RegionWriter(ctx.storage, this.outbox, this.timing.sweepMs, () => this.state.region);
+    this.tunnels = new RegionTunnels(
+      ctx,
+      (attemptId, nodeId, fencing) => {
+        const current = this.state.currentAttempt(attemptId, nodeId, fencing);
+        const service = current?.job.service;
+        return current && service ? { endpointId: service.endpointId, jobId: current.job.id } : undefined;
+      },
+      (replica) => ctx.waitUntil(replicaChanged(env, this.state.region, replica)),
+    );
     void ctx.blockConcurrencyWhile(() => this.load());
   }
 
@@ -116,11 +131,13 @@ export class RegionObject extends DurableObject<Env> {
       const now = Date.now();
       this.nonces.check(caller.nonce, caller.timestamp, now);
       const id = await nodeIdForPublicKey(caller.publicKey);
+      admitSession(this.state.presence, id, request.session, now);
       const region = this.state.region;
       const node = nodeRecordOf(id, caller, request, region, this.state.nodes.get(id)?.registeredAt ?? now);
       this.standing.desk.onRegistered(node, now);
       this.state.registerNode(node, now);
       await this.save();
+      this.state.presence.requestAnswered(id, Date.now());
       const pacing = this.state.pacing();
       return { nodeId: id, region, pollWaitMs: this.timing.pollWaitMs, leaseTtlMs: pacing.leaseTtlMs };
     });
@@ -130,6 +147,7 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => {
       const now = Date.now();
       const node = this.authenticate(caller, now);
+      admitSession(this.state.presence, node.id, request.session, now);
       if (request.metrics && this.standing.addMetrics(node, request.metrics))
         this.state.standingChanged([node.id], now);
       return answerPoll(
@@ -189,8 +207,10 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => {
       const now = Date.now();
       const node = this.authenticate(caller, now);
+      admitSession(this.state.presence, node.id, request.session, now);
       const answer = this.state.reclaim(node.id, request.attempts, now);
       await this.save();
+      this.state.presence.requestAnswered(node.id, Date.now());
       return answer;
     });
   }
@@ -270,9 +290,14 @@ export class RegionObject extends DurableObject<Env> {
 
   /** A node's presence socket (see presence-sockets.ts), forwarded by the Worker after its checks. */
   override async fetch(request: Request): Promise<Response> {
+    if (RegionTunnels.isTunnelRequest(request)) return this.tunnels.forward(request);
     const caller = presenceCaller(request);
     if (!caller || request.headers.get("upgrade") !== "websocket") return new Response(null, { status: 400 });
-    const result = await asResult(async () => this.authenticate(caller, Date.now()));
+    const result = await asResult(async () => {
+      const node = this.authenticate(caller, Date.now());
+      admitSession(this.state.presence, node.id, caller.session, Date.now());
+      return node;
+    });
     if (!result.ok)
       return Response.json(
         { error: { code: result.code, message: result.message } },
@@ -282,12 +307,24 @@ export class RegionObject extends DurableObject<Env> {
     return acceptPresence(this.ctx, result.value.id);
   }
 
+  /** Tunnel frames from the agent (see endpoints/region-tunnels.ts). */
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.tunnels.message(socket, message);
+  }
+
   override async webSocketClose(socket: WebSocket): Promise<void> {
+    await this.tunnels.socketClosed(socket, this.ctx.getTags(socket)[0]);
     await this.presenceLost(socket);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.tunnels.socketClosed(socket, this.ctx.getTags(socket)[0]);
     await this.presenceLost(socket);
+  }
+
+  /** An endpoint's replicas on this region's nodes, as their agents last reported them. */
+  async endpointReplicas(endpointId: string): Promise<RpcResult<BoardReplica[]>> {
+    return asResult(() => this.tunnels.replicas(endpointId));
   }
 
   /** The agent's presence socket closed: its held polls are gone too, and the reconnect window starts. */
