@@ -11,6 +11,7 @@ import {
   NodeList,
   QuoteView,
 } from "../api.js";
+import { ApiKeyCreated, ApiKeyList, ApiKeyView, type CreateApiKeyRequest } from "../api-key-scopes.js";
 import { FaucetResult } from "../chain-api.js";
 import type { JobSpec } from "../job-spec.js";
 import {
@@ -73,6 +74,9 @@ export const CLIENT_ROUTES = {
   providerNodes: ["GET", "/v1/provider/nodes"],
   devFaucet: ["POST", "/v1/dev/faucet"],
   getTemplate: ["GET", "/v1/templates/:id"],
+  listKeys: ["GET", "/v1/account/keys"],
+  createKey: ["POST", "/v1/account/keys"],
+  revokeKey: ["DELETE", "/v1/account/keys/:id"],
 } as const satisfies Record<string, readonly [string, `/v1/${string}`]>;
 type RouteName = keyof typeof CLIENT_ROUTES;
 
@@ -195,6 +199,21 @@ export class MeridianClient {
   /** A pre-configured job (GET /v1/templates/:id), rendered with `--set` values by the caller. */
   getTemplate(id: string): Promise<ApiResult<JobTemplate>> {
     return this.#json(JobTemplate, "getTemplate", { params: { id }, auth: false });
+  }
+
+  /** The account's API keys, newest first (ids, names, scopes; never a secret). */
+  listKeys(): Promise<ApiResult<ApiKeyList>> {
+    return this.#json(ApiKeyList, "listKeys");
+  }
+
+  /** A new key with these scopes; its secret is in this answer only. Needs a full key. */
+  createKey(body: z.input<typeof CreateApiKeyRequest>): Promise<ApiResult<ApiKeyCreated>> {
+    return this.#json(ApiKeyCreated, "createKey", { body });
+  }
+
+  /** Revokes a key at once (revoking a revoked key answers it as it is). Needs a full key. */
+  revokeKey(id: string): Promise<ApiResult<ApiKeyView>> {
+    return this.#json(ApiKeyView, "revokeKey", { params: { id } });
   }
 
   providerNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {
