@@ -32,6 +32,8 @@ export const ApiKeyView = z.object({
 });
 export type ApiKeyView = z.infer<typeof ApiKeyView>;
 
+export const ApiKeyList = z.object({ keys: z.array(ApiKeyView) });
+
 export const ApiKeyCreated = ApiKeyView.extend({ apiKey: z.string() });
 export type ApiKeyCreated = z.infer<typeof ApiKeyCreated>;
 
