@@ -8,6 +8,7 @@ export default defineConfig({
     "./schema/audit.ts",
     "./schema/chain.ts",
     "./schema/storage.ts",
+    "./schema/payouts.ts",
   ],
   out: "./schema/migrations",
 });

@@ -4,7 +4,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/worker/index");
-		durableNamespaces: "RegionObject" | "RateLimiter";
+		durableNamespaces: "RegionObject" | "RateLimiter" | "PayoutObject";
 	}
 	interface Env {
 		STORAGE: R2Bucket;
@@ -15,11 +15,14 @@ declare namespace Cloudflare {
 		RECONNECT_WINDOW_MS: "5000";
 		SOLANA_CLUSTER: "local";
 		SOLANA_RPC_URL: "http://127.0.0.1:8899";
+		PAYOUT_SCHEDULE: "daily";
+		PAYOUT_MIN_MICROS: "10000000";
 		RATE_LIMITS: "{\"signupPerAddress\":{\"limit\":10,\"windowSeconds\":3600},\"requestsPerKey\":{\"limit\":1200,\"windowSeconds\":60},\"authFailuresPerAddress\":{\"limit\":60,\"windowSeconds\":60}}";
 		STORAGE_URL_TTL_SECONDS: "900";
 		STORAGE_PRIVATE_HOSTS_ALLOWED: "";
 		REGION: DurableObjectNamespace<import("./src/worker/index").RegionObject>;
 		RATE_LIMITER: DurableObjectNamespace<import("./src/worker/index").RateLimiter>;
+		PAYOUTS: DurableObjectNamespace<import("./src/worker/index").PayoutObject>;
 	}
 }
 interface Env extends Cloudflare.Env {}
@@ -27,7 +30,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "REGIONS" | "DEFAULT_REGION" | "REQUIRE_VERIFIED_GPUS" | "RECONNECT_WINDOW_MS" | "SOLANA_CLUSTER" | "SOLANA_RPC_URL" | "RATE_LIMITS" | "STORAGE_URL_TTL_SECONDS" | "STORAGE_PRIVATE_HOSTS_ALLOWED">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "REGIONS" | "DEFAULT_REGION" | "REQUIRE_VERIFIED_GPUS" | "RECONNECT_WINDOW_MS" | "SOLANA_CLUSTER" | "SOLANA_RPC_URL" | "PAYOUT_SCHEDULE" | "PAYOUT_MIN_MICROS" | "RATE_LIMITS" | "STORAGE_URL_TTL_SECONDS" | "STORAGE_PRIVATE_HOSTS_ALLOWED">> {}
 }
 
 // Begin runtime types

@@ -31,6 +31,7 @@ import { compareConfigs, HostPolicy, sameConfig } from "./policy/host-policy.js"
 import { PresenceSocket } from "./presence-socket.js";
 import { ProviderApi } from "./provider-api.js";
 import { buildRegistration, checkRegistration } from "./registration.js";
+import { replicaHosting } from "./replica-hosting.js";
 import { attemptStorageFactory, inputCacheBytes, storageMountRoots } from "./storage/storage-factory.js";
 import { benchmarkEngine, chooseEngine } from "./verification/benchmark-engine.js";
 import { ChallengeQueue } from "./verification/challenge-queue.js";
@@ -155,8 +156,6 @@ async function startLocked(
     clock,
     ownerApiKey: config.ownerApiKey,
   });
-  // Region presence: its close is how the region learns at once that this process died.
-  const presence = new PresenceSocket(client, log);
   const runtime =
     options.runtime ??
     (runtimeKind === "host"
@@ -169,6 +168,10 @@ async function startLocked(
           mountRoots: storageMountRoots(dataDir),
         }));
   const state = new AgentStateFile(dataDir, () => clock.now());
+  // Endpoint replicas, and the tunnel to them riding the presence socket.
+  const hosting = runtimeKind === "docker" ? replicaHosting({ runtime, clock, log }) : undefined;
+  // Region presence: its close is how the region learns at once that this process died.
+  const presence = new PresenceSocket(client, log, hosting?.tunnel);
 
   const monitor = new NodeMonitor({
     clock,
@@ -252,6 +255,7 @@ async function startLocked(
         }));
       }),
     dockerRetryMs: options.dockerRetryMs,
+    ...(hosting ? { replicas: hosting.start } : {}),
     storage: attemptStorageFactory({
       dataDir,
       client,

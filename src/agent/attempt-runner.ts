@@ -31,6 +31,18 @@ export interface Adoption {
 /** Where an attempt stands, as the work loop and tests can observe it. */
 export type AttemptPhase = "pulling" | "starting" | "running" | "reporting" | "finished" | "abandoned";
 
+/**
+ * What an endpoint replica adds to an attempt (src/agent/replica-runner.ts): it hears when the
+ * container runs and when the attempt ended, and a stop waits for its drain first.
+ */
+export interface ServiceHooks {
+  running(container: RunningContainer): void;
+  /** Called before the container is stopped on purpose; the stop waits for it (bounded by it). */
+  drain(): Promise<void>;
+  /** The attempt is over; `detail` says why in words (an exit code, a failed pull, a stop). */
+  ended(detail: string): void;
+}
+
 export interface AttemptRunnerDeps {
   nodeId: string;
   runtime: ContainerRuntime;
@@ -41,6 +53,8 @@ export interface AttemptRunnerDeps {
   storage?: (assignment: Assignment, progress: (line: string) => void) => AttemptStorage | undefined;
   /** Set for an attempt whose container survived an agent restart. */
   adopt?: Adoption;
+  /** Set for an endpoint replica: a long-running container with no time limit, drained before a stop. */
+  service?: ServiceHooks;
 }
 
 /**
@@ -113,6 +127,7 @@ export class AttemptRunner {
     if (container === undefined) return;
     this.container = container;
     this.phaseNow = "running";
+    this.deps.service?.running(container);
     // A stop that came while the container was being created applies now.
     if (this.earlyStop || this.stale) this.stopContainer();
 
@@ -130,7 +145,7 @@ export class AttemptRunner {
     this.storage?.startSync();
 
     const cancelTimeout =
-      assignment.timeoutSeconds > 0
+      assignment.timeoutSeconds > 0 && deps.service === undefined
         ? deps.clock.setTimer(
             () => this.requestStop("timeout", `ran past its ${assignment.timeoutSeconds} s time limit`),
             assignment.timeoutSeconds * 1000,
@@ -148,6 +163,7 @@ export class AttemptRunner {
     if (this.stale) {
       await container.remove();
       await this.storage?.cleanup();
+      this.deps.service?.ended("the node no longer holds its lease");
       return this.markAbandoned();
     }
     // The last checkpoint and the outputs go up before the exit is reported: after it the lease is gone.
@@ -268,6 +284,7 @@ export class AttemptRunner {
     exitCode: number | null,
     stop: { reason: ExitReason; message: string; errorKind?: ErrorKind } | undefined,
   ): Promise<void> {
+    this.deps.service?.ended(endDetail(exitCode, stop));
     if (this.stale) return this.markAbandoned();
     this.phaseNow = "reporting";
     const reason = stop?.reason ?? "completed";
@@ -304,11 +321,14 @@ export class AttemptRunner {
   private stopContainer(): void {
     const container = this.container;
     if (container === undefined) return;
-    container.stop().catch((error: unknown) => {
-      this.deps.log.error(
-        `${this.describe()}: could not stop container ${container.id}: ${errorMessage(error)}`,
-      );
-    });
+    const drained = this.deps.service?.drain() ?? Promise.resolve();
+    drained
+      .then(() => container.stop())
+      .catch((error: unknown) => {
+        this.deps.log.error(
+          `${this.describe()}: could not stop container ${container.id}: ${errorMessage(error)}`,
+        );
+      });
   }
 
   private markAbandoned(): void {
@@ -318,4 +338,15 @@ export class AttemptRunner {
   private describe(): string {
     return `job ${this.assignment.jobId} attempt ${this.attemptId}`;
   }
+}
+
+/** An attempt's end in words, for a replica's `failed` frame. */
+function endDetail(
+  exitCode: number | null,
+  stop: { reason: ExitReason; message: string } | undefined,
+): string {
+  if (stop?.reason === "error" || exitCode === null) return stop?.message ?? "the container did not start";
+  if (stop !== undefined && stop.reason !== "completed") return `stopped: ${stop.message}`;
+  const how = stop?.message === "out of memory" ? "ran out of memory" : `exited with code ${exitCode}`;
+  return `the container ${how}`;
 }

@@ -87,6 +87,11 @@ export interface ContainerRuntime {
   adopt(found: FoundContainer, onLog: LogSink, from: LogOffsets): Promise<RunningContainer>;
   /** Removes one found container (and what it lived in); one already gone is fine. */
   removeContainer(found: FoundContainer): Promise<void>;
+  /**
+   * Where the agent reaches a running container's ports (its address on the attempt's own
+   * network), for endpoint replicas; undefined when the container has none (it is gone).
+   */
+  address?(containerId: string, attemptId: string): Promise<string | undefined>;
 }
 
 export class ImagePullError extends Error {

@@ -79,6 +79,8 @@ export class ControlPlaneClient {
   private readonly backoffMs: number;
   private node: { nodeId: string; region: string } | undefined;
   private readonly ownerApiKey: string | undefined;
+  /** This process's session (agent-protocol.ts's AgentSession): a new one each time the agent starts. */
+  readonly session = Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
 
   constructor(options: ControlPlaneClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -100,16 +102,22 @@ export class ControlPlaneClient {
    * `region_not_signed` refusal and the registration is signed again for it (agent-signature.ts).
    */
   register(body: z.input<typeof RegisterRequest>, options: CallOptions = {}): Promise<RegisterResponse> {
-    return this.call("/v1/agent/register", body, RegisterResponse, options, body.region ?? "");
+    return this.call(
+      "/v1/agent/register",
+      { ...body, session: this.session },
+      RegisterResponse,
+      options,
+      body.region ?? "",
+    );
   }
 
   poll(body: PollRequest, options: CallOptions = {}): Promise<PollResponse> {
-    return this.call("/v1/agent/poll", body, PollResponse, options);
+    return this.call("/v1/agent/poll", { ...body, session: this.session }, PollResponse, options);
   }
 
   /** After a restart: which of the attempt containers found are still this node's. */
   reclaim(body: ReclaimRequest, options: CallOptions = {}): Promise<ReclaimResponse> {
-    return this.call("/v1/agent/reclaim", body, ReclaimResponse, options);
+    return this.call("/v1/agent/reclaim", { ...body, session: this.session }, ReclaimResponse, options);
   }
 
   report(attemptId: string, body: AttemptReport, options: CallOptions = {}): Promise<ReportResponse> {
@@ -251,12 +259,12 @@ export class ControlPlaneClient {
    * keeps open to its region so that the region notices at once when the agent dies.
    */
   async presenceRequest(): Promise<{ url: string; headers: Record<string, string> }> {
-    const url = `${this.baseUrl}/v1/agent/presence`;
-    const { host, pathname } = new URL(url);
+    const url = `${this.baseUrl}/v1/agent/presence?session=${this.session}`;
+    const { host, pathname, search } = new URL(url);
     const headers = await this.sign(
       {
         host,
-        pathAndQuery: pathname,
+        pathAndQuery: pathname + search,
         region: this.node?.region ?? "",
         authorization: undefined,
         bodySha256: await sha256Hex(""),

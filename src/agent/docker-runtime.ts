@@ -15,7 +15,7 @@ import {
   type LogStream,
   type RunningContainer,
 } from "./container-runtime.js";
-import { JobNetworks } from "./job-network.js";
+import { JobNetworks, jobNetworkName } from "./job-network.js";
 import { DEFAULT_ISOLATION, type IsolationConfig } from "./policy/isolation-policy.js";
 
 export const LABELS = { job: "meridian.job", attempt: "meridian.attempt", node: "meridian.node" } as const;
@@ -245,6 +245,15 @@ export class DockerRuntime implements ContainerRuntime {
     return new DockerContainer(container, logsDone, this.stopGraceSeconds, () =>
       this.networks.release(found.attemptId),
     );
+  }
+
+  async address(containerId: string, attemptId: string): Promise<string | undefined> {
+    const info = await this.docker
+      .getContainer(containerId)
+      .inspect()
+      .catch(() => undefined);
+    const address = info?.NetworkSettings?.Networks?.[jobNetworkName(attemptId)]?.IPAddress;
+    return address === undefined || address === "" ? undefined : address;
   }
 
   async removeContainer(found: FoundContainer): Promise<void> {

@@ -3,10 +3,11 @@ import type { AgentLog } from "./agent-log.js";
 import type { ControlPlaneClient } from "./control-plane-client.js";
 
 /**
- * A WebSocket the agent keeps open to its region while it runs. Nothing travels on it: it exists
- * so that when this process dies (a crash, SIGKILL, a host that loses power) the region sees the
- * connection close at once and places the node's work elsewhere after a short reconnect window,
- * instead of waiting for a lease to lapse. Reopened whenever it closes while the agent runs.
+ * A WebSocket the agent keeps open to its region while it runs. It exists so that when this
+ * process dies (a crash, SIGKILL, a host that loses power) the region sees the connection close at
+ * once and places the node's work elsewhere after a short reconnect window, instead of waiting for
+ * a lease to lapse. Reopened whenever it closes while the agent runs. Endpoint traffic rides it
+ * too: each socket that opens is handed to the tunnel (src/agent/tunnel/tunnel-client.ts).
  */
 export class PresenceSocket {
   private socket: WebSocket | undefined;
@@ -17,6 +18,7 @@ export class PresenceSocket {
   constructor(
     private readonly client: ControlPlaneClient,
     private readonly log: AgentLog,
+    private readonly tunnel?: { attach(socket: WebSocket): void },
   ) {}
 
   start(): void {
@@ -44,6 +46,7 @@ export class PresenceSocket {
     this.socket = socket;
     socket.on("open", () => {
       this.failures = 0;
+      this.tunnel?.attach(socket);
     });
     socket.on("unexpected-response", (_request, response) => {
       this.retry(`the presence socket was refused (${response.statusCode})`);

@@ -15,6 +15,7 @@ import type { Clock } from "./clock.js";
 import type { ContainerRuntime, FoundContainer } from "./container-runtime.js";
 import { type ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
 import type { ImageDecision } from "./policy/image-policy.js";
+import type { ReplicaFactory } from "./replica-hosting.js";
 
 /** What rides along with a poll besides the leases: a metrics summary when it changed, the RTT. */
 export interface PollExtras {
@@ -48,6 +49,8 @@ export interface WorkLoopOptions {
   dockerRetryMs?: number;
   /** The data of attempts that have secrets, inputs, outputs or checkpoints (src/agent/storage). */
   storage?: AttemptRunnerDeps["storage"];
+  /** Endpoint replicas (assignments with a `service`); without it such assignments are refused. */
+  replicas?: ReplicaFactory;
 }
 
 /**
@@ -226,6 +229,10 @@ export class WorkLoop {
       void this.refuse(assignment, `host policy refused the image: ${decision.why}`);
       return;
     }
+    if (assignment.service && this.options.replicas === undefined) {
+      void this.refuse(assignment, "this node's runtime cannot serve endpoint replicas");
+      return;
+    }
     log.info(`job ${assignment.jobId}: attempt ${assignment.attemptId} assigned (${assignment.image})`);
     this.runAttempt(assignment, nodeId, undefined);
   }
@@ -233,6 +240,7 @@ export class WorkLoop {
   /** Runs an attempt (or takes up its container after a restart) and forgets it once it ended. */
   private runAttempt(assignment: Assignment, nodeId: string, adopt: Adoption | undefined): void {
     const { runtime, client, clock, log } = this.options;
+    const replica = assignment.service ? this.options.replicas?.(assignment, assignment.service) : undefined;
     const runner = new AttemptRunner(assignment, {
       nodeId,
       runtime,
@@ -246,10 +254,12 @@ export class WorkLoop {
           timeoutMs: REPORT_TIMEOUT_MS,
         }),
       ...(adopt ? { adopt } : {}),
+      ...(replica ? { service: replica.hooks } : {}),
     });
     this.attempts.set(assignment.attemptId, runner);
     this.options.onAttemptsChanged?.();
     void runner.done.then(() => {
+      replica?.finished();
       this.attempts.delete(assignment.attemptId);
       this.options.onAttemptsChanged?.();
       log.info(`job ${assignment.jobId}: attempt ${assignment.attemptId} ${runner.phase}`);

@@ -47,6 +47,8 @@ interface Presence {
   meanGapMs: number;
   varGapMs: number;
   samples: number;
+  /** The agent process (its AgentSession) that holds the node; null until one named itself. */
+  session: string | null;
 }
 
 /** The rhythm assumed before a node has shown its own: an agent polls again within a second. */
@@ -93,6 +95,7 @@ export class NodePresence {
         meanGapMs: PRIOR_GAP_MS,
         varGapMs: PRIOR_SD_MS * PRIOR_SD_MS,
         samples: 0,
+        session: null,
       };
       this.nodes.set(nodeId, presence);
     }
@@ -103,10 +106,28 @@ export class NodePresence {
   heard(nodeId: string, now: number): void {
     const presence = this.of(nodeId, now);
     presence.droppedAt = null;
-    if (presence.open.size === 0) {
-      presence.quietSince = now;
-      presence.afterAnswer = false;
-    }
+    if (presence.open.size === 0) this.quietFrom(presence, now);
+  }
+
+  /**
+   * A request that is not a poll (registration, reclaim) was answered: the node's next request
+   * comes one round trip later, so that gap is a sample of its rhythm too. Without it a node on a
+   * slow link would be judged on the prior alone until its first poll was answered, and its
+   * first few seconds (register, reclaim, first poll: each a full round trip) could pass the floor.
+   */
+  requestAnswered(nodeId: string, now: number): void {
+    const presence = this.nodes.get(nodeId);
+    if (!presence || presence.open.size > 0 || presence.droppedAt !== null) return;
+    presence.quietSince = now;
+    presence.afterAnswer = true;
+  }
+
+  /** Quiet starts again now; a gap that began with an answer is a sample of the node's rhythm. */
+  private quietFrom(presence: Presence, now: number): void {
+    if (presence.quietSince !== null && presence.afterAnswer)
+      this.sample(presence, now - presence.quietSince);
+    presence.quietSince = now;
+    presence.afterAnswer = false;
   }
 
   /**
@@ -115,10 +136,7 @@ export class NodePresence {
    */
   touched(nodeId: string, now: number): void {
     const presence = this.of(nodeId, now);
-    if (presence.open.size === 0 && presence.droppedAt === null) {
-      presence.quietSince = now;
-      presence.afterAnswer = false;
-    }
+    if (presence.open.size === 0 && presence.droppedAt === null) this.quietFrom(presence, now);
   }
 
   /** A poll arrived and is held under `token` until it is answered or dropped. */
@@ -159,6 +177,33 @@ export class NodePresence {
     presence.quietSince = now;
     presence.afterAnswer = false;
     presence.droppedAt = now;
+  }
+
+  /**
+   * Whether the agent process `session` may speak for the node now. A node is held by the session
+   * that last spoke for it while that session is live: a poll held open, or heard from within its
+   * silence limit and not dropped since. Another session is then refused; once the holder is not
+   * live (it died, its connection dropped, it fell silent) the next session takes the node over at
+   * once, so a restarted agent keeps its attempts. A caller that names no session (older agents)
+   * is let through and changes nothing.
+   */
+  admit(
+    nodeId: string,
+    session: string | undefined,
+    now: number,
+  ): { ok: true } | { ok: false; holder: string } {
+    if (session === undefined) return { ok: true };
+    const presence = this.of(nodeId, now);
+    const holder = presence.session;
+    if (holder !== null && holder !== session && this.live(presence, now)) return { ok: false, holder };
+    presence.session = session;
+    return { ok: true };
+  }
+
+  private live(presence: Presence, now: number): boolean {
+    if (presence.open.size > 0) return true;
+    if (presence.droppedAt !== null || presence.quietSince === null) return false;
+    return now - presence.quietSince < this.silenceLimitMs(presence);
   }
 
   /** Polls of the node held open now. */

@@ -3,15 +3,24 @@ import type { AgentCaller } from "./region-records.js";
 /** The header the Worker passes the checked caller of a presence socket in (internal, Worker → object). */
 export const PRESENCE_CALLER_HEADER = "x-meridian-presence-caller";
 
+/** The checked caller of a presence socket, with the agent session its signed URL named. */
+export type PresenceCaller = AgentCaller & { session?: string };
+
 /** The caller the Worker checked, from the forwarded upgrade; undefined when it is malformed. */
-export function presenceCaller(request: Request): AgentCaller | undefined {
+export function presenceCaller(request: Request): PresenceCaller | undefined {
   try {
     const value: unknown = JSON.parse(request.headers.get(PRESENCE_CALLER_HEADER) ?? "");
     if (typeof value !== "object" || value === null) return undefined;
-    const { publicKey, nodeId, nonce, timestamp } = value as Record<string, unknown>;
+    const { publicKey, nodeId, nonce, timestamp, session } = value as Record<string, unknown>;
     if (typeof publicKey !== "string" || typeof nonce !== "string" || typeof timestamp !== "number")
       return undefined;
-    return { publicKey, nodeId: typeof nodeId === "string" ? nodeId : null, nonce, timestamp };
+    return {
+      publicKey,
+      nodeId: typeof nodeId === "string" ? nodeId : null,
+      nonce,
+      timestamp,
+      ...(typeof session === "string" ? { session } : {}),
+    };
   } catch {
     return undefined;
   }

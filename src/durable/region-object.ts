@@ -29,6 +29,7 @@ import { RegionStanding } from "./node-standing.js";
 import { NonceGuard } from "./nonce-guard.js";
 import { Outbox } from "./outbox.js";
 import { answerPoll } from "./poll-answer.js";
+import { admitSession } from "./poll-session.js";
 import { PollWaiters } from "./poll-waiters.js";
 import { acceptPresence, closedPresence, presenceCaller } from "./presence-sockets.js";
 import { composeRegion } from "./region-compose.js";
@@ -116,11 +117,13 @@ export class RegionObject extends DurableObject<Env> {
       const now = Date.now();
       this.nonces.check(caller.nonce, caller.timestamp, now);
       const id = await nodeIdForPublicKey(caller.publicKey);
+      admitSession(this.state.presence, id, request.session, now);
       const region = this.state.region;
       const node = nodeRecordOf(id, caller, request, region, this.state.nodes.get(id)?.registeredAt ?? now);
       this.standing.desk.onRegistered(node, now);
       this.state.registerNode(node, now);
       await this.save();
+      this.state.presence.requestAnswered(id, Date.now());
       const pacing = this.state.pacing();
       return { nodeId: id, region, pollWaitMs: this.timing.pollWaitMs, leaseTtlMs: pacing.leaseTtlMs };
     });
@@ -130,6 +133,7 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => {
       const now = Date.now();
       const node = this.authenticate(caller, now);
+      admitSession(this.state.presence, node.id, request.session, now);
       if (request.metrics && this.standing.addMetrics(node, request.metrics))
         this.state.standingChanged([node.id], now);
       return answerPoll(
@@ -189,8 +193,10 @@ export class RegionObject extends DurableObject<Env> {
     return asResult(async () => {
       const now = Date.now();
       const node = this.authenticate(caller, now);
+      admitSession(this.state.presence, node.id, request.session, now);
       const answer = this.state.reclaim(node.id, request.attempts, now);
       await this.save();
+      this.state.presence.requestAnswered(node.id, Date.now());
       return answer;
     });
   }
@@ -272,7 +278,11 @@ export class RegionObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const caller = presenceCaller(request);
     if (!caller || request.headers.get("upgrade") !== "websocket") return new Response(null, { status: 400 });
-    const result = await asResult(async () => this.authenticate(caller, Date.now()));
+    const result = await asResult(async () => {
+      const node = this.authenticate(caller, Date.now());
+      admitSession(this.state.presence, node.id, caller.session, Date.now());
+      return node;
+    });
     if (!result.ok)
       return Response.json(
         { error: { code: result.code, message: result.message } },

@@ -9,7 +9,7 @@ import { JobBook } from "./job-book.js";
 import { isTerminalStatus } from "./job-outcome.js";
 import type { LeasePolicy } from "./lease.js";
 import { avoidanceToLift } from "./lost-node-avoidance.js";
-import type { Absence } from "./node-presence.js";
+import type { Absence, NodePresence } from "./node-presence.js";
 import type { NodeStanding } from "./node-standing.js";
 import type { Pacing } from "./poll-pacing.js";
 import { RegionJobs } from "./region-jobs.js";
@@ -188,6 +188,11 @@ export class RegionState {
   /** A request from the node other than a poll (a presence socket opening). */
   heard(nodeId: string, now: number): void {
     this.nodeBook.presence.heard(nodeId, now);
+  }
+
+  /** Who is present: held polls, silences, dropped connections and which agent session holds each node. */
+  get presence(): NodePresence {
+    return this.nodeBook.presence;
   }
 
   /** Polls of the node held open now. */

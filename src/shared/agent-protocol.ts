@@ -16,6 +16,16 @@ export const Fencing = z.number().int().min(1);
 
 const Label = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,62}[a-z0-9])?$/);
 
+/**
+ * A random id each agent process picks when it starts, sent with its register, reclaim and polls
+ * (and on its presence socket): one node identity, one live agent. While one session is live the
+ * region refuses another (`second_poller`), so two hosts sharing a key cannot take turns on it.
+ */
+export const AgentSession = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,64}$/, "16–64 characters of A–Z, a–z, 0–9, _ or -");
+export type AgentSession = z.infer<typeof AgentSession>;
+
 /** POST /v1/agent/register */
 export const RegisterRequest = z
   .object({
@@ -39,6 +49,7 @@ export const RegisterRequest = z
       .string()
       .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "a Solana address")
       .optional(),
+    session: AgentSession.optional(),
   })
   .strict();
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
@@ -111,6 +122,7 @@ export const PollRequest = z
     metrics: NodeMetrics.optional(),
     /** The agent's measured round-trip time to the control plane (a moving median), in ms. */
     rttMs: z.number().min(0).max(60_000).optional(),
+    session: AgentSession.optional(),
   })
   .strict();
 export type PollRequest = z.infer<typeof PollRequest>;
@@ -230,6 +242,7 @@ export const ReclaimRequest = z
       .array(z.object({ attemptId: AttemptId, running: z.boolean() }).strict())
       .max(256)
       .refine((list) => new Set(list.map((a) => a.attemptId)).size === list.length, "attempt ids repeat"),
+    session: AgentSession.optional(),
   })
   .strict();
 export type ReclaimRequest = z.infer<typeof ReclaimRequest>;

@@ -21,7 +21,9 @@ import { jobRoutes } from "./routes/jobs.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { operatorRoutes } from "./routes/operator.js";
+import { operatorPayoutRoutes } from "./routes/operator-payouts.js";
 import { payoutWalletRoutes } from "./routes/payout-wallet.js";
+import { payoutRoutes } from "./routes/payouts.js";
 import { pricingRoutes } from "./routes/pricing.js";
 import { providerNodeRoutes } from "./routes/provider-nodes.js";
 import { quoteRoutes } from "./routes/quotes.js";
@@ -56,10 +58,12 @@ export const app = new Hono<AppEnv>()
   .route("/v1/provider/earnings", earningsRoutes)
   .route("/v1/provider/nodes", providerNodeRoutes)
   .route("/v1/provider/payout-wallet", payoutWalletRoutes)
+  .route("/v1/provider/payouts", payoutRoutes)
   .route("/v1/auth/wallet", walletAuthRoutes)
   .route("/v1/dev/faucet", devFaucetRoutes)
   .use("/v1/topups/*", requireAccount)
   .route("/v1/topups", topupRoutes)
+  .route("/v1/operator/payouts", operatorPayoutRoutes)
   .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)
   .route("/v1/quotes", quoteRoutes)

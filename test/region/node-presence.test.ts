@@ -76,4 +76,49 @@ describe("node presence", () => {
     expect(absence.silentMs / absence.usualGapMs).toBeGreaterThan(2);
     expect(slow.absence("node_a", answeredAt + 4_500)).toBeNull();
   });
+
+  it("lets one agent session hold a node while it is live, and the next take over once it is not", () => {
+    const presence = new NodePresence(POLICY);
+    expect(presence.admit("node_a", "session-a", 0)).toEqual({ ok: true });
+    presence.pollOpened("node_a", "p1", 0);
+    // A second agent process while the first holds a poll open: refused, however long it is held.
+    expect(presence.admit("node_a", "session-b", 60_000)).toEqual({ ok: false, holder: "session-a" });
+    // The same process again (a reconnect after a silent connection death) is let through.
+    expect(presence.admit("node_a", "session-a", 60_000)).toEqual({ ok: true });
+    // Answered, the first is still live within its silence limit …
+    presence.pollAnswered("node_a", "p1", 60_000);
+    expect(presence.admit("node_a", "session-b", 61_000).ok).toBe(false);
+    // … and not past it: a silent holder gives the node up.
+    expect(presence.admit("node_a", "session-b", 70_000)).toEqual({ ok: true });
+    // Admitted, it is heard (its registration or poll goes on), and holds the node in turn.
+    presence.heard("node_a", 70_000);
+    expect(presence.admit("node_a", "session-a", 70_001)).toEqual({ ok: false, holder: "session-b" });
+    // A dropped connection gives it up at once, so a restarted agent keeps its attempts.
+    presence.pollOpened("node_a", "p2", 70_002);
+    presence.pollDropped("node_a", "p2", 70_500);
+    expect(presence.admit("node_a", "session-c", 70_600)).toEqual({ ok: true });
+    presence.pollOpened("node_a", "p3", 70_600);
+    // A caller that names no session (an older agent) is let through and holds nothing.
+    expect(presence.admit("node_a", undefined, 70_700)).toEqual({ ok: true });
+    expect(presence.admit("node_a", "session-a", 70_800)).toEqual({ ok: false, holder: "session-c" });
+  });
+
+  it("learns a slow link's round trip from its registration, so its first polls are not taken for silence", () => {
+    const policy = { reconnectWindowMs: 5_000, minSilenceMs: 5_000, phiThreshold: 8 };
+    // A link with a 5 s round trip: register, reclaim, then the first poll, each a round trip apart.
+    const slow = new NodePresence(policy);
+    slow.heard("node_a", 0);
+    slow.requestAnswered("node_a", 10);
+    slow.touched("node_a", 5_010);
+    slow.requestAnswered("node_a", 5_020);
+    expect(slow.absence("node_a", 10_500)).toBeNull();
+    expect(slow.deadline("node_a") ?? 0).toBeGreaterThan(15_000);
+    slow.pollOpened("node_a", "p1", 10_520);
+    expect(slow.absence("node_a", 60_000)).toBeNull();
+    // Judged on the prior alone (a one-second rhythm), the same node would have been taken for gone.
+    const unlearned = new NodePresence(policy);
+    unlearned.heard("node_a", 0);
+    unlearned.touched("node_a", 5_010);
+    expect(unlearned.absence("node_a", 10_500)).toMatchObject({ kind: "silent" });
+  });
 });

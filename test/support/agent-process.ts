@@ -8,6 +8,8 @@ export interface AgentProcessOptions {
   dataDir: string;
   /** Extra flags for `meridian-agent start` (e.g. `--region`, `--label`). */
   args?: string[];
+  /** A command the agent runs under, e.g. `ip netns exec <ns>` (it must exec its argument, so signals reach the agent). */
+  wrap?: string[];
 }
 
 /**
@@ -21,9 +23,11 @@ export class AgentProcess {
   readonly exited: Promise<number | null>;
 
   constructor(options: AgentProcessOptions) {
+    const [command, ...prefix] = [...(options.wrap ?? []), process.execPath];
     this.child = spawn(
-      process.execPath,
+      command ?? process.execPath,
       [
+        ...prefix,
         AGENT_BIN,
         "start",
         "--control-plane",

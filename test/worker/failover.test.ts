@@ -3,7 +3,17 @@ import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PollResponse } from "../../src/shared/agent-protocol.js";
 import { newNonce } from "../../src/shared/agent-signature.js";
-import { authed, call, drainAgents, hardware, regionObject, signup, submit, TestAgent } from "./support.js";
+import {
+  authed,
+  call,
+  drainAgents,
+  expectError,
+  hardware,
+  regionObject,
+  signup,
+  submit,
+  TestAgent,
+} from "./support.js";
 
 /** A poll held open in the Worker, under a nonce the test knows (the Region object's token for it). */
 async function heldPoll(agent: TestAgent, running: { attemptId: string; fencing: number }[]) {
@@ -13,6 +23,33 @@ async function heldPoll(agent: TestAgent, running: { attemptId: string; fencing:
   // Until the Region object holds it.
   await new Promise((resolve) => setTimeout(resolve, 200));
   return { nonce, answer };
+}
+
+/** Two agent processes' sessions (agent-protocol.ts's AgentSession). */
+const SESSION_A = "session-a-0123456789";
+const SESSION_B = "session-b-0123456789";
+
+/** A poll of `session` held open in the Worker, under a nonce the test knows. */
+async function heldSessionPoll(agent: TestAgent, session: string) {
+  const nonce = newNonce();
+  const request = await agent.signedRequest(
+    "/v1/agent/poll",
+    { running: [], waitMs: 20_000, session },
+    { nonce },
+  );
+  const answer = exports.default.fetch(request);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return { nonce, answer };
+}
+
+/** Whether the promise is still pending after `ms`. */
+async function pending(promise: Promise<unknown>, ms = 300): Promise<boolean> {
+  const marker = Symbol("pending");
+  const winner = await Promise.race([
+    promise,
+    new Promise((resolve) => setTimeout(() => resolve(marker), ms)),
+  ]);
+  return winner === marker;
 }
 
 /** Moves a node's dropped connection back by `ms`, as if that much time had passed. */
@@ -132,5 +169,86 @@ describe("failover from a dropped connection", () => {
       ok: true,
       value: { dropped: false },
     });
+  });
+
+  it("refuses a second live agent on one node key outright, changing nothing, and lets the next in once the first is gone", async () => {
+    const { apiKey } = await signup();
+    const first = new TestAgent();
+    await first.register(hardware([]), { session: SESSION_A, labels: { who: "first" } });
+    // The twin: another host with a copy of the same key, and its own agent process.
+    const twin = Object.assign(new TestAgent(), { secretKey: first.secretKey });
+    const res = await submit(apiKey, {
+      name: "held",
+      image: "meridian/busybox:test",
+      resources: { cpus: 1, memoryGb: 1 },
+      timeoutSeconds: 600,
+    });
+    const { id } = (await res.json()) as { id: string };
+    const [a] = (await first.poll()).assignments;
+    if (!a) throw new Error("the first agent got no assignment");
+    await first.start(a);
+    const held = await heldSessionPoll(first, SESSION_A);
+
+    // The twin registers: refused, and the node's record keeps the first agent's labels.
+    const register = await twin.send("/v1/agent/register", {
+      hardware: hardware([], 4),
+      pricePerGpuHour: "2.00",
+      agentVersion: "test",
+      runtime: "docker",
+      region: "eu-west",
+      labels: { who: "twin" },
+      session: SESSION_B,
+    });
+    await expectError(register.clone(), 409, "second_poller");
+    const refusal = ((await register.json()) as { error: { message: string } }).error.message;
+    expect(refusal).toContain("only one agent may run per node identity");
+    const nodes = (await (await call("/v1/nodes", authed(apiKey))).json()) as {
+      nodes: { id: string; labels: Record<string, string> }[];
+    };
+    expect(nodes.nodes.find((n) => n.id === first.nodeId)?.labels).toEqual({ who: "first" });
+
+    // Its poll and its reclaim (which would give up the first agent's running attempt) are refused too.
+    twin.nodeId = first.nodeId;
+    twin.region = first.region;
+    await expectError(
+      await twin.send("/v1/agent/poll", { running: [], waitMs: 0, session: SESSION_B }),
+      409,
+      "second_poller",
+    );
+    await expectError(
+      await twin.send("/v1/agent/reclaim", { attempts: [], session: SESSION_B }),
+      409,
+      "second_poller",
+    );
+    expect(await jobOf(apiKey, id)).toMatchObject({
+      status: "running",
+      nodeId: first.nodeId,
+      attemptId: a.attemptId,
+    });
+    // The first agent's held poll was not touched: it is still held.
+    expect(await pending(held.answer)).toBe(true);
+
+    // The first agent dies (its held poll drops): the twin is let in at once, and now holds the node …
+    await regionObject().pollDropped(first.nodeId, held.nonce);
+    await held.answer;
+    const taken = await twin.send("/v1/agent/poll", {
+      running: [{ attemptId: a.attemptId, fencing: a.fencing }],
+      waitMs: 0,
+      session: SESSION_B,
+    });
+    expect(taken.status).toBe(200);
+    // … so the first agent, were it only cut off, is the one refused when it comes back.
+    await expectError(
+      await first.send("/v1/agent/poll", { running: [], waitMs: 0, session: SESSION_A }),
+      409,
+      "second_poller",
+    );
+    // A malformed session is bad input, not a session.
+    await expectError(
+      await twin.send("/v1/agent/poll", { running: [], waitMs: 0, session: "short" }),
+      400,
+      "invalid_request",
+    );
+    expect((await call(`/v1/jobs/${id}/cancel`, authed(apiKey, "POST"))).status).toBe(200);
   });
 });

@@ -20,6 +20,7 @@ import {
   LedgerQuery,
   UsageQuery,
 } from "../../src/shared/ledger-api.js";
+import { PayoutListQuery } from "../../src/shared/payout-api.js";
 import { PriceSuggestQuery } from "../../src/shared/pricing.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
 import { app } from "../../src/worker/app.js";
@@ -85,6 +86,9 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/provider/payout-wallet/challenge": { body: SiwsChallengeRequest, auth: "key" },
   "PUT /v1/provider/payout-wallet": { body: SiwsVerifyRequest, auth: "key" },
   "GET /v1/provider/payout-wallet": { auth: "key" },
+  "GET /v1/provider/payouts": { query: PayoutListQuery, auth: "key" },
+  "POST /v1/operator/payouts/run": { auth: "operator" },
+  "GET /v1/operator/payouts/last": { auth: "operator" },
   "POST /v1/auth/wallet/challenge": { body: SiwsChallengeRequest, auth: "none" },
   "POST /v1/auth/wallet/verify": { body: SiwsVerifyRequest, auth: "none" },
   "POST /v1/dev/faucet": { body: FaucetRequest, auth: "key" },

@@ -1,3 +1,4 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import {
   AccountRole,
@@ -21,6 +22,7 @@ import {
 } from "@solana-program/token";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/worker/app.js";
+import worker from "../../src/worker/index.js";
 import { authed, balance, call, expectError, jsonInit, signup } from "./support.js";
 
 // The payer is an independent client: kit and the SPL token program's own instruction builder,
@@ -178,6 +180,30 @@ describe("top-ups paid on Solana", () => {
     const results = await Promise.all([1, 2, 3, 4].map(() => call(`/v1/topups/${topup.id}`, authed(apiKey))));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     await until(apiKey, topup.id, "credited");
+    expect(await creditedTransfers(accountId)).toBe(1);
+  });
+
+  it("credits a paid top-up nobody reads, from the cron, once", async () => {
+    const { id: accountId, apiKey } = await signup();
+    const topup = await createTopup(apiKey, { token: "usdc", amount: "4" });
+    const payer = await fundedWallet("usdc", "4");
+    const signature = await pay(payer, topup, 4_000_000n);
+    const status = async () =>
+      (await env.DB.prepare("SELECT status, signature FROM topups WHERE id = ?")
+        .bind(topup.id)
+        .first<{ status: string; signature: string | null }>()) ?? { status: "missing", signature: null };
+    for (let i = 0; i < 100 && (await status()).status !== "credited"; i++) {
+      const ctx = createExecutionContext();
+      worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env, ctx);
+      await waitOnExecutionContext(ctx);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await status()).toEqual({ status: "credited", signature });
+    // More cron passes, then a read: still one credit.
+    const ctx = createExecutionContext();
+    worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await readTopup(apiKey, topup.id)).status).toBe("credited");
     expect(await creditedTransfers(accountId)).toBe(1);
   });
 

@@ -6,6 +6,7 @@ import { type RpcResult, unwrap } from "../../durable/rpc-result.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import { nodeOwnerStatement } from "../../ledger/node-owners.js";
 import {
+  AgentSession,
   AttemptId,
   AttemptReport,
   PollRequest,
@@ -125,6 +126,7 @@ export const agentRoutes = new Hono<AppEnv>()
       auth: "agent",
       body: PollRequest,
       response: { schema: PollResponse },
+      errors: [409],
     }),
     async (c) => {
       const agent = c.get("agent");
@@ -155,7 +157,7 @@ export const agentRoutes = new Hono<AppEnv>()
         "Signed like every agent request, then upgraded: the agent keeps it open so its region hears at once when it goes away. Without `Upgrade: websocket` it answers 400 `upgrade_required`.",
       auth: "agent",
       response: { status: 101, description: "Switching to the WebSocket" },
-      errors: [400],
+      errors: [400, 409],
     }),
     async (c) => {
       // A WebSocket the agent keeps open; its region hears it close the moment the agent dies.
@@ -163,11 +165,14 @@ export const agentRoutes = new Hono<AppEnv>()
         throw new MeridianError(400, "upgrade_required", "open /v1/agent/presence as a WebSocket");
       const agent = c.get("agent");
       const region = regionStub(c.env, registeredRegion(agent.region));
+      // The session is part of the signed URL; one live agent per node (agent-protocol.ts).
+      const session = c.req.query("session");
       const caller = {
         publicKey: agent.publicKey,
         nodeId: agent.nodeId,
         nonce: agent.nonce,
         timestamp: agent.timestamp,
+        ...(session === undefined ? {} : { session: parseOrThrow(AgentSession, session, "session") }),
       };
       return region.fetch("https://region/presence", {
         headers: { upgrade: "websocket", [PRESENCE_CALLER_HEADER]: JSON.stringify(caller) },

@@ -1,0 +1,158 @@
+import type WebSocket from "ws";
+import {
+  decodeDataFrame,
+  encodeDataFrame,
+  type OpenFrame,
+  parseTunnelFrame,
+  type ReplicaFrame,
+  type TunnelFrame,
+} from "../../shared/endpoints/tunnel-protocol.js";
+import type { AgentLog } from "../agent-log.js";
+import { type StreamLink, type StreamTarget, TunnelStream } from "./tunnel-stream.js";
+
+/** The replicas this node runs, as the tunnel needs them. */
+export interface ReplicaTargets {
+  /**
+   * Where the replica of this attempt listens, when it runs here; the stream counts as in flight
+   * on it until `release`.
+   */
+  open(attemptId: string): { target: StreamTarget; release(): void } | undefined;
+  /** Every replica's current state, sent again each time the socket (re)opens. */
+  frames(): ReplicaFrame[];
+}
+
+interface OpenStream {
+  stream: TunnelStream;
+  release(): void;
+}
+
+/**
+ * The agent's side of the tunnel: it rides the presence socket (presence-socket.ts hands over each
+ * socket once it opens). The region opens streams; each is forwarded to its replica's container by
+ * a TunnelStream. When the socket closes, every stream on it is abandoned (the region has already
+ * failed them toward their callers) and their upstream requests aborted.
+ */
+export class TunnelClient {
+  private socket: WebSocket | undefined;
+  private readonly streams = new Map<number, OpenStream>();
+
+  constructor(
+    private readonly targets: ReplicaTargets,
+    private readonly log: AgentLog,
+  ) {}
+
+  /** Streams forwarding now. */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Takes over a freshly opened socket (the previous one, if any, is gone). */
+  attach(socket: WebSocket): void {
+    this.abandonAll();
+    this.socket = socket;
+    socket.on("message", (data: Buffer, isBinary: boolean) => {
+      if (this.socket !== socket) return;
+      if (isBinary) this.onData(data);
+      else this.onFrame(parseTunnelFrame(data.toString("utf8")));
+    });
+    socket.on("close", () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.abandonAll();
+    });
+    for (const frame of this.targets.frames()) this.send(frame);
+  }
+
+  /** A replica's readiness changed; dropped while no socket is open (resent on the next one). */
+  sendReplica(frame: ReplicaFrame): void {
+    this.send(frame);
+  }
+
+  private send(frame: TunnelFrame): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== socket.OPEN) return;
+    socket.send(JSON.stringify(frame));
+  }
+
+  private readonly link: StreamLink = {
+    sendFrame: (frame) => this.send(frame),
+    sendData: (stream, payload) => {
+      const socket = this.socket;
+      if (socket === undefined || socket.readyState !== socket.OPEN) return;
+      socket.send(encodeDataFrame(stream, payload), { binary: true });
+    },
+    closed: (stream) => {
+      const open = this.streams.get(stream);
+      if (open === undefined) return;
+      this.streams.delete(stream);
+      open.release();
+    },
+  };
+
+  private onFrame(frame: TunnelFrame | undefined): void {
+    // Frames this side cannot read are dropped: a newer region may speak a little more.
+    if (frame === undefined) return;
+    switch (frame.t) {
+      case "open":
+        this.open(frame);
+        return;
+      case "end":
+        this.streams.get(frame.s)?.stream.requestEnd();
+        return;
+      case "credit":
+        this.streams.get(frame.s)?.stream.credit(frame.bytes);
+        return;
+      case "reset":
+        this.streams.get(frame.s)?.stream.cancel();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onData(message: Buffer): void {
+    const data = decodeDataFrame(message);
+    if (data === undefined) return;
+    // Data for a stream already over (reset while frames were in flight) is simply late.
+    this.streams.get(data.stream)?.stream.requestData(data.payload);
+  }
+
+  private open(frame: OpenFrame): void {
+    if (this.streams.has(frame.s)) {
+      this.send({ t: "reset", s: frame.s, reason: "protocol", message: `stream ${frame.s} is already open` });
+      return;
+    }
+    const replica = this.targets.open(frame.attemptId);
+    if (replica === undefined) {
+      this.send({
+        t: "reset",
+        s: frame.s,
+        reason: "unknown_replica",
+        message: `this node runs no ready replica ${frame.attemptId}`,
+      });
+      return;
+    }
+    let stream: TunnelStream;
+    try {
+      // Its events come later (the request is asynchronous), after it is in the map.
+      stream = new TunnelStream(frame.s, frame, replica.target, this.link);
+    } catch (error) {
+      // A header Node refuses to send (a control character in a value, say) is the caller's.
+      replica.release();
+      this.log.warn(`tunnel: stream ${frame.s} refused: ${error instanceof Error ? error.message : error}`);
+      this.send({
+        t: "reset",
+        s: frame.s,
+        reason: "protocol",
+        message: "the request could not be forwarded",
+      });
+      return;
+    }
+    this.streams.set(frame.s, { stream, release: replica.release });
+  }
+
+  private abandonAll(): void {
+    for (const { stream } of [...this.streams.values()]) stream.cancel();
+    this.streams.clear();
+  }
+}

@@ -1,0 +1,168 @@
+import { type ClientRequest, type IncomingMessage, request } from "node:http";
+import {
+  MAX_DATA_FRAME_BYTES,
+  type OpenFrame,
+  type ResetFrame,
+  STREAM_WINDOW_BYTES,
+  type TunnelFrame,
+} from "../../shared/endpoints/tunnel-protocol.js";
+import { requestHeaders, responseHeaders } from "./tunnel-headers.js";
+
+/** What a stream needs of the tunnel it rides: sending frames and data, and leaving. */
+export interface StreamLink {
+  sendFrame(frame: TunnelFrame): void;
+  sendData(stream: number, payload: Uint8Array): void;
+  /** The stream is over (ended or reset); the tunnel forgets it. */
+  closed(stream: number): void;
+}
+
+export interface StreamTarget {
+  host: string;
+  port: number;
+}
+
+type ResetReason = ResetFrame["reason"];
+
+/**
+ * One caller's request forwarded to a replica container: the request body from the region's data
+ * frames into an HTTP request to the container, the container's response back as `head`, data
+ * frames and `end`. Flow control both ways: the region is credited only for request bytes the
+ * container's socket took, and the container's response is read only while the region's window
+ * has room — a slow caller pauses the container's socket, never grows a buffer here.
+ */
+export class TunnelStream {
+  private readonly upstream: ClientRequest;
+  private response: IncomingMessage | undefined;
+  /** Response bytes the region has room for now (its window minus what is uncredited). */
+  private window = STREAM_WINDOW_BYTES;
+  /** Response bytes read from the container but not yet sent for lack of window. */
+  private pending: Buffer[] = [];
+  private finished = false;
+  private responseEnded = false;
+
+  constructor(
+    readonly id: number,
+    open: OpenFrame,
+    target: StreamTarget,
+    private readonly link: StreamLink,
+  ) {
+    this.upstream = request({
+      host: target.host,
+      port: target.port,
+      method: open.method,
+      path: open.path,
+      // Node takes repeated headers as a flat list, as in `rawHeaders`.
+      headers: requestHeaders(open.headers, `${target.host}:${target.port}`).flat(),
+      // One connection per stream: its close is the container's way of saying the stream died.
+      agent: false,
+    });
+    this.upstream.on("response", (response) => this.onResponse(response));
+    this.upstream.on("error", (error) => {
+      this.reset(
+        this.response === undefined ? "upstream_failed" : "replica_died",
+        this.response === undefined
+          ? `the replica did not answer: ${error.message}`
+          : `the replica's response broke off: ${error.message}`,
+      );
+    });
+    if (!open.body) this.upstream.end();
+  }
+
+  /** A data frame of the request body from the region. */
+  requestData(payload: Uint8Array): void {
+    if (this.finished) return;
+    const bytes = payload.byteLength;
+    if (bytes === 0) return;
+    // Credited once the container's socket took the bytes: a container that reads slowly holds
+    // the credit back, and the region (bounded by its window) stops sending.
+    this.upstream.write(payload, (error) => {
+      if (error || this.finished) return;
+      this.link.sendFrame({ t: "credit", s: this.id, bytes });
+    });
+  }
+
+  /** The region's request body is complete. */
+  requestEnd(): void {
+    if (!this.finished) this.upstream.end();
+  }
+
+  /** The region consumed this many response bytes: room for as many more. */
+  credit(bytes: number): void {
+    if (this.finished) return;
+    this.window = Math.min(STREAM_WINDOW_BYTES, this.window + bytes);
+    this.flush();
+  }
+
+  /** The region abandoned the stream (the caller went away): abort the upstream request. */
+  cancel(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.upstream.destroy();
+    this.response?.destroy();
+    this.link.closed(this.id);
+  }
+
+  /** Ends the stream toward the region with `reset` and tears down the upstream side. */
+  reset(reason: ResetReason, message: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.link.sendFrame({ t: "reset", s: this.id, reason, message: message.slice(0, 1024) });
+    this.upstream.destroy();
+    this.response?.destroy();
+    this.link.closed(this.id);
+  }
+
+  private onResponse(response: IncomingMessage): void {
+    if (this.finished) {
+      response.destroy();
+      return;
+    }
+    this.response = response;
+    this.link.sendFrame({
+      t: "head",
+      s: this.id,
+      status: response.statusCode ?? 502,
+      headers: responseHeaders(response.rawHeaders),
+    });
+    response.on("data", (chunk: Buffer) => {
+      this.pending.push(chunk);
+      this.flush();
+    });
+    response.on("end", () => {
+      this.responseEnded = true;
+      this.flush();
+    });
+    // A close before the whole body arrived means the container's connection went mid-response.
+    // (A complete body still waiting for window is not lost: "end" comes once it is read.)
+    response.on("close", () => {
+      if (!this.responseEnded && !response.complete) {
+        this.reset("replica_died", "the replica's response broke off mid-stream");
+      }
+    });
+    response.on("error", () => undefined);
+  }
+
+  /** Sends what the window allows; pauses the container's response while anything waits. */
+  private flush(): void {
+    while (!this.finished && this.pending.length > 0 && this.window > 0) {
+      const head = this.pending[0];
+      if (head === undefined) break;
+      const size = Math.min(head.length, MAX_DATA_FRAME_BYTES, this.window);
+      this.link.sendData(this.id, head.subarray(0, size));
+      this.window -= size;
+      if (size === head.length) this.pending.shift();
+      else this.pending[0] = head.subarray(size);
+    }
+    if (this.finished) return;
+    if (this.pending.length > 0) {
+      this.response?.pause();
+      return;
+    }
+    this.response?.resume();
+    if (this.responseEnded) {
+      this.finished = true;
+      this.link.sendFrame({ t: "end", s: this.id });
+      this.link.closed(this.id);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { DurableObject } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
+import { chainConfig } from "../chain/chain-config.js";
+import { payoutConfig } from "../chain/payouts/payout-config.js";
+import { type PayoutRunResult, runPayouts } from "../chain/payouts/payout-runner.js";
+import { SolanaClient } from "../chain/solana-client.js";
+import { treasurySigner } from "../chain/treasury.js";
+
+/** What the last scheduled run did, for operators (GET /v1/operator/payouts). */
+export interface PayoutRunRecord extends PayoutRunResult {
+  at: number;
+  trigger: "schedule" | "operator" | "alarm";
+}
+
+/** Transactions still waiting to land are looked at again this soon. */
+const CARRY_FORWARD_MS = 2_000;
+/** A cron that fires a little early still counts as the day's (or week's) run. */
+const SCHEDULE_SLACK_MS = 5 * 60_000;
+
+/**
+ * The one object that pays providers (named "payouts"). The cron trigger wakes it; it runs when a
+ * period (a day, or a week) has passed since the last scheduled run, and its alarm carries
+ * transactions that have not landed yet forward until they do or expire. Runs never overlap: each
+ * waits for the one before it, so a second signing of a batch cannot start while one is in flight.
+ */
+export class PayoutObject extends DurableObject<Env> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** The cron's wake-up: a scheduled run if one is due, else nothing (null). */
+  async wake(now: number = Date.now()): Promise<PayoutRunRecord | null> {
+    const last = this.ctx.storage.kv.get<number>("lastScheduledAt");
+    if (last !== undefined && now - last < payoutConfig(this.env).periodMs - SCHEDULE_SLACK_MS) return null;
+    return this.serial(() => this.execute("schedule"));
+  }
+
+  /** An operator's run now, whatever the schedule says. */
+  async runNow(): Promise<PayoutRunRecord> {
+    return this.serial(() => this.execute("operator"));
+  }
+
+  lastRun(): PayoutRunRecord | null {
+    return this.ctx.storage.kv.get<PayoutRunRecord>("lastRun") ?? null;
+  }
+
+  override async alarm(): Promise<void> {
+    await this.serial(() => this.execute("alarm"));
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async execute(trigger: PayoutRunRecord["trigger"]): Promise<PayoutRunRecord> {
+    const chain = chainConfig(this.env);
+    const config = payoutConfig(this.env);
+    const at = Date.now();
+    const result = await runPayouts({
+      db: drizzle(this.env.DB),
+      chain: new SolanaClient(chain.rpcUrl),
+      treasury: await treasurySigner(chain),
+      usdcMint: chain.usdcMint,
+      minMicros: config.minMicros,
+      commitment: chain.cluster === "local" ? "confirmed" : "finalized",
+      claim: trigger !== "alarm",
+      now: Date.now,
+    });
+    const record: PayoutRunRecord = { ...result, at, trigger };
+    if (trigger === "schedule") this.ctx.storage.kv.put("lastScheduledAt", at);
+    this.ctx.storage.kv.put("lastRun", record);
+    if (result.pending > 0) await this.ctx.storage.setAlarm(Date.now() + CARRY_FORWARD_MS);
+    return record;
+  }
+}

@@ -1,0 +1,36 @@
+import { and, gte, inArray } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { topups } from "../../schema/chain.js";
+import { refreshTopup } from "./topups.js";
+
+/** Top-ups older than this are no longer looked for on chain unless someone reads them. */
+const SWEEP_WINDOW_MS = 7 * 86_400_000;
+const SWEEP_LIMIT = 200;
+
+/**
+ * The cron's pass over top-ups nobody has read since paying: each pending (or confirmed, not yet
+ * final) top-up of the last week is looked for on chain and credited exactly as a read would
+ * (the signature's primary key still makes it once). Returns how many changed.
+ */
+export async function sweepPendingTopups(env: Env, now: number): Promise<number> {
+  const db = drizzle(env.DB);
+  const open = await db
+    .select()
+    .from(topups)
+    .where(
+      and(inArray(topups.status, ["pending", "confirmed"]), gte(topups.createdAt, now - SWEEP_WINDOW_MS)),
+    )
+    .limit(SWEEP_LIMIT)
+    .all();
+  let changed = 0;
+  for (const row of open) {
+    try {
+      const after = await refreshTopup(db, env, row, now);
+      if (after.status !== row.status) changed += 1;
+    } catch (error) {
+      // One top-up the chain cannot answer for must not stop the others.
+      console.warn(`top-up ${row.id}: ${String(error)}`);
+    }
+  }
+  return changed;
+}
