@@ -73,4 +73,32 @@ describe("messages a newcomer reads", () => {
       `$${job.cost.held} stays held on your balance until the job starts or you cancel it`,
     );
   });
+
+  it("lists a node outside its operating windows as draining, and blames that rather than a label", async () => {
+    const node = new TestAgent();
+    await node.register(hardware([]), { region: "us-west", labels: { site: "lab-1" } });
+    const res = await node.send("/v1/agent/poll", { running: [], acceptingWork: false, waitMs: 0 });
+    expect(res.status).toBe(200);
+    const { apiKey } = await signup();
+    const nodes = (await (await call("/v1/nodes", authed(apiKey))).json()) as {
+      nodes: { id: string; status: string }[];
+    };
+    expect(nodes.nodes.find((n) => n.id === node.nodeId)?.status).toBe("draining");
+    const job = (await (
+      await submit(apiKey, {
+        ...base,
+        name: "labelled",
+        region: "us-west",
+        resources: { cpus: 1, memoryGb: 1 },
+        placement: { requiredLabels: { site: "lab-2" } },
+      })
+    ).json()) as {
+      status: string;
+      explanation: { binding: string; message: string; relaxations: unknown[] };
+    };
+    expect(job.status).toBe("queued");
+    expect(job.explanation.binding).toBe("offline");
+    expect(job.explanation.message).toContain("each is draining (outside its operating windows");
+    expect(job.explanation.relaxations).toEqual([]);
+  });
 });

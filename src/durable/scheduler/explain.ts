@@ -133,7 +133,11 @@ export function explain(inventory: Inventory, demand: Demand, now: number): Expl
   let binding: Explanation["binding"] = null;
   if (!placeable) {
     if (free + busy >= demand.nodes) binding = "capacity";
-    else binding = relaxations[0]?.constraint ?? mostFailed(failing) ?? null;
+    // Every node is draining or offline: no change to the spec helps, so none is offered.
+    else if (total > 0 && (failing.offline ?? 0) === total) {
+      binding = "offline";
+      relaxations.length = 0;
+    } else binding = relaxations[0]?.constraint ?? mostFailed(failing) ?? null;
   }
   const startAt = binding === "capacity" ? holdFor("explain", demand, inventory, now)?.startAt : undefined;
   const estimatedStartAt = startAt !== undefined && Number.isFinite(startAt) ? startAt : undefined;
@@ -408,6 +412,10 @@ function sentence(
   if (total === 0) return "no nodes are registered in this region yet";
   if (binding === "capacity") {
     return `waiting for capacity: ${busy} matching node(s) are busy`;
+  }
+  // Said before any other constraint: relaxing a label or a price would not make such a node take work.
+  if ((failing.offline ?? 0) === total) {
+    return `none of the ${total} node(s) takes new work now: each is draining (outside its operating windows, or shutting down) or offline; the job is placed when one takes work again`;
   }
   const counts = CONSTRAINTS.filter((name) => (failing[name] ?? 0) > 0)
     .map((name) => `${failing[name]} fail ${name}`)
