@@ -29,6 +29,7 @@ export const OPTIONS = {
   cursor: { type: "string" },
   follow: { type: "boolean", short: "f" },
   token: { type: "string" },
+  scope: { type: "string", multiple: true },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -80,5 +80,6 @@ export function assignmentOf(
     memoryMib: attempt.memoryMib,
     timeoutSeconds: runSeconds,
     ...(usesStorage(job.spec) ? { storage: true } : {}),
+    ...(job.service ? { service: job.service } : {}),
   };
 }

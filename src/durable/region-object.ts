@@ -21,6 +21,9 @@ import type {
   VerificationJudgement,
 } from "../shared/verification/messages.js";
 import { systemClock } from "./clock.js";
+import { RegionTunnels } from "./endpoints/region-tunnels.js";
+import type { BoardReplica } from "./endpoints/replica-board.js";
+import { replicaChanged } from "./endpoints/replica-notify.js";
 import { type Timing, timingOf } from "./lease.js";
 import { writeLogs } from "./log-writer.js";
 import type { NodeHealth } from "./node-metrics.js";
@@ -63,6 +66,8 @@ export class RegionObject extends DurableObject<Env> {
   private readonly nonces: NonceGuard;
   private readonly outbox: Outbox;
   private readonly writer: RegionWriter;
+  /** Endpoint replicas and the request streams to them over the nodes' presence sockets. */
+  private readonly tunnels: RegionTunnels;
   private loaded: Loaded | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -74,6 +79,15 @@ export class RegionObject extends DurableObject<Env> {
     this.nonces = new NonceGuard(Date.now());
     this.outbox = new Outbox(ctx.storage, env.DB);
     this.writer = new RegionWriter(ctx.storage, this.outbox, this.timing.sweepMs, () => this.state.region);
+    this.tunnels = new RegionTunnels(
+      ctx,
+      (attemptId, nodeId, fencing) => {
+        const current = this.state.currentAttempt(attemptId, nodeId, fencing);
+        const service = current?.job.service;
+        return current && service ? { endpointId: service.endpointId, jobId: current.job.id } : undefined;
+      },
+      (replica) => ctx.waitUntil(replicaChanged(env, this.state.region, replica)),
+    );
     void ctx.blockConcurrencyWhile(() => this.load());
   }
 
@@ -276,6 +290,7 @@ export class RegionObject extends DurableObject<Env> {
 
   /** A node's presence socket (see presence-sockets.ts), forwarded by the Worker after its checks. */
   override async fetch(request: Request): Promise<Response> {
+    if (RegionTunnels.isTunnelRequest(request)) return this.tunnels.forward(request);
     const caller = presenceCaller(request);
     if (!caller || request.headers.get("upgrade") !== "websocket") return new Response(null, { status: 400 });
     const result = await asResult(async () => {
@@ -292,12 +307,24 @@ export class RegionObject extends DurableObject<Env> {
     return acceptPresence(this.ctx, result.value.id);
   }
 
+  /** Tunnel frames from the agent (see endpoints/region-tunnels.ts). */
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.tunnels.message(socket, message);
+  }
+
   override async webSocketClose(socket: WebSocket): Promise<void> {
+    await this.tunnels.socketClosed(socket, this.ctx.getTags(socket)[0]);
     await this.presenceLost(socket);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.tunnels.socketClosed(socket, this.ctx.getTags(socket)[0]);
     await this.presenceLost(socket);
+  }
+
+  /** An endpoint's replicas on this region's nodes, as their agents last reported them. */
+  async endpointReplicas(endpointId: string): Promise<RpcResult<BoardReplica[]>> {
+    return asResult(() => this.tunnels.replicas(endpointId));
   }
 
   /** The agent's presence socket closed: its held polls are gone too, and the reconnect window starts. */

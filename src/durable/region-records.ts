@@ -1,4 +1,5 @@
 import type { PlacementExplanation } from "../shared/api.js";
+import type { ReplicaService } from "../shared/endpoints/replica-service.js";
 import type { HardwareReport } from "../shared/hardware.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
@@ -69,6 +70,8 @@ export interface JobRecord {
   retryAt: number | null;
   /** Charged so far by ended attempts (µUSD), for the job's budget. */
   spentMicros: number;
+  /** Set for an endpoint's replica: the container serves this through the node's tunnel. */
+  service?: ReplicaService | undefined;
 }
 
 /** A user's job, as the Worker validated it, for its region to admit, queue and place. */
@@ -77,6 +80,8 @@ export interface SubmitRequest {
   spec: JobSpec;
   /** The caller's `Idempotency-Key`, already checked by the Worker. */
   idempotencyKey: string | undefined;
+  /** An endpoint's replica: delivered to the agent as `Assignment.service`. */
+  service?: ReplicaService | undefined;
 }
 
 /** What `submit` answers: where the job went, or why it waits. */

@@ -81,9 +81,10 @@ export async function submitJob(parts: SubmitParts, request: SubmitRequest): Pro
     );
   }
   const admitted = await admitJob(parts.env, { ...request, region: state.region }, parts.rentable);
-  const job = state.jobs.has(admitted.jobId)
+  const queueable = state.jobs.has(admitted.jobId)
     ? undefined
     : await queueableJob(parts.env.DB, request.accountId, admitted);
+  const job = queueable && request.service ? { ...queueable, service: request.service } : queueable;
   if (job && state.submit(job, Date.now())) await parts.save();
   return submitOutcome(state, admitted.jobId, admitted.replayed, Date.now());
 }

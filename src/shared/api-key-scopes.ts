@@ -32,7 +32,9 @@ export const ApiKeyView = z.object({
 });
 export type ApiKeyView = z.infer<typeof ApiKeyView>;
 
+/** GET /v1/account/keys: every key of the account, newest first, never a secret. */
 export const ApiKeyList = z.object({ keys: z.array(ApiKeyView) });
+export type ApiKeyList = z.infer<typeof ApiKeyList>;
 
 export const ApiKeyCreated = ApiKeyView.extend({ apiKey: z.string() });
 export type ApiKeyCreated = z.infer<typeof ApiKeyCreated>;

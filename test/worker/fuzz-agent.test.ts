@@ -1,4 +1,4 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AttemptReport, PollRequest, RegisterRequest } from "../../src/shared/agent-protocol.js";
@@ -8,6 +8,7 @@ import {
   VerificationCommit,
 } from "../../src/shared/verification/messages.js";
 import { fuzzValue, hostileString, pathSegment } from "./fuzz-arbitraries.js";
+import { dispatch } from "./fuzz-dispatch.js";
 import { storedTotals } from "./fuzz-state.js";
 import { H100, hardware, TestAgent } from "./support.js";
 
@@ -58,7 +59,7 @@ describe("fuzzing the agent protocol with correctly signed, malformed messages",
             .replace(":challengeId", pathSegment(challengeId));
           // The test agent reads `region` off a registration body; a null one would throw here, not there.
           const sent = withoutWaiting(body ?? 0);
-          const response = await exports.default.fetch(await agent.signedRequest(path, sent));
+          const response = await dispatch(await agent.signedRequest(path, sent));
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           const label = `${path} ${JSON.stringify(sent)?.slice(0, 300)}`;
           expect(response.status, label).toBeLessThan(500);

@@ -185,15 +185,26 @@ export function nearValid(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
     });
 }
 
-/** Valid, near-valid and hostile values of a schema, in proportions that keep each common. */
+const noSchema = fc.oneof(fc.constant(undefined), hostileValue);
+const bySchema = new WeakMap<z.ZodType, fc.Arbitrary<unknown>>();
+
+/**
+ * Valid, near-valid and hostile values of a schema, in proportions that keep each common. Built
+ * once per schema: the fuzzers ask for it inside `chain`, once per case, and converting a schema
+ * the size of JobSpec to JSON Schema and arbitraries took longer than the request it fed.
+ */
 export function fuzzValue(schema: z.ZodType | undefined): fc.Arbitrary<unknown> {
-  if (schema === undefined) return fc.oneof(fc.constant(undefined), hostileValue);
+  if (schema === undefined) return noSchema;
+  const known = bySchema.get(schema);
+  if (known !== undefined) return known;
   const valid = arbitraryOf(schema);
-  return fc.oneof(
+  const built = fc.oneof(
     { arbitrary: valid, weight: 3 },
     { arbitrary: nearValid(valid), weight: 4 },
     { arbitrary: hostileValue, weight: 2 },
   );
+  bySchema.set(schema, built);
+  return built;
 }
 
 /** A text form of any value, even a null-prototype object String() cannot convert. */

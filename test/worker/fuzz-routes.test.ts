@@ -25,6 +25,7 @@ import { PriceSuggestQuery } from "../../src/shared/pricing.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
 import { app } from "../../src/worker/app.js";
 import { fuzzValue, hostileHeader, hostileString, pathSegment, safeText } from "./fuzz-arbitraries.js";
+import { dispatch } from "./fuzz-dispatch.js";
 import { storedTotals } from "./fuzz-state.js";
 import { h100Numbered, hardware, jsonInit, ownedAgent, submit } from "./support.js";
 
@@ -216,7 +217,7 @@ describe("fuzzing every user route from its zod schema", () => {
     await fc.assert(
       fc.asyncProperty(caseArbitrary(), async ({ route, request }) => {
         const label = `${route} ${request.url}`;
-        const response = await exports.default.fetch(request);
+        const response = await dispatch(request);
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         expect(response.status, label).toBeLessThan(500);
         if (response.status >= 400) {

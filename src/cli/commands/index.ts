@@ -1,8 +1,15 @@
 import type { Command } from "../command.js";
 import { devFaucetCommand } from "./dev-faucet.js";
 import { jobCommands } from "./jobs.js";
+import { keyCommands } from "./keys.js";
 import { nodesCommand } from "./nodes.js";
 import { signupCommand } from "./signup.js";
 
 /** Every command, in the order the overview lists them. */
-export const COMMANDS: readonly Command[] = [signupCommand, ...jobCommands, nodesCommand, devFaucetCommand];
+export const COMMANDS: readonly Command[] = [
+  signupCommand,
+  ...jobCommands,
+  nodesCommand,
+  ...keyCommands,
+  devFaucetCommand,
+];

@@ -17,7 +17,7 @@ export function ApiKeys() {
   const queryClient = useQueryClient();
   const keys = useQuery({
     queryKey: ["api-keys"],
-    queryFn: async () => (await client.listApiKeys()).data.keys,
+    queryFn: async () => (await client.listKeys()).data.keys,
   });
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<string[]>(["read"]);
@@ -27,7 +27,7 @@ export function ApiKeys() {
   const create = useMutation({
     mutationFn: async () => {
       const all = endpoint.trim() ? [...scopes, `endpoint:${endpoint.trim()}`] : scopes;
-      return (await client.createApiKey({ ...(name.trim() ? { name: name.trim() } : {}), scopes: all })).data;
+      return (await client.createKey({ ...(name.trim() ? { name: name.trim() } : {}), scopes: all })).data;
     },
     onSuccess: (key) => {
       setCreated(key);
@@ -36,7 +36,7 @@ export function ApiKeys() {
     },
   });
   const revoke = useMutation({
-    mutationFn: async (id: string) => (await client.revokeApiKey(id)).data,
+    mutationFn: async (id: string) => (await client.revokeKey(id)).data,
     onSuccess: refresh,
   });
   const toggle = (scope: string) =>

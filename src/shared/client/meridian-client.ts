@@ -181,21 +181,23 @@ export class MeridianClient {
     return this.#json(JobTemplate, "getTemplate", { params: { id }, auth: false });
   }
 
+  /** The account's API keys, newest first (ids, names, scopes; never a secret). */
+  listKeys(): Promise<ApiResult<ApiKeyList>> {
+    return this.#json(ApiKeyList, "listKeys");
+  }
+
+  /** A new key with these scopes; its secret is in this answer only. Needs a full key. */
+  createKey(body: z.input<typeof CreateApiKeyRequest>): Promise<ApiResult<ApiKeyCreated>> {
+    return this.#json(ApiKeyCreated, "createKey", { body });
+  }
+
+  /** Revokes a key at once (revoking a revoked key answers it as it is). Needs a full key. */
+  revokeKey(id: string): Promise<ApiResult<ApiKeyView>> {
+    return this.#json(ApiKeyView, "revokeKey", { params: { id } });
+  }
+
   jobOutputs(id: string): Promise<ApiResult<z.infer<typeof OutputList>>> {
     return this.#json(OutputList, "jobOutputs", { params: { id } });
-  }
-
-  listApiKeys(): Promise<ApiResult<z.infer<typeof ApiKeyList>>> {
-    return this.#json(ApiKeyList, "listApiKeys");
-  }
-
-  /** The answer holds the new key's secret: the only time it is ever shown. */
-  createApiKey(body: z.input<typeof CreateApiKeyRequest>): Promise<ApiResult<ApiKeyCreated>> {
-    return this.#json(ApiKeyCreated, "createApiKey", { body });
-  }
-
-  revokeApiKey(id: string): Promise<ApiResult<ApiKeyView>> {
-    return this.#json(ApiKeyView, "revokeApiKey", { params: { id } });
   }
 
   listSecrets(): Promise<ApiResult<z.infer<typeof SecretList>>> {
