@@ -44,6 +44,7 @@ const SPEC = {
 
 /** Connections wrangler dev reset under the burst (its local proxy, not the Worker), sent again. */
 let resets = 0;
+let restarts = 0;
 
 /**
  * A fetch sent again when the connection is reset before an answer (wrangler dev's local proxy
@@ -53,7 +54,12 @@ let resets = 0;
 async function send(url: string, init: RequestInit = {}): Promise<Response> {
   for (let tries = 0; ; tries++) {
     try {
-      return await fetch(url, init);
+      const res = await fetch(url, init);
+      // workerd restarted under the load (wrangler dev says so in a 503): counted, and sent again.
+      if (res.status !== 503 || tries >= 10) return res;
+      restarts++;
+      await res.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 50 * (tries + 1)));
     } catch (error) {
       if (tries >= 10) throw error;
       resets++;
@@ -219,6 +225,7 @@ async function main(): Promise<void> {
       },
       agentRequestsRetried: fleet.errors.length,
       connectionResetsResent: resets,
+      workerRestartsResent: restarts,
       whereTheTimeGoes: {
         workerOnlyMs: Math.round(worker.wallMs),
         workerPlusAuthMs: Math.round(authed.wallMs),
