@@ -14,6 +14,9 @@
  * how failover worked before the presence signal and the accrual detector.
  *
  *   npm run bench:failover -- [--kills 20] [--partitions 20] [--baseline 3] [--slow-seconds 90]
+ *                             [--window 5000]   (RECONNECT_WINDOW_MS; default: wrangler.toml's)
+ *
+ * `--slow-seconds 0` skips the slow-link trial, `--baseline 0` the lease-only stack.
  */
 import { parseArgs } from "node:util";
 import { dockerAvailable } from "../test/support/docker.js";
@@ -29,12 +32,15 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "20" },
     baseline: { type: "string", default: "3" },
     "slow-seconds": { type: "string", default: "90" },
+    window: { type: "string" },
   },
 });
 const kills = Number(values.kills);
 const partitions = Number(values.partitions);
 const baselineTrials = Number(values.baseline);
 const slowSeconds = Number(values["slow-seconds"]);
+const windowVars: Record<string, string> =
+  values.window === undefined ? {} : { RECONNECT_WINDOW_MS: values.window };
 
 /** One-way delays of the slow links: a far link, a congested one, a bad one (round trips up to ~7 s). */
 const SLOW_LINKS = [
@@ -122,18 +128,20 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
 
   // The presence signal and the accrual detector, with a deployment's timing (wrangler.toml).
-  const stack = await startStack(await freshState());
-  let slow: SlowLinkResult;
+  const stack = await startStack(await freshState(), windowVars);
+  let slow: SlowLinkResult | undefined;
   let fast: { results: TrialResult[]; failures: string[] };
   try {
     const user = await UserClient.signup(stack.url);
-    const slowPool = new AgentPool(portOf(stack));
-    try {
-      slow = await slowLinkTrial(slowPool, user, SLOW_LINKS, slowSeconds);
-    } finally {
-      await slowPool.retireAll();
+    if (slowSeconds > 0) {
+      const slowPool = new AgentPool(portOf(stack));
+      try {
+        slow = await slowLinkTrial(slowPool, user, SLOW_LINKS, slowSeconds);
+      } finally {
+        await slowPool.retireAll();
+      }
+      console.log(`slow link: ${JSON.stringify(slow)}`);
     }
-    console.log(`slow link: ${JSON.stringify(slow)}`);
     fast = await trials(
       stack,
       user,
@@ -170,6 +178,7 @@ async function main(): Promise<void> {
 
   const out = {
     started,
+    reconnectWindowMs: values.window ?? "wrangler.toml",
     finished: new Date().toISOString(),
     presence: { kill: report(fast.results, "kill"), partition: report(fast.results, "partition") },
     leaseOnly: { kill: report(base.results, "kill"), partition: report(base.results, "partition") },

@@ -4,6 +4,8 @@
 import { spawn, spawnSync } from "node:child_process";
 
 const DEMO_IMAGE = "meridian/busybox:test";
+/** The engine of examples/endpoint.yaml (test-images/llm), built by the same script. */
+const ENGINE_IMAGE = "meridian/llm:test";
 
 function say(message) {
   process.stdout.write(`[start] ${message}\n`);
@@ -55,19 +57,25 @@ export function ensureDemoImage() {
     say("no Docker engine answers: the control plane runs, jobs wait until one does (start dockerd)");
     return;
   }
-  if (answers("docker", ["image", "inspect", DEMO_IMAGE])) return;
+  if (
+    answers("docker", ["image", "inspect", DEMO_IMAGE]) &&
+    answers("docker", ["image", "inspect", ENGINE_IMAGE])
+  )
+    return;
   if (!answers("busybox", ["true"])) {
     say(
       `the demo image ${DEMO_IMAGE} is missing and busybox is not installed to build it: apt-get install busybox-static`,
     );
     return;
   }
-  say(`building the demo image ${DEMO_IMAGE} (once)`);
+  say(
+    `building the demo images ${DEMO_IMAGE} and ${ENGINE_IMAGE} (once; the engine's packages take a minute)`,
+  );
   const built = spawnSync("bash", ["scripts/build-test-images.sh"], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   if (built.status !== 0)
-    say(`building ${DEMO_IMAGE} failed; run bash scripts/build-test-images.sh to see why`);
+    say(`building the demo images failed; run bash scripts/build-test-images.sh to see why`);
 }
 
 /** The last thing `npm start` prints: where things are, and a first job to paste. */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { NodeId } from "../shared/agent-protocol.js";
 import { parseUsd } from "../shared/money.js";
+import { NodeLocation } from "../shared/node-location.js";
 import { RegionId } from "../shared/regions.js";
 import { RunnerMode } from "../shared/verification/messages.js";
 import { GpuShareConfig, ResourceLimitsConfig } from "./policy/hardware-share.js";
@@ -63,6 +64,8 @@ export const AgentConfig = z
     images: ImageRulesConfig.optional(),
     /** How job containers are confined: egress, read-only root, user, pids, firewall. */
     isolation: IsolationConfig.optional(),
+    /** Where the host is: `{lat, lon}` or `{country}`; unset, the control plane uses its view of the connection. */
+    location: NodeLocation.optional(),
     /** Where earnings are paid: a Solana address. */
     payoutWallet: z
       .string()

@@ -13,6 +13,7 @@ import {
 import { type AgentLock, acquireAgentLock } from "./agent-lock.js";
 import { type AgentLog, consoleLog, errorMessage } from "./agent-log.js";
 import { AgentStateFile } from "./agent-state.js";
+import { measureBandwidthGbps } from "./bandwidth-probe.js";
 import { type Clock, systemClock } from "./clock.js";
 import { watchConfig } from "./config-watcher.js";
 import type { ContainerRuntime } from "./container-runtime.js";
@@ -232,6 +233,7 @@ async function startLocked(
         api,
         log,
         knownRegion,
+        measureBandwidth: () => measureBandwidthGbps(config.controlPlane, log),
       }),
     acceptingWork: () => {
       const open = policy.schedule.isOpen(clock.now());

@@ -23,6 +23,8 @@ export interface RegistrationInput {
   log: AgentLog;
   /** The region the control plane put the node in last time, for the price suggestion. */
   knownRegion: string | undefined;
+  /** Measures the bandwidth to the control plane (bandwidth-probe.ts); undefined when it could not. */
+  measureBandwidth?: () => Promise<number | undefined>;
 }
 
 /** What the node registers as; the price is asked for each time when it is "auto". */
@@ -34,6 +36,7 @@ export async function buildRegistration(input: RegistrationInput): Promise<Regis
     gpuModel: hardware.gpus.find((gpu) => gpu.model !== undefined)?.model,
     region: config.region ?? input.knownRegion,
   });
+  const bandwidthGbps = await input.measureBandwidth?.();
   return checkRegistration({
     ...(config.region ? { region: config.region } : {}),
     hardware,
@@ -47,6 +50,8 @@ export async function buildRegistration(input: RegistrationInput): Promise<Regis
       ...(input.benchmark.image ? { image: input.benchmark.image } : {}),
     },
     ...(config.payoutWallet ? { payoutWallet: config.payoutWallet } : {}),
+    ...(config.location ? { location: config.location } : {}),
+    ...(bandwidthGbps !== undefined ? { bandwidthGbps } : {}),
   });
 }
 

@@ -1,5 +1,6 @@
 import type { RegisterRequest } from "../shared/agent-protocol.js";
 import { gpuModelForReportedName } from "../shared/gpu-catalog.js";
+import type { LocationFact } from "../shared/node-location.js";
 import type { AgentCaller, NodeRecord } from "./region-records.js";
 
 /** A node's record from its signed registration. */
@@ -9,6 +10,7 @@ export function nodeRecordOf(
   request: RegisterRequest,
   region: string,
   registeredAt: number,
+  location?: LocationFact,
 ): NodeRecord {
   return {
     id,
@@ -26,5 +28,7 @@ export function nodeRecordOf(
     registeredAt,
     payoutWallet: request.payoutWallet,
     benchmark: request.benchmark,
+    location,
+    bandwidthGbps: request.bandwidthGbps,
   };
 }

@@ -5,6 +5,7 @@ import type { NodeStanding } from "./node-standing.js";
 import type { Pacing } from "./poll-pacing.js";
 import type { NodeRecord } from "./region-records.js";
 import { nodeFromRecord, type Scheduler } from "./scheduler/index.js";
+import type { NodeFacts } from "./scheduler/node-from-record.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
 
 interface Liveness {
@@ -39,7 +40,9 @@ export class RegionNodes {
     for (const node of restored) {
       this.records.set(node.id, node);
       // Indexed as schedulable so live reservations can be restored onto it; `park` follows.
-      parts.scheduler.inventory.upsertNode(nodeFromRecord(node, { schedulable: true }));
+      parts.scheduler.inventory.upsertNode(
+        nodeFromRecord(node, { schedulable: true, ...locationFacts(node) }),
+      );
     }
   }
 
@@ -145,6 +148,7 @@ export class RegionNodes {
         reputation: reputation === undefined ? undefined : reputation * standing.healthFactor(node),
         verifiedTflops: standing.verifiedTflops(nodeId),
         rttMs: this.live.get(nodeId)?.rttMs,
+        ...locationFacts(node),
       }),
     );
     this.parts.staging.schedulePass = true;
@@ -170,4 +174,14 @@ export class RegionNodes {
       this.parts.standing.eligible(nodeId, now)
     );
   }
+}
+
+/** The facts a node's registration gives the scheduler: where it is and its measured bandwidth. */
+function locationFacts(node: NodeRecord): Pick<NodeFacts, "lat" | "lon" | "country" | "bandwidthGbps"> {
+  return {
+    lat: node.location?.lat,
+    lon: node.location?.lon,
+    country: node.location?.country,
+    bandwidthGbps: node.bandwidthGbps,
+  };
 }

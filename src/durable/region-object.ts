@@ -15,6 +15,7 @@ import { MeridianError } from "../shared/errors.js";
 import { nodeIdForPublicKey } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { LocationFact } from "../shared/node-location.js";
 import type {
   ChallengeRelease,
   SpotCheckRequest,
@@ -126,14 +127,19 @@ export class RegionObject extends DurableObject<Env> {
 
   // ---- agent-facing methods ------------------------------------------------------------------
 
-  async register(caller: AgentCaller, request: RegisterRequest): Promise<RpcResult<RegisterResponse>> {
+  async register(
+    caller: AgentCaller,
+    request: RegisterRequest,
+    location?: LocationFact,
+  ): Promise<RpcResult<RegisterResponse>> {
     return asResult(async () => {
       const now = Date.now();
       this.nonces.check(caller.nonce, caller.timestamp, now);
       const id = await nodeIdForPublicKey(caller.publicKey);
       admitSession(this.state.presence, id, request.session, now);
       const region = this.state.region;
-      const node = nodeRecordOf(id, caller, request, region, this.state.nodes.get(id)?.registeredAt ?? now);
+      const registeredAt = this.state.nodes.get(id)?.registeredAt ?? now;
+      const node = nodeRecordOf(id, caller, request, region, registeredAt, location);
       this.standing.desk.onRegistered(node, now);
       this.state.registerNode(node, now);
       await this.save();

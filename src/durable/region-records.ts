@@ -3,6 +3,7 @@ import type { ReplicaService } from "../shared/endpoints/replica-service.js";
 import type { HardwareReport } from "../shared/hardware.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { LocationFact } from "../shared/node-location.js";
 
 /** What the Region object keeps, in memory and in its storage, about nodes, jobs and attempts. */
 
@@ -20,6 +21,10 @@ export interface NodeRecord {
   advertiseAddress?: string | undefined;
   /** The Solana address its earnings are paid to. */
   payoutWallet?: string | undefined;
+  /** Where it is: reported by the agent, else the Worker's view of its connection. */
+  location?: LocationFact | undefined;
+  /** Bandwidth to the control plane, as the agent measured it at start. */
+  bandwidthGbps?: number | undefined;
   /** How it runs the proof-of-GPU benchmark. */
   benchmark?: { mode: string; image?: string | undefined } | undefined;
 }

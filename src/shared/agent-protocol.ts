@@ -3,6 +3,7 @@ import { ReplicaService } from "./endpoints/replica-service.js";
 import { HardwareReport } from "./hardware.js";
 import { AttemptId, NodeId } from "./id-schemas.js";
 import { UsdAmount } from "./money.js";
+import { BandwidthGbps, NodeLocation } from "./node-location.js";
 import { RegionId } from "./regions.js";
 import { RunnerMode, VerificationChallenge } from "./verification/messages.js";
 
@@ -44,6 +45,10 @@ export const RegisterRequest = z
       .object({ mode: RunnerMode, image: z.string().max(255).optional() })
       .strict()
       .optional(),
+    /** Where the node is (config `location`); absent: the control plane's view of the connection. */
+    location: NodeLocation.optional(),
+    /** Bandwidth to the control plane the agent measured at start (GET /v1/agent/bandwidth-probe). */
+    bandwidthGbps: BandwidthGbps.optional(),
     /** Where the provider's earnings are paid: a Solana address (base58 ed25519 public key). */
     payoutWallet: z
       .string()

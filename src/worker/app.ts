@@ -12,6 +12,7 @@ import { agentRoutes } from "./routes/agent.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { balanceRoutes } from "./routes/balance.js";
+import { bandwidthProbeRoutes } from "./routes/bandwidth-probe.js";
 import { creditRoutes } from "./routes/credits.js";
 import { devFaucetRoutes } from "./routes/dev-faucet.js";
 import { earningsRoutes } from "./routes/earnings.js";
@@ -41,6 +42,8 @@ export const app = new Hono<AppEnv>()
   .route("/v1/health", health)
   .use("/v1/accounts", limitSignups)
   .route("/v1/accounts", accountRoutes)
+  // Before /v1/agent, whose routes are all signed: an agent times this before it registers.
+  .route("/v1/agent/bandwidth-probe", bandwidthProbeRoutes)
   .route("/v1/agent", agentRoutes)
   .use("/v1/jobs/*", requireAccount)
   .use("/v1/nodes/*", requireAccount)

@@ -199,6 +199,25 @@ describe.skipIf(!enabled)("agent tunnel client", () => {
     expect(again).toContainEqual([files.assignment.attemptId, "ready"]);
   });
 
+  it("drains on a stop: no new streams, the one in flight finishes, then the container goes", async () => {
+    region.autoCredit = false;
+    const s = region.open(files.assignment.attemptId, "GET", "/big");
+    await until("a window's worth", () => region.stream(s).bytes >= STREAM_WINDOW_BYTES);
+    files.runner.requestStop("cancelled", "cancelled by its owner");
+    await until("draining", () => lastFrame(files.assignment.attemptId)?.state === "unready");
+    expect(lastFrame(files.assignment.attemptId)?.detail).toMatch(/draining/);
+    const refused = region.open(files.assignment.attemptId, "GET", "/health");
+    await until("the refusal", () => region.stream(refused).reset !== undefined);
+    expect(region.stream(refused).reset?.reason).toBe("unknown_replica");
+    region.autoCredit = true;
+    region.credit(s, STREAM_WINDOW_BYTES);
+    await until("the whole file", () => region.stream(s).ended);
+    expect(region.stream(s).bytes).toBe(BIG_BYTES);
+    await files.runner.done;
+    await until("the end", () => lastFrame(files.assignment.attemptId)?.state === "failed");
+    expect(lastFrame(files.assignment.attemptId)?.detail).toBe("stopped: cancelled by its owner");
+  });
+
   it("says why a replica does not become ready: the probe's status, a missing image", async () => {
     const wrongPath = startReplica(
       TEST_IMAGE,

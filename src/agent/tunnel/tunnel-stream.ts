@@ -56,6 +56,8 @@ export class TunnelStream {
       // One connection per stream: its close is the container's way of saying the stream died.
       agent: false,
     });
+    // Frames arrive in pieces (headers, then body): sent as they come, not held for an ACK.
+    this.upstream.setNoDelay(true);
     this.upstream.on("response", (response) => this.onResponse(response));
     this.upstream.on("error", (error) => {
       this.reset(

@@ -31,6 +31,7 @@ import { agentAuth } from "../agent-auth.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
 import { storedLogOffsets } from "../log-offsets.js";
+import { locationFact } from "../node-location-fact.js";
 import { doc } from "../openapi/route-doc.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
@@ -109,7 +110,8 @@ export const agentRoutes = new Hono<AppEnv>()
       const authorization = c.req.header("authorization");
       const owner =
         authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
-      const registered = unwrap(await regionStub(c.env, region).register(agent, body));
+      const location = locationFact(body.location, c.req.raw);
+      const registered = unwrap(await regionStub(c.env, region).register(agent, body, location));
       if (owner !== undefined) {
         const db = drizzle(c.env.DB);
         await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);

@@ -1,0 +1,200 @@
+/**
+ * bench:burst — a burst of jobs submitted at once through the HTTP API of the local stack
+ * (`wrangler dev`: the Worker, the Region Durable Object, local D1), placed on simulated signed
+ * agents (the real agent protocol, no Docker): time until every job is placed (its submit answered
+ * with a placement) and until every one is running (its agent's `started` report accepted).
+ *
+ * Where the time goes, from the same run: the same number of concurrent requests that stop at
+ * the Worker (GET /v1/health), and that also authenticate (GET /v1/jobs?limit=1: the API-key
+ * lookup in D1 and the rate limiter's Durable Object); the rest of a submit is the Region object
+ * (admission, the scheduler) and the D1 writes it makes, counted here per job by SQLite triggers.
+ *
+ *   npm run bench:burst -- [--jobs 500] [--agents 20] [--slurm-jobs 60]
+ */
+import { parseArgs } from "node:util";
+import { UserClient } from "../test/support/user-client.js";
+import { hardware, SimAgent, summary } from "./support/sim-agent.js";
+import {
+  d1File,
+  diffCounts,
+  freshState,
+  installWriteCounters,
+  readWriteCounts,
+  startStack,
+  total,
+} from "./support/wrangler.js";
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: "string", default: "500" },
+    agents: { type: "string", default: "20" },
+    "slurm-jobs": { type: "string", default: "60" },
+  },
+});
+const jobCount = Number(values.jobs);
+const agentCount = Number(values.agents);
+const slurmJobs = Number(values["slurm-jobs"]);
+
+const SPEC = {
+  image: "meridian/busybox:test",
+  command: ["sleep", "3600"],
+  resources: { cpus: 0.5, memoryGb: 0.5 },
+  region: "eu-west",
+};
+
+/** `n` requests at once; the wall time until the last answered, and each one's latency. */
+async function concurrent(
+  n: number,
+  one: (i: number) => Promise<void>,
+): Promise<{ wallMs: number; each: number[] }> {
+  const each: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const t = performance.now();
+      await one(i);
+      each.push(performance.now() - t);
+    }),
+  );
+  return { wallMs: performance.now() - started, each };
+}
+
+/**
+ * Simulated agents: each holds a poll; an assignment is answered with a `started` report at once,
+ * as an agent whose image is present does, and the time it was accepted is kept per job.
+ */
+class Fleet {
+  readonly runningAt = new Map<string, number>();
+  private readonly stop = new AbortController();
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly agents: SimAgent[]) {}
+
+  start(): void {
+    this.loops = this.agents.map((agent) => this.serve(agent));
+  }
+
+  private async serve(agent: SimAgent): Promise<void> {
+    const running: { attemptId: string; fencing: number }[] = [];
+    while (!this.stop.signal.aborted) {
+      let answer: Awaited<ReturnType<SimAgent["poll"]>>;
+      try {
+        answer = await agent.poll(running, 20_000, this.stop.signal);
+      } catch (error) {
+        if (this.stop.signal.aborted) return;
+        throw error;
+      }
+      await Promise.all(
+        answer.assignments.map(async (a) => {
+          await agent.report(a.attemptId, {
+            type: "started",
+            fencing: a.fencing,
+            at: Date.now(),
+            containerId: "sim",
+          });
+          this.runningAt.set(a.jobId, performance.now());
+          running.push({ attemptId: a.attemptId, fencing: a.fencing });
+        }),
+      );
+    }
+  }
+
+  async until(n: number, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.runningAt.size < n) {
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.runningAt.size} of ${n} jobs running after ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    await Promise.allSettled(this.loops);
+  }
+}
+
+async function burst(
+  user: UserClient,
+  fleet: Fleet,
+  n: number,
+  label: string,
+): Promise<{ placedMs: number; runningMs: number; queued: number; submitMs: ReturnType<typeof summary> }> {
+  const before = fleet.runningAt.size;
+  const ids: string[] = [];
+  let queued = 0;
+  const t0 = performance.now();
+  const { wallMs, each } = await concurrent(n, async (i) => {
+    const res = await user.request("/v1/jobs", { method: "POST", body: { ...SPEC, name: `${label}-${i}` } });
+    if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+    const job = (await res.json()) as { id: string; status: string };
+    ids.push(job.id);
+    if (job.status === "queued") queued++;
+  });
+  await fleet.until(before + n, 120_000);
+  const last = Math.max(...ids.map((id) => fleet.runningAt.get(id) ?? Number.NaN));
+  return { placedMs: Math.round(wallMs), runningMs: Math.round(last - t0), queued, submitMs: summary(each) };
+}
+
+async function main(): Promise<void> {
+  const state = await freshState();
+  const d1 = await d1File(state);
+  await installWriteCounters(d1);
+  const stack = await startStack(state);
+  let fleet: Fleet | undefined;
+  try {
+    const user = await UserClient.signup(stack.url);
+    const agents = Array.from({ length: agentCount }, () => new SimAgent(stack.url));
+    for (const agent of agents) await agent.register(hardware());
+    fleet = new Fleet(agents);
+    fleet.start();
+    // Warm the Worker, the Region object and D1 (first requests compile and open files).
+    await burst(user, fleet, 10, "warm");
+
+    const worker = await concurrent(jobCount, async () => {
+      const res = await fetch(`${stack.url}/v1/health`);
+      await res.arrayBuffer();
+    });
+    const authed = await concurrent(jobCount, async () => {
+      const res = await user.request("/v1/jobs?limit=1");
+      if (res.status !== 200) throw new Error(`list answered ${res.status}`);
+      await res.arrayBuffer();
+    });
+    const slurmSized = await burst(user, fleet, slurmJobs, "slurm");
+    const writesBefore = await readWriteCounts(d1);
+    const big = await burst(user, fleet, jobCount, "burst");
+    const writes = diffCounts(await readWriteCounts(d1), writesBefore);
+
+    const out = {
+      date: new Date().toISOString(),
+      jobs: jobCount,
+      agents: agentCount,
+      burst: {
+        ...big,
+        placedPerSecond: Math.round((jobCount / big.placedMs) * 1000),
+        runningPerSecond: Math.round((jobCount / big.runningMs) * 1000),
+      },
+      slurmSized: {
+        ...slurmSized,
+        anchor: "Slurm 22.05 (tuned), same machine: 60 jobs started in 1.6 s",
+        ratioToSlurm: Math.round((slurmSized.runningMs / 1600) * 100) / 100,
+      },
+      whereTheTimeGoes: {
+        workerOnlyMs: Math.round(worker.wallMs),
+        workerPlusAuthMs: Math.round(authed.wallMs),
+        fullSubmitMs: big.placedMs,
+        d1RowsWrittenPerJob: Math.round((total(writes) / jobCount) * 10) / 10,
+        d1Writes: writes,
+      },
+    };
+    console.log(JSON.stringify(out, null, 2));
+  } finally {
+    await fleet?.close();
+    await stack.dispose();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
