@@ -28,7 +28,7 @@ import { HostSampler } from "./monitoring/host-metrics.js";
 import { NodeMonitor } from "./monitoring/node-monitor.js";
 import { renderPrometheus, serveMetrics } from "./monitoring/prometheus.js";
 import { ShareError, sharedHardware } from "./policy/hardware-share.js";
-import { compareConfigs, HostPolicy } from "./policy/host-policy.js";
+import { compareConfigs, HostPolicy, sameConfig } from "./policy/host-policy.js";
 import { PresenceSocket } from "./presence-socket.js";
 import { ProviderApi } from "./provider-api.js";
 import { buildRegistration, checkRegistration } from "./registration.js";
@@ -294,9 +294,10 @@ async function startLocked(
       log.error(`config change not applied, keeping the settings in use: ${errorMessage(error)}`);
       return;
     }
-    const change = compareConfigs(config, next);
     // The node id is the agent's own record, not a setting: a hand edit must not change who we are.
     next.nodeId = config.nodeId;
+    if (sameConfig(config, next)) return;
+    const change = compareConfigs(config, next);
     config = next;
     hardware = nextHardware;
     policy = new HostPolicy(next);

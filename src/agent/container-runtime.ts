@@ -1,3 +1,4 @@
+import { pullFailureText } from "./image-pull-message.js";
 /**
  * The narrow face of a container engine the work loop needs. docker-runtime.ts implements it over
  * dockerode; nothing else in the agent knows about Docker.
@@ -97,7 +98,7 @@ export class ImagePullError extends Error {
   readonly code = "image_pull_failed";
   readonly image: string;
   constructor(image: string, reason: string) {
-    super(`could not pull image ${image}: ${reason}`);
+    super(pullFailureText(image, reason));
     this.name = "ImagePullError";
     this.image = image;
   }

@@ -215,6 +215,15 @@ export class WorkLoop {
     const { log } = this.options;
     // A repeated assignment (the answer to a poll that was retried) is the same attempt: run it once.
     if (this.attempts.has(assignment.attemptId)) return;
+    // A window that closed while this poll was held: the region learns it on the next poll, so an
+    // assignment it made meanwhile is handed back at once (placed elsewhere, no retry spent).
+    if (!this.acceptingNow()) {
+      void this.refuse(
+        assignment,
+        "outside the host's operating windows: the node is draining and takes no new work",
+      );
+      return;
+    }
     const decision = this.options.imageDecision?.(assignment.image) ?? { allowed: true };
     if (!decision.allowed) {
       void this.refuse(assignment, `host policy refused the image: ${decision.why}`);

@@ -1,4 +1,5 @@
 import { Link, Redirect, Route, Switch, useLocation } from "wouter";
+import { AccountPage } from "./pages/account.js";
 import { BillingPage } from "./pages/billing.js";
 import { JobPage } from "./pages/job.js";
 import { JobsPage } from "./pages/jobs.js";
@@ -16,6 +17,7 @@ const NAV = [
   ["/nodes", "Nodes"],
   ["/billing", "Billing"],
   ["/provider", "Provider"],
+  ["/account", "Account"],
 ] as const;
 
 function Nav() {
@@ -74,6 +76,7 @@ export function App() {
           <Route path="/nodes" component={NodesPage} />
           <Route path="/billing" component={BillingPage} />
           <Route path="/provider" component={ProviderPage} />
+          <Route path="/account" component={AccountPage} />
           <Route path="/sign-in">
             <Redirect to="/" />
           </Route>

@@ -92,6 +92,11 @@ export class RegionNodes {
    * Heard from within its grace, its connection not dropped and its silence not past what its
    * rhythm allows.
    */
+  /** Whether the node's last poll said it takes new work (false: draining, e.g. outside its windows). */
+  isAcceptingWork(nodeId: string): boolean {
+    return this.live.get(nodeId)?.acceptingWork ?? false;
+  }
+
   isLive(nodeId: string, now: number): boolean {
     const seen = this.live.get(nodeId);
     return (

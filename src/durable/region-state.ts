@@ -111,6 +111,10 @@ export class RegionState {
     return this.nodeBook.pacing();
   }
 
+  isAcceptingWork(nodeId: string): boolean {
+    return this.nodeBook.isAcceptingWork(nodeId);
+  }
+
   isLive(nodeId: string, now: number): boolean {
     return this.nodeBook.isLive(nodeId, now);
   }

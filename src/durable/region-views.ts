@@ -105,7 +105,12 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
     return {
       id: node.id,
       region: node.region,
-      status: state.isLive(node.id, now) ? "online" : "offline",
+      // Live but taking no new work (outside its operating windows, or shutting down): draining.
+      status: !state.isLive(node.id, now)
+        ? "offline"
+        : state.isAcceptingWork(node.id)
+          ? "online"
+          : "draining",
       gpus: node.hardware.gpus.map((gpu) => ({
         index: gpu.index,
         model: gpu.model ?? null,

@@ -65,7 +65,18 @@ export function estimateCost(spec: JobSpec, offers: NodeView[]): EstimateView {
     maxTotal: range(prices.map(totalAt)),
     minimumCharge: minimum === null ? null : formatUsd(minimum),
     minimumChargeMicros: minimum,
+    noOffersReason: prices.length > 0 ? null : whyNoOffers(spec, offers),
   };
+}
+
+/** Said plainly, with what would help: the commonest first case is a GPU job on a CPU-only network. */
+function whyNoOffers(spec: JobSpec, offers: NodeView[]): string {
+  const online = offers.filter((node) => node.status === "online");
+  if (online.length === 0) return "no node is online in reach now; the job would wait for one to join";
+  if (spec.resources.gpus > 0 && online.every((node) => node.gpus.length === 0)) {
+    return `no node in reach has a GPU (the ${online.length} online are CPU-only): a GPU job waits until a GPU provider joins; set resources.gpus: 0 to run on CPU`;
+  }
+  return `none of the ${online.length} node(s) online matches the spec; POST /v1/quotes says which constraint binds`;
 }
 
 function timeBudget(spec: JobSpec): JobSpec["budget"] {

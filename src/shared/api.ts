@@ -80,7 +80,8 @@ export const NodeGpuView = z.object({
 export const NodeView = z.object({
   id: z.string(),
   region: z.string(),
-  status: z.enum(["online", "offline"]),
+  /** `draining`: live, finishing what runs, taking no new work (outside its operating windows). */
+  status: z.enum(["online", "draining", "offline"]),
   gpus: z.array(NodeGpuView),
   freeGpus: z.number().int(),
   cpus: z.number(),

@@ -74,6 +74,10 @@ export const TopupView = z.object({
 });
 export type TopupView = z.infer<typeof TopupView>;
 
+/** POST /v1/topups answers the request with its QR code, to show at once. */
+export const TopupCreated = TopupView.extend({ qrSvg: z.string() });
+export type TopupCreated = z.infer<typeof TopupCreated>;
+
 export const FaucetToken = z.enum(["usdc", "mrd", "sol"]);
 
 export const FaucetRequest = z

@@ -72,8 +72,11 @@ export const CreditView = z.object({
 export type CreditView = z.infer<typeof CreditView>;
 
 /** A date (UTC midnight) or a full ISO-8601 time; parsed to ms since the epoch. */
+const INSTANT_FORMAT = "a date (2026-12-01) or an ISO-8601 time (2026-12-01T00:00:00Z)";
 const Instant = z
-  .union([z.iso.date(), z.iso.datetime({ offset: true })])
+  .union([z.iso.date(), z.iso.datetime({ offset: true })], {
+    error: (issue) => (issue.input === undefined ? `required: ${INSTANT_FORMAT}` : `not ${INSTANT_FORMAT}`),
+  })
   .transform((text) => Date.parse(text));
 
 function boundedRange(range: { from: number; to: number }, ctx: z.RefinementCtx): void {
@@ -179,6 +182,8 @@ export const EstimateView = z.object({
   /** The smallest charge at the cheapest offer: one billable unit. */
   minimumCharge: Usd.nullable(),
   minimumChargeMicros: Micros.nullable(),
+  /** With no offers: why, in words, and what would help (null when there are offers). */
+  noOffersReason: z.string().nullable(),
 });
 export type EstimateView = z.infer<typeof EstimateView>;
 

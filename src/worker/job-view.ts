@@ -7,8 +7,27 @@ import { formatUsd } from "../shared/money.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** Waits that end by themselves: busy nodes free up, a retry's backoff passes. */
+const PASSING = new Set([null, "capacity", "retry_backoff"]);
+
+/**
+ * A job no node can take now keeps its hold until it starts or is cancelled: said with the
+ * reason, so the credit is not tied up without a word.
+ */
+function withHold(
+  explanation: PlacementExplanation | undefined,
+  heldMicros: number,
+): PlacementExplanation | undefined {
+  if (!explanation || heldMicros <= 0 || PASSING.has(explanation.binding)) return explanation;
+  return {
+    ...explanation,
+    message: `${explanation.message}. $${formatUsd(heldMicros)} stays held on your balance until the job starts or you cancel it`,
+  };
+}
+
 /** A job row as the API shows it: ISO times, money as USD strings, its cost, the pending reason if queued. */
-export function jobView(row: JobRow, cost: JobCost, explanation?: PlacementExplanation): JobView {
+export function jobView(row: JobRow, cost: JobCost, placement?: PlacementExplanation): JobView {
+  const explanation = withHold(placement, cost.heldMicros);
   const spec = { ...(row.spec as Record<string, unknown>) };
   if (typeof spec.maxPricePerGpuHour === "number")
     spec.maxPricePerGpuHour = formatUsd(spec.maxPricePerGpuHour);

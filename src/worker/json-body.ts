@@ -5,8 +5,16 @@ import { MeridianError } from "../shared/errors.js";
 /** Bodies larger than this are refused before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** zod says "Invalid key in record" for a refused record key; the key's own refusal says why. */
+function messageOf(issue: z.ZodError["issues"][number]): string {
+  if (issue.code === "invalid_key") return issue.issues[0]?.message ?? issue.message;
+  return issue.message;
+}
+
 function issues(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.slice(0, 20).map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+  return error.issues
+    .slice(0, 20)
+    .map((issue) => ({ path: issue.path.join("."), message: messageOf(issue) }));
 }
 
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

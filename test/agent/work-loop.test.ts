@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -118,6 +118,46 @@ describe.skipIf(!dockerAvailable("agent work loop"))("agent work loop against a 
     plane.assign(job);
     await plane.until(() => exitedOf(plane.reportsOf(job.attemptId)) !== undefined);
     expect(exitedOf(plane.reportsOf(job.attemptId))).toMatchObject({ reason: "timeout" });
+  });
+
+  it("hands back at once work assigned after its operating window closed, as the config change says", async () => {
+    const url = await plane.listen();
+    const dataDir = await mkdtemp(join(tmpdir(), "meridian-agent-"));
+    const infos: string[] = [];
+    agent = await startAgent({
+      dataDir,
+      controlPlane: url,
+      log: { ...silentLog, info: (message) => void infos.push(message) },
+      runtime,
+      nvidiaSmi: "/nonexistent/nvidia-smi",
+      configDebounceMs: 20,
+    });
+    await agent.registered;
+    // A window on another day only: closed now, while a poll is held with acceptingWork true.
+    const days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    const other = days[(new Date().getUTCDay() + 3) % 7] ?? "sun";
+    const file = join(dataDir, "config.json");
+    const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    const written = infos.length;
+    await writeFile(
+      file,
+      JSON.stringify({
+        ...config,
+        timeZone: "UTC",
+        windows: [{ days: [other], start: "00:00", end: "01:00" }],
+      }),
+    );
+    await expect
+      .poll(() => infos.slice(written).some((line) => line.includes("apply now")), { timeout: 10_000 })
+      .toBe(true);
+    const job = assignment();
+    plane.assign(job);
+    await plane.until(() => exitedOf(plane.reportsOf(job.attemptId)) !== undefined);
+    const exited = exitedOf(plane.reportsOf(job.attemptId));
+    expect(exited).toMatchObject({ reason: "error", errorKind: "host_policy", exitCode: null });
+    expect(exited?.message).toContain("operating windows");
+    // Nothing ran: the only report is the refusal.
+    expect(plane.reportsOf(job.attemptId)).toHaveLength(1);
   });
 
   it("reports an image that cannot be pulled as an error with no exit code", async () => {

@@ -59,6 +59,22 @@ export interface ConfigChange {
   needRestart: string[];
 }
 
+/** JSON with object keys sorted, so two equal configs read from differently ordered files compare equal. */
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** Whether a reloaded config changes nothing (the agent's own write, an editor saving unchanged). */
+export function sameConfig(before: AgentConfig, after: AgentConfig): boolean {
+  return stable(before) === stable(after);
+}
+
 export function compareConfigs(before: AgentConfig, after: AgentConfig): ConfigChange {
   return {
     reregister: REGISTRATION_KEYS.some((key) => differs(before, after, key)),

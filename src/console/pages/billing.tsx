@@ -4,6 +4,7 @@ import { Link } from "wouter";
 import type { UsageView } from "../../shared/ledger-api.js";
 import { Chart } from "../components/chart.js";
 import { ErrorNotice, QueryView } from "../components/query-view.js";
+import { TopUp } from "../components/top-up.js";
 import { download, usd, when } from "../lib/format.js";
 import { useClient } from "../session.js";
 
@@ -137,6 +138,7 @@ export function BillingPage() {
   return (
     <>
       <h1>Billing</h1>
+      <TopUp />
       <div className="tiles">
         <section className="card" aria-labelledby="usage-title">
           <h2 id="usage-title">Usage, last 30 days</h2>

@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { Link } from "wouter";
 import type { JobEventView, JobView } from "../../shared/api.js";
 import { isTerminal } from "../../shared/job-status.js";
+import { JobOutputs } from "../components/job-outputs.js";
 import { StatusBadge } from "../components/job-table.js";
 import { LiveLogs } from "../components/live-logs.js";
 import { ErrorNotice, QueryView } from "../components/query-view.js";
@@ -147,6 +148,7 @@ export function JobPage({ id }: { id: string }) {
               </div>
               <Explanation job={data} />
               <LiveLogs jobId={id} live={!ended} />
+              <JobOutputs jobId={id} ended={ended} />
             </>
           );
         }}

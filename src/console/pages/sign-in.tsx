@@ -1,6 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { errorText } from "../components/query-view.js";
+import { WalletSignIn } from "../components/wallet-sign-in.js";
 import { useClient, useSession } from "../session.js";
 
 /** Paste an API key (checked against the API before it is kept), or sign up for a new one. */
@@ -58,6 +59,7 @@ export function SignInPage() {
           {check.isPending ? "Checking…" : "Sign in"}
         </button>
       </form>
+      <WalletSignIn />
       <div className="card">
         <h2>New here?</h2>
         {created ? (

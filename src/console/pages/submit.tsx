@@ -105,7 +105,8 @@ export function SubmitPage() {
                 {(data) =>
                   data.offers === 0 ? (
                     <p data-testid="estimate">
-                      No node online now matches this spec, so no price range can be given.
+                      No price range can be given:{" "}
+                      {data.noOffersReason ?? "no node online now matches this spec"}.
                     </p>
                   ) : (
                     <dl className="facts" data-testid="estimate">

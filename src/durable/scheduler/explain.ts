@@ -88,10 +88,16 @@ export function explain(inventory: Inventory, demand: Demand, now: number): Expl
   };
   let free = 0;
   let busy = 0;
+  let gpuNodes = 0;
+  // CPU-only nodes that refuse the job for wanting GPUs and for nothing else.
+  let cpuOnlyFits = 0;
+  const gpuCountBit = 1 << CONSTRAINTS.indexOf("gpuCount");
   for (const state of inventory.nodes()) {
     const nodeMask = nodeFailures(state, demand, true);
     const { mask: gpuMask, groups } = gpuFailures(state, demand);
     const mask = nodeMask | gpuMask;
+    if (state.groups.length > 0) gpuNodes++;
+    else if (mask === gpuCountBit) cpuOnlyFits++;
     for (const name of constraintNames(mask)) failing[name] = (failing[name] ?? 0) + 1;
     if (mask === 0) {
       const fits =
@@ -111,12 +117,27 @@ export function explain(inventory: Inventory, demand: Demand, now: number): Expl
   const relaxations = [...values.entries()]
     .flatMap(([name, entry]) => relaxationFor(name, entry, demand) ?? [])
     .sort((a, b) => a.distance - b.distance || b.nodes - a.nodes);
+  const noGpu = demand.gpus > 0 && gpuNodes === 0 && inventory.size > 0;
+  if (noGpu && cpuOnlyFits >= demand.nodes) {
+    relaxations.push({
+      constraint: "gpuCount",
+      field: FIELD.gpuCount,
+      value: 0,
+      text: "set resources.gpus to 0 to run on CPU",
+      nodes: cpuOnlyFits,
+      distance: 1,
+    });
+  }
   const placeable = free >= demand.nodes;
   const total = inventory.size;
   let binding: Explanation["binding"] = null;
   if (!placeable) {
     if (free + busy >= demand.nodes) binding = "capacity";
-    else binding = relaxations[0]?.constraint ?? mostFailed(failing) ?? null;
+    // Every node is draining or offline: no change to the spec helps, so none is offered.
+    else if (total > 0 && (failing.offline ?? 0) === total) {
+      binding = "offline";
+      relaxations.length = 0;
+    } else binding = relaxations[0]?.constraint ?? mostFailed(failing) ?? null;
   }
   const startAt = binding === "capacity" ? holdFor("explain", demand, inventory, now)?.startAt : undefined;
   const estimatedStartAt = startAt !== undefined && Number.isFinite(startAt) ? startAt : undefined;
@@ -129,7 +150,9 @@ export function explain(inventory: Inventory, demand: Demand, now: number): Expl
     relaxations:
       binding === "capacity" ? relaxations.filter((r) => r.constraint === "gpuCount") : relaxations,
     estimatedStartAt,
-    message: sentence(placeable, total, binding, busy, failing, relaxations, demand),
+    message: noGpu
+      ? noGpuSentence(total, relaxations)
+      : sentence(placeable, total, binding, busy, failing, relaxations, demand),
   };
 }
 
@@ -368,6 +391,14 @@ function mostFailed(failing: Partial<Record<ConstraintName, number>>): Constrain
   return best;
 }
 
+/** A GPU job where no node has a GPU: said plainly, with what would help, not as a constraint count. */
+function noGpuSentence(total: number, relaxations: readonly Relaxation[]): string {
+  const cpu = relaxations.some((r) => r.constraint === "gpuCount" && r.value === 0)
+    ? "; set resources.gpus to 0 to run it on CPU now"
+    : "";
+  return `no node in this region has a GPU (its ${total} node(s) are CPU-only): the job waits until a GPU provider joins (meridian-agent on a host with an NVIDIA GPU), or submit it to a region with GPUs${cpu}`;
+}
+
 function sentence(
   placeable: boolean,
   total: number,
@@ -381,6 +412,10 @@ function sentence(
   if (total === 0) return "no nodes are registered in this region yet";
   if (binding === "capacity") {
     return `waiting for capacity: ${busy} matching node(s) are busy`;
+  }
+  // Said before any other constraint: relaxing a label or a price would not make such a node take work.
+  if ((failing.offline ?? 0) === total) {
+    return `none of the ${total} node(s) takes new work now: each is draining (outside its operating windows, or shutting down) or offline; the job is placed when one takes work again`;
   }
   const counts = CONSTRAINTS.filter((name) => (failing[name] ?? 0) > 0)
     .map((name) => `${failing[name]} fail ${name}`)

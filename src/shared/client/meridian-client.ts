@@ -12,7 +12,15 @@ import {
   QuoteView,
 } from "../api.js";
 import { ApiKeyCreated, ApiKeyList, ApiKeyView, type CreateApiKeyRequest } from "../api-key-scopes.js";
-import { FaucetResult } from "../chain-api.js";
+import {
+  type CreateTopupRequest,
+  FaucetResult,
+  SiwsChallenge,
+  SiwsSignedIn,
+  type SiwsVerifyRequest,
+  TopupCreated,
+  TopupView,
+} from "../chain-api.js";
 import type { JobSpec } from "../job-spec.js";
 import {
   AccountEventsPage,
@@ -29,8 +37,13 @@ import {
   UsageView,
 } from "../ledger-api.js";
 import { NodeMetricsView, ProviderNodeView } from "../provider-api.js";
+import { OutputList } from "../storage/agent-storage-protocol.js";
+import { type SecretCreate, SecretList, SecretView } from "../storage/secrets-api.js";
 import { JobTemplate } from "../templates/job-template.js";
 import { ApiError, apiErrorOf } from "./api-error.js";
+import { CLIENT_ROUTES } from "./client-routes.js";
+
+export { CLIENT_ROUTES };
 
 /** A parsed response body together with the JSON it came from (the CLI's `--json` prints it as sent). */
 export interface ApiResult<T> {
@@ -45,39 +58,6 @@ export interface ClientOptions {
   readonly fetch: typeof fetch;
 }
 
-/**
- * Every route this client calls, by method and path as the Worker mounts them. A test checks each
- * is a route of the app (test/worker/client-contract.test.ts), so a renamed route fails there.
- */
-export const CLIENT_ROUTES = {
-  health: ["GET", "/v1/health"],
-  createAccount: ["POST", "/v1/accounts"],
-  submitJob: ["POST", "/v1/jobs"],
-  listJobs: ["GET", "/v1/jobs"],
-  getJob: ["GET", "/v1/jobs/:id"],
-  cancelJob: ["POST", "/v1/jobs/:id/cancel"],
-  jobEvents: ["GET", "/v1/jobs/:id/events"],
-  jobLogs: ["GET", "/v1/jobs/:id/logs"],
-  streamJobEvents: ["GET", "/v1/jobs/:id/events/stream"],
-  estimate: ["POST", "/v1/estimates"],
-  quote: ["POST", "/v1/quotes"],
-  listNodes: ["GET", "/v1/nodes"],
-  nodeMetrics: ["GET", "/v1/nodes/:id/metrics"],
-  balance: ["GET", "/v1/balance"],
-  ledger: ["GET", "/v1/ledger"],
-  usage: ["GET", "/v1/usage"],
-  limits: ["GET", "/v1/account/limits"],
-  setLimits: ["PUT", "/v1/account/limits"],
-  accountEvents: ["GET", "/v1/account/events"],
-  earnings: ["GET", "/v1/provider/earnings"],
-  providerNode: ["GET", "/v1/provider/nodes/:id"],
-  providerNodes: ["GET", "/v1/provider/nodes"],
-  devFaucet: ["POST", "/v1/dev/faucet"],
-  getTemplate: ["GET", "/v1/templates/:id"],
-  listKeys: ["GET", "/v1/account/keys"],
-  createKey: ["POST", "/v1/account/keys"],
-  revokeKey: ["DELETE", "/v1/account/keys/:id"],
-} as const satisfies Record<string, readonly [string, `/v1/${string}`]>;
 type RouteName = keyof typeof CLIENT_ROUTES;
 
 /** Query values as the API reads them. */
@@ -214,6 +194,40 @@ export class MeridianClient {
   /** Revokes a key at once (revoking a revoked key answers it as it is). Needs a full key. */
   revokeKey(id: string): Promise<ApiResult<ApiKeyView>> {
     return this.#json(ApiKeyView, "revokeKey", { params: { id } });
+  }
+
+  jobOutputs(id: string): Promise<ApiResult<z.infer<typeof OutputList>>> {
+    return this.#json(OutputList, "jobOutputs", { params: { id } });
+  }
+
+  listSecrets(): Promise<ApiResult<z.infer<typeof SecretList>>> {
+    return this.#json(SecretList, "listSecrets");
+  }
+
+  putSecret(body: z.input<typeof SecretCreate>): Promise<ApiResult<SecretView>> {
+    return this.#json(SecretView, "putSecret", { body });
+  }
+
+  async deleteSecret(name: string): Promise<void> {
+    await this.#send("deleteSecret", { accept: "application/json", params: { name } });
+  }
+
+  createTopup(body: z.input<typeof CreateTopupRequest>): Promise<ApiResult<TopupCreated>> {
+    return this.#json(TopupCreated, "createTopup", { body });
+  }
+
+  /** Reading a top-up makes the server look for its payment on chain (and credit it once final). */
+  getTopup(id: string): Promise<ApiResult<TopupView>> {
+    return this.#json(TopupView, "getTopup", { params: { id } });
+  }
+
+  /** Sign In With Solana: the message the wallet must sign for this address. */
+  walletChallenge(address: string): Promise<ApiResult<z.infer<typeof SiwsChallenge>>> {
+    return this.#json(SiwsChallenge, "walletChallenge", { body: { address }, auth: false });
+  }
+
+  walletVerify(body: z.input<typeof SiwsVerifyRequest>): Promise<ApiResult<z.infer<typeof SiwsSignedIn>>> {
+    return this.#json(SiwsSignedIn, "walletVerify", { body, auth: false });
   }
 
   providerNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {

@@ -3,7 +3,13 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { z } from "zod";
 import { apiKeys } from "../../../schema/tables.js";
-import { ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, KeyScope } from "../../shared/api-key-scopes.js";
+import {
+  ApiKeyCreated,
+  ApiKeyList,
+  ApiKeyView,
+  CreateApiKeyRequest,
+  KeyScope,
+} from "../../shared/api-key-scopes.js";
 import { MeridianError } from "../../shared/errors.js";
 import { newId } from "../../shared/ids.js";
 import { issueApiKey } from "../api-keys.js";
@@ -16,7 +22,6 @@ import { callerAddress } from "../rate-limits.js";
 
 const KeyIdParam = z.string().regex(/^key_[0-9a-hjkmnp-tv-z]{26}$/, "a key id");
 const StoredScopes = z.array(KeyScope);
-const ApiKeyList = z.object({ keys: z.array(ApiKeyView) });
 
 /** The most live keys one account may hold: enough for every service, not a table to fill. */
 export const MAX_LIVE_KEYS = 50;

@@ -1,7 +1,6 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
-import { CreateTopupRequest, TopupView } from "../../shared/chain-api.js";
+import { CreateTopupRequest, TopupCreated, TopupView } from "../../shared/chain-api.js";
 import { chainBody } from "../chain-body.js";
 import type { AppEnv } from "../hono-env.js";
 import { doc } from "../openapi/route-doc.js";
@@ -25,7 +24,7 @@ export const topupRoutes = new Hono<AppEnv>()
       bodyExample: { token: "usdc", amount: "25" },
       response: {
         status: 201,
-        schema: TopupView.extend({ qrSvg: z.string() }),
+        schema: TopupCreated,
         example: {
           ...SAMPLE_TOPUP,
           qrSvg: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 41 41"></svg>',
