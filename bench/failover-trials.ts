@@ -136,6 +136,12 @@ export async function runTrial(
       return list.some((e) => e.status === "running" && e.nodeId !== null && e.nodeId !== victim.node)
         ? list
         : undefined;
+    }).catch(async (error: unknown) => {
+      // What the job went through says why (a start that failed on the loaded host, a retry limit …).
+      const trace = (await eventsOf(user, job.id))
+        .map((e) => `${e.at} ${e.status} ${e.nodeId ?? "-"} ${e.reason ?? ""}`)
+        .join("; ");
+      throw new Error(`${String(error)} — events: ${trace}`);
     });
     const after = (status: string, other: boolean): JobEventView | undefined =>
       events.find(

@@ -251,4 +251,31 @@ describe("failover from a dropped connection", () => {
     );
     expect((await call(`/v1/jobs/${id}/cancel`, authed(apiKey, "POST"))).status).toBe(200);
   });
+
+  it("quarantines a node whose connection keeps dropping and coming back, rather than chasing it", async () => {
+    const { apiKey } = await signup();
+    const flaky = new TestAgent();
+    await flaky.register(hardware([]));
+    const nodeId = flaky.nodeId;
+    // Five drops in an hour, each back within the reconnect window: each return counts a flap.
+    for (let i = 0; i < 5; i++) {
+      const held = await heldPoll(flaky, []);
+      await regionObject().pollDropped(nodeId, held.nonce);
+      await held.answer;
+      await flaky.poll();
+    }
+    const view = await regionObject().providerNode(nodeId);
+    if (!view.ok) throw new Error(`providerNode refused: ${JSON.stringify(view)}`);
+    expect(view.value.reputation).toMatchObject({ status: "quarantined" });
+    // Quarantined, it is offered no work: a job waits rather than land on it.
+    const res = await submit(apiKey, {
+      name: "not-on-a-flapper",
+      image: "meridian/busybox:test",
+      resources: { cpus: 1, memoryGb: 1 },
+    });
+    const { id } = (await res.json()) as { id: string };
+    expect((await flaky.poll()).assignments).toEqual([]);
+    expect((await jobOf(apiKey, id)).status).toBe("queued");
+    expect((await call(`/v1/jobs/${id}/cancel`, authed(apiKey, "POST"))).status).toBe(200);
+  });
 });
