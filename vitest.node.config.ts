@@ -14,6 +14,7 @@ export default defineConfig({
       "test/agent/**/*.test.ts",
       "test/cli/**/*.test.ts",
       "test/e2e/**/*.test.ts",
+      "test/chaos/**/*.test.ts",
       "test/browser/**/*.test.ts",
     ],
     testTimeout: 60_000,

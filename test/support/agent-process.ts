@@ -10,6 +10,8 @@ export interface AgentProcessOptions {
   args?: string[];
   /** A command the agent runs under, e.g. `ip netns exec <ns>` (it must exec its argument, so signals reach the agent). */
   wrap?: string[];
+  /** Extra environment (e.g. DOCKER_HOST for another engine). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -38,7 +40,7 @@ export class AgentProcess {
       ],
       {
         // No GPU probing on a test host: it registers as a CPU node.
-        env: { ...process.env, MERIDIAN_NVIDIA_SMI: "/nonexistent", NO_COLOR: "1" },
+        env: { ...process.env, MERIDIAN_NVIDIA_SMI: "/nonexistent", NO_COLOR: "1", ...options.env },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );

@@ -28,6 +28,8 @@ export interface ControlPlane {
   served(prefix: string): number;
   /** Stops wrangler dev; removes the state folder too when this call created it. */
   stop(): Promise<void>;
+  /** SIGKILL to wrangler dev and workerd at once, as a crash would; the state folder is kept. */
+  kill(): Promise<void>;
   /** What wrangler printed, for failure messages. */
   output(): string;
 }
@@ -41,6 +43,10 @@ export interface ControlPlaneOptions {
   vars?: Record<string, string>;
   /** A state folder made by `freshState` and kept by the caller (benchmarks read its files after). */
   state?: string;
+  /** A fixed port (a restart on the same URL, for agents to reconnect to); unset: a free one. */
+  port?: number;
+  /** The address to listen on (default 127.0.0.1; 0.0.0.0 for agents inside a network namespace). */
+  ip?: string;
 }
 
 const wranglerEnv = (): NodeJS.ProcessEnv => ({
@@ -76,7 +82,7 @@ export const TEST_RATE_LIMITS = JSON.stringify({
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const owned = options.state === undefined;
   const state = options.state ?? (await freshState());
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const inspector = await freePort();
   // A key for secrets and signed storage URLs, as `npm start` writes one into .dev.vars.
   const withDefaults = {
@@ -91,7 +97,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       "wrangler",
       "dev",
       "--ip",
-      "127.0.0.1",
+      options.ip ?? "127.0.0.1",
       "--port",
       String(port),
       "--inspector-port",
@@ -129,6 +135,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     }
     if (owned) await rm(state, { recursive: true, force: true });
   };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(-child.pid, "SIGKILL");
+    await exited;
+  };
   const plane: ControlPlane = {
     url,
     state,
@@ -138,6 +150,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       return n;
     },
     stop,
+    kill,
     output: () => log,
   };
   const deadline = Date.now() + 90_000;

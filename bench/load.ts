@@ -1,0 +1,144 @@
+/**
+ * bench:load — sustained request rates against the local stack (wrangler dev: workerd, local D1
+ * and Durable Objects), with autocannon 9: user reads (GET /v1/jobs, GET /v1/nodes) and submits
+ * (POST /v1/jobs). Each route is driven at 1, 2, 4, … connections for a few seconds a step; the
+ * figure reported is the highest rate whose p99 stayed under 100 ms with zero errors and zero
+ * non-2xx answers. Beside each step: the CPU the workerd process used (a share of one core) and
+ * the machine's load average, since the machine is shared and workerd runs a Worker on one thread.
+ *
+ *   npm run bench:load                 # 5 s a step
+ *   LOAD_STEP_SECONDS=10 npm run bench:load
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import autocannon from "autocannon";
+import { freshState, startStack } from "./support/wrangler.js";
+
+const STEP_SECONDS = Number(process.env.LOAD_STEP_SECONDS ?? "5");
+const CONNECTIONS = [1, 2, 4, 8, 16, 32];
+const P99_LIMIT_MS = 100;
+
+interface Step {
+  connections: number;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  workerdCpu: number;
+  load1: number;
+}
+
+/** Total CPU seconds (user + system) of every workerd process this stack runs. */
+function workerdCpuSeconds(pids: readonly number[]): number {
+  const tick = 100;
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      total += (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+/** The processes listening on the stack's port (workerd serves it, behind wrangler's own process). */
+function listenerPids(port: number): number[] {
+  const out = execFileSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
+  return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+async function step(init: autocannon.Options, connections: number, pids: number[]): Promise<Step> {
+  const cpuBefore = workerdCpuSeconds(pids);
+  const result = await autocannon({ ...init, connections, duration: STEP_SECONDS, pipelining: 1 });
+  const cpu = (workerdCpuSeconds(pids) - cpuBefore) / STEP_SECONDS;
+  return {
+    connections,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    workerdCpu: Math.round(cpu * 100) / 100,
+    load1: Math.round((loadavg()[0] ?? 0) * 10) / 10,
+  };
+}
+
+async function main(): Promise<void> {
+  const stack = await startStack(await freshState());
+  try {
+    const signup = await fetch(`${stack.url}/v1/accounts`, { method: "POST" });
+    const { apiKey } = (await signup.json()) as { apiKey: string };
+    const auth = { authorization: `Bearer ${apiKey}` };
+    const spec = JSON.stringify({
+      name: "load",
+      image: "meridian/busybox:test",
+      command: ["true"],
+      resources: { cpus: 0.1, memoryGb: 0.0625 },
+    });
+    // A page of jobs to list (no node takes them: they stay queued).
+    for (let i = 0; i < 50; i++) {
+      await fetch(`${stack.url}/v1/jobs`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: spec,
+      });
+    }
+    const port = Number(new URL(stack.url).port);
+    const pids = listenerPids(port);
+    const names = pids.map((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+    console.log(`serving the port: ${names.join(", ")} (pids ${pids.join(", ")})`);
+    const routes: [string, autocannon.Options][] = [
+      ["GET /v1/jobs", { url: `${stack.url}/v1/jobs`, headers: auth }],
+      ["GET /v1/nodes", { url: `${stack.url}/v1/nodes`, headers: auth }],
+      [
+        "POST /v1/jobs",
+        {
+          url: `${stack.url}/v1/jobs`,
+          method: "POST",
+          headers: { ...auth, "content-type": "application/json" },
+          body: spec,
+        },
+      ],
+    ];
+    console.log(
+      `bench:load: ${STEP_SECONDS} s a step; load average at start ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
+    );
+    const summary: Record<string, unknown> = {};
+    for (const [name, init] of routes) {
+      const steps: Step[] = [];
+      for (const connections of CONNECTIONS) {
+        const result = await step(init, connections, pids);
+        steps.push(result);
+        console.log(
+          `${name.padEnd(14)} c=${String(connections).padStart(2)}  ${String(result.requestsPerSecond).padStart(5)} req/s  ` +
+            `p50 ${result.p50} ms  p99 ${result.p99} ms  errors ${result.errors}  non-2xx ${result.non2xx}  ` +
+            `workerd ${result.workerdCpu} core  load ${result.load1}`,
+        );
+        if (result.p99 >= P99_LIMIT_MS * 3 || result.errors > 0) break;
+      }
+      const held = steps.filter((s) => s.p99 < P99_LIMIT_MS && s.errors === 0 && s.non2xx === 0);
+      const best = held.reduce<Step | undefined>(
+        (a, s) => (a === undefined || s.requestsPerSecond > a.requestsPerSecond ? s : a),
+        undefined,
+      );
+      const peak = steps.reduce((a, s) => Math.max(a, s.workerdCpu), 0);
+      summary[name] = {
+        sustainedRequestsPerSecond: best?.requestsPerSecond ?? 0,
+        atConnections: best?.connections ?? null,
+        p99AtThatRate: best?.p99 ?? null,
+        workerdCoreAtPeak: peak,
+      };
+    }
+    console.log(JSON.stringify({ bench: "load", stepSeconds: STEP_SECONDS, summary }, null, 2));
+  } finally {
+    await stack.dispose();
+  }
+}
+
+await main();
