@@ -6,7 +6,7 @@ import { authed, call, h100Numbered, hardware, jsonInit, ownedAgent, submit } fr
 
 interface Owner {
   apiKey: string;
-  ids: { job: string; node: string; key: string; topup: string };
+  ids: { job: string; node: string; key: string; topup: string; endpoint: string };
 }
 
 type IdKind = keyof Owner["ids"];
@@ -27,6 +27,12 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/topups/:id": "topup",
   "GET /v1/topups/:id/qr.svg": "topup",
   "GET /v1/jobs/:id/outputs": "job",
+  "GET /v1/endpoints/:id": "endpoint",
+  "PATCH /v1/endpoints/:id": "endpoint",
+  "DELETE /v1/endpoints/:id": "endpoint",
+  "GET /v1/endpoints/:id/replicas": "endpoint",
+  "GET /v1/endpoints/:id/events": "endpoint",
+  "GET /v1/endpoints/:id/metrics": "endpoint",
 };
 
 /** Routes whose ids are not an account's: why each is exempt. */
@@ -69,7 +75,29 @@ beforeAll(async () => {
     const topup = (await (
       await call("/v1/topups", jsonInit("POST", { token: "usdc", amount: "1" }, apiKey))
     ).json()) as { id: string };
-    owners.push({ apiKey, ids: { job: job.id, node: agent.nodeId, key: key.id, topup: topup.id } });
+    // Scaled to zero, so the endpoint places no replica jobs while the test runs.
+    const endpoint = (await (
+      await call(
+        "/v1/endpoints",
+        jsonInit(
+          "POST",
+          {
+            name: `cross-${i}`,
+            image: "meridian/llm:test",
+            port: 8080,
+            readiness: { path: "/health" },
+            resources: { cpus: 1, memoryGb: 1 },
+            regions: ["eu-west"],
+            replicas: { min: 0, max: 1 },
+          },
+          apiKey,
+        ),
+      )
+    ).json()) as { id: string };
+    owners.push({
+      apiKey,
+      ids: { job: job.id, node: agent.nodeId, key: key.id, topup: topup.id, endpoint: endpoint.id },
+    });
   }
 });
 
