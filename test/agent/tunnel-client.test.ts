@@ -240,7 +240,7 @@ describe.skipIf(!enabled)("agent tunnel client", () => {
     await until("the failure", () => lastFrame(missing.assignment.attemptId)?.state === "failed");
     expect(lastFrame(missing.assignment.attemptId)?.state).toBe("failed");
     expect(lastFrame(missing.assignment.attemptId)?.detail).toMatch(
-      /could not pull image 127\.0\.0\.1:5000\/meridian\/no-such-image:1/,
+      /image 127\.0\.0\.1:5000\/meridian\/no-such-image:1 was not found/,
     );
   });
 
