@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { unwrap } from "../../durable/rpc-result.js";
 import type { NodeView } from "../../shared/api.js";
+import { CpuPriceTableView, cpuPriceTable } from "../../shared/cpu-pricing.js";
 import { formatUsd, parseUsd } from "../../shared/money.js";
 import { PriceSuggestionView, PriceSuggestQuery, suggestPrice } from "../../shared/pricing.js";
 import type { AppEnv } from "../hono-env.js";
@@ -29,7 +30,7 @@ function marketOf(nodes: readonly NodeView[], model: string): { offers: number[]
 /**
  * GET /v1/pricing/suggest?gpu=H100-SXM&region=eu-west[&verifiedTflops=790][&floor=0.80]: a price per
  * GPU-hour for a provider, from the catalogue reference and the region's live offers. Behind an API
- * key: every call asks a Region object for its whole inventory.
+ * key: every call asks a Region object for its whole inventory. GET /v1/pricing/cpu: the CPU table.
  */
 export const pricingRoutes = new Hono<AppEnv>().use("*", requireAccount).get(
   "/suggest",
@@ -77,4 +78,15 @@ export const pricingRoutes = new Hono<AppEnv>().use("*", requireAccount).get(
     };
     return c.json(view);
   },
+).get(
+  "/cpu",
+  doc({
+    id: "cpuPrices",
+    tag: "Jobs",
+    summary: "The CPU price table",
+    description:
+      "What CPU-only work is charged per vCPU-hour and per GiB-hour of memory, and the reference it is anchored to.",
+    response: { schema: CpuPriceTableView },
+  }),
+  (c) => c.json(cpuPriceTable()),
 );
