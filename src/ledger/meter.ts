@@ -35,7 +35,9 @@ function clamp(micros: bigint): number {
 }
 
 /** µUSD per hour of an attempt: its GPUs at their price, plus its CPUs and memory when it has no GPU. */
-export function hourlyRate(input: Pick<MeterInput, "pricePerGpuHourMicros" | "gpus" | "cpuHourMicros">): bigint {
+export function hourlyRate(
+  input: Pick<MeterInput, "pricePerGpuHourMicros" | "gpus" | "cpuHourMicros">,
+): bigint {
   return BigInt(input.pricePerGpuHourMicros) * BigInt(input.gpus) + BigInt(input.cpuHourMicros ?? 0);
 }
 
