@@ -1,5 +1,6 @@
 import { app } from "./app.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
+import { sweepExpiredLogs } from "./storage/log-store.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
 
 export { EndpointObject } from "../durable/endpoints/endpoint-object.js";
@@ -17,5 +18,7 @@ export default {
   scheduled(controller, env, ctx) {
     ctx.waitUntil(sweepPendingTopups(env, controller.scheduledTime));
     ctx.waitUntil(payoutsStub(env).wake(controller.scheduledTime));
+    // Logs of jobs that ended longer ago than LOG_RETENTION_DAYS.
+    ctx.waitUntil(sweepExpiredLogs(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;
