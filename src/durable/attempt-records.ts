@@ -1,5 +1,5 @@
+import { meterAttempt } from "../ledger/attempt-meter.js";
 import type { FeeConfig } from "../ledger/ledger-config.js";
-import { meter } from "../ledger/meter.js";
 import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
 import type { OutboxEntry } from "./outbox-entry.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
@@ -12,14 +12,17 @@ export function chargeOf(
   endedAt: number,
 ): number {
   if (!isBillableOutcome(outcome)) return 0;
-  return meter({
-    startedAt: member.startedAt,
-    endedAt,
-    pricePerGpuHourMicros: member.pricePerGpuHourMicros,
-    gpus: member.gpuUuids.length,
-    mode: job.spec.billing?.mode ?? "per_second",
-    fixedPriceMicros: job.spec.billing?.fixedPrice,
-  }).amountMicros;
+  return meterAttempt(
+    {
+      startedAt: member.startedAt,
+      endedAt,
+      pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+      gpus: member.gpuUuids.length,
+      mode: job.spec.billing?.mode ?? "per_second",
+      fixedPriceMicros: job.spec.billing?.fixedPrice,
+    },
+    outcome,
+  ).amountMicros;
 }
 
 /** The D1 records an ended attempt owes: its attempt row's end, and its settlement in the ledger. */
@@ -40,6 +43,8 @@ export function attemptEndEntries(
       endedAt,
       exitCode: member.exitCode,
       outcome,
+      containerId: member.containerId ?? null,
+      imageDigest: member.imageDigest ?? null,
     },
     {
       kind: "settle",

@@ -18,7 +18,11 @@ export type TransferKind =
   | "settle_fee"
   | "settle_burn"
   | "release"
-  | "payout";
+  | "payout"
+  /** A charge given back because the node was at fault (src/ledger/refund.ts). */
+  | "refund_provider"
+  | "refund_fee"
+  | "refund_burn";
 
 export interface TransferInput {
   debit: LedgerAccountRef;
