@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CreateAccountRequest, JobListQuery, LogsQuery } from "../../src/shared/api.js";
 import { CreateApiKeyRequest } from "../../src/shared/api-key-scopes.js";
+import { DisputeBody, DisputeDecisionBody, DisputeListQuery } from "../../src/shared/dispute-api.js";
 import { AuditQuery } from "../../src/shared/audit.js";
 import {
   CreateTopupRequest,
@@ -54,6 +55,11 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/jobs/:id": { auth: "key" },
   "GET /v1/jobs/:id/events": { auth: "key" },
   "GET /v1/jobs/:id/events/stream": { auth: "key" },
+  "GET /v1/jobs/:id/attempts": { auth: "key" },
+  "POST /v1/jobs/:id/attempts/:attempt/dispute": { body: DisputeBody, auth: "key" },
+  "GET /v1/jobs/:id/attempts/:attempt/dispute": { auth: "key" },
+  "GET /v1/operator/disputes": { query: DisputeListQuery, auth: "operator" },
+  "POST /v1/operator/disputes/:id/decision": { body: DisputeDecisionBody, auth: "operator" },
   "GET /v1/openapi.json": { auth: "none" },
   "POST /v1/jobs/:id/cancel": { auth: "key" },
   "GET /v1/jobs/:id/logs": { query: LogsQuery, auth: "key" },
