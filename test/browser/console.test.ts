@@ -107,7 +107,8 @@ describe.skipIf(!browserPath)("the web console in Chromium", () => {
     await expect
       .poll(() => page.getByTestId("job-status").textContent(), { timeout: 60_000 })
       .toContain("succeeded");
-    expect(await logs.textContent()).toContain("last-line");
+    // Once the job ends the page swaps the stream for the stored log; the last line may land a moment later.
+    await expect.poll(() => logs.textContent(), { timeout: 15_000 }).toContain("last-line");
     expect(await page.getByTestId("timeline").textContent()).toContain("running");
     await shot("job-succeeded");
   });
