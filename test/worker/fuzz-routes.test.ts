@@ -4,7 +4,6 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CreateAccountRequest, JobListQuery, LogsQuery } from "../../src/shared/api.js";
 import { CreateApiKeyRequest } from "../../src/shared/api-key-scopes.js";
-import { DisputeBody, DisputeDecisionBody, DisputeListQuery } from "../../src/shared/dispute-api.js";
 import { AuditQuery } from "../../src/shared/audit.js";
 import {
   CreateTopupRequest,
@@ -12,6 +11,7 @@ import {
   SiwsChallengeRequest,
   SiwsVerifyRequest,
 } from "../../src/shared/chain-api.js";
+import { DisputeBody, DisputeDecisionBody, DisputeListQuery } from "../../src/shared/dispute-api.js";
 import { EndpointPatch, EndpointSpec } from "../../src/shared/endpoints/endpoint-spec.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
 import {
