@@ -1,6 +1,7 @@
 import { meterAttempt } from "../ledger/attempt-meter.js";
 import type { FeeConfig } from "../ledger/ledger-config.js";
 import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
+import { cpuHourMicros } from "../shared/cpu-pricing.js";
 import type { OutboxEntry } from "./outbox-entry.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
 
@@ -18,11 +19,18 @@ export function chargeOf(
       endedAt,
       pricePerGpuHourMicros: member.pricePerGpuHourMicros,
       gpus: member.gpuUuids.length,
+      cpuHourMicros: cpuHourMicros(job.spec.resources),
       mode: job.spec.billing?.mode ?? "per_second",
       fixedPriceMicros: job.spec.billing?.fixedPrice,
     },
     outcome,
   ).amountMicros;
+}
+
+/** A CPU-only job's hourly CPU price, left out for GPU work so its settlement reads as before. */
+function cpuPriceOf(job: JobRecord): { cpuHourMicros?: number } {
+  const price = cpuHourMicros(job.spec.resources);
+  return price > 0 ? { cpuHourMicros: price } : {};
 }
 
 /** The D1 records an ended attempt owes: its attempt row's end, and its settlement in the ledger. */
@@ -58,6 +66,7 @@ export function attemptEndEntries(
         endedAt,
         pricePerGpuHourMicros: member.pricePerGpuHourMicros,
         gpus: member.gpuUuids.length,
+        ...cpuPriceOf(job),
         ...(job.spec.billing ? { billing: job.spec.billing } : {}),
         gpuModel: gpu?.model ?? null,
       },
