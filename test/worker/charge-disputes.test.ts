@@ -109,7 +109,8 @@ function dispute(
   return call(`/v1/jobs/${jobId}/attempts/${attemptId}/dispute`, jsonInit("POST", body, apiKey));
 }
 
-describe("charges a provider cannot fake", () => {
+// Several signed round trips a test: the 5 s default is too tight on a loaded 2-core machine.
+describe("charges a provider cannot fake", { timeout: 30_000 }, () => {
   afterEach(drainAgents);
 
   it("charges an hourly job that fails at once per second, records what ran, and never pays a node's own fault", async () => {
