@@ -1,4 +1,5 @@
 import { app } from "./app.js";
+import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { sweepExpiredLogs } from "./storage/log-store.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
@@ -13,11 +14,13 @@ export default {
   fetch: app.fetch,
   /**
    * The cron trigger (wrangler.toml, every minute): top-ups paid but never read are credited, and
-   * provider payouts run when their day (or week) has come.
+   * provider payouts run when their day (or week) has come, and charges a node's fault caused are
+   * refunded.
    */
   scheduled(controller, env, ctx) {
     ctx.waitUntil(sweepPendingTopups(env, controller.scheduledTime));
     ctx.waitUntil(payoutsStub(env).wake(controller.scheduledTime));
+    ctx.waitUntil(refundNodeFaults(env, controller.scheduledTime));
     // Logs of jobs that ended longer ago than LOG_RETENTION_DAYS.
     ctx.waitUntil(sweepExpiredLogs(env, controller.scheduledTime));
   },
