@@ -106,7 +106,15 @@ export class RegionStanding implements NodeStanding {
         );
         break;
       case "attempt":
-        this.book.record(event.nodeId, { type: "attempt", end: event.end }, event.at);
+        this.book.record(
+          event.nodeId,
+          {
+            type: "attempt",
+            end: event.end,
+            ...(event.incident === undefined ? {} : { incident: event.incident }),
+          },
+          event.at,
+        );
         break;
     }
   }
