@@ -5,6 +5,7 @@ import { attemptStartEntry } from "./attempt-records.js";
 import type { Staging } from "./effects.js";
 import type { JobBook } from "./job-book.js";
 import { failureReason, isTerminalStatus } from "./job-outcome.js";
+import { JobPauses } from "./job-pause.js";
 import type { NodeLoss } from "./node-loss.js";
 import { retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, StopReason } from "./region-records.js";
@@ -29,7 +30,12 @@ export interface RegionJobsParts {
  * through the job book; freed capacity asks the state for a scheduling pass through the staging.
  */
 export class RegionJobs {
-  constructor(private readonly parts: RegionJobsParts) {}
+  /** Pause and resume (job-pause.ts): a paused job stays here, its members stopped. */
+  readonly pauses: JobPauses;
+
+  constructor(private readonly parts: RegionJobsParts) {
+    this.pauses = new JobPauses({ book: parts.book, staging: parts.staging });
+  }
 
   private get book(): JobBook {
     return this.parts.book;
@@ -119,7 +125,8 @@ export class RegionJobs {
       end: member.stopping !== null ? "cancelled" : attemptEndOf(report),
       at: now,
     });
-    if (!isTerminalStatus(job.status)) {
+    // A member stopped for a pause neither fails nor completes its job (settleIfDone pauses it).
+    if (!isTerminalStatus(job.status) && member.stopping !== "paused") {
       if (!succeeded && member.stopping === null) {
         const reason = this.budgetStopped(job, member, report)
           ? BUDGET_EXHAUSTED
@@ -134,6 +141,7 @@ export class RegionJobs {
   }
 
   cancel(job: JobRecord, now: number): void {
+    this.pauses.end(job, now);
     const active = job.members.filter((m) => m.endedAt === null);
     this.book.transition(job, "cancelled", "cancelled by the user", now, { endedAt: now });
     if (active.length === 0) {
@@ -214,7 +222,7 @@ export class RegionJobs {
     // attempt whose node went silent. A loss the region caused spends none of the job's retries.
     this.retireMembers(job, "lost", now);
     if (loss.excused) job.attempts = Math.max(0, job.attempts - 1);
-    const retry = job.attempts <= job.spec.maxRetries;
+    const retry = job.attempts - (job.pauses ?? 0) <= job.spec.maxRetries;
     this.book.transition(
       job,
       "lost",
@@ -280,6 +288,7 @@ export class RegionJobs {
    * names the incident each node's lapsed leases belong to.
    */
   sweep(now: number, lossOf: (nodeId: string) => NodeLoss): void {
+    this.pauses.expire(now);
     for (const job of [...this.book.jobs.values()]) {
       if (job.status === "queued" && job.retryAt !== null && job.retryAt <= now) {
         job.retryAt = null;
@@ -343,6 +352,7 @@ export class RegionJobs {
     if (job.members.some((m) => m.endedAt === null)) return;
     this.book.release(job.id);
     if (isTerminalStatus(job.status)) this.book.forget(job, now);
+    else if (this.pauses.pausing(job)) this.pauses.stopped(job, now);
   }
 
   private budgetStopped(
