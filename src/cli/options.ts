@@ -30,6 +30,10 @@ export const OPTIONS = {
   follow: { type: "boolean", short: "f" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
+  min: { type: "string" },
+  max: { type: "string" },
+  system: { type: "string" },
+  "max-tokens": { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -1,5 +1,7 @@
 import type { Command } from "../command.js";
+import { chatCommand } from "./chat.js";
 import { devFaucetCommand } from "./dev-faucet.js";
+import { endpointCommands } from "./endpoints.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
 import { nodesCommand } from "./nodes.js";
@@ -11,5 +13,7 @@ export const COMMANDS: readonly Command[] = [
   ...jobCommands,
   nodesCommand,
   ...keyCommands,
+  ...endpointCommands,
+  chatCommand,
   devFaucetCommand,
 ];
