@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs
 import { setTimeout as sleep } from "node:timers/promises";
 import { applyMigrations, ensureDemoImage, nextSteps } from "./front-door.mjs";
 import { signalGroup, startChild, stopChild, watchParent } from "./supervise.mjs";
+import { wranglerOutputFilter } from "./wrangler-output.mjs";
 
 const port = process.env.MERIDIAN_PORT || "8787";
 const dataDir = process.env.MERIDIAN_AGENT_DATA_DIR || ".meridian/agent";
@@ -21,6 +22,12 @@ const AGENT_STOP_GRACE_MS = 30_000;
 const stateDir = process.env.MERIDIAN_STATE_DIR;
 const persist = stateDir ? ["--persist-to", stateDir] : [];
 const baseEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+/**
+ * wrangler dev without its banner, and without fetching Cloudflare's sample `request.cf` from the
+ * internet (a stack trace where that is unreachable); the built-in placeholder is the same data.
+ */
+const wranglerEnv = { ...baseEnv, WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const verbose = process.env.MERIDIAN_VERBOSE === "1";
 
 function log(message) {
   process.stdout.write(`[start] ${message}\n`);
@@ -35,7 +42,9 @@ async function waitForHealth(wrangler) {
   while (Date.now() < deadline) {
     if (!wrangler.running()) return false;
     try {
-      const response = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(2_000) });
+      // The first request waits for workerd to load the Worker (seconds on a slow machine); giving up
+      // sooner only makes workerd log the hang-up.
+      const response = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(15_000) });
       await response.body?.cancel();
       if (response.status === 200) return true;
     } catch {
@@ -181,13 +190,16 @@ async function main() {
   if (!(await applyMigrations(persist, baseEnv))) process.exit(1);
   const chain = await startLocalChain();
 
-  log(`starting the control plane on ${url}`);
+  log(
+    `starting the control plane on ${url}${verbose ? "" : " (MERIDIAN_VERBOSE=1 shows every wrangler line)"}`,
+  );
+  const wranglerLines = wranglerOutputFilter({ verbose });
   const wrangler = startChild(
     "wrangler",
     "npx",
     ["wrangler", "dev", "--port", port, "--ip", "127.0.0.1", ...persist],
-    baseEnv,
-    { leash: true },
+    wranglerEnv,
+    { leash: true, keep: (line) => wranglerLines.keep(line) },
   );
   let agent;
   const { shutdown, stopping } = lifecycle(() => ({ agent, wrangler, chain }));

@@ -11,10 +11,13 @@ const LEASH = fileURLToPath(new URL("./leash.mjs", import.meta.url));
 /** How often a process looks whether its parent is still the one that started it. */
 export const PARENT_CHECK_MS = 500;
 
-/** Prints each line a child writes, prefixed with its name, to the matching stream of ours. */
-function pipeLines(stream, prefix, target) {
+/**
+ * Prints each line a child writes, prefixed with its name, to the matching stream of ours; `keep`
+ * (when given) says which lines are worth printing.
+ */
+function pipeLines(stream, prefix, target, keep) {
   createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => {
-    target.write(`${prefix} ${line}\n`);
+    if (keep === undefined || keep(line)) target.write(`${prefix} ${line}\n`);
   });
 }
 
@@ -31,7 +34,7 @@ function pipeLines(stream, prefix, target) {
  * @param {string} command
  * @param {string[]} args
  * @param {NodeJS.ProcessEnv} env
- * @param {{ leash?: boolean, output?: { stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream } }} [options]
+ * @param {{ leash?: boolean, output?: { stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream }, keep?: (line: string) => boolean }} [options]
  */
 export function startChild(name, command, args, env, options = {}) {
   const leashed = options.leash === true;
@@ -43,8 +46,8 @@ export function startChild(name, command, args, env, options = {}) {
         detached: true,
       })
     : spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  pipeLines(child.stdout, `[${name}]`, output.stdout);
-  pipeLines(child.stderr, `[${name}]`, output.stderr);
+  pipeLines(child.stdout, `[${name}]`, output.stdout, options.keep);
+  pipeLines(child.stderr, `[${name}]`, output.stderr, options.keep);
   // The leash's stdin is how it hears which process to outlive; a broken pipe is its own news.
   child.stdin?.on("error", () => {});
   const exited = new Promise((resolve) => {

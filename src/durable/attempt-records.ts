@@ -1,6 +1,7 @@
 import type { FeeConfig } from "../ledger/ledger-config.js";
 import { meter } from "../ledger/meter.js";
 import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
+import { cpuHourMicros } from "../shared/cpu-pricing.js";
 import type { OutboxEntry } from "./outbox-entry.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
 
@@ -17,9 +18,16 @@ export function chargeOf(
     endedAt,
     pricePerGpuHourMicros: member.pricePerGpuHourMicros,
     gpus: member.gpuUuids.length,
+    cpuHourMicros: cpuHourMicros(job.spec.resources),
     mode: job.spec.billing?.mode ?? "per_second",
     fixedPriceMicros: job.spec.billing?.fixedPrice,
   }).amountMicros;
+}
+
+/** A CPU-only job's hourly CPU price, left out for GPU work so its settlement reads as before. */
+function cpuPriceOf(job: JobRecord): { cpuHourMicros?: number } {
+  const price = cpuHourMicros(job.spec.resources);
+  return price > 0 ? { cpuHourMicros: price } : {};
 }
 
 /** The D1 records an ended attempt owes: its attempt row's end, and its settlement in the ledger. */
@@ -53,6 +61,7 @@ export function attemptEndEntries(
         endedAt,
         pricePerGpuHourMicros: member.pricePerGpuHourMicros,
         gpus: member.gpuUuids.length,
+        ...cpuPriceOf(job),
         ...(job.spec.billing ? { billing: job.spec.billing } : {}),
         gpuModel: gpu?.model ?? null,
       },

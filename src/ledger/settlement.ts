@@ -40,6 +40,8 @@ export interface AttemptSettlement {
   endedAt: number;
   pricePerGpuHourMicros: number;
   gpus: number;
+  /** A CPU-only attempt's hourly price for its vCPUs and memory (`cpuHourMicros`); absent for GPU work. */
+  cpuHourMicros?: number;
   billing?: Billing;
   /** For usage by GPU model; null when unknown. */
   gpuModel?: string | null;
@@ -80,6 +82,7 @@ export function settleAttemptStatements(
         endedAt: input.endedAt,
         pricePerGpuHourMicros: input.pricePerGpuHourMicros,
         gpus: input.gpus,
+        cpuHourMicros: input.cpuHourMicros,
         mode: billing.mode,
         fixedPriceMicros: billing.fixedPrice,
       })
@@ -109,7 +112,7 @@ export function settleAttemptStatements(
         ${input.outcome}, CAST(${input.startedAt} AS INTEGER), CAST(${input.endedAt} AS INTEGER),
         CAST(${metered.billableSeconds} AS INTEGER), CAST(${metered.amountMicros} AS INTEGER),
         ${charge}, CAST(${metered.amountMicros} AS INTEGER) - ${charge}, ${split.fee}, ${split.burn},
-        ${split.provider}, CAST(${at} AS INTEGER)
+        ${split.provider}, CAST(${at} AS INTEGER), CAST(${input.cpuHourMicros ?? 0} AS INTEGER)
       FROM (SELECT min(CAST(${metered.amountMicros} AS INTEGER), max(balance_micros, 0)) AS charged
             FROM ledger_accounts WHERE id = ${hold.id}) AS c
       WHERE true`,

@@ -71,6 +71,7 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/quotes": { body: JobSpec, auth: "key" },
   "POST /v1/credits": { body: CreditRequest, auth: "operator" },
   "GET /v1/pricing/suggest": { query: PriceSuggestQuery, auth: "key" },
+  "GET /v1/pricing/cpu": { auth: "key" },
   "GET /v1/account/limits": { auth: "key" },
   "PUT /v1/account/limits": { body: AccountLimitsRequest, auth: "key" },
   "GET /v1/account/events": { query: AccountEventsQuery, auth: "key" },
