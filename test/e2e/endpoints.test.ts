@@ -270,9 +270,11 @@ describe.skipIf(!dockerAvailable("end-to-end: inference endpoints"))("inference 
       "the engine to log the cancellation",
       async () => {
         const out = execFileSync("docker", ["logs", container ?? ""], { encoding: "utf8" });
+        const done = /chat stream: finish=length after 1500 tokens/.exec(out);
+        if (done) throw new Error(`the engine was never told: ${done[0]}\n${failure()}`);
         return /chat stream: cancelled by the caller after (\d+) tokens/.exec(out) ?? undefined;
       },
-      10_000,
+      30_000,
     );
     expect(Number(log[1])).toBeLessThan(1500);
     await eventually("nothing in flight on the replica", async () =>

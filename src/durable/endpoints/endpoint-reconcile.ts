@@ -130,7 +130,8 @@ export class Reconciler {
       max,
       scaling: record.spec.scaling,
       samples: meter.loadSamples(),
-      lastRequestAt: meter.lastRequestAt,
+      // A request still in flight (a cold start, a ten-minute stream) is traffic now: never idle.
+      lastRequestAt: meter.inFlight > 0 ? now : meter.lastRequestAt,
       waiting: meter.waiting,
       lastChangeAt: record.lastChangeAt,
     });
