@@ -1,5 +1,6 @@
 import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { AttemptSettlement } from "../ledger/settlement.js";
+import type { StorageCharge } from "../ledger/storage-charge.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { NodeRecord } from "./region-records.js";
 
@@ -49,5 +50,7 @@ export type OutboxEntry =
   | { kind: "node"; node: NodeRecord; at: number }
   /** Charges a finished attempt from its job's hold (lost and returned attempts are recorded at 0). */
   | { kind: "settle"; settlement: AttemptSettlement; fees: FeeConfig; at: number }
+  /** Charges a paused job's kept checkpoint for the period it was paused. */
+  | { kind: "storage-charge"; charge: StorageCharge; at: number }
   /** Gives what is left of an ended job's hold back to its account. */
   | { kind: "release"; accountId: string; jobId: string; at: number };

@@ -18,7 +18,9 @@ export type TransferKind =
   | "settle_fee"
   | "settle_burn"
   | "release"
-  | "payout";
+  | "payout"
+  /** A paused job's checkpoint kept in object storage, per GB-month (storage-charge.ts). */
+  | "storage";
 
 export interface TransferInput {
   debit: LedgerAccountRef;

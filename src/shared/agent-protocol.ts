@@ -160,7 +160,8 @@ export type Assignment = z.infer<typeof Assignment>;
 
 export const StopOrder = z.object({
   attemptId: AttemptId,
-  reason: z.enum(["cancelled", "superseded", "lease_expired", "unknown_attempt"]),
+  /** `paused`: stop like a cancel (SIGTERM, grace, last checkpoint sync), the job resumes later. */
+  reason: z.enum(["cancelled", "paused", "superseded", "lease_expired", "unknown_attempt"]),
 });
 export type StopOrder = z.infer<typeof StopOrder>;
 

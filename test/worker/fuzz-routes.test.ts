@@ -23,6 +23,7 @@ import {
 } from "../../src/shared/ledger-api.js";
 import { PayoutListQuery } from "../../src/shared/payout-api.js";
 import { PriceSuggestQuery } from "../../src/shared/pricing.js";
+import { PauseRequest } from "../../src/shared/storage/pause-api.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
 import { app } from "../../src/worker/app.js";
 import { fuzzValue, hostileHeader, hostileString, pathSegment, safeText } from "./fuzz-arbitraries.js";
@@ -56,6 +57,8 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/jobs/:id/events/stream": { auth: "key" },
   "GET /v1/openapi.json": { auth: "none" },
   "POST /v1/jobs/:id/cancel": { auth: "key" },
+  "POST /v1/jobs/:id/pause": { body: PauseRequest, auth: "key" },
+  "POST /v1/jobs/:id/resume": { auth: "key" },
   "GET /v1/jobs/:id/logs": { query: LogsQuery, auth: "key" },
   "GET /v1/nodes": { auth: "key" },
   "GET /v1/nodes/:id/metrics": { auth: "key" },

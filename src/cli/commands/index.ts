@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { chatCommand } from "./chat.js";
 import { devFaucetCommand } from "./dev-faucet.js";
 import { endpointCommands } from "./endpoints.js";
+import { jobPauseCommands } from "./job-pause.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
 import { nodesCommand } from "./nodes.js";
@@ -11,6 +12,7 @@ import { signupCommand } from "./signup.js";
 export const COMMANDS: readonly Command[] = [
   signupCommand,
   ...jobCommands,
+  ...jobPauseCommands,
   nodesCommand,
   ...keyCommands,
   ...endpointCommands,
