@@ -139,6 +139,7 @@ export class AttemptRunner {
           fencing: this.fencing,
           at: deps.clock.now(),
           containerId: container.id,
+          ...(container.imageDigest ? { imageDigest: container.imageDigest } : {}),
         });
     this.releaseLogs();
     if (started?.stop) this.requestStop("cancelled", "cancelled while starting");

@@ -46,6 +46,9 @@ export type OutboxEntry =
       endedAt: number;
       exitCode: number | null;
       outcome: string;
+      /** What the agent said it ran (absent in entries stored before they were recorded). */
+      containerId?: string | null;
+      imageDigest?: string | null;
     }
   | { kind: "node"; node: NodeRecord; at: number }
   /** Charges a finished attempt from its job's hold (lost and returned attempts are recorded at 0). */

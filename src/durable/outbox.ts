@@ -136,6 +136,8 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
             endedAt: entry.endedAt,
             exitCode: entry.exitCode,
             outcome: entry.outcome,
+            containerId: entry.containerId ?? null,
+            imageDigest: entry.imageDigest ?? null,
           })
           .where(eq(jobAttempts.id, entry.id)),
       ];

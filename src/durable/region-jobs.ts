@@ -84,9 +84,19 @@ export class RegionJobs {
     this.book.attempts.leases.set(attemptId, now + this.parts.leaseTtlMs());
   }
 
-  started(job: JobRecord, member: AttemptRecord, now: number): void {
+  started(
+    job: JobRecord,
+    member: AttemptRecord,
+    now: number,
+    report?: AttemptReport & { type: "started" },
+  ): void {
     if (member.startedAt !== null) return;
+    // The start time is the region's clock, not the agent's `at`: billing never takes its word.
     member.startedAt = now;
+    if (report) {
+      member.containerId = report.containerId;
+      if (report.imageDigest) member.imageDigest = report.imageDigest;
+    }
     this.parts.staging.event({
       kind: "ack",
       nodeId: member.nodeId,
@@ -114,8 +124,15 @@ export class RegionJobs {
     const succeeded = report.reason === "completed" && report.exitCode === 0;
     member.endedAt = now;
     member.exitCode = report.exitCode;
+    // The node's own error (not the container's exit) is its fault: neither charged nor paid.
     const outcome: AttemptOutcome =
-      member.stopping !== null ? "cancelled" : succeeded ? "succeeded" : "failed";
+      member.stopping !== null
+        ? "cancelled"
+        : succeeded
+          ? "succeeded"
+          : attemptEndOf(report) === "agent_error"
+            ? "node_fault"
+            : "failed";
     this.book.endMember(job, member, outcome, now);
     // A container's own failure is the user's, not the node's: only an agent error counts against it.
     this.parts.staging.event({

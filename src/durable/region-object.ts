@@ -380,6 +380,22 @@ export class RegionObject extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The refund sweep found `count` charged attempts of this node failed where the same spec then
+   * succeeded elsewhere: each counts against the node as an agent error would.
+   */
+  async faultFound(nodeId: string, count: number): Promise<RpcResult<ReputationView>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) throw new MeridianError(404, "node_not_found", `no node ${nodeId}`);
+      for (let i = 0; i < count; i++)
+        this.standing.book.record(nodeId, { type: "attempt", end: "agent_error" }, now);
+      this.state.standingChanged([nodeId], now);
+      await this.save();
+      return this.standing.book.view(nodeId, now);
+    });
+  }
+
   // ---- user-facing methods -------------------------------------------------------------------
 
   /**

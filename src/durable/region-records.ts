@@ -48,6 +48,9 @@ export interface AttemptRecord {
   startedAt: number | null;
   endedAt: number | null;
   exitCode: number | null;
+  /** What the agent said it started: the container's engine id and the image's content digest. */
+  containerId?: string;
+  imageDigest?: string;
   /** Set when the attempt must stop; the reservation stays until it exits or its lease lapses. */
   stopping: StopReason | null;
 }

@@ -259,7 +259,7 @@ export class RegionState {
   report(job: JobRecord, member: AttemptRecord, report: AttemptReport, now: number): void {
     this.nodeBook.presence.heard(member.nodeId, now);
     this.lifecycle.renewLease(member.id, now);
-    if (report.type === "started") this.lifecycle.started(job, member, now);
+    if (report.type === "started") this.lifecycle.started(job, member, now, report);
     else if (report.type === "exited") this.lifecycle.exited(job, member, report, now);
     this.settle(now);
   }

@@ -197,6 +197,14 @@ export const AttemptReport = z.discriminatedUnion("type", [
       fencing: Fencing,
       at: z.number().int(),
       containerId: z.string().max(128),
+      /**
+       * The content digest of the image the container runs (the engine's image id), recorded with
+       * the attempt so a charge can be traced to what ran. Optional for agents older than it.
+       */
+      imageDigest: z
+        .string()
+        .regex(/^sha256:[0-9a-f]{64}$/, "an image digest is sha256: and 64 lower-case hex digits")
+        .optional(),
     })
     .strict(),
   z

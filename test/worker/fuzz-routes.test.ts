@@ -11,6 +11,7 @@ import {
   SiwsChallengeRequest,
   SiwsVerifyRequest,
 } from "../../src/shared/chain-api.js";
+import { DisputeBody, DisputeDecisionBody, DisputeListQuery } from "../../src/shared/dispute-api.js";
 import { EndpointPatch, EndpointSpec } from "../../src/shared/endpoints/endpoint-spec.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
 import {
@@ -55,6 +56,11 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/jobs/:id": { auth: "key" },
   "GET /v1/jobs/:id/events": { auth: "key" },
   "GET /v1/jobs/:id/events/stream": { auth: "key" },
+  "GET /v1/jobs/:id/attempts": { auth: "key" },
+  "POST /v1/jobs/:id/attempts/:attempt/dispute": { body: DisputeBody, auth: "key" },
+  "GET /v1/jobs/:id/attempts/:attempt/dispute": { auth: "key" },
+  "GET /v1/operator/disputes": { query: DisputeListQuery, auth: "operator" },
+  "POST /v1/operator/disputes/:id/decision": { body: DisputeDecisionBody, auth: "operator" },
   "GET /v1/openapi.json": { auth: "none" },
   "POST /v1/jobs/:id/cancel": { auth: "key" },
   "POST /v1/jobs/:id/pause": { body: PauseRequest, auth: "key" },
