@@ -46,7 +46,7 @@ import type { RegionState } from "./region-state.js";
 import { submitJob } from "./region-submit.js";
 import { explainJob, listNodes, type ProviderNodeView, providerNodeView, quoteSpec } from "./region-views.js";
 import { RegionWriter } from "./region-writer.js";
-import type { ReputationView } from "./reputation/index.js";
+import { type ReputationView, reputationPolicyOf } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
 import { budgetRunLimit } from "./run-limits.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
@@ -101,7 +101,12 @@ export class RegionObject extends DurableObject<Env> {
 
   private async load(): Promise<void> {
     const stored = await readStoredRegion(this.ctx.storage);
-    const standing = RegionStanding.restore(stored.reputations, stored.verifications, this.requireVerified);
+    const standing = RegionStanding.restore(
+      stored.reputations,
+      stored.verifications,
+      this.requireVerified,
+      reputationPolicyOf(this.env),
+    );
     const name = this.ctx.id.name ?? stored.storedName ?? "";
     // Kept for wake-ups that carry no name: after a restart, the alarm may construct the object
     // before any named stub does, and `ctx.id.name` is then undefined.
@@ -383,6 +388,28 @@ export class RegionObject extends DurableObject<Env> {
       this.state.standingChanged([nodeId], now);
       await this.save();
       return view;
+    });
+  }
+
+  /**
+   * The Worker found GPU `uuid` of `nodeId` also on `twin`, a node of another region. Answers
+   * whether this region knows the node and GPU (a node it forgot is no twin); if so the GPU turns
+   * suspect and the node may take no work until the operator lifts it.
+   */
+  async foreignTwin(
+    nodeId: string,
+    uuid: string,
+    twin: { nodeId: string; region: string },
+  ): Promise<RpcResult<{ known: boolean }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) return { known: false };
+      const known = this.standing.desk.markForeignTwin(nodeId, uuid, twin);
+      if (known) {
+        this.state.standingChanged([nodeId], now);
+        await this.save();
+      }
+      return { known };
     });
   }
 
