@@ -31,6 +31,10 @@ export const OPTIONS = {
   keep: { type: "string" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
+  min: { type: "string" },
+  max: { type: "string" },
+  system: { type: "string" },
+  "max-tokens": { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
