@@ -30,6 +30,8 @@ export const OPTIONS = {
   follow: { type: "boolean", short: "f" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
+  rpc: { type: "string" },
+  signer: { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -3,6 +3,7 @@ import { devFaucetCommand } from "./dev-faucet.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
 import { nodesCommand } from "./nodes.js";
+import { receiptCommands } from "./receipts.js";
 import { signupCommand } from "./signup.js";
 
 /** Every command, in the order the overview lists them. */
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   ...jobCommands,
   nodesCommand,
   ...keyCommands,
+  ...receiptCommands,
   devFaucetCommand,
 ];

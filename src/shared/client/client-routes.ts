@@ -38,4 +38,5 @@ export const CLIENT_ROUTES = {
   getTopup: ["GET", "/v1/topups/:id"],
   walletChallenge: ["POST", "/v1/auth/wallet/challenge"],
   walletVerify: ["POST", "/v1/auth/wallet/verify"],
+  getReceipt: ["GET", "/v1/receipts/:id"],
 } as const satisfies Record<string, readonly [string, `/v1/${string}`]>;
