@@ -69,12 +69,14 @@ export class ReceiptObject extends DurableObject<Env> {
     const db = drizzle(this.env.DB);
     const signer = await treasurySigner(chain);
     const at = Date.now();
+    const policy = batchPolicy(this.env);
+    // Up to four full batches a run, so a backlog fills whole trees rather than one per run.
     const minted = await mintReceipts(
       db,
       { seed: chain.treasurySecret.slice(0, 32), address: signer.address },
       at,
+      policy.maxLeaves * 4,
     );
-    const policy = batchPolicy(this.env);
     const batches = await cutBatches(db, cutNow ? { ...policy, intervalMs: 0 } : policy, at);
     const anchored = await anchorBatches({
       db,

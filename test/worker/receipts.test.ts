@@ -97,7 +97,10 @@ async function paidProvider(micros: number): Promise<{ apiKey: string; nodeId: s
   return { apiKey: account.apiKey, nodeId };
 }
 
-describe("receipts: signed, batched into a Merkle tree, anchored on the local chain", () => {
+// Each test runs jobs, a receipts run and an anchor on the chain: seconds on a loaded machine.
+describe("receipts: signed, batched into a Merkle tree, anchored on the local chain", {
+  timeout: 30_000,
+}, () => {
   it("issues a receipt per settled attempt that anyone holding it can check, down to the chain", async () => {
     const user = await signup();
     const owner = await signup();
