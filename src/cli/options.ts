@@ -28,6 +28,7 @@ export const OPTIONS = {
   limit: { type: "string" },
   cursor: { type: "string" },
   follow: { type: "boolean", short: "f" },
+  keep: { type: "string" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
   rpc: { type: "string" },

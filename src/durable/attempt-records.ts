@@ -1,5 +1,5 @@
+import { meterAttempt } from "../ledger/attempt-meter.js";
 import type { FeeConfig } from "../ledger/ledger-config.js";
-import { meter } from "../ledger/meter.js";
 import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
 import { cpuHourMicros } from "../shared/cpu-pricing.js";
 import type { OutboxEntry } from "./outbox-entry.js";
@@ -13,15 +13,18 @@ export function chargeOf(
   endedAt: number,
 ): number {
   if (!isBillableOutcome(outcome)) return 0;
-  return meter({
-    startedAt: member.startedAt,
-    endedAt,
-    pricePerGpuHourMicros: member.pricePerGpuHourMicros,
-    gpus: member.gpuUuids.length,
-    cpuHourMicros: cpuHourMicros(job.spec.resources),
-    mode: job.spec.billing?.mode ?? "per_second",
-    fixedPriceMicros: job.spec.billing?.fixedPrice,
-  }).amountMicros;
+  return meterAttempt(
+    {
+      startedAt: member.startedAt,
+      endedAt,
+      pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+      gpus: member.gpuUuids.length,
+      cpuHourMicros: cpuHourMicros(job.spec.resources),
+      mode: job.spec.billing?.mode ?? "per_second",
+      fixedPriceMicros: job.spec.billing?.fixedPrice,
+    },
+    outcome,
+  ).amountMicros;
 }
 
 /** A CPU-only job's hourly CPU price, left out for GPU work so its settlement reads as before. */
@@ -48,6 +51,8 @@ export function attemptEndEntries(
       endedAt,
       exitCode: member.exitCode,
       outcome,
+      containerId: member.containerId ?? null,
+      imageDigest: member.imageDigest ?? null,
     },
     {
       kind: "settle",

@@ -1,4 +1,5 @@
 import { app } from "./app.js";
+import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { receiptsStub } from "./routes/receipts-operator.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
@@ -14,12 +15,13 @@ export default {
   fetch: app.fetch,
   /**
    * The cron trigger (wrangler.toml, every minute): top-ups paid but never read are credited, and
-   * provider payouts run when their day (or week) has come, and receipts are signed, batched and
-   * anchored.
+   * provider payouts run when their day (or week) has come, charges a node's fault caused are
+   * refunded, and receipts are signed, batched and anchored.
    */
   scheduled(controller, env, ctx) {
     ctx.waitUntil(sweepPendingTopups(env, controller.scheduledTime));
     ctx.waitUntil(payoutsStub(env).wake(controller.scheduledTime));
+    ctx.waitUntil(refundNodeFaults(env, controller.scheduledTime));
     ctx.waitUntil(receiptsStub(env).run());
   },
 } satisfies ExportedHandler<Env>;

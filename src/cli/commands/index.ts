@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { devFaucetCommand } from "./dev-faucet.js";
+import { jobPauseCommands } from "./job-pause.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
 import { nodesCommand } from "./nodes.js";
@@ -10,6 +11,7 @@ import { signupCommand } from "./signup.js";
 export const COMMANDS: readonly Command[] = [
   signupCommand,
   ...jobCommands,
+  ...jobPauseCommands,
   nodesCommand,
   ...keyCommands,
   ...receiptCommands,

@@ -9,6 +9,8 @@ export const CLIENT_ROUTES = {
   listJobs: ["GET", "/v1/jobs"],
   getJob: ["GET", "/v1/jobs/:id"],
   cancelJob: ["POST", "/v1/jobs/:id/cancel"],
+  pauseJob: ["POST", "/v1/jobs/:id/pause"],
+  resumeJob: ["POST", "/v1/jobs/:id/resume"],
   jobEvents: ["GET", "/v1/jobs/:id/events"],
   jobLogs: ["GET", "/v1/jobs/:id/logs"],
   streamJobEvents: ["GET", "/v1/jobs/:id/events/stream"],

@@ -118,6 +118,16 @@ export class MeridianClient {
     return this.#json(JobView, "cancelJob", { params: { id } });
   }
 
+  /** Stops a running job keeping its checkpoint (status `paused` once its containers exited). */
+  pauseJob(id: string, body: { keepForSeconds?: number } = {}): Promise<ApiResult<JobView>> {
+    return this.#json(JobView, "pauseJob", { params: { id }, body });
+  }
+
+  /** Queues a paused job again, for any node that fits; it restores its checkpoint. */
+  resumeJob(id: string): Promise<ApiResult<JobView>> {
+    return this.#json(JobView, "resumeJob", { params: { id } });
+  }
+
   jobEvents(id: string): Promise<ApiResult<z.infer<typeof JobEventList>>> {
     return this.#json(JobEventList, "jobEvents", { params: { id } });
   }
