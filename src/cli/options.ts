@@ -33,6 +33,10 @@ export const OPTIONS = {
   scope: { type: "string", multiple: true },
   rpc: { type: "string" },
   signer: { type: "string" },
+  min: { type: "string" },
+  max: { type: "string" },
+  system: { type: "string" },
+  "max-tokens": { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -381,6 +381,28 @@ export class RegionObject extends DurableObject<Env> {
   }
 
   /**
+   * The Worker found GPU `uuid` of `nodeId` also on `twin`, a node of another region. Answers
+   * whether this region knows the node and GPU (a node it forgot is no twin); if so the GPU turns
+   * suspect and the node may take no work until the operator lifts it.
+   */
+  async foreignTwin(
+    nodeId: string,
+    uuid: string,
+    twin: { nodeId: string; region: string },
+  ): Promise<RpcResult<{ known: boolean }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) return { known: false };
+      const known = this.standing.desk.markForeignTwin(nodeId, uuid, twin);
+      if (known) {
+        this.state.standingChanged([nodeId], now);
+        await this.save();
+      }
+      return { known };
+    });
+  }
+
+  /**
    * The refund sweep found `count` charged attempts of this node failed where the same spec then
    * succeeded elsewhere: each counts against the node as an agent error would.
    */

@@ -430,7 +430,9 @@ describe("errors", () => {
   it("prints help to stdout and exits 0 when asked", async () => {
     const overview = await cli(["--help"]);
     expect(overview).toMatchObject({ status: 0, stderr: "" });
-    expect(overview.stdout).toMatch(/jobs submit +submit a job/);
+    expect(overview.stdout).toMatch(/jobs submit\s+submit a job/);
+    expect(overview.stdout).toMatch(/endpoints create\s+create an inference endpoint/);
+    expect(overview.stdout).toMatch(/chat\s+send a prompt to an endpoint/);
     expect((await cli(["jobs", "submit", "-h"])).stdout).toContain("--gpu-model <id>");
   });
 });

@@ -1,5 +1,7 @@
 import type { Command } from "../command.js";
+import { chatCommand } from "./chat.js";
 import { devFaucetCommand } from "./dev-faucet.js";
+import { endpointCommands } from "./endpoints.js";
 import { jobPauseCommands } from "./job-pause.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
@@ -15,5 +17,7 @@ export const COMMANDS: readonly Command[] = [
   nodesCommand,
   ...keyCommands,
   ...receiptCommands,
+  ...endpointCommands,
+  chatCommand,
   devFaucetCommand,
 ];

@@ -43,6 +43,7 @@ import { type SecretCreate, SecretList, SecretView } from "../storage/secrets-ap
 import { JobTemplate } from "../templates/job-template.js";
 import { ApiError, apiErrorOf } from "./api-error.js";
 import { CLIENT_ROUTES } from "./client-routes.js";
+import { EndpointsApi } from "./endpoints-api.js";
 
 export { CLIENT_ROUTES };
 
@@ -86,6 +87,14 @@ export class MeridianClient {
 
   get baseUrl(): string {
     return this.#options.baseUrl;
+  }
+
+  /** Inference endpoints and the OpenAI-compatible surface (see endpoints-api.ts). */
+  get endpoints(): EndpointsApi {
+    return new EndpointsApi({
+      json: (schema, route, options) => this.#json(schema, route, options),
+      send: (route, options) => this.#send(route, options),
+    });
   }
 
   /** The same client with another key (the console after sign-in). */
