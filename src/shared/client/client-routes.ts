@@ -40,9 +40,7 @@ export const CLIENT_ROUTES = {
   getTopup: ["GET", "/v1/topups/:id"],
   walletChallenge: ["POST", "/v1/auth/wallet/challenge"],
   walletVerify: ["POST", "/v1/auth/wallet/verify"],
-<<<<<<< HEAD
   getReceipt: ["GET", "/v1/receipts/:id"],
-=======
   createEndpoint: ["POST", "/v1/endpoints"],
   listEndpoints: ["GET", "/v1/endpoints"],
   getEndpoint: ["GET", "/v1/endpoints/:id"],
@@ -52,5 +50,4 @@ export const CLIENT_ROUTES = {
   endpointEvents: ["GET", "/v1/endpoints/:id/events"],
   endpointMetrics: ["GET", "/v1/endpoints/:id/metrics"],
   chatCompletions: ["POST", "/v1/chat/completions"],
->>>>>>> main
 } as const satisfies Record<string, readonly [string, `/v1/${string}`]>;
