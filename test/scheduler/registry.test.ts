@@ -15,6 +15,7 @@ import { JobSpec } from "../../src/shared/job-spec.js";
 import { demand, gpuNode } from "./nodes.js";
 
 const NOW = 1_700_000_000_000;
+const SPEC = JobSpec.parse({ name: "x", image: "busybox", resources: { gpus: 1 } });
 
 /** Per constraint: a node that fails it and nothing else, a node that passes, and the demand. */
 interface Case {
@@ -133,6 +134,9 @@ describe("the constraint registry", () => {
       expect(record.fact.reads.length, record.name).toBeGreaterThan(0);
       expect(record.fact.source.length, record.name).toBeGreaterThan(0);
       expect(record.says.length, record.name).toBeGreaterThan(0);
+      // The fields it is checked for are the fields it reads from a spec.
+      if (record.fromSpec)
+        expect(Object.keys(record.fromSpec(SPEC)).sort(), record.name).toEqual([...record.keys].sort());
       if (record.field === "") expect(record.unrelaxable, record.name).toBeTruthy();
       else expect([record.relax, record.offers].every(Boolean), record.name).toBe(true);
     }

@@ -1,4 +1,5 @@
-import { bit, GPU_CHECKS, NODE_CHECKS } from "./constraints/index.js";
+import type { GpuConstraint, NodeConstraint } from "./constraints/constraint.js";
+import { bit, type Checked, type Constraints, GPU_CHECKS, NODE_CHECKS } from "./constraints/index.js";
 import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
 import type { GpuGroup, NodeState } from "./node-state.js";
 
@@ -10,13 +11,41 @@ import type { GpuGroup, NodeState } from "./node-state.js";
 
 const GPU_COUNT = bit("gpuCount");
 
+/** The checks a demand's constraints ask for, in registry order. */
+interface Asked {
+  node: readonly Checked<NodeConstraint>[];
+  gpu: readonly Checked<GpuConstraint>[];
+}
+
+/**
+ * Per constraints object, the records it asks for: computed once, so the placement loop runs
+ * only the checks a job sets. A demand's constraints are not changed once it is used.
+ */
+const ASKED = new WeakMap<Constraints, Asked>();
+
+function asked(demand: Demand): Asked {
+  const constraints = demand.constraints;
+  let found = ASKED.get(constraints);
+  if (!found) {
+    const values: Readonly<Record<string, unknown>> = constraints;
+    const sets = (keys: readonly string[]): boolean =>
+      keys.length === 0 || keys.some((key) => values[key] !== undefined);
+    found = {
+      node: NODE_CHECKS.filter((check) => sets(check.record.keys)),
+      gpu: GPU_CHECKS.filter((check) => sets(check.record.keys)),
+    };
+    ASKED.set(constraints, found);
+  }
+  return found;
+}
+
 /**
  * Node-wide constraints the node fails (whatever is reserved on it). With `all` false it stops at
  * the first failure: the placement loop only needs to know whether there is one.
  */
 export function nodeFailures(state: NodeState, demand: Demand, all: boolean): number {
   let mask = 0;
-  for (const check of NODE_CHECKS) {
+  for (const check of asked(demand).node) {
     if (check.record.fails(state, demand)) {
       mask |= check.bit;
       if (!all) return mask;
@@ -28,7 +57,7 @@ export function nodeFailures(state: NodeState, demand: Demand, all: boolean): nu
 /** Per-GPU constraints one GPU group fails, counting its size as if nothing were reserved. */
 export function groupFailures(group: GpuGroup, demand: Demand, all: boolean): number {
   let mask = 0;
-  for (const check of GPU_CHECKS) {
+  for (const check of asked(demand).gpu) {
     if (check.record.fails(group, demand)) {
       mask |= check.bit;
       if (!all) return mask;

@@ -158,17 +158,15 @@ export class Scheduler<T = undefined> {
     let bestGroup: GpuGroup | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     const context: ScoreContext = { demand, pressure: new Map(), fallbackTflops: 1 };
+    // One probe reused for every node: streaming terms read only its node and group.
+    let probe: Candidate | undefined;
     this.inventory.visitCandidates(demand, (state) => {
       const group = fittingGroup(state, demand);
       if (group === null) return "next";
-      const probe: Candidate = {
-        state,
-        group,
-        gpuIndices: [],
-        fragmentationDelta: 0,
-        strandedDelta: 0,
-        score: 0,
-      };
+      if (probe) {
+        probe.state = state;
+        probe.group = group;
+      } else probe = { state, group, gpuIndices: [], fragmentationDelta: 0, strandedDelta: 0, score: 0 };
       const score = streamedScore(terms, probe, context);
       if (score > bestScore || (score === bestScore && best && state.seq < best.seq)) {
         best = state;

@@ -6,6 +6,7 @@ const FIELD = "placement.minBandwidthGbps";
 export const bandwidth: NodeConstraint<"bandwidth", { minBandwidthGbps: number }> = {
   name: "bandwidth",
   scope: "node",
+  keys: ["minBandwidthGbps"],
   field: FIELD,
   fact: {
     reads: ["bandwidthGbps"],

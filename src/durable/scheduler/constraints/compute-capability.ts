@@ -7,6 +7,7 @@ const FIELD = "placement.minComputeCapability";
 export const computeCapability: GpuConstraint<"computeCapability", { minComputeCapability: number }> = {
   name: "computeCapability",
   scope: "gpu",
+  keys: ["minComputeCapability"],
   field: FIELD,
   fact: {
     reads: ["gpus[].computeCapability"],

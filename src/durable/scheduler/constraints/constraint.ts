@@ -68,6 +68,11 @@ interface ConstraintBase<Name extends string, Fields extends object> {
   readonly name: Name;
   /** Type witness only, never set: the fields of `Demand.constraints` this record owns. */
   readonly fields?: Fields;
+  /**
+   * Those fields' names: the record is checked only for a demand that sets one (a record with
+   * none, which reads the demand's size or the node's liveness, is always checked).
+   */
+  readonly keys: readonly string[];
   /** The spec field a user sets (dotted path); "" for what the system sets. */
   readonly field: string;
   readonly fact: Fact;

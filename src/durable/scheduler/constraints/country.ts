@@ -6,6 +6,7 @@ const FIELD = "placement.countries";
 export const country: NodeConstraint<"country", { countries: readonly string[] }> = {
   name: "country",
   scope: "node",
+  keys: ["countries"],
   field: FIELD,
   fact: {
     reads: ["country"],

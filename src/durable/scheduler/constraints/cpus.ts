@@ -7,6 +7,7 @@ const FIELD = "resources.cpus";
 export const cpus: NodeConstraint<"cpus"> = {
   name: "cpus",
   scope: "node",
+  keys: [],
   field: FIELD,
   fact: { reads: ["cpuMilli"], arrives: "registration", source: "registration: the host's CPU count" },
   says: "has fewer CPUs",

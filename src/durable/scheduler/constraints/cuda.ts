@@ -7,6 +7,7 @@ const FIELD = "placement.minCudaVersion";
 export const cuda: NodeConstraint<"cuda", { minCudaVersion: number }> = {
   name: "cuda",
   scope: "node",
+  keys: ["minCudaVersion"],
   field: FIELD,
   fact: {
     reads: ["cudaVersion"],

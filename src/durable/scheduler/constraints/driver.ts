@@ -8,6 +8,7 @@ const FIELD = "placement.minDriverVersion";
 export const driver: NodeConstraint<"driver", { minDriverVersion: number }> = {
   name: "driver",
   scope: "node",
+  keys: ["minDriverVersion"],
   field: FIELD,
   fact: {
     reads: ["driverVersion"],

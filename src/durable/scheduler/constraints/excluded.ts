@@ -4,6 +4,7 @@ import type { NodeConstraint } from "./constraint.js";
 export const excluded: NodeConstraint<"excluded", { excludeNodes: ReadonlySet<string> }> = {
   name: "excluded",
   scope: "node",
+  keys: ["excludeNodes"],
   field: "",
   fact: {
     reads: ["id"],

@@ -7,6 +7,7 @@ const FIELD = "resources.gpus";
 export const gpuCount: GpuConstraint<"gpuCount"> = {
   name: "gpuCount",
   scope: "gpu",
+  keys: [],
   field: FIELD,
   fact: { reads: ["gpus"], arrives: "registration", source: "registration: the GPUs nvidia-smi lists" },
   says: "has fewer GPUs of one model",

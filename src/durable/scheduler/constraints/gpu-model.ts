@@ -6,6 +6,7 @@ const FIELD = "resources.gpuModels";
 export const gpuModel: GpuConstraint<"gpuModel", { gpuModels: readonly string[] }> = {
   name: "gpuModel",
   scope: "gpu",
+  keys: ["gpuModels"],
   field: FIELD,
   fact: {
     reads: ["gpus[].model"],

@@ -32,6 +32,7 @@ export const labels: NodeConstraint<
 > = {
   name: "labels",
   scope: "node",
+  keys: ["requiredLabels", "forbiddenLabels"],
   field: FIELD,
   fact: {
     reads: ["labels"],

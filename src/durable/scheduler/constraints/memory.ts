@@ -6,6 +6,7 @@ const FIELD = "resources.memoryGb";
 export const memory: NodeConstraint<"memory"> = {
   name: "memory",
   scope: "node",
+  keys: [],
   field: FIELD,
   fact: { reads: ["memoryMib"], arrives: "registration", source: "registration: the host's memory" },
   says: "has less memory",

@@ -8,6 +8,7 @@ const FIELD = "placement.near.radiusKm";
 export const near: NodeConstraint<"near", { near: GeoCircle }> = {
   name: "near",
   scope: "node",
+  keys: ["near"],
   field: FIELD,
   fact: {
     reads: ["lat", "lon"],

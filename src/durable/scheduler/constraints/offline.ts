@@ -4,6 +4,7 @@ import type { NodeConstraint } from "./constraint.js";
 export const offline: NodeConstraint<"offline"> = {
   name: "offline",
   scope: "node",
+  keys: [],
   field: "",
   fact: {
     reads: ["schedulable"],

@@ -8,6 +8,7 @@ const FIELD = "maxPricePerGpuHour";
 export const price: NodeConstraint<"price", { maxPricePerGpuHourMicros: number }> = {
   name: "price",
   scope: "node",
+  keys: ["maxPricePerGpuHourMicros"],
   field: FIELD,
   fact: {
     reads: ["pricePerGpuHourMicros"],

@@ -6,6 +6,7 @@ const FIELD = "placement.regions";
 export const region: NodeConstraint<"region", { regions: readonly string[] }> = {
   name: "region",
   scope: "node",
+  keys: ["regions"],
   field: FIELD,
   fact: { reads: ["region"], arrives: "registration", source: "registration: the region the agent joined" },
   says: "is in another region",

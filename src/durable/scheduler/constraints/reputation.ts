@@ -6,6 +6,7 @@ const FIELD = "placement.minReputation";
 export const reputation: NodeConstraint<"reputation", { minReputation: number }> = {
   name: "reputation",
   scope: "node",
+  keys: ["minReputation"],
   field: FIELD,
   fact: {
     reads: ["reputation"],

@@ -6,6 +6,7 @@ const FIELD = "placement.minTflops";
 export const tflops: NodeConstraint<"tflops", { minTflops: number }> = {
   name: "tflops",
   scope: "node",
+  keys: ["minTflops"],
   field: FIELD,
   fact: {
     reads: ["verifiedTflops"],

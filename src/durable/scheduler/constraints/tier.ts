@@ -7,6 +7,7 @@ const FIELD = "placement.tiers";
 export const tier: GpuConstraint<"tier", { tiers: readonly GpuTier[] }> = {
   name: "tier",
   scope: "gpu",
+  keys: ["tiers"],
   field: FIELD,
   fact: {
     reads: ["gpus[].model"],

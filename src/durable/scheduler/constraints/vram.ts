@@ -6,6 +6,7 @@ const FIELD = "resources.minVramGb";
 export const vram: GpuConstraint<"vram", { minVramMib: number }> = {
   name: "vram",
   scope: "gpu",
+  keys: ["minVramMib"],
   field: FIELD,
   fact: {
     reads: ["gpus[].vramMib"],
