@@ -10,6 +10,7 @@ export default defineConfig({
     "./schema/storage.ts",
     "./schema/endpoints.ts",
     "./schema/payouts.ts",
+    "./schema/disputes.ts",
   ],
   out: "./schema/migrations",
 });

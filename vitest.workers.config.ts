@@ -4,53 +4,73 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 import { startWorkerTestChain } from "./test/support/worker-chain.js";
 
-// Worker, Durable Object and D1 tests: they run inside workerd with the real bindings.
-export default defineConfig(async () => {
-  // wrangler.toml serves the console's build as static assets; the pool refuses a missing folder.
-  execFileSync(process.execPath, [path.join(import.meta.dirname, "scripts/build-console.mjs"), "--quiet"], {
-    stdio: "inherit",
-  });
-  const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
-  // Chain tests pay on a local Solana JSON-RPC server (src/local-chain), started here on a free port.
-  const chain = await startWorkerTestChain();
-  return {
-    plugins: [
-      cloudflareTest({
-        main: "./src/worker/index.ts",
-        wrangler: { configPath: "./wrangler.toml" },
-        // The operator token guards operator-only routes (POST /v1/credits); tests use a fixed one.
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            OPERATOR_TOKEN: "test-operator-token",
-            // Test agents claim GPUs they cannot prove; verification has tests of its own.
-            REQUIRE_VERIFIED_GPUS: "false",
-            // Endpoint tests place callers with x-meridian-dev-location (honoured only on local hosts).
-            DEV_LOCATION_HEADER: "true",
-            // Seals secrets and signs storage URLs; a fixed test key (deployments set a secret).
-            SECRETS_KEY: "a".repeat(64),
-            STORAGE_PART_SIZE_BYTES: String(5 * 1024 * 1024),
-            // Suites sign up hundreds of accounts from one (absent) address; rate-limits.test.ts
-            // tests the limits themselves with its own settings.
-            RATE_LIMITS: JSON.stringify({
-              signupPerAddress: { limit: 1_000_000, windowSeconds: 60 },
-              requestsPerKey: { limit: 1_000_000, windowSeconds: 60 },
-              authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
-            }),
-            ...chain.bindings,
-            // Fuzz sizes and seed (test/worker/fuzz-*.test.ts); unset: the CI defaults.
-            FUZZ_CASES: process.env.FUZZ_CASES ?? "",
-            FUZZ_AGENT_CASES: process.env.FUZZ_AGENT_CASES ?? "",
-            FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+export interface WorkersSuite {
+  name: string;
+  include: string[];
+  exclude?: string[];
+  /** "false" admits unverified GPU nodes (most suites); the verified suite runs the production "true". */
+  requireVerifiedGpus: "true" | "false";
+}
+
+/** The workerd suites' config, shared by the plain suite and the verified one (vitest.workers-verified.config.ts). */
+export function workersConfig(suite: WorkersSuite) {
+  return defineConfig(async () => {
+    // wrangler.toml serves the console's build as static assets; the pool refuses a missing folder.
+    execFileSync(process.execPath, [path.join(import.meta.dirname, "scripts/build-console.mjs"), "--quiet"], {
+      stdio: "inherit",
+    });
+    const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
+    // Chain tests pay on a local Solana JSON-RPC server (src/local-chain), started here on a free port.
+    const chain = await startWorkerTestChain();
+    return {
+      plugins: [
+        cloudflareTest({
+          main: "./src/worker/index.ts",
+          wrangler: { configPath: "./wrangler.toml" },
+          // The operator token guards operator-only routes (POST /v1/credits); tests use a fixed one.
+          miniflare: {
+            bindings: {
+              TEST_MIGRATIONS: migrations,
+              OPERATOR_TOKEN: "test-operator-token",
+              // Test agents claim GPUs they cannot prove; verification has tests of its own, and
+              // test/worker/verified/ runs with the production setting.
+              REQUIRE_VERIFIED_GPUS: suite.requireVerifiedGpus,
+              // Endpoint tests place callers with x-meridian-dev-location (honoured only on local hosts).
+              DEV_LOCATION_HEADER: "true",
+              // Seals secrets and signs storage URLs; a fixed test key (deployments set a secret).
+              SECRETS_KEY: "a".repeat(64),
+              STORAGE_PART_SIZE_BYTES: String(5 * 1024 * 1024),
+              // Suites sign up hundreds of accounts from one (absent) address; rate-limits.test.ts
+              // tests the limits themselves with its own settings.
+              RATE_LIMITS: JSON.stringify({
+                signupPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+                requestsPerKey: { limit: 1_000_000, windowSeconds: 60 },
+                authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
+              }),
+              ...chain.bindings,
+              // Fuzz sizes and seed (test/worker/fuzz-*.test.ts); unset: the CI defaults.
+              FUZZ_CASES: process.env.FUZZ_CASES ?? "",
+              FUZZ_AGENT_CASES: process.env.FUZZ_AGENT_CASES ?? "",
+              FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+            },
           },
-        },
-      }),
-    ],
-    test: {
-      name: "workers",
-      include: ["test/worker/**/*.test.ts"],
-      setupFiles: ["./test/worker/apply-migrations.ts", "./test/worker/secure-context.ts"],
-      globalSetup: ["./test/support/worker-chain-teardown.ts"],
-    },
-  };
+        }),
+      ],
+      test: {
+        name: suite.name,
+        include: suite.include,
+        exclude: suite.exclude ?? [],
+        setupFiles: ["./test/worker/apply-migrations.ts", "./test/worker/secure-context.ts"],
+        globalSetup: ["./test/support/worker-chain-teardown.ts"],
+      },
+    };
+  });
+}
+
+// Worker, Durable Object and D1 tests: they run inside workerd with the real bindings.
+export default workersConfig({
+  name: "workers",
+  include: ["test/worker/**/*.test.ts"],
+  exclude: ["test/worker/verified/**"],
+  requireVerifiedGpus: "false",
 });

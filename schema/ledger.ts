@@ -129,6 +129,8 @@ export const ledgerSettlements = sqliteTable(
     burnMicros: integer("burn_micros").notNull(),
     providerMicros: integer("provider_micros").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** The CPU table's hourly price of a CPU-only attempt (its vCPUs and memory); 0 for GPU work. */
+    cpuHourMicros: integer("cpu_hour_micros").notNull().default(0),
   },
   (t) => [
     uniqueIndex("ledger_settlements_job_attempt").on(t.jobId, t.attemptId),

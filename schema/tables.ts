@@ -107,6 +107,10 @@ export const jobAttempts = sqliteTable(
     endedAt: integer("ended_at"),
     exitCode: integer("exit_code"),
     outcome: text("outcome"),
+    /** The container the agent said it started (its engine id), recorded on the region's clock. */
+    containerId: text("container_id"),
+    /** The content digest (`sha256:…`) of the image the agent ran; null when it did not say. */
+    imageDigest: text("image_digest"),
   },
   (t) => [index("job_attempts_job").on(t.jobId)],
 );

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every test suite: first the workerd suites (Worker, Durable Object, D1), then the Node
+// Runs every test suite: first the workerd suites (Worker, Durable Object, D1; the plain one and the
+// one with verified GPUs required), then the Node
 // suites (shared contract, agent on the real Docker engine, CLI, end-to-end). Suites that need a
 // Docker engine skip loudly without one, unless MERIDIAN_REQUIRE_DOCKER=1 (set by .ci/run), where a
 // missing engine fails the run.
@@ -8,6 +9,8 @@ import { spawnSync } from "node:child_process";
 const extra = process.argv.slice(2);
 const runs = [
   ["vitest", "run", "--config", "vitest.workers.config.ts", ...extra],
+  // The production path: REQUIRE_VERIFIED_GPUS=true (test/worker/verified/).
+  ["vitest", "run", "--config", "vitest.workers-verified.config.ts", ...extra],
   ["vitest", "run", "--config", "vitest.node.config.ts", ...extra],
 ];
 let failed = false;

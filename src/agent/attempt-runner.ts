@@ -114,7 +114,9 @@ export class AttemptRunner {
 
   /** The lease is gone (superseded, expired, refused as stale): stop and forget, report nothing. */
   abandon(why: string): void {
-    if (this.stale) return;
+    // Once the exit is being reported the attempt ends either way; a poll answered meanwhile lists
+    // it as unknown only because the region already took the exit.
+    if (this.stale || this.phaseNow === "reporting" || this.phaseNow === "finished") return;
     this.stale = true;
     this.deps.log.warn(`${this.describe()}: no longer ours (${why}); stopping it`);
     this.shipper.abandon();
@@ -139,6 +141,7 @@ export class AttemptRunner {
           fencing: this.fencing,
           at: deps.clock.now(),
           containerId: container.id,
+          ...(container.imageDigest ? { imageDigest: container.imageDigest } : {}),
         });
     this.releaseLogs();
     if (started?.stop) this.requestStop("cancelled", "cancelled while starting");

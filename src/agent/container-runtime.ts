@@ -41,6 +41,8 @@ export interface ContainerExit {
 
 export interface RunningContainer {
   readonly id: string;
+  /** The content digest (`sha256:…`) of the image it runs, when the engine has one (a host process has none). */
+  readonly imageDigest?: string | undefined;
   readonly state: ContainerLifecycle;
   /** Settles once the process exited and every log line it wrote was delivered. */
   readonly exited: Promise<ContainerExit>;

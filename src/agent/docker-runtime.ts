@@ -18,6 +18,9 @@ import {
 import { JobNetworks, jobNetworkName } from "./job-network.js";
 import { DEFAULT_ISOLATION, type IsolationConfig } from "./policy/isolation-policy.js";
 
+/** An engine image id: the sha256 content digest of the image's configuration. */
+const IMAGE_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
 export const LABELS = { job: "meridian.job", attempt: "meridian.attempt", node: "meridian.node" } as const;
 
 /** A fork bomb in a job must not take the host down with it. */
@@ -150,10 +153,10 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async start(spec: ContainerSpec, onLog: LogSink): Promise<RunningContainer> {
-    const options = await this.isolatedCreateOptions(spec);
+    const { options, imageDigest } = await this.isolatedCreateOptions(spec);
     const release = (): Promise<void> => this.networks.release(spec.attemptId);
     try {
-      return await this.createAndStart(spec, options, onLog, release);
+      return await this.createAndStart(spec, options, onLog, release, imageDigest);
     } catch (error) {
       await release().catch(() => undefined);
       throw error;
@@ -161,7 +164,9 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /** The job's own network, then create options confined by the host policy and checked. */
-  private async isolatedCreateOptions(spec: ContainerSpec): Promise<Docker.ContainerCreateOptions> {
+  private async isolatedCreateOptions(
+    spec: ContainerSpec,
+  ): Promise<{ options: Docker.ContainerCreateOptions; imageDigest: string | undefined }> {
     try {
       // A container of this attempt that survived an earlier try holds its network: replace both.
       await removeQuietly(this.docker.getContainer(containerName(spec.attemptId)));
@@ -174,7 +179,8 @@ export class DockerRuntime implements ContainerRuntime {
         gpuUuids: spec.gpuUuids,
       });
       assertIsolated(options, { gpuUuids: spec.gpuUuids, mountRoots: this.mountRoots });
-      return options;
+      // The image id is the content digest of what runs, whatever tag named it: the attempt's record.
+      return { options, imageDigest: IMAGE_DIGEST.test(image.Id) ? image.Id : undefined };
     } catch (error) {
       await this.networks.release(spec.attemptId).catch(() => undefined);
       throw new ContainerStartError(spec.attemptId, engineMessage(error));
@@ -186,6 +192,7 @@ export class DockerRuntime implements ContainerRuntime {
     options: Docker.ContainerCreateOptions,
     onLog: LogSink,
     release: () => Promise<void>,
+    imageDigest: string | undefined,
   ): Promise<RunningContainer> {
     let container: Docker.Container;
     try {
@@ -203,7 +210,7 @@ export class DockerRuntime implements ContainerRuntime {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const logsDone = pipeLogs(this.docker, stream, onLog);
       await container.start();
-      return new DockerContainer(container, logsDone, this.stopGraceSeconds, release);
+      return new DockerContainer(container, logsDone, this.stopGraceSeconds, release, imageDigest);
     } catch (error) {
       await removeQuietly(container);
       throw new ContainerStartError(spec.attemptId, engineMessage(error));
@@ -264,6 +271,7 @@ export class DockerRuntime implements ContainerRuntime {
 
 class DockerContainer implements RunningContainer {
   readonly id: string;
+  readonly imageDigest: string | undefined;
   readonly exited: Promise<ContainerExit>;
   private lifecycle: ContainerLifecycle = "running";
 
@@ -273,8 +281,10 @@ class DockerContainer implements RunningContainer {
     private readonly stopGraceSeconds: number,
     /** Removes what the container lived in (its job network and firewall rules). */
     private readonly release: () => Promise<void>,
+    imageDigest?: string,
   ) {
     this.id = container.id;
+    this.imageDigest = imageDigest;
     this.exited = this.waitForExit(logsDone);
     // Observed by whoever awaits it; this keeps an unobserved failure from crashing the process.
     this.exited.catch(() => {});

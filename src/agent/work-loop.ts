@@ -355,6 +355,8 @@ export class WorkLoop {
     const runner = this.attempts.get(order.attemptId);
     if (runner === undefined) return;
     if (order.reason === "cancelled") runner.requestStop("cancelled", "cancelled by its owner");
+    // A pause stops the container the same way: SIGTERM, the grace period, the last checkpoint sync.
+    else if (order.reason === "paused") runner.requestStop("cancelled", "paused by its owner");
     else runner.abandon(order.reason);
   }
 

@@ -28,8 +28,13 @@ export const OPTIONS = {
   limit: { type: "string" },
   cursor: { type: "string" },
   follow: { type: "boolean", short: "f" },
+  keep: { type: "string" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
+  min: { type: "string" },
+  max: { type: "string" },
+  system: { type: "string" },
+  "max-tokens": { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -1,6 +1,7 @@
+import { meterAttempt } from "../ledger/attempt-meter.js";
 import type { FeeConfig } from "../ledger/ledger-config.js";
-import { meter } from "../ledger/meter.js";
 import { type AttemptOutcome, isBillableOutcome } from "../ledger/settlement.js";
+import { cpuHourMicros } from "../shared/cpu-pricing.js";
 import type { OutboxEntry } from "./outbox-entry.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
 
@@ -12,14 +13,24 @@ export function chargeOf(
   endedAt: number,
 ): number {
   if (!isBillableOutcome(outcome)) return 0;
-  return meter({
-    startedAt: member.startedAt,
-    endedAt,
-    pricePerGpuHourMicros: member.pricePerGpuHourMicros,
-    gpus: member.gpuUuids.length,
-    mode: job.spec.billing?.mode ?? "per_second",
-    fixedPriceMicros: job.spec.billing?.fixedPrice,
-  }).amountMicros;
+  return meterAttempt(
+    {
+      startedAt: member.startedAt,
+      endedAt,
+      pricePerGpuHourMicros: member.pricePerGpuHourMicros,
+      gpus: member.gpuUuids.length,
+      cpuHourMicros: cpuHourMicros(job.spec.resources),
+      mode: job.spec.billing?.mode ?? "per_second",
+      fixedPriceMicros: job.spec.billing?.fixedPrice,
+    },
+    outcome,
+  ).amountMicros;
+}
+
+/** A CPU-only job's hourly CPU price, left out for GPU work so its settlement reads as before. */
+function cpuPriceOf(job: JobRecord): { cpuHourMicros?: number } {
+  const price = cpuHourMicros(job.spec.resources);
+  return price > 0 ? { cpuHourMicros: price } : {};
 }
 
 /** The D1 records an ended attempt owes: its attempt row's end, and its settlement in the ledger. */
@@ -40,6 +51,8 @@ export function attemptEndEntries(
       endedAt,
       exitCode: member.exitCode,
       outcome,
+      containerId: member.containerId ?? null,
+      imageDigest: member.imageDigest ?? null,
     },
     {
       kind: "settle",
@@ -53,6 +66,7 @@ export function attemptEndEntries(
         endedAt,
         pricePerGpuHourMicros: member.pricePerGpuHourMicros,
         gpus: member.gpuUuids.length,
+        ...cpuPriceOf(job),
         ...(job.spec.billing ? { billing: job.spec.billing } : {}),
         gpuModel: gpu?.model ?? null,
       },

@@ -102,7 +102,7 @@ export async function admitJob(
   const now = Date.now();
   const limitStatements = await checkAccountLimits(db, accountId, {
     holdMicros: plan.holdMicros,
-    spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus,
+    spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus + (terms.cpuHourMicros ?? 0),
     at: now,
   });
   const jobId = newId("job", now);
@@ -135,7 +135,7 @@ export async function admitJob(
     if (limitGuardOf(error) !== null) {
       await checkAccountLimits(db, accountId, {
         holdMicros: plan.holdMicros,
-        spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus,
+        spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus + (terms.cpuHourMicros ?? 0),
         at: Date.now(),
       });
       const code = limitGuardOf(error) ?? "monthly_cap_reached";

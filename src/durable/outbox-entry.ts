@@ -1,5 +1,6 @@
 import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { AttemptSettlement } from "../ledger/settlement.js";
+import type { StorageCharge } from "../ledger/storage-charge.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { NodeRecord } from "./region-records.js";
 
@@ -45,9 +46,14 @@ export type OutboxEntry =
       endedAt: number;
       exitCode: number | null;
       outcome: string;
+      /** What the agent said it ran (absent in entries stored before they were recorded). */
+      containerId?: string | null;
+      imageDigest?: string | null;
     }
   | { kind: "node"; node: NodeRecord; at: number }
   /** Charges a finished attempt from its job's hold (lost and returned attempts are recorded at 0). */
   | { kind: "settle"; settlement: AttemptSettlement; fees: FeeConfig; at: number }
+  /** Charges a paused job's kept checkpoint for the period it was paused. */
+  | { kind: "storage-charge"; charge: StorageCharge; at: number }
   /** Gives what is left of an ended job's hold back to its account. */
   | { kind: "release"; accountId: string; jobId: string; at: number };

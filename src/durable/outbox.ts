@@ -5,6 +5,7 @@ import { jobAttempts, nodes } from "../../schema/tables.js";
 import type { LedgerDb } from "../ledger/ledger-db.js";
 import { releaseHoldStatements } from "../ledger/release.js";
 import { settleAttemptStatements } from "../ledger/settlement.js";
+import { storageChargeStatements } from "../ledger/storage-charge.js";
 import { transitionStatements } from "./job-rows.js";
 import type { OutboxEntry } from "./outbox-entry.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
@@ -135,11 +136,15 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
             endedAt: entry.endedAt,
             exitCode: entry.exitCode,
             outcome: entry.outcome,
+            containerId: entry.containerId ?? null,
+            imageDigest: entry.imageDigest ?? null,
           })
           .where(eq(jobAttempts.id, entry.id)),
       ];
     case "settle":
       return settleAttemptStatements(db, entry.settlement, entry.fees, entry.at);
+    case "storage-charge":
+      return storageChargeStatements(db, entry.charge, entry.at);
     case "release":
       return releaseHoldStatements(db, { accountId: entry.accountId, jobId: entry.jobId }, entry.at);
     case "node": {

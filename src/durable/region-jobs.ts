@@ -5,6 +5,7 @@ import { attemptStartEntry } from "./attempt-records.js";
 import type { Staging } from "./effects.js";
 import type { JobBook } from "./job-book.js";
 import { failureReason, isTerminalStatus } from "./job-outcome.js";
+import { JobPauses } from "./job-pause.js";
 import { retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, StopReason } from "./region-records.js";
 import { attemptEndOf } from "./reputation/index.js";
@@ -28,7 +29,12 @@ export interface RegionJobsParts {
  * through the job book; freed capacity asks the state for a scheduling pass through the staging.
  */
 export class RegionJobs {
-  constructor(private readonly parts: RegionJobsParts) {}
+  /** Pause and resume (job-pause.ts): a paused job stays here, its members stopped. */
+  readonly pauses: JobPauses;
+
+  constructor(private readonly parts: RegionJobsParts) {
+    this.pauses = new JobPauses({ book: parts.book, staging: parts.staging });
+  }
 
   private get book(): JobBook {
     return this.parts.book;
@@ -78,9 +84,19 @@ export class RegionJobs {
     this.book.attempts.leases.set(attemptId, now + this.parts.leaseTtlMs());
   }
 
-  started(job: JobRecord, member: AttemptRecord, now: number): void {
+  started(
+    job: JobRecord,
+    member: AttemptRecord,
+    now: number,
+    report?: AttemptReport & { type: "started" },
+  ): void {
     if (member.startedAt !== null) return;
+    // The start time is the region's clock, not the agent's `at`: billing never takes its word.
     member.startedAt = now;
+    if (report) {
+      member.containerId = report.containerId;
+      if (report.imageDigest) member.imageDigest = report.imageDigest;
+    }
     this.parts.staging.event({
       kind: "ack",
       nodeId: member.nodeId,
@@ -108,8 +124,15 @@ export class RegionJobs {
     const succeeded = report.reason === "completed" && report.exitCode === 0;
     member.endedAt = now;
     member.exitCode = report.exitCode;
+    // The node's own error (not the container's exit) is its fault: neither charged nor paid.
     const outcome: AttemptOutcome =
-      member.stopping !== null ? "cancelled" : succeeded ? "succeeded" : "failed";
+      member.stopping !== null
+        ? "cancelled"
+        : succeeded
+          ? "succeeded"
+          : attemptEndOf(report) === "agent_error"
+            ? "node_fault"
+            : "failed";
     this.book.endMember(job, member, outcome, now);
     // A container's own failure is the user's, not the node's: only an agent error counts against it.
     this.parts.staging.event({
@@ -118,7 +141,8 @@ export class RegionJobs {
       end: member.stopping !== null ? "cancelled" : attemptEndOf(report),
       at: now,
     });
-    if (!isTerminalStatus(job.status)) {
+    // A member stopped for a pause neither fails nor completes its job (settleIfDone pauses it).
+    if (!isTerminalStatus(job.status) && member.stopping !== "paused") {
       if (!succeeded && member.stopping === null) {
         const reason = this.budgetStopped(job, member, report)
           ? BUDGET_EXHAUSTED
@@ -133,6 +157,7 @@ export class RegionJobs {
   }
 
   cancel(job: JobRecord, now: number): void {
+    this.pauses.end(job, now);
     const active = job.members.filter((m) => m.endedAt === null);
     this.book.transition(job, "cancelled", "cancelled by the user", now, { endedAt: now });
     if (active.length === 0) {
@@ -203,7 +228,7 @@ export class RegionJobs {
     // The whole placement is lost: a gang cannot go on with a member missing. The event names the
     // attempt whose node went silent.
     this.retireMembers(job, "lost", now);
-    const retry = job.attempts <= job.spec.maxRetries;
+    const retry = job.attempts - (job.pauses ?? 0) <= job.spec.maxRetries;
     this.book.transition(
       job,
       "lost",
@@ -266,6 +291,7 @@ export class RegionJobs {
 
   /** Lost attempts whose leases lapsed, and retries whose backoff is over, as time passes. */
   sweep(now: number): void {
+    this.pauses.expire(now);
     for (const job of [...this.book.jobs.values()]) {
       if (job.status === "queued" && job.retryAt !== null && job.retryAt <= now) {
         job.retryAt = null;
@@ -329,6 +355,7 @@ export class RegionJobs {
     if (job.members.some((m) => m.endedAt === null)) return;
     this.book.release(job.id);
     if (isTerminalStatus(job.status)) this.book.forget(job, now);
+    else if (this.pauses.pausing(job)) this.pauses.stopped(job, now);
   }
 
   private budgetStopped(

@@ -25,6 +25,7 @@ import { systemClock } from "./clock.js";
 import { RegionTunnels } from "./endpoints/region-tunnels.js";
 import type { BoardReplica } from "./endpoints/replica-board.js";
 import { replicaChanged } from "./endpoints/replica-notify.js";
+import type { PauseTerms } from "./job-pause.js";
 import { type Timing, timingOf } from "./lease.js";
 import { writeLogs } from "./log-writer.js";
 import type { NodeHealth } from "./node-metrics.js";
@@ -379,6 +380,44 @@ export class RegionObject extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The Worker found GPU `uuid` of `nodeId` also on `twin`, a node of another region. Answers
+   * whether this region knows the node and GPU (a node it forgot is no twin); if so the GPU turns
+   * suspect and the node may take no work until the operator lifts it.
+   */
+  async foreignTwin(
+    nodeId: string,
+    uuid: string,
+    twin: { nodeId: string; region: string },
+  ): Promise<RpcResult<{ known: boolean }>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) return { known: false };
+      const known = this.standing.desk.markForeignTwin(nodeId, uuid, twin);
+      if (known) {
+        this.state.standingChanged([nodeId], now);
+        await this.save();
+      }
+      return { known };
+    });
+  }
+
+  /**
+   * The refund sweep found `count` charged attempts of this node failed where the same spec then
+   * succeeded elsewhere: each counts against the node as an agent error would.
+   */
+  async faultFound(nodeId: string, count: number): Promise<RpcResult<ReputationView>> {
+    return asResult(async () => {
+      const now = Date.now();
+      if (!this.state.nodes.has(nodeId)) throw new MeridianError(404, "node_not_found", `no node ${nodeId}`);
+      for (let i = 0; i < count; i++)
+        this.standing.book.record(nodeId, { type: "attempt", end: "agent_error" }, now);
+      this.state.standingChanged([nodeId], now);
+      await this.save();
+      return this.standing.book.view(nodeId, now);
+    });
+  }
+
   // ---- user-facing methods -------------------------------------------------------------------
 
   /**
@@ -404,6 +443,34 @@ export class RegionObject extends DurableObject<Env> {
       await this.save();
       return { status: "cancelled" as const };
     });
+  }
+
+  /** Pauses a running job (job-pause.ts); the answer is its status now (still `running` while it stops). */
+  async pause(jobId: string, terms: PauseTerms): Promise<RpcResult<{ status: JobStatus }>> {
+    return asResult(async () => {
+      const job = this.state.jobs.get(jobId);
+      if (!job) throw new MeridianError(409, "job_finished", "the job has already ended");
+      this.state.pause(job, terms, Date.now());
+      await this.save();
+      return { status: job.status };
+    });
+  }
+
+  /** Queues a paused job again; it restores its checkpoint on whichever node takes it. */
+  async resume(jobId: string): Promise<RpcResult<{ status: JobStatus }>> {
+    return asResult(async () => {
+      const job = this.state.jobs.get(jobId);
+      if (!job) throw new MeridianError(409, "job_finished", "the job has already ended");
+      this.state.resume(job, Date.now());
+      await this.save();
+      return { status: job.status };
+    });
+  }
+
+  /** The Worker committed a checkpoint of this job (its size is what a pause keeps stored). */
+  async checkpointStored(jobId: string, seq: number, bytes: number): Promise<void> {
+    this.state.checkpointStored(jobId, seq, bytes);
+    await this.save();
   }
 
   /** Why each of these jobs is still queued; jobs that are not queued here are left out. */

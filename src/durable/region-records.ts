@@ -30,7 +30,7 @@ export interface NodeRecord {
 }
 
 /** Why an attempt is being stopped while its reservation is still held. */
-export type StopReason = "cancelled" | "gang_failed";
+export type StopReason = "cancelled" | "gang_failed" | "paused";
 
 /** One node's share of a job's placement: its own lease and fencing number. */
 export interface AttemptRecord {
@@ -48,6 +48,9 @@ export interface AttemptRecord {
   startedAt: number | null;
   endedAt: number | null;
   exitCode: number | null;
+  /** What the agent said it started: the container's engine id and the image's content digest. */
+  containerId?: string;
+  imageDigest?: string;
   /** Set when the attempt must stop; the reservation stays until it exits or its lease lapses. */
   stopping: StopReason | null;
 }
@@ -77,6 +80,22 @@ export interface JobRecord {
   spentMicros: number;
   /** Set for an endpoint's replica: the container serves this through the node's tunnel. */
   service?: ReplicaService | undefined;
+  /** The latest committed checkpoint, as the Worker reported it (what a pause keeps stored). */
+  checkpoint?: { seq: number; bytes: number } | undefined;
+  /** Set from a pause request until the job is resumed (see job-pause.ts). */
+  pause?: PauseRecord | undefined;
+  /** Placements that ended in a pause: they do not count against `maxRetries`. */
+  pauses?: number | undefined;
+}
+
+/** A pause: asked for at `requestedAt`; `since` once every member stopped (storage billing starts). */
+export interface PauseRecord {
+  requestedAt: number;
+  since: number | null;
+  /** The job ends (expired) if it is not resumed by then. */
+  expiresAt: number;
+  /** The storage price agreed when it was paused (µUSD per GB-month). */
+  storageMicrosPerGbMonth: number;
 }
 
 /** A user's job, as the Worker validated it, for its region to admit, queue and place. */

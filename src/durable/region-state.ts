@@ -7,6 +7,7 @@ import { type Effects, Staging } from "./effects.js";
 import type { FairShare } from "./fair-share.js";
 import { JobBook } from "./job-book.js";
 import { isTerminalStatus } from "./job-outcome.js";
+import type { PauseTerms } from "./job-pause.js";
 import type { LeasePolicy } from "./lease.js";
 import { avoidanceToLift } from "./lost-node-avoidance.js";
 import type { Absence, NodePresence } from "./node-presence.js";
@@ -224,7 +225,8 @@ export class RegionState {
       for (const member of job.members) {
         if (member.nodeId !== nodeId || member.endedAt !== null) continue;
         // A gang member stopped because a peer failed still reports its exit, so it is billed.
-        if (member.stopping) stop.push({ attemptId: member.id, reason: "cancelled" });
+        if (member.stopping)
+          stop.push({ attemptId: member.id, reason: member.stopping === "paused" ? "paused" : "cancelled" });
         else if (member.startedAt === null && !taken.has(member.id) && !isTerminalStatus(job.status)) {
           const masterId = job.members[0]?.nodeId ?? nodeId;
           const master = peerAddress(this.nodeBook.get(masterId), masterId);
@@ -257,7 +259,7 @@ export class RegionState {
   report(job: JobRecord, member: AttemptRecord, report: AttemptReport, now: number): void {
     this.nodeBook.presence.heard(member.nodeId, now);
     this.lifecycle.renewLease(member.id, now);
-    if (report.type === "started") this.lifecycle.started(job, member, now);
+    if (report.type === "started") this.lifecycle.started(job, member, now, report);
     else if (report.type === "exited") this.lifecycle.exited(job, member, report, now);
     this.settle(now);
   }
@@ -339,6 +341,26 @@ export class RegionState {
     this.settle(now);
   }
 
+  /** Stops a running job's members to pause it (see job-pause.ts); throws a MeridianError if it cannot be. */
+  pause(job: JobRecord, terms: PauseTerms, now: number): void {
+    this.lifecycle.pauses.request(job, terms, now);
+    this.settle(now);
+  }
+
+  /** Queues a paused job again, for any node that fits. */
+  resume(job: JobRecord, now: number): void {
+    this.lifecycle.pauses.resume(job, now);
+    this.settle(now);
+  }
+
+  /** A checkpoint of the job was committed: what its pause would keep stored. */
+  checkpointStored(jobId: string, seq: number, bytes: number): void {
+    const job = this.book.jobs.get(jobId);
+    if (!job || (job.checkpoint && job.checkpoint.seq >= seq)) return;
+    job.checkpoint = { seq, bytes };
+    this.book.stage(job);
+  }
+
   // ---- time --------------------------------------------------------------------------------
 
   /** Expires lapsed leases, parks silent nodes, re-queues retries that are due, and places work. */
@@ -360,7 +382,8 @@ export class RegionState {
 
   /** The earliest time the sweep has something to do, or null when nothing is pending. */
   nextWakeAt(now: number): number | null {
-    let next: number | null = null;
+    // A paused job kept past its time expires at the sweep after it.
+    let next: number | null = this.lifecycle.pauses.nextExpiry();
     let active = false;
     for (const job of this.book.jobs.values()) {
       if (job.retryAt !== null) next = next === null ? job.retryAt : Math.min(next, job.retryAt);

@@ -1,4 +1,5 @@
 import type { NodeView, PlacementExplanation, QuoteView } from "../shared/api.js";
+import { cpuHourMicros } from "../shared/cpu-pricing.js";
 import { MeridianError } from "../shared/errors.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
@@ -71,8 +72,13 @@ export function quoteSpec(state: RegionState, spec: JobSpec, now: number): Quote
     if (node.node.gpus.length < demand.gpus) continue;
     prices.push(price);
   }
+  // A CPU-only spec pays the CPU table's price for what each of its nodes reserves.
+  const cpuPerNode = cpuHourMicros(spec.resources);
   const perHour = placement
-    ? placement.nodes.reduce((sum, node) => sum + node.pricePerGpuHourMicros * node.gpuUuids.length, 0)
+    ? placement.nodes.reduce(
+        (sum, node) => sum + node.pricePerGpuHourMicros * node.gpuUuids.length + cpuPerNode,
+        0,
+      )
     : null;
   return {
     region: state.region,

@@ -1,5 +1,6 @@
 import { holdPlan, holdTermsOf } from "../ledger/hold-plan.js";
 import { runLimitSeconds } from "../ledger/run-limit.js";
+import { cpuHourMicros } from "../shared/cpu-pricing.js";
 import type { AttemptRecord, JobRecord } from "./region-records.js";
 
 /** Seconds an attempt may run before its agent stops it. */
@@ -15,6 +16,7 @@ export const budgetRunLimit: RunLimit = (job, member) =>
     spentMicros: job.spentMicros,
     pricePerGpuHourMicros: member.pricePerGpuHourMicros,
     gpus: member.gpuUuids.length,
+    cpuHourMicros: cpuHourMicros(job.spec.resources),
     billing: job.spec.billing,
     timeoutSeconds: job.spec.timeoutSeconds,
     maxHours: job.spec.budget?.maxHours,

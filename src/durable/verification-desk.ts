@@ -21,6 +21,12 @@ import { estimateChallengeGpuMs, nextChallengeDelayMs } from "../shared/verifica
 import { VerificationError } from "../shared/verification/verification-error.js";
 import type { DeskChanges, DeskNode, DeskOptions } from "./verification/desk-options.js";
 import { minOf, statusOf, type VerificationStatus } from "./verification/desk-status.js";
+import {
+  clearForeignTwins,
+  type ForeignTwin,
+  holdSuspect,
+  markForeignTwin,
+} from "./verification/foreign-twins.js";
 import { markTwins, twinsOf } from "./verification/gpu-twins.js";
 import {
   fingerprintOf,
@@ -110,10 +116,22 @@ export class VerificationDesk {
     return true;
   }
 
+  /**
+   * The Worker found this node's GPU `uuid` on `twin`, a node of another region: the GPU turns
+   * suspect and stays so (foreign-twins.ts). False when the desk has no such node or GPU here.
+   */
+  markForeignTwin(nodeId: string, uuid: string, twin: ForeignTwin): boolean {
+    const node = this.nodes.get(nodeId);
+    if (!node || !markForeignTwin(node, uuid, twin)) return false;
+    this.touch(nodeId);
+    return true;
+  }
+
   /** Challenges every verifiable GPU of the node again as soon as it polls (an operator's request). */
   requestVerification(nodeId: string, now: number): void {
     const node = this.nodes.get(nodeId);
     if (!node) return;
+    clearForeignTwins(node);
     for (const gpu of node.gpus) {
       if (gpu.model !== null && !isOpen(gpu.challenge)) gpu.nextChallengeAt = now;
     }
@@ -355,6 +373,7 @@ export class VerificationDesk {
       gpu.measured = { tflops: judgement.measured.tflops, bandwidthGBps: judgement.measured.bandwidthGBps };
     }
     if (judgement.outcome === "verified") gpu.lastVerifiedAt = judgement.judgedAt;
+    holdSuspect(gpu);
     const delay = nextChallengeDelayMs({
       outcome: judgement.outcome,
       busyMs: this.busyMs(previous),

@@ -1,5 +1,6 @@
 import type { NodeView } from "../shared/api.js";
 import { DEFAULT_BILLING } from "../shared/billing.js";
+import { CPU_PRICES, cpuHourMicros } from "../shared/cpu-pricing.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { EstimateView } from "../shared/ledger-api.js";
 import { formatUsd, parseUsd } from "../shared/money.js";
@@ -26,7 +27,8 @@ function range(values: number[]): { min: string; minMicros: number; max: string;
 }
 
 /**
- * The expected cost range of a spec over the nodes that could run it now: per hour, and for a run
+ * The expected cost range of a spec over the nodes that could run it now (a CPU-only spec at the
+ * CPU table's rates for what it reserves, on any of them): per hour, and for a run
  * to min(timeout, budget.maxHours) under the spec's billing mode, capped by budget.maxTotalUsd (the
  * most a run can cost at that offer). Offers are a snapshot; the price is fixed when the job is
  * placed. 400 `budget_below_minimum` when the budget cannot buy one billable unit even at the
@@ -61,7 +63,8 @@ export function estimateCost(spec: JobSpec, offers: NodeView[]): EstimateView {
     budgetCapped: prices.some((price) => cap !== undefined && runAt(price).holdMicros > cap),
     offers: prices.length,
     pricePerGpuHour: range(prices),
-    perHour: range(prices.map((price) => price * base.gpus)),
+    perHour: range(prices.map((price) => price * base.gpus + (base.cpuHourMicros ?? 0))),
+    cpu: cpuTermsOf(spec),
     maxTotal: range(prices.map(totalAt)),
     minimumCharge: minimum === null ? null : formatUsd(minimum),
     minimumChargeMicros: minimum,
@@ -77,6 +80,23 @@ function whyNoOffers(spec: JobSpec, offers: NodeView[]): string {
     return `no node in reach has a GPU (the ${online.length} online are CPU-only): a GPU job waits until a GPU provider joins; set resources.gpus: 0 to run on CPU`;
   }
   return `none of the ${online.length} node(s) online matches the spec; POST /v1/quotes says which constraint binds`;
+}
+
+/** The CPU table's rates for a CPU-only spec (null for GPU work, whose GPU price covers its host). */
+function cpuTermsOf(spec: JobSpec): EstimateView["cpu"] {
+  const perNode = cpuHourMicros(spec.resources);
+  if (perNode === 0) return null;
+  return {
+    vcpus: spec.resources.cpus,
+    memoryGb: spec.resources.memoryGb,
+    nodes: spec.nodes ?? 1,
+    perVcpuHour: formatUsd(CPU_PRICES.vcpuHourMicros),
+    perVcpuHourMicros: CPU_PRICES.vcpuHourMicros,
+    perGbHour: formatUsd(CPU_PRICES.gbHourMicros),
+    perGbHourMicros: CPU_PRICES.gbHourMicros,
+    perNodeHour: formatUsd(perNode),
+    perNodeHourMicros: perNode,
+  };
 }
 
 function timeBudget(spec: JobSpec): JobSpec["budget"] {

@@ -1,5 +1,6 @@
 import type { Billing } from "../shared/billing.js";
 import { DEFAULT_BILLING } from "../shared/billing.js";
+import { cpuHourMicros } from "../shared/cpu-pricing.js";
 import { MeridianError } from "../shared/errors.js";
 import type { JobBudget, JobSpec } from "../shared/job-spec.js";
 import { maxCost, minimumCharge, requireBudget } from "./meter.js";
@@ -10,6 +11,8 @@ export interface HoldTerms {
   pricePerGpuHourMicros: number;
   /** GPUs over all of the job's nodes. */
   gpus: number;
+  /** The CPU table's hourly price over all of the job's nodes (CPU-only work; 0 for GPU jobs). */
+  cpuHourMicros?: number;
   billing?: Billing;
   timeoutSeconds: number;
   budget?: JobBudget;
@@ -38,6 +41,7 @@ export function holdPlan(terms: HoldTerms): HoldPlan {
   const meterTerms = {
     pricePerGpuHourMicros: terms.pricePerGpuHourMicros,
     gpus: terms.gpus,
+    cpuHourMicros: terms.cpuHourMicros,
     mode: billing.mode,
     fixedPriceMicros: billing.fixedPrice,
   };
@@ -58,14 +62,17 @@ export function holdPlan(terms: HoldTerms): HoldPlan {
 }
 
 /**
- * A job's hold terms from its admitted spec (the price cap is fixed at admission for GPU jobs). The
+ * A job's hold terms from its admitted spec (the price cap is fixed at admission for GPU jobs; a
+ * CPU-only job is priced by the CPU table for what each of its nodes reserves). The
  * Region object calls `holdPlan(holdTermsOf(job.spec)).holdMicros` to know what `runLimitSeconds`
  * may spend, without asking D1.
  */
 export function holdTermsOf(spec: JobSpec): HoldTerms {
+  const nodes = spec.nodes ?? 1;
   return {
     pricePerGpuHourMicros: spec.maxPricePerGpuHour ?? 0,
-    gpus: spec.resources.gpus * (spec.nodes ?? 1),
+    gpus: spec.resources.gpus * nodes,
+    cpuHourMicros: cpuHourMicros(spec.resources) * nodes,
     billing: spec.billing,
     timeoutSeconds: spec.timeoutSeconds,
     budget: spec.budget,

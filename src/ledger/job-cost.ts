@@ -1,9 +1,9 @@
-import { inArray, sql } from "drizzle-orm";
-import { ledgerAccounts, ledgerSettlements } from "../../schema/ledger.js";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { ledgerAccounts, ledgerSettlements, ledgerTransfers } from "../../schema/ledger.js";
 import type { LedgerDb } from "./ledger-db.js";
 
 export interface JobCost {
-  /** What the job's attempts have been charged so far. */
+  /** What the job's attempts (and a paused job's kept storage) have been charged so far. */
   chargedMicros: number;
   /** What is still reserved for it (0 once it ended and the rest went back). */
   heldMicros: number;
@@ -13,7 +13,7 @@ export interface JobCost {
 export async function jobCosts(db: LedgerDb, jobIds: readonly string[]): Promise<Map<string, JobCost>> {
   const costs = new Map<string, JobCost>(jobIds.map((id) => [id, { chargedMicros: 0, heldMicros: 0 }]));
   if (jobIds.length === 0) return costs;
-  const [charged, held] = await Promise.all([
+  const [charged, held, stored] = await Promise.all([
     db
       .select({
         jobId: ledgerSettlements.jobId,
@@ -33,10 +33,20 @@ export async function jobCosts(db: LedgerDb, jobIds: readonly string[]): Promise
         ),
       )
       .all(),
+    db
+      .select({ jobId: ledgerTransfers.jobId, micros: sql<number>`SUM(${ledgerTransfers.amountMicros})` })
+      .from(ledgerTransfers)
+      .where(and(inArray(ledgerTransfers.jobId, [...jobIds]), eq(ledgerTransfers.kind, "storage")))
+      .groupBy(ledgerTransfers.jobId)
+      .all(),
   ]);
+  for (const row of stored) {
+    const cost = row.jobId === null ? undefined : costs.get(row.jobId);
+    if (cost) cost.chargedMicros += Number(row.micros);
+  }
   for (const row of charged) {
     const cost = costs.get(row.jobId);
-    if (cost) cost.chargedMicros = Number(row.micros);
+    if (cost) cost.chargedMicros += Number(row.micros);
   }
   for (const row of held) {
     const cost = row.jobId === null ? undefined : costs.get(row.jobId);

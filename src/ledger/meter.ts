@@ -9,6 +9,8 @@ export interface MeterInput {
   endedAt: number;
   pricePerGpuHourMicros: number;
   gpus: number;
+  /** The hourly price of the attempt's CPUs and memory (CPU-only work, see `cpuHourMicros`); 0 for GPU work. */
+  cpuHourMicros?: number;
   mode: BillingMode;
   /** The accepted fixed price of a `per_task` job. */
   fixedPriceMicros?: number;
@@ -32,21 +34,29 @@ function clamp(micros: bigint): number {
   return micros > BigInt(MAX_TRANSFER_MICROS) ? MAX_TRANSFER_MICROS : Number(micros);
 }
 
+/** µUSD per hour of an attempt: its GPUs at their price, plus its CPUs and memory when it has no GPU. */
+export function hourlyRate(
+  input: Pick<MeterInput, "pricePerGpuHourMicros" | "gpus" | "cpuHourMicros">,
+): bigint {
+  return BigInt(input.pricePerGpuHourMicros) * BigInt(input.gpus) + BigInt(input.cpuHourMicros ?? 0);
+}
+
 /**
  * The billable amount of an attempt, in integer µUSD (bigint inside: seconds × price × GPUs passes
  * 2^53 for long, pricey, wide jobs).
  *
  * Rounding, always up and always in whole units, so a provider is never paid for less than used:
- * - `per_second`: elapsed ms → whole seconds (ceil); µUSD = ceil(seconds × price × GPUs / 3600).
- * - `hourly`: every started hour (at least one once started) × price × GPUs.
- * - `daily`: every started day (at least one once started) × 24 × price × GPUs.
+ * - `per_second`: elapsed ms → whole seconds (ceil); µUSD = ceil(seconds × rate / 3600), where the
+ *   rate is price × GPUs, or the CPU table's price for CPU-only work (`hourlyRate`).
+ * - `hourly`: every started hour (at least one once started) × rate.
+ * - `daily`: every started day (at least one once started) × 24 × rate.
  * - `per_task`: the fixed price once the container started, whatever the duration.
  * An attempt whose container never started bills nothing in every mode.
  */
 export function meter(input: MeterInput): Metered {
   if (input.startedAt === null) return { billableSeconds: 0, amountMicros: 0 };
   const elapsedMs = Math.max(0, input.endedAt - input.startedAt);
-  const perHour = BigInt(input.pricePerGpuHourMicros) * BigInt(input.gpus);
+  const perHour = hourlyRate(input);
   switch (input.mode) {
     case "per_second": {
       const seconds = Math.ceil(elapsedMs / 1000);

@@ -1,5 +1,6 @@
 import type { Billing } from "../shared/billing.js";
 import { DEFAULT_BILLING } from "../shared/billing.js";
+import { hourlyRate } from "./meter.js";
 
 export interface RunLimitInput {
   /** The job's hold as admitted (`holdPlan().holdMicros`): the most the job may ever be charged. */
@@ -10,6 +11,8 @@ export interface RunLimitInput {
   pricePerGpuHourMicros: number;
   /** The attempt's GPUs. */
   gpus: number;
+  /** The attempt's hourly CPU and memory price (CPU-only work; see `cpuHourMicros`). */
+  cpuHourMicros?: number;
   billing?: Billing;
   timeoutSeconds: number;
   maxHours?: number;
@@ -23,10 +26,10 @@ export interface RunLimitInput {
  * object stops the attempt at that point and records `budget_exhausted` (when money, not the
  * timeout, is what bound it: compare with `timeoutSeconds`). 0 means nothing is left: do not start.
  *
- * Inverse of `meter()` with its rounding: per_second may run ⌊left × 3600 / (price × GPUs)⌋ s (the
+ * Inverse of `meter()` with its rounding: per_second may run ⌊left × 3600 / rate⌋ s (the
  * meter's ceil then never passes `left`); hourly and daily run the whole hours or days `left` buys
  * (a started unit is charged whole); per_task runs to its time limit once its fixed price fits.
- * A free attempt (price or GPUs 0) is bounded by time only.
+ * A free attempt (an hourly rate of 0) is bounded by time only.
  */
 export function runLimitSeconds(input: RunLimitInput): number {
   const billing = input.billing ?? DEFAULT_BILLING;
@@ -39,7 +42,7 @@ export function runLimitSeconds(input: RunLimitInput): number {
   );
   const left =
     BigInt(Math.max(0, input.holdMicros - input.spentMicros)) / BigInt(Math.max(1, input.members ?? 1));
-  const perHour = BigInt(input.pricePerGpuHourMicros) * BigInt(input.gpus);
+  const perHour = hourlyRate(input);
   let moneyLimit: bigint;
   switch (billing.mode) {
     case "per_task":

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { type LedgerSettlementRow, ledgerSettlements, ledgerTransfers } from "../../schema/ledger.js";
 import type { Billing } from "../shared/billing.js";
 import { newId } from "../shared/ids.js";
+import { type MeteredOutcome, meterAttempt } from "./attempt-meter.js";
 import { splitChargeSql } from "./fee-split.js";
 import {
   BURN_RESERVE,
@@ -14,16 +15,19 @@ import {
 } from "./ledger-accounts.js";
 import type { FeeConfig } from "./ledger-config.js";
 import { type LedgerDb, type LedgerStatement, runBatch } from "./ledger-db.js";
-import { meter } from "./meter.js";
 import { requestHash } from "./request-hash.js";
 import type { TransferKind } from "./transfer.js";
 
-/** How an attempt ended, as the Region object records it. */
-export type AttemptOutcome = "succeeded" | "failed" | "cancelled" | "lost" | "returned";
+/**
+ * How an attempt ended, as the Region object records it. `node_fault`: the container ran but the
+ * node's side failed it (the engine lost it, the agent errored): the node's fault, like `lost`.
+ */
+export type AttemptOutcome = MeteredOutcome;
 
 /**
- * Lost attempts (the node failed) and returned ones (never taken up) are neither charged nor paid;
- * the user's own failures and cancellations are charged for the time they ran.
+ * Lost attempts and node faults (the node failed) and returned ones (never taken up) are neither
+ * charged nor paid; the user's own failures and cancellations are charged for the time they ran
+ * (an early failure per second, see attempt-meter.ts).
  */
 export function isBillableOutcome(outcome: AttemptOutcome): boolean {
   return outcome === "succeeded" || outcome === "failed" || outcome === "cancelled";
@@ -40,6 +44,8 @@ export interface AttemptSettlement {
   endedAt: number;
   pricePerGpuHourMicros: number;
   gpus: number;
+  /** A CPU-only attempt's hourly price for its vCPUs and memory (`cpuHourMicros`); absent for GPU work. */
+  cpuHourMicros?: number;
   billing?: Billing;
   /** For usage by GPU model; null when unknown. */
   gpuModel?: string | null;
@@ -62,7 +68,7 @@ function legAmount(column: Leg["column"]) {
  * first one wins, and each transfer leg takes its amount from that row under a per-attempt
  * idempotency key, so a batch replayed any number of times settles the attempt exactly once.
  *
- * The charge is `meter()`'s amount for billable outcomes (0 otherwise), capped at what the job's
+ * The charge is `meterAttempt()`'s amount for billable outcomes (0 otherwise), capped at what the job's
  * hold still has — a settlement never overdraws a hold; an uncovered remainder is recorded as
  * `shortfall_micros`. The charge is split by `splitCharge` rules: hold → provider earnings
  * (charge − fee), hold → platform fees (fee − burn), hold → burn reserve (burn).
@@ -75,14 +81,18 @@ export function settleAttemptStatements(
 ): LedgerStatement[] {
   const billing = input.billing ?? { mode: "per_second" as const };
   const metered = isBillableOutcome(input.outcome)
-    ? meter({
-        startedAt: input.startedAt,
-        endedAt: input.endedAt,
-        pricePerGpuHourMicros: input.pricePerGpuHourMicros,
-        gpus: input.gpus,
-        mode: billing.mode,
-        fixedPriceMicros: billing.fixedPrice,
-      })
+    ? meterAttempt(
+        {
+          startedAt: input.startedAt,
+          endedAt: input.endedAt,
+          pricePerGpuHourMicros: input.pricePerGpuHourMicros,
+          gpus: input.gpus,
+          cpuHourMicros: input.cpuHourMicros,
+          mode: billing.mode,
+          fixedPriceMicros: billing.fixedPrice,
+        },
+        input.outcome,
+      )
     : { billableSeconds: 0, amountMicros: 0 };
   const hold = holdAccount(input.accountId, input.jobId);
   const earnings = earningsAccount(input.nodeId);
@@ -109,7 +119,7 @@ export function settleAttemptStatements(
         ${input.outcome}, CAST(${input.startedAt} AS INTEGER), CAST(${input.endedAt} AS INTEGER),
         CAST(${metered.billableSeconds} AS INTEGER), CAST(${metered.amountMicros} AS INTEGER),
         ${charge}, CAST(${metered.amountMicros} AS INTEGER) - ${charge}, ${split.fee}, ${split.burn},
-        ${split.provider}, CAST(${at} AS INTEGER)
+        ${split.provider}, CAST(${at} AS INTEGER), CAST(${input.cpuHourMicros ?? 0} AS INTEGER)
       FROM (SELECT min(CAST(${metered.amountMicros} AS INTEGER), max(balance_micros, 0)) AS charged
             FROM ledger_accounts WHERE id = ${hold.id}) AS c
       WHERE true`,

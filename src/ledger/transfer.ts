@@ -18,7 +18,13 @@ export type TransferKind =
   | "settle_fee"
   | "settle_burn"
   | "release"
-  | "payout";
+  | "payout"
+  /** A charge given back because the node was at fault (src/ledger/refund.ts). */
+  | "refund_provider"
+  | "refund_fee"
+  | "refund_burn"
+  /** A paused job's checkpoint kept in object storage, per GB-month (storage-charge.ts). */
+  | "storage";
 
 export interface TransferInput {
   debit: LedgerAccountRef;

@@ -160,7 +160,8 @@ export type Assignment = z.infer<typeof Assignment>;
 
 export const StopOrder = z.object({
   attemptId: AttemptId,
-  reason: z.enum(["cancelled", "superseded", "lease_expired", "unknown_attempt"]),
+  /** `paused`: stop like a cancel (SIGTERM, grace, last checkpoint sync), the job resumes later. */
+  reason: z.enum(["cancelled", "paused", "superseded", "lease_expired", "unknown_attempt"]),
 });
 export type StopOrder = z.infer<typeof StopOrder>;
 
@@ -196,6 +197,14 @@ export const AttemptReport = z.discriminatedUnion("type", [
       fencing: Fencing,
       at: z.number().int(),
       containerId: z.string().max(128),
+      /**
+       * The content digest of the image the container runs (the engine's image id), recorded with
+       * the attempt so a charge can be traced to what ran. Optional for agents older than it.
+       */
+      imageDigest: z
+        .string()
+        .regex(/^sha256:[0-9a-f]{64}$/, "an image digest is sha256: and 64 lower-case hex digits")
+        .optional(),
     })
     .strict(),
   z

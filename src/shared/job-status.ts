@@ -4,6 +4,8 @@ export const JobStatus = z.enum([
   "queued",
   "assigned",
   "running",
+  // Stopped on its owner's request with its checkpoint kept; no GPU is held until it is resumed.
+  "paused",
   "succeeded",
   "failed",
   "cancelled",

@@ -163,6 +163,20 @@ export const EarningsView = z.object({
 });
 export type EarningsView = z.infer<typeof EarningsView>;
 
+/** The CPU table's rates as applied to a CPU-only spec: per vCPU-hour, per GiB-hour, per node-hour. */
+export const CpuTerms = z.object({
+  vcpus: z.number(),
+  memoryGb: z.number(),
+  nodes: z.number().int(),
+  perVcpuHour: Usd,
+  perVcpuHourMicros: Micros,
+  perGbHour: Usd,
+  perGbHourMicros: Micros,
+  perNodeHour: Usd,
+  perNodeHourMicros: Micros,
+});
+export type CpuTerms = z.infer<typeof CpuTerms>;
+
 export const CostRange = z.object({ min: Usd, minMicros: Micros, max: Usd, maxMicros: Micros });
 export const EstimateView = z.object({
   currency: z.literal("USD"),
@@ -177,6 +191,8 @@ export const EstimateView = z.object({
   offers: z.number().int(),
   pricePerGpuHour: CostRange.nullable(),
   perHour: CostRange.nullable(),
+  /** CPU-only work: the CPU table's rates and what one node of the spec costs an hour (null for GPU work). */
+  cpu: CpuTerms.nullable(),
   /** The most a run can cost at each offer (to maxRunSeconds, capped by budget.maxTotalUsd). */
   maxTotal: CostRange.nullable(),
   /** The smallest charge at the cheapest offer: one billable unit. */

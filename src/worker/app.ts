@@ -16,6 +16,7 @@ import { balanceRoutes } from "./routes/balance.js";
 import { bandwidthProbeRoutes } from "./routes/bandwidth-probe.js";
 import { creditRoutes } from "./routes/credits.js";
 import { devFaucetRoutes } from "./routes/dev-faucet.js";
+import { jobAttemptRoutes, operatorDisputeRoutes } from "./routes/disputes.js";
 import { earningsRoutes } from "./routes/earnings.js";
 import { endpointRoutes } from "./routes/endpoints.js";
 import { estimateRoutes } from "./routes/estimates.js";
@@ -55,6 +56,7 @@ export const app = new Hono<AppEnv>()
   .use("/v1/jobs/*", requireAccount)
   .use("/v1/nodes/*", requireAccount)
   .route("/v1/jobs", jobRoutes)
+  .route("/v1/jobs", jobAttemptRoutes)
   .route("/v1/nodes", nodeRoutes)
   .use("/v1/balance/*", requireAccount)
   .use("/v1/ledger/*", requireAccount)
@@ -74,6 +76,7 @@ export const app = new Hono<AppEnv>()
   .use("/v1/topups/*", requireAccount)
   .route("/v1/topups", topupRoutes)
   .route("/v1/operator/payouts", operatorPayoutRoutes)
+  .route("/v1/operator/disputes", operatorDisputeRoutes)
   .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)
   .route("/v1/quotes", quoteRoutes)

@@ -1,4 +1,5 @@
 import { app } from "./app.js";
+import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
 
@@ -12,10 +13,12 @@ export default {
   fetch: app.fetch,
   /**
    * The cron trigger (wrangler.toml, every minute): top-ups paid but never read are credited, and
-   * provider payouts run when their day (or week) has come.
+   * provider payouts run when their day (or week) has come, and charges a node's fault caused are
+   * refunded.
    */
   scheduled(controller, env, ctx) {
     ctx.waitUntil(sweepPendingTopups(env, controller.scheduledTime));
     ctx.waitUntil(payoutsStub(env).wake(controller.scheduledTime));
+    ctx.waitUntil(refundNodeFaults(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

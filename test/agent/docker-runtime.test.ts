@@ -66,6 +66,8 @@ describe.skipIf(!dockerAvailable("agent docker runtime"))("agent docker runtime"
       env: { GREETING: "hello world" },
     });
     const container = await runtime.start(job, logs.onLog);
+    expect(container.imageDigest).toBe((await runtime.docker.getImage(TEST_IMAGE).inspect()).Id);
+    expect(container.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const exit = await container.exited;
     expect(exit).toEqual({ exitCode: 0, oomKilled: false });
     expect(logs.text.stdout).toBe(`greeting=hello world job=${job.jobId}\n`);

@@ -76,6 +76,9 @@ describe.skipIf(!dockerAvailable("agent work loop"))("agent work loop against a 
 
     const reports = plane.reportsOf(job.attemptId);
     expect(reports[0]).toMatchObject({ type: "started", fencing: 1, containerId: expect.any(String) });
+    // The started report names what ran: the engine's image id, the image's content digest.
+    const imageId = (await runtime.docker.getImage(TEST_IMAGE).inspect()).Id;
+    expect(reports[0]).toMatchObject({ imageDigest: imageId });
     expect(logText(reports, "stdout")).toBe("out fast\n");
     expect(logText(reports, "stderr")).toBe("err line\n");
     expect(reports.at(-1)).toMatchObject({ type: "exited", fencing: 1, exitCode: 3, reason: "completed" });

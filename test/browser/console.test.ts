@@ -154,13 +154,14 @@ describe.skipIf(!browserPath)("the web console in Chromium", () => {
 
   it("shows the job's charge on the billing page", async () => {
     await page.getByRole("link", { name: "Billing", exact: true }).click();
-    // CPU jobs are not priced yet (a CPU node asks $0): the charge is the settlement of its billable seconds.
+    // A CPU job is charged by the CPU table (src/shared/cpu-pricing.ts) for its billable seconds.
     const byJob = page.getByTestId("usage-by-job");
     await expect.poll(() => byJob.textContent(), { timeout: 20_000 }).toContain(succeededJob);
     expect(await byJob.locator("tr", { hasText: succeededJob }).textContent()).toMatch(
       /\$\d+\.\d\d\s*\d+\s*s/,
     );
     expect(await page.getByTestId("usage-total").textContent()).toMatch(/^\$\d/);
+    expect(await page.getByTestId("usage-total").textContent()).not.toMatch(/^\$0\.00$/);
     await shot("billing");
   });
 

@@ -191,6 +191,24 @@ describe("jobs", () => {
     ]);
   });
 
+  it("pauses a job for a while and resumes it", async () => {
+    api.json("POST /v1/jobs/job_01/pause", 202, {
+      ...JOB,
+      reason: "pausing: the container was sent SIGTERM",
+    });
+    api.json("POST /v1/jobs/job_01/resume", 200, { ...JOB, status: "queued", reason: "resumed by the user" });
+    const paused = await cli(["jobs", "pause", "job_01", "--keep", "3d"]);
+    expect(paused).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/^status: running\nreason: pausing/m),
+    });
+    expect(JSON.parse(api.requests.at(-1)?.body ?? "{}")).toEqual({ keepForSeconds: 3 * 86_400 });
+    const resumed = await cli(["jobs", "resume", "job_01"]);
+    expect(resumed.stdout).toMatch(/^status: queued$/m);
+    const bad = await cli(["jobs", "pause", "job_01", "--keep", "soon"]);
+    expect(bad).toMatchObject({ status: 2, stderr: expect.stringMatching(/--keep takes a duration/) });
+  });
+
   it("prints logs, and with -f writes each chunk as it arrives", async () => {
     api.on("GET /v1/jobs/job_01/logs", (_request, response) => {
       response.writeHead(200, { "content-type": "text/plain" });
@@ -387,7 +405,7 @@ describe("errors", () => {
       [["launch"], /^error: unknown command "launch"\n\nUsage: meridian <command>/],
       [
         ["jobs"],
-        /^error: "jobs" needs one of: submit, list, get, logs, cancel, events\n\nUsage: meridian <command>/,
+        /^error: "jobs" needs one of: submit, list, get, logs, cancel, events, pause, resume\n\nUsage: meridian <command>/,
       ],
       [["jobs", "launch"], /^error: "jobs launch" needs one of: submit, /],
       [
@@ -412,7 +430,9 @@ describe("errors", () => {
   it("prints help to stdout and exits 0 when asked", async () => {
     const overview = await cli(["--help"]);
     expect(overview).toMatchObject({ status: 0, stderr: "" });
-    expect(overview.stdout).toContain("jobs submit  submit a job");
+    expect(overview.stdout).toMatch(/jobs submit\s+submit a job/);
+    expect(overview.stdout).toMatch(/endpoints create\s+create an inference endpoint/);
+    expect(overview.stdout).toMatch(/chat\s+send a prompt to an endpoint/);
     expect((await cli(["jobs", "submit", "-h"])).stdout).toContain("--gpu-model <id>");
   });
 });

@@ -1,84 +1,29 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OutputView } from "../../src/shared/storage/agent-storage-protocol.js";
-import { AgentProcess, removeContainersLabelled } from "../support/agent-process.js";
-import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
-import { dockerAvailable, TEST_IMAGE } from "../support/docker.js";
-import { UserClient } from "../support/user-client.js";
+import { removeContainersLabelled } from "../support/agent-process.js";
+import { CheckpointRig, counterSpec, eventually } from "../support/checkpoint-counter.js";
+import { dockerAvailable } from "../support/docker.js";
 
-// Leases lapse in seconds rather than a deployment's 45 s (as in the failover tests).
-const TIMING = {
-  POLL_WAIT_MS: "1000",
-  LEASE_TTL_MS: "5000",
-  NODE_GRACE_MS: "5000",
-  SWEEP_INTERVAL_MS: "1000",
-};
 const N = 30;
-
-// Counts to N, one a second, keeping the count in the checkpoint folder (written then renamed, so
-// a sync never sees half a file); on start it resumes from whatever count it finds there.
-const COUNTER = [
-  'dir="$MERIDIAN_CHECKPOINT_DIR"; i=0',
-  '[ -f "$dir/count" ] && i=$(cat "$dir/count")',
-  'echo "resumed=$MERIDIAN_RESUMED start=$i"',
-  `while [ "$i" -lt ${N} ]; do i=$((i+1)); echo "$i" > "$dir/count.tmp" && mv "$dir/count.tmp" "$dir/count"; echo "count $i"; sleep 1; done`,
-  'echo "$i" > /outputs/result.txt; echo "final=$i"',
-].join("; ");
-
-async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const ENDED = ["succeeded", "failed", "cancelled"];
 
 describe.skipIf(!dockerAvailable("checkpoint resume end to end: wrangler dev + R2 + agents + Docker"))(
-  "checkpoint-aware migration",
+  "checkpoint-aware migration, pause and resume",
   () => {
-    let plane: ControlPlane;
-    let user: UserClient;
-    const dirs: string[] = [];
-    const agents: AgentProcess[] = [];
-    const nodes: string[] = [];
+    let rig: CheckpointRig;
 
     beforeAll(async () => {
-      plane = await startControlPlane({ vars: { ...TIMING, REQUIRE_VERIFIED_GPUS: "false" } });
-      user = await UserClient.signup(plane.url);
+      rig = await CheckpointRig.start();
     }, 180_000);
 
     afterAll(async () => {
-      for (const agent of agents) await agent.kill("SIGTERM", 10_000);
-      for (const node of nodes) removeContainersLabelled(`meridian.node=${node}`);
-      await plane?.stop();
-      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+      await rig?.close();
     });
 
-    async function agent(): Promise<{ process: AgentProcess; node: string }> {
-      const dataDir = await mkdtemp(path.join(tmpdir(), "meridian-agent-"));
-      dirs.push(dataDir);
-      const process = new AgentProcess({ controlPlane: plane.url, dataDir });
-      agents.push(process);
-      const node = await process.registered();
-      nodes.push(node);
-      return { process, node };
-    }
-
     it("a job whose agent is SIGKILLed halfway finishes on another node, resumed from its checkpoint", async () => {
-      const first = await agent();
-      const job = await user.submit({
-        name: "counter",
-        image: TEST_IMAGE,
-        command: ["sh", "-c", COUNTER],
-        resources: { cpus: 0.5, memoryGb: 0.25 },
-        checkpoint: { path: "/meridian/checkpoint", intervalSeconds: 10 },
-        outputs: [{ path: "/outputs" }],
-        maxRetries: 2,
-      });
+      const { user } = rig;
+      const first = await rig.agent();
+      const job = await user.submit(counterSpec(N));
       // The first periodic checkpoint is committed (about 10 s in): then the node dies, hard.
       await eventually("a committed checkpoint", () =>
         /periodic checkpoint \d+ committed/.test(first.process.output()) ? true : undefined,
@@ -89,13 +34,9 @@ describe.skipIf(!dockerAvailable("checkpoint resume end to end: wrangler dev + R
       // Its container would count on (SIGKILL leaves containers); a dead host's would not.
       removeContainersLabelled(`meridian.node=${first.node}`);
 
-      const second = await agent();
-      const done = await user.waitFor(
-        job.id,
-        (j) => ["succeeded", "failed", "cancelled"].includes(j.status),
-        120_000,
-      );
-      const logs = await (await user.request(`/v1/jobs/${job.id}/logs`)).text();
+      const second = await rig.agent();
+      const done = await user.waitFor(job.id, (j) => ENDED.includes(j.status), 120_000);
+      const logs = await rig.logs(job.id);
       expect(done.status, `${done.reason}\n${logs}\n${second.process.output()}`).toBe("succeeded");
       expect(done.nodeId).toBe(second.node);
       expect(done.attempts).toBe(2);
@@ -115,6 +56,56 @@ describe.skipIf(!dockerAvailable("checkpoint resume end to end: wrangler dev + R
       ).outputs;
       const result = outputs.find((o) => o.path === "/outputs/result.txt");
       expect((await (await fetch(result?.downloadUrl ?? "")).text()).trim()).toBe(String(N));
+      // Its node goes away: the next test's job can only land on nodes it starts.
+      await second.process.kill("SIGTERM", 15_000);
     }, 240_000);
+
+    it("pauses on one node (SIGTERM, checkpoint synced, GPU time stops) and resumes on another from that checkpoint", async () => {
+      const { user } = rig;
+      const M = 15;
+      const first = await rig.agent();
+      const job = await user.submit(
+        counterSpec(M, { checkpoint: { path: "/meridian/checkpoint", intervalSeconds: 60 } }),
+      );
+      // Paused a few seconds in, long before the first periodic sync (60 s): only the pause's sync
+      // can have stored the count.
+      await eventually("count 4", async () =>
+        (await rig.logs(job.id)).includes("count 4") ? true : undefined,
+      );
+      const paused = await user.request(`/v1/jobs/${job.id}/pause`, { method: "POST", body: {} });
+      expect(paused.status, await paused.clone().text()).toBe(202);
+      const view = await user.waitFor(
+        job.id,
+        (j) => j.status === "paused" || ENDED.includes(j.status),
+        60_000,
+      );
+      const pausedLogs = await rig.logs(job.id);
+      expect(view.status, `${view.reason}\n${pausedLogs}\n${first.process.output()}`).toBe("paused");
+      expect(view.reason).toMatch(/checkpoint \d+ \(\d+ bytes\) is kept until/);
+      expect(first.process.output()).toMatch(/final checkpoint \d+ committed/);
+      const counted = Math.max(...[...pausedLogs.matchAll(/count (\d+)/g)].map((m) => Number(m[1])));
+      expect(pausedLogs).not.toContain("final=");
+      // GPU time is settled with the attempt (cancelled: charged for the time it ran).
+      const events = (await (await user.request(`/v1/jobs/${job.id}/events`)).json()) as {
+        events: { status: string; nodeId: string | null }[];
+      };
+      expect(events.events.map((e) => e.status).slice(-2)).toEqual(["running", "paused"]);
+
+      // The original node is gone by the time the user resumes; any other node that fits takes it.
+      await first.process.kill("SIGTERM", 15_000);
+      const second = await rig.agent();
+      const resumed = await user.request(`/v1/jobs/${job.id}/resume`, { method: "POST" });
+      expect(resumed.status, await resumed.clone().text()).toBe(200);
+      const done = await user.waitFor(job.id, (j) => ENDED.includes(j.status), 90_000);
+      const logs = await rig.logs(job.id);
+      expect(done.status, `${done.reason}\n${logs}\n${second.process.output()}`).toBe("succeeded");
+      expect(done.nodeId).toBe(second.node);
+      const start = Number(/resumed=1 start=(\d+)/.exec(logs)?.[1]);
+      // It went on from the count it had when paused (the trap lets the current second finish).
+      expect(start).toBeGreaterThanOrEqual(counted);
+      expect(start).toBeGreaterThanOrEqual(4);
+      expect(logs).toContain(`final=${M}`);
+      expect(logs.match(/count (\d+)/g)?.length).toBe(M);
+    }, 180_000);
   },
 );

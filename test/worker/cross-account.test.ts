@@ -21,6 +21,9 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/jobs/:id/events/stream": "job",
   "GET /v1/jobs/:id/events": "job",
   "POST /v1/jobs/:id/cancel": "job",
+  "GET /v1/jobs/:id/attempts": "job",
+  "POST /v1/jobs/:id/attempts/:attempt/dispute": "job",
+  "GET /v1/jobs/:id/attempts/:attempt/dispute": "job",
   "GET /v1/provider/nodes/:id": "node",
   "GET /v1/provider/nodes/:id/reputation": "node",
   "DELETE /v1/account/keys/:id": "key",
@@ -39,6 +42,7 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
 const NOT_ACCOUNT_SCOPED: Record<string, string> = {
   "GET /v1/nodes/:id/metrics": "the public inventory: every account may see every listed node's health",
   "POST /v1/operator/nodes/:id/lift": "operator token, not an account",
+  "POST /v1/operator/disputes/:id/decision": "operator token, not an account",
   "GET /v1/templates/:id": "the public template catalogue, the same for everyone",
   "DELETE /v1/secrets/:name": "names, not ids: a name only ever means one of the caller's own secrets",
   "GET /v1/storage/r2/:token": "a presigned token carries its own authority, not an account's",
@@ -123,8 +127,9 @@ describe("another account's ids answer 404, on every route that takes one", () =
     // The control: each owner reaches its own resources (reads only; cancel and revoke would act).
     for (const owner of owners) {
       // Top-ups are left out of the control: reading one asks the chain, which this suite may lack.
+      // So are routes under an attempt: the job is the owner's, the attempt placeholder is no id.
       for (const [route, kind] of routes.filter(
-        ([route, kind]) => route.startsWith("GET ") && kind !== "topup",
+        ([route, kind]) => route.startsWith("GET ") && kind !== "topup" && !route.includes(":attempt"),
       )) {
         const path = route.slice(4).replace(":id", owner.ids[kind]);
         expect((await call(path, authed(owner.apiKey))).status, `${route} for its owner`).toBe(200);

@@ -11,6 +11,7 @@ import {
   SiwsChallengeRequest,
   SiwsVerifyRequest,
 } from "../../src/shared/chain-api.js";
+import { DisputeBody, DisputeDecisionBody, DisputeListQuery } from "../../src/shared/dispute-api.js";
 import { EndpointPatch, EndpointSpec } from "../../src/shared/endpoints/endpoint-spec.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
 import {
@@ -23,6 +24,7 @@ import {
 } from "../../src/shared/ledger-api.js";
 import { PayoutListQuery } from "../../src/shared/payout-api.js";
 import { PriceSuggestQuery } from "../../src/shared/pricing.js";
+import { PauseRequest } from "../../src/shared/storage/pause-api.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
 import { app } from "../../src/worker/app.js";
 import { fuzzValue, hostileHeader, hostileString, pathSegment, safeText } from "./fuzz-arbitraries.js";
@@ -54,8 +56,15 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/jobs/:id": { auth: "key" },
   "GET /v1/jobs/:id/events": { auth: "key" },
   "GET /v1/jobs/:id/events/stream": { auth: "key" },
+  "GET /v1/jobs/:id/attempts": { auth: "key" },
+  "POST /v1/jobs/:id/attempts/:attempt/dispute": { body: DisputeBody, auth: "key" },
+  "GET /v1/jobs/:id/attempts/:attempt/dispute": { auth: "key" },
+  "GET /v1/operator/disputes": { query: DisputeListQuery, auth: "operator" },
+  "POST /v1/operator/disputes/:id/decision": { body: DisputeDecisionBody, auth: "operator" },
   "GET /v1/openapi.json": { auth: "none" },
   "POST /v1/jobs/:id/cancel": { auth: "key" },
+  "POST /v1/jobs/:id/pause": { body: PauseRequest, auth: "key" },
+  "POST /v1/jobs/:id/resume": { auth: "key" },
   "GET /v1/jobs/:id/logs": { query: LogsQuery, auth: "key" },
   "GET /v1/nodes": { auth: "key" },
   "GET /v1/nodes/:id/metrics": { auth: "key" },
@@ -71,6 +80,7 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/quotes": { body: JobSpec, auth: "key" },
   "POST /v1/credits": { body: CreditRequest, auth: "operator" },
   "GET /v1/pricing/suggest": { query: PriceSuggestQuery, auth: "key" },
+  "GET /v1/pricing/cpu": { auth: "key" },
   "GET /v1/account/limits": { auth: "key" },
   "PUT /v1/account/limits": { body: AccountLimitsRequest, auth: "key" },
   "GET /v1/account/events": { query: AccountEventsQuery, auth: "key" },

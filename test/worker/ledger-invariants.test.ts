@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { meterAttempt } from "../../src/ledger/attempt-meter.js";
 import { splitCharge } from "../../src/ledger/fee-split.js";
 import { holdForJob } from "../../src/ledger/hold.js";
 import { CREDITS_ISSUER, TOPUP_SOURCE, userAccount } from "../../src/ledger/ledger-accounts.js";
 import { runBatch } from "../../src/ledger/ledger-db.js";
-import { meter } from "../../src/ledger/meter.js";
 import { recordPayout } from "../../src/ledger/payout.js";
 import { releaseHoldStatements } from "../../src/ledger/release.js";
 import {
@@ -127,7 +127,14 @@ describe("ledger invariants over random operation sequences", () => {
         const job = pick(jobs);
         const replay = job.attempts.length > 0 && random() < 0.15;
         const attemptId = replay ? pick(job.attempts) : `att_prop${String(counter++).padStart(22, "0")}`;
-        const outcome = pick<AttemptOutcome>(["succeeded", "failed", "cancelled", "lost", "returned"]);
+        const outcome = pick<AttemptOutcome>([
+          "succeeded",
+          "failed",
+          "cancelled",
+          "lost",
+          "returned",
+          "node_fault",
+        ]);
         const mode = pick<BillingMode>(["per_second", "per_second", "hourly", "daily", "per_task"]);
         const startedAt = outcome === "returned" ? null : 1_700_000_000_000 + int(1_000_000);
         const input = {
@@ -147,7 +154,8 @@ describe("ledger invariants over random operation sequences", () => {
           settledAttempts.add(attemptId);
           job.attempts.push(attemptId);
           const metered = isBillableOutcome(outcome)
-            ? meter({ ...input, mode, fixedPriceMicros: input.billing.fixedPrice }).amountMicros
+            ? meterAttempt({ ...input, mode, fixedPriceMicros: input.billing.fixedPrice }, outcome)
+                .amountMicros
             : 0;
           const hold = `hold:${job.id}`;
           const charged = Math.min(metered, expected.get(hold) ?? 0);

@@ -1,5 +1,8 @@
 import type { Command } from "../command.js";
+import { chatCommand } from "./chat.js";
 import { devFaucetCommand } from "./dev-faucet.js";
+import { endpointCommands } from "./endpoints.js";
+import { jobPauseCommands } from "./job-pause.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
 import { nodesCommand } from "./nodes.js";
@@ -9,7 +12,10 @@ import { signupCommand } from "./signup.js";
 export const COMMANDS: readonly Command[] = [
   signupCommand,
   ...jobCommands,
+  ...jobPauseCommands,
   nodesCommand,
   ...keyCommands,
+  ...endpointCommands,
+  chatCommand,
   devFaucetCommand,
 ];

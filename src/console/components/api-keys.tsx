@@ -3,6 +3,7 @@ import { type FormEvent, useState } from "react";
 import type { ApiKeyCreated } from "../../shared/api-key-scopes.js";
 import { when } from "../lib/format.js";
 import { useClient } from "../session.js";
+import { DataTable } from "./data-table.js";
 import { ErrorNotice, QueryView } from "./query-view.js";
 
 const SCOPES = [
@@ -82,44 +83,31 @@ export function ApiKeys() {
       {revoke.isError ? <ErrorNotice error={revoke.error} /> : null}
       <QueryView query={keys} label="the keys">
         {(list) => (
-          <div className="table-wrap">
-            <table data-testid="api-keys">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">State</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((key) => (
-                  <tr key={key.id} data-key-id={key.id}>
-                    <td className="mono">{key.id}</td>
-                    <td>{key.name ?? "—"}</td>
-                    <td>{key.scopes.join(", ")}</td>
-                    <td>{when(key.createdAt)}</td>
-                    <td>
-                      {key.revokedAt ? (
-                        `revoked ${when(key.revokedAt)}`
-                      ) : (
-                        <button
-                          type="button"
-                          className="danger"
-                          aria-label={`Revoke ${key.id}`}
-                          onClick={() => revoke.mutate(key.id)}
-                          disabled={revoke.isPending}
-                        >
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="api-keys" columns={["Key", "Name", "Scopes", "Created", "State"]}>
+            {list.map((key) => (
+              <tr key={key.id} data-key-id={key.id}>
+                <td className="mono">{key.id}</td>
+                <td>{key.name ?? "—"}</td>
+                <td>{key.scopes.join(", ")}</td>
+                <td>{when(key.createdAt)}</td>
+                <td>
+                  {key.revokedAt ? (
+                    `revoked ${when(key.revokedAt)}`
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger"
+                      aria-label={`Revoke ${key.id}`}
+                      onClick={() => revoke.mutate(key.id)}
+                      disabled={revoke.isPending}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </QueryView>
     </section>

@@ -1,5 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useClient } from "../session.js";
+import { DataTable } from "./data-table.js";
 import { QueryView } from "./query-view.js";
 
 function bytes(size: number): string {
@@ -29,39 +30,27 @@ export function JobOutputs({ jobId, ended }: { jobId: string; ended: boolean }) 
               {ended ? "This job uploaded no files." : "Files appear here once the job has uploaded them."}
             </p>
           ) : (
-            <div className="table-wrap">
-              <table data-testid="outputs">
-                <thead>
-                  <tr>
-                    <th scope="col">File</th>
-                    <th scope="col">Size</th>
-                    <th scope="col">SHA-256 / CID</th>
-                    <th scope="col">Where</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((file) => (
-                    <tr key={`${file.attemptId}/${file.path}`}>
-                      <td>
-                        {file.downloadUrl ? (
-                          <a href={file.downloadUrl} download>
-                            {file.path}
-                          </a>
-                        ) : (
-                          file.path
-                        )}
-                      </td>
-                      <td>{bytes(file.size)}</td>
-                      <td className="mono">
-                        {file.sha256}
-                        {file.cid ? <div>{file.cid}</div> : null}
-                      </td>
-                      <td className="mono">{file.location}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable testId="outputs" columns={["File", "Size", "SHA-256 / CID", "Where"]}>
+              {list.map((file) => (
+                <tr key={`${file.attemptId}/${file.path}`}>
+                  <td>
+                    {file.downloadUrl ? (
+                      <a href={file.downloadUrl} download>
+                        {file.path}
+                      </a>
+                    ) : (
+                      file.path
+                    )}
+                  </td>
+                  <td>{bytes(file.size)}</td>
+                  <td className="mono">
+                    {file.sha256}
+                    {file.cid ? <div>{file.cid}</div> : null}
+                  </td>
+                  <td className="mono">{file.location}</td>
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>

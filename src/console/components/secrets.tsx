@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { when } from "../lib/format.js";
 import { useClient } from "../session.js";
+import { DataTable } from "./data-table.js";
 import { ErrorNotice, QueryView } from "./query-view.js";
 
 /**
@@ -63,38 +64,25 @@ export function Secrets() {
           list.length === 0 ? (
             <p className="muted">No secrets yet.</p>
           ) : (
-            <div className="table-wrap">
-              <table data-testid="secrets">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Updated</th>
-                    <th scope="col">
-                      <span className="skip-text">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((secret) => (
-                    <tr key={secret.name}>
-                      <td className="mono">{secret.name}</td>
-                      <td>{when(secret.updatedAt)}</td>
-                      <td>
-                        <button
-                          type="button"
-                          className="danger"
-                          aria-label={`Delete secret ${secret.name}`}
-                          onClick={() => remove.mutate(secret.name)}
-                          disabled={remove.isPending}
-                        >
-                          Delete
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable testId="secrets" columns={["Name", "Updated", { hidden: "Actions" }]}>
+              {list.map((secret) => (
+                <tr key={secret.name}>
+                  <td className="mono">{secret.name}</td>
+                  <td>{when(secret.updatedAt)}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="danger"
+                      aria-label={`Delete secret ${secret.name}`}
+                      onClick={() => remove.mutate(secret.name)}
+                      disabled={remove.isPending}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>

@@ -3,6 +3,7 @@ import { type FormEvent, useMemo, useState } from "react";
 import { Link } from "wouter";
 import type { UsageView } from "../../shared/ledger-api.js";
 import { Chart } from "../components/chart.js";
+import { DataTable } from "../components/data-table.js";
 import { ErrorNotice, QueryView } from "../components/query-view.js";
 import { TopUp } from "../components/top-up.js";
 import { download, usd, when } from "../lib/format.js";
@@ -167,30 +168,18 @@ export function BillingPage() {
         <h2 id="by-job-title">Charges by job</h2>
         <QueryView query={byJob} label="charges by job">
           {(usage) => (
-            <div className="table-wrap">
-              <table data-testid="usage-by-job">
-                <thead>
-                  <tr>
-                    <th scope="col">Job</th>
-                    <th scope="col">Attempts</th>
-                    <th scope="col">Charged</th>
-                    <th scope="col">Billable time</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {usage.rows.map((row) => (
-                    <tr key={row.key}>
-                      <td className="mono">
-                        <Link href={`/jobs/${row.key}`}>{row.key}</Link>
-                      </td>
-                      <td>{row.attempts}</td>
-                      <td>{usd(row.charged)}</td>
-                      <td>{row.billableSeconds} s</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable testId="usage-by-job" columns={["Job", "Attempts", "Charged", "Billable time"]}>
+              {usage.rows.map((row) => (
+                <tr key={row.key}>
+                  <td className="mono">
+                    <Link href={`/jobs/${row.key}`}>{row.key}</Link>
+                  </td>
+                  <td>{row.attempts}</td>
+                  <td>{usd(row.charged)}</td>
+                  <td>{row.billableSeconds} s</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </QueryView>
       </section>
@@ -198,30 +187,17 @@ export function BillingPage() {
         <h2 id="ledger-title">Ledger</h2>
         <QueryView query={ledger} label="the ledger">
           {(page) => (
-            <div className="table-wrap">
-              <table data-testid="ledger">
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Job</th>
-                    <th scope="col">Effect on balance</th>
-                    <th scope="col">Amount</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.entries.map((entry) => (
-                    <tr key={entry.id}>
-                      <td>{when(entry.createdAt)}</td>
-                      <td>{entry.kind}</td>
-                      <td className="mono">{entry.jobId ?? "—"}</td>
-                      <td>{usd(entry.balanceEffect)}</td>
-                      <td>{usd(entry.amount)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable testId="ledger" columns={["When", "Kind", "Job", "Effect on balance", "Amount"]}>
+              {page.entries.map((entry) => (
+                <tr key={entry.id}>
+                  <td>{when(entry.createdAt)}</td>
+                  <td>{entry.kind}</td>
+                  <td className="mono">{entry.jobId ?? "—"}</td>
+                  <td>{usd(entry.balanceEffect)}</td>
+                  <td>{usd(entry.amount)}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </QueryView>
       </section>

@@ -110,6 +110,12 @@ export function JobPage({ id }: { id: string }) {
     mutationFn: async () => (await client.cancelJob(id)).data,
     onSuccess: (data) => queryClient.setQueryData(["job", id], data),
   });
+  // Pause keeps the checkpoint and frees the GPUs; resume queues it for any node that fits.
+  const pauseOrResume = useMutation({
+    mutationFn: async (action: "pause" | "resume") =>
+      (action === "pause" ? await client.pauseJob(id) : await client.resumeJob(id)).data,
+    onSuccess: (data) => queryClient.setQueryData(["job", id], data),
+  });
   return (
     <>
       <p>
@@ -134,8 +140,27 @@ export function JobPage({ id }: { id: string }) {
                     {cancel.isPending ? "Cancelling…" : "Cancel job"}
                   </button>
                 )}
+                {data.status === "running" && data.spec.checkpoint ? (
+                  <button
+                    type="button"
+                    onClick={() => pauseOrResume.mutate("pause")}
+                    disabled={pauseOrResume.isPending}
+                  >
+                    Pause job
+                  </button>
+                ) : null}
+                {data.status === "paused" ? (
+                  <button
+                    type="button"
+                    onClick={() => pauseOrResume.mutate("resume")}
+                    disabled={pauseOrResume.isPending}
+                  >
+                    Resume job
+                  </button>
+                ) : null}
               </div>
               {cancel.isError ? <ErrorNotice error={cancel.error} retry={() => cancel.mutate()} /> : null}
+              {pauseOrResume.isError ? <ErrorNotice error={pauseOrResume.error} /> : null}
               <div className="tiles">
                 <section className="card" aria-label="Summary">
                   <Summary job={data} />

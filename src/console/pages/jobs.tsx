@@ -10,6 +10,7 @@ const FILTERS: readonly (JobStatus | "all")[] = [
   "all",
   "queued",
   "running",
+  "paused",
   "succeeded",
   "failed",
   "cancelled",

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import type { NodeView } from "../../shared/api.js";
+import { DataTable } from "../components/data-table.js";
 import { QueryView } from "../components/query-view.js";
 import { WorldMap } from "../components/world-map.js";
 import { fixed, usd } from "../lib/format.js";
@@ -17,50 +18,44 @@ function gpuSummary(node: NodeView): string {
 
 function NodeTable({ nodes }: { nodes: readonly NodeView[] }) {
   return (
-    <div className="table-wrap">
-      <table data-testid="nodes-table">
-        <thead>
-          <tr>
-            <th scope="col">Node</th>
-            <th scope="col">Region</th>
-            <th scope="col">Status</th>
-            <th scope="col">GPUs</th>
-            <th scope="col">VRAM</th>
-            <th scope="col">Verified TFLOP/s</th>
-            <th scope="col">Price /GPU-h</th>
-            <th scope="col">Price /TFLOP-h</th>
-            <th scope="col">Reputation</th>
-          </tr>
-        </thead>
-        <tbody>
-          {nodes.map((node) => (
-            <tr key={node.id}>
-              <td className="mono">{node.id}</td>
-              <td>{node.region}</td>
-              <td>
-                <span className={`badge node-${node.status}`}>{node.status}</span>
-              </td>
-              <td>
-                {gpuSummary(node)}
-                <div className="muted">
-                  {node.freeGpus} free · {node.cpus} CPU · {node.memoryGb} GB
-                </div>
-              </td>
-              <td>
-                {node.gpus.length === 0 ? "—" : `${Math.max(...node.gpus.map((gpu) => gpu.vramGb))} GB`}
-              </td>
-              <td>
-                {fixed(node.verifiedTflops)}
-                <div className="muted">{node.verification}</div>
-              </td>
-              <td>{usd(node.pricePerGpuHour)}</td>
-              <td>{usd(node.pricePerVerifiedTflopHour)}</td>
-              <td>{fixed(node.reputation, 2)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      testId="nodes-table"
+      columns={[
+        "Node",
+        "Region",
+        "Status",
+        "GPUs",
+        "VRAM",
+        "Verified TFLOP/s",
+        "Price /GPU-h",
+        "Price /TFLOP-h",
+        "Reputation",
+      ]}
+    >
+      {nodes.map((node) => (
+        <tr key={node.id}>
+          <td className="mono">{node.id}</td>
+          <td>{node.region}</td>
+          <td>
+            <span className={`badge node-${node.status}`}>{node.status}</span>
+          </td>
+          <td>
+            {gpuSummary(node)}
+            <div className="muted">
+              {node.freeGpus} free · {node.cpus} CPU · {node.memoryGb} GB
+            </div>
+          </td>
+          <td>{node.gpus.length === 0 ? "—" : `${Math.max(...node.gpus.map((gpu) => gpu.vramGb))} GB`}</td>
+          <td>
+            {fixed(node.verifiedTflops)}
+            <div className="muted">{node.verification}</div>
+          </td>
+          <td>{usd(node.pricePerGpuHour)}</td>
+          <td>{usd(node.pricePerVerifiedTflopHour)}</td>
+          <td>{fixed(node.reputation, 2)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

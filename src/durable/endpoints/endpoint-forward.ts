@@ -31,7 +31,14 @@ export async function forwardToRegions(
   env: Env,
   endpointId: string,
   regions: readonly string[],
-  request: { method: string; headers: Headers; body: ArrayBuffer | null; caller: GatewayCaller },
+  request: {
+    method: string;
+    headers: Headers;
+    body: ArrayBuffer | null;
+    caller: GatewayCaller;
+    /** The caller's request signal: aborts the region's stream when the caller goes away. */
+    signal: AbortSignal;
+  },
 ): Promise<{ response: Response; region: string } | undefined> {
   for (const region of regions) {
     const headers = new Headers(request.headers);
@@ -43,6 +50,7 @@ export async function forwardToRegions(
     const response = await stub.fetch(`https://region${TUNNEL_PATH}`, {
       method: request.method,
       headers,
+      signal: request.signal,
       ...(request.body && request.body.byteLength > 0 ? { body: request.body } : {}),
     });
     if (response.headers.get(TUNNEL_HEADERS.outcome) === "unreachable") {

@@ -91,6 +91,8 @@ export class EndpointMeter {
 
   finished(outcome: { ok: boolean; latencyMs: number; ttfbMs: number | null; coldStart: boolean }): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    // Idleness counts from the last request's end, not its arrival.
+    this.lastRequestAt = Math.max(this.lastRequestAt ?? 0, Date.now());
     this.stored.requests += 1;
     if (!outcome.ok) this.stored.errors += 1;
     if (outcome.coldStart) this.stored.coldStarts += 1;

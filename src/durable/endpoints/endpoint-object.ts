@@ -213,6 +213,7 @@ export class EndpointObject extends DurableObject<Env> {
               headers: request.headers,
               body,
               caller,
+              signal: request.signal,
             })
           : undefined;
       if (served) {
@@ -264,7 +265,7 @@ export class EndpointObject extends DurableObject<Env> {
     this.meter.tick(now);
     await this.reconciler.run(this.state(), now);
     await this.save();
-    await this.arm(now);
+    await this.arm(now, true);
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -321,8 +322,12 @@ export class EndpointObject extends DurableObject<Env> {
     });
   }
 
-  /** The loop runs while there is anything to watch; an idle endpoint at zero sleeps until a request. */
-  private async arm(now: number): Promise<void> {
+  /**
+   * The loop runs while there is anything to watch; an idle endpoint at zero sleeps until a request.
+   * `fired`: called from the alarm itself, where getAlarm() still answers the alarm now running, so
+   * the next one must be set regardless.
+   */
+  private async arm(now: number, fired = false): Promise<void> {
     const record = this.record;
     const busy =
       this.replicas.length > 0 ||
@@ -330,7 +335,7 @@ export class EndpointObject extends DurableObject<Env> {
       (record?.desired ?? 0) > 0 ||
       (record?.spec.replicas.min ?? 0) > 0;
     if (!busy || this.record?.status === "deleted") return;
-    const current = await this.ctx.storage.getAlarm();
+    const current = fired ? null : await this.ctx.storage.getAlarm();
     if (current === null || current > now + TICK_MS) await this.ctx.storage.setAlarm(now + TICK_MS);
   }
 }

@@ -130,7 +130,8 @@ export class Reconciler {
       max,
       scaling: record.spec.scaling,
       samples: meter.loadSamples(),
-      lastRequestAt: meter.lastRequestAt,
+      // A request still in flight (a cold start, a ten-minute stream) is traffic now: never idle.
+      lastRequestAt: meter.inFlight > 0 ? now : meter.lastRequestAt,
       waiting: meter.waiting,
       lastChangeAt: record.lastChangeAt,
     });
@@ -142,17 +143,22 @@ export class Reconciler {
     }
     // Place what is missing (renewing replicas are replaced by these), then drain the surplus.
     for (let i = current; i < record.desired; i++) if (!(await this.place(state, now))) return;
-    let surplus = live.length - Math.max(record.desired, current);
     const fresh = replicas.filter((r) => isLive(r) && !renewing(r));
     const readyFresh = fresh.filter((r) => r.state === "ready").length;
-    // A renewing replica goes once a successor is ready (or it is past its hold anyway).
-    for (const r of live.filter(renewing)) {
-      if (surplus <= 0 && readyFresh === 0) break;
-      if (readyFresh > 0 || now - r.createdAt >= hold * 1000) {
-        await this.drain(r, "its hold is renewed by a successor", "replica_replaced");
-        surplus -= 1;
+    // A renewing replica is kept only while ready successors are short of the desired count (and
+    // never past its hold): make before break.
+    let keepRenewing = Math.max(0, record.desired - readyFresh);
+    const newestFirst = live.filter(renewing).sort((a, b) => b.createdAt - a.createdAt);
+    for (const r of newestFirst) {
+      if (keepRenewing > 0 && now - r.createdAt < hold * 1000) {
+        keepRenewing -= 1;
+        continue;
       }
+      if (readyFresh > 0) await this.drain(r, "its hold is renewed by a successor", "replica_replaced");
+      else await this.drain(r, "its hold ended and no more replicas are wanted", "scaled");
     }
+    // Fresh replicas beyond the desired count are scaled down, least useful first.
+    let surplus = current - record.desired;
     const order = live
       .filter((r) => !renewing(r) && r.state !== "draining")
       .sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt);

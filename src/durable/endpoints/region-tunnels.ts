@@ -88,7 +88,13 @@ export class RegionTunnels {
       }
       const socket = this.socketOf(replica.nodeId);
       if (!socket) continue;
-      const { stream, sendText } = this.open(socket, replica);
+      // The caller going away aborts the request's signal at once (the Worker and the endpoint's
+      // object pass theirs on), sooner than a cancelled body, which is noticed only at its next write.
+      const abort = (): void => stream.cancel();
+      const { stream, sendText } = this.open(socket, replica, () =>
+        request.signal.removeEventListener("abort", abort),
+      );
+      request.signal.addEventListener("abort", abort, { once: true });
       sendText({
         t: "open",
         s: stream.id,
@@ -99,8 +105,6 @@ export class RegionTunnels {
         body: body !== null && body.byteLength > 0,
       });
       void stream.sendBody(body ?? new Uint8Array());
-      const abort = (): void => stream.cancel();
-      request.signal.addEventListener("abort", abort, { once: true });
       try {
         const head = await stream.waitHead();
         const out = new Headers();
@@ -126,8 +130,6 @@ export class RegionTunnels {
           },
           { status: 502, headers: { [TUNNEL_HEADERS.outcome]: "failed" } },
         );
-      } finally {
-        request.signal.removeEventListener("abort", abort);
       }
     }
   }
@@ -192,6 +194,7 @@ export class RegionTunnels {
   private open(
     socket: WebSocket,
     replica: BoardReplica,
+    done: () => void,
   ): { stream: TunnelStream; sendText: (frame: TunnelFrame) => void } {
     let entry = this.sockets.get(socket);
     if (!entry) {
@@ -209,9 +212,10 @@ export class RegionTunnels {
       if (socket.readyState === WebSocket.OPEN) socket.send(new Uint8Array(bytes).buffer);
     };
     replica.inFlight += 1;
-    const finished = (done: TunnelStream, _end: StreamEnd): void => {
-      streams.delete(done.id);
+    const finished = (stream: TunnelStream, _end: StreamEnd): void => {
+      streams.delete(stream.id);
       replica.inFlight = Math.max(0, replica.inFlight - 1);
+      done();
     };
     const stream = new TunnelStream(id, sendText, sendBinary, finished);
     streams.set(id, stream);

@@ -42,6 +42,7 @@ import { type SecretCreate, SecretList, SecretView } from "../storage/secrets-ap
 import { JobTemplate } from "../templates/job-template.js";
 import { ApiError, apiErrorOf } from "./api-error.js";
 import { CLIENT_ROUTES } from "./client-routes.js";
+import { EndpointsApi } from "./endpoints-api.js";
 
 export { CLIENT_ROUTES };
 
@@ -87,6 +88,14 @@ export class MeridianClient {
     return this.#options.baseUrl;
   }
 
+  /** Inference endpoints and the OpenAI-compatible surface (see endpoints-api.ts). */
+  get endpoints(): EndpointsApi {
+    return new EndpointsApi({
+      json: (schema, route, options) => this.#json(schema, route, options),
+      send: (route, options) => this.#send(route, options),
+    });
+  }
+
   /** The same client with another key (the console after sign-in). */
   withApiKey(apiKey: string | undefined): MeridianClient {
     return new MeridianClient({ ...this.#options, apiKey });
@@ -115,6 +124,16 @@ export class MeridianClient {
 
   cancelJob(id: string): Promise<ApiResult<JobView>> {
     return this.#json(JobView, "cancelJob", { params: { id } });
+  }
+
+  /** Stops a running job keeping its checkpoint (status `paused` once its containers exited). */
+  pauseJob(id: string, body: { keepForSeconds?: number } = {}): Promise<ApiResult<JobView>> {
+    return this.#json(JobView, "pauseJob", { params: { id }, body });
+  }
+
+  /** Queues a paused job again, for any node that fits; it restores its checkpoint. */
+  resumeJob(id: string): Promise<ApiResult<JobView>> {
+    return this.#json(JobView, "resumeJob", { params: { id } });
   }
 
   jobEvents(id: string): Promise<ApiResult<z.infer<typeof JobEventList>>> {

@@ -107,6 +107,8 @@ export async function toEndpoint(
   return stub.fetch("https://endpoint/", {
     method: c.req.method,
     headers,
+    // A caller that goes away cancels the replica's request through every hop (see region-tunnels.ts).
+    signal: c.req.raw.signal,
     ...(body && body.byteLength > 0 ? { body } : {}),
   });
 }

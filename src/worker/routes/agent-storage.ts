@@ -109,7 +109,12 @@ export const agentStorageRoutes = new Hono<AppEnv>()
       const { body, attempt } = await currentAttempt(c, CheckpointCommitRequest);
       if (!attempt.spec.checkpoint)
         throw new MeridianError(422, "no_checkpoint", "the job has no checkpoint folder");
-      return c.json(await commitCheckpoint(c.env, attempt.jobId, attempt.attemptId, body.files));
+      const committed = await commitCheckpoint(c.env, attempt.jobId, attempt.attemptId, body.files);
+      // The region keeps the size: a pause bills what it keeps stored.
+      const region = c.get("agent").region;
+      if (region)
+        await regionStub(c.env, region).checkpointStored(attempt.jobId, committed.seq, committed.bytes);
+      return c.json(committed);
     },
   )
   .post(

@@ -28,6 +28,7 @@ import {
   VerificationCommit,
 } from "../../shared/verification/messages.js";
 import { agentAuth } from "../agent-auth.js";
+import { flagCrossRegionTwins } from "../cross-region-twins.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
 import { storedLogOffsets } from "../log-offsets.js";
@@ -112,6 +113,8 @@ export const agentRoutes = new Hono<AppEnv>()
         authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
       const location = locationFact(body.location, c.req.raw);
       const registered = unwrap(await regionStub(c.env, region).register(agent, body, location));
+      // One GPU answering for nodes in several regions: each region alone cannot see it.
+      await flagCrossRegionTwins(c.env, registered, uuids);
       if (owner !== undefined) {
         const db = drizzle(c.env.DB);
         await runBatch(db, [nodeOwnerStatement(db, registered.nodeId, owner)]);

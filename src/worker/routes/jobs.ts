@@ -23,6 +23,7 @@ import { checkStorageEndpoints } from "../storage/targets.js";
 import { jobEventStreamRoutes } from "./job-event-stream.js";
 import { jobLogRoutes } from "./job-logs.js";
 import { jobOutputRoutes } from "./job-outputs.js";
+import { jobPauseRoutes } from "./job-pause.js";
 
 /** Why each queued job among these rows waits, one call per region. */
 async function explanations(
@@ -217,4 +218,5 @@ export const jobRoutes = new Hono<AppEnv>()
   )
   .route("/", jobLogRoutes)
   .route("/", jobOutputRoutes)
+  .route("/", jobPauseRoutes)
   .route("/", jobEventStreamRoutes);

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { unwrap } from "../../durable/rpc-result.js";
 import type { NodeView } from "../../shared/api.js";
+import { CpuPriceTableView, cpuPriceTable } from "../../shared/cpu-pricing.js";
 import { formatUsd, parseUsd } from "../../shared/money.js";
 import { PriceSuggestionView, PriceSuggestQuery, suggestPrice } from "../../shared/pricing.js";
 import type { AppEnv } from "../hono-env.js";
@@ -29,52 +30,66 @@ function marketOf(nodes: readonly NodeView[], model: string): { offers: number[]
 /**
  * GET /v1/pricing/suggest?gpu=H100-SXM&region=eu-west[&verifiedTflops=790][&floor=0.80]: a price per
  * GPU-hour for a provider, from the catalogue reference and the region's live offers. Behind an API
- * key: every call asks a Region object for its whole inventory.
+ * key: every call asks a Region object for its whole inventory. GET /v1/pricing/cpu: the CPU table.
  */
-export const pricingRoutes = new Hono<AppEnv>().use("*", requireAccount).get(
-  "/suggest",
-  doc({
-    id: "suggestPrice",
-    tag: "Provider",
-    summary: "Suggest a price per GPU-hour",
-    description: "From the catalogue's reference and the region's live offers.",
-    query: PriceSuggestQuery,
-    response: { schema: PriceSuggestionView },
-  }),
-  async (c) => {
-    const query = queryOf(c, PriceSuggestQuery);
-    const region = requireKnownRegion(c.env, query.region);
-    const model = query.gpu;
-    const market = marketOf(unwrap(await regionStub(c.env, region).listNodes()), model.id);
-    const suggestion = suggestPrice({
-      model,
-      verifiedTflops: query.verifiedTflops,
-      offersMicros: market.offers,
-      utilization: market.utilization,
-      floorMicros: query.floor,
-    });
-    const view: PriceSuggestionView = {
-      gpu: model.id,
-      region,
-      currency: "USD",
-      suggested: formatUsd(suggestion.suggestedMicros),
-      suggestedMicros: suggestion.suggestedMicros,
-      range: {
-        low: formatUsd(suggestion.range.lowMicros),
-        high: formatUsd(suggestion.range.highMicros),
-        lowMicros: suggestion.range.lowMicros,
-        highMicros: suggestion.range.highMicros,
-      },
-      reference: formatUsd(suggestion.referenceMicros),
-      referenceMicros: suggestion.referenceMicros,
-      belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
-      market: {
-        offers: market.offers.length,
-        median: suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros),
-        utilization: market.utilization === undefined ? null : Math.round(market.utilization * 1000) / 1000,
-      },
-      reasons: suggestion.reasons,
-    };
-    return c.json(view);
-  },
-);
+export const pricingRoutes = new Hono<AppEnv>()
+  .use("*", requireAccount)
+  .get(
+    "/suggest",
+    doc({
+      id: "suggestPrice",
+      tag: "Provider",
+      summary: "Suggest a price per GPU-hour",
+      description: "From the catalogue's reference and the region's live offers.",
+      query: PriceSuggestQuery,
+      response: { schema: PriceSuggestionView },
+    }),
+    async (c) => {
+      const query = queryOf(c, PriceSuggestQuery);
+      const region = requireKnownRegion(c.env, query.region);
+      const model = query.gpu;
+      const market = marketOf(unwrap(await regionStub(c.env, region).listNodes()), model.id);
+      const suggestion = suggestPrice({
+        model,
+        verifiedTflops: query.verifiedTflops,
+        offersMicros: market.offers,
+        utilization: market.utilization,
+        floorMicros: query.floor,
+      });
+      const view: PriceSuggestionView = {
+        gpu: model.id,
+        region,
+        currency: "USD",
+        suggested: formatUsd(suggestion.suggestedMicros),
+        suggestedMicros: suggestion.suggestedMicros,
+        range: {
+          low: formatUsd(suggestion.range.lowMicros),
+          high: formatUsd(suggestion.range.highMicros),
+          lowMicros: suggestion.range.lowMicros,
+          highMicros: suggestion.range.highMicros,
+        },
+        reference: formatUsd(suggestion.referenceMicros),
+        referenceMicros: suggestion.referenceMicros,
+        belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
+        market: {
+          offers: market.offers.length,
+          median: suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros),
+          utilization: market.utilization === undefined ? null : Math.round(market.utilization * 1000) / 1000,
+        },
+        reasons: suggestion.reasons,
+      };
+      return c.json(view);
+    },
+  )
+  .get(
+    "/cpu",
+    doc({
+      id: "cpuPrices",
+      tag: "Jobs",
+      summary: "The CPU price table",
+      description:
+        "What CPU-only work is charged per vCPU-hour and per GiB-hour of memory, and the reference it is anchored to.",
+      response: { schema: CpuPriceTableView },
+    }),
+    (c) => c.json(cpuPriceTable()),
+  );

@@ -1,0 +1,1 @@
+ALTER TABLE `ledger_settlements` ADD `cpu_hour_micros` integer DEFAULT 0 NOT NULL;
