@@ -12,7 +12,7 @@ import type { GpuGroup, NodeState } from "./node-state.js";
 const GPU_COUNT = bit("gpuCount");
 
 /** The checks a demand's constraints ask for, in registry order. */
-interface Asked {
+export interface Asked {
   node: readonly Checked<NodeConstraint>[];
   gpu: readonly Checked<GpuConstraint>[];
 }
@@ -23,7 +23,7 @@ interface Asked {
  */
 const ASKED = new WeakMap<Constraints, Asked>();
 
-function asked(demand: Demand): Asked {
+export function asked(demand: Demand): Asked {
   const constraints = demand.constraints;
   let found = ASKED.get(constraints);
   if (!found) {
@@ -44,8 +44,17 @@ function asked(demand: Demand): Asked {
  * the first failure: the placement loop only needs to know whether there is one.
  */
 export function nodeFailures(state: NodeState, demand: Demand, all: boolean): number {
+  return nodeMask(asked(demand).node, state, demand, all);
+}
+
+function nodeMask(
+  checks: readonly Checked<NodeConstraint>[],
+  state: NodeState,
+  demand: Demand,
+  all: boolean,
+): number {
   let mask = 0;
-  for (const check of asked(demand).node) {
+  for (const check of checks) {
     if (check.record.fails(state, demand)) {
       mask |= check.bit;
       if (!all) return mask;
@@ -56,8 +65,17 @@ export function nodeFailures(state: NodeState, demand: Demand, all: boolean): nu
 
 /** Per-GPU constraints one GPU group fails, counting its size as if nothing were reserved. */
 export function groupFailures(group: GpuGroup, demand: Demand, all: boolean): number {
+  return groupMask(asked(demand).gpu, group, demand, all);
+}
+
+function groupMask(
+  checks: readonly Checked<GpuConstraint>[],
+  group: GpuGroup,
+  demand: Demand,
+  all: boolean,
+): number {
   let mask = 0;
-  for (const check of asked(demand).gpu) {
+  for (const check of checks) {
     if (check.record.fails(group, demand)) {
       mask |= check.bit;
       if (!all) return mask;
@@ -88,13 +106,18 @@ export function freeFits(state: NodeState, group: GpuGroup | undefined, demand: 
 
 /**
  * The first group of the node that meets every constraint and has room now, or null; for
- * CPU-only demand, undefined when the node has room. The placement loop's single test.
+ * CPU-only demand, undefined when the node has room. The placement loop's single test; it
+ * passes `checks` (`asked(demand)`) once per search rather than per node.
  */
-export function fittingGroup(state: NodeState, demand: Demand): GpuGroup | undefined | null {
-  if (nodeFailures(state, demand, false) !== 0) return null;
+export function fittingGroup(
+  state: NodeState,
+  demand: Demand,
+  checks: Asked = asked(demand),
+): GpuGroup | undefined | null {
+  if (nodeMask(checks.node, state, demand, false) !== 0) return null;
   if (demand.gpus === 0) return freeFits(state, undefined, demand) ? undefined : null;
   for (const group of state.groups) {
-    if (groupFailures(group, demand, false) === 0 && freeFits(state, group, demand)) return group;
+    if (groupMask(checks.gpu, group, demand, false) === 0 && freeFits(state, group, demand)) return group;
   }
   return null;
 }

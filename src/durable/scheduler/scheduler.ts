@@ -1,6 +1,6 @@
 import { type Hold, holdFor } from "./backfill.js";
 import type { Demand } from "./demand.js";
-import { fittingGroup } from "./feasibility.js";
+import { asked, fittingGroup } from "./feasibility.js";
 import { WorkloadProfile } from "./fragmentation.js";
 import { chooseGang, type Gang } from "./gang.js";
 import {
@@ -117,8 +117,9 @@ export class Scheduler<T = undefined> {
     const classes = this.policy === "meridian" ? this.profile.snapshot() : [];
     const ratio = this.policy === "meridian" ? hostRatio(classes) : undefined;
     const candidates: Candidate[] = [];
+    const checks = asked(demand);
     const add = (state: NodeState): void => {
-      const group = fittingGroup(state, demand);
+      const group = fittingGroup(state, demand, checks);
       if (group !== null) candidates.push(makeCandidate(state, group, demand, this.policy, classes, ratio));
     };
     let bucket = -1;
@@ -160,8 +161,9 @@ export class Scheduler<T = undefined> {
     const context: ScoreContext = { demand, pressure: new Map(), fallbackTflops: 1 };
     // One probe reused for every node: streaming terms read only its node and group.
     let probe: Candidate | undefined;
+    const checks = asked(demand);
     this.inventory.visitCandidates(demand, (state) => {
-      const group = fittingGroup(state, demand);
+      const group = fittingGroup(state, demand, checks);
       if (group === null) return "next";
       if (probe) {
         probe.state = state;

@@ -123,20 +123,19 @@ export function scoreCandidates(
   const context: ScoreContext = { demand, pressure, fallbackTflops: slowestVerified(candidates) };
   for (const candidate of candidates) candidate.score = 0;
   for (const { term, weight } of policyTerms(policy, demand)) {
+    if (term.normalise !== "toBest") {
+      const perGpu = term.normalise === "perGpu";
+      for (const candidate of candidates) {
+        const value = term.value(candidate, context);
+        candidate.score += weight * (perGpu ? value / WHOLE_GPU_MILLI : value);
+      }
+      continue;
+    }
     const values = candidates.map((candidate) => term.value(candidate, context));
     let best = 0;
-    if (term.normalise === "toBest") for (const value of values) if (value > best) best = value;
+    for (const value of values) if (value > best) best = value;
     candidates.forEach((candidate, index) => {
-      const value = values[index] ?? 0;
-      const normalised =
-        term.normalise === "toBest"
-          ? best > 0
-            ? value / best
-            : 0
-          : term.normalise === "perGpu"
-            ? value / WHOLE_GPU_MILLI
-            : value;
-      candidate.score += weight * normalised;
+      candidate.score += weight * (best > 0 ? (values[index] ?? 0) / best : 0);
     });
   }
 }
