@@ -44,7 +44,7 @@ import type { RegionState } from "./region-state.js";
 import { submitJob } from "./region-submit.js";
 import { explainJob, listNodes, type ProviderNodeView, providerNodeView, quoteSpec } from "./region-views.js";
 import { RegionWriter } from "./region-writer.js";
-import type { ReputationView } from "./reputation/index.js";
+import { type ReputationView, reputationPolicyOf } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
 import { budgetRunLimit } from "./run-limits.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
@@ -95,7 +95,12 @@ export class RegionObject extends DurableObject<Env> {
 
   private async load(): Promise<void> {
     const stored = await readStoredRegion(this.ctx.storage);
-    const standing = RegionStanding.restore(stored.reputations, stored.verifications, this.requireVerified);
+    const standing = RegionStanding.restore(
+      stored.reputations,
+      stored.verifications,
+      this.requireVerified,
+      reputationPolicyOf(this.env),
+    );
     const name = this.ctx.id.name ?? stored.storedName ?? "";
     // Kept for wake-ups that carry no name: after a restart, the alarm may construct the object
     // before any named stub does, and `ctx.id.name` is then undefined.
