@@ -7,6 +7,7 @@ import type {
   RegisterResponse,
   StopOrder,
 } from "../shared/agent-protocol.js";
+import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { VerificationChallenge } from "../shared/verification/messages.js";
 import type { AgentLog } from "./agent-log.js";
 import { errorMessage } from "./agent-log.js";
@@ -395,7 +396,7 @@ export class WorkLoop {
 
   private backoffMs(): number {
     this.failures++;
-    return Math.min(30_000, 1_000 * 2 ** Math.min(this.failures - 1, 5));
+    return Math.min(AGENT_RETRY_CAP_MS, 1_000 * 2 ** Math.min(this.failures - 1, 5));
   }
 }
 

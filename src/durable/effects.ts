@@ -3,7 +3,8 @@ import type { AttemptEnd } from "./reputation/index.js";
 
 /** What the state machine saw a node do, for its reputation. */
 export type NodeEvent =
-  | { kind: "attempt"; nodeId: string; end: AttemptEnd; at: number }
+  /** `incident`: the one loss of the node it ended in, when the node-loss pass ended it. */
+  | { kind: "attempt"; nodeId: string; end: AttemptEnd; at: number; incident?: string }
   | { kind: "ack"; nodeId: string; latencyMs: number; at: number }
   | { kind: "online" | "offline"; nodeId: string; at: number }
   /** Its held connection dropped and it came back within the reconnect window. */

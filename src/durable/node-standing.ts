@@ -4,7 +4,7 @@ import type { VerificationJudgement } from "../shared/verification/messages.js";
 import type { NodeEvent } from "./effects.js";
 import { NodeMetricsStore } from "./node-metrics.js";
 import type { NodeRecord } from "./region-records.js";
-import { ReputationBook, type ReputationState } from "./reputation/index.js";
+import { ReputationBook, type ReputationPolicy, type ReputationState } from "./reputation/index.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
 import type { NodeVerification } from "./verification/node-verification.js";
 import { VerificationDesk } from "./verification-desk.js";
@@ -50,9 +50,10 @@ export class RegionStanding implements NodeStanding {
     reputations: Record<string, ReputationState>,
     verifications: Record<string, NodeVerification>,
     requireVerified: boolean,
+    policy: Partial<ReputationPolicy> = {},
   ): RegionStanding {
     return new RegionStanding(
-      ReputationBook.from(reputations),
+      ReputationBook.from(reputations, policy),
       VerificationDesk.from(verifications, { requireVerified }),
       requireVerified,
     );
@@ -106,7 +107,15 @@ export class RegionStanding implements NodeStanding {
         );
         break;
       case "attempt":
-        this.book.record(event.nodeId, { type: "attempt", end: event.end }, event.at);
+        this.book.record(
+          event.nodeId,
+          {
+            type: "attempt",
+            end: event.end,
+            ...(event.incident === undefined ? {} : { incident: event.incident }),
+          },
+          event.at,
+        );
         break;
     }
   }

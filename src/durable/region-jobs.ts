@@ -6,6 +6,7 @@ import type { Staging } from "./effects.js";
 import type { JobBook } from "./job-book.js";
 import { failureReason, isTerminalStatus } from "./job-outcome.js";
 import { JobPauses } from "./job-pause.js";
+import type { NodeLoss } from "./node-loss.js";
 import { retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, StopReason } from "./region-records.js";
 import { attemptEndOf } from "./reputation/index.js";
@@ -215,9 +216,18 @@ export class RegionJobs {
     this.book.enqueue(job);
   }
 
-  /** A member's node is gone (`why` says how it was noticed), or its lease lapsed. */
-  lapse(job: JobRecord, member: AttemptRecord, now: number, why?: string): void {
-    this.parts.staging.event({ kind: "attempt", nodeId: member.nodeId, end: "lost", at: now });
+  /**
+   * A member's node is gone, or its lease lapsed: `loss` says how it was noticed, the incident it
+   * belongs to, and whether the node is to blame.
+   */
+  lapse(job: JobRecord, member: AttemptRecord, now: number, loss: NodeLoss): void {
+    this.parts.staging.event({
+      kind: "attempt",
+      nodeId: member.nodeId,
+      end: loss.excused ? "returned" : "lost",
+      incident: loss.incident,
+      at: now,
+    });
     if (member.stopping !== null || isTerminalStatus(job.status)) {
       // Already stopping (cancelled, or a peer failed): it just never said it exited.
       member.endedAt = now;
@@ -226,13 +236,14 @@ export class RegionJobs {
       return;
     }
     // The whole placement is lost: a gang cannot go on with a member missing. The event names the
-    // attempt whose node went silent.
+    // attempt whose node went silent. A loss the region caused spends none of the job's retries.
     this.retireMembers(job, "lost", now);
+    if (loss.excused) job.attempts = Math.max(0, job.attempts - 1);
     const retry = job.attempts - (job.pauses ?? 0) <= job.spec.maxRetries;
     this.book.transition(
       job,
       "lost",
-      why ?? `node ${member.nodeId} went silent; the attempt's lease expired`,
+      loss.why ?? `node ${member.nodeId} went silent; the attempt's lease expired`,
       now,
       { endedAt: retry ? null : now },
       member,
@@ -265,12 +276,12 @@ export class RegionJobs {
     );
   }
 
-  /** Every live attempt on a node that is gone is lost now, each job told why. */
-  loseNode(nodeId: string, why: string, now: number): void {
+  /** Every live attempt on a node that is gone is lost now, in one incident, each job told why. */
+  loseNode(nodeId: string, loss: NodeLoss, now: number): void {
     for (const jobId of this.book.attempts.jobIdsOn(nodeId)) {
       const job = this.book.jobs.get(jobId);
       const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
-      if (job && member) this.lapse(job, member, now, why);
+      if (job && member) this.lapse(job, member, now, loss);
     }
   }
 
@@ -289,8 +300,11 @@ export class RegionJobs {
     this.book.enqueue(job);
   }
 
-  /** Lost attempts whose leases lapsed, and retries whose backoff is over, as time passes. */
-  sweep(now: number): void {
+  /**
+   * Lost attempts whose leases lapsed, and retries whose backoff is over, as time passes. `lossOf`
+   * names the incident each node's lapsed leases belong to.
+   */
+  sweep(now: number, lossOf: (nodeId: string) => NodeLoss): void {
     this.pauses.expire(now);
     for (const job of [...this.book.jobs.values()]) {
       if (job.status === "queued" && job.retryAt !== null && job.retryAt <= now) {
@@ -304,7 +318,7 @@ export class RegionJobs {
         const expiresAt = this.book.attempts.leases.get(member.id) ?? now + this.parts.leaseTtlMs();
         this.book.attempts.leases.set(member.id, expiresAt);
         if (expiresAt <= now) {
-          this.lapse(job, member, now);
+          this.lapse(job, member, now, lossOf(member.nodeId));
           break;
         }
       }

@@ -1,5 +1,6 @@
 import type { Staging } from "./effects.js";
 import type { LeasePolicy } from "./lease.js";
+import { RestartGrace } from "./node-loss.js";
 import { type Absence, NodePresence } from "./node-presence.js";
 import type { NodeStanding } from "./node-standing.js";
 import type { Pacing } from "./poll-pacing.js";
@@ -31,19 +32,24 @@ export class RegionNodes {
   private readonly live = new Map<string, Liveness>();
   /** Held polls, dropped connections and each node's poll rhythm. */
   readonly presence: NodePresence;
+  /** The restored nodes that have not been back since the region restarted. */
+  readonly grace: RestartGrace;
 
   constructor(
     private readonly parts: RegionNodesParts,
     restored: Iterable<NodeRecord>,
   ) {
     this.presence = new NodePresence(parts.lease.presence());
+    const ids: string[] = [];
     for (const node of restored) {
+      ids.push(node.id);
       this.records.set(node.id, node);
       // Indexed as schedulable so live reservations can be restored onto it; `park` follows.
       parts.scheduler.inventory.upsertNode(
         nodeFromRecord(node, { schedulable: true, ...locationFacts(node) }),
       );
     }
+    this.grace = new RestartGrace(ids);
   }
 
   /** After a restart every node waits, unschedulable, until it polls again. */
@@ -63,6 +69,7 @@ export class RegionNodes {
     this.records.set(node.id, node);
     this.parts.staging.put(STORAGE_KEYS.node + node.id, node);
     this.parts.staging.record({ kind: "node", node, at: now });
+    this.grace.returned(node.id);
     const wasLive = this.isLive(node.id, now);
     this.presence.heard(node.id, now);
     this.live.set(node.id, { lastSeenAt: now, acceptingWork: true, rttMs: this.live.get(node.id)?.rttMs });
@@ -77,6 +84,7 @@ export class RegionNodes {
   seen(nodeId: string, acceptingWork: boolean, rttMs: number | undefined, now: number): boolean {
     const before = this.live.get(nodeId);
     const wasLive = this.isLive(nodeId, now);
+    this.grace.returned(nodeId);
     this.presence.touched(nodeId, now);
     const rttChanged =
       rttMs !== undefined &&
@@ -88,15 +96,15 @@ export class RegionNodes {
     return changed;
   }
 
-  /**
-   * Heard from within its grace, its connection not dropped and its silence not past what its
-   * rhythm allows.
-   */
   /** Whether the node's last poll said it takes new work (false: draining, e.g. outside its windows). */
   isAcceptingWork(nodeId: string): boolean {
     return this.live.get(nodeId)?.acceptingWork ?? false;
   }
 
+  /**
+   * Heard from within its grace, its connection not dropped and its silence not past what its
+   * rhythm allows.
+   */
   isLive(nodeId: string, now: number): boolean {
     const seen = this.live.get(nodeId);
     return (
@@ -107,8 +115,13 @@ export class RegionNodes {
     );
   }
 
-  /** Why the node is taken for gone now (its dropped connection did not return, or its silence). */
+  /**
+   * Why the node is taken for gone now (its dropped connection did not return, or its silence).
+   * Never while it has yet to come back after a restart: its presence before the restart is
+   * unknown (an agent may be out in a long retry backoff), so its restored leases decide.
+   */
   absence(nodeId: string, now: number): Absence | null {
+    if (this.grace.awaiting(nodeId)) return null;
     return this.presence.absence(nodeId, now);
   }
 
@@ -119,7 +132,8 @@ export class RegionNodes {
   pollOpened(nodeId: string, token: string, now: number): boolean {
     const returned = this.presence.dropped(nodeId);
     this.presence.pollOpened(nodeId, token, now);
-    if (returned) this.parts.staging.event({ kind: "flap", nodeId, at: now });
+    // A connection that dropped before the node was back after a restart was the region's blink.
+    if (returned && !this.grace.awaiting(nodeId)) this.parts.staging.event({ kind: "flap", nodeId, at: now });
     return returned;
   }
 

@@ -1,5 +1,6 @@
 import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
+import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { assignmentOf, peerAddress } from "./assignment.js";
 import type { Clock } from "./clock.js";
@@ -63,6 +64,7 @@ export class RegionState {
   private readonly nodeBook: RegionNodes;
   private readonly book: JobBook;
   private readonly lifecycle: RegionJobs;
+  private passes = 0;
 
   constructor(
     readonly region: string,
@@ -76,7 +78,8 @@ export class RegionState {
       {
         fencing: snapshot.fencing,
         jobs: snapshot.jobs,
-        leaseUntil: parts.clock.now() + this.pacing().leaseTtlMs,
+        // Its nodes must find the restarted region first: an agent may be out in its longest backoff.
+        leaseUntil: parts.clock.now() + this.pacing().leaseTtlMs + AGENT_RETRY_CAP_MS,
       },
     );
     this.nodeBook.parkAll();
@@ -283,6 +286,8 @@ export class RegionState {
     const keep: { assignment: Assignment; started: boolean }[] = [];
     const drop: { attemptId: string; reason: "superseded" | "unknown_attempt" }[] = [];
     const listed = new Set(found.map((entry) => entry.attemptId));
+    // Every attempt the restarted node no longer has is one loss of the node.
+    const reclaimed = this.lossPass(now);
     for (const entry of found) {
       const job = this.book.jobOfAttempt(entry.attemptId);
       const member = job?.members.find((m) => m.id === entry.attemptId);
@@ -310,7 +315,11 @@ export class RegionState {
       const job = this.book.jobs.get(jobId);
       const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
       if (job && member && member.startedAt !== null && !listed.has(member.id))
-        this.lifecycle.lapse(job, member, now);
+        this.lifecycle.lapse(job, member, now, {
+          incident: reclaimed,
+          excused: false,
+          why: `node ${nodeId} restarted without the attempt's container`,
+        });
     }
     this.settle(now);
     return { keep, drop };
@@ -369,13 +378,16 @@ export class RegionState {
     for (const nodeId of this.nodeBook.records.keys())
       if (this.nodeBook.standingChanged(nodeId, now)) this.nodeBook.refresh(nodeId, now);
     this.nodeBook.parkSilent(now);
-    // A node gone (its dropped connection did not return, or silent past its rhythm) loses its
-    // attempts now, not when their leases run out.
+    // The node-loss pass. A node gone (its dropped connection did not return, or silent past its
+    // rhythm) loses its attempts now, not when their leases run out; whatever a node loses in
+    // this pass, by its absence or by lapsed leases, is one incident of that node.
+    const pass = this.lossPass(now);
+    const { grace } = this.nodeBook;
     for (const nodeId of this.book.attempts.nodesWithAttempts()) {
       const absence = this.nodeBook.absence(nodeId, now);
-      if (absence) this.lifecycle.loseNode(nodeId, absenceReason(absence), now);
+      if (absence) this.lifecycle.loseNode(nodeId, grace.loss(nodeId, pass, absenceReason(absence)), now);
     }
-    this.lifecycle.sweep(now);
+    this.lifecycle.sweep(now, (nodeId) => grace.loss(nodeId, pass));
     this.staging.schedulePass = true;
     this.settle(now);
   }
@@ -402,6 +414,15 @@ export class RegionState {
       if (at !== null) next = next === null ? at : Math.min(next, at);
     }
     return next;
+  }
+
+  /**
+   * A new incident key for one node-loss pass: its time, and a count that tells apart passes in the
+   * same millisecond (keys are only compared with a node's last one, so they need not be secret).
+   */
+  private lossPass(now: number): string {
+    this.passes += 1;
+    return `${now}.${this.passes}`;
   }
 
   // ---- settling ----------------------------------------------------------------------------

@@ -184,6 +184,18 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
           () => agents.map((a) => `${a.nodeId}: ${a.containers().join(" ")}`).join("\n"),
         );
         expect(restoredWithoutRestart).toBe(planeKills);
+        // The control plane's own restarts cost the nodes nothing: none is left expelled (score
+        // 0), and without agent kills no attempt was lost at all — running containers outlived
+        // every blink of the control plane.
+        const nodes = await (await users[0]?.request("/v1/nodes"))?.json();
+        const reputations = (nodes as { nodes: { id: string; reputation: number }[] }).nodes
+          .filter((n) => agents.some((a) => a.nodeId === n.id))
+          .map((n) => n.reputation);
+        expect(
+          reputations.every((r) => r > 0),
+          `node reputations ${reputations.join(", ")}`,
+        ).toBe(true);
+        if (!settings.agentKills) expect(money.outcomes.lost ?? 0, JSON.stringify(money.outcomes)).toBe(0);
         if (settings.agentKills) expect(agentKills).toBeGreaterThanOrEqual(settings.agents);
 
         console.log(

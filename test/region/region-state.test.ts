@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { STORAGE_KEYS } from "../../src/durable/storage-keys.js";
+import { AGENT_RETRY_CAP_MS } from "../../src/shared/agent-retry.js";
 import { FakeClock, gpuJob, gpuNode, poll, RecordingStanding, region, TIMING } from "./region-support.js";
 
 describe("the region's state machine, on a fake clock", () => {
@@ -123,7 +124,8 @@ describe("the region's state machine, on a fake clock", () => {
     expect(restarted.isLive("node_a", clock.now())).toBe(false);
     const member = restarted.jobs.get("job_1")?.members[0];
     if (!member) throw new Error("the placement did not survive");
-    expect(restarted.leases.get(member.id)).toBe(clock.now() + TIMING.leaseTtlMs);
+    // A lease, and the agents' longest retry gap to find the restarted region.
+    expect(restarted.leases.get(member.id)).toBe(clock.now() + TIMING.leaseTtlMs + AGENT_RETRY_CAP_MS);
     // The node polls again: its GPU is still held by job_1, so job_2 keeps waiting.
     restarted.heartbeat(
       "node_a",

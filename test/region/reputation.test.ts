@@ -142,6 +142,19 @@ describe("quarantine, expulsion and lifting", () => {
     expect(book.dirty).toBe(false);
   });
 
+  it("counts the attempts lost in one incident of the node as one failure", () => {
+    const book = new ReputationBook();
+    for (const incident of ["pass-1", "pass-2"])
+      for (let i = 0; i < 5; i++) book.record(NODE, { type: "attempt", end: "lost", incident }, T0);
+    const view = book.view(NODE, T0);
+    expect(view.status).toBe("active");
+    expect(view.totals.lost).toBe(10);
+    // Each attempt is still evidence against its success rate.
+    expect(view.components.successRate).toBe(0);
+    book.record(NODE, { type: "attempt", end: "lost", incident: "pass-3" }, T0 + MIN);
+    expect(book.view(NODE, T0 + MIN)).toMatchObject({ status: "quarantined", totals: { quarantines: 1 } });
+  });
+
   it("does not quarantine failures spread over more than the window", () => {
     const book = new ReputationBook();
     for (let i = 0; i < 5; i++) book.record(NODE, { type: "attempt", end: "lost" }, T0 + i * 40 * MIN);

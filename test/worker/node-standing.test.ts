@@ -345,10 +345,11 @@ describe("a challenge left unanswered", () => {
 describe("reputation through the Region object", () => {
   afterEach(drainAgents);
 
-  it("quarantines a node after three lost attempts within an hour, and keeps new work off it", async () => {
+  it("quarantines a node after three separate losses within an hour, and keeps new work off it", async () => {
     const { agent, apiKey: ownerKey } = await ownedAgent(hardware([], 4, 8192));
     const { apiKey: user } = await signup();
     expect((await reputationOf(ownerKey, agent.nodeId)).status).toBe("active");
+    // Three incidents: each attempt's lease lapses in its own sweep (its own alarm).
     for (let i = 1; i <= 3; i++) {
       const id = await submitted(user, { name: `lost-${i}`, maxRetries: 0 });
       const a = (await agent.poll()).assignments.find((x) => x.jobId === id);
@@ -369,6 +370,25 @@ describe("reputation through the Region object", () => {
     expect((await agent.poll()).assignments).toEqual([]);
     expect((await jobOf(user, waiting)).status).toBe("queued");
     expect((await call(`/v1/jobs/${waiting}/cancel`, authed(user, "POST"))).status).toBe(200);
+  });
+
+  it("counts five attempts lost in one sweep as one incident, not a quarantine", async () => {
+    const { agent, apiKey: ownerKey } = await ownedAgent(hardware([], 8, 16384));
+    const { apiKey: user } = await signup();
+    const ids: string[] = [];
+    for (let i = 1; i <= 5; i++)
+      ids.push(await submitted(user, { name: `one-incident-${i}`, maxRetries: 0, resources: { cpus: 1 } }));
+    const assignments = (await agent.poll()).assignments.filter((x) => ids.includes(x.jobId));
+    expect(assignments).toHaveLength(5);
+    await expireLeases(assignments.map((a) => a.attemptId));
+    for (const id of ids) expect((await jobOf(user, id)).status).toBe("lost");
+    const rep = await reputationOf(ownerKey, agent.nodeId);
+    expect(rep.totals.lost).toBe(5);
+    expect(rep.status).toBe("active");
+    expect(rep.totals.quarantines).toBe(0);
+    // The node still takes work.
+    const next = await submitted(user, { name: "after-one-incident" });
+    expect((await agent.poll()).assignments.map((x) => x.jobId)).toContain(next);
   });
 
   it("does not hold a container's own non-zero exit against the node", async () => {

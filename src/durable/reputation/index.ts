@@ -7,6 +7,10 @@ export { decayedSpanMs, decayFactor } from "./decay.js";
 export type { ReputationStatus } from "./penalties.js";
 export { ReputationBook, type ReputationChanges, type ReputationView } from "./reputation-book.js";
 export { type AttemptEnd, attemptEndOf, type ReputationEvent } from "./reputation-event.js";
-export { DEFAULT_REPUTATION_POLICY, type ReputationPolicy } from "./reputation-policy.js";
+export {
+  DEFAULT_REPUTATION_POLICY,
+  type ReputationPolicy,
+  reputationPolicyOf,
+} from "./reputation-policy.js";
 export type { ReputationComponents } from "./reputation-score.js";
 export type { ReputationState, ReputationTotals } from "./reputation-state.js";

@@ -125,7 +125,12 @@ export class ReputationBook {
             state.failures += 1;
             if (event.end === "lost") state.totals.lost += 1;
             else state.totals.agentErrors += 1;
-            countFailure(state, now, policy);
+            // One host incident is one failure: a node that held nine attempts when it died is
+            // not quarantined three times over (and so expelled) by a single crash.
+            if (event.incident === undefined || event.incident !== state.lastIncident)
+              countFailure(state, now, policy);
+            if (event.incident === undefined) delete state.lastIncident;
+            else state.lastIncident = event.incident;
             return true;
           case "user_failed":
           case "timed_out":

@@ -4,7 +4,8 @@ import type { VerificationOutcome } from "../../shared/verification/messages.js"
 /**
  * How an attempt ended, as reputation sees it. Only `lost` (the node went silent past its lease)
  * and `agent_error` (the agent could not run the container) are the node's fault; a container's
- * own non-zero exit or timeout is the user's, and a cancelled or handed-back attempt is no one's.
+ * own non-zero exit or timeout is the user's, and a cancelled or handed-back attempt is no one's —
+ * as is one lost only because the region itself restarted before the node could come back.
  */
 export type AttemptEnd =
   | "succeeded"
@@ -25,7 +26,11 @@ export type ReputationEvent =
   | { type: "offline" }
   /** Its held connection dropped and it polled again within the reconnect window. */
   | { type: "flap" }
-  | { type: "attempt"; end: AttemptEnd }
+  /**
+   * `incident` names one loss of the node (one pass of the region's node-loss check): every
+   * attempt lost in it counts towards quarantine once, however many the node held.
+   */
+  | { type: "attempt"; end: AttemptEnd; incident?: string }
   /** The node reported `started` for an attempt assigned at `assignedAt`. */
   | { type: "acknowledged"; assignedAt: number }
   | { type: "verification"; outcome: VerificationOutcome };

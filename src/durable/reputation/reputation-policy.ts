@@ -49,3 +49,27 @@ export const DEFAULT_REPUTATION_POLICY: ReputationPolicy = {
   expelWindowMs: 7 * DAY_MS,
   confidenceHalfEvidence: 10,
 };
+
+function wholeMs(raw: unknown, fallback: number, max: number): number {
+  const value = typeof raw === "string" || typeof raw === "number" ? Number(raw) : Number.NaN;
+  return Number.isInteger(value) && value > 0 && value <= max ? value : fallback;
+}
+
+/**
+ * The deployment's overrides of the penalties, from Worker vars: `REPUTATION_QUARANTINE_MS` (how
+ * long a quarantine lasts) and `REPUTATION_QUARANTINES_TO_EXPEL` (quarantines within the week that
+ * expel). A value that is not a positive whole number keeps the default. The chaos suite shortens
+ * the one and raises the other, so a fleet whose agents it kills dozens of times in minutes (which
+ * should cost a real provider its place) keeps coming back to take the flow.
+ */
+export function reputationPolicyOf(env: object): Partial<ReputationPolicy> {
+  const vars = env as Record<string, unknown>;
+  return {
+    quarantineMs: wholeMs(vars.REPUTATION_QUARANTINE_MS, DEFAULT_REPUTATION_POLICY.quarantineMs, 30 * DAY_MS),
+    quarantinesToExpel: wholeMs(
+      vars.REPUTATION_QUARANTINES_TO_EXPEL,
+      DEFAULT_REPUTATION_POLICY.quarantinesToExpel,
+      1_000_000,
+    ),
+  };
+}

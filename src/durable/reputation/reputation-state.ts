@@ -41,6 +41,11 @@ export interface ReputationState {
   rejected: number;
   /** Times of node-attributable failures still inside the failure window. */
   recentFailures: number[];
+  /**
+   * The node-loss incident its last failure was counted under (absent: none, or an older record):
+   * further attempts lost in the same incident add evidence to the score but no further failure.
+   */
+  lastIncident?: string;
   /** Times of quarantines still inside the expulsion window. */
   recentQuarantines: number[];
   /** Times its held connection dropped and came back, inside the failure window (absent: none yet). */
