@@ -57,11 +57,10 @@ describe("endpoints: a replica that never becomes ready", { timeout: 30_000 }, (
     let events: { type: string; message: string }[] = [];
     for (let i = 0; i < 100 && !events.some((e) => e.type === "replica_unhealthy"); i++) {
       await settle(50);
-      events = (
-        (await (await call(`/v1/endpoints/${id}/events`, authed(apiKey))).json()) as typeof events & {
-          events: typeof events;
-        }
-      ).events;
+      const listed = (await (await call(`/v1/endpoints/${id}/events`, authed(apiKey))).json()) as {
+        events: typeof events;
+      };
+      events = listed.events;
     }
     expect(events.find((e) => e.type === "replica_unhealthy")?.message).toMatch(
       /is not ready: probe GET \/nope → 404/,
