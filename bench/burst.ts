@@ -136,8 +136,17 @@ class Fleet {
   async until(n: number, ms: number): Promise<void> {
     const deadline = Date.now() + ms;
     while (this.runningAt.size < n) {
-      if (Date.now() > deadline)
-        throw new Error(`only ${this.runningAt.size} of ${n} jobs running after ${ms} ms`);
+      if (Date.now() > deadline) {
+        // Say why, not only how many: the last agent errors, by kind.
+        const kinds = new Map<string, number>();
+        for (const error of this.errors) {
+          const kind = error.slice(0, 120);
+          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        }
+        throw new Error(
+          `only ${this.runningAt.size} of ${n} jobs running after ${ms} ms; agent errors: ${JSON.stringify([...kinds])}`,
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
