@@ -11,6 +11,7 @@ export default defineConfig({
     "./schema/endpoints.ts",
     "./schema/payouts.ts",
     "./schema/disputes.ts",
+    "./schema/receipts.ts",
   ],
   out: "./schema/migrations",
 });

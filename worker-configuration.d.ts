@@ -4,7 +4,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/worker/index");
-		durableNamespaces: "RegionObject" | "RateLimiter" | "PayoutObject" | "EndpointObject" | "GatewayDirectory";
+		durableNamespaces: "RegionObject" | "RateLimiter" | "PayoutObject" | "EndpointObject" | "GatewayDirectory" | "ReceiptObject";
 	}
 	interface Env {
 		STORAGE: R2Bucket;
@@ -19,6 +19,8 @@ declare namespace Cloudflare {
 		SOLANA_RPC_URL: "http://127.0.0.1:8899";
 		PAYOUT_SCHEDULE: "daily";
 		PAYOUT_MIN_MICROS: "10000000";
+		RECEIPT_BATCH_INTERVAL_MS: "300000";
+		RECEIPT_BATCH_MAX_LEAVES: "4096";
 		RATE_LIMITS: "{\"signupPerAddress\":{\"limit\":10,\"windowSeconds\":3600},\"requestsPerKey\":{\"limit\":1200,\"windowSeconds\":60},\"authFailuresPerAddress\":{\"limit\":60,\"windowSeconds\":60}}";
 		STORAGE_URL_TTL_SECONDS: "900";
 		STORAGE_PRIVATE_HOSTS_ALLOWED: "";
@@ -27,6 +29,7 @@ declare namespace Cloudflare {
 		ENDPOINT: DurableObjectNamespace<import("./src/worker/index").EndpointObject>;
 		GATEWAY_DIRECTORY: DurableObjectNamespace<import("./src/worker/index").GatewayDirectory>;
 		PAYOUTS: DurableObjectNamespace<import("./src/worker/index").PayoutObject>;
+		RECEIPTS: DurableObjectNamespace<import("./src/worker/index").ReceiptObject>;
 	}
 }
 interface Env extends Cloudflare.Env {}
@@ -34,7 +37,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "REGIONS" | "ENDPOINT_REPLICA_HOLD_SECONDS" | "DEV_LOCATION_HEADER" | "DEFAULT_REGION" | "REQUIRE_VERIFIED_GPUS" | "RECONNECT_WINDOW_MS" | "SOLANA_CLUSTER" | "SOLANA_RPC_URL" | "PAYOUT_SCHEDULE" | "PAYOUT_MIN_MICROS" | "RATE_LIMITS" | "STORAGE_URL_TTL_SECONDS" | "STORAGE_PRIVATE_HOSTS_ALLOWED">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "REGIONS" | "ENDPOINT_REPLICA_HOLD_SECONDS" | "DEV_LOCATION_HEADER" | "DEFAULT_REGION" | "REQUIRE_VERIFIED_GPUS" | "RECONNECT_WINDOW_MS" | "SOLANA_CLUSTER" | "SOLANA_RPC_URL" | "PAYOUT_SCHEDULE" | "PAYOUT_MIN_MICROS" | "RECEIPT_BATCH_INTERVAL_MS" | "RECEIPT_BATCH_MAX_LEAVES" | "RATE_LIMITS" | "STORAGE_URL_TTL_SECONDS" | "STORAGE_PRIVATE_HOSTS_ALLOWED">> {}
 }
 
 // Begin runtime types

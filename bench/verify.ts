@@ -8,6 +8,7 @@
  *  2. Agent-side challenge time on THIS MACHINE'S CPU for small n (TypeScript and gpu-bench.py's
  *     numpy backend) — a CPU figure, not a GPU one.
  *  3. GPU-time fraction under the re-challenge schedule, per model, simulated.
+ *  4. The margin by which each impostor class misses the window (verify-impostors.ts, modelled).
  * Usage: npm run bench:verify [-- --iterations 50]
  */
 import { cpus } from "node:os";
@@ -38,6 +39,7 @@ import { digestKeys, digestVectorBytes, rowDigest } from "../src/shared/verifica
 import { exactEntry, matrixKeys, rowOfA } from "../src/shared/verification/seeded-matrix.js";
 import { planSpotChecks } from "../src/shared/verification/spot-check.js";
 import { SPOT_CHECK_COLUMNS_PER_LEAF, SPOT_CHECK_LEAVES } from "../src/shared/verification/thresholds.js";
+import { impostorTable } from "./verify-impostors.js";
 
 const NODE = "node_0123456789abcdefghjkmnpqrs";
 const iterationsArg = process.argv.indexOf("--iterations");
@@ -257,3 +259,5 @@ console.log(
   "| model | GPU held per challenge (est.) | mean interval | expected | simulated |\n| --- | --- | --- | --- | --- |",
 );
 for (const model of GPU_CATALOG) schedule(model);
+console.log("\nimpostor margins (modelled: catalogue rates, the window, the compute thresholds)\n");
+impostorTable();

@@ -31,6 +31,8 @@ export const OPTIONS = {
   keep: { type: "string" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
+  rpc: { type: "string" },
+  signer: { type: "string" },
   min: { type: "string" },
   max: { type: "string" },
   system: { type: "string" },

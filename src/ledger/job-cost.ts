@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { attemptRefunds } from "../../schema/disputes.js";
 import { ledgerAccounts, ledgerSettlements, ledgerTransfers } from "../../schema/ledger.js";
 import type { LedgerDb } from "./ledger-db.js";
 
@@ -13,7 +14,7 @@ export interface JobCost {
 export async function jobCosts(db: LedgerDb, jobIds: readonly string[]): Promise<Map<string, JobCost>> {
   const costs = new Map<string, JobCost>(jobIds.map((id) => [id, { chargedMicros: 0, heldMicros: 0 }]));
   if (jobIds.length === 0) return costs;
-  const [charged, held, stored] = await Promise.all([
+  const [charged, held, stored, refunded] = await Promise.all([
     db
       .select({
         jobId: ledgerSettlements.jobId,
@@ -39,7 +40,18 @@ export async function jobCosts(db: LedgerDb, jobIds: readonly string[]): Promise
       .where(and(inArray(ledgerTransfers.jobId, [...jobIds]), eq(ledgerTransfers.kind, "storage")))
       .groupBy(ledgerTransfers.jobId)
       .all(),
+    // Charges given back because the node was at fault (refund.ts) are not the job's cost.
+    db
+      .select({ jobId: attemptRefunds.jobId, micros: sql<number>`SUM(${attemptRefunds.refundedMicros})` })
+      .from(attemptRefunds)
+      .where(inArray(attemptRefunds.jobId, [...jobIds]))
+      .groupBy(attemptRefunds.jobId)
+      .all(),
   ]);
+  for (const row of refunded) {
+    const cost = costs.get(row.jobId);
+    if (cost) cost.chargedMicros -= Number(row.micros);
+  }
   for (const row of stored) {
     const cost = row.jobId === null ? undefined : costs.get(row.jobId);
     if (cost) cost.chargedMicros += Number(row.micros);

@@ -17,7 +17,7 @@ const KEYS: Record<UsageGroupBy, SQL> = {
 
 /**
  * What an account was charged for attempts that ended in [from, to), from the settlement rows
- * (lost attempts appear with 0 charged). Days are UTC.
+ * net of any refund (lost attempts appear with 0 charged). Days are UTC.
  */
 export async function usageReport(
   db: LedgerDb,
@@ -26,7 +26,9 @@ export async function usageReport(
 ): Promise<UsageTotals[]> {
   const key = KEYS[range.groupBy];
   const rows = await db.all<{ key: string; attempts: number; seconds: number; charged: number }>(sql`
-    SELECT ${key} AS key, count(*) AS attempts, sum(billable_seconds) AS seconds, sum(charged_micros) AS charged
+    SELECT ${key} AS key, count(*) AS attempts, sum(billable_seconds) AS seconds,
+      sum(charged_micros - coalesce((SELECT r.refunded_micros FROM attempt_refunds AS r
+                                     WHERE r.attempt_id = ledger_settlements.attempt_id), 0)) AS charged
     FROM ledger_settlements
     WHERE account_id = ${accountId} AND ended_at >= ${range.from} AND ended_at < ${range.to}
     GROUP BY 1 ORDER BY 1`);

@@ -1,5 +1,17 @@
 /** Every id is a type prefix and a sortable random part: 10 characters of time, 16 of randomness. */
-export type IdPrefix = "acct" | "key" | "node" | "job" | "att" | "ep" | "tx" | "aud" | "pay" | "pbt" | "dsp";
+export type IdPrefix =
+  | "acct"
+  | "key"
+  | "node"
+  | "job"
+  | "att"
+  | "ep"
+  | "tx"
+  | "aud"
+  | "pay"
+  | "pbt"
+  | "dsp"
+  | "rbt";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 

@@ -31,6 +31,8 @@ import { payoutRoutes } from "./routes/payouts.js";
 import { pricingRoutes } from "./routes/pricing.js";
 import { providerNodeRoutes } from "./routes/provider-nodes.js";
 import { quoteRoutes } from "./routes/quotes.js";
+import { receiptRoutes } from "./routes/receipts.js";
+import { operatorReceiptRoutes } from "./routes/receipts-operator.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { storageUrlRoutes } from "./routes/storage-urls.js";
 import { templateRoutes } from "./routes/templates.js";
@@ -76,6 +78,9 @@ export const app = new Hono<AppEnv>()
   .use("/v1/topups/*", requireAccount)
   .route("/v1/topups", topupRoutes)
   .route("/v1/operator/payouts", operatorPayoutRoutes)
+  .route("/v1/operator/receipts", operatorReceiptRoutes)
+  .use("/v1/receipts/*", requireAccount)
+  .route("/v1/receipts", receiptRoutes)
   .route("/v1/operator/disputes", operatorDisputeRoutes)
   .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)

@@ -1,24 +1,27 @@
 import { app } from "./app.js";
 import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
+import { receiptsStub } from "./routes/receipts-operator.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
 
 export { EndpointObject } from "../durable/endpoints/endpoint-object.js";
 export { GatewayDirectory } from "../durable/endpoints/gateway-directory.js";
 export { PayoutObject } from "../durable/payout-object.js";
 export { RateLimiter } from "../durable/rate-limiter.js";
+export { ReceiptObject } from "../durable/receipt-object.js";
 export { RegionObject } from "../durable/region-object.js";
 
 export default {
   fetch: app.fetch,
   /**
    * The cron trigger (wrangler.toml, every minute): top-ups paid but never read are credited, and
-   * provider payouts run when their day (or week) has come, and charges a node's fault caused are
-   * refunded.
+   * provider payouts run when their day (or week) has come, charges a node's fault caused are
+   * refunded, and receipts are signed, batched and anchored.
    */
   scheduled(controller, env, ctx) {
     ctx.waitUntil(sweepPendingTopups(env, controller.scheduledTime));
     ctx.waitUntil(payoutsStub(env).wake(controller.scheduledTime));
     ctx.waitUntil(refundNodeFaults(env, controller.scheduledTime));
+    ctx.waitUntil(receiptsStub(env).run());
   },
 } satisfies ExportedHandler<Env>;

@@ -201,6 +201,19 @@ describe("charges a provider cannot fake", { timeout: 30_000 }, () => {
       unrecoveredMicros: 0,
     });
     expect(await earnings(bad.agent.nodeId)).toBe(0);
+    // The job's cost and the usage report are net of the refund.
+    const view = (await (await call(`/v1/jobs/${failed.jobId}`, authed(user.apiKey))).json()) as {
+      cost: { chargedMicros: number };
+    };
+    expect(view.cost.chargedMicros).toBe(0);
+    const day = new Date().toISOString().slice(0, 10);
+    const usage = (await (
+      await call(
+        `/v1/usage?from=${day}&to=${new Date(Date.now() + 86_400_000).toISOString()}&groupBy=job`,
+        authed(user.apiKey),
+      )
+    ).json()) as { rows: { key: string; chargedMicros: number }[] };
+    expect(usage.rows.find((row) => row.key === failed.jobId)?.chargedMicros).toBe(0);
     // The user paid only for the success.
     const goodCharge =
       (await attemptsOf(user.apiKey, (await lastJob(user.apiKey)).id))[0]?.charge?.chargedMicros ?? 0;

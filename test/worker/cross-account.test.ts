@@ -48,6 +48,8 @@ const NOT_ACCOUNT_SCOPED: Record<string, string> = {
   "GET /v1/storage/r2/:token": "a presigned token carries its own authority, not an account's",
   "PUT /v1/storage/r2/:token": "a presigned token carries its own authority, not an account's",
   "GET /v1/storage/ipfs/:cid": "content addressed: a CID names public content",
+  "GET /v1/receipts/:id":
+    "account-scoped (another account's id answers 404), tested in receipts.test.ts: a receipt exists only after a settlement and a receipts run",
 };
 
 function routesWithIds(): string[] {

@@ -104,6 +104,8 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/provider/payouts": { query: PayoutListQuery, auth: "key" },
   "POST /v1/operator/payouts/run": { auth: "operator" },
   "GET /v1/operator/payouts/last": { auth: "operator" },
+  "POST /v1/operator/receipts/run": { auth: "operator" },
+  "GET /v1/receipts/:id": { auth: "key" },
   "POST /v1/auth/wallet/challenge": { body: SiwsChallengeRequest, auth: "none" },
   "POST /v1/auth/wallet/verify": { body: SiwsVerifyRequest, auth: "none" },
   "POST /v1/dev/faucet": { body: FaucetRequest, auth: "key" },

@@ -6,6 +6,7 @@ import { jobPauseCommands } from "./job-pause.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
 import { nodesCommand } from "./nodes.js";
+import { receiptCommands } from "./receipts.js";
 import { signupCommand } from "./signup.js";
 
 /** Every command, in the order the overview lists them. */
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   ...jobPauseCommands,
   nodesCommand,
   ...keyCommands,
+  ...receiptCommands,
   ...endpointCommands,
   chatCommand,
   devFaucetCommand,

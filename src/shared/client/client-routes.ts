@@ -40,6 +40,7 @@ export const CLIENT_ROUTES = {
   getTopup: ["GET", "/v1/topups/:id"],
   walletChallenge: ["POST", "/v1/auth/wallet/challenge"],
   walletVerify: ["POST", "/v1/auth/wallet/verify"],
+  getReceipt: ["GET", "/v1/receipts/:id"],
   createEndpoint: ["POST", "/v1/endpoints"],
   listEndpoints: ["GET", "/v1/endpoints"],
   getEndpoint: ["GET", "/v1/endpoints/:id"],

@@ -37,6 +37,7 @@ import {
   UsageView,
 } from "../ledger-api.js";
 import { NodeMetricsView, ProviderNodeView } from "../provider-api.js";
+import { ReceiptView } from "../receipts/receipt-view.js";
 import { OutputList } from "../storage/agent-storage-protocol.js";
 import { type SecretCreate, SecretList, SecretView } from "../storage/secrets-api.js";
 import { JobTemplate } from "../templates/job-template.js";
@@ -247,6 +248,11 @@ export class MeridianClient {
 
   walletVerify(body: z.input<typeof SiwsVerifyRequest>): Promise<ApiResult<z.infer<typeof SiwsSignedIn>>> {
     return this.#json(SiwsSignedIn, "walletVerify", { body, auth: false });
+  }
+
+  /** A receipt with its Merkle proof and anchor (GET /v1/receipts/:id). */
+  getReceipt(id: string): Promise<ApiResult<ReceiptView>> {
+    return this.#json(ReceiptView, "getReceipt", { params: { id } });
   }
 
   providerNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {

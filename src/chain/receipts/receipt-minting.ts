@@ -1,0 +1,143 @@
+import { sql } from "drizzle-orm";
+import { receipts } from "../../../schema/receipts.js";
+import { type LedgerDb, type LedgerStatement, runBatch } from "../../ledger/ledger-db.js";
+import {
+  type ChargeReceipt,
+  type PayoutReceipt,
+  type Receipt,
+  receiptLeaf,
+  receiptSubject,
+  signReceiptLeaf,
+} from "../../shared/receipts/receipt.js";
+
+/** The key receipts are signed with: the treasury's seed and its address. */
+export interface ReceiptSigner {
+  /** The 32-byte ed25519 seed (the first half of a Solana keypair file). */
+  seed: Uint8Array;
+  /** Its public key, base58. */
+  address: string;
+}
+
+/** Receipts signed per D1 batch: one insert per receipt keeps each under D1's bound-parameter cap. */
+const MINT_CHUNK = 200;
+
+interface SettlementRow {
+  attempt_id: string;
+  job_id: string;
+  account_id: string;
+  node_id: string;
+  gpu_model: string | null;
+  gpus: number;
+  price_per_gpu_hour_micros: number;
+  cpu_hour_micros: number;
+  billing_mode: string;
+  outcome: string;
+  started_at: number | null;
+  ended_at: number;
+  billable_seconds: number;
+  charged_micros: number;
+  fee_micros: number;
+  burn_micros: number;
+  provider_micros: number;
+}
+
+interface PaidPayoutRow {
+  id: string;
+  account_id: string;
+  node_id: string;
+  wallet: string;
+  amount_micros: number;
+  signature: string;
+  paid_at: number;
+}
+
+export function chargeReceiptOf(row: SettlementRow): ChargeReceipt {
+  return {
+    v: 1,
+    kind: "charge",
+    attemptId: row.attempt_id,
+    jobId: row.job_id,
+    accountId: row.account_id,
+    nodeId: row.node_id,
+    outcome: row.outcome,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    gpus: row.gpus,
+    gpuModel: row.gpu_model,
+    pricePerGpuHourMicros: row.price_per_gpu_hour_micros,
+    cpuHourMicros: row.cpu_hour_micros,
+    billingMode: row.billing_mode,
+    billableSeconds: row.billable_seconds,
+    gpuSeconds: row.billable_seconds * row.gpus,
+    chargedMicros: row.charged_micros,
+    feeMicros: row.fee_micros,
+    burnMicros: row.burn_micros,
+    providerMicros: row.provider_micros,
+  };
+}
+
+function payoutReceiptOf(row: PaidPayoutRow): PayoutReceipt {
+  return {
+    v: 1,
+    kind: "payout",
+    payoutId: row.id,
+    accountId: row.account_id,
+    nodeId: row.node_id,
+    wallet: row.wallet,
+    amountMicros: row.amount_micros,
+    transaction: row.signature,
+    paidAt: row.paid_at,
+  };
+}
+
+/**
+ * Signs a receipt for every settled attempt and every paid payout that has none yet, up to `limit`
+ * of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
+ * is stored once. Returns how many were new.
+ */
+export async function mintReceipts(
+  db: LedgerDb,
+  signer: ReceiptSigner,
+  now: number,
+  limit = 2_000,
+): Promise<number> {
+  const settled = await db.all<SettlementRow>(sql`
+    SELECT s.* FROM ledger_settlements AS s
+    WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = s.attempt_id)
+    ORDER BY s.created_at, s.attempt_id LIMIT ${limit}`);
+  const paid = await db.all<PaidPayoutRow>(sql`
+    SELECT p.id, p.account_id, p.node_id, p.wallet, p.amount_micros, p.signature, p.paid_at FROM payouts AS p
+    WHERE p.status = 'paid' AND p.signature IS NOT NULL AND p.paid_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = p.id)
+    ORDER BY p.paid_at, p.id LIMIT ${limit}`);
+  const all: Receipt[] = [...settled.map(chargeReceiptOf), ...paid.map(payoutReceiptOf)];
+  for (let i = 0; i < all.length; i += MINT_CHUNK) {
+    const statements: LedgerStatement[] = [];
+    for (const receipt of all.slice(i, i + MINT_CHUNK)) {
+      const row = await signedRow(receipt, signer, now);
+      statements.push(db.insert(receipts).values(row).onConflictDoNothing());
+    }
+    await runBatch(db, statements);
+  }
+  return all.length;
+}
+
+/** The row of a signed receipt (signing is async; the insert statement is built from it after). */
+async function signedRow(
+  receipt: Receipt,
+  signer: ReceiptSigner,
+  now: number,
+): Promise<typeof receipts.$inferInsert> {
+  const leaf = receiptLeaf(receipt);
+  return {
+    subjectId: receiptSubject(receipt),
+    kind: receipt.kind,
+    accountId: receipt.accountId,
+    nodeId: receipt.nodeId,
+    body: JSON.stringify(receipt),
+    leafHash: leaf,
+    signature: await signReceiptLeaf(leaf, signer.seed),
+    signer: signer.address,
+    createdAt: now,
+  };
+}

@@ -1,0 +1,108 @@
+import * as ed from "@noble/ed25519";
+import { z } from "zod";
+import { decodeBase58, encodeBase58 } from "../base58.js";
+import { leafHash } from "./merkle.js";
+
+/**
+ * A receipt: what one settled attempt charged (and paid its provider), or what one payout sent to a
+ * provider's wallet. Money is integer µUSD, times are ms since the epoch. Its canonical form — the
+ * fields as JSON with keys in sorted order and no spaces — is what is hashed into the Merkle tree
+ * and signed, so anyone holding the receipt can recompute both.
+ */
+const Micros = z.number().int().min(0);
+const Ms = z.number().int().min(0);
+
+export const ChargeReceipt = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal("charge"),
+    attemptId: z.string().min(1).max(64),
+    jobId: z.string().min(1).max(64),
+    accountId: z.string().min(1).max(64),
+    nodeId: z.string().min(1).max(64),
+    outcome: z.string().min(1).max(32),
+    startedAt: Ms.nullable(),
+    endedAt: Ms,
+    gpus: z.number().int().min(0),
+    gpuModel: z.string().max(64).nullable(),
+    pricePerGpuHourMicros: Micros,
+    cpuHourMicros: Micros,
+    billingMode: z.string().min(1).max(32),
+    billableSeconds: z.number().int().min(0),
+    /** GPU-seconds billed: billable seconds × GPUs. */
+    gpuSeconds: z.number().int().min(0),
+    chargedMicros: Micros,
+    feeMicros: Micros,
+    burnMicros: Micros,
+    providerMicros: Micros,
+  })
+  .strict();
+export type ChargeReceipt = z.infer<typeof ChargeReceipt>;
+
+export const PayoutReceipt = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal("payout"),
+    payoutId: z.string().min(1).max(64),
+    accountId: z.string().min(1).max(64),
+    nodeId: z.string().min(1).max(64),
+    wallet: z.string().min(32).max(44),
+    amountMicros: Micros,
+    /** The transfer's transaction signature on chain. */
+    transaction: z.string().min(64).max(88),
+    paidAt: Ms,
+  })
+  .strict();
+export type PayoutReceipt = z.infer<typeof PayoutReceipt>;
+
+export const Receipt = z.discriminatedUnion("kind", [ChargeReceipt, PayoutReceipt]);
+export type Receipt = z.infer<typeof Receipt>;
+
+/** The receipt's subject: what `GET /v1/receipts/:id` is asked with. */
+export function receiptSubject(receipt: Receipt): string {
+  return receipt.kind === "charge" ? receipt.attemptId : receipt.payoutId;
+}
+
+/** JSON with keys sorted at every level and no whitespace: one byte string per receipt. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+export function receiptBytes(receipt: Receipt): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(receipt));
+}
+
+export function receiptLeaf(receipt: Receipt): string {
+  return leafHash(receiptBytes(receipt));
+}
+
+/** What the control plane signs: its leaf hash under a domain tag, so the signature means nothing else. */
+export function signingMessage(leaf: string): Uint8Array {
+  return new TextEncoder().encode(`meridian-receipt-v1:${leaf}`);
+}
+
+/** Signs a receipt's leaf with a 32-byte ed25519 secret key; the signature is base58. */
+export async function signReceiptLeaf(leaf: string, secretKey: Uint8Array): Promise<string> {
+  return encodeBase58(await ed.signAsync(signingMessage(leaf), secretKey));
+}
+
+/** Whether `signature` (base58) is `signer`'s (a base58 public key) over the leaf. */
+export async function verifyReceiptSignature(
+  leaf: string,
+  signature: string,
+  signer: string,
+): Promise<boolean> {
+  const sig = decodeBase58(signature);
+  const key = decodeBase58(signer);
+  if (sig?.length !== 64 || key?.length !== 32) return false;
+  try {
+    return await ed.verifyAsync(sig, signingMessage(leaf), key);
+  } catch {
+    return false;
+  }
+}
