@@ -68,6 +68,9 @@ export const logChunks = sqliteTable(
     seq: integer("seq").notNull(),
     key: text("key").notNull(),
     bytes: integer("bytes").notNull(),
+    /** Of `bytes`, how many are each stream's: where a re-attached agent resumes each. */
+    stdoutBytes: integer("stdout_bytes").notNull().default(0),
+    stderrBytes: integer("stderr_bytes").notNull().default(0),
     firstAt: integer("first_at").notNull(),
     lastAt: integer("last_at").notNull(),
     createdAt: integer("created_at").notNull(),
@@ -77,3 +80,4 @@ export const logChunks = sqliteTable(
 
 export type SecretRow = typeof secrets.$inferSelect;
 export type JobOutputRow = typeof jobOutputs.$inferSelect;
+export type LogChunkRow = typeof logChunks.$inferSelect;

@@ -15,6 +15,7 @@ import { MeridianError } from "../shared/errors.js";
 import { nodeIdForPublicKey } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
+import { encodeLogFrame } from "../shared/log-frames.js";
 import type { LocationFact } from "../shared/node-location.js";
 import type {
   ChallengeRelease,
@@ -27,7 +28,8 @@ import type { BoardReplica } from "./endpoints/replica-board.js";
 import { replicaChanged } from "./endpoints/replica-notify.js";
 import type { PauseTerms } from "./job-pause.js";
 import { type Timing, timingOf } from "./lease.js";
-import { writeLogs } from "./log-writer.js";
+import { LogFollowers } from "./log-followers.js";
+import { LogWriter } from "./log-writer.js";
 import type { NodeHealth } from "./node-metrics.js";
 import { nodeRecordOf } from "./node-registration.js";
 import { RegionStanding } from "./node-standing.js";
@@ -71,6 +73,9 @@ export class RegionObject extends DurableObject<Env> {
   /** Endpoint replicas and the request streams to them over the nodes' presence sockets. */
   private readonly tunnels: RegionTunnels;
   private loaded: Loaded | null = null;
+  /** Log batches to R2 (indexed in D1), pushed to whoever follows the job's logs. */
+  private readonly followers = new LogFollowers();
+  private readonly logs: LogWriter;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -79,6 +84,7 @@ export class RegionObject extends DurableObject<Env> {
     this.requireVerified =
       String((env as { REQUIRE_VERIFIED_GPUS?: unknown }).REQUIRE_VERIFIED_GPUS ?? "true") !== "false";
     this.nonces = new NonceGuard(Date.now());
+    this.logs = new LogWriter(env, this.followers);
     this.outbox = new Outbox(ctx.storage, env.DB);
     this.writer = new RegionWriter(ctx.storage, this.outbox, this.timing.sweepMs, () => this.state.region);
     this.tunnels = new RegionTunnels(
@@ -205,7 +211,7 @@ export class RegionObject extends DurableObject<Env> {
         throw new MeridianError(409, "stale_lease", "this attempt's lease is no longer current; stop it");
       const { job, member } = current;
       this.state.report(job, member, report, now);
-      if (report.type === "logs") await writeLogs(this.env.DB, job.id, member.id, report.chunks);
+      if (report.type === "logs") await this.logs.write(job.id, member.id, report.chunks);
       else await this.save();
       return { accepted: true, stop: report.type === "exited" || member.stopping !== null };
     });
@@ -450,6 +456,21 @@ export class RegionObject extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The job's log batches from now on, pushed as they are stored (log-frames.ts), ending when the
+   * job leaves the region; at once for a job that already has.
+   */
+  async followLogs(jobId: string): Promise<ReadableStream<Uint8Array>> {
+    if (this.state.jobs.has(jobId)) return this.followers.follow(jobId);
+    const bytes = new TextEncoder().encode(encodeLogFrame({ end: true }));
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+  }
+
   /** Pauses a running job (job-pause.ts); the answer is its status now (still `running` while it stops). */
   async pause(jobId: string, terms: PauseTerms): Promise<RpcResult<{ status: JobStatus }>> {
     return asResult(async () => {
@@ -552,6 +573,9 @@ export class RegionObject extends DurableObject<Env> {
     };
     await this.writer.write(step);
     for (const nodeId of step.effects.wake) this.waiters.wake(nodeId);
+    // A job that left the region writes no more logs: its followers are told, then closed.
+    for (const jobId of this.followers.jobs()) if (!this.state.jobs.has(jobId)) this.followers.end(jobId);
+    this.logs.forgetAllBut((jobId) => this.state.jobs.has(jobId));
     await this.writer.flushAndArm(step);
   }
 

@@ -113,6 +113,8 @@ export const LogsQuery = z
   .object({
     follow: z.enum(["0", "1", "true", "false"]).optional(),
     attempt: z.string().max(64).optional(),
+    /** Answer as a file to save (`content-disposition: attachment`). */
+    download: z.enum(["0", "1", "true", "false"]).optional(),
   })
   .strict();
 

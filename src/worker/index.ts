@@ -2,6 +2,7 @@ import { app } from "./app.js";
 import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { receiptsStub } from "./routes/receipts-operator.js";
+import { sweepExpiredLogs } from "./storage/log-store.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
 
 export { EndpointObject } from "../durable/endpoints/endpoint-object.js";
@@ -23,5 +24,7 @@ export default {
     ctx.waitUntil(payoutsStub(env).wake(controller.scheduledTime));
     ctx.waitUntil(refundNodeFaults(env, controller.scheduledTime));
     ctx.waitUntil(receiptsStub(env).run());
+    // Logs of jobs that ended longer ago than LOG_RETENTION_DAYS.
+    ctx.waitUntil(sweepExpiredLogs(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

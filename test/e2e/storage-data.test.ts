@@ -221,5 +221,31 @@ describe.skipIf(!dockerAvailable("storage end to end: wrangler dev + R2 + s3rver
       expect(same.status, same.reason ?? "").toBe("succeeded");
       expect(await logsOf(same.id)).toContain("hello world");
     });
+
+    it("delivers 5 MB of output written within a second, every byte in order: followed live and downloaded", async () => {
+      const lines = 750_000;
+      const expected = Array.from({ length: lines }, (_, i) => `${String(i + 1).padStart(6, "0")}\n`).join(
+        "",
+      );
+      expect(expected.length).toBe(5_250_000);
+      const job = await user.submit({
+        name: "loud",
+        image: TEST_IMAGE,
+        region: "eu-west",
+        maxRetries: 0,
+        command: ["sh", "-c", `seq -w 1 ${lines}`],
+      });
+      // Followed from submit on: what was stored, then the batches the region pushes, to the end.
+      const followed = await (await user.request(`/v1/jobs/${job.id}/logs?follow=1`)).text();
+      const done = await user.waitFor(job.id, (j) => TERMINAL.has(j.status), 60_000);
+      expect(done.status, done.reason ?? "").toBe("succeeded");
+      const file = await user.request(`/v1/jobs/${job.id}/logs?download=1`);
+      expect(file.headers.get("content-disposition")).toContain(`${job.id}.log`);
+      const downloaded = await file.text();
+      expect(downloaded.length).toBe(expected.length);
+      expect(sha256(downloaded)).toBe(sha256(expected));
+      expect(followed.length).toBe(expected.length);
+      expect(sha256(followed)).toBe(sha256(expected));
+    }, 90_000);
   },
 );

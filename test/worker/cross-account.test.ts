@@ -21,6 +21,8 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/jobs/:id/events/stream": "job",
   "GET /v1/jobs/:id/events": "job",
   "POST /v1/jobs/:id/cancel": "job",
+  "POST /v1/jobs/:id/pause": "job",
+  "POST /v1/jobs/:id/resume": "job",
   "GET /v1/jobs/:id/attempts": "job",
   "POST /v1/jobs/:id/attempts/:attempt/dispute": "job",
   "GET /v1/jobs/:id/attempts/:attempt/dispute": "job",

@@ -31,11 +31,11 @@ import { agentAuth } from "../agent-auth.js";
 import { flagCrossRegionTwins } from "../cross-region-twins.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
-import { storedLogOffsets } from "../log-offsets.js";
 import { locationFact } from "../node-location-fact.js";
 import { doc } from "../openapi/route-doc.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
+import { storedLogOffsets } from "../storage/log-store.js";
 import { agentStorageRoutes } from "./agent-storage.js";
 
 function registeredRegion(region: string): string {

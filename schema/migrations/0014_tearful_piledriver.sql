@@ -1,0 +1,2 @@
+ALTER TABLE `log_chunks` ADD `stdout_bytes` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE `log_chunks` ADD `stderr_bytes` integer DEFAULT 0 NOT NULL;
