@@ -1,5 +1,12 @@
+import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  CONSTRAINT_REGISTRY,
+  type Fact,
+  type Scheduler,
+  type SchedulerNode,
+} from "../../src/durable/scheduler/index.js";
 import type { RegisterResponse } from "../../src/shared/agent-protocol.js";
 import {
   call,
@@ -8,6 +15,7 @@ import {
   H100,
   hardware,
   jobOf,
+  regionObject,
   signup,
   submit,
   TestAgent,
@@ -25,7 +33,15 @@ const PARIS = { latitude: "48.8566", longitude: "2.3522", country: "FR" };
 
 function gpu(): typeof H100 {
   const n = Math.floor(Math.random() * 1e8);
-  return { ...H100, index: 0, uuid: `GPU-${String(n).padStart(8, "0")}-0000-0000-0000-000000000000` };
+  return {
+    ...H100,
+    index: 0,
+    uuid: `GPU-${String(n).padStart(8, "0")}-0000-0000-0000-000000000000`,
+    // What the agent's nvidia-smi detection reports for every GPU.
+    driverVersion: "550.54.14",
+    cudaVersion: "12.4",
+    computeCapability: "9.0",
+  };
 }
 
 /** Registers as an agent whose connection Cloudflare places in Paris (request.cf), reporting nothing itself. */
@@ -68,18 +84,56 @@ async function placedOn(apiKey: string, placement: unknown, agents: TestAgent[])
   return got;
 }
 
+/** The scheduler's own view of these nodes, read inside the Region object. */
+async function schedulerViews(agents: TestAgent[]): Promise<SchedulerNode[]> {
+  return runInDurableObject(regionObject(), (instance) => {
+    const { scheduler } = (instance as unknown as { state: { scheduler: Scheduler } }).state;
+    return agents.flatMap((agent) => scheduler.inventory.node(agent.nodeId)?.node ?? []);
+  });
+}
+
+/** Whether the node carries the fact's field (a non-empty one, for lists and label sets). */
+function carries(node: SchedulerNode, path: Fact["reads"][number]): boolean {
+  if (path.startsWith("gpus[].")) {
+    const key = path.slice("gpus[].".length) as keyof SchedulerNode["gpus"][number];
+    return node.gpus.some((gpu) => gpu[key] !== undefined);
+  }
+  const value = node[path as keyof SchedulerNode];
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === "object" && value !== null) return Object.keys(value).length > 0;
+  return value !== undefined;
+}
+
 describe("location and bandwidth reach the scheduler from registration", () => {
   afterEach(drainAgents);
 
   it("meets near, countries and minBandwidthGbps with what agents reported or their connection showed", async () => {
     const { apiKey } = await signup();
     const berlin = new TestAgent();
-    await berlin.register(hardware([gpu()]), { location: { ...BERLIN, country: "DE" }, bandwidthGbps: 25 });
+    await berlin.register(hardware([gpu()]), {
+      location: { ...BERLIN, country: "DE" },
+      bandwidthGbps: 25,
+      labels: { fabric: "nvlink" },
+    });
     const paris = new TestAgent();
     await registerFromParis(paris);
     const nowhere = new TestAgent();
     await nowhere.register(hardware([gpu()]));
     const all = [berlin, paris, nowhere];
+
+    // Every constraint in the registry reads a fact that real registrations deliver: a new
+    // constraint whose fact nothing records fails here (as near and bandwidth once did).
+    const views = await schedulerViews(all);
+    expect(views).toHaveLength(3);
+    for (const record of CONSTRAINT_REGISTRY) {
+      if (record.fact.arrives !== "registration" && record.fact.arrives !== "scheduler") continue;
+      for (const path of record.fact.reads) {
+        expect(
+          views.some((node) => carries(node, path)),
+          `${record.name} reads ${path}, which no registered node carries`,
+        ).toBe(true);
+      }
+    }
 
     // near: satisfied by the node that said where it is, and by the one its connection placed.
     expect(await placedOn(apiKey, { near: { ...BERLIN, radiusKm: 100 } }, all)).toEqual([berlin.nodeId]);

@@ -92,10 +92,13 @@ export class Reconciler {
       this.hooks.event("replica_ready", `replica on ${board.nodeId} is ready`, extra);
     if (board.state === "starting" && was !== "starting")
       this.hooks.event("replica_started", `replica starting on ${board.nodeId}`, extra);
-    if (board.state === "unready" && was === "ready")
+    if (board.state === "unready")
       this.hooks.event(
         "replica_unhealthy",
-        `replica on ${board.nodeId} failed its readiness probe: ${board.detail || "unready"}`,
+        was === "ready"
+          ? `replica on ${board.nodeId} failed its readiness probe: ${board.detail || "unready"}`
+          : // A replica that never becomes ready says why (a failing probe and its status), once per change.
+            `replica on ${board.nodeId} is not ready: ${board.detail || "its readiness probe has not passed"}`,
         extra,
       );
     if (board.state === "failed")

@@ -1,5 +1,5 @@
-import { groupFailures, nodeFailures } from "./constraints.js";
 import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
+import { groupFailures, nodeFailures } from "./feasibility.js";
 import type { GpuGroup, Inventory, NodeState } from "./inventory.js";
 
 /**

@@ -1,6 +1,5 @@
-import type { GpuTier } from "../../shared/gpu-catalog.js";
 import { DEFAULT_PRIORITY, type JobSpec, type SchedulingStrategy } from "../../shared/job-spec.js";
-import { versionKey } from "./version.js";
+import { CONSTRAINT_REGISTRY, type Constraints } from "./constraints/index.js";
 
 /** A whole GPU, in the thousandths the inventory counts GPU shares in. */
 export const WHOLE_GPU_MILLI = 1000;
@@ -28,32 +27,16 @@ export interface GeoCircle {
   radiusKm: number;
 }
 
-/** Hard constraints; an absent field does not constrain. Versions are `versionKey` numbers. */
-export interface Constraints {
-  gpuModels?: readonly string[] | undefined;
-  minVramMib?: number | undefined;
-  minComputeCapability?: number | undefined;
-  minCudaVersion?: number | undefined;
-  minDriverVersion?: number | undefined;
-  minTflops?: number | undefined;
-  maxPricePerGpuHourMicros?: number | undefined;
-  regions?: readonly string[] | undefined;
-  countries?: readonly string[] | undefined;
-  near?: GeoCircle | undefined;
-  minReputation?: number | undefined;
-  minBandwidthGbps?: number | undefined;
-  requiredLabels?: Readonly<Record<string, string>> | undefined;
-  /** "key" refuses any value of the label, "key=value" that value only. */
-  forbiddenLabels?: readonly string[] | undefined;
-  tiers?: readonly GpuTier[] | undefined;
-  /** Nodes this job must avoid (they lost an attempt of it, or are held for another job). */
-  excludeNodes?: ReadonlySet<string> | undefined;
-}
+export type { Constraints };
 
 /** The demand of a validated job spec; `excludeNodes` are the nodes that already lost it. */
 export function demandFromSpec(spec: JobSpec, excludeNodes: readonly string[] = []): Demand {
-  const { resources, placement } = spec;
-  const regions = placement?.regions ?? (spec.region === undefined ? undefined : [spec.region]);
+  const { resources } = spec;
+  const constraints: Constraints = {};
+  // Each constraint record reads its own spec fields.
+  for (const record of CONSTRAINT_REGISTRY)
+    if (record.fromSpec) Object.assign(constraints, record.fromSpec(spec));
+  constraints.excludeNodes = excludeNodes.length > 0 ? new Set(excludeNodes) : undefined;
   return {
     gpus: resources.gpus,
     gpuMilli: WHOLE_GPU_MILLI,
@@ -61,24 +44,7 @@ export function demandFromSpec(spec: JobSpec, excludeNodes: readonly string[] = 
     memoryMib: Math.ceil(resources.memoryGb * 1024),
     nodes: spec.nodes ?? 1,
     strategy: spec.strategy ?? "balanced",
-    constraints: {
-      gpuModels: resources.gpuModels,
-      minVramMib: resources.minVramGb === undefined ? undefined : resources.minVramGb * 1024,
-      minComputeCapability: versionKey(placement?.minComputeCapability),
-      minCudaVersion: versionKey(placement?.minCudaVersion),
-      minDriverVersion: versionKey(placement?.minDriverVersion),
-      minTflops: placement?.minTflops,
-      maxPricePerGpuHourMicros: spec.maxPricePerGpuHour,
-      regions,
-      countries: placement?.countries,
-      near: placement?.near,
-      minReputation: placement?.minReputation,
-      minBandwidthGbps: placement?.minBandwidthGbps,
-      requiredLabels: placement?.requiredLabels,
-      forbiddenLabels: placement?.forbiddenLabels,
-      tiers: placement?.tiers,
-      excludeNodes: excludeNodes.length > 0 ? new Set(excludeNodes) : undefined,
-    },
+    constraints,
   };
 }
 

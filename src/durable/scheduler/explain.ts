@@ -1,31 +1,19 @@
-import { formatUsd } from "../../shared/money.js";
-import { distanceKm } from "../../shared/regions.js";
 import { holdFor } from "./backfill.js";
+import type { Advice, Observed, OfferContext } from "./constraints/constraint.js";
 import {
+  bit,
   CONSTRAINTS,
   type ConstraintName,
   constraintNames,
-  freeFits,
-  gpuFailures,
-  nodeFailures,
-} from "./constraints.js";
+  constraintRecord,
+} from "./constraints/index.js";
 import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
+import { freeFits, gpuFailures, nodeFailures } from "./feasibility.js";
 import type { GpuGroup, Inventory, NodeState } from "./inventory.js";
-import { versionText } from "./version.js";
 
-/** One change to the job that would let it be placed now. */
-export interface Relaxation {
+/** One change to the job that would let it be placed now, and the constraint it relaxes. */
+export interface Relaxation extends Advice {
   constraint: ConstraintName;
-  /** The spec field to change, e.g. "maxPricePerGpuHour" or "resources.gpuModels". */
-  field: string;
-  /** The value to set (in the spec's units), or undefined when the advice is to drop the field. */
-  value?: string | number | undefined;
-  /** The advice in words: "raise maxPricePerGpuHour to 2.10", "allow A100-80GB". */
-  text: string;
-  /** Nodes that could take the job now with this change alone. */
-  nodes: number;
-  /** How far the change goes (relative; 0.5 for allowing one more option, 1 to drop a field). */
-  distance: number;
 }
 
 export interface Explanation {
@@ -44,29 +32,7 @@ export interface Explanation {
   message: string;
 }
 
-type Values = { numbers: number[]; names: Map<string, number>; unknown: number };
-
-const FIELD: Record<ConstraintName, string> = {
-  excluded: "",
-  offline: "",
-  region: "placement.regions",
-  country: "placement.countries",
-  near: "placement.near.radiusKm",
-  labels: "placement.requiredLabels",
-  reputation: "placement.minReputation",
-  bandwidth: "placement.minBandwidthGbps",
-  price: "maxPricePerGpuHour",
-  driver: "placement.minDriverVersion",
-  cuda: "placement.minCudaVersion",
-  tflops: "placement.minTflops",
-  cpus: "resources.cpus",
-  memory: "resources.memoryGb",
-  gpuCount: "resources.gpus",
-  gpuModel: "resources.gpuModels",
-  tier: "placement.tiers",
-  vram: "resources.minVramGb",
-  computeCapability: "placement.minComputeCapability",
-};
+type Note = (name: ConstraintName, value: number | string | undefined) => void;
 
 /**
  * Why `demand` cannot be placed now, for a user: per constraint how many nodes fail it, which one
@@ -75,8 +41,8 @@ const FIELD: Record<ConstraintName, string> = {
  */
 export function explain(inventory: Inventory, demand: Demand, now: number): Explanation {
   const failing: Partial<Record<ConstraintName, number>> = {};
-  const values = new Map<ConstraintName, Values>();
-  const note = (name: ConstraintName, value: number | string | undefined): void => {
+  const values = new Map<ConstraintName, Observed>();
+  const note: Note = (name, value) => {
     let entry = values.get(name);
     if (!entry) {
       entry = { numbers: [], names: new Map(), unknown: 0 };
@@ -91,7 +57,7 @@ export function explain(inventory: Inventory, demand: Demand, now: number): Expl
   let gpuNodes = 0;
   // CPU-only nodes that refuse the job for wanting GPUs and for nothing else.
   let cpuOnlyFits = 0;
-  const gpuCountBit = 1 << CONSTRAINTS.indexOf("gpuCount");
+  const gpuCountBit = bit("gpuCount");
   for (const state of inventory.nodes()) {
     const nodeMask = nodeFailures(state, demand, true);
     const { mask: gpuMask, groups } = gpuFailures(state, demand);
@@ -115,13 +81,16 @@ export function explain(inventory: Inventory, demand: Demand, now: number): Expl
     if (only !== undefined) noteRelaxed(state, demand, only, groups, note);
   }
   const relaxations = [...values.entries()]
-    .flatMap(([name, entry]) => relaxationFor(name, entry, demand) ?? [])
+    .flatMap(([name, entry]): Relaxation[] => {
+      const advice = constraintRecord(name).relax?.(entry, demand);
+      return advice ? [{ constraint: name, ...advice }] : [];
+    })
     .sort((a, b) => a.distance - b.distance || b.nodes - a.nodes);
   const noGpu = demand.gpus > 0 && gpuNodes === 0 && inventory.size > 0;
   if (noGpu && cpuOnlyFits >= demand.nodes) {
     relaxations.push({
       constraint: "gpuCount",
-      field: FIELD.gpuCount,
+      field: constraintRecord("gpuCount").field,
       value: 0,
       text: "set resources.gpus to 0 to run on CPU",
       nodes: cpuOnlyFits,
@@ -172,12 +141,7 @@ function singleConstraint(
 }
 
 /** For a busy node: the largest GPU count it could give now, so "lower gpus" can be offered. */
-function noteSmallerFit(
-  state: NodeState,
-  demand: Demand,
-  groups: readonly number[],
-  note: (name: ConstraintName, value: number | string | undefined) => void,
-): void {
+function noteSmallerFit(state: NodeState, demand: Demand, groups: readonly number[], note: Note): void {
   if (demand.gpus <= 1 || demand.gpuMilli < WHOLE_GPU_MILLI) return;
   if (state.freeCpuMilli < demand.cpuMilli || state.freeMemoryMib < demand.memoryMib) return;
   let most = 0;
@@ -187,202 +151,48 @@ function noteSmallerFit(
   if (most > 0) note("gpuCount", most);
 }
 
+/** What a node failing only `name` offers for it, if it would have room once that is relaxed. */
 function noteRelaxed(
   state: NodeState,
   demand: Demand,
   name: ConstraintName,
   groups: readonly number[],
-  note: (name: ConstraintName, value: number | string | undefined) => void,
+  note: Note,
 ): void {
-  const node = state.node;
-  const usable = state.groups.filter(
-    (_, index) => ((groups[index] ?? 0) & ~(1 << CONSTRAINTS.indexOf(name))) === 0,
-  );
+  const record = constraintRecord(name);
+  if (!record.offers) return;
+  const others = ~bit(name);
+  const usable = state.groups.filter((_, index) => ((groups[index] ?? 0) & others) === 0);
   const roomy = (group: GpuGroup | undefined): boolean => freeFits(state, group, demand);
-  const gpuRoom = demand.gpus === 0 ? freeFits(state, undefined, demand) : usable.some(roomy);
-  switch (name) {
-    case "gpuCount": {
-      if (state.freeCpuMilli < demand.cpuMilli || state.freeMemoryMib < demand.memoryMib) return;
-      const most = Math.max(0, ...usable.map((group) => state.wholeFree(group)));
-      if (most > 0) note(name, most);
-      return;
-    }
-    case "cpus":
-      if (gpuRoomIgnoring(state, usable, demand)) note(name, state.freeCpuMilli);
-      return;
-    case "memory":
-      if (gpuRoomIgnoring(state, usable, demand)) note(name, state.freeMemoryMib);
-      return;
-    default:
+  const context = (roomyGroups: readonly GpuGroup[]): OfferContext => ({
+    state,
+    demand,
+    usable,
+    roomy: roomyGroups,
+  });
+  let offered: readonly (number | string | undefined)[];
+  switch (record.room ?? "gpu") {
+    case "own":
+      offered = record.offers(context([]));
       break;
-  }
-  if (!gpuRoom) return;
-  const roomyGroups = usable.filter(roomy);
-  switch (name) {
-    case "price":
-      note(name, node.pricePerGpuHourMicros);
-      return;
-    case "gpuModel":
-      for (const group of roomyGroups) note(name, group.model);
-      return;
-    case "tier":
-      for (const group of roomyGroups) note(name, group.tier);
-      return;
-    case "vram":
-      note(name, Math.max(...roomyGroups.map((group) => group.minVramMib)));
-      return;
-    case "computeCapability":
-      note(name, Math.max(...roomyGroups.map((group) => group.minComputeCapability ?? 0)));
-      return;
-    case "driver":
-      note(name, state.driverKey);
-      return;
-    case "cuda":
-      note(name, state.cudaKey);
-      return;
-    case "tflops":
-      note(name, node.verifiedTflops);
-      return;
-    case "reputation":
-      note(name, node.reputation);
-      return;
-    case "bandwidth":
-      note(name, node.bandwidthGbps);
-      return;
-    case "region":
-      note(name, node.region);
-      return;
-    case "country":
-      note(name, node.country);
-      return;
-    case "near": {
-      const near = demand.constraints.near;
-      if (!near || node.lat === undefined || node.lon === undefined) {
-        note(name, undefined);
-        return;
-      }
-      note(name, distanceKm(near.lat, near.lon, node.lat, node.lon));
-      return;
+    case "gpuIgnoringCpuMemory":
+      if (!gpuRoomIgnoring(state, usable, demand)) return;
+      offered = record.offers(context([]));
+      break;
+    case "gpu": {
+      const gpuRoom = demand.gpus === 0 ? freeFits(state, undefined, demand) : usable.some(roomy);
+      if (!gpuRoom) return;
+      offered = record.offers(context(usable.filter(roomy)));
+      break;
     }
-    case "labels":
-      note(name, undefined);
-      return;
-    default:
-      return;
   }
+  for (const value of offered) note(name, value);
 }
 
 /** Whether the node's GPUs have room, CPU and memory aside (for relaxing those two). */
 function gpuRoomIgnoring(state: NodeState, usable: readonly GpuGroup[], demand: Demand): boolean {
   const gpuOnly: Demand = { ...demand, cpuMilli: 0, memoryMib: 0 };
   return demand.gpus === 0 || usable.some((group) => freeFits(state, group, gpuOnly));
-}
-
-function relaxationFor(name: ConstraintName, entry: Values, demand: Demand): Relaxation | undefined {
-  const need = demand.nodes;
-  const c = demand.constraints;
-  const field = FIELD[name];
-  const lower = (current: number | undefined, format: (value: number) => string | number, unit = "") => {
-    const sorted = [...entry.numbers].sort((a, b) => b - a);
-    const value = sorted[need - 1];
-    if (value === undefined || current === undefined) return dropIfUnknown(name, entry, need, field);
-    const shown = format(value);
-    return {
-      constraint: name,
-      field,
-      value: shown,
-      text: `lower ${field.split(".").pop()} to ${shown}${unit}`,
-      nodes: sorted.length,
-      distance: (current - value) / Math.max(Math.abs(current), 1e-9),
-    };
-  };
-  const allow = (what: string) => {
-    const [best, count] = [...entry.names.entries()].sort((a, b) => b[1] - a[1])[0] ?? [];
-    if (best === undefined || count === undefined || count < need) return undefined;
-    return {
-      constraint: name,
-      field,
-      value: best,
-      text: `allow ${what}${best}`,
-      nodes: count,
-      distance: 0.5,
-    };
-  };
-  switch (name) {
-    case "price": {
-      const sorted = [...entry.numbers].sort((a, b) => a - b);
-      const value = sorted[need - 1];
-      const current = c.maxPricePerGpuHourMicros;
-      if (value === undefined || current === undefined) return undefined;
-      return {
-        constraint: name,
-        field,
-        value: formatUsd(value),
-        text: `raise maxPricePerGpuHour to ${formatUsd(value)}`,
-        nodes: sorted.length,
-        distance: (value - current) / Math.max(current, 1),
-      };
-    }
-    case "near": {
-      const sorted = [...entry.numbers].sort((a, b) => a - b);
-      const value = sorted[need - 1];
-      const current = c.near?.radiusKm;
-      if (value === undefined || current === undefined) return undefined;
-      const radius = Math.ceil(value);
-      return {
-        constraint: name,
-        field,
-        value: radius,
-        text: `raise near.radiusKm to ${radius}`,
-        nodes: sorted.length,
-        distance: (radius - current) / Math.max(current, 1),
-      };
-    }
-    case "gpuModel":
-      return allow("");
-    case "tier":
-      return allow("tier ");
-    case "region":
-      return allow("region ");
-    case "country":
-      return allow("country ");
-    case "vram":
-      return lower(c.minVramMib, (mib) => Math.floor(mib / 1024));
-    case "computeCapability":
-      return lower(c.minComputeCapability, versionText);
-    case "driver":
-      return lower(c.minDriverVersion, versionText);
-    case "cuda":
-      return lower(c.minCudaVersion, versionText);
-    case "tflops":
-      return lower(c.minTflops, (value) => Math.floor(value * 100) / 100);
-    case "reputation":
-      return lower(c.minReputation, (value) => Math.floor(value * 100) / 100);
-    case "bandwidth":
-      return lower(c.minBandwidthGbps, (value) => Math.floor(value * 100) / 100);
-    case "gpuCount":
-      return lower(demand.gpus, (value) => value);
-    case "cpus":
-      return lower(demand.cpuMilli, (milli) => Math.floor(milli / 100) / 10);
-    case "memory":
-      return lower(demand.memoryMib, (mib) => Math.floor((mib / 1024) * 100) / 100);
-    case "labels":
-      return dropIfUnknown(name, entry, need, field);
-    default:
-      return undefined;
-  }
-}
-
-/** "remove the constraint" advice, when enough nodes lack the figure it asks about. */
-function dropIfUnknown(
-  name: ConstraintName,
-  entry: Values,
-  need: number,
-  field: string,
-): Relaxation | undefined {
-  const nodes = entry.unknown + entry.numbers.length;
-  if (nodes < need) return undefined;
-  return { constraint: name, field, text: `remove ${field}`, nodes, distance: 1 };
 }
 
 function mostFailed(failing: Partial<Record<ConstraintName, number>>): ConstraintName | undefined {

@@ -4,7 +4,15 @@
  * Region Durable Object, tests and benchmarks alike.
  */
 export { availableAt, type Hold, holdFor } from "./backfill.js";
-export { CONSTRAINTS, type ConstraintName, fittingGroup } from "./constraints.js";
+export {
+  type Advice,
+  CONSTRAINT_REGISTRY,
+  CONSTRAINTS,
+  type Constraint,
+  type ConstraintName,
+  constraintRecord,
+  type Fact,
+} from "./constraints/index.js";
 export {
   type Constraints,
   type Demand,
@@ -14,6 +22,7 @@ export {
   WHOLE_GPU_MILLI,
 } from "./demand.js";
 export { type Explanation, explain, type Relaxation } from "./explain.js";
+export { fittingGroup } from "./feasibility.js";
 export { nodeFragmentation, type TaskClass, type TaskShape, WorkloadProfile } from "./fragmentation.js";
 export { chooseGang, type Gang, mutualRttMs } from "./gang.js";
 export {
@@ -37,7 +46,14 @@ export {
   type Started,
 } from "./scheduler.js";
 export { PRIOR_REPUTATION, type SchedulerGpu, type SchedulerNode } from "./scheduler-node.js";
-export type { Policy } from "./scoring.js";
+export {
+  POLICIES,
+  type Policy,
+  policyTerms,
+  SCORE_TERMS,
+  type ScoreTerm,
+  type WeightedTerm,
+} from "./score-terms/index.js";
 export { assertOwnShard, parseShardKey, shardName, shardOf } from "./shards/shard-key.js";
 export { roomFor, type ShardSummary, summarise } from "./shards/shard-summary.js";
 export { type ShardedOptions, type ShardedPlacement, ShardedScheduler } from "./shards/sharded-scheduler.js";

@@ -1,5 +1,13 @@
-import type { GpuTier } from "../../shared/gpu-catalog.js";
+import { GPU_CHECKS } from "./constraints/index.js";
 import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
+import {
+  type ModelCapacity,
+  type ModelIndex,
+  newModelIndex,
+  PARTIAL_STEPS,
+  partialBucket,
+  shapeKeyOf,
+} from "./model-index.js";
 import { NodeState } from "./node-state.js";
 import { insertSorted, removeSorted } from "./price-buckets.js";
 import {
@@ -10,6 +18,7 @@ import {
 } from "./reservation.js";
 import type { SchedulerNode } from "./scheduler-node.js";
 
+export type { ModelCapacity, NodeShape } from "./model-index.js";
 export { type GpuGroup, NodeState } from "./node-state.js";
 export {
   allocationUnits,
@@ -26,43 +35,7 @@ export {
  * Buckets are kept sorted by price, so the first nodes a search meets in a bucket are its cheapest.
  */
 
-/** Shared-GPU buckets: by the largest free share, in tenths of a GPU. */
-const PARTIAL_STEPS = 10;
-const partialBucket = (freeMilli: number): number =>
-  freeMilli <= 0
-    ? -1
-    : Math.min(PARTIAL_STEPS - 1, Math.floor((freeMilli * PARTIAL_STEPS) / WHOLE_GPU_MILLI));
-
 const EMPTY_SITE: ReadonlySet<NodeState> = new Set();
-
-/** Nodes of one model's buckets: by whole free GPUs, and those with a partly shared GPU. */
-interface ModelIndex {
-  byFree: NodeState[][];
-  /** Nodes with a shared GPU, by its largest free share in tenths of a GPU (0..9). */
-  partial: Set<NodeState>[];
-  /** The most any node of the model ever offered: lets a search skip a model that cannot fit. */
-  maxVramMib: number;
-  maxComputeCapability: number;
-  tiers: Set<GpuTier | undefined>;
-  /** Free GPU capacity (thousandths) of the model on schedulable nodes. */
-  freeMilli: number;
-  /** The node shapes that carry the model, counted: what a kind of job could ever fit on. */
-  shapes: Map<string, NodeShape>;
-}
-
-/** One model's free GPU capacity and the node shapes that carry it. */
-export interface ModelCapacity {
-  freeMilli: number;
-  shapes: readonly NodeShape[];
-}
-
-/** GPUs of one model on a node, with the node's whole CPU and memory. */
-export interface NodeShape {
-  gpus: number;
-  cpuMilli: number;
-  memoryMib: number;
-  count: number;
-}
 
 /** How a search visitor continues: on to the next node, the next bucket, or not at all. */
 export type VisitNext = "next" | "nextBucket" | "stop";
@@ -98,7 +71,7 @@ export class Inventory {
     for (const group of state.groups) {
       this.largestGroup = Math.max(this.largestGroup, group.indices.length);
       const index = this.modelIndex(group.model);
-      const shapeKey = `${group.indices.length}:${node.cpuMilli}:${node.memoryMib}`;
+      const shapeKey = shapeKeyOf(group, node);
       const shape = index.shapes.get(shapeKey);
       if (shape) shape.count++;
       else
@@ -284,8 +257,7 @@ export class Inventory {
   }
 
   private modelIndexes(demand: Demand): ModelIndex[] {
-    const c = demand.constraints;
-    const wanted = c.gpuModels;
+    const wanted = demand.constraints.gpuModels;
     if (demand.gpus === 0) return [...this.models.values()];
     const indexes =
       wanted === undefined
@@ -293,10 +265,7 @@ export class Inventory {
         : wanted.flatMap((model) => this.models.get(model) ?? []);
     // Whole models that no node could satisfy are skipped without touching their nodes.
     return indexes.filter(
-      (index) =>
-        (c.minVramMib === undefined || index.maxVramMib >= c.minVramMib) &&
-        (c.minComputeCapability === undefined || index.maxComputeCapability >= c.minComputeCapability) &&
-        (c.tiers === undefined || c.tiers.some((tier) => index.tiers.has(tier))),
+      (index) => !GPU_CHECKS.some((check) => check.record.rulesOutModel?.(index, demand)),
     );
   }
 
@@ -336,15 +305,7 @@ export class Inventory {
   private modelIndex(model: string): ModelIndex {
     let index = this.models.get(model);
     if (!index) {
-      index = {
-        byFree: [],
-        partial: Array.from({ length: PARTIAL_STEPS }, () => new Set<NodeState>()),
-        maxVramMib: 0,
-        maxComputeCapability: 0,
-        tiers: new Set(),
-        freeMilli: 0,
-        shapes: new Map(),
-      };
+      index = newModelIndex();
       this.models.set(model, index);
     }
     return index;
@@ -406,7 +367,7 @@ export class Inventory {
       state.indexedPartial[position] = -1;
       index.freeMilli -= state.countedFree[position] ?? 0;
       state.countedFree[position] = 0;
-      const shapeKey = `${group.indices.length}:${state.node.cpuMilli}:${state.node.memoryMib}`;
+      const shapeKey = shapeKeyOf(group, state.node);
       const shape = index.shapes.get(shapeKey);
       if (shape && --shape.count <= 0) index.shapes.delete(shapeKey);
     });

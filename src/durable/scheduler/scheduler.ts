@@ -1,6 +1,6 @@
 import { type Hold, holdFor } from "./backfill.js";
-import { fittingGroup } from "./constraints.js";
 import type { Demand } from "./demand.js";
+import { asked, fittingGroup } from "./feasibility.js";
 import { WorkloadProfile } from "./fragmentation.js";
 import { chooseGang, type Gang } from "./gang.js";
 import {
@@ -12,13 +12,15 @@ import {
 } from "./inventory.js";
 import { JobQueue, type QueuedJob } from "./queue.js";
 import { hostRatio, modelPressure } from "./scarcity.js";
+import type { ScoreContext, WeightedTerm } from "./score-terms/index.js";
 import {
   byScore,
   type Candidate,
-  leftoverGpuMilli,
   makeCandidate,
   type Policy,
   scoreCandidates,
+  streamedScore,
+  streamingTerms,
 } from "./scoring.js";
 
 /** The time source; the Region object passes its own, tests a fake. */
@@ -106,7 +108,8 @@ export class Scheduler<T = undefined> {
 
   /** Where `demand` would go now, or null when it does not fit; reserves nothing. */
   decide(demand: Demand): Placement | null {
-    if (demand.nodes === 1 && this.policy !== "meridian") return this.decideBaseline(demand);
+    const streaming = demand.nodes === 1 ? streamingTerms(this.policy, demand) : undefined;
+    if (streaming) return this.decideStreaming(demand, streaming);
     const size = demand.nodes;
     const limit =
       size > 1 ? Math.max(this.maxCandidates, size * GANG_CANDIDATES_PER_MEMBER) : this.maxCandidates;
@@ -114,8 +117,9 @@ export class Scheduler<T = undefined> {
     const classes = this.policy === "meridian" ? this.profile.snapshot() : [];
     const ratio = this.policy === "meridian" ? hostRatio(classes) : undefined;
     const candidates: Candidate[] = [];
+    const checks = asked(demand);
     const add = (state: NodeState): void => {
-      const group = fittingGroup(state, demand);
+      const group = fittingGroup(state, demand, checks);
       if (group !== null) candidates.push(makeCandidate(state, group, demand, this.policy, classes, ratio));
     };
     let bucket = -1;
@@ -147,17 +151,25 @@ export class Scheduler<T = undefined> {
   }
 
   /**
-   * First-fit and best-fit for one node, streaming: they score every fitting node by a figure of
-   * the node alone, so keeping the best one beats building and sorting a candidate list.
+   * One node for a policy whose terms are figures of the node alone (first-fit, best-fit):
+   * keeping the best node while streaming beats building and sorting a candidate list.
    */
-  private decideBaseline(demand: Demand): Placement | null {
+  private decideStreaming(demand: Demand, terms: readonly WeightedTerm[]): Placement | null {
     let best: NodeState | undefined;
     let bestGroup: GpuGroup | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
+    const context: ScoreContext = { demand, pressure: new Map(), fallbackTflops: 1 };
+    // One probe reused for every node: streaming terms read only its node and group.
+    let probe: Candidate | undefined;
+    const checks = asked(demand);
     this.inventory.visitCandidates(demand, (state) => {
-      const group = fittingGroup(state, demand);
+      const group = fittingGroup(state, demand, checks);
       if (group === null) return "next";
-      const score = this.policy === "firstFit" ? -state.seq : -leftoverGpuMilli(state, demand);
+      if (probe) {
+        probe.state = state;
+        probe.group = group;
+      } else probe = { state, group, gpuIndices: [], fragmentationDelta: 0, strandedDelta: 0, score: 0 };
+      const score = streamedScore(terms, probe, context);
       if (score > bestScore || (score === bestScore && best && state.seq < best.seq)) {
         best = state;
         bestGroup = group;

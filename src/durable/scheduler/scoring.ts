@@ -1,18 +1,12 @@
-import { distanceKm } from "../../shared/regions.js";
 import { type Demand, WHOLE_GPU_MILLI } from "./demand.js";
 import { nodeFragmentation, type TaskClass } from "./fragmentation.js";
 import type { GpuGroup, NodeState } from "./inventory.js";
 import { type HostRatio, strandedMilli } from "./scarcity.js";
-import { PRIOR_REPUTATION } from "./scheduler-node.js";
+import { type Policy, policyTerms, type ScoreContext, type WeightedTerm } from "./score-terms/index.js";
 
-/**
- * How candidates are ranked. `meridian` is the product policy: the job's strategy, then
- * fragmentation, then locality. `bestFit` and `firstFit` are the plain baselines, kept in the same
- * code so benchmarks compare policies and nothing else: first-fit takes the earliest-registered
- * node with room (and on it the first GPU with room); best-fit the node with the least GPU
- * capacity left after the job, ties to the earlier node (and on it the tightest shared GPU).
- */
-export type Policy = "meridian" | "bestFit" | "firstFit";
+export type { Policy } from "./score-terms/index.js";
+export { leftoverGpuMilli } from "./score-terms/leftover-gpu.js";
+export { leftoverShare } from "./score-terms/packing.js";
 
 /** A node that can take the job now, with the GPUs it would give it. */
 export interface Candidate {
@@ -26,14 +20,6 @@ export interface Candidate {
   strandedDelta: number;
   score: number;
 }
-
-/** How much one GPU's worth of fragmentation weighs against the whole strategy score (0..1). */
-const FRAGMENTATION_PER_GPU = 1 / 16;
-const LOCALITY_WEIGHT = 0.02;
-const STRANDED_PER_GPU = 1 / 16;
-const SCARCITY_WEIGHT = 1;
-/** Last tie-break: among otherwise equal nodes, the one the job fills most (best fit). */
-const PACKING_WEIGHT = 0.001;
 
 /**
  * The GPUs of `group` the job would take: the first whole free ones, or for a share of one GPU
@@ -114,64 +100,19 @@ export function makeCandidate(
   return { state, group, gpuIndices, fragmentationDelta, strandedDelta, score: 0 };
 }
 
-function strategyValue(candidate: Candidate, demand: Demand, fallbackTflops: number): number {
-  const node = candidate.state.node;
-  const reputation = node.reputation ?? PRIOR_REPUTATION;
-  // CPU-only jobs pay no GPU price; only reliability separates their nodes.
-  if (demand.gpus === 0) return reputation;
-  const price = node.pricePerGpuHourMicros + 1;
-  const tflops = node.verifiedTflops ?? fallbackTflops;
-  switch (demand.strategy) {
-    case "cheapest":
-      return 1 / price;
-    case "fastest":
-      return tflops;
-    case "reliable":
-      return reputation;
-    case "balanced":
-      return (tflops / price) * reputation;
+/** TFLOP/s an unverified candidate counts as: the slowest verified one's, else 1. */
+function slowestVerified(candidates: readonly Candidate[]): number {
+  let slowest = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const tflops = candidate.state.node.verifiedTflops;
+    if (tflops !== undefined && tflops < slowest) slowest = tflops;
   }
-}
-
-function locality(candidate: Candidate, demand: Demand): number {
-  const node = candidate.state.node;
-  const near = demand.constraints.near;
-  if (near && node.lat !== undefined && node.lon !== undefined) {
-    return 1 / (1 + distanceKm(near.lat, near.lon, node.lat, node.lon) / 100);
-  }
-  return node.rttMs === undefined ? 0 : 1 / (1 + node.rttMs / 10);
+  return Number.isFinite(slowest) ? slowest : 1;
 }
 
 /**
- * GPU capacity (thousandths) the node has left after the job: the plain best-fit's figure, and
- * nothing else, so the `bestFit` baseline is exactly the textbook heuristic.
- */
-export function leftoverGpuMilli(state: NodeState, demand: Demand): number {
-  let free = 0;
-  for (let index = 0; index < state.freeMilli.length; index++) free += state.freeMilli[index] ?? 0;
-  return free - demand.gpus * demand.gpuMilli;
-}
-
-/** Share of the node's capacity left free after the job: less is a better fit. */
-export function leftoverShare(state: NodeState, demand: Demand): number {
-  const node = state.node;
-  let freeGpu = 0;
-  for (let index = 0; index < state.freeMilli.length; index++) freeGpu += state.freeMilli[index] ?? 0;
-  const gpuLeft =
-    node.gpus.length === 0
-      ? 0
-      : (freeGpu - demand.gpus * demand.gpuMilli) / (node.gpus.length * WHOLE_GPU_MILLI);
-  const cpuLeft = (state.freeCpuMilli - demand.cpuMilli) / Math.max(1, node.cpuMilli);
-  const memoryLeft = (state.freeMemoryMib - demand.memoryMib) / Math.max(1, node.memoryMib);
-  return gpuLeft + cpuLeft + memoryLeft;
-}
-
-/**
- * Sets every candidate's score (higher is better). For `meridian`, the strategy's value is
- * normalised to the best candidate's (so 1 is the best available), unverified nodes count as the
- * slowest verified one, and fragmentation and locality are added with small weights: a much
- * cheaper or faster node still wins, but among close ones the placement that breaks fewer whole
- * GPUs does.
+ * Sets every candidate's score (higher is better): the sum of the policy's terms, each
+ * normalised as its record says, times its weight.
  */
 export function scoreCandidates(
   candidates: readonly Candidate[],
@@ -179,45 +120,47 @@ export function scoreCandidates(
   policy: Policy,
   pressure: ReadonlyMap<string, number> = new Map(),
 ): void {
-  if (policy === "firstFit") {
-    for (const candidate of candidates) candidate.score = -candidate.state.seq;
-    return;
+  const context: ScoreContext = { demand, pressure, fallbackTflops: slowestVerified(candidates) };
+  for (const candidate of candidates) candidate.score = 0;
+  for (const { term, weight } of policyTerms(policy, demand)) {
+    if (term.normalise !== "toBest") {
+      const perGpu = term.normalise === "perGpu";
+      for (const candidate of candidates) {
+        const value = term.value(candidate, context);
+        candidate.score += weight * (perGpu ? value / WHOLE_GPU_MILLI : value);
+      }
+      continue;
+    }
+    const values = candidates.map((candidate) => term.value(candidate, context));
+    let best = 0;
+    for (const value of values) if (value > best) best = value;
+    candidates.forEach((candidate, index) => {
+      candidate.score += weight * (best > 0 ? (values[index] ?? 0) / best : 0);
+    });
   }
-  if (policy === "bestFit") {
-    for (const candidate of candidates) candidate.score = -leftoverGpuMilli(candidate.state, demand);
-    return;
-  }
-  let slowestVerified = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const tflops = candidate.state.node.verifiedTflops;
-    if (tflops !== undefined && tflops < slowestVerified) slowestVerified = tflops;
-  }
-  const fallbackTflops = Number.isFinite(slowestVerified) ? slowestVerified : 1;
-  let best = 0;
-  const values = candidates.map((candidate) => {
-    const value = strategyValue(candidate, demand, fallbackTflops);
-    if (value > best) best = value;
-    return value;
-  });
-  candidates.forEach((candidate, index) => {
-    const strategy = best > 0 ? (values[index] ?? 0) / best : 0;
-    candidate.score =
-      strategy -
-      (candidate.fragmentationDelta / WHOLE_GPU_MILLI) * FRAGMENTATION_PER_GPU -
-      (candidate.strandedDelta / WHOLE_GPU_MILLI) * STRANDED_PER_GPU +
-      LOCALITY_WEIGHT * locality(candidate, demand) -
-      PACKING_WEIGHT * leftoverShare(candidate.state, demand) -
-      SCARCITY_WEIGHT * scarcityCost(candidate, demand, pressure);
-  });
 }
 
 /**
- * What the job would spend of a scarce model: the model's pressure times the GPUs it takes there.
+ * The policy's terms when each depends on the node alone, so the best node can be kept while
+ * streaming (the baselines); undefined when a term needs the whole candidate set.
  */
-function scarcityCost(candidate: Candidate, demand: Demand, pressure: ReadonlyMap<string, number>): number {
-  const model = candidate.group?.model;
-  const level = model === undefined ? 0 : (pressure.get(model) ?? 0);
-  return (level * demand.gpus * demand.gpuMilli) / WHOLE_GPU_MILLI;
+export function streamingTerms(policy: Policy, demand: Demand): readonly WeightedTerm[] | undefined {
+  const terms = policyTerms(policy, demand);
+  return terms.every(({ term }) => term.nodeOnly === true && term.normalise !== "toBest") ? terms : undefined;
+}
+
+/** A candidate's score under streaming terms (its deltas unused). */
+export function streamedScore(
+  terms: readonly WeightedTerm[],
+  candidate: Candidate,
+  context: ScoreContext,
+): number {
+  let score = 0;
+  for (const { term, weight } of terms) {
+    const value = term.value(candidate, context);
+    score += weight * (term.normalise === "perGpu" ? value / WHOLE_GPU_MILLI : value);
+  }
+  return score;
 }
 
 /** Highest score first; equal scores go to the earlier-registered node, for determinism. */
