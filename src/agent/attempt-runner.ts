@@ -112,11 +112,19 @@ export class AttemptRunner {
     this.stopContainer();
   }
 
-  /** The lease is gone (superseded, expired, refused as stale): stop and forget, report nothing. */
+  /**
+   * A poll's stop order: the lease is gone (superseded, expired): stop and forget, report nothing.
+   * Once the exit is being reported the attempt ends either way; a poll answered meanwhile lists
+   * it as unknown only because the region already took the exit.
+   */
   abandon(why: string): void {
-    // Once the exit is being reported the attempt ends either way; a poll answered meanwhile lists
-    // it as unknown only because the region already took the exit.
-    if (this.stale || this.phaseNow === "reporting" || this.phaseNow === "finished") return;
+    if (this.phaseNow === "reporting" || this.phaseNow === "finished") return;
+    this.loseLease(why);
+  }
+
+  /** The lease is no longer this node's: stop and forget, report nothing more. */
+  private loseLease(why: string): void {
+    if (this.stale) return;
     this.stale = true;
     this.deps.log.warn(`${this.describe()}: no longer ours (${why}); stopping it`);
     this.shipper.abandon();
@@ -312,7 +320,7 @@ export class AttemptRunner {
       return await this.deps.report(this.attemptId, body);
     } catch (error) {
       if (error instanceof ControlPlaneError && error.code === "stale_lease") {
-        this.abandon("the control plane refused its fencing number");
+        this.loseLease("the control plane refused its fencing number");
         return undefined;
       }
       if (body.type === "logs") throw error;

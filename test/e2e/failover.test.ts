@@ -349,16 +349,31 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
       ).toEqual([]);
       expect(await (await user.request(`/v1/jobs/${submitted.id}/logs`)).text()).toContain("done");
 
-      // Billing: CPU jobs cost nothing at the current pricing, so only the shape can be checked:
-      // nothing charged, and the ledger holds one settlement per attempt (the lost one at zero).
-      expect(finished.cost.chargedMicros).toBe(0);
+      // Billing: CPU work is priced per vCPU-hour, so the attempt that ran is charged; the lost one
+      // is not, and the job's cost and the usage report agree on it.
+      expect(finished.cost.chargedMicros).toBeGreaterThan(0);
+      const { attempts: billed } = (await (
+        await user.request(`/v1/jobs/${submitted.id}/attempts`)
+      ).json()) as {
+        attempts: { id: string; charge: { chargedMicros: number } | null }[];
+      };
+      expect(
+        billed.find((a) => a.id === lostAttempt)?.charge?.chargedMicros ?? 0,
+        JSON.stringify(billed),
+      ).toBe(0);
+      expect(billed.find((a) => a.id === finished.attemptId)?.charge?.chargedMicros).toBe(
+        finished.cost.chargedMicros,
+      );
       const from = new Date(Date.now() - 3_600_000).toISOString();
       const to = new Date(Date.now() + 60_000).toISOString();
       const usage = (await (await user.request(`/v1/usage?groupBy=job&from=${from}&to=${to}`)).json()) as {
         rows: { key: string; attempts: number; chargedMicros: number }[];
       };
       const row = usage.rows.find((r) => r.key === submitted.id);
-      expect(row, JSON.stringify(usage)).toMatchObject({ attempts: 2, chargedMicros: 0 });
+      expect(row, JSON.stringify(usage)).toMatchObject({
+        attempts: 2,
+        chargedMicros: finished.cost.chargedMicros,
+      });
 
       // The victim comes back with the same data dir (the same node): it clears what it left behind.
       const restarted = new AgentProcess({ controlPlane: plane.url, dataDir: victimDir });
