@@ -88,14 +88,15 @@ export class TunnelEnd {
 
   /**
    * A test's client socket may deliver a text message ahead of a binary one sent just before it
-   * (the agent's own socket, one TCP stream, never does): sends go out one at a time, a tick apart.
+   * (the agent's own socket, one TCP stream, never does): sends go out one at a time, apart. 2 ms
+   * apart still reordered on a loaded machine (a stream's `end` overtook its last data frames).
    */
   private outgoing = Promise.resolve();
 
   private enqueue(message: string | ArrayBuffer): void {
     this.outgoing = this.outgoing.then(async () => {
       if (this.socket.readyState === WebSocket.OPEN) this.socket.send(message);
-      await new Promise((resolve) => setTimeout(resolve, 2));
+      await new Promise((resolve) => setTimeout(resolve, 25));
     });
   }
 
