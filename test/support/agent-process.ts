@@ -101,8 +101,64 @@ export function containersLabelled(label: string): string[] {
   return out.split("\n").filter(Boolean);
 }
 
-/** Force-removes every container carrying the label: what a killed agent left behind. */
+/**
+ * Force-removes every container carrying the label, then the job networks carrying it and their
+ * firewall rules: what a killed agent left behind. A node id is never reused by a later test, so
+ * no restarted agent would ever sweep them (src/agent/job-network.ts sweeps only its own node's),
+ * and leaked bridges kept their rules alive: thousands of them made every iptables call slow.
+ */
 export function removeContainersLabelled(label: string): void {
   const ids = containersLabelled(label);
   if (ids.length > 0) execFileSync("docker", ["rm", "-f", ...ids], { stdio: "pipe" });
+  const networks = lines(
+    execFileSync("docker", ["network", "ls", "-q", "--filter", `label=${label}`], { encoding: "utf8" }),
+  );
+  if (networks.length === 0) return;
+  const bridges = lines(
+    execFileSync(
+      "docker",
+      ["network", "inspect", "--format", '{{index .Options "com.docker.network.bridge.name"}}', ...networks],
+      { encoding: "utf8" },
+    ),
+  );
+  try {
+    execFileSync("docker", ["network", "rm", ...networks], { stdio: "pipe" });
+  } catch (error) {
+    // Cleanup must not fail a test; a network still in use keeps its rules until its bridge goes.
+    console.warn(`could not remove job networks labelled ${label}: ${String(error).split("\n")[0]}`);
+    return;
+  }
+  for (const bridge of bridges) removeFirewallRules(`meridian:${bridge}`);
+}
+
+/** Deletes the INPUT and DOCKER-USER rules with this comment (src/agent/host-firewall.ts tags them so). */
+function removeFirewallRules(comment: string): void {
+  for (const chain of ["INPUT", "DOCKER-USER"]) {
+    let listing: string;
+    try {
+      listing = execFileSync("iptables", ["-w", "-S", chain], { encoding: "utf8", stdio: "pipe" });
+    } catch {
+      return; // no iptables here, or not allowed: the agent installed no rules either
+    }
+    for (const rule of lines(listing)) {
+      if (!rule.startsWith("-A ") || (!rule.includes(`"${comment}"`) && !rule.includes(` ${comment} `)))
+        continue;
+      const words = rule
+        .slice(3)
+        .split(/\s+/)
+        .map((word) => word.replace(/^"|"$/g, ""));
+      try {
+        execFileSync("iptables", ["-w", "-D", ...words], { stdio: "pipe" });
+      } catch {
+        // already gone (another cleanup raced us)
+      }
+    }
+  }
+}
+
+function lines(text: string): string[] {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
