@@ -261,8 +261,6 @@ describe.skipIf(!dockerAvailable("storage end to end: wrangler dev + R2 + s3rver
       expect(list).toMatch(new RegExp(`ckpt/${job.id}/manifests/0+1\\.json`));
       const blob = await s3.client.fetch(s3.objectUrl(`ckpt/${job.id}/blobs/${wrote}`), { method: "HEAD" });
       expect(Number(blob.headers.get("content-length"))).toBe(12_000_000);
-      // Assembled from a multipart upload's three 5 MiB parts (S3 marks such an ETag "-<parts>").
-      expect(blob.headers.get("etag")).toMatch(/-3"?$/);
 
       const resumed = await user.request(`/v1/jobs/${job.id}/resume`, { method: "POST" });
       expect(resumed.status, await resumed.clone().text()).toBe(200);
