@@ -1,85 +1,55 @@
 /**
- * bench:verify, part 4: by how much each impostor class misses the commit window (modelled from
- * the catalogue and the window; no GPU here). An impostor that commits in time is judged by the
- * region-timed rate: the challenge's FLOPs over its product time plus ~1 s of digests and round
- * trip, against the claimed part's datasheet.
+ * bench:verify, part 4: how each impostor class fares against both windows — the compute phase
+ * (challenge-size.ts) and the memory phase (memory-size.ts) — and what the classifier lists it as
+ * when it makes both (modelled timings from device-model.ts, no GPU here; real windows and
+ * classifier). Every liar lies as well as it can: it waits wherever it is faster than the part it
+ * claims. "late" is its time over the window: above 1 the deadline judges it.
  */
-import { type GpuModel, gpuModelById } from "../src/shared/gpu-catalog.js";
-import { challengeSizeFor, commitWindowMs, flopsOf } from "../src/shared/verification/challenge-size.js";
+import { GPU_CATALOG } from "../src/shared/gpu-catalog.js";
 import {
-  COMPUTE_IMPOSSIBLE_ABOVE,
-  COMPUTE_REJECT_BELOW,
-  COMPUTE_VERIFIED_AT,
-} from "../src/shared/verification/thresholds.js";
+  type ImpostorVerdict,
+  judgeImpostor,
+  type ModelledDevice,
+  modelledGpu,
+  TOP_SERVER_CPU,
+} from "../src/shared/verification/device-model.js";
 
-interface Impostor {
-  what: string;
-  claims: string;
-  /** Its sustained rate on the challenge's products, TFLOP/s (or TOPS for int8). */
-  rateTflops: number;
-  /** What the in-window checks cannot see about it (item 3), if anything. */
-  unseen?: string;
-}
+const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-function model(id: string): GpuModel {
-  const found = gpuModelById(id);
-  if (!found) throw new Error(`no ${id} in the catalogue`);
-  return found;
-}
-
-/** 80% of datasheet dense bf16: what plain PyTorch reaches on a real part. */
-const at80 = (id: string): number => 0.8 * model(id).bf16Tflops;
-/** 2× Xeon 6980P: 256 cores × 2,048 int8 op/cycle × 2.0 GHz = 1,049 TOPS peak, 70% sustained. */
-const CPU_INT8 = 0.7 * 1049;
-/** The same CPU in bf16 AMX (1,024 FLOP/cycle/core): 524 peak, 70% sustained. */
-const CPU_BF16 = 0.7 * 524;
-
-const IMPOSTORS: Impostor[] = [
-  { what: "previous generation: A100-80GB", claims: "H100-SXM", rateTflops: at80("A100-80GB") },
-  { what: "PCIe for SXM: H100-PCIE", claims: "H100-SXM", rateTflops: at80("H100-PCIE") },
-  {
-    what: "same compute, less memory: H100-SXM",
-    claims: "H200",
-    rateTflops: at80("H100-SXM"),
-    unseen: "141 GB and 4.8 TB/s are not proven in the window",
-  },
-  {
-    what: "same compute, less memory: A100-40GB",
-    claims: "A100-80GB",
-    rateTflops: at80("A100-40GB"),
-    unseen: "80 GB is not proven in the window",
-  },
-  { what: "top server CPU, int8 AMX", claims: "H100-SXM", rateTflops: CPU_INT8 },
-  { what: "top server CPU, int8 AMX", claims: "B200", rateTflops: CPU_INT8 },
-  { what: "top server CPU, bf16 AMX (if entries needed > 8 bits)", claims: "H100-SXM", rateTflops: CPU_BF16 },
-  { what: "top server CPU, bf16 AMX", claims: "A100-80GB", rateTflops: CPU_BF16 },
-];
-
-function verdict(ratio: number): string {
-  // Faster than the datasheet is refused as impossible — but a liar that fast just commits later.
-  if (ratio > COMPUTE_IMPOSSIBLE_ABOVE) return "too fast, so it waits and commits at ~80%: verified";
-  if (ratio >= COMPUTE_VERIFIED_AT) return "verified";
-  if (ratio >= COMPUTE_REJECT_BELOW) return "suspect (never listed)";
-  return "rejected";
+function row(what: string, verdict: ImpostorVerdict): string {
+  const phase = (p: ImpostorVerdict["compute"]): string =>
+    `${s(p.ms)} / ${s(p.windowMs)}${p.late > 1 ? ` (**late ${p.late.toFixed(2)}×**)` : ""}`;
+  const result = verdict.caught
+    ? verdict.listedAs
+      ? `caught: listed as ${verdict.listedAs}`
+      : `caught: misses by ${Math.max(verdict.compute.late, verdict.memory.late).toFixed(2)}×`
+    : verdict.device === verdict.claims
+      ? `listed as ${verdict.claims}`
+      : `**passes** as ${verdict.claims}`;
+  return `| ${what} | ${verdict.claims} | ${phase(verdict.compute)} | ${phase(verdict.memory)} | ${(verdict.memory.residentFraction * 100).toFixed(0)}% | ${result} |`;
 }
 
 export function impostorTable(): void {
   console.log(
-    "| impostor | claims | its rate | product time | window | result |\n| --- | --- | --- | --- | --- | --- |",
+    "| impostor | claims | compute phase / window | memory phase / window | working set held | result |\n| --- | --- | --- | --- | --- | --- |",
   );
-  for (const impostor of IMPOSTORS) {
-    const claimed = model(impostor.claims);
-    const size = challengeSizeFor(claimed);
-    const windowMs = commitWindowMs(claimed, size);
-    const productMs = (flopsOf(size) / (impostor.rateTflops * 1e12)) * 1000;
-    const late = productMs / windowMs;
-    const ratio = flopsOf(size) / ((productMs + 1000) / 1000) / 1e12 / claimed.bf16Tflops;
-    const result =
-      late > 1
-        ? `misses by ${late.toFixed(2)}×`
-        : `**commits** (${((1 - late) * 100).toFixed(0)}% early); region-timed ${(ratio * 100).toFixed(0)}%: ${verdict(ratio)}${impostor.unseen ? `; ${impostor.unseen}` : ""}`;
-    console.log(
-      `| ${impostor.what} | ${impostor.claims} | ${impostor.rateTflops.toFixed(0)} | ${(productMs / 1000).toFixed(1)} s | ${(windowMs / 1000).toFixed(1)} s | ${result} |`,
-    );
+  const gpu = (id: string): ModelledDevice => modelledGpu(id);
+  for (const [device, claims, what] of [
+    ["A100-80GB", "H100-SXM", "previous generation: A100-80GB"],
+    ["H100-PCIE", "H100-SXM", "PCIe for SXM: H100-PCIE"],
+    ["H100-SXM", "H200", "same compute, less memory: H100-SXM"],
+    ["A100-40GB", "A100-80GB", "same compute, less memory: A100-40GB"],
+    ["RTX-4090", "RTX-5090", "smaller consumer part: RTX-4090"],
+    ["L40S", "A100-80GB", "less memory, more integer rate: L40S"],
+  ] as const) {
+    console.log(row(what, judgeImpostor(gpu(device), claims)));
   }
+  for (const model of GPU_CATALOG) {
+    console.log(row(`top server CPU: ${TOP_SERVER_CPU.name}`, judgeImpostor(TOP_SERVER_CPU, model.id)));
+  }
+  console.log("\nhonest parts (80% of datasheet compute, 85% bandwidth), for the spare in each window\n");
+  console.log(
+    "| part | claims | compute phase / window | memory phase / window | working set held | result |\n| --- | --- | --- | --- | --- | --- |",
+  );
+  for (const model of GPU_CATALOG) console.log(row(model.id, judgeImpostor(gpu(model.id), model.id)));
 }

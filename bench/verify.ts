@@ -40,6 +40,7 @@ import { exactEntry, matrixKeys, rowOfA } from "../src/shared/verification/seede
 import { planSpotChecks } from "../src/shared/verification/spot-check.js";
 import { SPOT_CHECK_COLUMNS_PER_LEAF, SPOT_CHECK_LEAVES } from "../src/shared/verification/thresholds.js";
 import { impostorTable } from "./verify-impostors.js";
+import { walkVerifierCost } from "./verify-walk.js";
 
 const NODE = "node_0123456789abcdefghjkmnpqrs";
 const iterationsArg = process.argv.indexOf("--iterations");
@@ -64,7 +65,7 @@ async function forgeAnswerable(challenge: VerificationChallenge, seed: string, r
     SPOT_CHECK_COLUMNS_PER_LEAF,
     random(),
   );
-  const keys = matrixKeys(seed);
+  const keys = matrixKeys(seed, challenge.dtype);
   const key = digestKeys(keys, challenge.n);
   const rows = new Map<number, Uint8Array>();
   const vectors = new Map<number, Uint32Array>();
@@ -259,5 +260,8 @@ console.log(
   "| model | GPU held per challenge (est.) | mean interval | expected | simulated |\n| --- | --- | --- | --- | --- |",
 );
 for (const model of GPU_CATALOG) schedule(model);
-console.log("\nimpostor margins (modelled: catalogue rates, the window, the compute thresholds)\n");
+console.log("\nverifier CPU time per challenge, memory phase (checkWalkOpenings: 8 segments replayed)\n");
+console.log("| model | memory phase | p50 | p99 | n | result |\n| --- | --- | --- | --- | --- | --- |");
+for (const id of ["H100-SXM", "H200", "B200", "RTX-3060"]) await walkVerifierCost(id);
+console.log("\nimpostor margins (modelled timings, the real windows and classifier)\n");
 impostorTable();

@@ -1,56 +1,24 @@
-import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
-import { assignmentOf, peerAddress } from "./assignment.js";
-import type { Clock } from "./clock.js";
+import { absenceReason } from "./absence-reason.js";
 import { type Effects, Staging } from "./effects.js";
-import type { FairShare } from "./fair-share.js";
 import { JobBook } from "./job-book.js";
-import { isTerminalStatus } from "./job-outcome.js";
 import type { PauseTerms } from "./job-pause.js";
-import type { LeasePolicy } from "./lease.js";
 import { avoidanceToLift } from "./lost-node-avoidance.js";
-import type { Absence, NodePresence } from "./node-presence.js";
-import type { NodeStanding } from "./node-standing.js";
+import type { NodePresence } from "./node-presence.js";
+import { type ReclaimAnswer, reclaimAttempts } from "./node-reclaim.js";
+import { type HandoverParts, workFor } from "./node-work.js";
 import type { Pacing } from "./poll-pacing.js";
 import { RegionJobs } from "./region-jobs.js";
 import { RegionNodes } from "./region-nodes.js";
+import type { RegionParts, RegionSnapshot } from "./region-parts.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
-import type { RunLimit } from "./run-limits.js";
 import { demandFromSpec, demandUnits, type Scheduler } from "./scheduler/index.js";
 
+export { absenceReason } from "./absence-reason.js";
 export { BUDGET_EXHAUSTED } from "./region-jobs.js";
-
-const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
-
-/** What a job's event says about a node taken for gone. */
-export function absenceReason(absence: Absence): string {
-  if (absence.kind === "dropped")
-    return `connection to node ${absence.nodeId} dropped and did not return within ${seconds(absence.windowMs)}`;
-  const ratio = Math.max(1, Math.round(absence.silentMs / Math.max(absence.usualGapMs, 1)));
-  return `node ${absence.nodeId} silent for ${seconds(absence.silentMs)}, ${ratio}× its usual gap`;
-}
-
-/** The parts a region's state machine is made of, chosen once by whoever builds it. */
-export interface RegionParts {
-  clock: Clock;
-  lease: LeasePolicy;
-  runLimit: RunLimit;
-  /** Reputation, verification and health: what makes a node eligible, and how it scores. */
-  standing: NodeStanding;
-  scheduler: Scheduler<string>;
-  /** The queue's memory of each account's recent use (the scheduler reads it too). */
-  fairShare: FairShare;
-  fees: FeeConfig;
-}
-
-/** What storage held when the object started. */
-export interface RegionSnapshot {
-  fencing: number;
-  nodes: Iterable<NodeRecord>;
-  jobs: Iterable<JobRecord>;
-}
+export type { RegionParts, RegionSnapshot } from "./region-parts.js";
 
 /**
  * One region's state machine: nodes, the queue, placements, leases and every job's transitions.
@@ -113,6 +81,18 @@ export class RegionState {
 
   pacing(): Pacing {
     return this.nodeBook.pacing();
+  }
+
+  /** What handing a node its work (new, or reclaimed after a restart) reads. */
+  private get handover(): HandoverParts {
+    return {
+      region: this.region,
+      book: this.book,
+      lifecycle: this.lifecycle,
+      nodeOf: (id) => this.nodeBook.get(id),
+      runLimit: this.parts.runLimit,
+      leaseTtlMs: () => this.pacing().leaseTtlMs,
+    };
   }
 
   isAcceptingWork(nodeId: string): boolean {
@@ -220,27 +200,7 @@ export class RegionState {
     taken: ReadonlySet<string>,
     now: number,
   ): { assignments: Assignment[]; stop: StopOrder[] } {
-    const assignments: Assignment[] = [];
-    const stop: StopOrder[] = [];
-    for (const jobId of this.book.attempts.jobIdsOn(nodeId)) {
-      const job = this.book.jobs.get(jobId);
-      if (!job) continue;
-      for (const member of job.members) {
-        if (member.nodeId !== nodeId || member.endedAt !== null) continue;
-        // A gang member stopped because a peer failed still reports its exit, so it is billed.
-        if (member.stopping)
-          stop.push({ attemptId: member.id, reason: member.stopping === "paused" ? "paused" : "cancelled" });
-        else if (member.startedAt === null && !taken.has(member.id) && !isTerminalStatus(job.status)) {
-          const masterId = job.members[0]?.nodeId ?? nodeId;
-          const master = peerAddress(this.nodeBook.get(masterId), masterId);
-          const lease = this.book.attempts.leases.get(member.id) ?? now + this.pacing().leaseTtlMs;
-          assignments.push(
-            assignmentOf(job, member, this.region, master, lease, this.parts.runLimit(job, member)),
-          );
-        }
-      }
-    }
-    return { assignments, stop };
+    return workFor(this.handover, nodeId, taken, now);
   }
 
   // ---- attempts ----------------------------------------------------------------------------
@@ -267,62 +227,17 @@ export class RegionState {
     this.settle(now);
   }
 
-  /**
-   * A restarted agent names the attempt containers it found. Those still this node's (its
-   * member, not ended) keep their lease, renewed now, and are handed back with their current
-   * fencing number and the run time left; the rest are to be removed. A started attempt of this
-   * node whose container is not among them is lost now: nothing runs it any more, and waiting out
-   * its lease would only delay its retry.
-   */
+  /** A restarted agent names the attempt containers it found (see node-reclaim.ts). */
   reclaim(
     nodeId: string,
     found: readonly { attemptId: string; running: boolean }[],
     now: number,
-  ): {
-    keep: { assignment: Assignment; started: boolean }[];
-    drop: { attemptId: string; reason: "superseded" | "unknown_attempt" }[];
-  } {
+  ): ReclaimAnswer {
     this.nodeBook.seen(nodeId, true, undefined, now);
-    const keep: { assignment: Assignment; started: boolean }[] = [];
-    const drop: { attemptId: string; reason: "superseded" | "unknown_attempt" }[] = [];
-    const listed = new Set(found.map((entry) => entry.attemptId));
     // Every attempt the restarted node no longer has is one loss of the node.
-    const reclaimed = this.lossPass(now);
-    for (const entry of found) {
-      const job = this.book.jobOfAttempt(entry.attemptId);
-      const member = job?.members.find((m) => m.id === entry.attemptId);
-      if (!job || !member) {
-        drop.push({ attemptId: entry.attemptId, reason: "unknown_attempt" });
-      } else if (member.nodeId !== nodeId) {
-        drop.push({ attemptId: entry.attemptId, reason: "superseded" });
-      } else {
-        // Taken up even when its job wants it stopped (cancelled, a peer failed): the next poll
-        // says so, and its exit is reported and billed like any other.
-        this.lifecycle.renewLease(member.id, now);
-        const masterId = job.members[0]?.nodeId ?? nodeId;
-        const master = peerAddress(this.nodeBook.get(masterId), masterId);
-        const limit = this.parts.runLimit(job, member);
-        const ranSeconds = Math.floor((now - (member.startedAt ?? member.assignedAt)) / 1000);
-        const left = limit > 0 ? Math.max(1, limit - ranSeconds) : 0;
-        const lease = now + this.pacing().leaseTtlMs;
-        keep.push({
-          assignment: assignmentOf(job, member, this.region, master, lease, left),
-          started: member.startedAt !== null,
-        });
-      }
-    }
-    for (const jobId of [...this.book.attempts.jobIdsOn(nodeId)]) {
-      const job = this.book.jobs.get(jobId);
-      const member = job?.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
-      if (job && member && member.startedAt !== null && !listed.has(member.id))
-        this.lifecycle.lapse(job, member, now, {
-          incident: reclaimed,
-          excused: false,
-          why: `node ${nodeId} restarted without the attempt's container`,
-        });
-    }
+    const answer = reclaimAttempts(this.handover, nodeId, found, this.lossPass(now), now);
     this.settle(now);
-    return { keep, drop };
+    return answer;
   }
 
   /** The jobs with an attempt on this node now, for its provider. */

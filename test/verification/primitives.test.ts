@@ -23,6 +23,7 @@ import {
 } from "../../src/shared/verification/row-digest.js";
 import {
   columnOfB,
+  ENTRIES_FIT_INT8,
   exactEntry,
   fullMatrix,
   hash32,
@@ -60,13 +61,20 @@ describe("seeded matrices", () => {
     for (const x of [1, 2, 12345, 0xffffffff, 0x80000000, 0xdeadbeef]) expect(hash32(x)).toBe(viaBigInt(x));
   });
 
-  it("entries are integers in [-2, 2], spread over all five values, and depend on the seed", () => {
+  it("bf16 entries are 9-bit integers in [-256, 256] (too wide for int8), spread evenly, and depend on the seed", () => {
     const keys = matrixKeys(SEED);
-    const a = fullMatrix(keys, 64, 0);
+    const a = fullMatrix(keys, 128, 0);
     const counts = new Map<number, number>();
     for (const v of a) counts.set(v, (counts.get(v) ?? 0) + 1);
-    expect([...counts.keys()].sort()).toEqual([-1, -2, 0, 1, 2].sort());
-    for (const count of counts.values()) expect(count).toBeGreaterThan(4096 / 5 - 150);
+    expect(Math.min(...counts.keys())).toBe(-256);
+    expect(Math.max(...counts.keys())).toBe(256);
+    expect(counts.size).toBeGreaterThan(500);
+    // A quarter of them lie outside int8's [-128, 127]: no int8 fast path holds the matrix.
+    const outsideInt8 = [...a].filter((v) => v < -128 || v > 127).length;
+    expect(outsideInt8 / a.length).toBeGreaterThan(0.22);
+    expect(ENTRIES_FIT_INT8).toBe(false);
+    const fp16 = new Set(fullMatrix(matrixKeys(SEED, "fp16"), 64, 0));
+    expect([...fp16].sort()).toEqual([-1, -2, 0, 1, 2].sort());
     const other = fullMatrix(matrixKeys(`1${SEED.slice(1)}`), 64, 0);
     expect(other).not.toEqual(a);
     expect(fullMatrix(keys, 64, 1)).not.toEqual(a);
@@ -78,7 +86,7 @@ describe("seeded matrices", () => {
     const a = fullMatrix(keys, n, 0);
     const b1 = fullMatrix(keys, n, 2);
     expect(rowOfA(keys, n, 5)).toEqual(a.slice(5 * n, 6 * n));
-    expect(columnOfB(keys, n, 1, 7)).toEqual(Int8Array.from({ length: n }, (_, l) => b1[l * n + 7] ?? 0));
+    expect(columnOfB(keys, n, 1, 7)).toEqual(Int16Array.from({ length: n }, (_, l) => b1[l * n + 7] ?? 0));
     let sum = 0;
     for (let l = 0; l < n; l++) sum += (a[5 * n + l] ?? 0) * (b1[l * n + 7] ?? 0);
     expect(exactEntry(keys, n, rowOfA(keys, n, 5), 1, 7)).toBe(sum);

@@ -38,7 +38,7 @@ export async function computeProduct(
 ): Promise<ComputedProduct> {
   const { n, blocks, dtype } = challenge;
   if (n > CPU_BENCHMARK_MAX_N) throw new RangeError(`the CPU benchmark takes n ≤ ${CPU_BENCHMARK_MAX_N}`);
-  const keys = matrixKeys(seed);
+  const keys = matrixKeys(seed, dtype);
   const key = digestKeys(keys, n);
   const a = fullMatrix(keys, n, 0);
   const rows: Uint8Array[] = [];

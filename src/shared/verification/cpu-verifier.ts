@@ -28,7 +28,7 @@ export async function checkOpenings(
 ): Promise<OpeningCheck> {
   const failures: JudgementReason[] = [];
   const { n } = challenge;
-  const keys = matrixKeys(seed);
+  const keys = matrixKeys(seed, challenge.dtype);
   const key = digestKeys(keys, n);
   const byLeaf = new Map(answer.openings.map((opening) => [opening.leaf, opening]));
   const depth = merkleDepth(challenge.blocks);

@@ -5,9 +5,20 @@
  * holding the whole matrix. gpu-bench.py implements exactly these functions; the cross-check test
  * in test/verification proves the two agree.
  *
- * Entries are integers in [-2, 2]: exact in bf16, fp16 (and fp8), and a dot product of n ≤ 16384
- * of them stays below 2^24 in magnitude, so fp32 accumulation on the GPU is exact in any order.
+ * bf16 challenges (production) take integers in [-256, 256]: exact in bf16 (8 significant bits),
+ * but 9 bits wide, so neither int8 (a CPU's AMX/VNNI fast path, twice its bf16 rate; a GPU's int8
+ * tensor cores) nor fp8 can hold them: every prover multiplies at its bf16 rate (issue 14 item 4,
+ * device-model.ts). The products (< 2^17) are exact in fp32; a sum of 16,384 of them (σ ≈ 2^21.4)
+ * can pass 2^24 and round in the last fp32 bit, far below the bf16 ulp the verifier allows.
+ * fp16 challenges keep [-2, 2] so C fits fp16's range; they fit int8, so they are for tests only.
  */
+
+/** Entries of a challenge of each dtype lie in [-half, half]. */
+export const ENTRY_HALF_RANGE: Readonly<Record<ChallengeDtype, number>> = { bf16: 256, fp16: 2 };
+/** Whether production (bf16) entries fit int8: they must not (device-model.ts models both). */
+export const ENTRIES_FIT_INT8 = ENTRY_HALF_RANGE.bf16 <= 127;
+
+import type { ChallengeDtype } from "./canonical-value.js";
 
 /**
  * A 32-bit integer hash (hash-prospector's best two-round "xorshift-multiply" constants). Both
@@ -30,9 +41,11 @@ export interface MatrixKeys {
   readonly k1: number;
   readonly k2: number;
   readonly k3: number;
+  /** Entries lie in [-half, half] (ENTRY_HALF_RANGE of the challenge's dtype). */
+  readonly half: number;
 }
 
-export function matrixKeys(seedHex: string): MatrixKeys {
+export function matrixKeys(seedHex: string, dtype: ChallengeDtype = "bf16"): MatrixKeys {
   if (!/^[0-9a-f]{64}$/.test(seedHex)) throw new RangeError("a seed is 64 lower-case hex digits");
   const words = Array.from({ length: 8 }, (_, w) => Number.parseInt(seedHex.slice(w * 8, w * 8 + 8), 16));
   const word = (w: number): number => words[w] ?? 0;
@@ -41,6 +54,7 @@ export function matrixKeys(seedHex: string): MatrixKeys {
     k1: (word(1) ^ word(5)) >>> 0,
     k2: (word(2) ^ word(6)) >>> 0,
     k3: (word(3) ^ word(7)) >>> 0,
+    half: ENTRY_HALF_RANGE[dtype],
   };
 }
 
@@ -52,33 +66,33 @@ export function streamConstant(keys: MatrixKeys, stream: number): number {
   return (keys.k1 ^ hash32((stream ^ keys.k2) >>> 0) ^ keys.k3) >>> 0;
 }
 
-/** The entry at element index `index` (row · n + column) of a stream, in [-2, 2]. */
+/** The entry at element index `index` (row · n + column) of a stream, in [-half, half]. */
 export function entryAt(keys: MatrixKeys, streamConst: number, index: number): number {
   const raw = hash32((hash32((index ^ keys.k0) >>> 0) ^ streamConst) >>> 0);
-  return (raw % 5) - 2;
+  return (raw % (2 * keys.half + 1)) - keys.half;
 }
 
 /** Row `row` of A (n entries). */
-export function rowOfA(keys: MatrixKeys, n: number, row: number): Int8Array {
+export function rowOfA(keys: MatrixKeys, n: number, row: number): Int16Array {
   const c = streamConstant(keys, 0);
-  const out = new Int8Array(n);
+  const out = new Int16Array(n);
   const base = row * n;
   for (let j = 0; j < n; j++) out[j] = entryAt(keys, c, base + j);
   return out;
 }
 
 /** Column `column` of block `block` of B (n entries). */
-export function columnOfB(keys: MatrixKeys, n: number, block: number, column: number): Int8Array {
+export function columnOfB(keys: MatrixKeys, n: number, block: number, column: number): Int16Array {
   const c = streamConstant(keys, 1 + block);
-  const out = new Int8Array(n);
+  const out = new Int16Array(n);
   for (let l = 0; l < n; l++) out[l] = entryAt(keys, c, l * n + column);
   return out;
 }
 
 /** The whole of A or of one B block, row-major (small n only: the TS benchmark and tests). */
-export function fullMatrix(keys: MatrixKeys, n: number, stream: number): Int8Array {
+export function fullMatrix(keys: MatrixKeys, n: number, stream: number): Int16Array {
   const c = streamConstant(keys, stream);
-  const out = new Int8Array(n * n);
+  const out = new Int16Array(n * n);
   for (let index = 0; index < n * n; index++) out[index] = entryAt(keys, c, index);
   return out;
 }
@@ -87,7 +101,7 @@ export function fullMatrix(keys: MatrixKeys, n: number, stream: number): Int8Arr
 export function exactEntry(
   keys: MatrixKeys,
   n: number,
-  aRow: Int8Array,
+  aRow: Int16Array,
   block: number,
   column: number,
 ): number {

@@ -24,3 +24,11 @@ export const SPOT_CHECK_LEAVES = 16;
 export const SPOT_CHECK_COLUMNS_PER_LEAF = 4;
 /** How long the agent has to open the rows once asked. */
 export const ANSWER_WINDOW_MS = 60_000;
+
+/**
+ * The memory phase's region-timed read rate (walk bytes over memory release → memory commit, fill
+ * and round trips included) against a part's datasheet bandwidth: an honest part reading at
+ * 80–90% measures ~65–78% (memory-size.ts); no part can measure its full datasheet rate.
+ */
+export const WALK_BANDWIDTH_VERIFIED_AT = 0.55;
+export const WALK_BANDWIDTH_IMPOSSIBLE_ABOVE = 1.05;

@@ -1,0 +1,146 @@
+import type {
+  AttemptReport,
+  PollRequest,
+  PollResponse,
+  ReclaimRequest,
+  RegisterRequest,
+  RegisterResponse,
+  ReportResponse,
+} from "../shared/agent-protocol.js";
+import { MeridianError } from "../shared/errors.js";
+import { nodeIdForPublicKey } from "../shared/ids.js";
+import type { JobSpec } from "../shared/job-spec.js";
+import type { LocationFact } from "../shared/node-location.js";
+import type { ReclaimAnswer } from "./node-reclaim.js";
+import { nodeRecordOf } from "./node-registration.js";
+import { answerPoll } from "./poll-answer.js";
+import { admitSession } from "./poll-session.js";
+import { authenticate, type RegionContext } from "./region-context.js";
+import type { RegionLogs } from "./region-logs.js";
+import type { AgentCaller, AttemptRecord, JobRecord } from "./region-records.js";
+
+/** The job behind an attempt, for the Worker's storage routes. */
+export interface AttemptOf {
+  jobId: string;
+  accountId: string;
+  spec: JobSpec;
+  attempts: number;
+  rank: number;
+}
+
+/**
+ * The agent protocol's calls (register, poll, report, reclaim), each a step of the region's
+ * state saved before it answers. Every call but register comes from a registered node.
+ */
+export class AgentCalls {
+  constructor(
+    private readonly region: () => RegionContext,
+    private readonly logs: RegionLogs,
+  ) {}
+
+  async register(
+    caller: AgentCaller,
+    request: RegisterRequest,
+    location?: LocationFact,
+  ): Promise<RegisterResponse> {
+    const region = this.region();
+    const { state, standing } = region;
+    const now = Date.now();
+    region.nonces.check(caller.nonce, caller.timestamp, now);
+    const id = await nodeIdForPublicKey(caller.publicKey);
+    admitSession(state.presence, id, request.session, now);
+    const registeredAt = state.nodes.get(id)?.registeredAt ?? now;
+    const node = nodeRecordOf(id, caller, request, state.region, registeredAt, location);
+    standing.desk.onRegistered(node, now);
+    state.registerNode(node, now);
+    await region.save();
+    state.presence.requestAnswered(id, Date.now());
+    return {
+      nodeId: id,
+      region: state.region,
+      pollWaitMs: region.timing.pollWaitMs,
+      leaseTtlMs: state.pacing().leaseTtlMs,
+    };
+  }
+
+  async poll(caller: AgentCaller, request: PollRequest): Promise<PollResponse> {
+    const region = this.region();
+    const { state, standing } = region;
+    const now = Date.now();
+    const node = authenticate(region, caller, now);
+    admitSession(state.presence, node.id, request.session, now);
+    if (request.metrics && standing.addMetrics(node, request.metrics)) state.standingChanged([node.id], now);
+    return answerPoll(
+      {
+        state,
+        waiters: region.waiters,
+        pollWaitMs: region.timing.pollWaitMs,
+        challengesFor: (nodeId, at) => standing.desk.challengesFor(nodeId, at),
+        save: () => region.save(),
+      },
+      node.id,
+      caller.nonce,
+      request,
+    );
+  }
+
+  /** A held poll's connection closed before its answer: the node has the reconnect window. */
+  async pollDropped(nodeId: string, token: string): Promise<{ dropped: boolean }> {
+    const region = this.region();
+    if (!region.state.nodes.has(nodeId)) return { dropped: false };
+    region.waiters.drop(nodeId, token);
+    const dropped = region.state.pollDropped(nodeId, token, Date.now());
+    await region.save();
+    return { dropped };
+  }
+
+  async report(caller: AgentCaller, attemptId: string, report: AttemptReport): Promise<ReportResponse> {
+    const region = this.region();
+    const now = Date.now();
+    const node = authenticate(region, caller, now);
+    const { job, member } = this.current(region, attemptId, node.id, report.fencing);
+    region.state.report(job, member, report, now);
+    if (report.type === "logs") await this.logs.write(job.id, member.id, report.chunks);
+    else await region.save();
+    return { accepted: true, stop: report.type === "exited" || member.stopping !== null };
+  }
+
+  /** A restarted agent asks which of the attempt containers it found are still its node's. */
+  async reclaim(caller: AgentCaller, request: ReclaimRequest): Promise<ReclaimAnswer> {
+    const region = this.region();
+    const { state } = region;
+    const now = Date.now();
+    const node = authenticate(region, caller, now);
+    admitSession(state.presence, node.id, request.session, now);
+    const answer = state.reclaim(node.id, request.attempts, now);
+    await region.save();
+    state.presence.requestAnswered(node.id, Date.now());
+    return answer;
+  }
+
+  /** The job behind an attempt this node holds under this fencing number (a current lease only). */
+  async attemptOf(caller: AgentCaller, attemptId: string, fencing: number): Promise<AttemptOf> {
+    const region = this.region();
+    const node = authenticate(region, caller, Date.now());
+    const { job, member } = this.current(region, attemptId, node.id, fencing);
+    return {
+      jobId: job.id,
+      accountId: job.accountId,
+      spec: job.spec,
+      attempts: job.attempts,
+      rank: member.rank,
+    };
+  }
+
+  private current(
+    region: RegionContext,
+    attemptId: string,
+    nodeId: string,
+    fencing: number,
+  ): { job: JobRecord; member: AttemptRecord } {
+    const current = region.state.currentAttempt(attemptId, nodeId, fencing);
+    if (!current)
+      throw new MeridianError(409, "stale_lease", "this attempt's lease is no longer current; stop it");
+    return current;
+  }
+}

@@ -1,0 +1,109 @@
+import type { GpuModel } from "../gpu-catalog.js";
+import { CHUNK_BYTES, CHUNK_WORDS, OPS_PER_WORD } from "./memory-walk.js";
+
+/**
+ * How big a challenge's memory phase is for a claimed part, and its window. The working set is
+ * WORKING_SET_FRACTION of the claimed VRAM (what nvidia-smi reports), so a part with less memory
+ * cannot hold it; the walk reads WALK_DATASHEET_MS worth of the claimed part's datasheet
+ * bandwidth, and the window allows it at WALK_BANDWIDTH_FRACTION of that rate, plus filling the
+ * working set at half the part's integer rate, plus a fixed allowance. An honest part reading at
+ * 80–90% of datasheet commits with a second or more to spare; a part with ~60% of the bandwidth
+ * (an H100 PCIe for an SXM) or short of memory (an H100 for an H200) misses it (device-model.ts).
+ */
+
+export const WORKING_SET_FRACTION = 0.9;
+/** The walk at the claimed part's datasheet bandwidth: long against round-trip noise, short on GPU time. */
+export const WALK_DATASHEET_MS = 2_500;
+export const WALK_BANDWIDTH_FRACTION = 0.75;
+/** Round trips, the checkpoint digests and the host's small Merkle tree over them. */
+export const WALK_ALLOWANCE_MS = 800;
+/** Steps between a lane's reported states: what one verifier replay costs (~0.3 M hash32). */
+export const SEGMENT_STEPS = 1024;
+/** Lanes walking at once: far more than a GPU needs in flight to saturate HBM. */
+export const WALK_LANES = 2 ** 22;
+/** Lanes whose checkpoints are digested together: what one opening carries. */
+export const GROUP_LANES = 64;
+/** Group digests hashed into one Merkle leaf (4 KiB). */
+export const PAGE_GROUPS = 1024;
+
+export interface MemoryWalkSize {
+  /** Words in the working set, a multiple of CHUNK_WORDS. */
+  words: number;
+  lanes: number;
+  segmentSteps: number;
+  /** Segments per lane: each lane takes segments · segmentSteps steps. */
+  segments: number;
+  groupLanes: number;
+  pageGroups: number;
+}
+
+export function chunksOf(size: Pick<MemoryWalkSize, "words">): number {
+  return size.words / CHUNK_WORDS;
+}
+
+export function walkBytesOf(size: Pick<MemoryWalkSize, "lanes" | "segments" | "segmentSteps">): number {
+  return size.lanes * size.segments * size.segmentSteps * CHUNK_BYTES;
+}
+
+export function workingSetBytesOf(size: Pick<MemoryWalkSize, "words">): number {
+  return size.words * 4;
+}
+
+export function groupsOf(size: Pick<MemoryWalkSize, "lanes" | "groupLanes">): number {
+  return Math.ceil(size.lanes / size.groupLanes);
+}
+
+/**
+ * Integer operations per second of a part: the int32 lanes are half the fp32 lanes on Ampere,
+ * Ada, Hopper and Blackwell, and an fp32 FMA counts twice in fp32Tflops.
+ */
+export function intOpsPerSecond(model: GpuModel): number {
+  return (model.fp32Tflops * 1e12) / 4;
+}
+
+/** The memory phase for a part claiming `vramMib` of a `model`. */
+export function memoryWalkFor(model: GpuModel, vramMib: number): MemoryWalkSize {
+  const bytes = Math.floor(WORKING_SET_FRACTION * vramMib) * 1024 * 1024;
+  const words = Math.max(CHUNK_WORDS, Math.floor(bytes / 4 / CHUNK_WORDS) * CHUNK_WORDS);
+  const steps = (model.memoryBandwidthGBps * 1e9 * WALK_DATASHEET_MS) / 1000 / CHUNK_BYTES;
+  const segments = Math.max(1, Math.round(steps / WALK_LANES / SEGMENT_STEPS));
+  return {
+    words,
+    lanes: WALK_LANES,
+    segmentSteps: SEGMENT_STEPS,
+    segments,
+    groupLanes: GROUP_LANES,
+    pageGroups: PAGE_GROUPS,
+  };
+}
+
+/** Filling the working set at `fraction` of the part's integer rate, milliseconds. */
+export function fillMsAt(model: GpuModel, size: Pick<MemoryWalkSize, "words">, fraction: number): number {
+  return ((size.words * OPS_PER_WORD) / (fraction * intOpsPerSecond(model))) * 1000;
+}
+
+/** The walk's reads at `fraction` of the part's datasheet bandwidth, milliseconds. */
+export function walkMsAt(
+  model: GpuModel,
+  size: Pick<MemoryWalkSize, "lanes" | "segments" | "segmentSteps">,
+  fraction: number,
+): number {
+  return (walkBytesOf(size) / (fraction * model.memoryBandwidthGBps * 1e9)) * 1000;
+}
+
+/** From the memory seed's release to the memory commit's deadline. */
+export function memoryWindowMs(model: GpuModel, size: MemoryWalkSize): number {
+  return Math.ceil(
+    fillMsAt(model, size, 0.5) + walkMsAt(model, size, WALK_BANDWIDTH_FRACTION) + WALK_ALLOWANCE_MS,
+  );
+}
+
+/**
+ * The walk's read rate as the region measures it: walk bytes over memory release → memory commit,
+ * less the fill at the claimed part's full integer rate (the least an honest part of that kind
+ * spends on it, so the figure never credits more than the fill could have taken), in GB/s.
+ */
+export function walkRateGBps(model: GpuModel, size: MemoryWalkSize, elapsedMs: number): number {
+  const walkMs = Math.max(1, elapsedMs - fillMsAt(model, size, 1));
+  return walkBytesOf(size) / (walkMs / 1000) / 1e9;
+}
