@@ -242,11 +242,11 @@ describe.skipIf(!dockerAvailable("end-to-end: inference endpoints"))("inference 
     expect(metrics.timeToFirstByteMs.p50).not.toBeNull();
   });
 
-  // Known flake, open in issue 9: about one cancel in five never reaches the engine (it coincides with
-  // workerd's "Network connection lost" in the wrangler log). Retried so CI stays a signal for the rest;
-  // each try is a fresh stream and must see the engine log the cancellation.
-  it("a caller that aborts its stream cancels the replica's request", { retry: 2 }, async () => {
-    const controller = new AbortController();
+  // Several in a row: a cancel once failed to reach the engine about one stream in four (the
+  // gateway handed the endpoint's body on natively, and workerd then told no one of a disconnect;
+  // see heldUntilRead). E2E_CANCEL_REPEATS runs it as a longer loop.
+  it("a caller that aborts its stream cancels the replica's request", { timeout: 120_000 }, async () => {
+    const repeats = Number(process.env.E2E_CANCEL_REPEATS ?? "3");
     // `ignore_eos`, llama.cpp's and vLLM's extension, keeps it generating past the story's end.
     const long: OpenAI.ChatCompletionCreateParamsStreaming & { ignore_eos: boolean } = {
       model: "geo-chat",
@@ -255,34 +255,40 @@ describe.skipIf(!dockerAvailable("end-to-end: inference endpoints"))("inference 
       max_tokens: 1500,
       ignore_eos: true,
     };
-    const { data: stream, response } = await openai.chat.completions
-      .create(long, { signal: controller.signal })
-      .withResponse();
-    const attemptId = response.headers.get("x-meridian-replica") ?? "";
-    let chunks = 0;
-    // The client ends its iteration quietly when its own signal aborts it.
-    for await (const _chunk of stream) {
-      chunks += 1;
-      if (chunks === 5) controller.abort();
+    for (let i = 0; i < repeats; i++) {
+      const controller = new AbortController();
+      const { data: stream, response } = await openai.chat.completions
+        .create(long, { signal: controller.signal })
+        .withResponse();
+      const attemptId = response.headers.get("x-meridian-replica") ?? "";
+      const [container] = containersLabelled(`meridian.attempt=${attemptId}`);
+      expect(container).toBeDefined();
+      const engineLog = (): string => execFileSync("docker", ["logs", container ?? ""], { encoding: "utf8" });
+      const cancelledBefore = engineLog().match(/cancelled by the caller after \d+ tokens/g)?.length ?? 0;
+      let chunks = 0;
+      // The client ends its iteration quietly when its own signal aborts it.
+      for await (const _chunk of stream) {
+        chunks += 1;
+        if (chunks === 5) controller.abort();
+      }
+      expect(chunks).toBeLessThan(100);
+      // 1,500 tokens at 10 ms would take 15 s; the engine says it stopped for a caller that went away.
+      const counts = await eventually(
+        `the engine to log cancellation ${i + 1} of ${repeats}`,
+        async () => {
+          const out = engineLog();
+          const done = /chat stream: finish=length after 1500 tokens/.exec(out);
+          if (done) throw new Error(`the engine was never told: ${done[0]}\n${failure()}`);
+          const cancelled = [...out.matchAll(/cancelled by the caller after (\d+) tokens/g)];
+          return cancelled.length > cancelledBefore ? cancelled.map((m) => Number(m[1])) : undefined;
+        },
+        14_000,
+      );
+      expect(counts.at(-1)).toBeLessThan(1500);
+      await eventually("nothing in flight on the replica", async () =>
+        (await replicasOf(chatId)).every((r) => r.inFlight === 0) ? true : undefined,
+      );
     }
-    expect(chunks).toBeLessThan(100);
-    // 1,500 tokens at 10 ms would take 15 s; the engine says it stopped for a caller that went away.
-    const [container] = containersLabelled(`meridian.attempt=${attemptId}`);
-    expect(container).toBeDefined();
-    const log = await eventually(
-      "the engine to log the cancellation",
-      async () => {
-        const out = execFileSync("docker", ["logs", container ?? ""], { encoding: "utf8" });
-        const done = /chat stream: finish=length after 1500 tokens/.exec(out);
-        if (done) throw new Error(`the engine was never told: ${done[0]}\n${failure()}`);
-        return /chat stream: cancelled by the caller after (\d+) tokens/.exec(out) ?? undefined;
-      },
-      30_000,
-    );
-    expect(Number(log[1])).toBeLessThan(1500);
-    await eventually("nothing in flight on the replica", async () =>
-      (await replicasOf(chatId)).every((r) => r.inFlight === 0) ? true : undefined,
-    );
   });
 
   it("an idle endpoint scales to zero, and the next request is served after a cold start", {

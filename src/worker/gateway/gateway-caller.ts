@@ -104,11 +104,37 @@ export async function toEndpoint(
     if (!PRIVATE_HEADERS.some((p) => p.test(name))) headers.set(name, value);
   headers.set(GATEWAY_CALLER_HEADER, JSON.stringify({ ...caller, ...callerLocation(c) }));
   const stub = c.env.ENDPOINT.get(c.env.ENDPOINT.idFromName(endpointId));
-  return stub.fetch("https://endpoint/", {
+  const response = await stub.fetch("https://endpoint/", {
     method: c.req.method,
     headers,
     // A caller that goes away cancels the replica's request through every hop (see region-tunnels.ts).
     signal: c.req.raw.signal,
     ...(body && body.byteLength > 0 ? { body } : {}),
   });
+  return heldUntilRead(response);
+}
+
+/**
+ * The endpoint's response with its body read through this request's JavaScript, never handed on
+ * as the subrequest's own stream. Handed on, workerd proxies it natively after the handler returns
+ * and ends this request's context; a caller who then disconnected reached no one (no abort, no
+ * cancel in the endpoint's object) about one stream in four, and the engine generated on. Read
+ * here, the context lives as long as the body, and a disconnect cancels it and its subrequest.
+ */
+export function heldUntilRead(response: Response): Response {
+  const source = response.body;
+  if (!source) return response;
+  const reader = source.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, response);
 }
