@@ -100,17 +100,61 @@ async function createEndpoint(apiKey: string, name: string, cap: string): Promis
   return ((await res.json()) as { id: string }).id;
 }
 
-/** Takes the endpoint's newest assignment on this node, starts it and reports it ready on a tunnel. */
-async function startReplica(agent: TestAgent, endpointId: string, tunnel?: TunnelEnd): Promise<Assignment> {
-  const a = await until("an assignment", async () =>
-    (await agent.poll()).assignments.find((x) => x.service?.endpointId === endpointId),
-  );
-  await agent.start(a);
-  const t = tunnel ?? (await TunnelEnd.open(agent));
-  if (!tunnel) tunnels.push(t);
-  t.ready(a);
-  return a;
+/**
+ * The node's polls, as a running agent keeps them up: every few hundred ms, listing the replicas it
+ * runs (a node silent for a few of its usual gaps loses its attempts). The only poller of its node;
+ * the assignments it is offered wait in `offered`.
+ */
+class Heartbeat {
+  readonly running: Assignment[] = [];
+  private readonly offered: Assignment[] = [];
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(readonly agent: TestAgent) {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const answer = await agent.poll(
+          this.running.map((a) => ({ attemptId: a.attemptId, fencing: a.fencing })),
+        );
+        for (const a of answer.assignments)
+          if (![...this.running, ...this.offered].some((x) => x.attemptId === a.attemptId))
+            this.offered.push(a);
+        for (const order of answer.stop) {
+          // A stop order is carried out and reported at once, as the agent does once it stopped the container.
+          this.stops.push(order.attemptId);
+          const at = this.running.findIndex((x) => x.attemptId === order.attemptId);
+          const stopped = this.running.splice(at, at >= 0 ? 1 : 0)[0];
+          if (stopped) await agent.exit(stopped, null, "cancelled");
+        }
+        await settle(200);
+      }
+    })();
+    beats.push(this);
+  }
+
+  readonly stops: string[] = [];
+
+  /** Takes the endpoint's next offered assignment, starts it and reports it ready on a tunnel. */
+  async start(endpointId: string, tunnel?: TunnelEnd): Promise<Assignment> {
+    const a = await until("an assignment", async () => {
+      const at = this.offered.findIndex((x) => x.service?.endpointId === endpointId);
+      return at >= 0 ? this.offered.splice(at, 1)[0] : undefined;
+    });
+    await this.agent.start(a);
+    this.running.push(a);
+    const t = tunnel ?? (await TunnelEnd.open(this.agent));
+    if (!tunnel) tunnels.push(t);
+    t.ready(a);
+    return a;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop.catch(() => undefined);
+  }
 }
+const beats: Heartbeat[] = [];
 
 function chat(apiKey: string, model: string): Promise<Response> {
   return call("/v1/chat/completions", {
@@ -126,7 +170,12 @@ async function serveOne(
   pending: Promise<Response>,
   usage: { prompt: number; completion: number },
 ): Promise<string> {
-  const { frame: open } = await tunnel.frame("open");
+  // A caller answered without reaching the tunnel fails here with its answer, not a timeout.
+  const early = pending.then(async (res) => {
+    throw new Error(`answered ${res.status} before reaching the replica: ${await res.clone().text()}`);
+  });
+  const { frame: open } = await Promise.race([tunnel.frame("open"), early]);
+  early.catch(() => undefined);
   await tunnel.body(open.s);
   tunnel.send({ t: "head", s: open.s, status: 200, headers: [["content-type", "text/event-stream"]] });
   tunnel.sendData(open.s, text('data: {"choices":[{"delta":{"content":"ok"}}]}\n\n'));
@@ -159,6 +208,7 @@ async function eventsOf(apiKey: string, id: string): Promise<{ type: string; mes
 
 describe("endpoints: metering and the replica's hold", { timeout: 45_000 }, () => {
   afterEach(async () => {
+    for (const b of beats.splice(0)) await b.stop();
     for (const t of tunnels.splice(0)) t.close();
     await settle();
     await drainAgents();
@@ -166,13 +216,13 @@ describe("endpoints: metering and the replica's hold", { timeout: 45_000 }, () =
 
   it("charges a replica's seconds at the node's price × GPUs through its hold, and counts each response's tokens", async () => {
     const user = await signup();
-    const agent = await providerNode(1, "2.00");
+    const node = new Heartbeat(await providerNode(1, "2.00"));
     const id = await createEndpoint(user.apiKey, "metered", "2.00");
     await runDurableObjectAlarm(endpointObject(id));
     // Placed: one GPU at the 2.00/h cap held for the hold period.
     const held = Math.ceil((2_000_000 * HOLD_SECONDS) / 3600);
     expect(await balance(user.apiKey)).toMatchObject({ availableMicros: 5_000_000 - held, heldMicros: held });
-    const a = await startReplica(agent, id);
+    const a = await node.start(id);
     await until("the replica ready", async () =>
       (await replicasOf(user.apiKey, id)).some((r) => r.state === "ready") ? true : undefined,
     );
@@ -194,8 +244,8 @@ describe("endpoints: metering and the replica's hold", { timeout: 45_000 }, () =
     const [replica] = await replicasOf(user.apiKey, id);
     if (!replica) throw new Error("no replica");
     expect((await call(`/v1/endpoints/${id}`, authed(user.apiKey, "DELETE"))).status).toBe(200);
-    const stop = await agent.poll([{ attemptId: a.attemptId, fencing: a.fencing }]);
-    if (stop.stop?.some((s) => s.attemptId === a.attemptId)) await agent.exit(a, null, "cancelled");
+    // The node is told to stop it, and reports it stopped (the heartbeat does, as an agent does).
+    await until("the stop order", async () => (node.stops.includes(a.attemptId) ? true : undefined));
     const settlement = await until("the replica's settlement", () => settlementOf(replica.jobId));
     expect(settlement.billable_seconds).toBeGreaterThanOrEqual(2);
     expect(settlement.billable_seconds).toBeLessThan(HOLD_SECONDS);
@@ -220,11 +270,11 @@ describe("endpoints: metering and the replica's hold", { timeout: 45_000 }, () =
 
   it("renews a replica's hold with a successor before it ends, and stops the old one only once the successor is ready", async () => {
     const user = await signup();
-    const agent = await providerNode(2, "1.00");
+    const node = new Heartbeat(await providerNode(2, "1.00"));
     const id = await createEndpoint(user.apiKey, "renewed", "1.00");
     await runDurableObjectAlarm(endpointObject(id));
     const hold = Math.ceil((1_000_000 * HOLD_SECONDS) / 3600);
-    const first = await startReplica(agent, id);
+    const first = await node.start(id);
     const tunnel = tunnels[0];
     if (!tunnel) throw new Error("no tunnel");
     const [old] = await until("the first replica ready", async () => {
@@ -244,7 +294,7 @@ describe("endpoints: metering and the replica's hold", { timeout: 45_000 }, () =
     );
 
     // The successor becomes ready: the old replica is drained and stopped, its hold settled.
-    const second = await startReplica(agent, id, tunnel);
+    const second = await node.start(id, tunnel);
     expect(second.jobId).not.toBe(old.jobId);
     await until("the successor ready", async () =>
       (await replicasOf(user.apiKey, id)).some((r) => r.attemptId === second.attemptId && r.state === "ready")
@@ -272,13 +322,13 @@ describe("endpoints: metering and the replica's hold", { timeout: 45_000 }, () =
   it("scales to zero with an event and tells callers why when the balance cannot fund the renewal", async () => {
     const user = await signup();
     // A hold of 3.00 fits the 5.00 balance once, not twice.
-    const agent = await providerNode(2, "3.00");
+    const node = new Heartbeat(await providerNode(2, "3.00"));
     const id = await createEndpoint(user.apiKey, "unfunded", "3.00");
     await runDurableObjectAlarm(endpointObject(id));
     expect(await balance(user.apiKey)).toMatchObject({ availableMicros: 2_000_000, heldMicros: 3_000_000 });
     const [only] = await replicasOf(user.apiKey, id);
     if (!only) throw new Error("no replica");
-    await startReplica(agent, id);
+    await node.start(id);
     await until("the replica ready", async () =>
       (await replicasOf(user.apiKey, id)).some((r) => r.state === "ready") ? true : undefined,
     );
