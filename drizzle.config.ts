@@ -12,6 +12,7 @@ export default defineConfig({
     "./schema/payouts.ts",
     "./schema/disputes.ts",
     "./schema/receipts.ts",
+    "./schema/burns.ts",
   ],
   out: "./schema/migrations",
 });

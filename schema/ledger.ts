@@ -15,6 +15,7 @@ export const MAX_TRANSFER_MICROS = 1_000_000_000_000;
 /**
  * Kinds of ledger account. Only the issuer (source of granted credits) and the top-up source
  * (source of on-chain deposits) may go negative: their negative balance is what was put in.
+ * `burned` holds the burn reserve's µUSD spent buying back MRD that was burned on chain.
  */
 export const LEDGER_ACCOUNT_KINDS = [
   "user",
@@ -25,6 +26,7 @@ export const LEDGER_ACCOUNT_KINDS = [
   "issuer",
   "topup_source",
   "payouts",
+  "burned",
 ] as const;
 export type LedgerAccountKind = (typeof LEDGER_ACCOUNT_KINDS)[number];
 
@@ -45,7 +47,7 @@ export const ledgerAccounts = sqliteTable(
     index("ledger_accounts_account_kind").on(t.accountId, t.kind),
     check(
       "ledger_accounts_kind",
-      sql`${t.kind} IN ('user','hold','earnings','fees','burn','issuer','topup_source','payouts')`,
+      sql`${t.kind} IN ('user','hold','earnings','fees','burn','issuer','topup_source','payouts','burned')`,
     ),
     // The guard statement: a transfer that would overdraw a forbidden account fails its statement,
     // and D1 rolls back the whole batch it belongs to.

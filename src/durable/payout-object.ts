@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
+import { burnMinMicros } from "../chain/burns/burn-config.js";
+import { type BurnRunResult, runBurns } from "../chain/burns/burn-runner.js";
 import { chainConfig } from "../chain/chain-config.js";
 import { payoutConfig } from "../chain/payouts/payout-config.js";
 import { type PayoutRunResult, runPayouts } from "../chain/payouts/payout-runner.js";
@@ -12,6 +14,11 @@ export interface PayoutRunRecord extends PayoutRunResult {
   trigger: "schedule" | "operator" | "alarm";
 }
 
+/** What the last burn run did (POST /v1/operator/burns/run). */
+export interface BurnRunRecord extends BurnRunResult {
+  at: number;
+}
+
 /** Transactions still waiting to land are looked at again this soon. */
 const CARRY_FORWARD_MS = 2_000;
 /** A cron that fires a little early still counts as the day's (or week's) run. */
@@ -22,6 +29,8 @@ const SCHEDULE_SLACK_MS = 5 * 60_000;
  * period (a day, or a week) has passed since the last scheduled run, and its alarm carries
  * transactions that have not landed yet forward until they do or expire. Runs never overlap: each
  * waits for the one before it, so a second signing of a batch cannot start while one is in flight.
+ * The same runs (and the same queue) buy back and burn MRD with the ledger's burn reserve: both
+ * sign with the treasury key, so one object orders everything it signs.
  */
 export class PayoutObject extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
@@ -36,6 +45,11 @@ export class PayoutObject extends DurableObject<Env> {
   /** An operator's run now, whatever the schedule says. */
   async runNow(): Promise<PayoutRunRecord> {
     return this.serial(() => this.execute("operator"));
+  }
+
+  /** An operator's burn run now, whatever the schedule says. */
+  async burnNow(): Promise<BurnRunRecord> {
+    return this.serial(() => this.burn(true));
   }
 
   lastRun(): PayoutRunRecord | null {
@@ -69,6 +83,35 @@ export class PayoutObject extends DurableObject<Env> {
     const record: PayoutRunRecord = { ...result, at, trigger };
     if (trigger === "schedule") this.ctx.storage.kv.put("lastScheduledAt", at);
     this.ctx.storage.kv.put("lastRun", record);
+    // An operator's payout run leaves burns to their own route and to the schedule.
+    const burn =
+      trigger === "operator" || !chainConfig(this.env).burnVault
+        ? null
+        : await this.burn(trigger === "schedule");
+    if (result.pending > 0 || (burn?.pending ?? 0) > 0)
+      await this.ctx.storage.setAlarm(Date.now() + CARRY_FORWARD_MS);
+    return record;
+  }
+
+  private async burn(claim: boolean): Promise<BurnRunRecord> {
+    const chain = chainConfig(this.env);
+    const at = Date.now();
+    // The route checks this first; an error thrown here would reach it as a plain Error.
+    if (!chain.burnVault) throw new Error("BURN_VAULT is not set");
+    const result = await runBurns({
+      db: drizzle(this.env.DB),
+      chain: new SolanaClient(chain.rpcUrl),
+      treasury: await treasurySigner(chain),
+      mrdMint: chain.mrdMint,
+      burnVault: chain.burnVault,
+      rateMicros: chain.mrdUsdMicros,
+      minMicros: burnMinMicros(this.env),
+      commitment: chain.cluster === "local" ? "confirmed" : "finalized",
+      claim,
+      now: Date.now,
+    });
+    const record: BurnRunRecord = { ...result, at };
+    this.ctx.storage.kv.put("lastBurnRun", record);
     if (result.pending > 0) await this.ctx.storage.setAlarm(Date.now() + CARRY_FORWARD_MS);
     return record;
   }

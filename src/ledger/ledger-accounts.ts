@@ -35,6 +35,8 @@ export const CREDITS_ISSUER = system("issuer");
 export const TOPUP_SOURCE = system("topup_source");
 /** Where paid-out provider earnings go; its balance is the total paid out. */
 export const PAYOUTS = system("payouts");
+/** Where the burn reserve's µUSD goes once it has bought MRD that is burned; its balance is the total. */
+export const BURNED = system("burned");
 
 /** Creates the account if it is missing; harmless in any batch, any number of times. */
 export function ensureAccount(db: LedgerDb, ref: LedgerAccountRef, at: number): LedgerStatement {

@@ -19,6 +19,9 @@ export type TransferKind =
   | "settle_burn"
   | "release"
   | "payout"
+  /** The burn reserve spent on MRD that is burned on chain (src/chain/burns), and its reversal. */
+  | "burn_buyback"
+  | "burn_buyback_reversal"
   /** A charge given back because the node was at fault (src/ledger/refund.ts). */
   | "refund_provider"
   | "refund_fee"

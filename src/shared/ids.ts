@@ -11,7 +11,8 @@ export type IdPrefix =
   | "pay"
   | "pbt"
   | "dsp"
-  | "rbt";
+  | "rbt"
+  | "brn";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 

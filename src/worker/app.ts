@@ -25,6 +25,7 @@ import { jobRoutes } from "./routes/jobs.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { operatorRoutes } from "./routes/operator.js";
+import { operatorBurnRoutes } from "./routes/operator-burns.js";
 import { operatorPayoutRoutes } from "./routes/operator-payouts.js";
 import { payoutWalletRoutes } from "./routes/payout-wallet.js";
 import { payoutRoutes } from "./routes/payouts.js";
@@ -36,6 +37,7 @@ import { operatorReceiptRoutes } from "./routes/receipts-operator.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { storageUrlRoutes } from "./routes/storage-urls.js";
 import { templateRoutes } from "./routes/templates.js";
+import { tokenRoutes } from "./routes/token.js";
 import { topupRoutes } from "./routes/topups.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { usageRoutes } from "./routes/usage.js";
@@ -78,6 +80,8 @@ export const app = new Hono<AppEnv>()
   .use("/v1/topups/*", requireAccount)
   .route("/v1/topups", topupRoutes)
   .route("/v1/operator/payouts", operatorPayoutRoutes)
+  .route("/v1/operator/burns", operatorBurnRoutes)
+  .route("/v1/token", tokenRoutes)
   .route("/v1/operator/receipts", operatorReceiptRoutes)
   .use("/v1/receipts/*", requireAccount)
   .route("/v1/receipts", receiptRoutes)
