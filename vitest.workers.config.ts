@@ -66,6 +66,10 @@ export function workersConfig(suite: WorkersSuite) {
         exclude: suite.exclude ?? [],
         setupFiles: ["./test/worker/apply-migrations.ts", "./test/worker/secure-context.ts"],
         globalSetup: ["./test/support/worker-chain-teardown.ts"],
+        // Most tests take well under a second, but npm test runs this suite beside the Node suite,
+        // and a test that waits on the local chain's blocks or a Durable Object's alarm can pass 5 s
+        // on a loaded machine. A cap, not a timed assertion: nothing here measures speed.
+        testTimeout: 30_000,
       },
     };
   });
