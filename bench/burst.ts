@@ -11,6 +11,9 @@
  *
  *   npm run bench:burst -- [--jobs 500] [--agents 20] [--slurm-jobs 60]
  */
+import { writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { UserClient } from "../test/support/user-client.js";
 import { hardware, SimAgent, summary } from "./support/sim-agent.js";
@@ -198,6 +201,25 @@ async function burst(
   return { placedMs: Math.round(wallMs), runningMs: Math.round(last - t0), queued, submitMs: summary(each) };
 }
 
+/**
+ * wrangler dev's own log, kept whether or not the burst completed: a workerd restart mid-burst
+ * ("Your worker restarted mid-request") says there why it reloaded or exited.
+ */
+async function saveWranglerLog(log: string): Promise<void> {
+  const logFile = path.join(os.tmpdir(), `burst-wrangler-${Date.now()}.log`);
+  await writeFile(logFile, log);
+  const notable = log
+    .split("\n")
+    .filter((line) => /reload|restart|exited|uncaught|error|exceeded|reset/i.test(line));
+  console.error(
+    JSON.stringify(
+      { wranglerLog: logFile, notableLines: notable.length, first: notable.slice(0, 25) },
+      null,
+      2,
+    ),
+  );
+}
+
 /** Why attempts were lost (their jobs' `lost` events), by reason with node ids and times left out. */
 async function lossReasons(d1: string): Promise<Record<string, number>> {
   const text = await sqlite(
@@ -284,6 +306,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(out, null, 2));
   } finally {
     await fleet?.close();
+    await saveWranglerLog(stack.output());
     await stack.dispose();
   }
 }
