@@ -1,10 +1,14 @@
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocketServer } from "ws";
+import type WebSocket from "ws";
 import type { ControlPlaneClient } from "../../src/agent/control-plane-client.js";
 import { PresenceSocket } from "../../src/agent/presence-socket.js";
 import { PRESENCE_PING, PRESENCE_PONG } from "../../src/shared/presence-ping.js";
+
+// The installed types are ws 7's; the CommonJS face has the server (as in tunnel-region.ts).
+const { Server: WebSocketServer } = createRequire(import.meta.url)("ws") as typeof WebSocket;
 
 const until = async (check: () => boolean, ms = 5_000) => {
   const deadline = Date.now() + ms;
@@ -18,7 +22,7 @@ const until = async (check: () => boolean, ms = 5_000) => {
 // in for the region: it pings, and when the pongs stop (a partition: nothing closes) it drops the
 // socket and opens another by itself.
 describe("presence socket pings", () => {
-  let server: WebSocketServer | undefined;
+  let server: WebSocket.Server | undefined;
   let presence: PresenceSocket | undefined;
   afterEach(async () => {
     presence?.stop();
@@ -32,10 +36,10 @@ describe("presence socket pings", () => {
     let connections = 0;
     let pings = 0;
     let answering = true;
-    server.on("connection", (socket) => {
+    server.on("connection", (socket: WebSocket) => {
       connections += 1;
       const mine = connections;
-      socket.on("message", (data) => {
+      socket.on("message", (data: Buffer) => {
         if (data.toString() !== PRESENCE_PING) return;
         pings += 1;
         // The first connection goes quiet after two pongs, as a partitioned link would.

@@ -40,7 +40,7 @@ describe("presence pings", () => {
     expect(await pong).toBe(PRESENCE_PONG);
 
     const later = Date.now() + PRESENCE_SILENCE_MS + 1_000;
-    await runInDurableObject(regionObject(), (instance, state) => {
+    await runInDurableObject(regionObject(), (_instance, state) => {
       // Within the limit, nothing is silent; past it, only the socket that pinged (an agent that
       // never pings is left to its polls).
       expect(silentPresences(state, Date.now(), PRESENCE_SILENCE_MS)).toEqual([]);
