@@ -77,13 +77,15 @@ export class PresenceSocket {
 
   private startPinging(socket: WebSocket): void {
     this.stopPinging();
-    let lastPong = Date.now();
+    // Judged only once a pong came: a region from before the keep-alive never answers, and its
+    // sockets must not be dropped every few seconds for it.
+    let lastPong: number | undefined;
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       if (!isBinary && data.toString("utf8") === PRESENCE_PONG) lastPong = Date.now();
     });
     this.pinger = setInterval(() => {
       if (this.socket !== socket || socket.readyState !== WebSocket.OPEN) return;
-      const quiet = Date.now() - lastPong;
+      const quiet = lastPong === undefined ? 0 : Date.now() - lastPong;
       if (quiet > this.pings.timeoutMs) {
         this.log.warn(
           `the presence socket answered no ping for ${Math.round(quiet / 1000)} s; opening another`,
