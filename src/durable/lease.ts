@@ -1,3 +1,4 @@
+import { PRESENCE_PING_INTERVAL_MS, PRESENCE_SILENCE_MS } from "../shared/presence-ping.js";
 import { MIN_SILENCE_MS, PHI_THRESHOLD, type PresencePolicy, RECONNECT_WINDOW_MS } from "./node-presence.js";
 import { type Pacing, pacingFor } from "./poll-pacing.js";
 
@@ -22,6 +23,8 @@ export interface Timing {
   reconnectWindowMs: number;
   /** The shortest silence after an answered poll that counts as a node gone (see node-presence.ts). */
   minSilenceMs: number;
+  /** How long a presence socket that pings may go without one before it counts as dropped. */
+  presenceSilenceMs: number;
 }
 
 function positive(raw: unknown, fallback: number, max: number): number {
@@ -39,6 +42,10 @@ export function timingOf(env: object): Timing {
     sweepMs: positive(vars.SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS, 60_000),
     reconnectWindowMs: positive(vars.RECONNECT_WINDOW_MS, RECONNECT_WINDOW_MS, 120_000),
     minSilenceMs: positive(vars.MIN_SILENCE_MS, MIN_SILENCE_MS, 600_000),
+    presenceSilenceMs: Math.max(
+      2 * PRESENCE_PING_INTERVAL_MS,
+      positive(vars.PRESENCE_SILENCE_MS, PRESENCE_SILENCE_MS, 600_000),
+    ),
   };
 }
 

@@ -1,3 +1,4 @@
+import { PRESENCE_PING, PRESENCE_PONG } from "../shared/presence-ping.js";
 import type { AgentCaller } from "./region-records.js";
 
 /** The header the Worker passes the checked caller of a presence socket in (internal, Worker → object). */
@@ -32,6 +33,8 @@ export function presenceCaller(request: Request): PresenceCaller | undefined {
  */
 export function acceptPresence(ctx: DurableObjectState, nodeId: string): Response {
   const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+  // Pings are answered without waking the object; the time of each is kept per socket.
+  ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PRESENCE_PING, PRESENCE_PONG));
   ctx.acceptWebSocket(server, [nodeId]);
   return new Response(null, { status: 101, webSocket: client });
 }
@@ -42,4 +45,33 @@ export function closedPresence(ctx: DurableObjectState, socket: WebSocket): stri
   if (nodeId === undefined) return undefined;
   const others = ctx.getWebSockets(nodeId).filter((ws) => ws !== socket && ws.readyState === WebSocket.OPEN);
   return others.length === 0 ? nodeId : undefined;
+}
+
+/**
+ * The nodes whose presence has gone quiet: every open socket of theirs pinged once and then not for
+ * `silenceMs` (a partition, or a host that froze, closes nothing). Those sockets are closed here; the
+ * caller treats the nodes as if their connection dropped. A socket that never pinged (an agent from
+ * before the keep-alive) is judged by its polls alone.
+ */
+export function silentPresences(ctx: DurableObjectState, now: number, silenceMs: number): string[] {
+  const quiet = new Map<string, boolean>();
+  const sockets = ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+  for (const socket of sockets) {
+    const nodeId = ctx.getTags(socket)[0];
+    if (nodeId === undefined) continue;
+    const lastPing = ctx.getWebSocketAutoResponseTimestamp(socket);
+    const silent = lastPing !== null && now - lastPing.getTime() > silenceMs;
+    quiet.set(nodeId, (quiet.get(nodeId) ?? true) && silent);
+  }
+  const gone = [...quiet].filter(([, silent]) => silent).map(([nodeId]) => nodeId);
+  for (const nodeId of gone) {
+    for (const socket of ctx.getWebSockets(nodeId)) {
+      try {
+        socket.close(4000, "no ping within the presence silence limit");
+      } catch {
+        // Already closing: nothing more to do with it.
+      }
+    }
+  }
+  return gone;
 }

@@ -331,6 +331,7 @@ export class RegionObject extends DurableObject<Env> {
     this.writer.alarmFired();
     const now = Date.now();
     this.challenges.sweep(now);
+    this.sockets.closeSilent(now);
     this.state.sweep(now);
     await this.save();
   }

@@ -2,7 +2,7 @@ import { RegionTunnels } from "./endpoints/region-tunnels.js";
 import type { BoardReplica } from "./endpoints/replica-board.js";
 import { replicaChanged } from "./endpoints/replica-notify.js";
 import { admitSession } from "./poll-session.js";
-import { acceptPresence, closedPresence, presenceCaller } from "./presence-sockets.js";
+import { acceptPresence, closedPresence, presenceCaller, silentPresences } from "./presence-sockets.js";
 import { authenticate, type RegionContext } from "./region-context.js";
 import { asResult } from "./rpc-result.js";
 
@@ -64,6 +64,20 @@ export class RegionSockets {
     region.waiters.dropAll(nodeId);
     region.state.connectionLost(nodeId, Date.now());
     await region.save();
+  }
+
+  /**
+   * Presence sockets that stopped pinging (a partition closes nothing) are closed and their nodes
+   * treated as dropped, so the reconnect window starts within seconds instead of a lease later. The
+   * caller saves (the alarm's sweep).
+   */
+  closeSilent(now: number): void {
+    const region = this.region();
+    for (const nodeId of silentPresences(this.ctx, now, region.timing.presenceSilenceMs)) {
+      if (!region.state.nodes.has(nodeId)) continue;
+      region.waiters.dropAll(nodeId);
+      region.state.connectionLost(nodeId, now);
+    }
   }
 
   /** An endpoint scales a replica away: it takes no new requests (the endpoint cancels it when idle). */
