@@ -72,8 +72,11 @@ function proofStatements(db: LedgerDb, rows: readonly (readonly [number, number,
   for (let i = 0; i < rows.length; i += PROOFS_PER_STATEMENT) {
     const chunk = JSON.stringify(rows.slice(i, i + PROOFS_PER_STATEMENT));
     statements.push(
-      db.run(sql`UPDATE receipts SET leaf_index = json_extract(j.value, '$[1]'), proof = json_extract(j.value, '$[2]')
-        FROM json_each(${chunk}) AS j WHERE receipts.seq = json_extract(j.value, '$[0]')`),
+      db
+        .update(receipts)
+        .set({ leafIndex: sql`json_extract(j.value, '$[1]')`, proof: sql`json_extract(j.value, '$[2]')` })
+        .from(sql`json_each(${chunk}) AS j`)
+        .where(sql`${receipts.seq} = json_extract(j.value, '$[0]')`),
     );
   }
   return statements;
