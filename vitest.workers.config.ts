@@ -37,6 +37,10 @@ export function workersConfig(suite: WorkersSuite) {
               REQUIRE_VERIFIED_GPUS: suite.requireVerifiedGpus,
               // Endpoint tests place callers with x-meridian-dev-location (honoured only on local hosts).
               DEV_LOCATION_HEADER: "true",
+              // A test agent polls only when its test says so; on a loaded machine the gap between two
+              // steps can pass the 5 s silence floor and lose its attempts. Tests that want a node gone
+              // say so (expireLeases, a dropped held poll), so wall-clock silence never decides here.
+              MIN_SILENCE_MS: "600000",
               // Seals secrets and signs storage URLs; a fixed test key (deployments set a secret).
               SECRETS_KEY: "a".repeat(64),
               STORAGE_PART_SIZE_BYTES: String(5 * 1024 * 1024),

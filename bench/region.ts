@@ -277,7 +277,7 @@ function simulate(nodes: number, seconds: number): Record<string, unknown> {
   }
   const registerMs = performance.now() - regStarted;
   const pacing = state.pacing();
-  const nonces = new NonceGuard(start);
+  const nonces = new NonceGuard(start, () => undefined);
 
   // Each node: a held poll (heartbeat at start and at end), then the jittered pause.
   const STEP = 10;

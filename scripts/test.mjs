@@ -1,23 +1,61 @@
 #!/usr/bin/env node
-// Runs every test suite: first the workerd suites (Worker, Durable Object, D1; the plain one and the
-// one with verified GPUs required), then the Node
-// suites (shared contract, agent on the real Docker engine, CLI, end-to-end). Suites that need a
-// Docker engine skip loudly without one, unless MERIDIAN_REQUIRE_DOCKER=1 (set by .ci/run), where a
-// missing engine fails the run.
-import { spawnSync } from "node:child_process";
+// Runs every test suite: the workerd suites (Worker, Durable Object, D1; the plain one, then the one
+// with verified GPUs required) and, at the same time, the Node suite (shared contract, agent on the
+// real Docker engine, CLI, end-to-end). Each chain keeps one core busy: the workerd pool runs one
+// file at a time and the Node suite runs its files one after another (they share Docker), so side
+// by side they take about half the time they took in a row. MERIDIAN_TEST_SERIAL=1 runs them in a
+// row, for a machine with one core. Lines are prefixed with their suite so they can be told apart.
+// Suites that need a Docker engine skip loudly without one, unless MERIDIAN_REQUIRE_DOCKER=1 (set by
+// .ci/run), where a missing engine fails the run.
+import { spawn, spawnSync } from "node:child_process";
+import { createInterface } from "node:readline";
 
 const extra = process.argv.slice(2);
-const runs = [
+const workerd = [
   ["vitest", "run", "--config", "vitest.workers.config.ts", ...extra],
   // The production path: REQUIRE_VERIFIED_GPUS=true (test/worker/verified/).
   ["vitest", "run", "--config", "vitest.workers-verified.config.ts", ...extra],
-  ["vitest", "run", "--config", "vitest.node.config.ts", ...extra],
 ];
-let failed = false;
-for (const args of runs) {
-  const result = spawnSync("npx", args, { stdio: "inherit" });
-  if (result.status !== 0) failed = true;
+const node = [["vitest", "run", "--config", "vitest.node.config.ts", ...extra]];
+const serial = process.env.MERIDIAN_TEST_SERIAL === "1";
+
+/** Runs one vitest command, prefixing each output line; resolves to whether it passed. */
+function run(args, prefix) {
+  return new Promise((resolve) => {
+    const child = spawn("npx", args, { stdio: ["ignore", "pipe", "pipe"] });
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on("line", (line) => {
+        process.stdout.write(`${prefix} ${line}\n`);
+      });
+    }
+    child.on("close", (code) => resolve(code === 0));
+  });
 }
+
+async function chain(commands, prefix) {
+  let passed = true;
+  for (const args of commands) {
+    const ok = await run(args, prefix);
+    if (!ok) {
+      process.stdout.write(`${prefix} !!! FAILED: npx ${args.join(" ")}\n`);
+      passed = false;
+    }
+  }
+  return passed;
+}
+
+const started = Date.now();
+// Built once up front: both chains start `wrangler dev` or the workerd pool, which build it when stale,
+// and two builds at once would write the same files.
+const built = spawnSync(process.execPath, ["scripts/build-console.mjs", "--quiet"], { stdio: "inherit" });
+if (built.status !== 0) process.exit(built.status ?? 1);
+const results = serial
+  ? [await chain(workerd, "[workerd]"), await chain(node, "[node]")]
+  : await Promise.all([chain(workerd, "[workerd]"), chain(node, "[node]")]);
+const failed = results.includes(false);
+console.log(
+  `\nAll suites ${failed ? "did NOT all pass" : "passed"} in ${Math.round((Date.now() - started) / 1000)} s.`,
+);
 // Said again at the end, where it cannot scroll out of sight among the results.
 const engine = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], {
   stdio: "pipe",

@@ -13,6 +13,7 @@ import {
   authorizationDigest,
   newNonce,
   SIGNATURE_HEADERS,
+  SIGNATURE_WINDOW_MS,
   sha256Hex,
   signParts,
 } from "../shared/agent-signature.js";
@@ -46,6 +47,12 @@ export class ControlPlaneError extends Error {
 /** The answer to a challenge's spot-check answer: the verdict on this GPU. */
 export const ChallengeResult = z.object({ outcome: VerificationOutcome, judgement: VerificationJudgement });
 export type ChallengeResult = z.infer<typeof ChallengeResult>;
+
+/**
+ * Fresh signatures per request for refusals a new signature answers (needsNewSignature): more than
+ * one, since a region can restart again while the first re-signed request is on its way.
+ */
+const MAX_RESIGNS = 3;
 
 /** The control plane could not be reached at all (after retries). */
 export const UNREACHABLE = "unreachable";
@@ -190,7 +197,7 @@ export class ControlPlaneClient {
     const authorization =
       registerRegion !== undefined && this.ownerApiKey ? `Bearer ${this.ownerApiKey}` : undefined;
     let region = registerRegion ?? this.node?.region ?? "";
-    let resigned = false;
+    let resigns = 0;
     let regionChosen = false;
     let failures = 0;
     for (;;) {
@@ -236,8 +243,11 @@ export class ControlPlaneClient {
         return parsed.data;
       }
       const error = await toError(response, path);
-      if (error.status === 401 && error.code === "stale_signature" && !resigned) {
-        resigned = true;
+      if (resigns < MAX_RESIGNS && needsNewSignature(error)) {
+        resigns += 1;
+        // The next try signs again; a clock behind the region's first waits to pass its floor.
+        const lag = notBefore(error) - this.clock.now();
+        if (lag > 0) await this.clock.sleep(Math.min(lag, SIGNATURE_WINDOW_MS), options.signal);
         continue;
       }
       const chosen = chosenRegion(error);
@@ -316,6 +326,20 @@ export class ControlPlaneClient {
   }
 }
 
+/**
+ * Refusals that a fresh signature answers: a timestamp outside the window (a request held up on
+ * the way, a clock off), or one from before the region's restart (its nonce is forgotten there).
+ */
+function needsNewSignature(error: ControlPlaneError): boolean {
+  return error.status === 401 && (error.code === "stale_signature" || error.code === "signed_before_restart");
+}
+
+/** The first timestamp a `signed_before_restart` refusal accepts; 0 when it names none. */
+function notBefore(error: ControlPlaneError): number {
+  const parsed = z.object({ notBefore: z.number().int().nonnegative() }).safeParse(error.details);
+  return parsed.success ? parsed.data.notBefore : 0;
+}
+
 /** The region a `region_not_signed` refusal names, to sign the registration for. */
 function chosenRegion(error: ControlPlaneError): string | undefined {
   if (error.status !== 409 || error.code !== "region_not_signed") return undefined;
@@ -336,9 +360,11 @@ async function toError(response: Response, path: string): Promise<ControlPlaneEr
     const { code, message, details } = envelope.data.error;
     return new ControlPlaneError(response.status, code, message, details);
   }
+  // What came instead of an error envelope, so a log says what refused (a proxy, a cut-off body).
+  const excerpt = text.trim().slice(0, 160);
   return new ControlPlaneError(
     response.status,
     `http_${response.status}`,
-    `${path} answered ${response.status}`,
+    `${path} answered ${response.status}${excerpt ? `: ${excerpt}` : " with no body"}`,
   );
 }

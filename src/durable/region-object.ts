@@ -29,7 +29,8 @@ import { type Timing, timingOf } from "./lease.js";
 import type { NodeHealth } from "./node-metrics.js";
 import type { ReclaimAnswer } from "./node-reclaim.js";
 import { RegionStanding } from "./node-standing.js";
-import { NonceGuard } from "./nonce-guard.js";
+import type { NonceGuard } from "./nonce-guard.js";
+import { storedNonceGuard } from "./nonce-guard-storage.js";
 import { Outbox } from "./outbox.js";
 import { PollWaiters } from "./poll-waiters.js";
 import { composeRegion } from "./region-compose.js";
@@ -82,7 +83,7 @@ export class RegionObject extends DurableObject<Env> {
     // Deployments list only verified GPUs; local development and tests may admit unverified ones.
     this.requireVerified =
       String((env as { REQUIRE_VERIFIED_GPUS?: unknown }).REQUIRE_VERIFIED_GPUS ?? "true") !== "false";
-    this.nonces = new NonceGuard(Date.now());
+    this.nonces = storedNonceGuard(ctx, Date.now());
     this.logs = new RegionLogs(env);
     this.outbox = new Outbox(ctx.storage, env.DB);
     this.writer = new RegionWriter(ctx.storage, this.outbox, this.timing.sweepMs, () => this.state.region);

@@ -17,6 +17,8 @@ export const STORAGE_KEYS = {
   fencing: "meta:fencing",
   /** The region's name, kept for wake-ups (an alarm after a restart) whose `ctx.id.name` is unset. */
   region: "meta:region",
+  /** The nonce guard's promise: no timestamp above it was accepted (nonce-guard.ts). */
+  noncePromise: "meta:nonce-promise",
 } as const;
 
 /** Storage entries under a prefix, keyed by what follows it. */

@@ -2,6 +2,7 @@ import { app } from "./app.js";
 import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { receiptsStub } from "./routes/receipts-operator.js";
+import { sweepExpiredCheckpoints } from "./storage/checkpoint-sweep.js";
 import { sweepExpiredLogs } from "./storage/log-store.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
 
@@ -26,5 +27,7 @@ export default {
     ctx.waitUntil(receiptsStub(env).run());
     // Logs of jobs that ended longer ago than LOG_RETENTION_DAYS.
     ctx.waitUntil(sweepExpiredLogs(env, controller.scheduledTime));
+    // Checkpoints of paused jobs that expired without a resume.
+    ctx.waitUntil(sweepExpiredCheckpoints(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -222,6 +222,54 @@ describe.skipIf(!dockerAvailable("storage end to end: wrangler dev + R2 + s3rver
       expect(await logsOf(same.id)).toContain("hello world");
     });
 
+    it("keeps a checkpoint in the user's S3 bucket (a 12 MB file in parts) and resumes a paused job from it", async () => {
+      // First run: a big random file in the checkpoint folder, then wait to be paused. Resumed: the
+      // file is back, byte for byte, before the container starts.
+      const script = [
+        "trap 'echo stopping; exit 143' TERM",
+        'd="$MERIDIAN_CHECKPOINT_DIR"',
+        'if [ -f "$d/big.bin" ]; then echo "resumed=$MERIDIAN_RESUMED restored=$(sha256sum < "$d/big.bin" | cut -c1-64)"; exit 0; fi',
+        'head -c 12000000 /dev/urandom > "$d/big.tmp" && mv "$d/big.tmp" "$d/big.bin"',
+        'echo "wrote=$(sha256sum < "$d/big.bin" | cut -c1-64)"',
+        "while true; do sleep 1; done",
+      ].join("; ");
+      const job = await user.submit({
+        name: "s3-checkpoint",
+        image: TEST_IMAGE,
+        region: "eu-west",
+        maxRetries: 0,
+        command: ["sh", "-c", script],
+        checkpoint: { intervalSeconds: 600, to: `s3://${s3.bucket}/ckpt`, s3: s3Access() },
+      });
+      const deadline = Date.now() + 40_000;
+      let wrote: string | undefined;
+      while (!wrote && Date.now() < deadline) {
+        wrote = /wrote=([0-9a-f]{64})/.exec(await logsOf(job.id))?.[1];
+        if (!wrote) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(wrote, `${await logsOf(job.id)}\n${log.lines.slice(-30).join("\n")}`).toBeDefined();
+      const paused = await user.request(`/v1/jobs/${job.id}/pause`, { method: "POST", body: {} });
+      expect(paused.status, await paused.clone().text()).toBe(202);
+      const view = await user.waitFor(job.id, (j) => j.status === "paused" || TERMINAL.has(j.status), 60_000);
+      expect(view.status, `${view.reason}\n${log.lines.slice(-30).join("\n")}`).toBe("paused");
+
+      // The blob and the manifest are in the user's bucket, under <prefix>/<job id>/.
+      const list = await (
+        await s3.client.fetch(`${s3.endpoint}/${s3.bucket}?list-type=2&prefix=ckpt/${job.id}/`)
+      ).text();
+      expect(list).toContain(`ckpt/${job.id}/blobs/${wrote}`);
+      expect(list).toMatch(new RegExp(`ckpt/${job.id}/manifests/0+1\\.json`));
+      const blob = await s3.client.fetch(s3.objectUrl(`ckpt/${job.id}/blobs/${wrote}`), { method: "HEAD" });
+      expect(Number(blob.headers.get("content-length"))).toBe(12_000_000);
+
+      const resumed = await user.request(`/v1/jobs/${job.id}/resume`, { method: "POST" });
+      expect(resumed.status, await resumed.clone().text()).toBe(200);
+      const done = await user.waitFor(job.id, (j) => TERMINAL.has(j.status), 60_000);
+      const logs = await logsOf(job.id);
+      expect(done.status, `${done.reason}\n${logs}`).toBe("succeeded");
+      expect(logs).toContain(`resumed=1 restored=${wrote}`);
+    }, 150_000);
+
     it("delivers 5 MB of output written within a second, every byte in order: followed live and downloaded", async () => {
       const lines = 750_000;
       const expected = Array.from({ length: lines }, (_, i) => `${String(i + 1).padStart(6, "0")}\n`).join(

@@ -1,6 +1,10 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import type { StorageGrant, UploadPlan } from "../../src/shared/storage/agent-storage-protocol.js";
+import type {
+  BlobUpload,
+  StorageGrant,
+  UploadPlan,
+} from "../../src/shared/storage/agent-storage-protocol.js";
 import { checkTemplate, type JobTemplate, renderTemplate } from "../../src/shared/templates/job-template.js";
 import {
   authed,
@@ -104,6 +108,18 @@ describe("storage in job specs", () => {
       [{ inputs: [{ from: "r2://x", to: "/outputs/x" }], outputs: [{ path: "/outputs" }] }, 400, "overlaps"],
       [{ inputs: [{ from: "s3://bucket/key", to: "/data/x" }] }, 400, "needs s3"],
       [{ inputs: [{ from: "r2://x", to: "/data/x", sha256: "abc" }] }, 400, "SHA-256"],
+      [{ checkpoint: { intervalSeconds: 10, to: "s3://bucket/ckpt" } }, 400, "needs s3"],
+      [{ checkpoint: { intervalSeconds: 10, to: "r2://ckpt" } }, 400, "not supported here"],
+      [
+        {
+          checkpoint: {
+            intervalSeconds: 10,
+            s3: { endpoint: "https://s3.example.com", credentials: { secret: "aws" } },
+          },
+        },
+        400,
+        "belong to an s3://",
+      ],
     ];
     const count = async () =>
       ((await (await call("/v1/jobs", authed(apiKey))).json()) as { jobs: unknown[] }).jobs.length;
@@ -123,6 +139,21 @@ describe("storage in job specs", () => {
       await submit(apiKey, { ...spec, inputs: [{ from: "s3://bucket/k", to: "/data/k", s3 }] }),
       422,
       "private_address",
+    );
+    // The same for a checkpoint kept in the user's bucket, and for credentials it does not have.
+    await expectError(
+      await submit(apiKey, { ...spec, checkpoint: { intervalSeconds: 10, to: "s3://bucket/ckpt", s3 } }),
+      422,
+      "private_address",
+    );
+    const unknown = { endpoint: "https://s3.example.com", credentials: { secret: "nope" } };
+    await expectError(
+      await submit(apiKey, {
+        ...spec,
+        checkpoint: { intervalSeconds: 10, to: "s3://bucket/ckpt", s3: unknown },
+      }),
+      422,
+      "secret_not_found",
     );
     expect(await count()).toBe(0);
   });
@@ -238,5 +269,48 @@ describe("storage in job specs", () => {
       await (await fetchUrl(restore?.files[0]?.url ?? "")).arrayBuffer(),
     );
     expect(restored).toBe("step=5\n");
+  }, 30_000);
+
+  it("sends a checkpoint blob over the part size in parts, completed by the commit", async () => {
+    const { apiKey } = await signup();
+    const { send } = await placed(apiKey, { checkpoint: { intervalSeconds: 10 } });
+    // The test Worker's part size is S3's minimum, 5 MiB: this blob takes two parts.
+    const big = new Uint8Array(5 * 1024 * 1024 + 4321).map((_, i) => (i * 7) % 253);
+    const blob = { sha256: await sha256Hex(big), size: big.length };
+    const { uploads } = await send<{ uploads: BlobUpload[] }>("checkpoint/blobs", { blobs: [blob] });
+    const [plan] = uploads;
+    if (!plan?.upload || !plan.parts || !plan.partSizeBytes) throw new Error(JSON.stringify(uploads));
+    expect(plan.url).toBeUndefined();
+    expect(plan.parts).toHaveLength(2);
+    const files = [{ path: "model.bin", ...blob, mode: 0o644 }];
+    const parts: { partNumber: number; etag: string }[] = [];
+    for (const part of plan.parts) {
+      const from = (part.partNumber - 1) * plan.partSizeBytes;
+      const piece = big.slice(from, from + plan.partSizeBytes);
+      const res = await fetchUrl(part.url, {
+        method: "PUT",
+        body: piece,
+        headers: { "content-length": String(piece.length) },
+      });
+      expect(res.status).toBe(200);
+      parts.push({ partNumber: part.partNumber, etag: res.headers.get("etag") ?? "" });
+    }
+    // One part missing: refused, nothing committed; a token made up by the agent: refused.
+    await expect(
+      send("checkpoint/commit", { files, uploads: [{ upload: plan.upload, parts: parts.slice(0, 1) }] }),
+    ).rejects.toThrow(/422/);
+    await expect(
+      send("checkpoint/commit", { files, uploads: [{ upload: `${plan.upload}x`, parts }] }),
+    ).rejects.toThrow(/403/);
+    expect(
+      await send("checkpoint/commit", { files, uploads: [{ upload: plan.upload, parts }] }),
+    ).toMatchObject({ seq: 1, bytes: big.length });
+    const grant = await send<StorageGrant>("grant", {});
+    const file = grant.checkpoint?.restore?.files[0];
+    const bytes = new Uint8Array(await (await fetchUrl(file?.url ?? "")).arrayBuffer());
+    expect(await sha256Hex(bytes)).toBe(blob.sha256);
+    expect((await send<{ uploads: unknown[] }>("checkpoint/blobs", { blobs: [blob] })).uploads).toHaveLength(
+      0,
+    );
   }, 30_000);
 });

@@ -118,12 +118,16 @@ export class TestAgent {
   }
 
   async send(path: string, body: unknown): Promise<Response> {
-    // A Region object that just started refuses signatures older than itself; re-sign once, as the agent does.
+    // A Region object that just restarted refuses signatures made just before (nonce-guard.ts);
+    // re-sign, as the agent does.
     const res = await exports.default.fetch(await this.signedRequest(path, body));
     if (res.status !== 401) return res;
     const copy = res.clone();
-    const error = (await copy.json()) as { error?: { code?: string } };
-    if (error.error?.code !== "stale_signature") return res;
+    const error = (await copy.json()) as { error?: { code?: string; details?: { notBefore?: number } } };
+    if (error.error?.code !== "stale_signature" && error.error?.code !== "signed_before_restart") return res;
+    // Past the first timestamp the restarted object takes, as the agent waits for it.
+    const lag = (error.error.details?.notBefore ?? 0) - Date.now();
+    if (lag > 0) await new Promise((resolve) => setTimeout(resolve, lag + 5));
     return exports.default.fetch(await this.signedRequest(path, body));
   }
 

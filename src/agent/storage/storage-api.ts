@@ -14,7 +14,10 @@ import type { ControlPlaneClient } from "../control-plane-client.js";
 export interface StorageApi {
   grant(): Promise<StorageGrant>;
   blobs(blobs: { sha256: string; size: number }[]): Promise<z.infer<typeof CheckpointBlobsResponse>>;
-  commit(files: ManifestFile[]): Promise<z.infer<typeof CheckpointCommitResponse>>;
+  commit(
+    files: ManifestFile[],
+    uploads?: { upload: string; parts: { partNumber: number; etag: string }[] }[],
+  ): Promise<z.infer<typeof CheckpointCommitResponse>>;
   beginOutputs(files: OutputFile[]): Promise<z.infer<typeof OutputsBeginResponse>>;
   completeOutputs(
     uploads: { upload: string; parts?: { partNumber: number; etag: string }[] }[],
@@ -27,7 +30,12 @@ export function storageApi(client: ControlPlaneClient, attemptId: string, fencin
   return {
     grant: () => call("grant", {}, StorageGrant),
     blobs: (blobs) => call("checkpoint/blobs", { blobs }, CheckpointBlobsResponse),
-    commit: (files) => call("checkpoint/commit", { files }, CheckpointCommitResponse),
+    commit: (files, uploads = []) =>
+      call(
+        "checkpoint/commit",
+        uploads.length > 0 ? { files, uploads } : { files },
+        CheckpointCommitResponse,
+      ),
     beginOutputs: (files) => call("outputs/begin", { files }, OutputsBeginResponse),
     completeOutputs: (uploads) => call("outputs/complete", { uploads }, OutputsCompleteResponse),
   };

@@ -83,14 +83,38 @@ export const CheckpointBlobsRequest = z
     blobs: z.array(z.object({ sha256: Sha256, size: z.number().int().min(0) }).strict()).max(10_000),
   })
   .strict();
-export const CheckpointBlobsResponse = z.object({
-  uploads: z.array(z.object({ sha256: Sha256, url: z.string() })),
+/**
+ * Each missing blob gets one PUT URL, or (over the part size: a deployed Worker takes at most
+ * 100 MB a request) the URLs of a multipart upload's parts and a signed `upload` naming it.
+ */
+export const BlobUpload = z.object({
+  sha256: Sha256,
+  url: z.string().optional(),
+  upload: z.string().optional(),
+  parts: z.array(z.object({ partNumber: z.number().int().min(1), url: z.string() })).optional(),
+  partSizeBytes: z.number().int().optional(),
 });
+export type BlobUpload = z.infer<typeof BlobUpload>;
+export const CheckpointBlobsResponse = z.object({ uploads: z.array(BlobUpload) });
 export type CheckpointBlobsResponse = z.infer<typeof CheckpointBlobsResponse>;
 
-/** POST …/storage/checkpoint/commit: every blob is stored; record the manifest (last). */
+const CompletedParts = z
+  .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().max(256) }).strict())
+  .max(10_000);
+
+/**
+ * POST …/storage/checkpoint/commit: every blob is stored (the multipart ones once `uploads` are
+ * completed, which the commit does first); record the manifest (last).
+ */
 export const CheckpointCommitRequest = z
-  .object({ fencing: Fencing, files: z.array(ManifestFile).max(100_000) })
+  .object({
+    fencing: Fencing,
+    files: z.array(ManifestFile).max(100_000),
+    uploads: z
+      .array(z.object({ upload: z.string().max(8192), parts: CompletedParts }).strict())
+      .max(10_000)
+      .optional(),
+  })
   .strict();
 export const CheckpointCommitResponse = z.object({ seq: z.number().int(), bytes: z.number().int() });
 
@@ -133,14 +157,7 @@ export const OutputsCompleteRequest = z
         z
           .object({
             upload: z.string().max(8192),
-            parts: z
-              .array(
-                z
-                  .object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().max(256) })
-                  .strict(),
-              )
-              .max(10_000)
-              .optional(),
+            parts: CompletedParts.optional(),
           })
           .strict(),
       )

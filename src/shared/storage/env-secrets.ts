@@ -21,9 +21,10 @@ export function secretNamesOf(spec: {
   env: SpecEnv;
   inputs?: readonly { s3?: { credentials: SecretRef } | undefined }[] | undefined;
   outputs?: readonly { s3?: { credentials: SecretRef } | undefined }[] | undefined;
+  checkpoint?: { s3?: { credentials: SecretRef } | undefined } | undefined;
 }): string[] {
   const names = new Set(Object.values(secretEnv(spec.env)));
-  for (const item of [...(spec.inputs ?? []), ...(spec.outputs ?? [])])
+  for (const item of [...(spec.inputs ?? []), ...(spec.outputs ?? []), spec.checkpoint ?? {}])
     if (item.s3) names.add(item.s3.credentials.secret);
   return [...names].sort();
 }

@@ -148,7 +148,10 @@ export const JobOutput = z
   });
 export type JobOutput = z.output<typeof JobOutput>;
 
-/** The folder synced every interval and at exit, and restored when the job is placed again. */
+/**
+ * The folder synced every interval and at exit, and restored when the job is placed again. Kept in
+ * the platform's R2 unless `to` names the user's own S3-compatible bucket (and prefix).
+ */
 export const JobCheckpoint = z
   .object({
     path: WritablePath.default(DEFAULT_CHECKPOINT_PATH),
@@ -158,8 +161,25 @@ export const JobCheckpoint = z
       .min(MIN_CHECKPOINT_INTERVAL_SECONDS, `intervalSeconds is at least ${MIN_CHECKPOINT_INTERVAL_SECONDS}`)
       .max(24 * 3600)
       .default(300),
+    /** s3://bucket/prefix: the job's checkpoints go under <prefix>/<job id>/. */
+    to: LocationUrl(["s3"]).optional(),
+    s3: S3Access.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((checkpoint, ctx) => {
+    if (checkpoint.to && !checkpoint.s3)
+      ctx.addIssue({
+        code: "custom",
+        path: ["s3"],
+        message: "an s3:// checkpoint needs s3: {endpoint, region?, credentials}",
+      });
+    if (!checkpoint.to && checkpoint.s3)
+      ctx.addIssue({
+        code: "custom",
+        path: ["s3"],
+        message: "s3 settings belong to an s3:// checkpoint `to`",
+      });
+  });
 export type JobCheckpoint = z.output<typeof JobCheckpoint>;
 
 /** The storage parts of a job spec, checked against each other (paths must not overlap). */

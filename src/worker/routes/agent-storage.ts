@@ -31,6 +31,7 @@ import {
 } from "../openapi/sample-storage.js";
 import { regionStub } from "../region-routing.js";
 import { type AttemptContext, storageGrant } from "../storage/attempt-grant.js";
+import { openCheckpointPlace } from "../storage/checkpoint-place.js";
 import { blobUploads, commitCheckpoint } from "../storage/checkpoint-store.js";
 import { beginUploads, completeUploads } from "../storage/output-uploads.js";
 
@@ -86,11 +87,12 @@ export const agentStorageRoutes = new Hono<AppEnv>()
       body: CheckpointBlobsRequest,
       bodyExample: SAMPLE_BLOBS_REQUEST,
       response: { schema: CheckpointBlobsResponse, example: SAMPLE_BLOBS },
-      errors: [409],
+      errors: [409, 422],
     }),
     async (c) => {
       const { body, attempt, origin } = await currentAttempt(c, CheckpointBlobsRequest);
-      return c.json({ uploads: await blobUploads(c.env, origin, attempt.jobId, body.blobs) });
+      const place = await openCheckpointPlace(c.env, origin, attempt);
+      return c.json({ uploads: await blobUploads(c.env, place, attempt.jobId, body.blobs) });
     },
   )
   .post(
@@ -106,10 +108,16 @@ export const agentStorageRoutes = new Hono<AppEnv>()
       errors: [409, 422],
     }),
     async (c) => {
-      const { body, attempt } = await currentAttempt(c, CheckpointCommitRequest);
+      const { body, attempt, origin } = await currentAttempt(c, CheckpointCommitRequest);
       if (!attempt.spec.checkpoint)
         throw new MeridianError(422, "no_checkpoint", "the job has no checkpoint folder");
-      const committed = await commitCheckpoint(c.env, attempt.jobId, attempt.attemptId, body.files);
+      const place = await openCheckpointPlace(c.env, origin, attempt);
+      const committed = await commitCheckpoint(c.env, place, {
+        jobId: attempt.jobId,
+        attemptId: attempt.attemptId,
+        files: body.files,
+        uploads: body.uploads,
+      });
       // The region keeps the size: a pause bills what it keeps stored.
       const region = c.get("agent").region;
       if (region)

@@ -3,6 +3,7 @@ import type { JobSpec } from "../../shared/job-spec.js";
 import type { StorageGrant } from "../../shared/storage/agent-storage-protocol.js";
 import { secretEnv, secretNamesOf } from "../../shared/storage/env-secrets.js";
 import { parseStorageUrl } from "../../shared/storage/job-storage.js";
+import { checkpointPlaceOf } from "./checkpoint-place.js";
 import { blobKey, latestCheckpoint } from "./checkpoint-store.js";
 import { R2Target } from "./r2-target.js";
 import { openSecrets } from "./secret-store.js";
@@ -65,7 +66,8 @@ export async function storageGrant(env: Env, origin: string, attempt: AttemptCon
   );
   let checkpoint: StorageGrant["checkpoint"] = null;
   if (spec.checkpoint) {
-    const latest = await latestCheckpoint(env, attempt.jobId);
+    const place = checkpointPlaceOf(env, origin, attempt.jobId, spec.checkpoint, secrets);
+    const latest = await latestCheckpoint(env, place, attempt.jobId);
     checkpoint = {
       path: spec.checkpoint.path,
       intervalSeconds: spec.checkpoint.intervalSeconds,
@@ -75,7 +77,7 @@ export async function storageGrant(env: Env, origin: string, attempt: AttemptCon
             files: await Promise.all(
               latest.manifest.files.map(async (file) => ({
                 ...file,
-                url: await r2.getUrl(blobKey(attempt.jobId, file.sha256)),
+                url: await place.target.getUrl(blobKey(place, file.sha256)),
               })),
             ),
           }

@@ -1,25 +1,44 @@
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
 import { jobCheckpoints } from "../../../schema/storage.js";
 import { MeridianError } from "../../shared/errors.js";
-import type { CheckpointManifest, ManifestFile } from "../../shared/storage/agent-storage-protocol.js";
-import { R2Target } from "./r2-target.js";
+import type {
+  BlobUpload,
+  CheckpointManifest,
+  ManifestFile,
+} from "../../shared/storage/agent-storage-protocol.js";
+import type { CheckpointPlace } from "./checkpoint-place.js";
+import type { CompletedPart } from "./object-target.js";
+import { signToken, verifyToken } from "./signed-url.js";
+import { partSizeBytes } from "./storage-config.js";
 
 /**
  * Checkpoints are content-addressed: each file's bytes are one blob keyed by its SHA-256 (so an
  * unchanged file is never uploaded twice), and a manifest names the files. The manifest object is
  * written only once every blob it names is stored, and the D1 row after it: a row means complete.
+ * The store is the platform's R2 or the user's S3 bucket (see checkpoint-place.ts).
  */
-export function blobKey(jobId: string, sha256: string): string {
-  return `checkpoints/${jobId}/blobs/${sha256}`;
+export function blobKey(place: CheckpointPlace, sha256: string): string {
+  return `${place.prefix}/blobs/${sha256}`;
 }
 
-function manifestKey(jobId: string, seq: number): string {
-  return `checkpoints/${jobId}/manifests/${String(seq).padStart(8, "0")}.json`;
+function manifestKey(place: CheckpointPlace, seq: number): string {
+  return `${place.prefix}/manifests/${String(seq).padStart(8, "0")}.json`;
 }
+
+/** What a multipart blob upload's `upload` token carries, so the commit can complete it. */
+const BlobUploadToken = z.object({
+  blob: z.literal(true),
+  jobId: z.string(),
+  key: z.string(),
+  uploadId: z.string(),
+  parts: z.number().int(),
+});
 
 export async function latestCheckpoint(
   env: Env,
+  place: CheckpointPlace,
   jobId: string,
 ): Promise<{ seq: number; manifest: CheckpointManifest; bytes: number } | undefined> {
   const row = await drizzle(env.DB)
@@ -30,47 +49,94 @@ export async function latestCheckpoint(
     .limit(1)
     .get();
   if (!row) return undefined;
-  const object = await env.STORAGE.get(row.manifestKey);
-  if (!object) return undefined;
-  return { seq: row.seq, manifest: await object.json<CheckpointManifest>(), bytes: row.bytes };
+  const text = await place.target.getText(row.manifestKey);
+  if (text === undefined) return undefined;
+  return { seq: row.seq, manifest: JSON.parse(text) as CheckpointManifest, bytes: row.bytes };
 }
 
-/** PUT URLs for the blobs not yet stored. */
+/** Upload URLs for the blobs not yet stored: one PUT each, or a multipart upload over the part size. */
 export async function blobUploads(
   env: Env,
-  origin: string,
+  place: CheckpointPlace,
   jobId: string,
   blobs: { sha256: string; size: number }[],
-): Promise<{ sha256: string; url: string }[]> {
-  const r2 = new R2Target(env, origin);
+): Promise<BlobUpload[]> {
+  const { target } = place;
+  const partSize = partSizeBytes(env);
   const unique = [...new Map(blobs.map((blob) => [blob.sha256, blob])).values()];
   const missing = await Promise.all(
     unique.map(async (blob) =>
-      (await r2.head(blobKey(jobId, blob.sha256))) === blob.size ? undefined : blob,
+      (await target.head(blobKey(place, blob.sha256))) === blob.size ? undefined : blob,
     ),
   );
   return Promise.all(
     missing
       .filter((blob): blob is { sha256: string; size: number } => blob !== undefined)
-      .map(async (blob) => ({
-        sha256: blob.sha256,
-        url: await r2.putUrl(blobKey(jobId, blob.sha256), blob.size),
-      })),
+      .map(async (blob): Promise<BlobUpload> => {
+        const key = blobKey(place, blob.sha256);
+        // R2 checks a single PUT's bytes against the SHA-256 (an S3 URL does not carry it).
+        if (blob.size <= partSize)
+          return { sha256: blob.sha256, url: await target.putUrl(key, blob.size, blob.sha256) };
+        const parts = Math.ceil(blob.size / partSize);
+        const uploadId = await target.createMultipart(key);
+        const urls = await Promise.all(
+          Array.from({ length: parts }, async (_, i) => ({
+            partNumber: i + 1,
+            url: await target.partUrl(key, uploadId, i + 1, partSize),
+          })),
+        );
+        const token: z.infer<typeof BlobUploadToken> = { blob: true, jobId, key, uploadId, parts };
+        return {
+          sha256: blob.sha256,
+          upload: await signToken(env, token),
+          parts: urls,
+          partSizeBytes: partSize,
+        };
+      }),
   );
+}
+
+/** Completes the multipart blob uploads a commit carries (each token signed here, for this job). */
+async function completeBlobUploads(
+  env: Env,
+  place: CheckpointPlace,
+  jobId: string,
+  uploads: { upload: string; parts: CompletedPart[] }[],
+): Promise<void> {
+  for (const item of uploads) {
+    const parsed = BlobUploadToken.safeParse(await verifyToken(env, item.upload));
+    if (!parsed.success || parsed.data.jobId !== jobId || !parsed.data.key.startsWith(`${place.prefix}/`))
+      throw new MeridianError(403, "bad_upload", "this upload was not started for this job's checkpoint");
+    const parts = [...item.parts].sort((a, b) => a.partNumber - b.partNumber);
+    if (parts.length !== parsed.data.parts || parts.some((part, i) => part.partNumber !== i + 1)) {
+      throw new MeridianError(
+        422,
+        "upload_incomplete",
+        `checkpoint blob upload: ${parts.length} of ${parsed.data.parts} parts sent`,
+      );
+    }
+    await place.target.completeMultipart(parsed.data.key, parsed.data.uploadId, parts);
+  }
 }
 
 /** Records a checkpoint whose blobs are all stored; 422 naming a missing one otherwise. */
 export async function commitCheckpoint(
   env: Env,
-  jobId: string,
-  attemptId: string,
-  files: ManifestFile[],
+  place: CheckpointPlace,
+  commit: {
+    jobId: string;
+    attemptId: string;
+    files: ManifestFile[];
+    uploads?: { upload: string; parts: CompletedPart[] }[] | undefined;
+  },
 ): Promise<{ seq: number; bytes: number }> {
+  const { jobId, attemptId, files } = commit;
+  await completeBlobUploads(env, place, jobId, commit.uploads ?? []);
   const sizes = new Map<string, number>();
   for (const file of files) sizes.set(file.sha256, file.size);
   await Promise.all(
     [...sizes].map(async ([sha256, size]) => {
-      const stored = (await env.STORAGE.head(blobKey(jobId, sha256)))?.size;
+      const stored = await place.target.head(blobKey(place, sha256));
       if (stored !== size) {
         throw new MeridianError(
           422,
@@ -84,11 +150,9 @@ export async function commitCheckpoint(
   const db = drizzle(env.DB);
   for (let tries = 0; tries < 5; tries++) {
     const seq = ((await latestSeq(env.DB, jobId)) ?? 0) + 1;
-    const key = manifestKey(jobId, seq);
+    const key = manifestKey(place, seq);
     const manifest: CheckpointManifest = { jobId, attemptId, seq, createdAt: Date.now(), files };
-    await env.STORAGE.put(key, JSON.stringify(manifest), {
-      httpMetadata: { contentType: "application/json" },
-    });
+    await place.target.putText(key, JSON.stringify(manifest));
     const inserted = await db
       .insert(jobCheckpoints)
       .values({

@@ -24,4 +24,6 @@ export interface ObjectTarget {
   head(key: string): Promise<number | undefined>;
   putText(key: string, text: string): Promise<void>;
   getText(key: string): Promise<string | undefined>;
+  /** Deletes every object whose key starts with `prefix`; how many there were. */
+  deletePrefix(prefix: string): Promise<number>;
 }

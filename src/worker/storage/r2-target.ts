@@ -68,6 +68,18 @@ export class R2Target implements ObjectTarget {
     await this.env.STORAGE.put(key, text, { httpMetadata: { contentType: "application/json" } });
   }
 
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.env.STORAGE.list({ prefix, limit: 1000, ...(cursor ? { cursor } : {}) });
+      if (page.objects.length > 0) await this.env.STORAGE.delete(page.objects.map((object) => object.key));
+      deleted += page.objects.length;
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return deleted;
+  }
+
   async getText(key: string): Promise<string | undefined> {
     const object = await this.env.STORAGE.get(key);
     return object ? object.text() : undefined;

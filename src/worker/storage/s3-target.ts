@@ -151,12 +151,51 @@ export class S3Target implements ObjectTarget {
     if (!response.ok) return this.refuse(`writing ${key}`, response);
   }
 
+  /** ListObjectsV2 page by page, each key DELETEd (a few at once; DeleteObjects needs Content-MD5). */
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      const url = new URL(`${this.location.endpoint.replace(/\/+$/, "")}/${this.location.bucket}`);
+      url.searchParams.set("list-type", "2");
+      url.searchParams.set("prefix", prefix);
+      if (token) url.searchParams.set("continuation-token", token);
+      const response = await this.call("GET", url);
+      if (!response.ok) return this.refuse(`listing ${prefix}`, response);
+      const text = await response.text();
+      const keys = [...text.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => unescapeXml(m[1] ?? ""));
+      for (let at = 0; at < keys.length; at += 8) {
+        await Promise.all(
+          keys.slice(at, at + 8).map(async (key) => {
+            const gone = await this.call("DELETE", this.objectUrl(key));
+            if (!gone.ok && gone.status !== 404) return this.refuse(`deleting ${key}`, gone);
+            await gone.body?.cancel();
+          }),
+        );
+      }
+      deleted += keys.length;
+      token = /<IsTruncated>true<\/IsTruncated>/.test(text)
+        ? /<NextContinuationToken>([^<]+)<\/NextContinuationToken>/.exec(text)?.[1]
+        : undefined;
+    } while (token);
+    return deleted;
+  }
+
   async getText(key: string): Promise<string | undefined> {
     const response = await this.call("GET", this.objectUrl(key));
     if (response.status === 404) return undefined;
     if (!response.ok) return this.refuse(`reading ${key}`, response);
     return response.text();
   }
+}
+
+function unescapeXml(text: string): string {
+  return text
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, "&");
 }
 
 function escapeXml(text: string): string {

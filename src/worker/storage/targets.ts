@@ -106,8 +106,12 @@ export function targetOfStored(
 
 /** Submit-time checks the schema cannot make: S3 endpoints must be public (or allowed here). */
 export function checkStorageEndpoints(env: Env, spec: JobSpec): void {
-  for (const item of [...(spec.inputs ?? []), ...(spec.outputs ?? [])])
-    if (item.s3) checkEndpoint(env, item.s3.endpoint);
+  const stores = [
+    ...(spec.inputs ?? []),
+    ...(spec.outputs ?? []),
+    ...(spec.checkpoint ? [spec.checkpoint] : []),
+  ];
+  for (const item of stores) if (item.s3) checkEndpoint(env, item.s3.endpoint);
 }
 
 export function joinKey(prefix: string, path: string): string {
