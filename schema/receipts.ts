@@ -26,6 +26,9 @@ export const receipts = sqliteTable(
     signer: text("signer").notNull(),
     batchId: text("batch_id"),
     createdAt: integer("created_at").notNull(),
+    /** Its position in its batch and its Merkle proof (JSON steps), stored when the batch is cut. */
+    leafIndex: integer("leaf_index"),
+    proof: text("proof"),
   },
   (t) => [
     index("receipts_batch").on(t.batchId, t.seq),

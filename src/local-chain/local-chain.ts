@@ -6,7 +6,6 @@ import {
   getBase64EncodedWireTransaction,
   type Instruction,
   type KeyPairSigner,
-  lamports,
   pipe,
   setTransactionMessageFeePayerSigner,
   setTransactionMessageLifetimeUsingBlockhash,
@@ -20,20 +19,22 @@ import {
   getMintToInstruction,
   TOKEN_PROGRAM_ADDRESS,
 } from "@solana-program/token";
-import { Clock, LiteSVM, SimulatedTransactionInfo } from "litesvm";
-import { AccountHistory } from "./account-history.js";
-import { type AccountSnapshot, type AccountWrite, ChainStore } from "./chain-store.js";
-import { type ChainAddresses, createGenesis, readAddresses, readChainKeys } from "./genesis.js";
+import { Clock, LiteSVM } from "litesvm";
+import type { AccountHistory } from "./account-history.js";
+import { restoreChain } from "./chain-restore.js";
+import type { AccountSnapshot, AccountWrite, ChainStore } from "./chain-store.js";
+import { type ChainAddresses, readChainKeys } from "./genesis.js";
 import { buildTxRecord } from "./landed-transaction.js";
-import { RpcError } from "./rpc-error.js";
+import { preflightFailure, signatureFailure } from "./send-failures.js";
 import { type Commitment, SlotClock } from "./slot-clock.js";
-import { TransactionLog } from "./transaction-log.js";
-import { describeTxError, executionResult, landsWithError, type TxErrorJson } from "./tx-errors.js";
+import { readAccount, sameAccount } from "./svm-accounts.js";
+import { type SimulationOutcome, simulateOnSvm } from "./svm-simulation.js";
+import type { TransactionLog } from "./transaction-log.js";
+import { executionResult, landsWithError } from "./tx-errors.js";
 import type { TxRecord } from "./tx-record.js";
 import { type DecodedTransaction, decodeWireTransaction } from "./wire-transaction.js";
 
 export const DEFAULT_FINALITY_LAG = 32;
-const SYSTEM_PROGRAM = "11111111111111111111111111111111";
 /** How often the head (tip slot) is written: the logs carry every write, the head only the slot count. */
 const HEAD_WRITE_EVERY_SLOTS = 10;
 
@@ -46,32 +47,7 @@ export interface LocalChainOptions {
   now?: () => number;
 }
 
-export interface SimulationOutcome {
-  err: TxErrorJson | null;
-  logs: string[];
-  unitsConsumed: number;
-  postAccounts: Map<string, AccountSnapshot | null>;
-  replacementBlockhash: { blockhash: string; lastValidBlockHeight: number } | null;
-}
-
 export type FaucetToken = "sol" | "usdc" | "mrd";
-
-function preflightFailure(outcome: { err: TxErrorJson; logs: string[]; unitsConsumed: number }): RpcError {
-  return new RpcError(-32002, `Transaction simulation failed: ${describeTxError(outcome.err)}`, {
-    accounts: null,
-    err: outcome.err,
-    innerInstructions: null,
-    loadedAccountsDataSize: 0,
-    logs: outcome.logs,
-    replacementBlockhash: null,
-    returnData: null,
-    unitsConsumed: outcome.unitsConsumed,
-  });
-}
-
-function signatureFailure(): RpcError {
-  return new RpcError(-32003, "Transaction signature verification failure");
-}
 
 /**
  * A Solana chain in one process: LiteSVM executes transactions with the real runtime and SPL
@@ -98,38 +74,12 @@ export class LocalChain {
   static async open(options: LocalChainOptions): Promise<LocalChain> {
     const now = options.now ?? Date.now;
     const finalityLag = options.finalityLag ?? DEFAULT_FINALITY_LAG;
-    const store = new ChainStore(options.dir);
     // LiteSVM's own blockhash check only knows its latest hash; the 150-block window is checked here.
     const svm = new LiteSVM().withBlockhashCheck(false).withSigverify(true);
-    let head = store.readHead();
-    let addresses = readAddresses(options.dir);
-    if (!head || !addresses) {
-      const genesis = await createGenesis(
-        options.dir,
-        (bytes) => svm.minimumBalanceForRentExemption(BigInt(bytes)),
-        options.genesis,
-      );
-      store.appendAccountWrites(genesis.accounts);
-      addresses = genesis.addresses;
-      head = { genesisHash: addresses.genesisHash, tip: 0, createdAt: now() };
-      store.writeHead(head);
-    }
-    const writes = store.readAccountWrites();
-    const transactions = store.readTransactions();
-    let tip = head.tip;
-    for (const write of writes) tip = Math.max(tip, write.slot);
-    for (const record of transactions) tip = Math.max(tip, record.slot);
-    const latest = new Map<string, AccountWrite>();
-    for (const write of writes) latest.set(write.address, write);
-    for (const write of latest.values()) setAccount(svm, write.address, write.post);
-    const history = new AccountHistory();
-    const finalized = tip - finalityLag;
-    for (const write of writes) if (write.slot > finalized) history.record(write);
-    if (writes.length > 2 * latest.size + 1_000) {
-      store.compactAccounts(writes.filter((w) => w.slot > finalized || latest.get(w.address) === w));
-    }
-    const log = new TransactionLog();
-    for (const record of transactions) log.add(record);
+    const { store, head, addresses, history, log, tip } = await restoreChain(svm, options.dir, finalityLag, {
+      now,
+      genesis: options.genesis,
+    });
     const keys = readChainKeys(options.dir);
     const chain = new LocalChain(
       svm,
@@ -307,45 +257,8 @@ export class LocalChain {
       return { ...empty, err: "BlockhashNotFound" };
     }
     if (this.log.has(decoded.signature)) return { ...empty, err: "AlreadyProcessed" };
-    this.svm.withSigverify(config.sigVerify);
-    let result: ReturnType<LiteSVM["simulateTransaction"]>;
-    try {
-      result = this.svm.simulateTransaction(decoded.transaction);
-    } finally {
-      this.svm.withSigverify(true);
-    }
-    const postAccounts = new Map<string, AccountSnapshot | null>();
-    if (result instanceof SimulatedTransactionInfo) {
-      const meta = result.meta();
-      const post = new Map(result.postAccounts().map((a) => [a.address as string, a]));
-      for (const wanted of config.accounts) {
-        const found = post.get(wanted);
-        postAccounts.set(
-          wanted,
-          found
-            ? {
-                lamports: found.lamports,
-                owner: found.programAddress,
-                executable: found.executable,
-                data: new Uint8Array(found.data),
-              }
-            : this.current(wanted),
-        );
-      }
-      return {
-        err: null,
-        logs: meta.logs(),
-        unitsConsumed: Number(meta.computeUnitsConsumed()),
-        postAccounts,
-        replacementBlockhash,
-      };
-    }
-    const failed = executionResult(result);
     return {
-      err: failed.ok ? null : failed.err,
-      logs: failed.meta.logs(),
-      unitsConsumed: Number(failed.meta.computeUnitsConsumed()),
-      postAccounts,
+      ...simulateOnSvm(this.svm, decoded.transaction, config, (addr) => this.current(addr)),
       replacementBlockhash,
     };
   }
@@ -387,14 +300,7 @@ export class LocalChain {
   }
 
   private current(addr: string): AccountSnapshot | null {
-    const account = this.svm.getAccount(address(addr));
-    if (!account.exists || account.lamports === 0n) return null;
-    return {
-      lamports: account.lamports,
-      owner: account.programAddress,
-      executable: account.executable,
-      data: new Uint8Array(account.data),
-    };
+    return readAccount(this.svm, addr);
   }
 
   private syncClockSysvar(): void {
@@ -414,27 +320,4 @@ export class LocalChain {
       createdAt: this.createdAt,
     });
   }
-}
-
-function setAccount(svm: LiteSVM, addr: string, snapshot: AccountSnapshot | null): void {
-  const account = snapshot ?? {
-    lamports: 0n,
-    owner: SYSTEM_PROGRAM,
-    executable: false,
-    data: new Uint8Array(),
-  };
-  svm.setAccount({
-    address: address(addr),
-    lamports: lamports(account.lamports),
-    programAddress: address(account.owner),
-    executable: account.executable,
-    data: account.data,
-    space: BigInt(account.data.length),
-  });
-}
-
-function sameAccount(a: AccountSnapshot | null, b: AccountSnapshot | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a.lamports !== b.lamports || a.owner !== b.owner || a.executable !== b.executable) return false;
-  return Buffer.from(a.data).equals(Buffer.from(b.data));
 }

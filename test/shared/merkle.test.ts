@@ -1,7 +1,13 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
-import { leafHash, merkleProof, merkleRoot, rootFromProof } from "../../src/shared/receipts/merkle.js";
+import {
+  leafHash,
+  merkleProof,
+  merkleProofs,
+  merkleRoot,
+  rootFromProof,
+} from "../../src/shared/receipts/merkle.js";
 
 const leaves = (n: number) =>
   Array.from({ length: n }, (_, i) => leafHash(new TextEncoder().encode(`receipt ${i}`)));
@@ -16,6 +22,14 @@ describe("the receipts' Merkle tree", () => {
         expect(proof.length).toBeLessThanOrEqual(Math.ceil(Math.log2(n)));
         expect(rootFromProof(tree[i] ?? "", proof)).toBe(root);
       }
+    }
+  });
+
+  it("builds every leaf's proof in one pass, equal to building each alone", () => {
+    expect(merkleProofs([])).toEqual([]);
+    for (let n = 1; n <= 40; n++) {
+      const tree = leaves(n);
+      expect(merkleProofs(tree)).toEqual(tree.map((_, i) => merkleProof(tree, i)));
     }
   });
 

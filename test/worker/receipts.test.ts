@@ -149,6 +149,18 @@ describe("receipts: signed, batched into a Merkle tree, anchored on the local ch
       `meridian-receipts-v1 ${view.proof?.batchId} ${view.proof?.root} ${view.proof?.leaves}`,
     ]);
 
+    // The proof was stored when the batch was cut; a receipt batched before proofs were stored
+    // (migration 0016) gets the same proof rebuilt from its batch.
+    const stored = await env.DB.prepare("SELECT leaf_index AS i, proof FROM receipts WHERE subject_id = ?")
+      .bind(first)
+      .first<{ i: number; proof: string }>();
+    expect(stored?.i).toBe(view.proof?.index);
+    expect(JSON.parse(stored?.proof ?? "null")).toEqual(view.proof?.steps);
+    await env.DB.prepare("UPDATE receipts SET leaf_index = NULL, proof = NULL WHERE subject_id = ?")
+      .bind(first)
+      .run();
+    expect((await receipt(first, user.apiKey)).proof).toEqual(view.proof);
+
     // Both attempts are leaves of the same tree; the node's owner sees the receipt too.
     const other = await receipt(second, owner.apiKey);
     expect(other.proof?.root).toBe(view.proof?.root);

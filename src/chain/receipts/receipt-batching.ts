@@ -2,7 +2,7 @@ import { and, asc, between, eq, isNull, sql } from "drizzle-orm";
 import { receiptBatches, receipts } from "../../../schema/receipts.js";
 import type { LedgerDb } from "../../ledger/ledger-db.js";
 import { newId } from "../../shared/ids.js";
-import { merkleRoot } from "../../shared/receipts/merkle.js";
+import { merkleProofs, merkleRoot, type ProofStep } from "../../shared/receipts/merkle.js";
 
 export interface BatchPolicy {
   /** Receipts wait at most this long (ms) for a batch. */
@@ -35,7 +35,10 @@ export async function cutBatches(db: LedgerDb, policy: BatchPolicy, now: number)
     if (!first || !last) return cut;
     if (waiting.length < policy.maxLeaves && now - first.createdAt < policy.intervalMs) return cut;
     const id = newId("rbt", now);
-    const root = merkleRoot(waiting.map((row) => row.leafHash));
+    const leaves = waiting.map((row) => row.leafHash);
+    const root = merkleRoot(leaves);
+    const proofs = merkleProofs(leaves);
+    const stored = waiting.map((row, index) => [row.seq, index, proofs[index] ?? []] as const);
     await db.batch([
       db.insert(receiptBatches).values({
         id,
@@ -50,9 +53,33 @@ export async function cutBatches(db: LedgerDb, policy: BatchPolicy, now: number)
         .update(receipts)
         .set({ batchId: id })
         .where(and(isNull(receipts.batchId), between(receipts.seq, first.seq, last.seq))),
+      ...proofStatements(db, stored),
     ]);
     cut += 1;
   }
+}
+
+/** Rows per statement: a chunk's JSON (~1 KB a proof) stays well under D1's 2 MB per value. */
+const PROOFS_PER_STATEMENT = 500;
+
+/**
+ * Each receipt's index and proof, stored with its batch so a read is one row (a proof rebuilt per
+ * read reads the whole batch). One statement per chunk, the rows passed as one JSON parameter, so
+ * a batch of 4,096 leaves is 9 statements, not 4,096.
+ */
+function proofStatements(db: LedgerDb, rows: readonly (readonly [number, number, ProofStep[]])[]) {
+  const statements = [];
+  for (let i = 0; i < rows.length; i += PROOFS_PER_STATEMENT) {
+    const chunk = JSON.stringify(rows.slice(i, i + PROOFS_PER_STATEMENT));
+    statements.push(
+      db
+        .update(receipts)
+        .set({ leafIndex: sql`json_extract(j.value, '$[1]')`, proof: sql`json_extract(j.value, '$[2]')` })
+        .from(sql`json_each(${chunk}) AS j`)
+        .where(sql`${receipts.seq} = json_extract(j.value, '$[0]')`),
+    );
+  }
+  return statements;
 }
 
 /** The leaf hashes of a batch in tree order: what a proof is built from. */

@@ -1,11 +1,22 @@
 import { eq } from "drizzle-orm";
+import { z } from "zod";
 import { nodeOwners } from "../../../schema/ledger.js";
-import { receiptBatches, receipts } from "../../../schema/receipts.js";
+import { type ReceiptRow, receiptBatches, receipts } from "../../../schema/receipts.js";
 import type { LedgerDb } from "../../ledger/ledger-db.js";
-import { merkleProof } from "../../shared/receipts/merkle.js";
+import { merkleProof, type ProofStep } from "../../shared/receipts/merkle.js";
 import { Receipt } from "../../shared/receipts/receipt.js";
-import { anchorMemo, type ReceiptView } from "../../shared/receipts/receipt-view.js";
+import { anchorMemo, ProofStepSchema, type ReceiptView } from "../../shared/receipts/receipt-view.js";
 import { batchLeaves, leafIndex } from "./receipt-batching.js";
+
+/** The stored proof; a receipt batched before proofs were stored (migration 0016) gets it rebuilt. */
+async function proofOf(db: LedgerDb, row: ReceiptRow): Promise<{ index: number; steps: ProofStep[] }> {
+  if (row.proof !== null && row.leafIndex !== null) {
+    return { index: row.leafIndex, steps: z.array(ProofStepSchema).parse(JSON.parse(row.proof)) };
+  }
+  const batchId = row.batchId ?? "";
+  const index = await leafIndex(db, batchId, row.seq);
+  return { index, steps: merkleProof(await batchLeaves(db, batchId), index) };
+}
 
 /**
  * A receipt with its proof and anchor, as `accountId` may see it: the account it charged or paid,
@@ -37,16 +48,8 @@ export async function receiptFor(
   if (row.batchId === null) return view;
   const batch = await db.select().from(receiptBatches).where(eq(receiptBatches.id, row.batchId)).get();
   if (!batch) return view;
-  const leaves = await batchLeaves(db, batch.id);
-  const index = await leafIndex(db, batch.id, row.seq);
   view.status = "batched";
-  view.proof = {
-    batchId: batch.id,
-    index,
-    leaves: batch.leaves,
-    root: batch.root,
-    steps: merkleProof(leaves, index),
-  };
+  view.proof = { batchId: batch.id, leaves: batch.leaves, root: batch.root, ...(await proofOf(db, row)) };
   if (batch.status === "anchored" && batch.signature && batch.slot !== null && batch.anchoredAt !== null) {
     view.status = "anchored";
     view.anchor = {

@@ -66,6 +66,29 @@ export function merkleProof(leaves: readonly string[], index: number): ProofStep
   return steps;
 }
 
+/**
+ * Every leaf's proof at once, from one pass over the tree (n log n hashes, where calling
+ * `merkleProof` per leaf would rebuild the tree n times): what a batch stores when it is cut.
+ */
+export function merkleProofs(leaves: readonly string[]): ProofStep[][] {
+  if (leaves.length === 0) return [];
+  const levels: string[][] = [[...leaves]];
+  for (let level = levels[0] ?? []; level.length > 1; ) {
+    level = nextLevel(level);
+    levels.push(level);
+  }
+  return leaves.map((_, index) => {
+    const steps: ProofStep[] = [];
+    let at = index;
+    for (const level of levels.slice(0, -1)) {
+      const sibling = at % 2 === 0 ? level[at + 1] : level[at - 1];
+      if (sibling !== undefined) steps.push(at % 2 === 0 ? { right: sibling } : { left: sibling });
+      at = Math.floor(at / 2);
+    }
+    return steps;
+  });
+}
+
 /** The root a leaf and its proof fold up to; compare it with the anchored root. */
 export function rootFromProof(leaf: string, proof: readonly ProofStep[]): string {
   let hash = leaf;
