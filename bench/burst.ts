@@ -20,6 +20,7 @@ import {
   freshState,
   installWriteCounters,
   readWriteCounts,
+  sqlite,
   startStack,
   total,
 } from "./support/wrangler.js";
@@ -133,6 +134,16 @@ class Fleet {
     }
   }
 
+  /** The agent errors that were retried, by kind (their first words, ids left out). */
+  errorKinds(): Record<string, number> {
+    const kinds: Record<string, number> = {};
+    for (const error of this.errors) {
+      const kind = error.replace(/[0-9a-f]{8,}|[A-Za-z0-9_-]{20,}/g, "…").slice(0, 100);
+      kinds[kind] = (kinds[kind] ?? 0) + 1;
+    }
+    return kinds;
+  }
+
   async until(n: number, ms: number): Promise<void> {
     const deadline = Date.now() + ms;
     while (this.runningAt.size < n) {
@@ -187,6 +198,24 @@ async function burst(
   return { placedMs: Math.round(wallMs), runningMs: Math.round(last - t0), queued, submitMs: summary(each) };
 }
 
+/** Why attempts were lost (their jobs' `lost` events), by reason with node ids and times left out. */
+async function lossReasons(d1: string): Promise<Record<string, number>> {
+  const text = await sqlite(
+    d1,
+    "SELECT status || ': ' || coalesce(reason, '') FROM job_events WHERE status IN ('lost', 'returned', 'refused');",
+    true,
+  );
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n").filter(Boolean)) {
+    const kind = line
+      .replace(/node [^ ]+/g, "node …")
+      .replace(/[0-9.]+ s\b/g, "… s")
+      .replace(/[0-9]+×/g, "…×");
+    out[kind] = (out[kind] ?? 0) + 1;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const state = await freshState();
   const d1 = await d1File(state);
@@ -217,6 +246,7 @@ async function main(): Promise<void> {
     const writesBefore = await readWriteCounts(d1);
     const big = await burst(user, fleet, jobCount, "burst");
     const writes = diffCounts(await readWriteCounts(d1), writesBefore);
+    const attempts = Number(await sqlite(d1, "SELECT count(*) FROM job_attempts;", true));
 
     const out = {
       date: new Date().toISOString(),
@@ -232,7 +262,15 @@ async function main(): Promise<void> {
         anchor: "Slurm 22.05 (tuned), same machine: 60 jobs started in 1.6 s",
         ratioToSlurm: Math.round((slurmSized.runningMs / 1600) * 100) / 100,
       },
+      attemptsPerJob: Math.round((attempts / (jobCount + slurmJobs + 10)) * 100) / 100,
+      attemptOutcomes: await sqlite(
+        d1,
+        "SELECT coalesce(outcome, 'open'), count(*) FROM job_attempts GROUP BY 1;",
+        true,
+      ),
+      attemptLosses: await lossReasons(d1),
       agentRequestsRetried: fleet.errors.length,
+      agentErrors: fleet.errorKinds(),
       connectionResetsResent: resets,
       workerRestartsResent: restarts,
       whereTheTimeGoes: {

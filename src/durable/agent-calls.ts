@@ -15,7 +15,7 @@ import type { ReclaimAnswer } from "./node-reclaim.js";
 import { nodeRecordOf } from "./node-registration.js";
 import { answerPoll } from "./poll-answer.js";
 import { admitSession } from "./poll-session.js";
-import { authenticate, type RegionContext } from "./region-context.js";
+import { answering, authenticate, type RegionContext } from "./region-context.js";
 import type { RegionLogs } from "./region-logs.js";
 import type { AgentCaller, AttemptRecord, JobRecord } from "./region-records.js";
 
@@ -98,11 +98,13 @@ export class AgentCalls {
     const region = this.region();
     const now = Date.now();
     const node = authenticate(region, caller, now);
-    const { job, member } = this.current(region, attemptId, node.id, report.fencing);
-    region.state.report(job, member, report, now);
-    if (report.type === "logs") await this.logs.write(job.id, member.id, report.chunks);
-    else await region.save();
-    return { accepted: true, stop: report.type === "exited" || member.stopping !== null };
+    return answering(region, node.id, caller.nonce, async () => {
+      const { job, member } = this.current(region, attemptId, node.id, report.fencing);
+      region.state.report(job, member, report, now);
+      if (report.type === "logs") await this.logs.write(job.id, member.id, report.chunks);
+      else await region.save();
+      return { accepted: true, stop: report.type === "exited" || member.stopping !== null };
+    });
   }
 
   /** A restarted agent asks which of the attempt containers it found are still its node's. */
@@ -112,10 +114,11 @@ export class AgentCalls {
     const now = Date.now();
     const node = authenticate(region, caller, now);
     admitSession(state.presence, node.id, request.session, now);
-    const answer = state.reclaim(node.id, request.attempts, now);
-    await region.save();
-    state.presence.requestAnswered(node.id, Date.now());
-    return answer;
+    return answering(region, node.id, caller.nonce, async () => {
+      const answer = state.reclaim(node.id, request.attempts, now);
+      await region.save();
+      return answer;
+    });
   }
 
   /** The job behind an attempt this node holds under this fencing number (a current lease only). */

@@ -3,7 +3,7 @@ import type {
   SpotCheckRequest,
   VerificationJudgement,
 } from "../shared/verification/messages.js";
-import { authenticate, type RegionContext } from "./region-context.js";
+import { answering, authenticate, type RegionContext } from "./region-context.js";
 import type { AgentCaller } from "./region-records.js";
 
 /**
@@ -19,10 +19,12 @@ export class ChallengeCalls {
     const region = this.region();
     const now = Date.now();
     const node = authenticate(region, caller, now);
-    const release = region.standing.desk.ready(node.id, challengeId, body, now);
-    // save() re-arms the alarm: it must now wake at the commit deadline, before the setup one.
-    await region.save();
-    return release;
+    return answering(region, node.id, caller.nonce, async () => {
+      const release = region.standing.desk.ready(node.id, challengeId, body, now);
+      // save() re-arms the alarm: it must now wake at the commit deadline, before the setup one.
+      await region.save();
+      return release;
+    });
   }
 
   /** The agent committed to a challenge's result: it gets the spot checks to answer. */
@@ -30,9 +32,11 @@ export class ChallengeCalls {
     const region = this.region();
     const now = Date.now();
     const node = authenticate(region, caller, now);
-    const request = region.standing.desk.commit(node.id, challengeId, body, now);
-    await region.save();
-    return request;
+    return answering(region, node.id, caller.nonce, async () => {
+      const request = region.standing.desk.commit(node.id, challengeId, body, now);
+      await region.save();
+      return request;
+    });
   }
 
   /** The agent opened the rows asked for: the GPU is judged, and the node's standing follows. */
@@ -43,10 +47,12 @@ export class ChallengeCalls {
   ): Promise<{ outcome: VerificationJudgement["outcome"]; judgement: VerificationJudgement }> {
     const region = this.region();
     const node = authenticate(region, caller, Date.now());
-    const judgement = await region.standing.desk.answer(node.id, challengeId, body, Date.now());
-    this.judged([judgement], Date.now());
-    await region.save();
-    return { outcome: judgement.outcome, judgement };
+    return answering(region, node.id, caller.nonce, async () => {
+      const judgement = await region.standing.desk.answer(node.id, challengeId, body, Date.now());
+      this.judged([judgement], Date.now());
+      await region.save();
+      return { outcome: judgement.outcome, judgement };
+    });
   }
 
   /** The alarm's part: challenges past their windows are judged, and nodes due one are woken. */

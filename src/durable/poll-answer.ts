@@ -37,6 +37,7 @@ export async function answerPoll(
   const stop = state.heartbeat(nodeId, request.acceptingWork, request.running, request.rttMs, now);
   let challenges = parts.challengesFor(nodeId, now);
   await parts.save();
+  state.pollHeld(nodeId, token);
   const taken = new Set(request.running.map((r) => r.attemptId));
   let work = state.workFor(nodeId, taken, now);
   const empty = (): boolean =>

@@ -37,3 +37,21 @@ export function authenticate(region: RegionContext, caller: AgentCaller, now: nu
   }
   return node;
 }
+
+/**
+ * Runs an agent request of `node` the region now owes an answer (`token`, its nonce): until it
+ * answers, however long its D1 flush waits, the node counts as present and keeps its leases.
+ */
+export async function answering<T>(
+  region: RegionContext,
+  nodeId: string,
+  token: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  region.state.requestOpened(nodeId, token, Date.now());
+  try {
+    return await work();
+  } finally {
+    region.state.requestAnswered(nodeId, token, Date.now());
+  }
+}

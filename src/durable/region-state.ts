@@ -9,6 +9,7 @@ import { avoidanceToLift } from "./lost-node-avoidance.js";
 import type { NodePresence } from "./node-presence.js";
 import { type ReclaimAnswer, reclaimAttempts } from "./node-reclaim.js";
 import { type HandoverParts, workFor } from "./node-work.js";
+import { OwedAnswers } from "./owed-answers.js";
 import type { Pacing } from "./poll-pacing.js";
 import { RegionJobs } from "./region-jobs.js";
 import { RegionNodes } from "./region-nodes.js";
@@ -32,6 +33,8 @@ export class RegionState {
   private readonly nodeBook: RegionNodes;
   private readonly book: JobBook;
   private readonly lifecycle: RegionJobs;
+  /** Agent requests taken and not yet answered (see owed-answers.ts). */
+  private readonly owed = new OwedAnswers();
   private passes = 0;
 
   constructor(
@@ -148,12 +151,35 @@ export class RegionState {
    */
   pollOpened(nodeId: string, token: string, now: number): void {
     this.nodeBook.pollOpened(nodeId, token, now);
+    this.owed.open(nodeId, token);
     this.settle(now);
   }
 
   /** The held poll was answered. */
   pollAnswered(nodeId: string, token: string, now: number): void {
+    this.owed.close(nodeId, token);
     this.nodeBook.presence.pollAnswered(nodeId, token, now);
+  }
+
+  /**
+   * The region took a request of the node under `token` (its nonce) and owes it an answer: until
+   * `requestAnswered`, the node is present (as while a poll is held) and its attempts keep their
+   * leases. A poll is owed from its arrival until it is held (`pollHeld`) or answered.
+   */
+  requestOpened(nodeId: string, token: string, now: number): void {
+    this.nodeBook.presence.pollOpened(nodeId, token, now);
+    this.owed.open(nodeId, token);
+  }
+
+  /** The request's answer went out: the node's next request is due one of its usual gaps from now. */
+  requestAnswered(nodeId: string, token: string, now: number): void {
+    this.owed.close(nodeId, token);
+    this.nodeBook.presence.pollAnswered(nodeId, token, now);
+  }
+
+  /** A poll's heartbeat is saved and it now waits for work: the node is waiting, not the region. */
+  pollHeld(nodeId: string, token: string): void {
+    this.owed.close(nodeId, token);
   }
 
   /**
@@ -161,6 +187,7 @@ export class RegionState {
    * Its attempts are kept for the reconnect window; false when that poll was no longer held.
    */
   pollDropped(nodeId: string, token: string, now: number): boolean {
+    this.owed.close(nodeId, token);
     const dropped = this.nodeBook.pollDropped(nodeId, token, now);
     this.settle(now);
     return dropped;
@@ -240,6 +267,12 @@ export class RegionState {
     return answer;
   }
 
+  private *activeAttempts(nodeId: string): Generator<string> {
+    for (const jobId of this.book.attempts.jobIdsOn(nodeId))
+      for (const member of this.book.jobs.get(jobId)?.members ?? [])
+        if (member.nodeId === nodeId && member.endedAt === null) yield member.id;
+  }
+
   /** The jobs with an attempt on this node now, for its provider. */
   jobsOnNode(nodeId: string): { jobId: string; attemptId: string; status: JobStatus }[] {
     const out: { jobId: string; attemptId: string; status: JobStatus }[] = [];
@@ -293,6 +326,9 @@ export class RegionState {
     for (const nodeId of this.nodeBook.records.keys())
       if (this.nodeBook.standingChanged(nodeId, now)) this.nodeBook.refresh(nodeId, now);
     this.nodeBook.parkSilent(now);
+    // A node waiting for the region's answer cannot renew its leases: they hold until it has it.
+    for (const nodeId of this.owed.nodes())
+      for (const id of this.activeAttempts(nodeId)) this.lifecycle.renewLease(id, now);
     // The node-loss pass. A node gone (its dropped connection did not return, or silent past its
     // rhythm) loses its attempts now, not when their leases run out; whatever a node loses in
     // this pass, by its absence or by lapsed leases, is one incident of that node.
