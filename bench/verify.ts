@@ -26,6 +26,8 @@ import {
 } from "../src/shared/verification/challenge-lifecycle.js";
 import { challengeSizeFor, commitWindowMs, computeMsAt } from "../src/shared/verification/challenge-size.js";
 import { prepareCpuBenchmark } from "../src/shared/verification/cpu-benchmark.js";
+import { reportedVramMib } from "../src/shared/verification/device-model.js";
+import { memoryWalkFor } from "../src/shared/verification/memory-size.js";
 import { leafDigest, merkleDepth, nodeDigest } from "../src/shared/verification/merkle.js";
 import type { VerificationAnswer, VerificationChallenge } from "../src/shared/verification/messages.js";
 import { cryptoRandomBytes, type RandomBytes } from "../src/shared/verification/random-source.js";
@@ -127,10 +129,13 @@ async function verifierCost(model: GpuModel): Promise<void> {
       nodeId: NODE,
       gpu: { uuid: "GPU-bench", model: model.id, vramMib: model.vramGb * 1000 },
       now: 0,
+      // The compute phase's checks; the memory phase's are timed on their own (verify-walk.ts).
+      memory: null,
     });
     const { challenge } = record;
     const readyStarted = performance.now();
     const ready = acceptReady(record, { challengeId: challenge.id }, { nodeId: NODE, now: 500 });
+    if (ready.record.state !== "released") throw new Error("a compute-only challenge releases at once");
     const readyMs = performance.now() - readyStarted;
     // One random stream per iteration, read twice: by the forger, then by the verifier's plan.
     const stream = cryptoRandomBytes(4096);
@@ -181,6 +186,7 @@ async function agentCpu(n: number, blocks: number): Promise<void> {
     gpu: { uuid: "GPU-bench", model: model.id, vramMib: 81_559 },
     now: 0,
     size: { n, blocks },
+    memory: null,
   });
   const runs: Array<[string, () => Promise<PreparedBenchmark>]> = [
     ["TypeScript (cpu-benchmark.ts)", () => prepareCpuBenchmark(challenge)],
@@ -191,6 +197,7 @@ async function agentCpu(n: number, blocks: number): Promise<void> {
   ];
   const release = {
     challengeId: challenge.id,
+    phase: "compute" as const,
     seed: toHex(cryptoRandomBytes(32)),
     releasedAt: 0,
     expiresAt: 0,
@@ -223,7 +230,7 @@ function windowRow(model: GpuModel): void {
 
 function schedule(model: GpuModel): void {
   const size = challengeSizeFor(model);
-  const busyMs = estimateChallengeGpuMs(model, size);
+  const busyMs = estimateChallengeGpuMs(model, size, memoryWalkFor(model, reportedVramMib(model)));
   let busy = 0;
   let total = 0;
   for (let i = 0; i < 100_000; i++) {

@@ -15,6 +15,8 @@ export interface NodeStanding {
   eligible(nodeId: string, now: number): boolean;
   reputation(nodeId: string, now: number): number | undefined;
   verifiedTflops(nodeId: string): number | undefined;
+  /** What a verified node's GPUs are listed as, by uuid: the parts they measured as (verification). */
+  listedModels?(nodeId: string): ReadonlyMap<string, string> | undefined;
   /** 1 for a healthy node, lower for one running hot or reporting GPU errors. */
   healthFactor(node: NodeRecord): number;
   /** What the node did: came online, went offline, acknowledged or ended an attempt. */
@@ -69,6 +71,10 @@ export class RegionStanding implements NodeStanding {
 
   verifiedTflops(nodeId: string): number | undefined {
     return this.desk.verifiedTflops(nodeId);
+  }
+
+  listedModels(nodeId: string): ReadonlyMap<string, string> | undefined {
+    return this.desk.listedModels(nodeId);
   }
 
   healthFactor(node: NodeRecord): number {

@@ -166,6 +166,7 @@ export class RegionNodes {
         schedulable: this.schedulable(nodeId, now),
         reputation: reputation === undefined ? undefined : reputation * standing.healthFactor(node),
         verifiedTflops: standing.verifiedTflops(nodeId),
+        listedModels: standing.listedModels?.(nodeId),
         rttMs: this.live.get(nodeId)?.rttMs,
         ...locationFacts(node),
       }),

@@ -17,16 +17,11 @@ import type {
   VerificationJudgement,
 } from "../shared/verification/messages.js";
 import { cryptoRandomBytes, type RandomBytes } from "../shared/verification/random-source.js";
-import { estimateChallengeGpuMs, nextChallengeDelayMs } from "../shared/verification/rechallenge-schedule.js";
 import { VerificationError } from "../shared/verification/verification-error.js";
+import { recordJudgement } from "./verification/desk-judgement.js";
 import type { DeskChanges, DeskNode, DeskOptions } from "./verification/desk-options.js";
 import { minOf, statusOf, type VerificationStatus } from "./verification/desk-status.js";
-import {
-  clearForeignTwins,
-  type ForeignTwin,
-  holdSuspect,
-  markForeignTwin,
-} from "./verification/foreign-twins.js";
+import { clearForeignTwins, type ForeignTwin, markForeignTwin } from "./verification/foreign-twins.js";
 import { markTwins, twinsOf } from "./verification/gpu-twins.js";
 import {
   fingerprintOf,
@@ -197,6 +192,7 @@ export class VerificationDesk {
       ...this.lifecycle(),
       ...(this.options.dtype ? { dtype: this.options.dtype } : {}),
       ...(this.options.size ? { size: this.options.size } : {}),
+      ...(this.options.memory !== undefined ? { memory: this.options.memory } : {}),
     });
     gpu.challenge = record;
     gpu.round = round ?? record.challenge.id;
@@ -307,6 +303,16 @@ export class VerificationDesk {
     return node ? statusOf(node) : undefined;
   }
 
+  /**
+   * What each GPU of a verified node is listed and priced as: the catalogue part its measurements
+   * matched (part-classifier.ts), by uuid; undefined for a node not verified.
+   */
+  listedModels(nodeId: string): Map<string, string> | undefined {
+    const node = this.nodes.get(nodeId);
+    if (!node || nodeOutcome(node) !== "verified") return undefined;
+    return new Map(node.gpus.flatMap((gpu) => (gpu.listedAs ? [[gpu.uuid, gpu.listedAs] as const] : [])));
+  }
+
   /** Mean measured TFLOP/s per GPU of a verified node, for the scheduler; undefined otherwise. */
   verifiedTflops(nodeId: string): number | undefined {
     const node = this.nodes.get(nodeId);
@@ -365,33 +371,12 @@ export class VerificationDesk {
     record: ChallengeRecord,
     judgement: VerificationJudgement,
   ): void {
-    gpu.challenge = record;
-    gpu.outcome = judgement.outcome;
-    gpu.reasons = judgement.reasons;
-    gpu.lastJudgedAt = judgement.judgedAt;
-    if (judgement.measured) {
-      gpu.measured = { tflops: judgement.measured.tflops, bandwidthGBps: judgement.measured.bandwidthGBps };
-    }
-    if (judgement.outcome === "verified") gpu.lastVerifiedAt = judgement.judgedAt;
-    holdSuspect(gpu);
-    const delay = nextChallengeDelayMs({
-      outcome: judgement.outcome,
-      busyMs: this.busyMs(previous),
+    recordJudgement(gpu, record, previous, judgement, {
       random: this.random,
-      ...(this.options.targetFraction !== undefined ? { targetFraction: this.options.targetFraction } : {}),
+      targetFraction: this.options.targetFraction,
+      models: this.options.models,
     });
-    gpu.nextChallengeAt = delay === undefined ? null : judgement.judgedAt + delay;
     this.touch(node.nodeId);
-  }
-
-  /**
-   * GPU time a challenge holds, for the re-challenge interval: the estimate from the claimed part
-   * and the challenge's size alone. Nothing the agent reports (a `totalMs` of 10^12 once made the
-   * next challenge millennia away) and nothing it controls (how slowly it answers) moves it.
-   */
-  private busyMs(record: ChallengeRecord): number {
-    const model = this.models(record.challenge.model);
-    return model ? estimateChallengeGpuMs(model, record.challenge) : 0;
   }
 
   /** What every lifecycle step takes from the desk's options. */

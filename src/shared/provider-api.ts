@@ -50,6 +50,10 @@ export const VerificationStatusView = z.object({
       open: z.boolean(),
       tflops: z.number().nullable(),
       bandwidthGBps: z.number().nullable(),
+      /** The VRAM its memory phase proved, MiB (null before one). */
+      provenVramMib: z.number().nullable(),
+      /** The catalogue part its measurements matched: what it is listed and priced as. */
+      listedAs: z.string().nullable(),
       /** The verifier's findings: why a GPU is suspect or rejected (the transcript's verdict). */
       reasons: z.array(JudgementReason),
       lastVerifiedAt: z.number().nullable(),

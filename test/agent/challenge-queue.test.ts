@@ -18,6 +18,7 @@ function challenge(i: number): VerificationChallenge {
     blocks: 1,
     dtype: "bf16",
     bandwidthBytes: 2 ** 30,
+    memory: null,
     issuedAt: Date.now(),
     readyBy: Date.now() + 60_000,
   };
@@ -34,6 +35,7 @@ describe("the agent's challenge queue", () => {
       await new Promise((resolve) => setTimeout(resolve, c.gpuUuid === "GPU-0" ? 5 : 40));
       events.push(`prepared ${c.gpuUuid}`);
       return {
+        walk: async () => "ef".repeat(32),
         run: async (release) => {
           running++;
           mostAtOnce = Math.max(mostAtOnce, running);
@@ -64,6 +66,7 @@ describe("the agent's challenge queue", () => {
           events.push(`ready ${challengeId.slice(-1)}`);
           return {
             challengeId,
+            phase: "compute",
             seed: "cd".repeat(32),
             releasedAt: Date.now(),
             expiresAt: Date.now() + 30_000,

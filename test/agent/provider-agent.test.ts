@@ -78,18 +78,24 @@ describe("provider agent", () => {
       gpu: { uuid: H100_UUID, model: "H100-SXM", vramMib: 81_559 },
       now: Date.now(),
       size: { n: 32, blocks: 2 },
+      memory: { words: 1024 * 16, lanes: 32, segmentSteps: 8, segments: 2, groupLanes: 8, pageGroups: 2 },
     });
     plane.challenge(record);
     await plane.until(() => plane.judgements.length === 1);
 
     const paths = plane.requests.map((request) => request.path);
     const base = `/v1/agent/challenges/${record.challenge.id}`;
-    // In protocol order: the seed is asked for only once prepared, then the commit, then the openings.
+    // In protocol order: the memory seed is asked for only once prepared, the compute seed with the
+    // walk's root, then the commit, then the openings (rows and walk groups).
     expect(paths.filter((path) => path.startsWith(base))).toEqual([
+      `${base}/ready`,
       `${base}/ready`,
       `${base}/commit`,
       `${base}/answer`,
     ]);
+    const readies = plane.requests.filter((request) => request.path === `${base}/ready`);
+    expect(readies[0]?.body).toEqual({ challengeId: record.challenge.id });
+    expect(readies[1]?.body).toMatchObject({ memory: { root: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     expect(plane.requests.every((request) => request.signatureValid)).toBe(true);
     const [judgement] = plane.judgements;
     // Every opened row was right; a CPU is of course judged far too slow for an H100.

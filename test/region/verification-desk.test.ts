@@ -31,7 +31,7 @@ function h100Node(id = NODE, uuids = ["GPU-a"]): DeskNode {
 }
 
 function newDesk(seed = 1): VerificationDesk {
-  return new VerificationDesk({ random: seededRandom(seed), size: SMALL, models: testModels });
+  return new VerificationDesk({ random: seededRandom(seed), size: SMALL, memory: null, models: testModels });
 }
 
 /** How a test agent answers: the real TypeScript benchmark, with figures and openings it may doctor. */
@@ -104,7 +104,12 @@ describe("what the desk challenges", () => {
   });
 
   it("hands out one at a time when told to (maxOpenPerNode)", () => {
-    const desk = new VerificationDesk({ random: seededRandom(2), size: SMALL, maxOpenPerNode: 1 });
+    const desk = new VerificationDesk({
+      random: seededRandom(2),
+      size: SMALL,
+      memory: null,
+      maxOpenPerNode: 1,
+    });
     desk.onRegistered(h100Node(NODE, ["GPU-a", "GPU-b", "GPU-c"]), T0);
     expect(desk.challengesFor(NODE, T0).map((c) => c.gpuUuid)).toEqual(["GPU-a"]);
   });
@@ -137,7 +142,7 @@ describe("what the desk challenges", () => {
   });
 
   it("lets a node without GPUs work, and an unverified one only when verification is not required", () => {
-    const lax = new VerificationDesk({ size: SMALL, requireVerified: false });
+    const lax = new VerificationDesk({ size: SMALL, memory: null, requireVerified: false });
     lax.onRegistered(h100Node(), T0);
     expect(lax.eligibleForWork(NODE)).toBe(true);
     const strict = newDesk();

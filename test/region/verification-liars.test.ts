@@ -27,7 +27,7 @@ function node(id: string, uuids: string[], model = "H100-SXM", vramMib = H100_MI
 }
 
 function desk(seed = 1): VerificationDesk {
-  return new VerificationDesk({ random: seededRandom(seed), size: SIZE, models: testModels });
+  return new VerificationDesk({ random: seededRandom(seed), size: SIZE, memory: null, models: testModels });
 }
 
 async function refusal(action: () => unknown): Promise<string> {

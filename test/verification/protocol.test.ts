@@ -35,6 +35,7 @@ import { digestKeys, digestVectorBytes, rowDigest } from "../../src/shared/verif
 import { matrixKeys } from "../../src/shared/verification/seeded-matrix.js";
 import { VerificationError } from "../../src/shared/verification/verification-error.js";
 import {
+  asReleased,
   H100_VRAM_MIB,
   h100Figures,
   issueSmall,
@@ -195,6 +196,7 @@ describe("an honest agent", () => {
       [128, 4],
     ] as const) {
       const record = issueChallenge({
+        memory: null,
         nodeId: NODE,
         gpu: { uuid: "GPU-x", model: "H100-SXM", vramMib: H100_VRAM_MIB },
         now: T0,
@@ -276,6 +278,7 @@ describe("a lying agent is caught every time", () => {
     expect(cpuMs).toBeGreaterThan(commitWindowMs(model, size));
     const record = released(
       issueChallenge({
+        memory: null,
         nodeId: NODE,
         gpu: { uuid: "GPU-x", model: "H100-SXM", vramMib: H100_VRAM_MIB },
         now: T0,
@@ -474,7 +477,7 @@ describe("a lying agent is caught every time", () => {
     });
     expect(again.release).toEqual(first.release);
     expect(again.record).toBe(first.record);
-    const record = first.record;
+    const record = asReleased(first.record);
     const commit = await agent.commit(record.challenge, record.release);
     expect(await refusal(() => acceptCommit(issued, commit, { nodeId: NODE, now: T0 + 1_500 }))).toBe(
       "challenge_not_released",
@@ -595,6 +598,7 @@ describe("challenge sizing and the compute-bound window", () => {
         model.vramGb * 1000,
       );
       const issued = issueChallenge({
+        memory: null,
         nodeId: NODE,
         gpu: { uuid: "GPU-x", model: model.id, vramMib: model.vramGb * 1000 },
         now: T0,
@@ -627,6 +631,7 @@ describe("challenge sizing and the compute-bound window", () => {
   const fullSize = (model: string) =>
     released(
       issueChallenge({
+        memory: null,
         nodeId: NODE,
         gpu: { uuid: "GPU-x", model, vramMib: H100_VRAM_MIB },
         now: T0,
@@ -681,6 +686,7 @@ describe("challenge sizing and the compute-bound window", () => {
     const issued = fullSize("H100-SXM");
     const late = released(
       issueChallenge({
+        memory: null,
         nodeId: NODE,
         gpu: { uuid: "GPU-x", model: "H100-SXM", vramMib: H100_VRAM_MIB },
         now: T0,

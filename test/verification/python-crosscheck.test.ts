@@ -7,7 +7,7 @@ import {
   acceptCommit,
   acceptReady,
 } from "../../src/shared/verification/challenge-lifecycle.js";
-import { computeProduct } from "../../src/shared/verification/cpu-benchmark.js";
+import { computeProduct, walkOnCpu } from "../../src/shared/verification/cpu-benchmark.js";
 import { h100Figures, issueSmall, NODE, seededRandom, T0, testModels } from "./support.js";
 
 /**
@@ -110,6 +110,59 @@ describe.skipIf(backends.length === 0)("gpu-bench.py computes exactly what the T
       });
     }
   }
+
+  it.runIf(backends.includes("numpy"))(
+    "numpy: the memory phase walks to the same root, and its openings verify",
+    async () => {
+      const memory = {
+        words: 2048 * 16,
+        lanes: 64,
+        segmentSteps: 8,
+        segments: 3,
+        groupLanes: 8,
+        pageGroups: 2,
+      };
+      const issued = issueSmall({ seed: 77, n: 32, blocks: 2, memory });
+      const prepared = await startBenchmark(
+        issued.challenge,
+        hostProcessLauncher({ backend: "numpy", ...(found ? { python: found.python } : {}) }),
+      );
+      try {
+        const context = { nodeId: NODE, random: seededRandom(78), models: testModels };
+        const first = acceptReady(
+          issued,
+          { challengeId: issued.challenge.id },
+          { ...context, now: T0 + 1_000 },
+        );
+        const root = await prepared.walk(first.release);
+        expect(root).toBe((await walkOnCpu(issued.challenge, first.release.seed)).root);
+        const second = acceptReady(
+          first.record,
+          { challengeId: issued.challenge.id, memory: { root } },
+          { ...context, now: T0 + 1_300 },
+        );
+        const session = await prepared.run(second.release);
+        const measured = h100Figures(issued.challenge);
+        const at = T0 + 1_300 + Math.ceil(measured.matmulMs * 1.02);
+        const committed = acceptCommit(
+          second.record,
+          { ...session.commit, measured },
+          { nodeId: NODE, now: at, random: seededRandom(79) },
+        );
+        const answer = await session.answer(committed.request);
+        expect(answer.walk?.length).toBe(committed.request.walkGroups?.length);
+        const { judgement } = await acceptAnswer(committed.record, answer, {
+          nodeId: NODE,
+          now: at + 500,
+          models: testModels,
+        });
+        expect(judgement.reasons.filter((r) => /walk|opening|entry|digest|proof/.test(r.code))).toEqual([]);
+        expect(judgement.measured?.provenVramMib).toBe((memory.words * 4) / 2 ** 20);
+      } finally {
+        await prepared.close();
+      }
+    },
+  );
 
   it("reports the script's own failure with its reason", async () => {
     const { challenge } = issueSmall();

@@ -6,6 +6,7 @@ import {
   type ModelLookup,
 } from "../../src/shared/verification/challenge-lifecycle.js";
 import { flopsOf } from "../../src/shared/verification/challenge-size.js";
+import type { MemoryWalkSize } from "../../src/shared/verification/memory-size.js";
 import type { VerificationChallenge, VerificationCommit } from "../../src/shared/verification/messages.js";
 import type { RandomBytes } from "../../src/shared/verification/random-source.js";
 import { hash32 } from "../../src/shared/verification/seeded-matrix.js";
@@ -64,6 +65,8 @@ export function issueSmall(
     vramMib?: number;
     model?: string;
     nodeId?: string;
+    /** The memory phase: none by default (these tests are of the compute phase). */
+    memory?: MemoryWalkSize | null;
   } = {},
 ): ChallengeRecord & { state: "issued" } {
   return issueChallenge({
@@ -71,6 +74,7 @@ export function issueSmall(
     gpu: { uuid: "GPU-test", model: options.model ?? "H100-SXM", vramMib: options.vramMib ?? H100_VRAM_MIB },
     now: T0,
     size: { n: options.n ?? 64, blocks: options.blocks ?? 2 },
+    memory: options.memory ?? null,
     random: seededRandom(options.seed ?? 1),
     models: testModels,
   });
@@ -101,14 +105,22 @@ export function released(
   seed = 1,
   models: ModelLookup = testModels,
 ): ChallengeRecord & { state: "released" } {
-  return acceptReady(
-    record,
-    { challengeId: record.challenge.id },
-    {
-      nodeId: record.challenge.nodeId,
-      now,
-      random: seededRandom(1_000 + seed),
-      models,
-    },
-  ).record;
+  return asReleased(
+    acceptReady(
+      record,
+      { challengeId: record.challenge.id },
+      {
+        nodeId: record.challenge.nodeId,
+        now,
+        random: seededRandom(1_000 + seed),
+        models,
+      },
+    ).record,
+  );
+}
+
+/** A record past its ready, which must have released the compute phase (no memory phase). */
+export function asReleased(record: ChallengeRecord): ChallengeRecord & { state: "released" } {
+  if (record.state !== "released") throw new Error(`expected a released record, not ${record.state}`);
+  return record;
 }

@@ -173,7 +173,16 @@ describe("proof-of-GPU through the Region object", () => {
 
     const readied = await liar.send(readyPath, ready);
     expect(readied.status).toBe(200);
-    const release = (await readied.json()) as ChallengeRelease;
+    // The memory phase's seed first: the walk at 75% of an H100's bandwidth plus its fill.
+    const memoryRelease = (await readied.json()) as ChallengeRelease;
+    expect(memoryRelease.phase).toBe("memory");
+    expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeGreaterThan(3_000);
+    expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeLessThan(10_000);
+    // The walk's root (this liar's is made up) releases the compute phase's seed.
+    const walked = { challengeId: challenge.id, memory: { root: "ab".repeat(32) } };
+    const release = (await (await liar.send(readyPath, walked)).json()) as ChallengeRelease;
+    expect(release.phase).toBe("compute");
+    expect(release.seed).not.toBe(memoryRelease.seed);
     expect(release.challengeId).toBe(challenge.id);
     expect(release.seed).toMatch(/^[0-9a-f]{64}$/);
     expect(release.releasedAt).toBeLessThanOrEqual(Date.now());
@@ -181,7 +190,7 @@ describe("proof-of-GPU through the Region object", () => {
     expect(release.expiresAt - release.releasedAt).toBeGreaterThan(25_000);
     expect(release.expiresAt - release.releasedAt).toBeLessThan(40_000);
     // A repeated ready (a lost answer) gets the same release; a released challenge is not handed out.
-    expect(await (await liar.send(readyPath, ready)).json()).toEqual(release);
+    expect(await (await liar.send(readyPath, walked)).json()).toEqual(release);
     expect((await liar.poll()).challenges).toEqual([]);
 
     await expectError(await stranger.send(commitPath, commit), 403, "challenge_not_yours");

@@ -8,6 +8,7 @@ import {
   type VerificationChallenge,
   VerificationCommit,
 } from "../../shared/verification/messages.js";
+import { WalkOpening } from "../../shared/verification/walk-messages.js";
 import type { BenchLauncher, BenchProcess } from "./bench-process.js";
 
 /** What gpu-bench.py prints; validated here so a broken script fails with a reason, not later. */
@@ -20,7 +21,12 @@ const ScriptLine = z.discriminatedUnion("type", [
     backend: z.string(),
     device: z.string(),
   }),
-  z.object({ type: z.literal("answer"), openings: z.array(LeafOpening) }),
+  z.object({ type: z.literal("walk"), root: z.string().regex(/^[0-9a-f]{64}$/) }),
+  z.object({
+    type: z.literal("answer"),
+    openings: z.array(LeafOpening),
+    walk: z.array(WalkOpening).optional(),
+  }),
   z.object({ type: z.literal("error"), message: z.string() }),
 ]);
 type ScriptLine = z.infer<typeof ScriptLine>;
@@ -86,6 +92,19 @@ export async function startBenchmark(
     throw error;
   }
   let ran = false;
+  const walk = async (release: ChallengeRelease): Promise<string> => {
+    if (closed) throw new BenchmarkError(challenge.id, "the benchmark is closed");
+    try {
+      bench.stdin.write(`${JSON.stringify(release)}\n`);
+      const line = await nextLine(bench, challenge.id);
+      if (line.type !== "walk")
+        throw new BenchmarkError(challenge.id, "the script did not walk its working set");
+      return line.root;
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  };
   const run = async (release: ChallengeRelease): Promise<BenchmarkSession> => {
     if (closed) throw new BenchmarkError(challenge.id, "the benchmark is closed");
     if (ran) throw new BenchmarkError(challenge.id, "the benchmark runs once");
@@ -114,7 +133,11 @@ export async function startBenchmark(
             bench.stdin.write(`${JSON.stringify(request)}\n`);
             const reply = await nextLine(bench, challenge.id);
             if (reply.type !== "answer") throw new BenchmarkError(challenge.id, "the script committed twice");
-            return { challengeId: challenge.id, openings: reply.openings };
+            return {
+              challengeId: challenge.id,
+              openings: reply.openings,
+              ...(reply.walk ? { walk: reply.walk } : {}),
+            };
           } finally {
             await close();
           }
@@ -126,5 +149,5 @@ export async function startBenchmark(
       throw error;
     }
   };
-  return { run, close };
+  return { walk, run, close };
 }

@@ -153,7 +153,15 @@ export class ChallengeQueue {
     let session: BenchmarkSession | undefined;
     try {
       // A lost answer is safe to retry: the Region answers a repeated ready with the same release.
-      const release = await client.readyChallenge({ challengeId: challenge.id }, { retries: 2 });
+      let release = await client.readyChallenge({ challengeId: challenge.id }, { retries: 2 });
+      if (release.phase === "memory") {
+        // The memory phase first: its root, sent as a second ready, releases the compute seed.
+        const root = await this.withinDeadline(release.expiresAt, closable(prepared.walk(release)));
+        release = await client.readyChallenge(
+          { challengeId: challenge.id, memory: { root: root.value } },
+          { retries: 2 },
+        );
+      }
       session = await this.withinDeadline(release.expiresAt, prepared.run(release));
       const request = await client.commitChallenge(session.commit, { retries: 2 });
       const answer = await session.answer(request);
@@ -166,6 +174,11 @@ export class ChallengeQueue {
       await session?.close().catch(() => undefined);
     }
   }
+}
+
+/** A value the deadline guard can hold: nothing to close (the prepared benchmark owns the walk). */
+async function closable<T>(value: Promise<T>): Promise<{ value: T; close(): Promise<void> }> {
+  return { value: await value, close: async () => undefined };
 }
 
 function nameOf(challenge: VerificationChallenge): string {

@@ -4,10 +4,13 @@
 Talks JSON lines over stdin/stdout so it runs the same as a host process or inside a container:
   stdin  line 1: the challenge (VerificationChallenge, src/shared/verification/messages.ts; no seed)
   stdout line 1: {"type": "prepared"} once VRAM was filled, bandwidth measured and kernels warmed
-  stdin  line 2: the release {"challengeId", "seed", "releasedAt", "expiresAt"}: the timed part
+  stdin  line 2: the release {"challengeId", "phase", "seed", "releasedAt", "expiresAt"}: timed
+  where "phase" is "memory" (the challenge has a memory phase):
+    stdout: {"type": "walk", "root"} once the working set is filled and walked
+    stdin:  the compute phase's release
   stdout line 2: {"type": "commit", "root", "measured", "backend", "device"}
-  stdin  line 3: the spot-check request {"challengeId", "leaves": [...], ...}
-  stdout line 3: {"type": "answer", "openings": [{"leaf", "row", "digests", "proof"}]}
+  stdin  line 3: the spot-check request {"challengeId", "leaves": [...], "walkGroups"?: [...], ...}
+  stdout line 3: {"type": "answer", "openings": [{"leaf", "row", "digests", "proof"}], "walk"?: [...]}
 On failure: {"type": "error", "message"} and exit status 1. Progress goes to stderr.
 
 The seeded generation, canonical rounding, row digests and block Merkle tree below must stay
@@ -158,6 +161,133 @@ def merkle_proof(levels, index):
     return proof
 
 
+# --- the memory phase (memory-walk.ts, walk-commitment.ts) --------------------------------------
+# The same on numpy int64 arrays and torch int64 tensors: every value in [0, 2^32), multipliers
+# below 2^31, so no product leaves signed 64-bit range.
+
+CHUNK_WORDS = 16
+WORD_ROUNDS = 16
+FOLD_MULTIPLIER = 0x5BD1E995
+WORD_STREAM, LANE_STREAM, CHECKPOINT_STREAM = 0xFFFFFFF0, 0xFFFFFFF1, 0xFFFFFFF2
+
+
+def walk_constants(keys):
+    return {
+        "k0": keys[0],
+        "k1": keys[1],
+        "word": stream_constant(keys, WORD_STREAM),
+        "lane": stream_constant(keys, LANE_STREAM),
+        "checkpoint": stream_constant(keys, CHECKPOINT_STREAM),
+    }
+
+
+def working_set_words(c, index):
+    """Words `index` (int64 array/tensor) of the working set."""
+    a = (index & MASK) ^ c["k0"]
+    b = (index >> 32) ^ c["k1"]
+    for r in range(WORD_ROUNDS):
+        a = hash32(((a ^ c["word"]) + b + r) & MASK)
+        b = hash32(((b ^ c["lane"]) + a) & MASK)
+    return a ^ b
+
+
+def lane_starts(c, lanes):
+    return hash32(hash32(lanes ^ c["k0"]) ^ c["lane"])
+
+
+def walk_step(state, chunk, step):
+    """state: (L,) int64; chunk: (L, 16) int64 words; step: the step number."""
+    v = state
+    for j in range(CHUNK_WORDS):
+        v = ((v ^ chunk[:, j]) * FOLD_MULTIPLIER) & MASK
+        v = v ^ (v >> 15)
+    return hash32(v ^ step)
+
+
+def checkpoint_keys(c, index):
+    return hash32(hash32(index ^ c["k0"]) ^ c["checkpoint"])
+
+
+class Walk:
+    """A walk's checkpoints (lanes x segments, uint32) and its tree over group-digest pages."""
+
+    def __init__(self, spec, np, checkpoints, digests):
+        self.spec, self.np, self.checkpoints = spec, np, checkpoints
+        self.digests = digests.astype("<u4")
+        per_page = spec["pageGroups"]
+        pages = [self.digests[p : p + per_page].tobytes() for p in range(0, len(self.digests), per_page)]
+        self.pages = pages
+        self.levels = merkle_levels([leaf_digest(page) for page in pages])
+        self.root = self.levels[-1][0].hex()
+
+    def open(self, group):
+        spec = self.spec
+        lanes = self.checkpoints[group * spec["groupLanes"] : (group + 1) * spec["groupLanes"]]
+        page = group // spec["pageGroups"]
+        return {
+            "group": group,
+            "checkpoints": base64.b64encode(lanes.astype("<u4").tobytes()).decode("ascii"),
+            "page": base64.b64encode(self.pages[page]).decode("ascii"),
+            "proof": merkle_proof(self.levels, page),
+        }
+
+
+def group_digests(np, c, spec, checkpoints):
+    """checkpoints: (lanes, segments) int64 -> one digest per group of lanes (numpy)."""
+    index = np.arange(checkpoints.size, dtype=np.int64).reshape(checkpoints.shape)
+    terms = hash32(checkpoints ^ checkpoint_keys(c, index))
+    return terms.reshape(-1, spec["groupLanes"] * spec["segments"]).sum(-1) & MASK
+
+
+def numpy_walk(np, spec, seed):
+    c = walk_constants(matrix_keys(seed))
+    words, lanes = spec["words"], spec["lanes"]
+    store = np.empty(words, dtype=np.uint32)
+    step_words = 1 << 22
+    for start in range(0, words, step_words):
+        index = np.arange(start, min(words, start + step_words), dtype=np.int64)
+        store[start : start + len(index)] = working_set_words(c, index)
+    table = store.reshape(-1, CHUNK_WORDS)
+    chunks = table.shape[0]
+    state = lane_starts(c, np.arange(lanes, dtype=np.int64))
+    checkpoints = np.empty((lanes, spec["segments"]), dtype=np.int64)
+    step = 0
+    for segment in range(spec["segments"]):
+        for _ in range(spec["segmentSteps"]):
+            state = walk_step(state, table[state % chunks].astype(np.int64), step)
+            step += 1
+        checkpoints[:, segment] = state
+    return Walk(spec, np, checkpoints, group_digests(np, c, spec, checkpoints))
+
+
+def torch_walk(torch, np, spec, seed, device, step_block):
+    """The walk on the GPU: the working set filled in place, lanes stepped by a compiled block."""
+    c = walk_constants(matrix_keys(seed))
+    words, lanes = spec["words"], spec["lanes"]
+    store = torch.empty(words, dtype=torch.int32, device=device)
+    fill = 1 << 26
+    for start in range(0, words, fill):
+        index = torch.arange(start, min(words, start + fill), dtype=torch.int64, device=device)
+        w = working_set_words(c, index)
+        store[start : start + len(index)] = torch.where(w >= 1 << 31, w - (1 << 32), w).to(torch.int32)
+    table = store.view(-1, CHUNK_WORDS)
+    chunks = table.shape[0]
+    state = lane_starts(c, torch.arange(lanes, dtype=torch.int64, device=device))
+    checkpoints = torch.empty((lanes, spec["segments"]), dtype=torch.int64, device=device)
+    # Step numbers as a tensor, so the compiled step does not specialise (and recompile) on each.
+    steps = torch.arange(spec["segments"] * spec["segmentSteps"], dtype=torch.int64, device=device)
+    step = 0
+    for segment in range(spec["segments"]):
+        for _ in range(spec["segmentSteps"]):
+            state = step_block(state, table, chunks, steps[step])
+            step += 1
+        checkpoints[:, segment] = state
+    torch.cuda.synchronize()
+    del store, table
+    host = checkpoints.cpu().numpy()
+    return Walk(spec, np, host, group_digests(np, c, spec, host))
+
+
 # --- backends -----------------------------------------------------------------------------------
 # Each has prepare() (before the seed: memory tests, warm-up), run(seed) -> (digest vectors as
 # bytes, one per block; matmul_ms) and row(block, i) -> the canonical bytes of one row, recomputed
@@ -191,6 +321,10 @@ class CudaBackend:
             bits = c.view(torch.int16).to(torch.int64) & 0xFFFF
             return row_digests(bits, key)
 
+        def walk_step_gpu(state, table, chunks, step):
+            return walk_step(state, table[state % chunks].to(torch.int64) & MASK, step)
+
+        self.walk_step = walk_step_gpu
         self.generate_eager, self.digest_eager = generate, digest
         self.generate, self.digest = generate, digest
         try:
@@ -198,6 +332,9 @@ class CudaBackend:
             # than the product itself, and the commit window is sized for the product.
             self.generate = torch.compile(generate, dynamic=False)
             self.digest = torch.compile(digest, dynamic=False)
+            # One gather and one fused fold per step: unfused, 16 words' folds are ~50 launches a
+            # step and the walk would be launch-bound, not bandwidth-bound (NOT yet run on a GPU).
+            self.walk_step = torch.compile(walk_step_gpu, dynamic=False)
         except Exception as error:  # noqa: BLE001 — no compiler here: eager, and say so
             log(f"torch.compile unavailable ({error}); eager kernels may not make the window")
 
@@ -247,6 +384,12 @@ class CudaBackend:
         torch.cuda.synchronize()
         del a
         return {"bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": held_mib}
+
+    def walk(self, seed):
+        import numpy
+
+        self.walked = torch_walk(self.torch, numpy, self.challenge["memory"], seed, self.device, self.walk_step)
+        return self.walked.root
 
     def run(self, seed):
         torch, device, n = self.torch, self.device, self.n
@@ -299,6 +442,10 @@ class NumpyBackend:
         bandwidth = 2 * size * 4 / max(time.perf_counter() - started, 1e-9) / 1e9
         return {"bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": 0}
 
+    def walk(self, seed):
+        self.walked = numpy_walk(self.np, self.challenge["memory"], seed)
+        return self.walked.root
+
     def _matrix(self, stream):
         np, n = self.np, self.n
         index = np.arange(n * n, dtype=np.int64)
@@ -336,6 +483,9 @@ class PythonBackend:
 
     def prepare(self):
         return {"bandwidthGBps": 1.0, "bandwidthBytes": 0, "vramAllocatedMib": 0}
+
+    def walk(self, seed):
+        raise ValueError("the pure-Python backend has no memory phase: use numpy or cuda")
 
     def _matrix(self, stream):
         n, constant = self.n, stream_constant(self.keys, stream)
@@ -407,6 +557,12 @@ def main():
         if not line:
             return 0  # the agent closed the session before the release
         release = json.loads(line)
+        if release.get("phase") == "memory":
+            emit({"type": "walk", "root": backend.walk(release["seed"])})
+            line = sys.stdin.readline()
+            if not line:
+                return 0  # the agent closed the session after the memory phase
+            release = json.loads(line)
         started = time.perf_counter()
         vectors, matmul_ms = backend.run(release["seed"])
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
@@ -430,7 +586,10 @@ def main():
                     "proof": merkle_proof(levels, block),
                 }
             )
-        emit({"type": "answer", "openings": openings})
+        answer = {"type": "answer", "openings": openings}
+        if request.get("walkGroups") is not None:
+            answer["walk"] = [backend.walked.open(group) for group in request["walkGroups"]]
+        emit(answer)
         return 0
     except Exception as error:  # reported to the agent as a line it can parse, not a traceback
         emit({"type": "error", "message": f"{type(error).__name__}: {error}"})

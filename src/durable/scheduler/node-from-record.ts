@@ -6,6 +6,8 @@ export interface NodeFacts {
   schedulable: boolean;
   reputation?: number | undefined;
   verifiedTflops?: number | undefined;
+  /** The part each GPU measured as (by uuid), which it is listed and matched as instead of its claim. */
+  listedModels?: ReadonlyMap<string, string> | undefined;
   rttMs?: number | undefined;
   bandwidthGbps?: number | undefined;
   lat?: number | undefined;
@@ -25,7 +27,7 @@ export function nodeFromRecord(record: NodeRecord, facts: NodeFacts): SchedulerN
     region: record.region,
     gpus: gpus.map((gpu) => ({
       uuid: gpu.uuid,
-      model: gpu.model,
+      model: facts.listedModels?.get(gpu.uuid) ?? gpu.model,
       vramMib: gpu.vramMib,
       computeCapability: gpu.computeCapability,
     })),

@@ -1,6 +1,7 @@
 import type { ChallengeDtype } from "../../shared/verification/canonical-value.js";
 import type { ModelLookup } from "../../shared/verification/challenge-lifecycle.js";
 import type { ChallengeSize, WindowOptions } from "../../shared/verification/challenge-size.js";
+import type { MemoryWalkSize } from "../../shared/verification/memory-size.js";
 import type { RandomBytes } from "../../shared/verification/random-source.js";
 import type { NodeVerification } from "./node-verification.js";
 
@@ -15,6 +16,8 @@ export interface DeskOptions {
   random?: RandomBytes;
   /** Overrides the catalogue-derived challenge size (tests use small matrices). */
   size?: Partial<ChallengeSize>;
+  /** Overrides the memory phase sized from the claimed VRAM; null leaves it out (tests only). */
+  memory?: MemoryWalkSize | null;
   window?: WindowOptions;
   dtype?: ChallengeDtype;
   /** Long-run fraction of a GPU's time spent on challenges (default 0.8%, under the 1% ceiling). */

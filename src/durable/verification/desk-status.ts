@@ -20,6 +20,10 @@ export interface VerificationStatus {
     /** What the verifier timed (release → commit on its clock), never what the agent reported. */
     tflops: number | null;
     bandwidthGBps: number | null;
+    /** The VRAM its last memory phase proved, MiB. */
+    provenVramMib: number | null;
+    /** The part its measurements matched, listed and priced as (null: none, or not yet judged). */
+    listedAs: string | null;
     reasons: JudgementReason[];
     lastVerifiedAt: number | null;
     nextChallengeAt: number | null;
@@ -47,6 +51,8 @@ export function statusOf(node: NodeVerification): VerificationStatus {
       open: isOpen(gpu.challenge),
       tflops: gpu.measured?.tflops ?? null,
       bandwidthGBps: gpu.measured?.bandwidthGBps ?? null,
+      provenVramMib: gpu.measured?.provenVramMib ?? null,
+      listedAs: gpu.listedAs ?? null,
       reasons: gpu.reasons,
       lastVerifiedAt: gpu.lastVerifiedAt,
       nextChallengeAt: gpu.nextChallengeAt,

@@ -15,7 +15,13 @@ export interface GpuVerification {
   vramMib: number;
   outcome: GpuOutcome;
   reasons: JudgementReason[];
-  measured: { tflops: number; bandwidthGBps: number } | null;
+  /** Region-measured figures; provenVramMib once a memory phase proved it. */
+  measured: { tflops: number; bandwidthGBps: number; provenVramMib?: number } | null;
+  /**
+   * The catalogue part the last judgement classified it as (part-classifier.ts): what it is
+   * listed and priced as; null when none fitted. Absent before a judgement and in older records.
+   */
+  listedAs?: string | null;
   lastJudgedAt: number | null;
   lastVerifiedAt: number | null;
   /** When to challenge it next; null when nothing is planned (rejected, unknown part, or open). */

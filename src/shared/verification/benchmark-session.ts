@@ -12,7 +12,13 @@ import type {
  * inside the commit window.
  */
 export interface PreparedBenchmark {
-  /** Computes the product for the released seed; resolves once the commitment is ready. */
+  /**
+   * The memory phase, for a challenge that has one: fills the working set from the memory seed,
+   * walks it, and resolves with the walk's root (walk-commitment.ts) once committed to. The walk's
+   * openings go with the answer of the session `run` returns.
+   */
+  walk(release: ChallengeRelease): Promise<string>;
+  /** Computes the product for the released compute seed; resolves once the commitment is ready. */
   run(release: ChallengeRelease): Promise<BenchmarkSession>;
   /** Releases the runner; safe to call twice, and after `run`'s session was closed. */
   close(): Promise<void>;

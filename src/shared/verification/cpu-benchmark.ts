@@ -1,6 +1,8 @@
 import type { BenchmarkSession, PreparedBenchmark } from "./benchmark-session.js";
 import { toBase64 } from "./bytes.js";
 import { encodeRow } from "./canonical-value.js";
+import { chunksOf } from "./memory-size.js";
+import { chunkAt, walkKeys } from "./memory-walk.js";
 import { leafDigest, merkleLevels, merkleProof, rootOf } from "./merkle.js";
 import type {
   ChallengeRelease,
@@ -11,6 +13,8 @@ import type {
 } from "./messages.js";
 import { digestKeys, digestVectorBytes, rowDigest } from "./row-digest.js";
 import { fullMatrix, matrixKeys } from "./seeded-matrix.js";
+import { commitWalk, type WalkProver, walkCheckpoints } from "./walk-commitment.js";
+import type { WalkOpening } from "./walk-messages.js";
 
 /**
  * The benchmark in plain TypeScript on the CPU: the reference the Python script is checked
@@ -20,6 +24,33 @@ import { fullMatrix, matrixKeys } from "./seeded-matrix.js";
  */
 
 export const CPU_BENCHMARK_MAX_N = 1024;
+/** Working sets past this (64 MiB) are for GPUs: the TypeScript walk is for tests and CPU nodes. */
+export const CPU_BENCHMARK_MAX_WORDS = 16 * 1024 * 1024;
+
+/** The memory phase on the CPU: the working set held in an array, walked, committed to. */
+export async function walkOnCpu(challenge: VerificationChallenge, seed: string): Promise<WalkProver> {
+  const spec = challenge.memory;
+  if (spec === null) throw new RangeError("this challenge has no memory phase");
+  if (spec.words > CPU_BENCHMARK_MAX_WORDS)
+    throw new RangeError(`the CPU walk takes ≤ ${CPU_BENCHMARK_MAX_WORDS} words`);
+  const keys = walkKeys(matrixKeys(seed));
+  const chunks = chunksOf(spec);
+  const held: Uint32Array[] = Array.from({ length: chunks }, (_, chunk) => chunkAt(keys, chunk));
+  const checkpoints = walkCheckpoints(keys, spec, (chunk) => held[chunk] ?? chunkAt(keys, chunk));
+  return commitWalk(keys, spec, checkpoints);
+}
+
+export function openWalk(prover: WalkProver, groups: readonly number[]): WalkOpening[] {
+  return groups.map((group) => {
+    const opened = prover.open(group);
+    return {
+      group,
+      checkpoints: toBase64(new Uint8Array(opened.checkpoints.buffer.slice(0))),
+      page: toBase64(opened.page),
+      proof: opened.proof,
+    };
+  });
+}
 
 export interface ComputedProduct {
   root: string;
@@ -112,7 +143,13 @@ export async function prepareCpuBenchmark(
   const bandwidthBytes = options.bandwidthBytes ?? 64 * 1024 * 1024;
   const bandwidthGBps = hostCopyGBps(bandwidthBytes);
   let closed = false;
+  let walked: WalkProver | undefined;
   return {
+    walk: async (release: ChallengeRelease): Promise<string> => {
+      if (closed) throw new Error("the benchmark is closed");
+      walked = await walkOnCpu(challenge, release.seed);
+      return walked.root;
+    },
     run: async (release: ChallengeRelease): Promise<BenchmarkSession> => {
       if (closed) throw new Error("the benchmark is closed");
       const started = performance.now();
@@ -134,10 +171,14 @@ export async function prepareCpuBenchmark(
         commit,
         answer: async (request) => {
           if (held === undefined) throw new Error("the benchmark session is closed");
-          return openLeaves(held, request);
+          const answer = openLeaves(held, request);
+          if (request.walkGroups === undefined) return answer;
+          if (walked === undefined) throw new Error("asked for walk openings without a walk");
+          return { ...answer, walk: openWalk(walked, request.walkGroups) };
         },
         close: async () => {
           held = undefined;
+          walked = undefined;
         },
       };
     },

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NodeId } from "../id-schemas.js";
+import { MemoryCommit, MemoryWalkSpec, WalkOpening } from "./walk-messages.js";
 
 /**
  * The wire messages of proof-of-GPU verification, in protocol order:
@@ -50,6 +51,12 @@ export const VerificationChallenge = z
     dtype: z.enum(["bf16", "fp16"]),
     /** Size of the buffers of the bandwidth test; ≥ 1 GiB so no cache holds them. */
     bandwidthBytes: z.number().int().min(MIN_BANDWIDTH_BYTES),
+    /**
+     * The memory phase (memory-walk.ts), run first: a working set of ≥ 90% of the claimed VRAM and
+     * a walk over it, timed from its own release. Null: no memory phase (tests of the compute
+     * phase alone); the region always sets it.
+     */
+    memory: MemoryWalkSpec.nullable(),
     issuedAt: z.number().int(),
     /**
      * The ready must arrive by then. The seed is withheld until ready, so setup (starting the
@@ -60,18 +67,32 @@ export const VerificationChallenge = z
   .strict();
 export type VerificationChallenge = z.infer<typeof VerificationChallenge>;
 
-/** The agent has prepared (runner up, VRAM shown, bandwidth measured, warmed up): send the seed. */
-export const ChallengeReady = z.object({ challengeId: ChallengeId }).strict();
+/**
+ * The agent has prepared (runner up, kernels warm): send the seed. Sent again with `memory` once
+ * the memory phase is done: its root, which releases the compute phase's seed.
+ */
+export const ChallengeReady = z
+  .object({ challengeId: ChallengeId, memory: MemoryCommit.optional() })
+  .strict();
 export type ChallengeReady = z.infer<typeof ChallengeReady>;
 
 /** The answer to a ready: the seed, and the commit deadline that starts at release. */
 export const ChallengeRelease = z
   .object({
     challengeId: ChallengeId,
-    /** 32 random bytes, drawn at release; the matrices are derived from it (seeded-matrix.ts). */
+    /**
+     * Which phase this seed starts: the memory phase (its working set and walk, memory-walk.ts)
+     * or the compute phase (the matrices, seeded-matrix.ts). Each phase has its own seed, drawn
+     * at its release, so neither can start early.
+     */
+    phase: z.enum(["memory", "compute"]),
+    /** 32 random bytes, drawn at release. */
     seed: Hash,
     releasedAt: z.number().int(),
-    /** The commit must arrive by then: the products at ~60% of datasheet plus a few seconds. */
+    /**
+     * The phase's answer (the memory commit, or the commit) must arrive by then: the products at
+     * ~60% of datasheet, or the walk at 75% of datasheet bandwidth, plus a little.
+     */
     expiresAt: z.number().int(),
   })
   .strict();
@@ -125,6 +146,8 @@ export const SpotCheckRequest = z
     challengeId: ChallengeId,
     /** Rows (block · n + row) to open, distinct, ascending. */
     leaves: z.array(z.number().int().min(0)).min(1).max(256),
+    /** Walk groups to open (walk-check.ts), when the challenge had a memory phase. */
+    walkGroups: z.array(z.number().int().min(0)).max(64).optional(),
     answerBy: z.number().int(),
   })
   .strict();
@@ -148,6 +171,7 @@ export const VerificationAnswer = z
   .object({
     challengeId: ChallengeId,
     openings: z.array(LeafOpening).min(1).max(256),
+    walk: z.array(WalkOpening).max(64).optional(),
   })
   .strict();
 export type VerificationAnswer = z.infer<typeof VerificationAnswer>;
@@ -181,8 +205,19 @@ export const VerificationJudgement = z.object({
       computeRatio: z.number(),
       bandwidthRatio: z.number(),
       vramRatio: z.number(),
+      /**
+       * The memory phase, region-timed: its release → memory commit, and the VRAM it proved (the
+       * working set, once its walk checked out). Absent for a challenge without one.
+       */
+      memoryElapsedMs: z.number().optional(),
+      provenVramMib: z.number().optional(),
     })
     .optional(),
+  /**
+   * The catalogue part the measurements classify as (part-classifier.ts): what the GPU is listed
+   * and priced as. Null when none fits or the challenge had no memory phase to prove VRAM.
+   */
+  listedAs: z.string().nullable().optional(),
   /** Entries recomputed on the CPU and found right. */
   checkedEntries: z.number().int(),
   judgedAt: z.number().int(),

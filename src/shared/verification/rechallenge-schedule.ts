@@ -1,5 +1,6 @@
 import type { GpuModel } from "../gpu-catalog.js";
 import { type ChallengeSize, computeMsAt } from "./challenge-size.js";
+import { fillMsAt, type MemoryWalkSize, walkMsAt } from "./memory-size.js";
 import type { VerificationOutcome } from "./messages.js";
 import { type RandomBytes, randomUnit } from "./random-source.js";
 
@@ -29,9 +30,19 @@ const TYPICAL_COMMIT_AND_ANSWER_MS = 4_000;
  * Wall time the GPU is held by one challenge (preparation counts, not just the products): the
  * products at the verified threshold (70% of datasheet), ~25 s for a ~17.5 s-at-datasheet challenge.
  */
-export function estimateChallengeGpuMs(model: GpuModel, size: ChallengeSize): number {
+export function estimateChallengeGpuMs(
+  model: GpuModel,
+  size: ChallengeSize,
+  memory: MemoryWalkSize | null = null,
+): number {
+  // The memory phase: the fill at 80% of the part's integer rate, the walk at 80% of its bandwidth.
+  const memoryMs = memory ? fillMsAt(model, memory, 0.8) + walkMsAt(model, memory, 0.8) : 0;
   return (
-    TYPICAL_SETUP_MS + TYPICAL_MEMORY_TESTS_MS + computeMsAt(model, size, 0.7) + TYPICAL_COMMIT_AND_ANSWER_MS
+    TYPICAL_SETUP_MS +
+    TYPICAL_MEMORY_TESTS_MS +
+    memoryMs +
+    computeMsAt(model, size, 0.7) +
+    TYPICAL_COMMIT_AND_ANSWER_MS
   );
 }
 

@@ -64,6 +64,8 @@ describe("with verified GPUs required", { timeout: 30_000 }, () => {
     const [challenge] = poll.challenges;
     if (!challenge) throw new Error("no challenge");
     expect(challenge).toMatchObject({ nodeId: agent.nodeId, gpuUuid: gpu(1).uuid, model: "H100-SXM" });
+    // The memory phase's working set fills ≥ 90% of the claimed VRAM (issue 14 item 3).
+    expect((challenge.memory?.words ?? 0) * 4).toBeGreaterThanOrEqual(0.9 * (gpu(1).vramMib - 1) * 2 ** 20);
 
     const res = await submit(user.apiKey, gpuJob);
     expect(res.status).toBe(201);

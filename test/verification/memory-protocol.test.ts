@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import {
+  acceptAnswer,
+  acceptCommit,
+  acceptReady,
+  type ChallengeRecord,
+  expireChallenge,
+} from "../../src/shared/verification/challenge-lifecycle.js";
+import {
+  computeProduct,
+  openLeaves,
+  openWalk,
+  walkOnCpu,
+} from "../../src/shared/verification/cpu-benchmark.js";
+import type { MemoryWalkSize } from "../../src/shared/verification/memory-size.js";
+import { CHUNK_WORDS, walkKeys } from "../../src/shared/verification/memory-walk.js";
+import { matrixKeys } from "../../src/shared/verification/seeded-matrix.js";
+import { VerificationError } from "../../src/shared/verification/verification-error.js";
+import { commitWalk, walkCheckpoints } from "../../src/shared/verification/walk-commitment.js";
+import { h100Figures, issueSmall, NODE, seededRandom, T0, testModels } from "./support.js";
+
+/**
+ * The memory phase through the real lifecycle: ready → memory seed → the walk's root as a second
+ * ready → compute seed → commit → spot checks with walk groups → answer with walk openings. The
+ * tiny walk's bandwidth on the real catalogue is far below any part, so these judge the walk's
+ * integrity and the phase order; what each part measures as is impostors.test.ts's.
+ */
+const SIZE: MemoryWalkSize = {
+  words: 2048 * CHUNK_WORDS,
+  lanes: 64,
+  segmentSteps: 8,
+  segments: 3,
+  groupLanes: 8,
+  pageGroups: 2,
+};
+
+async function refusal(action: () => unknown): Promise<string> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof VerificationError) return error.code;
+    throw error;
+  }
+  return "accepted";
+}
+
+const ctx = (now: number, seed = 1) => ({
+  nodeId: NODE,
+  now,
+  random: seededRandom(seed),
+  models: testModels,
+});
+
+async function play(record: ChallengeRecord, walkSource: "honest" | "faked") {
+  const memory = acceptReady(record, { challengeId: record.challenge.id }, ctx(T0 + 1_000, 2));
+  if (memory.release.phase !== "memory") throw new Error("a memory phase first");
+  let root: string;
+  let open: (groups: readonly number[]) => ReturnType<typeof openWalk>;
+  if (walkSource === "honest") {
+    const prover = await walkOnCpu(record.challenge, memory.release.seed);
+    root = prover.root;
+    open = (groups) => openWalk(prover, groups);
+  } else {
+    const keys = walkKeys(matrixKeys(memory.release.seed));
+    const zeros = new Uint32Array(CHUNK_WORDS);
+    const prover = await commitWalk(
+      keys,
+      SIZE,
+      walkCheckpoints(keys, SIZE, () => zeros),
+    );
+    root = prover.root;
+    open = (groups) => openWalk(prover, groups);
+  }
+  const compute = acceptReady(
+    memory.record,
+    { challengeId: record.challenge.id, memory: { root } },
+    ctx(T0 + 1_200, 3),
+  );
+  const product = await computeProduct(record.challenge, compute.release.seed);
+  const measured = h100Figures(record.challenge);
+  const commit = {
+    challengeId: record.challenge.id,
+    root: product.root,
+    measured,
+    runner: { mode: "typescript-cpu" as const, backend: "test", device: "cpu" },
+  };
+  const at = T0 + 1_200 + Math.ceil(measured.matmulMs * 1.02);
+  const committed = acceptCommit(compute.record, commit, { nodeId: NODE, now: at, random: seededRandom(4) });
+  const answer = {
+    ...openLeaves(product, committed.request),
+    walk: open(committed.request.walkGroups ?? []),
+  };
+  return { memory, compute, committed, answer, at };
+}
+
+describe("the memory phase in the lifecycle", () => {
+  it("releases the memory seed first, then the compute seed for the walk's root, each with its own window", async () => {
+    const record = issueSmall({ memory: SIZE });
+    const { memory, compute, committed } = await play(record, "honest");
+    expect(memory.record.state).toBe("memory");
+    expect(memory.release.expiresAt).toBeGreaterThan(memory.release.releasedAt);
+    expect(compute.release.phase).toBe("compute");
+    expect(compute.release.seed).not.toBe(memory.release.seed);
+    expect(compute.release.releasedAt).toBe(T0 + 1_200);
+    expect(committed.request.walkGroups?.length).toBeGreaterThan(0);
+    // A repeated first ready gets the same memory seed; a commit before the compute seed is refused.
+    const again = acceptReady(memory.record, { challengeId: record.challenge.id }, ctx(T0 + 1_100, 9));
+    expect(again.release).toEqual(memory.release);
+    expect(await refusal(() => acceptCommit(memory.record, {}, { nodeId: NODE, now: T0 + 1_100 }))).toBe(
+      "invalid_commit",
+    );
+  });
+
+  it("judges an honest walk's openings sound and records the VRAM it proved", async () => {
+    const record = issueSmall({ memory: SIZE });
+    const { committed, answer, at } = await play(record, "honest");
+    const { judgement } = await acceptAnswer(committed.record, answer, {
+      nodeId: NODE,
+      now: at + 500,
+      models: testModels,
+    });
+    expect(judgement.reasons.filter((r) => r.code.startsWith("walk") || r.code.includes("opening"))).toEqual(
+      [],
+    );
+    expect(judgement.measured?.provenVramMib).toBe((SIZE.words * 4) / 2 ** 20);
+    expect(judgement.measured?.memoryElapsedMs).toBe(200);
+  });
+
+  it("rejects a walk that faked its reads (a part short of memory)", async () => {
+    const record = issueSmall({ memory: SIZE, seed: 5 });
+    const { committed, answer, at } = await play(record, "faked");
+    const { judgement } = await acceptAnswer(committed.record, answer, {
+      nodeId: NODE,
+      now: at + 500,
+      models: testModels,
+    });
+    expect(judgement.outcome).toBe("rejected");
+    expect(judgement.reasons.map((r) => r.code)).toContain("walk_replay_mismatch");
+    expect(judgement.measured?.provenVramMib).toBe(0);
+    expect(judgement.listedAs).toBeNull();
+  });
+
+  it("refuses a memory commit after its window, and the alarm rejects the challenge", async () => {
+    const record = issueSmall({ memory: SIZE, seed: 6 });
+    const memory = acceptReady(record, { challengeId: record.challenge.id }, ctx(T0 + 1_000, 2));
+    const late = memory.release.expiresAt + 1;
+    const body = { challengeId: record.challenge.id, memory: { root: "ab".repeat(32) } };
+    expect(await refusal(() => acceptReady(memory.record, body, ctx(late)))).toBe("challenge_expired");
+    const expired = expireChallenge(memory.record, late);
+    expect(expired?.judgement.outcome).toBe("rejected");
+    expect(expired?.judgement.reasons[0]?.message).toMatch(/no memory commit/);
+    // A root before any memory seed is out of order.
+    expect(await refusal(() => acceptReady(record, body, ctx(T0 + 1_000)))).toBe("challenge_not_released");
+  });
+});
