@@ -13,7 +13,6 @@
  *
  *   npm run bench:gateway -- [--requests 400] [--seconds 8] [--mb 64] [--cold-starts 5]
  */
-import { Agent, request } from "node:http";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { silentLog } from "../src/agent/agent-log.js";
@@ -25,6 +24,8 @@ import type { Assignment } from "../src/shared/agent-protocol.js";
 import { newId } from "../src/shared/ids.js";
 import { ensureLlmImage, LLM_IMAGE } from "../test/support/llm-image.js";
 import { TunnelFront } from "./gateway-front.js";
+import { measureStack } from "./gateway-stack.js";
+import { closeTimingPool, percentile, timed, ttft } from "./gateway-timing.js";
 
 const { values } = parseArgs({
   options: {
@@ -32,12 +33,15 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "8" },
     mb: { type: "string", default: "64" },
     "cold-starts": { type: "string", default: "5" },
+    /** `hop`: only the tunnel hop (no wrangler dev); `stack`: only the whole gateway; default both. */
+    only: { type: "string", default: "" },
   },
 });
 const REQUESTS = Number(values.requests);
 const SECONDS = Number(values.seconds);
 const MB = Number(values.mb);
 const COLD_STARTS = Number(values["cold-starts"]);
+const ONLY = values.only;
 
 const LABEL = { "meridian.test": `bench-gateway-${process.pid}` };
 const NODE = `node-bench-gateway-${process.pid}`;
@@ -106,64 +110,6 @@ async function containerAddress(attemptId: string): Promise<string> {
   const address = info && (await runtime.address(info.Id, attemptId));
   if (!address) throw new Error(`no address for ${attemptId}`);
   return address;
-}
-
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
-
-/** One request; resolves with ms to the first body byte and to the end. */
-function timed(
-  base: string,
-  path: string,
-  body: string,
-): Promise<{ first: number; total: number; bytes: number }> {
-  const url = new URL(path, base);
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: body ? "POST" : "GET", agent: keepAlive, headers: { "content-type": "application/json" } },
-      (res) => {
-        let first = 0;
-        let bytes = 0;
-        res.on("data", (chunk: Buffer) => {
-          if (first === 0) first = performance.now() - started;
-          bytes += chunk.length;
-        });
-        res.on("end", () => resolve({ first, total: performance.now() - started, bytes }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-/** Time to the first content token of a streamed completion (the first SSE event carrying text). */
-function ttft(base: string): Promise<number> {
-  const started = performance.now();
-  const body = JSON.stringify({ model: "m", prompt: "the", max_tokens: 8, stream: true });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      new URL("/v1/completions", base),
-      { method: "POST", agent: keepAlive, headers: { "content-type": "application/json" } },
-      (res) => {
-        let seen = "";
-        let at = 0;
-        res.on("data", (chunk: Buffer) => {
-          seen += chunk.toString("utf8");
-          if (at === 0 && /"text":"[^"]/.test(seen)) at = performance.now() - started;
-        });
-        res.on("end", () => (at > 0 ? resolve(at) : reject(new Error(`no token in ${seen.slice(0, 200)}`))));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 const progress = (line: string): void => {
@@ -316,9 +262,44 @@ async function main(): Promise<void> {
     for (const runner of runners) runner.requestStop("cancelled", "bench over");
     await Promise.all(runners.map((runner) => runner.done));
     await front.close();
-    keepAlive.destroy();
   }
 }
 
-await main();
+/** The whole gateway (wrangler dev + a real agent), printed like the hop's figures. */
+async function stack(): Promise<void> {
+  ensureLlmImage();
+  const r = await measureStack({
+    requests: REQUESTS,
+    seconds: SECONDS,
+    mb: MB,
+    coldStarts: COLD_STARTS,
+    progress,
+  });
+  const s = r.smallRequest;
+  const t = r.ttft;
+  console.log(
+    `stack small     direct p50 ${ms(s.directP50)} p99 ${ms(s.directP99)} | gateway p50 ${ms(s.gatewayP50)} p99 ${ms(s.gatewayP99)} | added p50 ${ms(s.gatewayP50 - s.directP50)} p99 ${ms(s.gatewayP99 - s.directP99)}`,
+  );
+  console.log(
+    `stack floor     GET /v1/health p50 ${ms(r.workerFloor.p50)} p99 ${ms(r.workerFloor.p99)} (the local Worker alone)`,
+  );
+  console.log(
+    `stack ttft      direct p50 ${ms(t.directP50)} p99 ${ms(t.directP99)} | gateway p50 ${ms(t.gatewayP50)} p99 ${ms(t.gatewayP99)} | added p50 ${ms(t.gatewayP50 - t.directP50)} p99 ${ms(t.gatewayP99 - t.directP99)}`,
+  );
+  console.log(
+    `stack req/s     direct ${r.requestsPerSecond.direct.perSecond.toFixed(0)} | gateway ${r.requestsPerSecond.gateway.perSecond.toFixed(0)} (16 connections, GET /health, one region; failed ${r.requestsPerSecond.direct.failed} / ${r.requestsPerSecond.gateway.failed})`,
+  );
+  console.log(
+    `stack MB/s      direct ${r.throughputMBps.direct.toFixed(0)} | gateway ${r.throughputMBps.gateway.toFixed(0)} (${MB} MiB through /proxy)`,
+  );
+  console.log(`stack cold      p50 ${ms(r.coldStartMs.p50)} (${r.coldStartMs.all.join(", ")} ms)`);
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, stack: r }));
+}
+
+try {
+  if (ONLY !== "stack") await main();
+  if (ONLY !== "hop") await stack();
+} finally {
+  closeTimingPool();
+}
 process.exit(0);

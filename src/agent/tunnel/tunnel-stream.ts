@@ -1,4 +1,4 @@
-import { type ClientRequest, type IncomingMessage, request } from "node:http";
+import { Agent, type ClientRequest, type IncomingMessage, request } from "node:http";
 import {
   MAX_DATA_FRAME_BYTES,
   type OpenFrame,
@@ -22,6 +22,16 @@ export interface StreamTarget {
 }
 
 type ResetReason = ResetFrame["reason"];
+
+/**
+ * Connections to replica containers, kept open between streams: a fresh TCP connection per request
+ * cost more than the rest of the hop on a small request. Node drops an idle one a second before the
+ * `Keep-Alive: timeout` its server announced, so a reused connection is rarely one the container is
+ * closing. A container dying mid-response still closes its connection, which ends the stream with
+ * `replica_died`; a cancelled stream destroys its connection (never returned to the pool), which is
+ * how the container hears the caller went away.
+ */
+const containerPool = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: "lifo" });
 
 /**
  * One caller's request forwarded to a replica container: the request body from the region's data
@@ -53,8 +63,7 @@ export class TunnelStream {
       path: open.path,
       // Node takes repeated headers as a flat list, as in `rawHeaders`.
       headers: requestHeaders(open.headers, `${target.host}:${target.port}`).flat(),
-      // One connection per stream: its close is the container's way of saying the stream died.
-      agent: false,
+      agent: containerPool,
     });
     // Frames arrive in pieces (headers, then body): sent as they come, not held for an ACK.
     this.upstream.setNoDelay(true);
