@@ -26,6 +26,7 @@ import { PayoutListQuery } from "../../src/shared/payout-api.js";
 import { PriceSuggestQuery } from "../../src/shared/pricing.js";
 import { PauseRequest } from "../../src/shared/storage/pause-api.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
+import { BurnListQuery } from "../../src/shared/token-api.js";
 import { app } from "../../src/worker/app.js";
 import { fuzzValue, hostileHeader, hostileString, pathSegment, safeText } from "./fuzz-arbitraries.js";
 import { dispatch } from "./fuzz-dispatch.js";
@@ -105,6 +106,9 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/operator/payouts/run": { auth: "operator" },
   "GET /v1/operator/payouts/last": { auth: "operator" },
   "POST /v1/operator/receipts/run": { auth: "operator" },
+  "POST /v1/operator/burns/run": { auth: "operator" },
+  "GET /v1/token/stats": { auth: "none" },
+  "GET /v1/token/burns": { query: BurnListQuery, auth: "none" },
   "GET /v1/receipts/:id": { auth: "key" },
   "POST /v1/auth/wallet/challenge": { body: SiwsChallengeRequest, auth: "none" },
   "POST /v1/auth/wallet/verify": { body: SiwsVerifyRequest, auth: "none" },
