@@ -4,11 +4,15 @@ import { errorText } from "./query-view.js";
 
 /** Most text kept on the page; older output scrolls away (the API still has all of it). */
 const MAX_CHARS = 200_000;
+/** Failed reconnects in a row before the page shows the failure instead of trying on its own. */
+const QUIET_FAILURES = 5;
 
 /**
  * The job's logs as a stream (GET …/logs?follow=1): text appears as the container writes it. When
- * the stream ends while the job is still live (the server's 15-minute limit, a dropped
- * connection), it reconnects and replaces the text with the full log so far.
+ * the stream ends or breaks while the job is still live (the server's 15-minute limit, a dropped
+ * connection, the job's Region object evicted or restarted), it reconnects — at once after an
+ * end, with a growing pause after a failure — and replaces the text with the full log so far.
+ * Only after several failures in a row does it say so (with a Retry button).
  */
 export function LiveLogs({ jobId, live }: { jobId: string; live: boolean }) {
   const client = useClient();
@@ -16,6 +20,7 @@ export function LiveLogs({ jobId, live }: { jobId: string; live: boolean }) {
   const [state, setState] = useState<"streaming" | "ended" | "error">("streaming");
   const [error, setError] = useState<unknown>();
   const [attempt, setAttempt] = useState(0);
+  const [failures, setFailures] = useState(0);
   const box = useRef<HTMLPreElement>(null);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `attempt` restarts the stream on purpose.
@@ -28,24 +33,29 @@ export function LiveLogs({ jobId, live }: { jobId: string; live: boolean }) {
         for await (const chunk of client.jobLogs(jobId, live, abort.signal)) {
           received = (received + chunk).slice(-MAX_CHARS);
           setText(received);
+          setFailures(0);
         }
         setText(received);
         setState("ended");
       } catch (caught) {
         if (abort.signal.aborted) return;
         setError(caught);
+        setFailures((n) => n + 1);
         setState("error");
       }
     })();
     return () => abort.abort();
   }, [client, jobId, live, attempt]);
 
-  // Reconnect once a live job's stream ends early.
+  // Reconnect once a live job's stream ends early or breaks (1 s, then 2, 4, 8 s after failures).
   useEffect(() => {
-    if (state !== "ended" || !live) return;
-    const timer = setTimeout(() => setAttempt((n) => n + 1), 1000);
+    if (!live || state === "streaming") return;
+    if (state === "error" && failures >= QUIET_FAILURES) return;
+    const delay = state === "ended" ? 1000 : 1000 * 2 ** Math.min(failures - 1, 3);
+    const timer = setTimeout(() => setAttempt((n) => n + 1), delay);
     return () => clearTimeout(timer);
-  }, [state, live]);
+  }, [state, live, failures]);
+  const quiet = live && state === "error" && failures < QUIET_FAILURES;
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever the text grows.
   useEffect(() => {
@@ -58,13 +68,19 @@ export function LiveLogs({ jobId, live }: { jobId: string; live: boolean }) {
       <h2 id="logs-title">
         Logs{" "}
         <span className="muted" aria-live="polite">
-          {state === "streaming" && live ? "(live)" : ""}
+          {state === "streaming" && live ? "(live)" : quiet ? "(reconnecting…)" : ""}
         </span>
       </h2>
-      {state === "error" ? (
+      {state === "error" && !quiet ? (
         <div role="alert" className="notice error">
           <span>Log stream failed: {errorText(error)}</span>
-          <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+          <button
+            type="button"
+            onClick={() => {
+              setFailures(0);
+              setAttempt((n) => n + 1);
+            }}
+          >
             Retry
           </button>
         </div>
