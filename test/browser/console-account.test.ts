@@ -3,13 +3,12 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateKeyPairSigner } from "@solana/kit";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { type AgentHandle, startAgent } from "../../src/agent/agent.js";
-import { silentLog } from "../../src/agent/agent-log.js";
 import { type RunningChain, startRpcServer } from "../../src/local-chain/rpc-server.js";
 import { chromiumPath } from "../support/browser.js";
-import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
+import { type ConsoleRig, startConsoleRig } from "../support/console-rig.js";
+import type { ControlPlane } from "../support/control-plane.js";
 import { dockerAvailable, TEST_IMAGE } from "../support/docker.js";
 import { parseTransferRequest, payTransferRequest } from "../support/solana-payer.js";
 import { UserClient } from "../support/user-client.js";
@@ -26,10 +25,8 @@ const browserPath = dockerAvailable("browser: console account pages on wrangler 
 describe.skipIf(!browserPath)("the web console's wallet, top-up, secrets, keys and outputs", () => {
   let chain: RunningChain;
   let chainDir = "";
+  let rig: ConsoleRig | undefined;
   let plane: ControlPlane;
-  let agent: AgentHandle;
-  let dataDir = "";
-  let browser: Browser;
   let page: Page;
   let wallet: TestWalletKey;
 
@@ -46,7 +43,7 @@ describe.skipIf(!browserPath)("the web console's wallet, top-up, secrets, keys a
     const treasury = JSON.parse(
       await readFile(path.join(chainDir, "keys", "treasury.json"), "utf8"),
     ) as number[];
-    plane = await startControlPlane({
+    rig = await startConsoleRig(browserPath ?? "", {
       vars: {
         SOLANA_CLUSTER: "local",
         SOLANA_RPC_URL: chain.url,
@@ -57,17 +54,7 @@ describe.skipIf(!browserPath)("the web console's wallet, top-up, secrets, keys a
         TREASURY_SECRET_KEY: Buffer.from(treasury).toString("base64"),
       },
     });
-    dataDir = await mkdtemp(path.join(tmpdir(), "meridian-agent-"));
-    agent = await startAgent({
-      dataDir,
-      controlPlane: plane.url,
-      nvidiaSmi: "/nonexistent",
-      log: silentLog,
-      stopGraceSeconds: 2,
-    });
-    await agent.registered;
-    browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    ({ plane, page } = rig);
     wallet = testWalletKey();
     await installTestWallet(page, wallet);
   });
@@ -79,11 +66,8 @@ describe.skipIf(!browserPath)("the web console's wallet, top-up, secrets, keys a
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await agent?.stop();
-    await plane?.stop();
+    await rig?.stop();
     await chain?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
     if (chainDir) await rm(chainDir, { recursive: true, force: true });
   });
 

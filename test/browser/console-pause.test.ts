@@ -1,13 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentHandle, startAgent } from "../../src/agent/agent.js";
-import { silentLog } from "../../src/agent/agent-log.js";
 import { chromiumPath } from "../support/browser.js";
 import { counterSpec } from "../support/checkpoint-counter.js";
-import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
+import { type ConsoleRig, startConsoleRig } from "../support/console-rig.js";
+import type { ControlPlane } from "../support/control-plane.js";
 import { dockerAvailable } from "../support/docker.js";
 
 const browserPath = dockerAvailable("browser: pause, resume and log reconnects")
@@ -17,10 +13,8 @@ const browserPath = dockerAvailable("browser: pause, resume and log reconnects")
 // The job page in a real Chromium against wrangler dev and a real agent: the Pause and Resume
 // buttons, and a log stream that breaks (as it does when the job's Region object is evicted).
 describe.skipIf(!browserPath)("the console's job controls and log reconnects in Chromium", () => {
+  let rig: ConsoleRig | undefined;
   let plane: ControlPlane;
-  let agent: AgentHandle;
-  let dataDir = "";
-  let browser: Browser;
   let page: Page;
   let apiKey = "";
 
@@ -35,18 +29,8 @@ describe.skipIf(!browserPath)("the console's job controls and log reconnects in 
   }
 
   beforeAll(async () => {
-    plane = await startControlPlane();
-    dataDir = await mkdtemp(path.join(tmpdir(), "meridian-agent-"));
-    agent = await startAgent({
-      dataDir,
-      controlPlane: plane.url,
-      nvidiaSmi: "/nonexistent",
-      log: silentLog,
-      stopGraceSeconds: 2,
-    });
-    await agent.registered;
-    browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    rig = await startConsoleRig(browserPath ?? "");
+    ({ plane, page } = rig);
     await page.goto(plane.url);
     await page.getByRole("button", { name: "Sign up" }).click();
     apiKey = (await page.getByTestId("new-api-key").textContent()) ?? "";
@@ -55,10 +39,7 @@ describe.skipIf(!browserPath)("the console's job controls and log reconnects in 
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await agent?.stop();
-    await plane?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it("reconnects a log stream that broke, on its own, and shows the output that came meanwhile", {

@@ -1,12 +1,10 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { type AgentHandle, startAgent } from "../../src/agent/agent.js";
-import { silentLog } from "../../src/agent/agent-log.js";
 import { chromiumPath } from "../support/browser.js";
-import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
+import { type ConsoleRig, startConsoleRig } from "../support/console-rig.js";
+import type { ControlPlane } from "../support/control-plane.js";
 import { dockerAvailable, TEST_IMAGE } from "../support/docker.js";
 
 /** Screenshots land here (a CI artifact); a few are copied to docs/ by hand for the README. */
@@ -19,10 +17,8 @@ const browserPath = dockerAvailable("browser: console on wrangler dev + agent")
 // The console in a real Chromium, against the real local stack: wrangler dev (which serves the
 // console's build as static assets) and a host agent running real containers.
 describe.skipIf(!browserPath)("the web console in Chromium", () => {
+  let rig: ConsoleRig | undefined;
   let plane: ControlPlane;
-  let agent: AgentHandle;
-  let dataDir = "";
-  let browser: Browser;
   let page: Page;
   let nodeId = "";
   let succeededJob = "";
@@ -50,18 +46,8 @@ describe.skipIf(!browserPath)("the web console in Chromium", () => {
 
   beforeAll(async () => {
     await mkdir(SHOTS, { recursive: true });
-    plane = await startControlPlane();
-    dataDir = await mkdtemp(path.join(tmpdir(), "meridian-agent-"));
-    agent = await startAgent({
-      dataDir,
-      controlPlane: plane.url,
-      nvidiaSmi: "/nonexistent",
-      log: silentLog,
-      stopGraceSeconds: 2,
-    });
-    nodeId = (await agent.registered).nodeId;
-    browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    rig = await startConsoleRig(browserPath ?? "");
+    ({ plane, page, nodeId } = rig);
   });
 
   beforeEach((context) => {
@@ -72,10 +58,7 @@ describe.skipIf(!browserPath)("the web console in Chromium", () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await agent?.stop();
-    await plane?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it("refuses a wrong key at sign-in with a message, then signs up", async () => {
