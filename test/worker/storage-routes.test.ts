@@ -179,18 +179,7 @@ describe("storage in job specs", () => {
         })
       ).status,
     ).toBe(200);
-    const parts: { partNumber: number; etag: string }[] = [];
-    for (const part of many.parts) {
-      const from = (part.partNumber - 1) * many.partSizeBytes;
-      const piece = big.slice(from, from + many.partSizeBytes);
-      const res = await fetchUrl(part.url, {
-        method: "PUT",
-        body: piece,
-        headers: { "content-length": String(piece.length) },
-      });
-      expect(res.status).toBe(200);
-      parts.push({ partNumber: part.partNumber, etag: res.headers.get("etag") ?? "" });
-    }
+    const parts = await putParts(many.parts, many.partSizeBytes, big);
     // A forged or tampered URL is refused.
     await expectError(await fetchUrl(`${one.url}x`, { method: "PUT", body: small }), 403, "bad_signature");
     const done = await send<{ recorded: number }>("outputs/complete", {
@@ -283,18 +272,7 @@ describe("storage in job specs", () => {
     expect(plan.url).toBeUndefined();
     expect(plan.parts).toHaveLength(2);
     const files = [{ path: "model.bin", ...blob, mode: 0o644 }];
-    const parts: { partNumber: number; etag: string }[] = [];
-    for (const part of plan.parts) {
-      const from = (part.partNumber - 1) * plan.partSizeBytes;
-      const piece = big.slice(from, from + plan.partSizeBytes);
-      const res = await fetchUrl(part.url, {
-        method: "PUT",
-        body: piece,
-        headers: { "content-length": String(piece.length) },
-      });
-      expect(res.status).toBe(200);
-      parts.push({ partNumber: part.partNumber, etag: res.headers.get("etag") ?? "" });
-    }
+    const parts = await putParts(plan.parts, plan.partSizeBytes, big);
     // One part missing: refused, nothing committed; a token made up by the agent: refused.
     await expect(
       send("checkpoint/commit", { files, uploads: [{ upload: plan.upload, parts: parts.slice(0, 1) }] }),
@@ -314,3 +292,24 @@ describe("storage in job specs", () => {
     );
   }, 30_000);
 });
+
+/** PUTs each part's slice of `bytes` to its signed URL, as the agent does; returns what a commit lists. */
+async function putParts(
+  urls: readonly { partNumber: number; url: string }[],
+  partSizeBytes: number,
+  bytes: Uint8Array,
+): Promise<{ partNumber: number; etag: string }[]> {
+  const parts: { partNumber: number; etag: string }[] = [];
+  for (const part of urls) {
+    const from = (part.partNumber - 1) * partSizeBytes;
+    const piece = bytes.slice(from, from + partSizeBytes);
+    const res = await fetchUrl(part.url, {
+      method: "PUT",
+      body: piece,
+      headers: { "content-length": String(piece.length) },
+    });
+    expect(res.status).toBe(200);
+    parts.push({ partNumber: part.partNumber, etag: res.headers.get("etag") ?? "" });
+  }
+  return parts;
+}
