@@ -78,6 +78,24 @@ export const logChunks = sqliteTable(
   (t) => [primaryKey({ columns: [t.attemptId, t.seq] }), index("log_chunks_job").on(t.jobId, t.createdAt)],
 );
 
+/**
+ * A multipart upload the Worker started (a checkpoint blob or an output file) and not yet completed.
+ * Its row goes when it completes; one left behind (the agent died, the job ended) is aborted by the
+ * cron sweep once no part URL of it can still be valid, so its parts stop taking space.
+ */
+export const storageUploads = sqliteTable(
+  "storage_uploads",
+  {
+    uploadId: text("upload_id").notNull(),
+    /** Where the object goes: the StoredObject as JSON (an S3 one names the credentials secret). */
+    location: text("location", { mode: "json" }).notNull(),
+    accountId: text("account_id").notNull(),
+    jobId: text("job_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId] }), index("storage_uploads_created").on(t.createdAt)],
+);
+
 export type SecretRow = typeof secrets.$inferSelect;
 export type JobOutputRow = typeof jobOutputs.$inferSelect;
 export type LogChunkRow = typeof logChunks.$inferSelect;

@@ -1,4 +1,3 @@
-import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type {
   BlobUpload,
@@ -6,6 +5,7 @@ import type {
   UploadPlan,
 } from "../../src/shared/storage/agent-storage-protocol.js";
 import { checkTemplate, type JobTemplate, renderTemplate } from "../../src/shared/templates/job-template.js";
+import { fetchUrl, placed, putParts, sha256Hex, spec } from "./storage-support.js";
 import {
   authed,
   call,
@@ -17,37 +17,6 @@ import {
   submit,
   TestAgent,
 } from "./support.js";
-
-const spec = { name: "t", image: "meridian/busybox:test", command: ["true"], region: "eu-west" };
-
-function fetchUrl(url: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(url, init));
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function placed(apiKey: string, body: Record<string, unknown>) {
-  const agent = new TestAgent();
-  await agent.register(hardware());
-  const res = await submit(apiKey, { ...spec, ...body });
-  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
-  const job = (await res.json()) as { id: string };
-  // An earlier test's job may be handed out too: take this one's.
-  const a = (await agent.poll()).assignments.find((assignment) => assignment.jobId === job.id);
-  if (!a) throw new Error("no assignment");
-  const send = async <T>(path: string, payload: Record<string, unknown>): Promise<T> => {
-    const r = await agent.send(`/v1/agent/attempts/${a.attemptId}/storage/${path}`, {
-      fencing: a.fencing,
-      ...payload,
-    });
-    if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${await r.text()}`);
-    return (await r.json()) as T;
-  };
-  return { agent, job, a, send };
-}
 
 describe("templates", () => {
   it("are listed, each with image, command, ports, resources, defaults and docs, and valid as specs", async () => {
@@ -292,24 +261,3 @@ describe("storage in job specs", () => {
     );
   }, 30_000);
 });
-
-/** PUTs each part's slice of `bytes` to its signed URL, as the agent does; returns what a commit lists. */
-async function putParts(
-  urls: readonly { partNumber: number; url: string }[],
-  partSizeBytes: number,
-  bytes: Uint8Array,
-): Promise<{ partNumber: number; etag: string }[]> {
-  const parts: { partNumber: number; etag: string }[] = [];
-  for (const part of urls) {
-    const from = (part.partNumber - 1) * partSizeBytes;
-    const piece = bytes.slice(from, from + partSizeBytes);
-    const res = await fetchUrl(part.url, {
-      method: "PUT",
-      body: piece,
-      headers: { "content-length": String(piece.length) },
-    });
-    expect(res.status).toBe(200);
-    parts.push({ partNumber: part.partNumber, etag: res.headers.get("etag") ?? "" });
-  }
-  return parts;
-}

@@ -92,7 +92,7 @@ export const agentStorageRoutes = new Hono<AppEnv>()
     async (c) => {
       const { body, attempt, origin } = await currentAttempt(c, CheckpointBlobsRequest);
       const place = await openCheckpointPlace(c.env, origin, attempt);
-      return c.json({ uploads: await blobUploads(c.env, place, attempt.jobId, body.blobs) });
+      return c.json({ uploads: await blobUploads(c.env, place, attempt, body.blobs) });
     },
   )
   .post(

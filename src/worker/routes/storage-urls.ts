@@ -88,11 +88,21 @@ export const storageUrlRoutes = new Hono<AppEnv>()
         }
         return c.body(null, 200, { etag: stored?.httpEtag ?? "" });
       }
-      const part = await c.env.STORAGE.resumeMultipartUpload(grant.key, grant.uploadId).uploadPart(
-        grant.part,
-        body,
-      );
-      return c.body(null, 200, { etag: part.etag });
+      try {
+        const part = await c.env.STORAGE.resumeMultipartUpload(grant.key, grant.uploadId).uploadPart(
+          grant.part,
+          body,
+        );
+        return c.body(null, 200, { etag: part.etag });
+      } catch (error) {
+        // Aborted by the sweep (abandoned) or completed already: the agent must start afresh.
+        if (!/multipart upload does not exist|NoSuchUpload/i.test(String(error))) throw error;
+        throw new MeridianError(
+          404,
+          "no_such_upload",
+          "this upload was completed or aborted; start a new one",
+        );
+      }
     },
   )
   .get(

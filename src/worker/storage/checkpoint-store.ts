@@ -9,6 +9,7 @@ import type {
   ManifestFile,
 } from "../../shared/storage/agent-storage-protocol.js";
 import type { CheckpointPlace } from "./checkpoint-place.js";
+import { multipartDone, startMultipart } from "./multipart-uploads.js";
 import type { CompletedPart } from "./object-target.js";
 import { signToken, verifyToken } from "./signed-url.js";
 import { partSizeBytes } from "./storage-config.js";
@@ -58,9 +59,10 @@ export async function latestCheckpoint(
 export async function blobUploads(
   env: Env,
   place: CheckpointPlace,
-  jobId: string,
+  owner: { accountId: string; jobId: string },
   blobs: { sha256: string; size: number }[],
 ): Promise<BlobUpload[]> {
+  const { jobId } = owner;
   const { target } = place;
   const partSize = partSizeBytes(env);
   const unique = [...new Map(blobs.map((blob) => [blob.sha256, blob])).values()];
@@ -78,7 +80,7 @@ export async function blobUploads(
         if (blob.size <= partSize)
           return { sha256: blob.sha256, url: await target.putUrl(key, blob.size, blob.sha256) };
         const parts = Math.ceil(blob.size / partSize);
-        const uploadId = await target.createMultipart(key);
+        const uploadId = await startMultipart(env, target, key, owner);
         const urls = await Promise.all(
           Array.from({ length: parts }, async (_, i) => ({
             partNumber: i + 1,
@@ -116,6 +118,7 @@ async function completeBlobUploads(
       );
     }
     await place.target.completeMultipart(parsed.data.key, parsed.data.uploadId, parts);
+    await multipartDone(env, parsed.data.uploadId);
   }
 }
 

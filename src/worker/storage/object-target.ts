@@ -20,6 +20,8 @@ export interface ObjectTarget {
   createMultipart(key: string): Promise<string>;
   partUrl(key: string, uploadId: string, partNumber: number, maxBytes: number): Promise<string>;
   completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<void>;
+  /** Frees an unfinished upload's parts; one already completed or aborted is no error. */
+  abortMultipart(key: string, uploadId: string): Promise<void>;
   /** The object's size, or undefined when there is none. */
   head(key: string): Promise<number | undefined>;
   putText(key: string, text: string): Promise<void>;

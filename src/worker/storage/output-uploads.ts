@@ -6,6 +6,7 @@ import { MeridianError } from "../../shared/errors.js";
 import type { OutputFile, UploadPlan } from "../../shared/storage/agent-storage-protocol.js";
 import { secretNamesOf } from "../../shared/storage/env-secrets.js";
 import { type AttemptContext, ipfsKey } from "./attempt-grant.js";
+import { multipartDone, startMultipart } from "./multipart-uploads.js";
 import type { CompletedPart, StoredObject } from "./object-target.js";
 import { openSecrets } from "./secret-store.js";
 import { signToken, verifyToken } from "./signed-url.js";
@@ -67,7 +68,7 @@ export async function beginUploads(
           partSizeBytes: partSize,
         };
       }
-      const uploadId = await place.target.createMultipart(key);
+      const uploadId = await startMultipart(env, place.target, key, attempt);
       const urls = await Promise.all(
         Array.from({ length: parts }, async (_, i) => ({
           partNumber: i + 1,
@@ -114,6 +115,7 @@ export async function completeUploads(
         );
       }
       await target.completeMultipart(token.stored.key, token.uploadId, parts);
+      await multipartDone(env, token.uploadId);
     }
     const size = await target.head(token.stored.key);
     if (size !== token.size) {

@@ -60,6 +60,15 @@ export class R2Target implements ObjectTarget {
     }
   }
 
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.env.STORAGE.resumeMultipartUpload(key, uploadId).abort();
+    } catch (error) {
+      // Completed or aborted already: nothing is left of it to free.
+      if (!/NoSuchUpload|does not exist|not found/i.test(String(error))) throw error;
+    }
+  }
+
   async head(key: string): Promise<number | undefined> {
     return (await this.env.STORAGE.head(key))?.size;
   }

@@ -139,6 +139,16 @@ export class S3Target implements ObjectTarget {
     }
   }
 
+  /** AbortMultipartUpload; 404 (NoSuchUpload) means it completed or was aborted already. */
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    const response = await this.call("DELETE", this.objectUrl(key, { uploadId }));
+    if (response.ok || response.status === 404) {
+      await response.body?.cancel();
+      return;
+    }
+    return this.refuse(`aborting the upload of ${key}`, response);
+  }
+
   async head(key: string): Promise<number | undefined> {
     const response = await this.call("HEAD", this.objectUrl(key));
     if (response.status === 404) return undefined;
