@@ -231,12 +231,13 @@ export class ControlPlaneClient {
         throw new ControlPlaneError(0, UNREACHABLE, `cannot reach the control plane at ${url}: ${reason}`);
       }
       if (response.ok) {
-        const parsed = schema.safeParse(await response.json().catch(() => undefined));
+        const { text: answer, failed } = await readBody(response);
+        const parsed = schema.safeParse(parseJson(answer));
         if (!parsed.success) {
           throw new ControlPlaneError(
             response.status,
             "bad_response",
-            `unexpected answer from ${path}`,
+            `unexpected answer from ${path} (${response.status}${describeBody(answer, failed, parsed.error.issues[0])})`,
             parsed.error,
           );
         }
@@ -348,23 +349,42 @@ function chosenRegion(error: ControlPlaneError): string | undefined {
 }
 
 async function toError(response: Response, path: string): Promise<ControlPlaneError> {
-  const text = await response.text().catch(() => "");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  const envelope = ErrorEnvelope.safeParse(value);
+  const { text, failed } = await readBody(response);
+  const envelope = ErrorEnvelope.safeParse(parseJson(text));
   if (envelope.success) {
     const { code, message, details } = envelope.data.error;
     return new ControlPlaneError(response.status, code, message, details);
   }
   // What came instead of an error envelope, so a log says what refused (a proxy, a cut-off body).
-  const excerpt = text.trim().slice(0, 160);
   return new ControlPlaneError(
     response.status,
     `http_${response.status}`,
-    `${path} answered ${response.status}${excerpt ? `: ${excerpt}` : " with no body"}`,
+    `${path} answered ${response.status}${describeBody(text, failed)}`,
   );
+}
+
+/** The body as text; a read that fails (the connection cut mid-answer) says why instead of throwing. */
+async function readBody(response: Response): Promise<{ text: string; failed?: string }> {
+  try {
+    return { text: await response.text() };
+  } catch (error) {
+    return { text: "", failed: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** For a log line: why a body could not be used (cut off, empty, not JSON, or its first schema issue). */
+function describeBody(text: string, failed: string | undefined, issue?: z.core.$ZodIssue): string {
+  if (failed !== undefined) return ` with a body that could not be read (${failed})`;
+  if (text.trim() === "") return " with no body";
+  const excerpt = text.trim().slice(0, 160);
+  if (issue === undefined) return `: ${excerpt}`;
+  return `, ${text.length} bytes; ${issue.path.join(".") || "the body"}: ${issue.message}: ${excerpt}`;
 }
