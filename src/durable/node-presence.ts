@@ -19,7 +19,7 @@ export interface PresencePolicy {
   phiThreshold: number;
 }
 
-export const RECONNECT_WINDOW_MS = 5_000;
+export const RECONNECT_WINDOW_MS = 3_000;
 export const MIN_SILENCE_MS = 5_000;
 export const PHI_THRESHOLD = 8;
 

@@ -119,13 +119,13 @@ describe("failover from a dropped connection", () => {
     expect((await jobOf(apiKey, id)).status).toBe("running");
 
     // The window passes: the attempt is lost, and the job placed on the other node at once.
-    await backdateDrop(cheap.nodeId ?? "", 5_000);
+    await backdateDrop(cheap.nodeId ?? "", 3_000);
     await runDurableObjectAlarm(regionObject());
     const moved = await jobOf(apiKey, id);
     expect(moved).toMatchObject({ status: "assigned", nodeId: dear.nodeId });
     const events = await eventsOf(apiKey, id);
     expect(events.map((e) => e.reason)).toContain(
-      `connection to node ${cheap.nodeId} dropped and did not return within 5 s`,
+      `connection to node ${cheap.nodeId} dropped and did not return within 3 s`,
     );
     expect(events.map((e) => e.reason)).toContain("placing the job again after attempt 1 was lost");
     // The waiting node was woken with the new assignment.
