@@ -13,6 +13,7 @@ export default defineConfig({
     "./schema/disputes.ts",
     "./schema/receipts.ts",
     "./schema/burns.ts",
+    "./schema/staking.ts",
   ],
   out: "./schema/migrations",
 });

@@ -24,6 +24,8 @@ export const burns = sqliteTable(
     signings: integer("signings").notNull().default(0),
     /** Signatures of earlier signings that expired without landing (JSON array). */
     expiredSignatures: text("expired_signatures").notNull().default("[]"),
+    /** Preflight refusals of its bytes so far; at the limit it stops being sent (src/chain/sending). */
+    sendRefusals: integer("send_refusals").notNull().default(0),
     slot: integer("slot"),
     error: text("error"),
     claimedAt: integer("claimed_at").notNull(),

@@ -36,6 +36,8 @@ export const PayoutRunView = z.object({
   paidMicros: z.number().int(),
   pending: z.number().int(),
   failed: z.number().int(),
+  /** Of the failed: transactions preflight refused until their bytes died (see the payouts' notes). */
+  refused: z.number().int(),
   resigned: z.number().int(),
 });
 export type PayoutRunView = z.infer<typeof PayoutRunView>;

@@ -53,6 +53,8 @@ export const BurnRunView = z.object({
   burnedMrdBase: z.number().int(),
   pending: z.number().int(),
   failed: z.number().int(),
+  /** Of the failed: burns preflight refused until their bytes died (see the burn's error). */
+  refused: z.number().int(),
   resigned: z.number().int(),
 });
 export type BurnRunView = z.infer<typeof BurnRunView>;

@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { type BurnStep, runBurns } from "../../src/chain/burns/burn-runner.js";
 import { chainConfig } from "../../src/chain/chain-config.js";
+import { MAX_SEND_REFUSALS } from "../../src/chain/sending/durable-send.js";
 import { SolanaClient } from "../../src/chain/solana-client.js";
 import { treasurySigner } from "../../src/chain/treasury.js";
 import { BURN_RESERVE, CREDITS_ISSUER } from "../../src/ledger/ledger-accounts.js";
@@ -45,13 +46,13 @@ async function ledgerBalance(id: string): Promise<number> {
   return row?.b ?? 0;
 }
 
-async function run(afterStep?: (step: BurnStep) => void, claim = true) {
+async function run(afterStep?: (step: BurnStep) => void, claim = true, vault: Address = burnVault) {
   return runBurns({
     db,
     chain,
     treasury: await treasurySigner(config),
     mrdMint: config.mrdMint,
-    burnVault,
+    burnVault: vault,
     rateMicros: RATE,
     minMicros: 1_000_000,
     commitment: "confirmed",
@@ -269,5 +270,50 @@ describe("buy-back and burn", () => {
       const res = await call(`/v1/token/burns?${query}`);
       expect(res.status, query).toBe(400);
     }
+  });
+
+  it("ends a burn whose preflight is refused as failed, after a bounded number of sends, and gives the reserve back", async () => {
+    await seedReserve(1_500_000);
+    const reserve = await ledgerBalance(BURN_RESERVE.id);
+    const supplyBefore = await supplyOnChain();
+    // A burn vault that is not a token account (a misconfigured BURN_VAULT): every preflight refuses it.
+    const wrongVault = address("11111111111111111111111111111112");
+    const first = await run(undefined, true, wrongVault);
+    expect(first).toMatchObject({ claimed: 1, burned: 0, pending: 1, failed: 0 });
+    const open = await env.DB.prepare(
+      "SELECT id, last_valid_block_height AS h, send_refusals AS n, error FROM burns WHERE status = 'open'",
+    ).first<{ id: string; h: number; n: number; error: string }>();
+    if (!open) throw new Error("no open burn");
+    expect(open.n).toBe(1);
+    expect(open.error).toContain("simulation failed");
+    for (let i = 1; i < MAX_SEND_REFUSALS; i++) await run(undefined, false, wrongVault);
+    // At the limit the bytes are not sent again, and the burn stays open until they cannot land.
+    const held = await run(undefined, false, wrongVault);
+    expect(held).toMatchObject({ pending: 1, failed: 0 });
+    const refusals = await env.DB.prepare("SELECT send_refusals AS n, signings AS s FROM burns WHERE id = ?")
+      .bind(open.id)
+      .first<{ n: number; s: number }>();
+    expect(refusals).toEqual({ n: MAX_SEND_REFUSALS, s: 1 });
+    while ((await chain.blockHeight("finalized")) <= open.h) await new Promise((r) => setTimeout(r, 100));
+    const ended = await run(undefined, false, wrongVault);
+    expect(ended).toMatchObject({ failed: 1, refused: 1, burned: 0, resigned: 0 });
+
+    // Terminal and visible: failed with its error on the public list, the µUSD back in the reserve,
+    // no MRD burned, no transaction of it on chain.
+    const listed = (await (await call("/v1/token/burns")).json()) as {
+      burns: { id: string; status: string; error: string | null }[];
+    };
+    const shown = listed.burns.find((b) => b.id === open.id);
+    expect(shown?.status).toBe("failed");
+    expect(shown?.error).toContain(`refused by preflight ${MAX_SEND_REFUSALS} times`);
+    expect(await ledgerBalance(BURN_RESERVE.id)).toBe(reserve);
+    expect(await supplyOnChain()).toBe(supplyBefore);
+    const after = await run(undefined, false, wrongVault);
+    expect(after).toMatchObject({ claimed: 0, pending: 0, failed: 0 });
+
+    // With the right vault the next run claims the reserve again and burns it.
+    const fixed = await run();
+    expect(fixed).toMatchObject({ claimed: 1, burned: 1 });
+    expect(await ledgerBalance(BURN_RESERVE.id)).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { chainConfig } from "../../src/chain/chain-config.js";
 import { type PayoutStep, runPayouts } from "../../src/chain/payouts/payout-runner.js";
+import { MAX_SEND_REFUSALS } from "../../src/chain/sending/durable-send.js";
 import { MAX_TRANSACTION_BYTES, SolanaClient } from "../../src/chain/solana-client.js";
 import { associatedTokenAddress } from "../../src/chain/token-instructions.js";
 import { treasurySigner } from "../../src/chain/treasury.js";
@@ -232,5 +233,55 @@ describe("provider payouts on the local chain", () => {
     );
     const after = await env.DB.prepare("SELECT count(*) AS n FROM payouts").first<{ n: number }>();
     expect(after?.n).toBe(before?.n);
+  });
+
+  it("ends a payout the treasury cannot cover as failed after a bounded number of refused sends", async () => {
+    const a = await provider();
+    const b = await provider();
+    // Together more USDC than the treasury holds: every preflight of their transaction is refused.
+    const nodes = [await nodeEarning(a, 1_000_000_000_000), await nodeEarning(b, 1_000_000_000_000)];
+    const first = await run();
+    expect(first).toMatchObject({ claimed: 2, confirmed: 0, pending: 1, failed: 0 });
+    const batch = await env.DB.prepare(
+      "SELECT b.id, b.last_valid_block_height AS h, b.send_refusals AS n, b.error FROM payout_batches b JOIN payouts p ON p.batch_id = b.id WHERE p.node_id = ?",
+    )
+      .bind(nodes[0])
+      .first<{ id: string; h: number; n: number; error: string }>();
+    if (!batch) throw new Error("no batch");
+    expect(batch.n).toBe(1);
+    expect(batch.error).toContain("simulation failed");
+    for (let i = 1; i <= MAX_SEND_REFUSALS; i++) await run(undefined, false);
+    const held = await env.DB.prepare(
+      "SELECT send_refusals AS n, signings AS s, status FROM payout_batches WHERE id = ?",
+    )
+      .bind(batch.id)
+      .first<{ n: number; s: number; status: string }>();
+    expect(held).toEqual({ n: MAX_SEND_REFUSALS, s: 1, status: "signed" });
+    while ((await chain.blockHeight("finalized")) <= batch.h) await new Promise((r) => setTimeout(r, 100));
+    const ended = await run(undefined, false);
+    expect(ended).toMatchObject({ failed: 1, refused: 1, confirmed: 0, resigned: 0 });
+
+    // What the provider sees: the payout failed, and why; the earnings are still pending, nothing was paid.
+    const listed = (await (await call("/v1/provider/payouts", authed(a.apiKey))).json()) as {
+      payouts: { status: string; note: string | null }[];
+    };
+    expect(listed.payouts[0]?.status).toBe("failed");
+    expect(listed.payouts[0]?.note).toContain("never accepted");
+    expect(listed.payouts[0]?.note).toContain(`refused by preflight ${MAX_SEND_REFUSALS} times`);
+    for (const node of nodes) expect(await earningsOf(node)).toBe(1_000_000_000_000);
+    expect(await transfersTo(a.wallet)).toHaveLength(0);
+    expect(await transfersTo(b.wallet)).toHaveLength(0);
+    // Take the earnings back so that no later run in this file claims them again.
+    for (const node of nodes)
+      await runBatch(
+        db,
+        transferStatements(db, {
+          debit: earningsAccount(node),
+          credit: CREDITS_ISSUER,
+          amountMicros: 1_000_000_000_000,
+          kind: "credit_grant",
+          idempotencyKey: `test-earnings-back:${node}`,
+        }),
+      );
   });
 });

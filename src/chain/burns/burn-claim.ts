@@ -38,6 +38,7 @@ export async function claimBurn(
     lastValidBlockHeight: null,
     signings: 0,
     expiredSignatures: "[]",
+    sendRefusals: 0,
     slot: null,
     error: null,
     claimedAt: input.now,

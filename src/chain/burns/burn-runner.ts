@@ -4,7 +4,8 @@ import { type BurnRow, burns } from "../../../schema/burns.js";
 import { BURN_RESERVE, BURNED } from "../../ledger/ledger-accounts.js";
 import { type LedgerDb, runBatch } from "../../ledger/ledger-db.js";
 import { transferStatements } from "../../ledger/transfer.js";
-import { describe, type SignedTransaction, type SolanaClient } from "../solana-client.js";
+import { driveSend, withExpired } from "../sending/durable-send.js";
+import type { SignedTransaction, SolanaClient } from "../solana-client.js";
 import { claimBurn, openBurn } from "./burn-claim.js";
 import { burnInstructions } from "./burn-transaction.js";
 
@@ -38,11 +39,11 @@ export interface BurnRunResult {
   burnedMrdBase: number;
   /** A burn still waiting to land (carried to the next run). */
   pending: number;
+  /** Burns that failed on chain or whose preflight refused them MAX_SEND_REFUSALS times (both counted in failed). */
   failed: number;
+  refused: number;
   resigned: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Another run signed the burn first; this run leaves it alone. */
 class BurnContention extends Error {}
@@ -51,8 +52,9 @@ class BurnContention extends Error {}
  * One buy-back-and-burn run, exactly once under any crash by the same steps as payouts: the reserve
  * is claimed (its µUSD moved to `burned`, the MRD amount fixed) before signing; the signed bytes and
  * last valid block height are stored before sending; the same bytes go again until they land or
- * their blockhash dies, and only then is the burn signed anew. A burn that fails on chain gives its
- * µUSD back to the reserve in the batch that marks it failed.
+ * their blockhash dies, and only then is the burn signed anew (src/chain/sending). A burn that fails
+ * on chain, or that preflight refused until its bytes died, gives its µUSD back to the reserve in
+ * the batch that marks it failed, with the error on the burn (GET /v1/token/burns).
  */
 export async function runBurns(options: BurnRunOptions): Promise<BurnRunResult> {
   const result: BurnRunResult = {
@@ -62,6 +64,7 @@ export async function runBurns(options: BurnRunOptions): Promise<BurnRunResult> 
     burnedMrdBase: 0,
     pending: 0,
     failed: 0,
+    refused: 0,
     resigned: 0,
   };
   if (options.claim) {
@@ -85,46 +88,26 @@ export async function runBurns(options: BurnRunOptions): Promise<BurnRunResult> 
   return result;
 }
 
-function storedTransaction(burn: BurnRow): SignedTransaction | undefined {
-  if (!burn.wire || !burn.signature || burn.lastValidBlockHeight === null) return undefined;
-  return {
-    wire: burn.wire,
-    signature: burn.signature as Signature,
-    lastValidBlockHeight: burn.lastValidBlockHeight,
-    bytes: 0,
-  };
-}
-
 async function advance(options: BurnRunOptions, burn: BurnRow, result: BurnRunResult): Promise<void> {
-  let signed = storedTransaction(burn);
-  if (signed) {
-    const outcome = await options.chain.outcome(signed, options.commitment);
-    if (outcome.state === "confirmed") return settle(options, burn, signed, outcome.slot, result);
-    if (outcome.state === "failed") return fail(options, burn, describe(outcome.err), result);
-    if (outcome.state === "expired") {
-      signed = await sign(options, burn, signed.signature);
-      result.resigned += 1;
-    }
-  } else {
-    signed = await sign(options, burn, undefined);
-  }
-  try {
-    await options.chain.send(signed);
-  } catch (error) {
-    // Not landed (the preflight refused it): the same bytes go again next run, until they expire.
-    await options.db
-      .update(burns)
-      .set({ error: describe(error).slice(0, 500) })
-      .where(eq(burns.id, burn.id));
-  }
-  options.afterStep?.("sent");
-  const deadline = Date.now() + (options.confirmWaitMs ?? 3_000);
-  while (Date.now() < deadline) {
-    const outcome = await options.chain.outcome(signed, options.commitment);
-    if (outcome.state === "confirmed") return settle(options, burn, signed, outcome.slot, result);
-    if (outcome.state === "failed") return fail(options, burn, describe(outcome.err), result);
-    if (outcome.state === "expired") break;
-    await sleep(50);
+  const outcome = await driveSend({
+    chain: options.chain,
+    commitment: options.commitment,
+    stored: burn,
+    confirmWaitMs: options.confirmWaitMs,
+    hooks: {
+      sign: (expired) => sign(options, burn, expired),
+      sendFailed: async (error, refusals) => {
+        await options.db.update(burns).set({ error, sendRefusals: refusals }).where(eq(burns.id, burn.id));
+      },
+      afterSend: () => options.afterStep?.("sent"),
+    },
+  });
+  if (outcome.resigned) result.resigned += 1;
+  if (outcome.state === "confirmed") return settle(options, burn, outcome.signed, outcome.slot, result);
+  if (outcome.state === "failed") return fail(options, burn, outcome.error, result);
+  if (outcome.state === "refused") {
+    result.refused += 1;
+    return fail(options, burn, outcome.error, result);
   }
   result.pending += 1;
 }
@@ -133,7 +116,7 @@ async function advance(options: BurnRunOptions, burn: BurnRow, result: BurnRunRe
 async function sign(
   options: BurnRunOptions,
   burn: BurnRow,
-  expired: string | undefined,
+  expired: Signature | undefined,
 ): Promise<SignedTransaction> {
   const instructions = await burnInstructions(options.treasury, {
     burnId: burn.id,
@@ -143,8 +126,6 @@ async function sign(
     burnVault: options.burnVault,
   });
   const signed = await options.chain.sign(options.treasury, instructions);
-  const earlier: unknown = JSON.parse(burn.expiredSignatures);
-  const expiredSignatures = [...(Array.isArray(earlier) ? earlier : []), ...(expired ? [expired] : [])];
   // Stored only if nobody signed this burn meanwhile: bytes that lose the race are never sent.
   const stored = await options.db
     .update(burns)
@@ -153,7 +134,7 @@ async function sign(
       signature: signed.signature,
       lastValidBlockHeight: signed.lastValidBlockHeight,
       signings: burn.signings + 1,
-      expiredSignatures: JSON.stringify(expiredSignatures),
+      expiredSignatures: withExpired(burn.expiredSignatures, expired),
     })
     .where(and(eq(burns.id, burn.id), eq(burns.signings, burn.signings), eq(burns.status, "open")))
     .returning({ id: burns.id });

@@ -4,7 +4,8 @@ import { type PayoutBatchRow, type PayoutRow, payoutBatches, payouts } from "../
 import { earningsAccount, PAYOUTS } from "../../ledger/ledger-accounts.js";
 import { type LedgerDb, type LedgerStatement, runBatch } from "../../ledger/ledger-db.js";
 import { transferStatements } from "../../ledger/transfer.js";
-import { describe, type SignedTransaction, type SolanaClient } from "../solana-client.js";
+import { driveSend, withExpired } from "../sending/durable-send.js";
+import type { SignedTransaction, SolanaClient } from "../solana-client.js";
 import { claimPayouts, recordBatches, unpackedPayouts } from "./payout-claims.js";
 import { type PayoutTransfer, packPayoutTransfers, payoutInstructions } from "./payout-transaction.js";
 
@@ -37,7 +38,9 @@ export interface PayoutRunResult {
   paidMicros: number;
   /** Transactions still waiting to land (carried to the next run). */
   pending: number;
+  /** Transactions that failed on chain, or that preflight refused until their bytes died (also in refused). */
   failed: number;
+  refused: number;
   /** Transactions signed again because their blockhash expired unlanded. */
   resigned: number;
 }
@@ -48,8 +51,6 @@ export class PayoutContention extends Error {
     super(`payout batch ${batchId} was signed by another run`);
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One payout run. Exactly once under any crash, because every step is durable before the next
@@ -68,6 +69,7 @@ export async function runPayouts(options: PayoutRunOptions): Promise<PayoutRunRe
     paidMicros: 0,
     pending: 0,
     failed: 0,
+    refused: 0,
     resigned: 0,
   };
   if (options.claim) {
@@ -106,16 +108,6 @@ function transferOf(row: PayoutRow): PayoutTransfer {
   return { payoutId: row.id, wallet: row.wallet as Address, amountBase: BigInt(row.amountMicros) };
 }
 
-function storedTransaction(batch: PayoutBatchRow): SignedTransaction | undefined {
-  if (!batch.wire || !batch.signature || batch.lastValidBlockHeight === null) return undefined;
-  return {
-    wire: batch.wire,
-    signature: batch.signature as Signature,
-    lastValidBlockHeight: batch.lastValidBlockHeight,
-    bytes: 0,
-  };
-}
-
 async function advance(
   options: PayoutRunOptions,
   batch: PayoutBatchRow,
@@ -130,37 +122,30 @@ async function advance(
       .where(eq(payoutBatches.id, batch.id));
     return;
   }
-  let signed = storedTransaction(batch);
-  if (signed) {
-    const outcome = await options.chain.outcome(signed, options.commitment);
-    if (outcome.state === "confirmed")
-      return settle(options, batch.id, claimed, signed, outcome.slot, result);
-    if (outcome.state === "failed") return fail(options, batch.id, describe(outcome.err), result);
-    if (outcome.state === "expired") {
-      signed = await sign(options, batch, claimed, signed.signature);
-      result.resigned += 1;
-    }
-  } else {
-    signed = await sign(options, batch, claimed, undefined);
-  }
-  try {
-    await options.chain.send(signed);
-  } catch (error) {
-    // Not landed (e.g. the treasury is short): the same bytes go again next run, until they expire.
-    await options.db
-      .update(payoutBatches)
-      .set({ error: describe(error).slice(0, 500), updatedAt: options.now() })
-      .where(eq(payoutBatches.id, batch.id));
-  }
-  options.afterStep?.("sent", batch.id);
-  const deadline = Date.now() + (options.confirmWaitMs ?? 3_000);
-  while (Date.now() < deadline) {
-    const outcome = await options.chain.outcome(signed, options.commitment);
-    if (outcome.state === "confirmed")
-      return settle(options, batch.id, claimed, signed, outcome.slot, result);
-    if (outcome.state === "failed") return fail(options, batch.id, describe(outcome.err), result);
-    if (outcome.state === "expired") break;
-    await sleep(50);
+  const outcome = await driveSend({
+    chain: options.chain,
+    commitment: options.commitment,
+    stored: batch,
+    confirmWaitMs: options.confirmWaitMs,
+    hooks: {
+      sign: (expired) => sign(options, batch, claimed, expired),
+      sendFailed: async (error, refusals) => {
+        await options.db
+          .update(payoutBatches)
+          .set({ error, sendRefusals: refusals, updatedAt: options.now() })
+          .where(eq(payoutBatches.id, batch.id));
+      },
+      afterSend: () => options.afterStep?.("sent", batch.id),
+    },
+  });
+  if (outcome.resigned) result.resigned += 1;
+  if (outcome.state === "confirmed")
+    return settle(options, batch.id, claimed, outcome.signed, outcome.slot, result);
+  if (outcome.state === "failed")
+    return fail(options, batch.id, `the payout transaction failed on chain: ${outcome.error}`, result);
+  if (outcome.state === "refused") {
+    result.refused += 1;
+    return fail(options, batch.id, `the payout transaction was never accepted: ${outcome.error}`, result);
   }
   result.pending += 1;
 }
@@ -170,12 +155,10 @@ async function sign(
   options: PayoutRunOptions,
   batch: PayoutBatchRow,
   claimed: readonly PayoutRow[],
-  expired: string | undefined,
+  expired: Signature | undefined,
 ): Promise<SignedTransaction> {
   const instructions = await payoutInstructions(options.treasury, options.usdcMint, claimed.map(transferOf));
   const signed = await options.chain.sign(options.treasury, instructions);
-  const earlier: unknown = JSON.parse(batch.expiredSignatures);
-  const expiredSignatures = [...(Array.isArray(earlier) ? earlier : []), ...(expired ? [expired] : [])];
   // Stored only if nobody signed this batch meanwhile: bytes that lose this race are never sent,
   // so two live signings of one batch (two blockhashes that could both land) cannot exist.
   const stored = await options.db
@@ -186,7 +169,7 @@ async function sign(
       signature: signed.signature,
       lastValidBlockHeight: signed.lastValidBlockHeight,
       signings: batch.signings + 1,
-      expiredSignatures: JSON.stringify(expiredSignatures),
+      expiredSignatures: withExpired(batch.expiredSignatures, expired),
       updatedAt: options.now(),
     })
     .where(and(eq(payoutBatches.id, batch.id), eq(payoutBatches.signings, batch.signings)))
@@ -237,7 +220,11 @@ async function settle(
   options.afterStep?.("settled", batchId);
 }
 
-/** The transaction landed with an error: nothing moved on chain, so the payouts are released to be claimed again. */
+/**
+ * The transaction landed with an error, or preflight refused it until its bytes died: nothing moved
+ * on chain, so the payouts end `failed` with why (the provider sees it on GET /v1/provider/payouts)
+ * and their earnings stay pending, to be claimed again by a later run.
+ */
 async function fail(
   options: PayoutRunOptions,
   batchId: string,
@@ -248,7 +235,7 @@ async function fail(
   await runBatch(options.db, [
     options.db
       .update(payouts)
-      .set({ status: "failed", note: `the payout transaction failed on chain: ${why}`.slice(0, 500) })
+      .set({ status: "failed", note: why.slice(0, 500) })
       .where(and(eq(payouts.batchId, batchId), eq(payouts.status, "claimed"))),
     options.db
       .update(payoutBatches)
