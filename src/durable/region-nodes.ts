@@ -7,6 +7,7 @@ import type { Pacing } from "./poll-pacing.js";
 import type { NodeRecord } from "./region-records.js";
 import { nodeFromRecord, type Scheduler } from "./scheduler/index.js";
 import type { NodeFacts } from "./scheduler/node-from-record.js";
+import type { SchedulerNode } from "./scheduler/scheduler-node.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
 
 interface Liveness {
@@ -44,9 +45,15 @@ export class RegionNodes {
     for (const node of restored) {
       ids.push(node.id);
       this.records.set(node.id, node);
-      // Indexed as schedulable so live reservations can be restored onto it; `park` follows.
+      // Indexed as schedulable so live reservations can be restored onto it; `park` follows. As
+      // the part its verification listed it as, so a restart never shows the claim again.
       parts.scheduler.inventory.upsertNode(
-        nodeFromRecord(node, { schedulable: true, ...locationFacts(node) }),
+        nodeFromRecord(node, {
+          schedulable: true,
+          verifiedTflops: parts.standing.verifiedTflops(node.id),
+          listedModels: parts.standing.listedModels?.(node.id),
+          ...locationFacts(node),
+        }),
       );
     }
     this.grace = new RestartGrace(ids);
@@ -149,29 +156,41 @@ export class RegionNodes {
     return false;
   }
 
-  /** Whether the scheduler's view of a node's eligibility no longer matches its standing. */
+  /**
+   * Whether the scheduler's view of a node no longer matches its standing: its eligibility, or
+   * what its verification made of it (the part each GPU is listed as, its VRAM, its verified
+   * TFLOP/s), so a re-classification that leaves eligibility alone is indexed too (issue 14).
+   */
   standingChanged(nodeId: string, now: number): boolean {
-    const indexed = this.parts.scheduler.inventory.node(nodeId)?.node.schedulable ?? false;
-    return indexed !== this.schedulable(nodeId, now);
+    const indexed = this.parts.scheduler.inventory.node(nodeId)?.node;
+    const fresh = this.viewOf(nodeId, now);
+    if (!fresh) return false;
+    if (!indexed) return fresh.schedulable;
+    return indexed.schedulable !== fresh.schedulable || verifiedViewDiffers(indexed, fresh);
   }
 
   /** Re-indexes a node in the scheduler with its live facts and standing. */
   refresh(nodeId: string, now: number): void {
+    const view = this.viewOf(nodeId, now);
+    if (!view) return;
+    this.parts.scheduler.inventory.upsertNode(view);
+    this.parts.staging.schedulePass = true;
+  }
+
+  /** The scheduler's view of a node from its registration, live facts and standing. */
+  private viewOf(nodeId: string, now: number): SchedulerNode | undefined {
     const node = this.records.get(nodeId);
-    if (!node) return;
+    if (!node) return undefined;
     const { standing } = this.parts;
     const reputation = standing.reputation(nodeId, now);
-    this.parts.scheduler.inventory.upsertNode(
-      nodeFromRecord(node, {
-        schedulable: this.schedulable(nodeId, now),
-        reputation: reputation === undefined ? undefined : reputation * standing.healthFactor(node),
-        verifiedTflops: standing.verifiedTflops(nodeId),
-        listedModels: standing.listedModels?.(nodeId),
-        rttMs: this.live.get(nodeId)?.rttMs,
-        ...locationFacts(node),
-      }),
-    );
-    this.parts.staging.schedulePass = true;
+    return nodeFromRecord(node, {
+      schedulable: this.schedulable(nodeId, now),
+      reputation: reputation === undefined ? undefined : reputation * standing.healthFactor(node),
+      verifiedTflops: standing.verifiedTflops(nodeId),
+      listedModels: standing.listedModels?.(nodeId),
+      rttMs: this.live.get(nodeId)?.rttMs,
+      ...locationFacts(node),
+    });
   }
 
   /** Parks nodes silent past their grace, or gone: they take no new work until they poll again. */
@@ -204,4 +223,10 @@ function locationFacts(node: NodeRecord): Pick<NodeFacts, "lat" | "lon" | "count
     country: node.location?.country,
     bandwidthGbps: node.bandwidthGbps,
   };
+}
+
+/** Whether what verification decided about a node (parts listed, VRAM, TFLOP/s) differs in two views. */
+function verifiedViewDiffers(a: SchedulerNode, b: SchedulerNode): boolean {
+  if (a.verifiedTflops !== b.verifiedTflops || a.gpus.length !== b.gpus.length) return true;
+  return a.gpus.some((gpu, i) => gpu.model !== b.gpus[i]?.model || gpu.vramMib !== b.gpus[i]?.vramMib);
 }

@@ -1,7 +1,6 @@
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
-import { absenceReason } from "./absence-reason.js";
 import { type Effects, Staging } from "./effects.js";
 import { JobBook } from "./job-book.js";
 import type { PauseTerms } from "./job-pause.js";
@@ -15,6 +14,7 @@ import { RegionJobs } from "./region-jobs.js";
 import { RegionNodes } from "./region-nodes.js";
 import type { RegionParts, RegionSnapshot } from "./region-parts.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
+import { nextWakeAt, type SweepParts, sweepNodes } from "./region-sweep.js";
 import { demandFromSpec, demandUnits, type Scheduler } from "./scheduler/index.js";
 
 export { absenceReason } from "./absence-reason.js";
@@ -267,12 +267,6 @@ export class RegionState {
     return answer;
   }
 
-  private *activeAttempts(nodeId: string): Generator<string> {
-    for (const jobId of this.book.attempts.jobIdsOn(nodeId))
-      for (const member of this.book.jobs.get(jobId)?.members ?? [])
-        if (member.nodeId === nodeId && member.endedAt === null) yield member.id;
-  }
-
   /** The jobs with an attempt on this node now, for its provider. */
   jobsOnNode(nodeId: string): { jobId: string; attemptId: string; status: JobStatus }[] {
     const out: { jobId: string; attemptId: string; status: JobStatus }[] = [];
@@ -322,49 +316,19 @@ export class RegionState {
 
   /** Expires lapsed leases, parks silent nodes, re-queues retries that are due, and places work. */
   sweep(now: number): void {
-    // Nodes whose standing changed (a quarantine began or ended) are indexed again; the others are not touched.
-    for (const nodeId of this.nodeBook.records.keys())
-      if (this.nodeBook.standingChanged(nodeId, now)) this.nodeBook.refresh(nodeId, now);
-    this.nodeBook.parkSilent(now);
-    // A node waiting for the region's answer cannot renew its leases: they hold until it has it.
-    for (const nodeId of this.owed.nodes())
-      for (const id of this.activeAttempts(nodeId)) this.lifecycle.renewLease(id, now);
-    // The node-loss pass. A node gone (its dropped connection did not return, or silent past its
-    // rhythm) loses its attempts now, not when their leases run out; whatever a node loses in
-    // this pass, by its absence or by lapsed leases, is one incident of that node.
-    const pass = this.lossPass(now);
-    const { grace } = this.nodeBook;
-    for (const nodeId of this.book.attempts.nodesWithAttempts()) {
-      const absence = this.nodeBook.absence(nodeId, now);
-      if (absence) this.lifecycle.loseNode(nodeId, grace.loss(nodeId, pass, absenceReason(absence)), now);
-    }
-    this.lifecycle.sweep(now, (nodeId) => grace.loss(nodeId, pass));
+    sweepNodes(this.sweepParts, this.lossPass(now), now);
     this.staging.schedulePass = true;
     this.settle(now);
   }
 
   /** The earliest time the sweep has something to do, or null when nothing is pending. */
   nextWakeAt(now: number): number | null {
-    // A paused job kept past its time expires at the sweep after it.
-    let next: number | null = this.lifecycle.pauses.nextExpiry();
-    let active = false;
-    for (const job of this.book.jobs.values()) {
-      if (job.retryAt !== null) next = next === null ? job.retryAt : Math.min(next, job.retryAt);
-      if (!active && job.members.some((m) => m.endedAt === null)) active = true;
-    }
-    // While attempts run or any node is live, the sweep watches leases and liveness; one live node
-    // is enough to know, so a large quiet region does not walk all of them on every request.
-    if (active || this.nodeBook.anyLive(now)) {
-      const at = now + this.parts.lease.timing.sweepMs;
-      next = next === null ? at : Math.min(next, at);
-    }
-    // Failover does not wait for the next sweep: the alarm wakes when a node holding attempts
-    // would be taken for gone.
-    for (const nodeId of this.book.attempts.nodesWithAttempts()) {
-      const at = this.nodeBook.presence.deadline(nodeId);
-      if (at !== null) next = next === null ? at : Math.min(next, at);
-    }
-    return next;
+    return nextWakeAt(this.sweepParts, now);
+  }
+
+  private get sweepParts(): SweepParts {
+    const { nodeBook, book, lifecycle, owed } = this;
+    return { nodeBook, book, lifecycle, owed, sweepMs: this.parts.lease.timing.sweepMs };
   }
 
   /**

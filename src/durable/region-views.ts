@@ -12,6 +12,7 @@ import type { JobRecord } from "./region-records.js";
 import type { RegionState } from "./region-state.js";
 import type { ReputationView } from "./reputation/index.js";
 import { demandFromSpec, type Explanation, explain, WHOLE_GPU_MILLI } from "./scheduler/index.js";
+import { listedVramMib } from "./scheduler/node-from-record.js";
 import type { VerificationStatus } from "./verification-desk.js";
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -104,6 +105,7 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
   return [...state.nodes.values()].map((node) => {
     const indexed = state.scheduler.inventory.node(node.id);
     const tflops = standing.verifiedTflops(node.id);
+    const listedModels = standing.listedModels(node.id);
     const perTflop = tflops === undefined ? undefined : pricePerTflop(node.pricePerGpuHourMicros, tflops);
     const freeGpus = indexed
       ? Array.from(indexed.freeMilli).filter((milli) => milli === WHOLE_GPU_MILLI).length
@@ -117,12 +119,17 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
         : state.isAcceptingWork(node.id)
           ? "online"
           : "draining",
-      gpus: node.hardware.gpus.map((gpu) => ({
-        index: gpu.index,
-        model: gpu.model ?? null,
-        name: gpu.name,
-        vramGb: Math.round((gpu.vramMib / 1024) * 10) / 10,
-      })),
+      // Listed as the part its verification measured it as (the scheduler matches and prices that).
+      gpus: node.hardware.gpus.map((gpu) => {
+        const listed = listedModels?.get(gpu.uuid);
+        return {
+          index: gpu.index,
+          model: listed ?? gpu.model ?? null,
+          claimedModel: gpu.model ?? null,
+          name: gpu.name,
+          vramGb: Math.round((listedVramMib(gpu.vramMib, gpu.model, listed) / 1024) * 10) / 10,
+        };
+      }),
       freeGpus,
       cpus: node.hardware.cpus,
       memoryGb: Math.round((node.hardware.memoryMib / 1024) * 10) / 10,

@@ -72,7 +72,10 @@ export type JobEventView = z.infer<typeof JobEventView>;
 
 export const NodeGpuView = z.object({
   index: z.number().int(),
+  /** The catalogue part it is listed, matched and priced as: what verification measured it as. */
   model: z.string().nullable(),
+  /** The part the provider's agent reported; differs from `model` when verification re-classified it. */
+  claimedModel: z.string().nullable(),
   name: z.string(),
   vramGb: z.number(),
 });

@@ -1,3 +1,4 @@
+import { gpuModelById } from "../../shared/gpu-catalog.js";
 import type { NodeRecord } from "../region-records.js";
 import type { SchedulerNode } from "./scheduler-node.js";
 
@@ -25,12 +26,15 @@ export function nodeFromRecord(record: NodeRecord, facts: NodeFacts): SchedulerN
   return {
     id: record.id,
     region: record.region,
-    gpus: gpus.map((gpu) => ({
-      uuid: gpu.uuid,
-      model: facts.listedModels?.get(gpu.uuid) ?? gpu.model,
-      vramMib: gpu.vramMib,
-      computeCapability: gpu.computeCapability,
-    })),
+    gpus: gpus.map((gpu) => {
+      const listed = facts.listedModels?.get(gpu.uuid);
+      return {
+        uuid: gpu.uuid,
+        model: listed ?? gpu.model,
+        vramMib: listedVramMib(gpu.vramMib, gpu.model, listed),
+        computeCapability: gpu.computeCapability,
+      };
+    }),
     cpuMilli: record.hardware.cpus * 1000,
     memoryMib: record.hardware.memoryMib,
     driverVersion: gpus[0]?.driverVersion,
@@ -48,4 +52,19 @@ export function nodeFromRecord(record: NodeRecord, facts: NodeFacts): SchedulerN
     // Containers, or (trusted-host mode) plain host processes; "none" takes no work.
     schedulable: facts.schedulable && (record.runtime === "docker" || record.runtime === "host"),
   };
+}
+
+/**
+ * A GPU listed as a part other than its claim offers no more VRAM than that part has: an H200
+ * claim whose walk proved an H100-SXM (only 80 GB shown to be there) is not matched to a job
+ * asking for 100 GB.
+ */
+export function listedVramMib(
+  claimedMib: number,
+  claimed: string | undefined,
+  listed: string | undefined,
+): number {
+  if (listed === undefined || listed === claimed) return claimedMib;
+  const part = gpuModelById(listed);
+  return part ? Math.min(claimedMib, Math.floor(part.vramGb * 1024)) : claimedMib;
 }

@@ -3,7 +3,7 @@ import type { EndpointPatch, EndpointSpec } from "../endpoints/endpoint-spec.js"
 import { EndpointEvent, EndpointMetrics, EndpointView, ReplicaView } from "../endpoints/endpoint-views.js";
 import { ApiError } from "./api-error.js";
 import type { CLIENT_ROUTES } from "./client-routes.js";
-import type { ApiResult } from "./meridian-client.js";
+import type { ApiResult } from "./http-transport.js";
 
 type RouteName = keyof typeof CLIENT_ROUTES;
 

@@ -41,29 +41,19 @@ import { ReceiptView } from "../receipts/receipt-view.js";
 import { OutputList } from "../storage/agent-storage-protocol.js";
 import { type SecretCreate, SecretList, SecretView } from "../storage/secrets-api.js";
 import { JobTemplate } from "../templates/job-template.js";
-import { ApiError, apiErrorOf } from "./api-error.js";
+import { ApiError } from "./api-error.js";
 import { CLIENT_ROUTES } from "./client-routes.js";
 import { EndpointsApi } from "./endpoints-api.js";
+import {
+  type ApiResult,
+  type ClientOptions,
+  HttpTransport,
+  type JsonOptions,
+  type RouteName,
+} from "./http-transport.js";
 
+export type { ApiResult, ClientOptions };
 export { CLIENT_ROUTES };
-
-/** A parsed response body together with the JSON it came from (the CLI's `--json` prints it as sent). */
-export interface ApiResult<T> {
-  readonly data: T;
-  readonly raw: unknown;
-}
-
-export interface ClientOptions {
-  /** The control plane's origin, e.g. http://localhost:8787; "" for the page's own origin. */
-  readonly baseUrl: string;
-  readonly apiKey: string | undefined;
-  readonly fetch: typeof fetch;
-}
-
-type RouteName = keyof typeof CLIENT_ROUTES;
-
-/** Query values as the API reads them. */
-type Query = Record<string, string | number | boolean | undefined>;
 
 /** A query schema's input, with coerced fields (whose zod input is `unknown`) as strings or numbers. */
 type QueryOf<S extends z.ZodType> = {
@@ -79,27 +69,27 @@ export type JobSpecInput = z.input<typeof JobSpec>;
  * response schema, and every failure becomes an `ApiError`.
  */
 export class MeridianClient {
-  readonly #options: ClientOptions;
+  readonly #transport: HttpTransport;
 
   constructor(options: ClientOptions) {
-    this.#options = options;
+    this.#transport = new HttpTransport(options);
   }
 
   get baseUrl(): string {
-    return this.#options.baseUrl;
+    return this.#transport.options.baseUrl;
   }
 
   /** Inference endpoints and the OpenAI-compatible surface (see endpoints-api.ts). */
   get endpoints(): EndpointsApi {
     return new EndpointsApi({
-      json: (schema, route, options) => this.#json(schema, route, options),
-      send: (route, options) => this.#send(route, options),
+      json: (schema, route, options) => this.#transport.json(schema, route, options),
+      send: (route, options) => this.#transport.send(route, options),
     });
   }
 
   /** The same client with another key (the console after sign-in). */
   withApiKey(apiKey: string | undefined): MeridianClient {
-    return new MeridianClient({ ...this.#options, apiKey });
+    return new MeridianClient({ ...this.#transport.options, apiKey });
   }
 
   health(): Promise<ApiResult<HealthView>> {
@@ -171,7 +161,10 @@ export class MeridianClient {
 
   /** The usage report as CSV text, for a download. */
   async usageCsv(query: Omit<z.input<typeof UsageQuery>, "format">): Promise<string> {
-    const response = await this.#send("usage", { accept: "text/csv", query: { ...query, format: "csv" } });
+    const response = await this.#transport.send("usage", {
+      accept: "text/csv",
+      query: { ...query, format: "csv" },
+    });
     return response.text();
   }
 
@@ -229,7 +222,7 @@ export class MeridianClient {
   }
 
   async deleteSecret(name: string): Promise<void> {
-    await this.#send("deleteSecret", { accept: "application/json", params: { name } });
+    await this.#transport.send("deleteSecret", { accept: "application/json", params: { name } });
   }
 
   createTopup(body: z.input<typeof CreateTopupRequest>): Promise<ApiResult<TopupCreated>> {
@@ -268,43 +261,13 @@ export class MeridianClient {
    * its 15-minute limit: then `ended` is false and the caller may follow again).
    */
   async *jobLogs(id: string, follow: boolean, signal?: AbortSignal): AsyncGenerator<string> {
-    yield* this.#stream("jobLogs", id, "text/plain", follow ? { follow: "1" } : {}, signal);
-  }
-
-  async *#stream(
-    route: RouteName,
-    id: string,
-    accept: string,
-    query: Query,
-    signal: AbortSignal | undefined,
-  ): AsyncGenerator<string> {
-    const response = await this.#send(route, {
-      accept,
-      params: { id },
-      query,
-      ...(signal ? { signal } : {}),
-    });
-    if (!response.body) return;
-    const decoder = new TextDecoder();
-    const reader = response.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const text = decoder.decode(value, { stream: true });
-        if (text) yield text;
-      }
-      const rest = decoder.decode();
-      if (rest) yield rest;
-    } finally {
-      reader.releaseLock();
-    }
+    yield* this.#text("jobLogs", id, "text/plain", follow ? { follow: "1" } : {}, signal);
   }
 
   /** The job's events as they are recorded, until its final one (see GET /v1/jobs/:id/events/stream). */
   async *streamJobEvents(id: string, signal?: AbortSignal): AsyncGenerator<JobEventView> {
     let buffer = "";
-    for await (const text of this.#stream("streamJobEvents", id, "application/x-ndjson", {}, signal)) {
+    for await (const text of this.#text("streamJobEvents", id, "application/x-ndjson", {}, signal)) {
       buffer += text;
       let newline = buffer.indexOf("\n");
       while (newline >= 0) {
@@ -325,94 +288,17 @@ export class MeridianClient {
     }
   }
 
-  async #json<T>(
-    schema: z.ZodType<T>,
-    route: RouteName,
-    options: { body?: unknown; auth?: boolean; params?: Record<string, string>; query?: Query } = {},
-  ): Promise<ApiResult<T>> {
-    const response = await this.#send(route, { accept: "application/json", ...options });
-    const text = await response.text();
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw new ApiError(
-        response.status,
-        "bad_response",
-        `expected JSON from the server, got: ${text.slice(0, 200)}`,
-      );
-    }
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      const [method, template] = CLIENT_ROUTES[route];
-      const path = fillPath(template, options.params);
-      throw new ApiError(
-        response.status,
-        "bad_response",
-        `${method} ${path} answered a body this client does not understand; is it as new as the server?`,
-        parsed.error.issues,
-      );
-    }
-    return { data: parsed.data, raw };
+  #json<T>(schema: z.ZodType<T>, route: RouteName, options?: JsonOptions): Promise<ApiResult<T>> {
+    return this.#transport.json(schema, route, options);
   }
 
-  async #send(
+  #text(
     route: RouteName,
-    options: {
-      accept: string;
-      body?: unknown;
-      auth?: boolean;
-      params?: Record<string, string>;
-      query?: Query;
-      signal?: AbortSignal;
-    },
-  ): Promise<Response> {
-    const [method, template] = CLIENT_ROUTES[route];
-    const path = fillPath(template, options.params);
-    const headers: Record<string, string> = { accept: options.accept };
-    if (options.auth !== false) {
-      if (!this.#options.apiKey) throw new ApiError(0, "no_api_key", "no API key: sign up or sign in first");
-      headers.authorization = `Bearer ${this.#options.apiKey}`;
-    }
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(options.body);
-    }
-    const search = new URLSearchParams();
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) search.set(key, String(value));
-    }
-    const url = `${this.#options.baseUrl}${path}${search.size > 0 ? `?${search}` : ""}`;
-    let response: Response;
-    try {
-      response = await this.#options.fetch(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      throw new ApiError(
-        0,
-        "unreachable",
-        `cannot reach ${this.#options.baseUrl || "the API"} (${describeFetchFailure(error)})`,
-      );
-    }
-    if (!response.ok) throw await apiErrorOf(response);
-    return response;
+    id: string,
+    accept: string,
+    query: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<string> {
+    return this.#transport.text(route, { accept, params: { id }, query, ...(signal ? { signal } : {}) });
   }
-}
-
-function fillPath(template: string, params: Record<string, string> | undefined): string {
-  return template.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params?.[name] ?? ""));
-}
-
-function describeFetchFailure(error: unknown): string {
-  // undici reports the socket error as the cause of a generic "fetch failed".
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error)
-    return "code" in cause && typeof cause.code === "string" ? cause.code : cause.message;
-  return error instanceof Error ? error.message : String(error);
 }

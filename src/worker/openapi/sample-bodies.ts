@@ -59,7 +59,9 @@ export const SAMPLE_NODE_VIEW = {
   id: SAMPLE_IDS.node,
   region: "eu-west",
   status: "online",
-  gpus: [{ index: 0, model: "H100-SXM", name: "NVIDIA H100 80GB HBM3", vramGb: 80 }],
+  gpus: [
+    { index: 0, model: "H100-SXM", claimedModel: "H100-SXM", name: "NVIDIA H100 80GB HBM3", vramGb: 80 },
+  ],
   freeGpus: 1,
   cpus: 32,
   memoryGb: 256,
