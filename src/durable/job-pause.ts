@@ -120,7 +120,9 @@ export class JobPauses {
     if (!pause || pause.since === null) return;
     const bytes = job.checkpoint?.bytes ?? 0;
     const toMs = Math.max(pause.since, until);
-    const amountMicros = storageChargeMicros(bytes, pause.since, toMs, pause.storageMicrosPerGbMonth);
+    // The platform bills what it keeps: a checkpoint in the user's own S3 bucket is their provider's.
+    const price = job.spec.checkpoint?.s3 ? 0 : pause.storageMicrosPerGbMonth;
+    const amountMicros = storageChargeMicros(bytes, pause.since, toMs, price);
     this.parts.staging.record({
       kind: "storage-charge",
       charge: {

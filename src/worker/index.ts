@@ -27,7 +27,7 @@ export default {
     ctx.waitUntil(receiptsStub(env).run());
     // Logs of jobs that ended longer ago than LOG_RETENTION_DAYS.
     ctx.waitUntil(sweepExpiredLogs(env, controller.scheduledTime));
-    // Checkpoints of paused jobs that expired without a resume.
-    ctx.waitUntil(sweepExpiredCheckpoints(env));
+    // Checkpoints of jobs ended past CHECKPOINT_RETENTION_SECONDS, and of expired pauses.
+    ctx.waitUntil(sweepExpiredCheckpoints(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

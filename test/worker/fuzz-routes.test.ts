@@ -67,6 +67,8 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/jobs/:id/cancel": { auth: "key" },
   "POST /v1/jobs/:id/pause": { body: PauseRequest, auth: "key" },
   "POST /v1/jobs/:id/resume": { auth: "key" },
+  "GET /v1/jobs/:id/checkpoints": { auth: "key" },
+  "DELETE /v1/jobs/:id/checkpoints": { auth: "key" },
   "GET /v1/jobs/:id/logs": { query: LogsQuery, auth: "key" },
   "GET /v1/nodes": { auth: "key" },
   "GET /v1/nodes/:id/metrics": { auth: "key" },

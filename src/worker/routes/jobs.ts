@@ -20,6 +20,7 @@ import { SAMPLE_JOB_SPEC, SAMPLE_JOB_VIEW } from "../openapi/sample-bodies.js";
 import { chooseRegion, regionStub } from "../region-routing.js";
 import { requireSecrets } from "../storage/secret-store.js";
 import { checkStorageEndpoints } from "../storage/targets.js";
+import { jobCheckpointRoutes } from "./job-checkpoints.js";
 import { jobEventStreamRoutes } from "./job-event-stream.js";
 import { jobLogRoutes } from "./job-logs.js";
 import { jobOutputRoutes } from "./job-outputs.js";
@@ -219,4 +220,5 @@ export const jobRoutes = new Hono<AppEnv>()
   .route("/", jobLogRoutes)
   .route("/", jobOutputRoutes)
   .route("/", jobPauseRoutes)
+  .route("/", jobCheckpointRoutes)
   .route("/", jobEventStreamRoutes);
