@@ -32,10 +32,14 @@ import { leafDigest, merkleDepth, nodeDigest } from "../src/shared/verification/
 import type { VerificationAnswer, VerificationChallenge } from "../src/shared/verification/messages.js";
 import { cryptoRandomBytes, type RandomBytes } from "../src/shared/verification/random-source.js";
 import {
+  CLEAN_HISTORY_PASSES,
+  DEFAULT_TARGET_FRACTION,
+  ESTABLISHED_TARGET_FRACTION,
   estimateChallengeGpuMs,
   gpuTimeFraction,
   meanDelayFor,
   nextChallengeDelayMs,
+  targetFractionFor,
 } from "../src/shared/verification/rechallenge-schedule.js";
 import { digestKeys, digestVectorBytes, rowDigest } from "../src/shared/verification/row-digest.js";
 import { exactEntry, matrixKeys, rowOfA } from "../src/shared/verification/seeded-matrix.js";
@@ -228,18 +232,42 @@ function windowRow(model: GpuModel): void {
   );
 }
 
-function schedule(model: GpuModel): void {
-  const size = challengeSizeFor(model);
-  const busyMs = estimateChallengeGpuMs(model, size, memoryWalkFor(model, reportedVramMib(model)));
+/** The share of GPU time over `intervals` challenges of a GPU that had `passesBefore` clean passes. */
+function simulatedShare(busyMs: number, intervals: number, passesBefore: number): number {
   let busy = 0;
   let total = 0;
-  for (let i = 0; i < 100_000; i++) {
-    const delay = nextChallengeDelayMs({ outcome: "verified", busyMs, random: cryptoRandomBytes }) ?? 0;
+  for (let i = 0; i < intervals; i++) {
+    const targetFraction = targetFractionFor(passesBefore + i + 1);
+    const delay =
+      nextChallengeDelayMs({ outcome: "verified", busyMs, random: cryptoRandomBytes, targetFraction }) ?? 0;
     busy += busyMs;
     total += busyMs + delay;
   }
+  return busy / total;
+}
+
+/** A GPU's first 30 days from its first pass: the first CLEAN_HISTORY_PASSES intervals at 0.8%. */
+function firstMonthShare(busyMs: number): number {
+  const month = 30 * 24 * 3_600_000;
+  let busy = 0;
+  let total = 0;
+  for (let passes = 1; total < month; passes++) {
+    const targetFraction = targetFractionFor(passes);
+    busy += busyMs;
+    total +=
+      busyMs +
+      (nextChallengeDelayMs({ outcome: "verified", busyMs, random: cryptoRandomBytes, targetFraction }) ?? 0);
+  }
+  return busy / total;
+}
+
+function schedule(model: GpuModel): void {
+  const size = challengeSizeFor(model);
+  const busyMs = estimateChallengeGpuMs(model, size, memoryWalkFor(model, reportedVramMib(model)));
+  const fresh = meanDelayFor(busyMs, DEFAULT_TARGET_FRACTION);
+  const established = meanDelayFor(busyMs, ESTABLISHED_TARGET_FRACTION);
   console.log(
-    `| ${model.id} | ${(busyMs / 1000).toFixed(1)} s | ${(meanDelayFor(busyMs) / 60_000).toFixed(0)} min | ${(gpuTimeFraction(busyMs, meanDelayFor(busyMs)) * 100).toFixed(2)}% | ${((busy / total) * 100).toFixed(3)}% |`,
+    `| ${model.id} | ${(busyMs / 1000).toFixed(1)} s | ${(fresh / 60_000).toFixed(0)} min | ${(gpuTimeFraction(busyMs, fresh) * 100).toFixed(2)}% | ${(established / 60_000).toFixed(0)} min | ${(simulatedShare(busyMs, 100_000, CLEAN_HISTORY_PASSES) * 100).toFixed(3)}% | ${(firstMonthShare(busyMs) * 100).toFixed(3)}% |`,
   );
 }
 
@@ -264,7 +292,7 @@ await agentCpu(512, 2);
 await agentCpu(1024, 2);
 console.log("\nGPU-time fraction under the re-challenge schedule (100,000 simulated intervals)\n");
 console.log(
-  "| model | GPU held per challenge (est.) | mean interval | expected | simulated |\n| --- | --- | --- | --- | --- |",
+  "| model | GPU held per challenge (est.) | mean interval, first passes | share then | mean interval, clean history | share, clean history (simulated) | share over the first 30 days (simulated) |\n| --- | --- | --- | --- | --- | --- | --- |",
 );
 for (const model of GPU_CATALOG) schedule(model);
 console.log("\nverifier CPU time per challenge, memory phase (checkWalkOpenings: 8 segments replayed)\n");

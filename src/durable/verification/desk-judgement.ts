@@ -5,6 +5,7 @@ import type { RandomBytes } from "../../shared/verification/random-source.js";
 import {
   estimateChallengeGpuMs,
   nextChallengeDelayMs,
+  targetFractionFor,
 } from "../../shared/verification/rechallenge-schedule.js";
 import { holdSuspect } from "./foreign-twins.js";
 import type { GpuVerification } from "./node-verification.js";
@@ -35,7 +36,13 @@ export function recordJudgement(
     };
   }
   // A judgement without a memory phase lists the GPU as it claimed; one with lists what it measured as.
-  gpu.listedAs = judgement.listedAs === undefined ? gpu.model : judgement.listedAs;
+  const listedAs = judgement.listedAs === undefined ? gpu.model : judgement.listedAs;
+  // Consecutive passes as the same part: a long clean history is re-challenged less often.
+  // A pass as another part than last time starts the count again (something changed).
+  const same = gpu.listedAs === undefined || gpu.listedAs === listedAs;
+  const cleanPasses = judgement.outcome !== "verified" ? 0 : same ? (gpu.cleanPasses ?? 0) + 1 : 1;
+  gpu.cleanPasses = cleanPasses;
+  gpu.listedAs = listedAs;
   if (judgement.outcome === "verified") gpu.lastVerifiedAt = judgement.judgedAt;
   holdSuspect(gpu);
   const model: GpuModel | undefined = (options.models ?? gpuModelById)(previous.challenge.model);
@@ -43,7 +50,7 @@ export function recordJudgement(
     outcome: judgement.outcome,
     busyMs: model ? estimateChallengeGpuMs(model, previous.challenge, previous.challenge.memory) : 0,
     random: options.random,
-    ...(options.targetFraction !== undefined ? { targetFraction: options.targetFraction } : {}),
+    targetFraction: options.targetFraction ?? targetFractionFor(cleanPasses),
   });
   gpu.nextChallengeAt = delay === undefined ? null : judgement.judgedAt + delay;
 }

@@ -22,6 +22,11 @@ export interface GpuVerification {
    * listed and priced as; null when none fitted. Absent before a judgement and in older records.
    */
   listedAs?: string | null;
+  /**
+   * Consecutive verified judgements as the same part (rechallenge-schedule.ts: a long clean
+   * history is challenged less often). Absent in older records, read as 0.
+   */
+  cleanPasses?: number;
   lastJudgedAt: number | null;
   lastVerifiedAt: number | null;
   /** When to challenge it next; null when nothing is planned (rejected, unknown part, or open). */
