@@ -11,7 +11,7 @@
  *
  *   npm run bench:burst -- [--jobs 500] [--agents 20] [--slurm-jobs 60]
  */
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -48,7 +48,8 @@ const SPEC = {
 
 /** Connections wrangler dev reset under the burst (its local proxy, not the Worker), sent again. */
 let resets = 0;
-let restarts = 0;
+/** 503 "Your worker restarted mid-request" answers, sent again: wrangler dev's proxy lost its connection to workerd. */
+let proxyLosses = 0;
 
 /**
  * A fetch sent again when the connection is reset before an answer (wrangler dev's local proxy
@@ -59,9 +60,10 @@ async function send(url: string, init: RequestInit = {}): Promise<Response> {
   for (let tries = 0; ; tries++) {
     try {
       const res = await fetch(url, init);
-      // workerd restarted under the load (wrangler dev says so in a 503): counted, and sent again.
+      // wrangler dev's proxy lost its connection to workerd (its 503 says "restarted"; see
+      // workerReloads for whether it did): counted, and sent again.
       if (res.status !== 503 || tries >= 10) return res;
-      restarts++;
+      proxyLosses++;
       await res.arrayBuffer();
       await new Promise((resolve) => setTimeout(resolve, 50 * (tries + 1)));
     } catch (error) {
@@ -238,7 +240,27 @@ async function lossReasons(d1: string): Promise<Record<string, number>> {
   return out;
 }
 
+/**
+ * How many times wrangler dev (re)started the Worker's runtime during the run, from its debug log
+ * (every start is a `reloadStart`; the first is the start itself), and how many addresses the
+ * runtime had: a restart would move it. 0 reloads means the Region object's memory was never lost.
+ */
+async function workerReloads(logDir: string): Promise<{ reloads: number; runtimeAddresses: number }> {
+  let starts = 0;
+  const addresses = new Set<string>();
+  for (const name of await readdir(logDir)) {
+    const text = await readFile(path.join(logDir, name), "utf8");
+    starts += text.split('"type":"reloadStart"').length - 1;
+    for (const match of text.matchAll(/"type":"reloadComplete","proxyData":\{"userWorkerUrl":(\{[^}]*\})/g))
+      if (match[1]) addresses.add(match[1]);
+  }
+  return { reloads: Math.max(0, starts - 1), runtimeAddresses: addresses.size };
+}
+
 async function main(): Promise<void> {
+  // wrangler writes its debug log (reloads included) here; the launcher passes the environment on.
+  const logDir = await mkdtemp(path.join(os.tmpdir(), "burst-wrangler-debug-"));
+  process.env.WRANGLER_LOG_PATH = logDir;
   const state = await freshState();
   const d1 = await d1File(state);
   await installWriteCounters(d1);
@@ -294,7 +316,8 @@ async function main(): Promise<void> {
       agentRequestsRetried: fleet.errors.length,
       agentErrors: fleet.errorKinds(),
       connectionResetsResent: resets,
-      workerRestartsResent: restarts,
+      proxyLossesResent: { submits: proxyLosses, agents: agents.reduce((n, a) => n + a.proxyLosses, 0) },
+      workerReloads: await workerReloads(logDir),
       whereTheTimeGoes: {
         workerOnlyMs: Math.round(worker.wallMs),
         workerPlusAuthMs: Math.round(authed.wallMs),

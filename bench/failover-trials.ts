@@ -28,6 +28,8 @@ export interface TrialResult {
   placedMs: number;
   runningMs: number;
   reason: string;
+  /** The job's events after the fault, kept when the start elsewhere took over 5 s (why it was slow). */
+  slowStart?: string;
 }
 
 export interface BenchAgent {
@@ -155,12 +157,19 @@ export async function runTrial(
     const again = after("running", true);
     if (!lost || !placed || !again) throw new Error(`incomplete events: ${JSON.stringify(events)}`);
     await pool.retire(victim);
+    const slow = Date.parse(again.at) - Date.parse(placed.at) > 5_000;
     return {
       fault,
       lostMs: Date.parse(lost.at) - faultAt,
       placedMs: Date.parse(placed.at) - faultAt,
       runningMs: Date.parse(again.at) - faultAt,
       reason: lost.reason ?? "",
+      ...(slow && {
+        slowStart: events
+          .filter((e) => Date.parse(e.at) >= faultAt - 1_000)
+          .map((e) => `${e.at} ${e.status} ${e.nodeId ?? "-"} ${e.reason ?? ""}`)
+          .join("; "),
+      }),
     };
   } finally {
     await user.request(`/v1/jobs/${job.id}/cancel`, { method: "POST" }).catch(() => undefined);

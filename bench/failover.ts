@@ -96,7 +96,7 @@ async function trials(
           const result = await runTrial(pool, user, fault, timeoutMs);
           results.push(result);
           console.log(
-            `${label} ${fault} ${i + 1}/${n}: lost ${result.lostMs} ms, placed ${result.placedMs} ms, running ${result.runningMs} ms — ${result.reason}`,
+            `${label} ${fault} ${i + 1}/${n}: lost ${result.lostMs} ms, placed ${result.placedMs} ms, running ${result.runningMs} ms — ${result.reason}${result.slowStart ? ` (slow start: ${result.slowStart})` : ""}`,
           );
         } catch (error) {
           failures.push(`${fault} ${i + 1}: ${String(error)}`);

@@ -58,19 +58,44 @@ export class SimAgent {
     return headers;
   }
 
-  /** One signed POST; re-signed once on `stale_signature` (a Region object that just started), as the agent does. */
+  /**
+   * Answers wrangler dev's proxy gave instead of the Worker's (its 503 "Your worker restarted
+   * mid-request": the proxy lost its connection to workerd; see docs/BENCHMARKS.md, bench:burst).
+   */
+  proxyLosses = 0;
+
+  /**
+   * One signed POST; re-signed once on `stale_signature` (a Region object that just started), and
+   * sent again on a network error or a 5xx with the real agent's backoff (control-plane-client.ts:
+   * 4 more tries, 250 ms doubling) — each try signed afresh, so its nonce is new.
+   */
   async send(path: string, body: unknown, signal?: AbortSignal, ownerApiKey?: string): Promise<Response> {
     const text = JSON.stringify(body);
+    let resigned = false;
     for (let attempt = 0; ; attempt++) {
-      const res = await fetch(this.base + path, {
-        method: "POST",
-        headers: await this.headers(path, text, ownerApiKey),
-        body: text,
-        ...(signal ? { signal } : {}),
-      });
-      if (res.status !== 401 || attempt > 0) return res;
+      let res: Response;
+      try {
+        res = await fetch(this.base + path, {
+          method: "POST",
+          headers: await this.headers(path, text, ownerApiKey),
+          body: text,
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        if (signal?.aborted || attempt >= 4) throw error;
+        await backoff(attempt);
+        continue;
+      }
+      if (res.status >= 500 && attempt < 4) {
+        const answer = await res.text();
+        if (answer.includes("restarted mid-request")) this.proxyLosses++;
+        await backoff(attempt);
+        continue;
+      }
+      if (res.status !== 401 || resigned) return res;
       const error = (await res.clone().json()) as { error?: { code?: string } };
       if (error.error?.code !== "stale_signature") return res;
+      resigned = true;
     }
   }
 
@@ -107,6 +132,10 @@ export class SimAgent {
     if (res.status !== 200) throw new Error(`report answered ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
   }
+}
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
