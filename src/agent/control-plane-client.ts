@@ -214,6 +214,7 @@ export class ControlPlaneClient {
         options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
       ];
       let response: Response;
+      let answer: string;
       try {
         response = await this.fetch(url, {
           method: "POST",
@@ -221,6 +222,10 @@ export class ControlPlaneClient {
           body: text,
           signal: AbortSignal.any(signals.filter((signal) => signal !== undefined)),
         });
+        // The body is part of the answer: a read cut off (by this try's timeout, or a dropped
+        // connection) is a failed try like a refused connection. Taken as an answer with no body,
+        // a 401 lost its code and made a healthy agent register again.
+        answer = await response.text();
       } catch (error) {
         if (options.signal?.aborted) throw error;
         if (failures++ < retries) {
@@ -231,18 +236,18 @@ export class ControlPlaneClient {
         throw new ControlPlaneError(0, UNREACHABLE, `cannot reach the control plane at ${url}: ${reason}`);
       }
       if (response.ok) {
-        const parsed = schema.safeParse(await response.json().catch(() => undefined));
+        const parsed = schema.safeParse(parseJson(answer));
         if (!parsed.success) {
           throw new ControlPlaneError(
             response.status,
             "bad_response",
-            `unexpected answer from ${path}`,
+            `unexpected answer from ${path} (${response.status}${describeBody(answer, parsed.error.issues[0])})`,
             parsed.error,
           );
         }
         return parsed.data;
       }
-      const error = await toError(response, path);
+      const error = refusal(response.status, answer, path);
       if (resigns < MAX_RESIGNS && needsNewSignature(error)) {
         resigns += 1;
         // The next try signs again; a clock behind the region's first waits to pass its floor.
@@ -347,24 +352,28 @@ function chosenRegion(error: ControlPlaneError): string | undefined {
   return parsed.success ? parsed.data.region : undefined;
 }
 
-async function toError(response: Response, path: string): Promise<ControlPlaneError> {
-  const text = await response.text().catch(() => "");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  const envelope = ErrorEnvelope.safeParse(value);
+function refusal(status: number, text: string, path: string): ControlPlaneError {
+  const envelope = ErrorEnvelope.safeParse(parseJson(text));
   if (envelope.success) {
     const { code, message, details } = envelope.data.error;
-    return new ControlPlaneError(response.status, code, message, details);
+    return new ControlPlaneError(status, code, message, details);
   }
   // What came instead of an error envelope, so a log says what refused (a proxy, a cut-off body).
+  return new ControlPlaneError(status, `http_${status}`, `${path} answered ${status}${describeBody(text)}`);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** For a log line: what came instead of a usable body (nothing, not JSON, or its first schema issue). */
+function describeBody(text: string, issue?: z.core.$ZodIssue): string {
+  if (text.trim() === "") return " with no body";
   const excerpt = text.trim().slice(0, 160);
-  return new ControlPlaneError(
-    response.status,
-    `http_${response.status}`,
-    `${path} answered ${response.status}${excerpt ? `: ${excerpt}` : " with no body"}`,
-  );
+  if (issue === undefined) return `: ${excerpt}`;
+  return `, ${text.length} bytes; ${issue.path.join(".") || "the body"}: ${issue.message}: ${excerpt}`;
 }

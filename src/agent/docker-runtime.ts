@@ -1,5 +1,3 @@
-import { Writable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
 import Docker from "dockerode";
 import { applyIsolation, assertIsolated } from "./container-hardening.js";
 import {
@@ -12,9 +10,9 @@ import {
   ImagePullError,
   type LogOffsets,
   type LogSink,
-  type LogStream,
   type RunningContainer,
 } from "./container-runtime.js";
+import { pipeLogs } from "./docker-logs.js";
 import { JobNetworks, jobNetworkName } from "./job-network.js";
 import { DEFAULT_ISOLATION, type IsolationConfig } from "./policy/isolation-policy.js";
 
@@ -329,53 +327,6 @@ class DockerContainer implements RunningContainer {
     await this.release().catch(() => undefined);
     this.lifecycle = "removed";
   }
-}
-
-/**
- * Splits Docker's multiplexed stream into stdout and stderr text, keeping UTF-8 characters whole;
- * the first `skip` bytes of each stream (delivered before an agent restart) are left out.
- */
-function pipeLogs(
-  docker: Docker,
-  stream: NodeJS.ReadableStream,
-  onLog: LogSink,
-  skip: LogOffsets = { stdout: 0, stderr: 0 },
-): Promise<void> {
-  const sink = (name: LogStream): Writable => {
-    const decoder = new StringDecoder("utf8");
-    let skipping = skip[name];
-    return new Writable({
-      write(raw: Buffer, _encoding, callback) {
-        let chunk = raw;
-        if (skipping > 0) {
-          const dropped = Math.min(skipping, chunk.length);
-          skipping -= dropped;
-          chunk = chunk.subarray(dropped);
-        }
-        const data = decoder.write(chunk);
-        if (data.length > 0) onLog(name, data);
-        callback();
-      },
-      final(callback) {
-        const rest = decoder.end();
-        if (rest.length > 0) onLog(name, rest);
-        callback();
-      },
-    });
-  };
-  const stdout = sink("stdout");
-  const stderr = sink("stderr");
-  docker.modem.demuxStream(stream, stdout, stderr);
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      stdout.end();
-      stderr.end();
-      resolve();
-    };
-    stream.once("end", finish);
-    stream.once("close", finish);
-    stream.once("error", finish);
-  });
 }
 
 async function removeQuietly(container: Docker.Container): Promise<void> {

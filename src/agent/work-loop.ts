@@ -2,7 +2,6 @@ import type { z } from "zod";
 import type {
   Assignment,
   NodeMetrics,
-  ReclaimResponse,
   RegisterRequest,
   RegisterResponse,
   StopOrder,
@@ -13,7 +12,8 @@ import type { AgentLog } from "./agent-log.js";
 import { errorMessage } from "./agent-log.js";
 import { type Adoption, AttemptRunner, type AttemptRunnerDeps } from "./attempt-runner.js";
 import type { Clock } from "./clock.js";
-import type { ContainerRuntime, FoundContainer } from "./container-runtime.js";
+import { reclaimContainers } from "./container-reclaim.js";
+import type { ContainerRuntime } from "./container-runtime.js";
 import { type ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
 import type { ImageDecision } from "./policy/image-policy.js";
 import type { ReplicaFactory } from "./replica-hosting.js";
@@ -267,49 +267,13 @@ export class WorkLoop {
     });
   }
 
-  /**
-   * Finds this node's attempt containers (by their labels), asks the control plane which are still
-   * its own, takes those up again and removes the rest. A control plane that cannot say (an older
-   * one, or unreachable) gets the old behaviour: every container left behind is removed.
-   */
-  private async reclaim(nodeId: string): Promise<void> {
+  /** Takes up the containers of an earlier run that are still this node's (container-reclaim.ts). */
+  private reclaim(nodeId: string): Promise<void> {
     const { runtime, client, log } = this.options;
-    let found: FoundContainer[];
-    try {
-      found = await runtime.findAttempts(nodeId);
-    } catch (error) {
-      log.warn(`could not list the containers of an earlier run: ${errorMessage(error)}`);
-      return;
-    }
-    if (found.length === 0) return;
-    let answer: ReclaimResponse;
-    try {
-      answer = await client.reclaim(
-        { attempts: found.map(({ attemptId, running }) => ({ attemptId, running })) },
-        { signal: this.stopping.signal, retries: 3, timeoutMs: REPORT_TIMEOUT_MS },
-      );
-    } catch (error) {
-      log.warn(
-        `could not ask the control plane about ${found.length} container(s) of an earlier run: ${errorMessage(error)}`,
-      );
-      const removed = await runtime.removeLeftovers(nodeId).catch(() => 0);
-      if (removed > 0) log.info(`removed ${removed} container(s) left by an earlier run of this node`);
-      return;
-    }
-    const kept = new Set<string>();
-    for (const { assignment, started, logOffsets } of answer.keep) {
-      const container = found.find((f) => f.attemptId === assignment.attemptId);
-      if (container === undefined) continue;
-      kept.add(container.id);
-      log.info(
-        `job ${assignment.jobId}: attempt ${assignment.attemptId}: re-attached to container ${container.id.slice(0, 12)} (${container.running ? "running" : "exited while the agent was away"})`,
-      );
-      this.runAttempt(assignment, nodeId, { found: container, started, from: logOffsets });
-    }
-    const gone = found.filter((f) => !kept.has(f.id));
-    await Promise.all(gone.map((f) => runtime.removeContainer(f).catch(() => undefined)));
-    log.info(
-      `re-attached to ${kept.size} container(s) of an earlier run of this node; removed ${gone.length} the control plane no longer counts as its own`,
+    return reclaimContainers(
+      { runtime, client, log, signal: this.stopping.signal, timeoutMs: REPORT_TIMEOUT_MS },
+      nodeId,
+      (assignment, adopt) => this.runAttempt(assignment, nodeId, adopt),
     );
   }
 

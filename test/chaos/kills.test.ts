@@ -3,12 +3,14 @@ import { dockerAvailable } from "../support/docker.js";
 import { prng } from "../support/prng.js";
 import { dumpLogs } from "./chaos-logs.js";
 import { chaosEnabled, chaosSettings } from "./chaos-settings.js";
-import { FAST_TIMING, RestartableAgent, RestartablePlane, Scratch } from "./fault-fleet.js";
+import { CHAOS_TIMING, RestartableAgent, RestartablePlane, Scratch } from "./fault-fleet.js";
 import { type FlowJob, FlowUser, judge } from "./job-flow.js";
 import { auditMoney, d1File } from "./stored-state.js";
 
 const settings = chaosSettings();
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The suite's own steps, timed like the processes' logs, to line them up. */
+const mark = (what: string) => console.log(`${new Date().toISOString().slice(11, 23)} chaos: ${what}`);
 
 async function until(
   what: string,
@@ -37,18 +39,22 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
     const agents: RestartableAgent[] = [];
     let plane: RestartablePlane | undefined;
 
+    // Generous: at load the agents' drains and the removal of every job network take minutes.
     afterAll(async () => {
-      for (const agent of agents) await agent.process.kill("SIGTERM", 10_000);
-      await plane?.dispose();
-      await scratch.dispose(agents.map((agent) => agent.nodeId));
-    });
+      try {
+        await Promise.all(agents.map((agent) => agent.process.kill("SIGTERM", 20_000)));
+        await plane?.dispose();
+      } finally {
+        await scratch.dispose(agents.map((agent) => agent.nodeId));
+      }
+    }, 300_000);
 
     it(
       `${settings.jobs} jobs through ${settings.agents} agents killed at random and ${settings.planeKills} control-plane kills`,
       async () => {
         const random = prng(settings.seed);
         const started = Date.now();
-        const cp = await RestartablePlane.start(FAST_TIMING);
+        const cp = await RestartablePlane.start(CHAOS_TIMING);
         plane = cp;
         for (let i = 0; i < settings.agents; i++) {
           agents.push(new RestartableAgent(cp.url, await scratch.dir(`agent${i}`)));
@@ -94,10 +100,12 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
           const next = planeKillsAt[planeKills];
           if (next !== undefined && submitted >= next) {
             const pids = agents.map((agent) => agent.process.pid);
+            mark(`control plane SIGKILL ${planeKills + 1} (${submitted} submitted)`);
             await cp.crash();
             planeKills += 1;
             await pause(500 + Math.floor(random() * 2_000));
             await cp.restart();
+            mark("control plane answers again");
             // The agents were not touched: each must find the control plane again by itself.
             await until(
               "every agent to be online again after the control plane restarted",
@@ -110,6 +118,7 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
               60_000,
               detail,
             );
+            mark("every agent online again");
             if (agents.every((agent, i) => agent.process.pid === pids[i] && agent.process.running))
               restoredWithoutRestart += 1;
             continue;
@@ -120,15 +129,18 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
             await pause(500);
             continue;
           }
+          mark(`agent ${victim.nodeId} SIGKILL`);
           await victim.crash();
           agentKills += 1;
-          // Sometimes back within the lease (its containers re-adopted), sometimes after the grace (lost).
+          // Sometimes back within the reconnect window (its containers re-adopted), sometimes after it (lost).
           await pause(random() < 0.5 ? 300 + random() * 1_500 : 6_000 + random() * 3_000);
           await victim.restart();
+          mark(`agent ${victim.nodeId} registered again`);
           await pause(settings.faultGapMs * (0.5 + random()));
         }
         await submitting;
         const flowDone = Date.now();
+        mark("every job submitted");
 
         // Every job ends, in its own outcome.
         let verdict = judge(flow, []);
@@ -198,8 +210,13 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
         if (!settings.agentKills) expect(money.outcomes.lost ?? 0, JSON.stringify(money.outcomes)).toBe(0);
         if (settings.agentKills) expect(agentKills).toBeGreaterThanOrEqual(settings.agents);
 
+        const logs = dumpLogs(
+          settings.seed,
+          cp.output(),
+          agents.map((a) => a.output()),
+        );
         console.log(
-          `chaos kills: seed ${settings.seed}, ${settings.jobs} jobs (${JSON.stringify(verdict.byStatus)}), ` +
+          `chaos kills: logs in ${logs}; seed ${settings.seed}, ${settings.jobs} jobs (${JSON.stringify(verdict.byStatus)}), ` +
             `${agentKills} agent SIGKILLs, ${planeKills} control-plane SIGKILLs (agents reconnected by themselves ` +
             `${restoredWithoutRestart}/${planeKills}), attempts ${money.endedAttempts} ` +
             `(${JSON.stringify(money.outcomes)}), settlements ${money.settlements}, double legs ${money.doubleLegs}, ` +

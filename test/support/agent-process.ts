@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { lineStamper } from "./line-stamper.js";
 
 const AGENT_BIN = fileURLToPath(new URL("../../bin/meridian-agent.mjs", import.meta.url));
 
@@ -12,6 +13,8 @@ export interface AgentProcessOptions {
   wrap?: string[];
   /** Extra environment (e.g. DOCKER_HOST for another engine). */
   env?: NodeJS.ProcessEnv;
+  /** Prefix each line of its output with the wall-clock time (the chaos suite's logs). */
+  timestamps?: boolean;
 }
 
 /**
@@ -44,8 +47,9 @@ export class AgentProcess {
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
+    const stamp = options.timestamps ? lineStamper() : (text: string) => text;
     const append = (chunk: Buffer): void => {
-      this.log += chunk.toString();
+      this.log += stamp(chunk.toString());
     };
     this.child.stdout?.on("data", append);
     this.child.stderr?.on("data", append);

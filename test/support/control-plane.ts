@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { lineStamper } from "./line-stamper.js";
 
 const run = promisify(execFile);
 
@@ -47,6 +48,8 @@ export interface ControlPlaneOptions {
   port?: number;
   /** The address to listen on (default 127.0.0.1; 0.0.0.0 for agents inside a network namespace). */
   ip?: string;
+  /** Prefix each line of `output()` with the wall-clock time (the chaos suite's logs). */
+  timestamps?: boolean;
 }
 
 const wranglerEnv = (): NodeJS.ProcessEnv => ({
@@ -112,9 +115,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   let log = "";
   let partial = "";
   const served = new Map<string, number>();
+  const stamp = options.timestamps ? lineStamper() : (text: string) => text;
   const onData = (chunk: Buffer): void => {
     const text = chunk.toString();
-    log = log.length < 200_000 ? log + text : log.slice(-100_000) + text;
+    const logged = stamp(text);
+    log = log.length < 200_000 ? log + logged : log.slice(-100_000) + logged;
     const lines = (partial + text).split("\n");
     partial = lines.pop() ?? "";
     for (const line of lines) {

@@ -120,6 +120,7 @@ export const HOSTILE_STRINGS = [
   "%00%2e%2e%2f",
   "__proto__",
   "constructor",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j-style probe, sent as the literal text
   "${jndi:ldap://x}",
   "{{7*7}}",
   "<script>alert(1)</script>",
