@@ -5,8 +5,11 @@ import type WebSocket from "ws";
 import {
   decodeDataFrame,
   encodeDataFrame,
+  fromBase64,
   MAX_DATA_FRAME_BYTES,
+  MAX_INLINE_BODY_BYTES,
   parseTunnelFrame,
+  toBase64,
 } from "../src/shared/endpoints/tunnel-protocol.js";
 
 // ws 8's ESM face lacks `WebSocket.Server` (the installed types are ws 7's): take the CommonJS one.
@@ -30,6 +33,8 @@ export class TunnelFront {
   private nextStream = 1;
   private readonly pending = new Map<number, Pending>();
   private ready: Promise<void>;
+  /** The agent said `hello`: small bodies travel whole in `open`/`head`, as the region sends them. */
+  private inline = false;
 
   constructor() {
     this.wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
@@ -78,6 +83,31 @@ export class TunnelFront {
       headers.push([req.rawHeaders[i] ?? "", req.rawHeaders[i + 1] ?? ""]);
     }
     const body = req.method !== "GET" && req.method !== "HEAD";
+    res.on("close", () => {
+      if (this.pending.delete(s))
+        this.send(JSON.stringify({ t: "reset", s, reason: "cancelled", message: "" }));
+    });
+    const length = Number(req.headers["content-length"] ?? Number.NaN);
+    if (this.inline && (!body || (Number.isInteger(length) && length <= MAX_INLINE_BODY_BYTES))) {
+      // As the region does: the whole (small) request in one `open`, read before it is sent.
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        const open = {
+          t: "open",
+          s,
+          attemptId,
+          method: req.method,
+          path: req.url,
+          headers,
+          body,
+          inline: true,
+        };
+        const data = body ? { data: toBase64(Buffer.concat(chunks)) } : {};
+        this.send(JSON.stringify({ ...open, ...data }));
+      });
+      return;
+    }
     this.send(
       JSON.stringify({
         t: "open",
@@ -95,10 +125,6 @@ export class TunnelFront {
       }
     });
     req.on("end", () => this.send(JSON.stringify({ t: "end", s })));
-    res.on("close", () => {
-      if (this.pending.delete(s))
-        this.send(JSON.stringify({ t: "reset", s, reason: "cancelled", message: "" }));
-    });
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -114,11 +140,17 @@ export class TunnelFront {
       return;
     }
     const frame = parseTunnelFrame(data.toString("utf8"));
-    if (frame === undefined || frame.t === "replica" || frame.t === "open") return;
+    if (frame?.t === "hello") this.inline = true;
+    if (frame === undefined || frame.t === "replica" || frame.t === "open" || frame.t === "hello") return;
     const pending = this.pending.get(frame.s);
     if (pending === undefined) return;
-    if (frame.t === "head") pending.res.writeHead(frame.status, frame.headers.flat());
-    else if (frame.t === "end") {
+    if (frame.t === "head") {
+      pending.res.writeHead(frame.status, frame.headers.flat());
+      if (frame.end) {
+        this.pending.delete(frame.s);
+        pending.res.end(fromBase64(frame.data ?? ""));
+      }
+    } else if (frame.t === "end") {
       this.pending.delete(frame.s);
       pending.res.end();
     } else if (frame.t === "reset") {

@@ -35,6 +35,14 @@ export interface StackReport {
   };
   throughputMBps: { direct: number; gateway: number };
   coldStartMs: { p50: number; all: number[] };
+  /**
+   * Where a small request's time goes, p50 of each hop's Server-Timing entry (ms): `auth` (key
+   * check), `model` (body, name → endpoint), `to-endpoint` (the endpoint object's answer, head),
+   * `endpoint` (its own part), `to-region` (the region's answer), `region` (its own part), `tunnel`
+   * (open → head over the WebSocket), `replica` (the agent's request to the container → head);
+   * `head`/`total`: the caller's own clock to the response head and to the end.
+   */
+  profile: Record<string, number>;
 }
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 180_000): Promise<T> {
@@ -147,11 +155,29 @@ export async function measureStack(options: StackOptions): Promise<StackReport> 
       await timed(gateway, "/v1/completions", small("bench-engine"), auth);
     }
     const latency = { direct: [] as number[], gateway: [] as number[], floor: [] as number[] };
+    const spans: Record<string, number[]> = {};
+    const span = (name: string, value: number): void => {
+      const values = spans[name] ?? [];
+      values.push(value);
+      spans[name] = values;
+    };
     for (let i = 0; i < options.requests; i++) {
       latency.direct.push((await timed(direct, "/v1/completions", small("m"))).total);
-      latency.gateway.push((await timed(gateway, "/v1/completions", small("bench-engine"), auth)).total);
+      const through = await timed(gateway, "/v1/completions", small("bench-engine"), auth);
+      latency.gateway.push(through.total);
+      span("head", through.head);
+      span("total", through.total);
+      for (const [name, value] of Object.entries(through.timing)) span(name, value);
       latency.floor.push((await timed(gateway, "/v1/health", "")).total);
     }
+    const profile = Object.fromEntries(
+      Object.entries(spans).map(([name, values]) => [name, percentile(values, 50)]),
+    );
+    progress(
+      `stack: profile p50 (ms) ${Object.entries(profile)
+        .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+        .join(", ")}`,
+    );
     const first = { direct: [] as number[], gateway: [] as number[] };
     for (let i = 0; i < Math.max(50, options.requests / 4); i++) {
       first.direct.push(await ttft(direct, "m"));
@@ -234,6 +260,7 @@ export async function measureStack(options: StackOptions): Promise<StackReport> 
         gateway: percentile(throughput.gateway, 50),
       },
       coldStartMs: { p50: percentile(cold, 50), all: cold.map((v) => Math.round(v)) },
+      profile,
     };
   } finally {
     await agent.kill("SIGTERM");

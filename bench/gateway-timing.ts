@@ -1,5 +1,6 @@
 /** bench:gateway's timed requests, shared by the tunnel-hop phase and the whole-stack phase. */
 import { Agent, request } from "node:http";
+import { parseTiming } from "../src/shared/endpoints/server-timing.js";
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -8,13 +9,13 @@ export function closeTimingPool(): void {
   keepAlive.destroy();
 }
 
-/** One request; resolves with ms to the first body byte and to the end. */
+/** One request; resolves with ms to the head, the first body byte and the end, and its Server-Timing. */
 export function timed(
   base: string,
   path: string,
   body: string,
   headers: Record<string, string> = {},
-): Promise<{ first: number; total: number; bytes: number }> {
+): Promise<{ head: number; first: number; total: number; bytes: number; timing: Record<string, number> }> {
   const url = new URL(path, base);
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -26,6 +27,8 @@ export function timed(
         headers: { "content-type": "application/json", ...headers },
       },
       (res) => {
+        const head = performance.now() - started;
+        const timing = parseTiming([res.headers["server-timing"] ?? ""].flat().join(","));
         let first = 0;
         let bytes = 0;
         if ((res.statusCode ?? 500) >= 400) reject(new Error(`${url.pathname} answered ${res.statusCode}`));
@@ -33,7 +36,7 @@ export function timed(
           if (first === 0) first = performance.now() - started;
           bytes += chunk.length;
         });
-        res.on("end", () => resolve({ first, total: performance.now() - started, bytes }));
+        res.on("end", () => resolve({ head, first, total: performance.now() - started, bytes, timing }));
         res.on("error", reject);
       },
     );

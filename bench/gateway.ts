@@ -292,6 +292,11 @@ async function stack(): Promise<void> {
   console.log(
     `stack MB/s      direct ${r.throughputMBps.direct.toFixed(0)} | gateway ${r.throughputMBps.gateway.toFixed(0)} (${MB} MiB through /proxy)`,
   );
+  console.log(
+    `stack profile   p50 of each hop's Server-Timing (ms): ${Object.entries(r.profile)
+      .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+      .join(", ")}`,
+  );
   console.log(`stack cold      p50 ${ms(r.coldStartMs.p50)} (${r.coldStartMs.all.join(", ")} ms)`);
   console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, stack: r }));
 }

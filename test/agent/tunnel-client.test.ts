@@ -157,6 +157,25 @@ describe.skipIf(!enabled)("agent tunnel client", () => {
     expect(text).toBe(LLM_STORY);
   });
 
+  it("carries a small request and its answer whole inside open and head once it said hello", async () => {
+    expect(region.hello).toBe(true);
+    const body = Buffer.from(JSON.stringify({ model: "ep", prompt: "x", max_tokens: 1 }));
+    const s = region.openInline(engine.assignment.attemptId, "POST", "/v1/completions", body, [
+      ["content-type", "application/json"],
+    ]);
+    await until("the inline answer", () => region.stream(s).ended);
+    const seen = region.stream(s);
+    expect(seen.head?.status).toBe(200);
+    expect(seen.head?.end).toBe(true);
+    // No data frames and no credit either way: the request and the answer were one message each.
+    expect(seen.credited).toBe(0);
+    expect(seen.body).toHaveLength(1);
+    const answer = JSON.parse(region.text(s)) as { object: string; choices: { text: string }[] };
+    expect(answer.object).toBe("text_completion");
+    expect(answer.choices[0]?.text.length).toBeGreaterThan(0);
+    expect(seen.head?.headers.some(([name]) => name === "server-timing")).toBe(true);
+  });
+
   it("sends no more than the window un-credited, pausing the container's response until credit comes", async () => {
     region.autoCredit = false;
     const s = region.open(files.assignment.attemptId, "GET", "/big");

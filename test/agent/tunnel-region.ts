@@ -7,6 +7,7 @@ import {
   MAX_DATA_FRAME_BYTES,
   type ReplicaFrame,
   type TunnelFrame,
+  toBase64,
 } from "../../src/shared/endpoints/tunnel-protocol.js";
 
 // The ESM face of ws 8 has no `WebSocket.Server` (the installed types are ws 7's): take the
@@ -35,6 +36,8 @@ export class TunnelRegion {
   readonly replicaFrames: ReplicaFrame[] = [];
   /** Whether response bytes are credited back as they arrive. */
   autoCredit = true;
+  /** The agent said `hello` (it reads whole bodies in `open` and may send them in `head`). */
+  hello = false;
   private nextStream = 1;
   private connected: (() => void)[] = [];
 
@@ -79,6 +82,30 @@ export class TunnelRegion {
     return s;
   }
 
+  /** Opens a stream as a region does for an agent that said `hello`: the body whole inside `open`. */
+  openInline(
+    attemptId: string,
+    method: string,
+    path: string,
+    body: Buffer,
+    headers: [string, string][] = [],
+  ): number {
+    const s = this.nextStream++;
+    this.streams.set(s, { body: [], bytes: 0, ended: false, credited: 0 });
+    this.send({
+      t: "open",
+      s,
+      attemptId,
+      method,
+      path,
+      headers,
+      body: true,
+      inline: true,
+      data: toBase64(body),
+    });
+    return s;
+  }
+
   send(frame: TunnelFrame): void {
     this.socket?.send(JSON.stringify(frame));
   }
@@ -118,10 +145,21 @@ export class TunnelRegion {
       this.replicaFrames.push(frame);
       return;
     }
+    if (frame.t === "hello") {
+      this.hello = true;
+      return;
+    }
     const seen = this.streams.get(frame.s);
     if (seen === undefined) return;
-    if (frame.t === "head") seen.head = frame;
-    else if (frame.t === "end") seen.ended = true;
+    if (frame.t === "head") {
+      seen.head = frame;
+      if (frame.end) {
+        const whole = Buffer.from(frame.data ?? "", "base64");
+        seen.body.push(whole);
+        seen.bytes += whole.length;
+        seen.ended = true;
+      }
+    } else if (frame.t === "end") seen.ended = true;
     else if (frame.t === "reset") seen.reset = frame;
     else if (frame.t === "credit") seen.credited += frame.bytes;
   }

@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TUNNEL_HEADERS } from "../../src/durable/endpoints/tunnel-headers.js";
 import type { Assignment } from "../../src/shared/agent-protocol.js";
-import { type OpenFrame, STREAM_WINDOW_BYTES } from "../../src/shared/endpoints/tunnel-protocol.js";
+import {
+  fromBase64,
+  type OpenFrame,
+  STREAM_WINDOW_BYTES,
+  toBase64,
+} from "../../src/shared/endpoints/tunnel-protocol.js";
 import { newId } from "../../src/shared/ids.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
 import { settle, TunnelEnd } from "./endpoints-support.js";
@@ -116,6 +121,37 @@ describe("the region side of the tunnel", { timeout: 20_000 }, () => {
     expect(res.status).toBe(200);
     expect(res.headers.get(TUNNEL_HEADERS.replica)).toBe(a.attemptId);
     expect(await res.text()).toBe("data: one\n\ndata: [DONE]\n\n");
+  });
+
+  it("after the agent's hello, carries a small request whole in open and reads an answer whole in head", async () => {
+    const { id } = await signup();
+    const { tunnel } = await servingNode(id);
+    tunnels.push(tunnel);
+    tunnel.send({ t: "hello", inline: true });
+    await tunnel.flushed();
+    await settle();
+    const answer = forward({ body: JSON.stringify({ model: "m", prompt: "hi" }) });
+    const { frame: open } = await tunnel.frame("open");
+    expect(open).toMatchObject({ body: true, inline: true });
+    expect(new TextDecoder().decode(fromBase64(open.data ?? ""))).toBe('{"model":"m","prompt":"hi"}');
+    const reply = '{"object":"text_completion","choices":[{"text":"ok"}]}';
+    tunnel.send({
+      t: "head",
+      s: open.s,
+      status: 200,
+      headers: [["content-type", "application/json"]],
+      data: toBase64(text(reply)),
+      end: true,
+    });
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(reply);
+    // Neither data frames nor an `end` followed the inline open, and the stream is over.
+    await settle();
+    expect(tunnel.received.some((r) => r.kind === "data" || ("s" in r.frame && r.frame.s === open.s))).toBe(
+      false,
+    );
+    expect(res.headers.get("server-timing")).toMatch(/tunnel;dur=/);
   });
 
   it("sends a large body within the agent's credit and grants credit only as the caller reads", async () => {

@@ -60,6 +60,9 @@ export class TunnelClient {
       this.socket = undefined;
       this.abandonAll();
     });
+    // A region that knows `hello` may then carry small bodies whole in `open`/`head` (one message
+    // each way); an older one drops the frame and keeps to data frames.
+    this.send({ t: "hello", inline: true });
     for (const frame of this.targets.frames()) this.send(frame);
   }
 

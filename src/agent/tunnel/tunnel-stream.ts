@@ -1,10 +1,14 @@
 import { Agent, type ClientRequest, type IncomingMessage, request } from "node:http";
+import { SERVER_TIMING, timingEntry } from "../../shared/endpoints/server-timing.js";
 import {
+  fromBase64,
   MAX_DATA_FRAME_BYTES,
+  MAX_INLINE_BODY_BYTES,
   type OpenFrame,
   type ResetFrame,
   STREAM_WINDOW_BYTES,
   type TunnelFrame,
+  toBase64,
 } from "../../shared/endpoints/tunnel-protocol.js";
 import { requestHeaders, responseHeaders } from "./tunnel-headers.js";
 
@@ -49,6 +53,10 @@ export class TunnelStream {
   private pending: Buffer[] = [];
   private finished = false;
   private responseEnded = false;
+  /** When the region's `open` arrived: the replica's part of the caller's Server-Timing starts here. */
+  private readonly openedAt = performance.now();
+  /** Whether the region reads a head carrying the whole (small) response. */
+  private readonly inline: boolean;
 
   constructor(
     readonly id: number,
@@ -56,13 +64,20 @@ export class TunnelStream {
     target: StreamTarget,
     private readonly link: StreamLink,
   ) {
+    this.inline = open.inline === true;
+    const whole = open.data === undefined ? undefined : fromBase64(open.data);
+    const headers = requestHeaders(open.headers, `${target.host}:${target.port}`).filter(
+      ([name]) => whole === undefined || name.toLowerCase() !== "content-length",
+    );
+    // A body that came whole goes out with its length in the same write as the head.
+    if (whole !== undefined) headers.push(["content-length", String(whole.byteLength)]);
     this.upstream = request({
       host: target.host,
       port: target.port,
       method: open.method,
       path: open.path,
       // Node takes repeated headers as a flat list, as in `rawHeaders`.
-      headers: requestHeaders(open.headers, `${target.host}:${target.port}`).flat(),
+      headers: headers.flat(),
       agent: containerPool,
     });
     // Frames arrive in pieces (headers, then body): sent as they come, not held for an ACK.
@@ -76,7 +91,8 @@ export class TunnelStream {
           : `the replica's response broke off: ${error.message}`,
       );
     });
-    if (!open.body) this.upstream.end();
+    if (whole !== undefined) this.upstream.end(whole);
+    else if (!open.body) this.upstream.end();
   }
 
   /** A data frame of the request body from the region. */
@@ -129,12 +145,21 @@ export class TunnelStream {
       return;
     }
     this.response = response;
-    this.link.sendFrame({
-      t: "head",
+    const head = {
+      t: "head" as const,
       s: this.id,
       status: response.statusCode ?? 502,
-      headers: responseHeaders(response.rawHeaders),
-    });
+      headers: [
+        ...responseHeaders(response.rawHeaders),
+        [SERVER_TIMING, timingEntry("replica", performance.now() - this.openedAt)] as [string, string],
+      ],
+    };
+    const length = Number(response.headers["content-length"] ?? Number.NaN);
+    if (this.inline && Number.isInteger(length) && length <= MAX_INLINE_BODY_BYTES) {
+      this.inlineResponse(response, head);
+      return;
+    }
+    this.link.sendFrame(head);
     response.on("data", (chunk: Buffer) => {
       this.pending.push(chunk);
       this.flush();
@@ -149,6 +174,27 @@ export class TunnelStream {
       if (!this.responseEnded && !response.complete) {
         this.reset("replica_died", "the replica's response broke off mid-stream");
       }
+    });
+    response.on("error", () => undefined);
+  }
+
+  /**
+   * A small response of known length: read whole, then sent as one head carrying it (the caller
+   * waits for all of it anyway). Held at most its declared length, well inside one window.
+   */
+  private inlineResponse(response: IncomingMessage, head: Extract<TunnelFrame, { t: "head" }>): void {
+    const chunks: Buffer[] = [];
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.on("end", () => {
+      if (this.finished) return;
+      this.responseEnded = true;
+      this.finished = true;
+      this.link.sendFrame({ ...head, data: toBase64(Buffer.concat(chunks)), end: true });
+      this.link.closed(this.id);
+    });
+    response.on("close", () => {
+      if (!this.responseEnded && !response.complete)
+        this.reset("replica_died", "the replica's response broke off mid-stream");
     });
     response.on("error", () => undefined);
   }

@@ -86,7 +86,7 @@ export function metered(
   };
   if (!source) {
     done(true, "");
-    return response;
+    return new Response(null, { status: response.status, headers: response.headers });
   }
   const reader = source.getReader();
   const decoder = new TextDecoder();

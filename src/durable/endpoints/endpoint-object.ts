@@ -7,6 +7,7 @@ import type {
   EndpointView,
   ReplicaView,
 } from "../../shared/endpoints/endpoint-views.js";
+import { addTiming } from "../../shared/endpoints/server-timing.js";
 import { MeridianError } from "../../shared/errors.js";
 import { RegionList } from "../../shared/regions.js";
 import { asResult, type RpcResult } from "../rpc-result.js";
@@ -57,6 +58,9 @@ export class EndpointObject extends DurableObject<Env> {
   private events: StoredEvent[] = [];
   private meter = new EndpointMeter(EndpointMeter.empty());
   private readyWaiters: (() => void)[] = [];
+  /** The alarm as this object last set it (undefined: not known yet), so a request needs no storage read. */
+  private alarmAt: number | null | undefined;
+  private regionList: ReturnType<typeof RegionList.parse> | undefined;
   private readonly reconciler: Reconciler;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -181,6 +185,7 @@ export class EndpointObject extends DurableObject<Env> {
 
   /** A caller's request, checked by the Worker's gateway (key, body size) and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
+    const arrivedAt = Date.now();
     const caller = parseCaller(request.headers.get(GATEWAY_CALLER_HEADER));
     const record = this.record;
     if (!caller) return openAiError(400, "invalid_request", "malformed gateway request");
@@ -206,6 +211,7 @@ export class EndpointObject extends DurableObject<Env> {
     let coldStart = false;
     for (;;) {
       const regions = this.readyRegions(caller);
+      const forwardAt = Date.now();
       const served =
         regions.length > 0
           ? await forwardToRegions(this.env, record.id, regions, {
@@ -219,7 +225,10 @@ export class EndpointObject extends DurableObject<Env> {
       if (served) {
         this.meter.queued(Date.now(), Date.now() - startedAt);
         const ok = served.response.status < 500;
-        return metered(served.response, this.meter, startedAt, coldStart, ok);
+        const response = metered(served.response, this.meter, startedAt, coldStart, ok);
+        addTiming(response.headers, "endpoint", forwardAt - arrivedAt);
+        addTiming(response.headers, "to-region", Date.now() - forwardAt);
+        return response;
       }
       const now = Date.now();
       if (now >= bound || this.record?.status !== "active") {
@@ -260,6 +269,7 @@ export class EndpointObject extends DurableObject<Env> {
   // ---- timed work ------------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     if (!this.record) return;
     const now = Date.now();
     this.meter.tick(now);
@@ -282,8 +292,10 @@ export class EndpointObject extends DurableObject<Env> {
     return record;
   }
 
+  /** The configured regions, parsed once (env does not change while the object lives). */
   private regions() {
-    return RegionList.parse(JSON.parse(String(this.env.REGIONS)));
+    this.regionList ??= RegionList.parse(JSON.parse(String(this.env.REGIONS)));
+    return this.regionList;
   }
 
   /** Regions with a ready replica, nearest the caller first. */
@@ -335,8 +347,12 @@ export class EndpointObject extends DurableObject<Env> {
       (record?.desired ?? 0) > 0 ||
       (record?.spec.replicas.min ?? 0) > 0;
     if (!busy || this.record?.status === "deleted") return;
-    const current = fired ? null : await this.ctx.storage.getAlarm();
-    if (current === null || current > now + TICK_MS) await this.ctx.storage.setAlarm(now + TICK_MS);
+    if (!fired && this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    const current = fired ? null : this.alarmAt;
+    if (current === null || current === undefined || current > now + TICK_MS) {
+      this.alarmAt = now + TICK_MS;
+      await this.ctx.storage.setAlarm(now + TICK_MS);
+    }
   }
 }
 

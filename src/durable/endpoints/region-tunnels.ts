@@ -1,8 +1,11 @@
+import { addTiming } from "../../shared/endpoints/server-timing.js";
 import {
   decodeDataFrame,
+  MAX_INLINE_BODY_BYTES,
   parseTunnelFrame,
   type ReplicaFrame,
   type TunnelFrame,
+  toBase64,
 } from "../../shared/endpoints/tunnel-protocol.js";
 import { type BoardReplica, ReplicaBoard, type StoredReplica } from "./replica-board.js";
 import { TUNNEL_HEADERS, TUNNEL_PATH } from "./tunnel-headers.js";
@@ -67,6 +70,7 @@ export class RegionTunnels {
    * another region); after that, whatever the replica answers, or 502 when it failed before a head.
    */
   async forward(request: Request): Promise<Response> {
+    const arrivedAt = Date.now();
     const board = await this.loadedBoard();
     const endpointId = request.headers.get(TUNNEL_HEADERS.endpoint) ?? "";
     const affinity = request.headers.get(TUNNEL_HEADERS.affinity) ?? undefined;
@@ -95,22 +99,38 @@ export class RegionTunnels {
         request.signal.removeEventListener("abort", abort),
       );
       request.signal.addEventListener("abort", abort, { once: true });
-      sendText({
-        t: "open",
+      const hasBody = body !== null && body.byteLength > 0;
+      const open = {
+        t: "open" as const,
         s: stream.id,
         attemptId: replica.attemptId,
         method: request.method,
         path,
         headers,
-        body: body !== null && body.byteLength > 0,
-      });
-      void stream.sendBody(body ?? new Uint8Array());
+        body: hasBody,
+      };
+      // An agent that said `hello` takes a small body inside `open` (one message, no credit) and
+      // may answer a small response inside `head`; an older one gets data frames and `end`.
+      if (!inlineCapable(socket)) {
+        sendText(open);
+        void stream.sendBody(body ?? new Uint8Array());
+      } else if (!hasBody) sendText({ ...open, inline: true });
+      else if (body.byteLength <= MAX_INLINE_BODY_BYTES)
+        sendText({ ...open, inline: true, data: toBase64(body) });
+      else {
+        sendText({ ...open, inline: true });
+        void stream.sendBody(body);
+      }
+      const openedAt = Date.now();
       try {
         const head = await stream.waitHead();
+        const headAt = Date.now();
         const out = new Headers();
         for (const [name, value] of head.headers)
           if (!HOP_HEADERS.has(name.toLowerCase())) out.append(name, value);
         out.set(TUNNEL_HEADERS.replica, replica.attemptId);
+        addTiming(out, "region", openedAt - arrivedAt);
+        addTiming(out, "tunnel", headAt - openedAt);
         const sse = (out.get("content-type") ?? "").includes("text/event-stream");
         const responseBody = stream.body(sse);
         if (NULL_BODY_STATUSES.has(head.status)) {
@@ -154,6 +174,11 @@ export class RegionTunnels {
     if (!frame) return;
     if (frame.t === "replica") {
       await this.replicaFrame(socket, frame);
+      return;
+    }
+    if (frame.t === "hello") {
+      // Kept on the socket itself, so it survives the object's hibernation.
+      socket.serializeAttachment({ ...attachmentOf(socket), inline: true });
       return;
     }
     if (frame.t === "open") return;
@@ -241,6 +266,15 @@ export class RegionTunnels {
   private async persist(board: ReplicaBoard): Promise<void> {
     await this.ctx.storage.put(STORAGE_KEY, board.stored());
   }
+}
+
+function attachmentOf(socket: WebSocket): Record<string, unknown> {
+  const value: unknown = socket.deserializeAttachment();
+  return typeof value === "object" && value !== null ? { ...value } : {};
+}
+
+function inlineCapable(socket: WebSocket): boolean {
+  return attachmentOf(socket).inline === true;
 }
 
 function unreachable(endpointId: string): Response {

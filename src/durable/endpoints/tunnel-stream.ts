@@ -1,5 +1,6 @@
 import {
   encodeDataFrame,
+  fromBase64,
   type HeadFrame,
   MAX_DATA_FRAME_BYTES,
   type ResetFrame,
@@ -74,7 +75,14 @@ export class TunnelStream {
       return;
     }
     this.head = frame;
+    if (frame.end) {
+      // The whole (small) response came with its head: nothing more will arrive, no credit is owed.
+      const data = fromBase64(frame.data ?? "");
+      if (data.byteLength > 0) this.queue.push(data);
+      this.ended = true;
+    }
     for (const waiter of this.headWaiters.splice(0)) waiter.resolve(frame);
+    this.wakePull();
   }
 
   onData(payload: Uint8Array): void {

@@ -17,6 +17,17 @@ import { AttemptId } from "../id-schemas.js";
 export const STREAM_WINDOW_BYTES = 1024 * 1024;
 /** The largest payload of one binary data frame. */
 export const MAX_DATA_FRAME_BYTES = 64 * 1024;
+/**
+ * The largest body carried whole inside an `open` or `head` frame (base64), once both sides said
+ * they can (`hello`, `open.inline`): a small request or response then costs one WebSocket message
+ * each way instead of open/data/end and head/data/end plus credits, and reaches the container in
+ * one write with its length.
+ */
+export const MAX_INLINE_BODY_BYTES = 48 * 1024;
+const InlineBody = z
+  .string()
+  .max(Math.ceil(MAX_INLINE_BODY_BYTES / 3) * 4)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/);
 /** Stream ids are unsigned 32-bit integers, allocated by the region per socket. */
 export const StreamId = z.number().int().min(1).max(0xffff_ffff);
 
@@ -36,13 +47,28 @@ export const OpenFrame = z
     headers: Headers,
     /** False when the request has no body (the agent need not wait for data frames before `end`). */
     body: z.boolean(),
+    /** The whole request body (base64): no data frames and no `end` follow. Only to a `hello`ed agent. */
+    data: InlineBody.optional(),
+    /** The region reads a `head` carrying the whole response (`data` with `end`). */
+    inline: z.boolean().optional(),
   })
   .strict();
 
 /** Agent → region: the container's response status and headers; its body follows as data frames. */
 export const HeadFrame = z
-  .object({ t: z.literal("head"), s: StreamId, status: z.number().int().min(100).max(599), headers: Headers })
+  .object({
+    t: z.literal("head"),
+    s: StreamId,
+    status: z.number().int().min(100).max(599),
+    headers: Headers,
+    /** With `end`: the whole response body (base64), and the stream is over (only if `open.inline`). */
+    data: InlineBody.optional(),
+    end: z.literal(true).optional(),
+  })
   .strict();
+
+/** Agent → region, first on each socket: this agent reads `open.data` and may answer inline heads. */
+export const HelloFrame = z.object({ t: z.literal("hello"), inline: z.literal(true) }).strict();
 
 /** Either way: the sender's body for this stream is complete. */
 export const EndFrame = z.object({ t: z.literal("end"), s: StreamId }).strict();
@@ -89,12 +115,14 @@ export const TunnelFrame = z.discriminatedUnion("t", [
   CreditFrame,
   ResetFrame,
   ReplicaFrame,
+  HelloFrame,
 ]);
 export type TunnelFrame = z.infer<typeof TunnelFrame>;
 export type OpenFrame = z.infer<typeof OpenFrame>;
 export type HeadFrame = z.infer<typeof HeadFrame>;
 export type ResetFrame = z.infer<typeof ResetFrame>;
 export type ReplicaFrame = z.infer<typeof ReplicaFrame>;
+export type HelloFrame = z.infer<typeof HelloFrame>;
 
 /** A text message as a frame, or undefined when it is not one (the receiver drops it). */
 export function parseTunnelFrame(text: string): TunnelFrame | undefined {
@@ -120,4 +148,19 @@ export function decodeDataFrame(message: Uint8Array): { stream: number; payload:
   if (message.byteLength < 4) return undefined;
   const stream = new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(0, false);
   return { stream, payload: message.subarray(4) };
+}
+
+/** Bytes as base64 (btoa works on Latin-1 strings: built in slices, not one argument list). */
+export function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let at = 0; at < bytes.byteLength; at += 0x8000)
+    text += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  return btoa(text);
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
 }

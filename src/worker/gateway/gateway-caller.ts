@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { GATEWAY_CALLER_HEADER, type GatewayCaller } from "../../durable/endpoints/endpoint-forward.js";
 import { openAiError } from "../../durable/endpoints/endpoint-object.js";
 import { keyDirectory } from "../../durable/endpoints/gateway-directory.js";
+import { addTiming } from "../../shared/endpoints/server-timing.js";
 import { parseApiKey } from "../api-keys.js";
 import { isLocalHost } from "../deployment-guard.js";
 import type { AppEnv } from "../hono-env.js";
@@ -98,7 +99,9 @@ export async function toEndpoint(
   endpointId: string,
   caller: Omit<GatewayCaller, "lat" | "lon">,
   body: ArrayBuffer | null,
+  timing: [name: string, ms: number][] = [],
 ): Promise<Response> {
+  const sentAt = Date.now();
   const headers = new Headers();
   for (const [name, value] of c.req.raw.headers)
     if (!PRIVATE_HEADERS.some((p) => p.test(name))) headers.set(name, value);
@@ -111,7 +114,10 @@ export async function toEndpoint(
     signal: c.req.raw.signal,
     ...(body && body.byteLength > 0 ? { body } : {}),
   });
-  return heldUntilRead(response);
+  const held = heldUntilRead(response);
+  for (const [name, ms] of timing) addTiming(held.headers, name, ms);
+  addTiming(held.headers, "to-endpoint", Date.now() - sentAt);
+  return held;
 }
 
 /**
@@ -123,7 +129,7 @@ export async function toEndpoint(
  */
 export function heldUntilRead(response: Response): Response {
   const source = response.body;
-  if (!source) return response;
+  if (!source) return new Response(null, response);
   const reader = source.getReader();
   const body = new ReadableStream<Uint8Array>(
     {

@@ -46,7 +46,9 @@ async function endpointOf(c: Context<AppEnv>, accountId: string, model: string):
 
 async function inference(c: Context<AppEnv>): Promise<Response> {
   try {
+    const arrivedAt = Date.now();
     const caller = await authenticateCaller(c);
+    const authedAt = Date.now();
     const body = await gatewayBody(c);
     let parsed: unknown;
     try {
@@ -61,7 +63,10 @@ async function inference(c: Context<AppEnv>): Promise<Response> {
     // `x-meridian-affinity: <key>` keeps a session on one replica; `prefix` hashes the prompt's start.
     const header = c.req.header("x-meridian-affinity");
     const affinity = header === "prefix" ? String(fnv1a(promptPrefix(request.data))) : (header ?? null);
-    return await toEndpoint(c, endpointId, { ...caller, path: new URL(c.req.url).pathname, affinity }, body);
+    return await toEndpoint(c, endpointId, { ...caller, path: new URL(c.req.url).pathname, affinity }, body, [
+      ["auth", authedAt - arrivedAt],
+      ["model", Date.now() - authedAt],
+    ]);
   } catch (error) {
     if (error instanceof GatewayRefusal) return error.response;
     throw error;
