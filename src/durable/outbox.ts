@@ -20,10 +20,19 @@ export type { JobPatch, OutboxEntry } from "./outbox-entry.js";
 
 const KEY_PREFIX = STORAGE_KEYS.outbox;
 
+/** A caller waiting until every entry numbered below `through` is in D1. */
+interface Waiter {
+  through: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export class Outbox {
   private nextSeq = 0;
-  private flushing: Promise<void> | null = null;
-  private again = false;
+  /** Every entry numbered below this is in D1 (or was refused by it and set aside). */
+  private sent = 0;
+  private readonly waiters: Waiter[] = [];
+  private running = false;
   private failures = 0;
   private waiting = 0;
 
@@ -37,6 +46,8 @@ export class Outbox {
     this.waiting = pending.size;
     for (const key of pending.keys())
       this.nextSeq = Math.max(this.nextSeq, Number(key.slice(KEY_PREFIX.length)) + 1);
+    const [first] = pending.keys();
+    this.sent = first === undefined ? this.nextSeq : Number(first.slice(KEY_PREFIX.length));
   }
 
   /** Storage entries to write, atomically, together with the state change they record. */
@@ -47,31 +58,65 @@ export class Outbox {
     return out;
   }
 
+  /** The number the next entry gets: flushing through it sends every entry handed out so far. */
+  tail(): number {
+    return this.nextSeq;
+  }
+
   /** Entries written and not yet in D1; kept in memory so asking costs no storage read. */
   pending(): number {
     return this.waiting;
   }
 
-  /** Sends everything pending to D1; concurrent callers share one ordered flush loop. */
-  flush(): Promise<void> {
-    if (this.flushing) {
-      this.again = true;
-      return this.flushing;
+  /**
+   * Resolves once every entry numbered below `through` (default: all handed out so far) is in D1.
+   * The entries go in order, in one flush loop shared by every caller; a caller is answered as soon
+   * as its own entries (and so all before them) are in, not when the queue behind it has drained:
+   * under a burst, writes queued after a step's no longer hold up its answer.
+   */
+  flush(through: number = this.nextSeq): Promise<void> {
+    if (this.sent >= through) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ through, resolve, reject }));
+    this.run();
+    return done;
+  }
+
+  private run(): void {
+    if (this.running) return;
+    this.running = true;
+    void (async () => {
+      try {
+        while (this.waiters.length > 0) {
+          await this.flushOnce();
+          this.answerWaiters();
+        }
+      } catch (error) {
+        for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  private answerWaiters(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i];
+      if (waiter && waiter.through <= this.sent) {
+        this.waiters.splice(i, 1);
+        waiter.resolve();
+      }
     }
-    this.flushing = (async () => {
-      do {
-        this.again = false;
-        await this.flushOnce();
-      } while (this.again);
-    })().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
   }
 
   private async flushOnce(): Promise<void> {
+    // Every entry numbered below this had its storage write issued before the list below runs
+    // (entries are handed out and written without an await between), so a short list saw them all.
+    const handedOut = this.nextSeq;
     const pending = await this.storage.list<OutboxEntry>({ prefix: KEY_PREFIX, limit: 64 });
-    if (pending.size === 0) return;
+    if (pending.size === 0) {
+      this.sent = Math.max(this.sent, handedOut);
+      return;
+    }
     const db = drizzle(this.db);
     const statements: BatchItem<"sqlite">[] = [];
     for (const entry of pending.values()) statements.push(...toStatements(db, entry));
@@ -86,9 +131,11 @@ export class Outbox {
       await this.flushOneByOne(db, pending);
     }
     this.failures = 0;
-    await this.storage.delete([...pending.keys()]);
+    const keys = [...pending.keys()];
+    await this.storage.delete(keys);
     this.waiting = Math.max(0, this.waiting - pending.size);
-    if (pending.size === 64) this.again = true;
+    const last = Number(keys[keys.length - 1]?.slice(KEY_PREFIX.length) ?? -1);
+    this.sent = Math.max(this.sent, last + 1, pending.size < 64 ? handedOut : 0);
   }
 
   private async flushOneByOne(db: LedgerDb, pending: Map<string, OutboxEntry>): Promise<void> {

@@ -333,7 +333,7 @@ export class RegionObject extends DurableObject<Env> {
     this.challenges.sweep(now);
     this.sockets.closeSilent(now);
     this.state.sweep(now);
-    await this.save();
+    await this.save("all");
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -344,17 +344,20 @@ export class RegionObject extends DurableObject<Env> {
     );
   }
 
-  /** Writes what the step staged, wakes the polls it concerns, then sends D1 its records. */
-  private async save(): Promise<void> {
+  /**
+   * Writes what the step staged, wakes the polls it concerns, then sends D1 its records: the
+   * answer waits for the step's own (see RegionWriter.flushAndArm); the alarm's, for all pending.
+   */
+  private async save(wait: "own" | "all" = "own"): Promise<void> {
     const step = {
       effects: this.state.drainEffects(),
       standing: this.standing.takeChanges(),
       nextWakeAt: (now: number) => this.nextWakeAt(now),
     };
-    await this.writer.write(step);
+    const through = await this.writer.write(step);
     for (const nodeId of step.effects.wake) this.waiters.wake(nodeId);
     this.logs.keepOnly((jobId) => this.state.jobs.has(jobId));
-    await this.writer.flushAndArm(step);
+    await this.writer.flushAndArm(step, wait === "all" ? "all" : through);
   }
 
   private nextWakeAt(now: number): number | null {
