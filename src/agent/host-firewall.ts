@@ -3,7 +3,25 @@ import { existsSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import type { EgressPolicy } from "./policy/isolation-policy.js";
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+
+/**
+ * Every iptables call of this process, one after another. A busy host starts many jobs at once, and
+ * each iptables process takes the kernel's table lock (`-w` waits for it) and walks the whole
+ * ruleset: run side by side they pile up (over a hundred waiting at once were seen) and starve the
+ * host. In a row, each is quick.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+
+function run(command: string, args: string[], input?: string): Promise<{ stdout: string }> {
+  const next = queue.then(() => {
+    const call = exec(command, args, { timeout: 30_000 });
+    if (input !== undefined) call.child.stdin?.end(input);
+    return call;
+  });
+  queue = next.catch(() => undefined);
+  return next;
+}
 
 /**
  * Destinations a job on `internet` egress may not reach: the provider's LAN (RFC 1918), link-local
@@ -58,7 +76,7 @@ export class HostFirewall {
   /** Whether rules can be installed here (iptables present and allowed), with the reason if not. */
   async usable(): Promise<{ ok: true } | { ok: false; why: string }> {
     try {
-      await run(this.iptables, ["-w", "-S", "DOCKER-USER"], { timeout: 10_000 });
+      await run(this.iptables, ["-w", "-S", "DOCKER-USER"]);
       return { ok: true };
     } catch (error) {
       return {
@@ -105,8 +123,10 @@ export class HostFirewall {
     // Whatever the policy, no job reaches another job network (Docker's bridge isolation, stated).
     forward.push([...inBridge, "!", "-o", rules.bridge, "-d", rules.subnetPool, ...comment, "-j", "DROP"]);
     try {
-      for (const rule of input) await run(this.iptables, ["-w", "-I", "INPUT", "1", ...rule]);
-      for (const rule of forward) await run(this.iptables, ["-w", "-I", "DOCKER-USER", "1", ...rule]);
+      await this.batch([
+        ...input.map((rule) => ["-I", "INPUT", "1", ...rule]),
+        ...forward.map((rule) => ["-I", "DOCKER-USER", "1", ...rule]),
+      ]);
     } catch (error) {
       await this.remove(rules.bridge);
       throw new FirewallError(
@@ -118,11 +138,11 @@ export class HostFirewall {
 
   /** Removes every rule of one bridge; rules already gone are fine. */
   async remove(bridge: string): Promise<void> {
+    const rules: string[][] = [];
     for (const chain of ["INPUT", "DOCKER-USER"]) {
-      for (const rule of await this.rulesOf(chain, (comment) => comment === tag(bridge))) {
-        await run(this.iptables, ["-w", "-D", ...rule]).catch(() => undefined);
-      }
+      rules.push(...(await this.rulesOf(chain, (comment) => comment === tag(bridge))));
     }
+    await this.deleteAll(rules);
   }
 
   /**
@@ -131,20 +151,43 @@ export class HostFirewall {
    * installed after the one and removed before the other, so a live job's rules are never taken.
    */
   async removeOrphans(): Promise<number> {
-    let removed = 0;
+    const orphans: string[][] = [];
     for (const chain of ["INPUT", "DOCKER-USER"]) {
-      const orphans = await this.rulesOf(chain, (comment) => {
-        const bridge = comment.slice("meridian:".length);
-        return comment.startsWith("meridian:") && !existsSync(`/sys/class/net/${bridge}`);
-      });
-      for (const rule of orphans) {
+      orphans.push(
+        ...(await this.rulesOf(chain, (comment) => {
+          const bridge = comment.slice("meridian:".length);
+          return comment.startsWith("meridian:") && !existsSync(`/sys/class/net/${bridge}`);
+        })),
+      );
+    }
+    return this.deleteAll(orphans);
+  }
+
+  /**
+   * Applies rule changes (`-I`/`-D` argument lists) to the filter table in one iptables-restore:
+   * one process and one commit instead of one per rule, and all of them or none.
+   */
+  private async batch(changes: string[][]): Promise<void> {
+    if (changes.length === 0) return;
+    const lines = changes.map((words) => words.map(restoreWord).join(" "));
+    await run(`${this.iptables}-restore`, ["-w", "--noflush"], `*filter\n${lines.join("\n")}\nCOMMIT\n`);
+  }
+
+  /** Deletes rules (chain name first), in one batch; one at a time if some are already gone. */
+  private async deleteAll(rules: string[][]): Promise<number> {
+    try {
+      await this.batch(rules.map((rule) => ["-D", ...rule]));
+      return rules.length;
+    } catch {
+      let removed = 0;
+      for (const rule of rules) {
         await run(this.iptables, ["-w", "-D", ...rule]).then(
           () => removed++,
           () => undefined,
         );
       }
+      return removed;
     }
-    return removed;
   }
 
   /** The chain's rules whose comment passes, as argument lists for `-D` (chain name first). */
@@ -165,6 +208,11 @@ export class HostFirewall {
     }
     return rules;
   }
+}
+
+/** One word of a rule as iptables-restore reads it: quoted when it holds a space or a quote. */
+function restoreWord(word: string): string {
+  return /[\s"']/.test(word) ? `"${word.replace(/["\\]/g, "\\$&")}"` : word;
 }
 
 /** The host's IPv4 resolvers that are not loopback (Docker's embedded DNS forwards to them). */

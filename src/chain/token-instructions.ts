@@ -67,3 +67,35 @@ export function burnInstruction(input: {
 }): Instruction {
   return getBurnCheckedInstruction(input);
 }
+
+/**
+ * An SPL transfer out of a known token account (a vault) to a wallet, creating the wallet's
+ * associated token account when missing.
+ */
+export async function tokenTransferFromAccountInstructions(input: {
+  source: Address;
+  to: Address;
+  mint: Address;
+  decimals: number;
+  authority: TransactionSigner;
+  payer: TransactionSigner;
+  amount: bigint;
+}): Promise<Instruction[]> {
+  const destination = await associatedTokenAddress(input.to, input.mint);
+  return [
+    getCreateAssociatedTokenIdempotentInstruction({
+      payer: input.payer,
+      ata: destination,
+      owner: input.to,
+      mint: input.mint,
+    }),
+    getTransferCheckedInstruction({
+      source: input.source,
+      mint: input.mint,
+      destination,
+      authority: input.authority,
+      amount: input.amount,
+      decimals: input.decimals,
+    }),
+  ];
+}

@@ -1,12 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
+import type { StakeTransferRow } from "../../schema/staking.js";
 import { burnMinMicros } from "../chain/burns/burn-config.js";
 import { type BurnRunResult, runBurns } from "../chain/burns/burn-runner.js";
 import { chainConfig } from "../chain/chain-config.js";
 import { payoutConfig } from "../chain/payouts/payout-config.js";
 import { type PayoutRunResult, runPayouts } from "../chain/payouts/payout-runner.js";
 import { SolanaClient } from "../chain/solana-client.js";
+import { slashStake } from "../chain/staking/stake-book.js";
+import { runStakeTransfers, type StakeRunResult } from "../chain/staking/stake-runner.js";
 import { treasurySigner } from "../chain/treasury.js";
+import { asResult, type RpcResult } from "./rpc-result.js";
 
 /** What the last scheduled run did, for operators (GET /v1/operator/payouts). */
 export interface PayoutRunRecord extends PayoutRunResult {
@@ -17,6 +21,21 @@ export interface PayoutRunRecord extends PayoutRunResult {
 /** What the last burn run did (POST /v1/operator/burns/run). */
 export interface BurnRunRecord extends BurnRunResult {
   at: number;
+}
+
+/** What the last stake run did (POST /v1/operator/staking/run). */
+export interface StakeRunRecord extends StakeRunResult {
+  at: number;
+}
+
+/** A slash, decided by the Worker from checked evidence; the object only orders it with stake runs. */
+export interface SlashOrder {
+  nodeId: string;
+  shareBps: number;
+  evidence: string;
+  evidenceHash: string;
+  reason: string;
+  now: number;
 }
 
 /** Transactions still waiting to land are looked at again this soon. */
@@ -30,7 +49,8 @@ const SCHEDULE_SLACK_MS = 5 * 60_000;
  * transactions that have not landed yet forward until they do or expire. Runs never overlap: each
  * waits for the one before it, so a second signing of a batch cannot start while one is in flight.
  * The same runs (and the same queue) buy back and burn MRD with the ledger's burn reserve: both
- * sign with the treasury key, so one object orders everything it signs.
+ * sign with the treasury key, so one object orders everything it signs. So do stake withdrawals and
+ * slashes: a slash is decided here, between stake runs, so it never races a withdrawal's claim.
  */
 export class PayoutObject extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
@@ -50,6 +70,23 @@ export class PayoutObject extends DurableObject<Env> {
   /** An operator's burn run now, whatever the schedule says. */
   async burnNow(): Promise<BurnRunRecord> {
     return this.serial(() => this.burn(true));
+  }
+
+  /** An operator's stake run now: due withdrawals claimed, open transfers sent. */
+  async stakeNow(): Promise<StakeRunRecord> {
+    return this.serial(() => this.stake(true));
+  }
+
+  /** Records a slash (its transfer to the treasury is sent by the stake run that follows at once). */
+  async slash(order: SlashOrder): Promise<RpcResult<{ transfer: StakeTransferRow; run: StakeRunRecord }>> {
+    return this.serial(() =>
+      asResult(async () => {
+        const chain = chainConfig(this.env);
+        const treasury = await treasurySigner(chain);
+        const transfer = await slashStake(drizzle(this.env.DB), { ...order, treasury: treasury.address });
+        return { transfer, run: await this.stake(false) };
+      }),
+    );
   }
 
   lastRun(): PayoutRunRecord | null {
@@ -88,7 +125,9 @@ export class PayoutObject extends DurableObject<Env> {
       trigger === "operator" || !chainConfig(this.env).burnVault
         ? null
         : await this.burn(trigger === "schedule");
-    if (result.pending > 0 || (burn?.pending ?? 0) > 0)
+    const stake =
+      trigger === "operator" || !chain.stakeVault ? null : await this.stake(trigger === "schedule");
+    if (result.pending > 0 || (burn?.pending ?? 0) > 0 || (stake?.pending ?? 0) > 0)
       await this.ctx.storage.setAlarm(Date.now() + CARRY_FORWARD_MS);
     return record;
   }
@@ -112,6 +151,26 @@ export class PayoutObject extends DurableObject<Env> {
     });
     const record: BurnRunRecord = { ...result, at };
     this.ctx.storage.kv.put("lastBurnRun", record);
+    if (result.pending > 0) await this.ctx.storage.setAlarm(Date.now() + CARRY_FORWARD_MS);
+    return record;
+  }
+
+  private async stake(claim: boolean): Promise<StakeRunRecord> {
+    const chain = chainConfig(this.env);
+    const at = Date.now();
+    if (!chain.stakeVault) throw new Error("STAKE_VAULT is not set");
+    const result = await runStakeTransfers({
+      db: drizzle(this.env.DB),
+      chain: new SolanaClient(chain.rpcUrl),
+      treasury: await treasurySigner(chain),
+      mrdMint: chain.mrdMint,
+      stakeVault: chain.stakeVault,
+      commitment: chain.cluster === "local" ? "confirmed" : "finalized",
+      claim,
+      now: Date.now,
+    });
+    const record: StakeRunRecord = { ...result, at };
+    this.ctx.storage.kv.put("lastStakeRun", record);
     if (result.pending > 0) await this.ctx.storage.setAlarm(Date.now() + CARRY_FORWARD_MS);
     return record;
   }

@@ -12,7 +12,8 @@ export type IdPrefix =
   | "pbt"
   | "dsp"
   | "rbt"
-  | "brn";
+  | "brn"
+  | "stk";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 

@@ -35,6 +35,8 @@ import { quoteRoutes } from "./routes/quotes.js";
 import { receiptRoutes } from "./routes/receipts.js";
 import { operatorReceiptRoutes } from "./routes/receipts-operator.js";
 import { secretRoutes } from "./routes/secrets.js";
+import { stakingRoutes } from "./routes/staking.js";
+import { operatorStakingRoutes } from "./routes/staking-operator.js";
 import { storageUrlRoutes } from "./routes/storage-urls.js";
 import { templateRoutes } from "./routes/templates.js";
 import { tokenRoutes } from "./routes/token.js";
@@ -75,12 +77,14 @@ export const app = new Hono<AppEnv>()
   .route("/v1/provider/nodes", providerNodeRoutes)
   .route("/v1/provider/payout-wallet", payoutWalletRoutes)
   .route("/v1/provider/payouts", payoutRoutes)
+  .route("/v1/provider/staking", stakingRoutes)
   .route("/v1/auth/wallet", walletAuthRoutes)
   .route("/v1/dev/faucet", devFaucetRoutes)
   .use("/v1/topups/*", requireAccount)
   .route("/v1/topups", topupRoutes)
   .route("/v1/operator/payouts", operatorPayoutRoutes)
   .route("/v1/operator/burns", operatorBurnRoutes)
+  .route("/v1/operator/staking", operatorStakingRoutes)
   .route("/v1/token", tokenRoutes)
   .route("/v1/operator/receipts", operatorReceiptRoutes)
   .use("/v1/receipts/*", requireAccount)

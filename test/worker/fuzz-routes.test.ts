@@ -24,6 +24,7 @@ import {
 } from "../../src/shared/ledger-api.js";
 import { PayoutListQuery } from "../../src/shared/payout-api.js";
 import { PriceSuggestQuery } from "../../src/shared/pricing.js";
+import { SlashRequest, StakeDepositRequest, UnstakeRequest } from "../../src/shared/staking-api.js";
 import { PauseRequest } from "../../src/shared/storage/pause-api.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
 import { BurnListQuery } from "../../src/shared/token-api.js";
@@ -109,6 +110,11 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/operator/payouts/last": { auth: "operator" },
   "POST /v1/operator/receipts/run": { auth: "operator" },
   "POST /v1/operator/burns/run": { auth: "operator" },
+  "GET /v1/provider/staking/:nodeId": { auth: "key" },
+  "POST /v1/provider/staking/:nodeId/deposits": { body: StakeDepositRequest, auth: "key" },
+  "POST /v1/provider/staking/:nodeId/unstake": { body: UnstakeRequest, auth: "key" },
+  "POST /v1/operator/staking/run": { auth: "operator" },
+  "POST /v1/operator/staking/:nodeId/slash": { body: SlashRequest, auth: "operator" },
   "GET /v1/token/stats": { auth: "none" },
   "GET /v1/token/burns": { query: BurnListQuery, auth: "none" },
   "GET /v1/receipts/:id": { auth: "key" },
