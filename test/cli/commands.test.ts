@@ -314,8 +314,20 @@ describe("nodes", () => {
           region: "eu-west",
           status: "online",
           gpus: [
-            { index: 0, model: "H100-SXM", name: "NVIDIA H100 80GB HBM3", vramGb: 80 },
-            { index: 1, model: "H100-SXM", name: "NVIDIA H100 80GB HBM3", vramGb: 80 },
+            {
+              index: 0,
+              model: "H100-SXM",
+              claimedModel: "H100-SXM",
+              name: "NVIDIA H100 80GB HBM3",
+              vramGb: 80,
+            },
+            {
+              index: 1,
+              model: "H100-SXM",
+              claimedModel: "H100-SXM",
+              name: "NVIDIA H100 80GB HBM3",
+              vramGb: 80,
+            },
           ],
           freeGpus: 1,
           cpus: 32,

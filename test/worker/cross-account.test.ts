@@ -38,7 +38,13 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/endpoints/:id/replicas": "endpoint",
   "GET /v1/endpoints/:id/events": "endpoint",
   "GET /v1/endpoints/:id/metrics": "endpoint",
+  "GET /v1/jobs/:id/checkpoints": "job",
+  "DELETE /v1/jobs/:id/checkpoints": "job",
+  "GET /v1/provider/staking/:nodeId": "node",
 };
+
+/** The id in a route's path (`:id`, or `:nodeId` on the staking routes). */
+const ID_PARAM = /:(id|nodeId)\b/;
 
 /** Routes whose ids are not an account's: why each is exempt. */
 const NOT_ACCOUNT_SCOPED: Record<string, string> = {
@@ -50,6 +56,11 @@ const NOT_ACCOUNT_SCOPED: Record<string, string> = {
   "GET /v1/storage/r2/:token": "a presigned token carries its own authority, not an account's",
   "PUT /v1/storage/r2/:token": "a presigned token carries its own authority, not an account's",
   "GET /v1/storage/ipfs/:cid": "content addressed: a CID names public content",
+  "POST /v1/operator/staking/:nodeId/slash": "operator token, not an account",
+  "POST /v1/provider/staking/:nodeId/deposits":
+    "the same owner check as GET /v1/provider/staking/:nodeId (ownNode), after the body is validated: this test's empty body answers 400 first",
+  "POST /v1/provider/staking/:nodeId/unstake":
+    "the same owner check as GET /v1/provider/staking/:nodeId (ownNode), after the body is validated: this test's empty body answers 400 first",
   "GET /v1/receipts/:id":
     "account-scoped (another account's id answers 404), tested in receipts.test.ts: a receipt exists only after a settlement and a receipts run",
 };
@@ -135,7 +146,7 @@ describe("another account's ids answer 404, on every route that takes one", () =
       for (const [route, kind] of routes.filter(
         ([route, kind]) => route.startsWith("GET ") && kind !== "topup" && !route.includes(":attempt"),
       )) {
-        const path = route.slice(4).replace(":id", owner.ids[kind]);
+        const path = route.slice(4).replace(ID_PARAM, owner.ids[kind]);
         expect((await call(path, authed(owner.apiKey))).status, `${route} for its owner`).toBe(200);
       }
     }
@@ -150,7 +161,7 @@ describe("another account's ids answer 404, on every route that takes one", () =
           const thief = owners[caller];
           if (victim === undefined || thief === undefined) throw new Error("no such owner");
           const [method = "GET", template = ""] = route.split(" ");
-          const res = await call(template.replace(":id", victim.ids[kind]), authed(thief.apiKey, method));
+          const res = await call(template.replace(ID_PARAM, victim.ids[kind]), authed(thief.apiKey, method));
           const body = (await res.json()) as { error?: { code?: string } };
           expect(res.status, `${route} of another account`).toBe(404);
           expect(body.error?.code).toMatch(/not_found$/);
