@@ -66,13 +66,13 @@ export const EndpointSpec = z
     scaling: EndpointScaling.default(EndpointScaling.parse({})),
     maxPricePerGpuHour: UsdAmount.optional(),
     strategy: SchedulingStrategy.optional(),
-    /** `private`: only the owner's keys; `public`: any account's key may call it by id (billed to the owner). */
+    /** `private`: only the owner's keys; `public`: every account's key may call it by id (billed to the owner). */
     visibility: z.enum(["private", "public"]).default("private"),
   })
   .strict();
 export type EndpointSpec = z.output<typeof EndpointSpec>;
 
-/** A change to an endpoint: any of its fields but the name; the result must be a valid spec. */
+/** A change to an endpoint: some of its fields, never the name; the result must be a valid spec. */
 export const EndpointPatch = z
   .object({
     image: EndpointSpec.shape.image.optional(),

@@ -119,7 +119,7 @@ export const openAiRoutes = new Hono<AppEnv>()
     },
   );
 
-/** Raw HTTP to an endpoint's container: any method, headers and streaming body passed through. */
+/** Raw HTTP to an endpoint's container: every method, headers and streaming body passed through. */
 export const proxyRoutes = new Hono<AppEnv>().all("/:id/proxy/*", async (c) => {
   try {
     const caller = await authenticateCaller(c);
