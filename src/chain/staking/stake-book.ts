@@ -11,6 +11,19 @@ import { depositMemo } from "./stake-deposit.js";
 const amount = (base: bigint | number) => ({ mrd: fromBaseUnits(BigInt(base), 6), base: String(base) });
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** A stake transfer's sending state before its transaction is first signed. */
+const NOT_SENT = {
+  wire: null,
+  signature: null,
+  lastValidBlockHeight: null,
+  signings: 0,
+  expiredSignatures: "[]",
+  sendRefusals: 0,
+  slot: null,
+  error: null,
+  doneAt: null,
+} as const;
+
 /** Withdrawals asked for and not yet out of the vault: they are still at stake. */
 const STILL_AT_STAKE = ["unbonding", "open"] as const;
 
@@ -121,16 +134,8 @@ export async function requestUnstake(
     evidence: null,
     evidenceHash: null,
     reason: null,
-    wire: null,
-    signature: null,
-    lastValidBlockHeight: null,
-    signings: 0,
-    expiredSignatures: "[]",
-    sendRefusals: 0,
-    slot: null,
-    error: null,
+    ...NOT_SENT,
     createdAt: input.now,
-    doneAt: null,
   };
   try {
     await runBatch(db, [
@@ -224,16 +229,8 @@ export async function slashStake(
     evidence: input.evidence,
     evidenceHash: input.evidenceHash,
     reason: input.reason,
-    wire: null,
-    signature: null,
-    lastValidBlockHeight: null,
-    signings: 0,
-    expiredSignatures: "[]",
-    sendRefusals: 0,
-    slot: null,
-    error: null,
+    ...NOT_SENT,
     createdAt: input.now,
-    doneAt: null,
   };
   statements.push(db.insert(stakeTransfers).values(slash));
   try {
