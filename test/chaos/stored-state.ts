@@ -5,12 +5,18 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-/** The local D1 database file wrangler dev keeps under its --persist-to folder. */
+/**
+ * The local D1 database file wrangler dev keeps under its --persist-to folder: named by a hash of
+ * the database id. Miniflare keeps its own `metadata.sqlite` in the same folder (wrangler 4.86), so
+ * "the one .sqlite file there" found two and the suite failed after every job had ended.
+ */
 export async function d1File(state: string): Promise<string> {
   const dir = path.join(state, "v3", "d1", "miniflare-D1DatabaseObject");
-  const names = (await readdir(dir)).filter((name) => name.endsWith(".sqlite"));
+  const all = await readdir(dir);
+  const names = all.filter((name) => /^[0-9a-f]{64}\.sqlite$/.test(name));
   const [name] = names;
-  if (name === undefined || names.length !== 1) throw new Error(`expected one D1 database in ${dir}`);
+  if (name === undefined || names.length !== 1)
+    throw new Error(`expected one D1 database in ${dir}, found: ${all.join(" ")}`);
   return path.join(dir, name);
 }
 
