@@ -50,7 +50,10 @@ export class AgentCalls {
     const id = await nodeIdForPublicKey(caller.publicKey);
     admitSession(state.presence, id, request.session, now);
     const registeredAt = state.nodes.get(id)?.registeredAt ?? now;
-    const node = nodeRecordOf(id, caller, request, state.region, registeredAt, location);
+    const node = {
+      ...nodeRecordOf(id, caller, request, state.region, registeredAt, location),
+      stakeTier: state.nodes.get(id)?.stakeTier,
+    };
     standing.desk.onRegistered(node, now);
     state.registerNode(node, now);
     await region.save();

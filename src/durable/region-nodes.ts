@@ -1,3 +1,4 @@
+import type { StakeTier } from "../shared/staking-api.js";
 import type { Staging } from "./effects.js";
 import type { LeasePolicy } from "./lease.js";
 import { RestartGrace } from "./node-loss.js";
@@ -82,6 +83,17 @@ export class RegionNodes {
     this.live.set(node.id, { lastSeenAt: now, acceptingWork: true, rttMs: this.live.get(node.id)?.rttMs });
     if (!wasLive) this.parts.staging.event({ kind: "online", nodeId: node.id, at: now });
     this.refresh(node.id, now);
+  }
+
+  /** The Worker says what the node's stake earns now: kept with its record and re-indexed. */
+  restake(nodeId: string, tier: StakeTier, now: number): boolean {
+    const node = this.records.get(nodeId);
+    if (!node || (node.stakeTier ?? "none") === tier) return false;
+    const next = { ...node, stakeTier: tier };
+    this.records.set(nodeId, next);
+    this.parts.staging.put(STORAGE_KEYS.node + nodeId, next);
+    this.refresh(nodeId, now);
+    return true;
   }
 
   /**

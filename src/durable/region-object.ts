@@ -14,6 +14,7 @@ import type { NodeView, PlacementExplanation, QuoteView } from "../shared/api.js
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { LocationFact } from "../shared/node-location.js";
+import type { StakeTier } from "../shared/staking-api.js";
 import type {
   ChallengeRelease,
   SpotCheckRequest,
@@ -255,6 +256,10 @@ export class RegionObject extends DurableObject<Env> {
     twin: { nodeId: string; region: string },
   ): Promise<RpcResult<{ known: boolean }>> {
     return asResult(() => this.standings.foreignTwin(nodeId, uuid, twin));
+  }
+
+  async restake(nodeId: string, tier: StakeTier): Promise<RpcResult<{ known: boolean }>> {
+    return asResult(() => this.standings.restake(nodeId, tier));
   }
 
   async faultFound(nodeId: string, count: number): Promise<RpcResult<ReputationView>> {

@@ -4,6 +4,7 @@ import type { HardwareReport } from "../shared/hardware.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { LocationFact } from "../shared/node-location.js";
+import type { StakeTier } from "../shared/staking-api.js";
 
 /** What the Region object keeps, in memory and in its storage, about nodes, jobs and attempts. */
 
@@ -27,6 +28,8 @@ export interface NodeRecord {
   bandwidthGbps?: number | undefined;
   /** How it runs the proof-of-GPU benchmark. */
   benchmark?: { mode: string; image?: string | undefined } | undefined;
+  /** The listing tier its MRD stake earns, as the Worker last told it (undefined: none). */
+  stakeTier?: StakeTier | undefined;
 }
 
 /** Why an attempt is being stopped while its reservation is still held. */

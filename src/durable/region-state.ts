@@ -1,6 +1,7 @@
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { StakeTier } from "../shared/staking-api.js";
 import { type Effects, Staging } from "./effects.js";
 import { JobBook } from "./job-book.js";
 import type { PauseTerms } from "./job-pause.js";
@@ -116,6 +117,13 @@ export class RegionState {
   registerNode(node: NodeRecord, now: number): void {
     this.nodeBook.register(node, now);
     this.settle(now);
+  }
+
+  /** The node's stake tier, as the Worker saw it change; false for a node unknown or unchanged. */
+  restake(nodeId: string, tier: StakeTier, now: number): boolean {
+    const changed = this.nodeBook.restake(nodeId, tier, now);
+    if (changed) this.settle(now);
+    return changed;
   }
 
   /**

@@ -143,6 +143,7 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
       verifiedTflops: tflops ?? null,
       pricePerVerifiedTflopHour: perTflop === undefined ? null : formatUsd(perTflop),
       reputation: Math.round(standing.book.score(node.id, now) * 1000) / 1000,
+      stakeTier: node.stakeTier ?? "none",
     };
   });
 }

@@ -1,5 +1,6 @@
 import type { NodeMetrics } from "../shared/agent-protocol.js";
 import { MeridianError } from "../shared/errors.js";
+import type { StakeTier } from "../shared/staking-api.js";
 import type { NodeHealth } from "./node-metrics.js";
 import type { RegionContext } from "./region-context.js";
 import type { NodeRecord } from "./region-records.js";
@@ -73,6 +74,14 @@ export class StandingCalls {
     region.state.standingChanged([nodeId], now);
     await region.save();
     return region.standing.book.view(nodeId, now);
+  }
+
+  /** The node's stake earns `tier` now (the Worker tells after a deposit, unstake or slash). */
+  async restake(nodeId: string, tier: StakeTier): Promise<{ known: boolean }> {
+    const region = this.region();
+    if (!region.state.nodes.has(nodeId)) return { known: false };
+    if (region.state.restake(nodeId, tier, Date.now())) await region.save();
+    return { known: true };
   }
 
   private known(region: RegionContext, nodeId: string): NodeRecord {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobStatus } from "./job-status.js";
+import { StakeTier } from "./staking-api.js";
 
 /** Response bodies of the user API; the CLI parses what it receives with these. */
 
@@ -100,6 +101,8 @@ export const NodeView = z.object({
   pricePerVerifiedTflopHour: z.string().nullable(),
   /** 0..1; a node without history starts at 0.5. */
   reputation: z.number(),
+  /** The listing tier its provider's MRD stake earns; staked nodes rank higher among close offers. */
+  stakeTier: StakeTier,
 });
 export type NodeView = z.infer<typeof NodeView>;
 export const NodeList = z.object({ nodes: z.array(NodeView) });

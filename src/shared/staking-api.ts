@@ -43,12 +43,16 @@ export const StakeTransferView = z.object({
 });
 export type StakeTransferView = z.infer<typeof StakeTransferView>;
 
+/** A node's listing tier, from what it has staked (see `STAKE_TIERS`): higher tiers rank higher. */
+export const StakeTier = z.enum(["none", "bronze", "silver", "gold"]);
+export type StakeTier = z.infer<typeof StakeTier>;
+
 export const StakeView = z.object({
   nodeId: z.string(),
   staked: MrdAmount,
   /** Asked back, still in the vault: cooling down or being sent. Still slashable. */
   unbonding: MrdAmount,
-  tier: z.enum(["none", "bronze", "silver", "gold"]),
+  tier: StakeTier,
   cooldownMs: z.number().int(),
   slashShareBps: z.number().int(),
   /** How to stake: an MRD transfer into the vault, in a transaction carrying this memo. */

@@ -338,6 +338,7 @@ describe("nodes", () => {
           verifiedTflops: 790.5,
           pricePerVerifiedTflopHour: "0.002656",
           reputation: 0.91,
+          stakeTier: "silver",
           labels: { tier: "a" },
         },
         {
@@ -354,15 +355,16 @@ describe("nodes", () => {
           verifiedTflops: null,
           pricePerVerifiedTflopHour: null,
           reputation: 0.5,
+          stakeTier: "none",
           labels: {},
         },
       ],
     });
     const run = await cli(["nodes"]);
     expect(run.stdout.split("\n")).toEqual([
-      "ID       REGION   STATUS   GPUS              FREE  CPUS  MEMORY  $/GPU-HOUR  VERIFIED       REPUTATION  LABELS",
-      "node_01  eu-west  online   2x H100-SXM 80GB  1     32    256 GB  2.10        790.5 TFLOP/s  0.91        tier=a",
-      "node_02  us-east  offline  none              0     4     8 GB    0.00        not_required   0.50        -",
+      "ID       REGION   STATUS   GPUS              FREE  CPUS  MEMORY  $/GPU-HOUR  VERIFIED       REPUTATION  STAKE   LABELS",
+      "node_01  eu-west  online   2x H100-SXM 80GB  1     32    256 GB  2.10        790.5 TFLOP/s  0.91        silver  tier=a",
+      "node_02  us-east  offline  none              0     4     8 GB    0.00        not_required   0.50        none    -",
       "",
     ]);
   });

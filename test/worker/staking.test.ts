@@ -1,28 +1,12 @@
 import { env } from "cloudflare:workers";
 import * as ed from "@noble/ed25519";
 import {
-  AccountRole,
   type Address,
   address,
-  appendTransactionMessageInstructions,
-  createSolanaRpc,
-  createTransactionMessage,
   generateKeyPairSigner,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  type Instruction,
   type KeyPairSigner,
-  pipe,
   type Signature,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
 } from "@solana/kit";
-import {
-  findAssociatedTokenPda,
-  getTransferCheckedInstruction,
-  TOKEN_PROGRAM_ADDRESS,
-} from "@solana-program/token";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { chainConfig } from "../../src/chain/chain-config.js";
@@ -35,17 +19,12 @@ import { newId } from "../../src/shared/ids.js";
 import { StakeTransferView, StakeView, TransactionSignature } from "../../src/shared/staking-api.js";
 import { TokenStatsView } from "../../src/shared/token-api.js";
 import { parsedTransaction } from "./chain-support.js";
+import { ata, MRD, rpc, stakeTx, vault } from "./staking-support.js";
 import { authed, call, expectError, jsonInit, signup } from "./support.js";
 
-// The provider's wallet is an independent client: kit and the SPL token program's own instruction
-// builder, with a memo instruction built by hand, as a wallet would stake (not the project's code).
-const rpc = createSolanaRpc(env.SOLANA_RPC_URL);
 const chain = new SolanaClient(env.SOLANA_RPC_URL);
 const config = chainConfig(env);
-const vault = address(env.STAKE_VAULT);
-const MEMO = address("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 const OPERATOR = { authorization: "Bearer test-operator-token" };
-const MRD = 1_000_000n;
 const db = drizzle(env.DB);
 
 interface Provider {
@@ -89,55 +68,6 @@ async function ownedNode(accountId: string): Promise<string> {
     .bind(nodeId, accountId, Date.now())
     .run();
   return nodeId;
-}
-
-async function ata(owner: Address): Promise<Address> {
-  const [found] = await findAssociatedTokenPda({
-    owner,
-    mint: config.mrdMint,
-    tokenProgram: TOKEN_PROGRAM_ADDRESS,
-  });
-  return found;
-}
-
-/** The wallet signs and sends an MRD transfer to `to` (a token account) with `memo`; waits for it. */
-async function stakeTx(
-  wallet: KeyPairSigner,
-  amount: bigint,
-  memo: string,
-  to: Address = vault,
-): Promise<Signature> {
-  const memoIx: Instruction = {
-    programAddress: MEMO,
-    accounts: [{ address: wallet.address, role: AccountRole.READONLY_SIGNER, signer: wallet } as never],
-    data: new TextEncoder().encode(memo),
-  };
-  const transfer = getTransferCheckedInstruction({
-    source: await ata(wallet.address),
-    mint: config.mrdMint,
-    destination: to,
-    authority: wallet,
-    amount,
-    decimals: 6,
-  });
-  const { value: lifetime } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
-  const message = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(wallet, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
-    (m) => appendTransactionMessageInstructions([transfer, memoIx], m),
-  );
-  const signed = await signTransactionMessageWithSigners(message);
-  await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
-  const signature = getSignatureFromTransaction(signed);
-  for (let i = 0; i < 400; i++) {
-    const { value } = await rpc.getSignatureStatuses([signature]).send();
-    const status = value[0];
-    if (status?.confirmationStatus === "confirmed" || status?.confirmationStatus === "finalized")
-      return signature;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("the stake transaction did not confirm");
 }
 
 async function mrdOf(account: Address): Promise<bigint> {

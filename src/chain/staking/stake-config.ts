@@ -1,4 +1,7 @@
 import { MeridianError } from "../../shared/errors.js";
+import type { StakeTier } from "../../shared/staking-api.js";
+
+export type { StakeTier };
 
 export interface StakeVars {
   /** How long an unstaked amount waits before it leaves the vault (ms); 14 days by default. */
@@ -22,8 +25,7 @@ export const STAKE_TIERS = [
   { tier: "bronze", minMrd: 100n },
   { tier: "silver", minMrd: 1_000n },
   { tier: "gold", minMrd: 10_000n },
-] as const;
-export type StakeTier = "none" | (typeof STAKE_TIERS)[number]["tier"];
+] as const satisfies readonly { tier: Exclude<StakeTier, "none">; minMrd: bigint }[];
 
 const MRD_UNIT = 1_000_000n;
 

@@ -29,6 +29,7 @@ export function renderNodes(nodes: readonly NodeView[]): string {
       "$/GPU-HOUR",
       "VERIFIED",
       "REPUTATION",
+      "STAKE",
       "LABELS",
     ],
     nodes.map((node) => [
@@ -42,6 +43,7 @@ export function renderNodes(nodes: readonly NodeView[]): string {
       node.pricePerGpuHour,
       node.verifiedTflops === null ? node.verification : `${node.verifiedTflops} TFLOP/s`,
       node.reputation.toFixed(2),
+      node.stakeTier,
       Object.entries(node.labels)
         .map(([key, value]) => `${key}=${value}`)
         .join(",") || "-",

@@ -49,6 +49,7 @@ export function nodeFromRecord(record: NodeRecord, facts: NodeFacts): SchedulerN
     bandwidthGbps: facts.bandwidthGbps,
     reputation: facts.reputation,
     verifiedTflops: facts.verifiedTflops,
+    stakeTier: record.stakeTier,
     // Containers, or (trusted-host mode) plain host processes; "none" takes no work.
     schedulable: facts.schedulable && (record.runtime === "docker" || record.runtime === "host"),
   };

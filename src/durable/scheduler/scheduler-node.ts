@@ -1,4 +1,5 @@
 import type { GpuTier } from "../../shared/gpu-catalog.js";
+import type { StakeTier } from "../../shared/staking-api.js";
 
 /**
  * What the scheduler knows of one node: a plain value the Region object builds from its node
@@ -29,6 +30,8 @@ export interface SchedulerNode {
   reputation?: number | undefined;
   /** Verified dense TFLOP/s per GPU; undefined until the node passed a verification run. */
   verifiedTflops?: number | undefined;
+  /** The listing tier its provider's MRD stake earns; undefined for none. */
+  stakeTier?: StakeTier | undefined;
   /** Live and accepting work; a node that is not stays indexed for explanations only. */
   schedulable: boolean;
 }

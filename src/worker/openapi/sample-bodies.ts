@@ -72,4 +72,5 @@ export const SAMPLE_NODE_VIEW = {
   verifiedTflops: 742.5,
   pricePerVerifiedTflopHour: "0.002828",
   reputation: 0.82,
+  stakeTier: "silver",
 };

@@ -14,6 +14,7 @@ import { regionOfNode } from "../node-records.js";
 import { doc } from "../openapi/route-doc.js";
 import { requireOperator } from "../operator-auth.js";
 import { regionStub } from "../region-routing.js";
+import { pushStakeTier } from "../stake-tier.js";
 import { payoutsStub } from "./operator-payouts.js";
 
 function requireVault(env: Env): void {
@@ -89,6 +90,7 @@ export const operatorStakingRoutes = new Hono<AppEnv>()
           now: Date.now(),
         }),
       );
+      await pushStakeTier(c.env, nodeId);
       return c.json(transferView(transfer), 201);
     },
   );

@@ -20,6 +20,7 @@ import {
 import { chainBody } from "../chain-body.js";
 import type { AppEnv } from "../hono-env.js";
 import { doc } from "../openapi/route-doc.js";
+import { pushStakeTier } from "../stake-tier.js";
 
 const NODE_ID = idPattern("node");
 
@@ -107,6 +108,7 @@ export const stakingRoutes = new Hono<AppEnv>()
           "no confirmed transaction with this signature yet: send it, wait for it to confirm, then try again",
         );
       await recordDeposit(db, { nodeId, accountId, signature: body.signature, deposit, now: Date.now() });
+      await pushStakeTier(c.env, nodeId);
       return c.json(
         await stakeView(db, { nodeId, config: stakeConfig(c.env), vault, mint: config.mrdMint }),
         201,
@@ -138,6 +140,7 @@ export const stakingRoutes = new Hono<AppEnv>()
         cooldownMs: stakeConfig(c.env).cooldownMs,
         now: Date.now(),
       });
+      await pushStakeTier(c.env, nodeId);
       return c.json(transferView(row), 201);
     },
   );

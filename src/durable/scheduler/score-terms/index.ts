@@ -9,6 +9,7 @@ import { registrationOrder } from "./registration-order.js";
 import { reliability } from "./reliability.js";
 import { scarcity } from "./scarcity.js";
 import { speed } from "./speed.js";
+import { stake } from "./stake.js";
 import { stranding } from "./stranding.js";
 import type { ScoreTerm, WeightedTerm } from "./term.js";
 import { valueForMoney } from "./value-for-money.js";
@@ -28,6 +29,7 @@ export const SCORE_TERMS: readonly ScoreTerm[] = [
   scarcity,
   registrationOrder,
   leftoverGpu,
+  stake,
 ];
 
 /** The job's own strategy: the term that leads Meridian's ranking. */
@@ -41,7 +43,7 @@ const BY_STRATEGY: Record<SchedulingStrategy, ScoreTerm> = {
 /**
  * Meridian's policy: the job's strategy (normalised to the best candidate, so 1 is the best on
  * offer), then small per-GPU weights on fragmentation and stranding, locality, a packing
- * tie-break, and the scarce models' cost. A much cheaper or faster node still wins; among close
+ * tie-break, the provider's stake tier, and the scarce models' cost. A much cheaper or faster node still wins; among close
  * ones, the placement that breaks fewer whole GPUs and spends no scarce model does.
  */
 function meridian(demand: Demand): readonly WeightedTerm[] {
@@ -52,6 +54,7 @@ function meridian(demand: Demand): readonly WeightedTerm[] {
     { term: fragmentation, weight: -1 / 16 },
     { term: stranding, weight: -1 / 16 },
     { term: locality, weight: 0.02 },
+    { term: stake, weight: 0.02 },
     { term: packing, weight: -0.001 },
     { term: scarcity, weight: -1 },
   ];
