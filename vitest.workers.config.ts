@@ -3,6 +3,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startWorkerTestChain } from "./test/support/worker-chain.js";
+import { startWorkerTestS3 } from "./test/support/worker-s3.js";
 
 export interface WorkersSuite {
   name: string;
@@ -22,6 +23,8 @@ export function workersConfig(suite: WorkersSuite) {
     const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
     // Chain tests pay on a local Solana JSON-RPC server (src/local-chain), started here on a free port.
     const chain = await startWorkerTestChain();
+    // Storage tests use s3rver as a user's S3 bucket (test/support/worker-s3.ts).
+    const s3 = await startWorkerTestS3();
     return {
       plugins: [
         cloudflareTest({
@@ -52,6 +55,7 @@ export function workersConfig(suite: WorkersSuite) {
                 authFailuresPerAddress: { limit: 1_000_000, windowSeconds: 60 },
               }),
               ...chain.bindings,
+              ...s3.bindings,
               // Fuzz sizes and seed (test/worker/fuzz-*.test.ts); unset: the CI defaults.
               FUZZ_CASES: process.env.FUZZ_CASES ?? "",
               FUZZ_AGENT_CASES: process.env.FUZZ_AGENT_CASES ?? "",
@@ -65,7 +69,7 @@ export function workersConfig(suite: WorkersSuite) {
         include: suite.include,
         exclude: suite.exclude ?? [],
         setupFiles: ["./test/worker/apply-migrations.ts", "./test/worker/secure-context.ts"],
-        globalSetup: ["./test/support/worker-chain-teardown.ts"],
+        globalSetup: ["./test/support/worker-chain-teardown.ts", "./test/support/worker-s3-teardown.ts"],
         // Most tests take well under a second, but npm test runs this suite beside the Node suite,
         // and a test that waits on the local chain's blocks or a Durable Object's alarm can pass 5 s
         // on a loaded machine. A cap, not a timed assertion: nothing here measures speed.

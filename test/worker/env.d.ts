@@ -10,6 +10,10 @@ declare global {
       STAKE_VAULT: string;
       BURN_VAULT: string;
       TREASURY_SECRET_KEY: string;
+      // s3rver as a user's S3 bucket (test/support/worker-s3.ts), bound by the workers config.
+      TEST_S3_ENDPOINT: string;
+      TEST_S3_BUCKET: string;
+      TEST_S3_CREDENTIALS: string;
     }
   }
 }

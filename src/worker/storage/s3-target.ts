@@ -3,6 +3,7 @@ import { MeridianError } from "../../shared/errors.js";
 import { isPrivateHost } from "../../shared/storage/private-address.js";
 import type { S3Credentials } from "../../shared/storage/secrets-api.js";
 import type { CompletedPart, ObjectTarget, StoredObject } from "./object-target.js";
+import { deleteS3Prefix, escapeXml } from "./s3-prefix-delete.js";
 import { urlTtlMs } from "./signed-url.js";
 
 export interface S3Location {
@@ -83,10 +84,23 @@ export class S3Target implements ObjectTarget {
     return signed.url;
   }
 
-  private async call(method: string, url: URL, body?: string): Promise<Response> {
+  private bucketUrl(): URL {
+    return new URL(`${this.location.endpoint.replace(/\/+$/, "")}/${this.location.bucket}`);
+  }
+
+  private async call(
+    method: string,
+    url: URL,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     let response: Response;
     try {
-      response = await this.client.fetch(url.toString(), { method, ...(body !== undefined ? { body } : {}) });
+      response = await this.client.fetch(url.toString(), {
+        method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      });
     } catch (error) {
       throw new MeridianError(
         422,
@@ -161,34 +175,16 @@ export class S3Target implements ObjectTarget {
     if (!response.ok) return this.refuse(`writing ${key}`, response);
   }
 
-  /** ListObjectsV2 page by page, each key DELETEd (a few at once; DeleteObjects needs Content-MD5). */
-  async deletePrefix(prefix: string): Promise<number> {
-    let deleted = 0;
-    let token: string | undefined;
-    do {
-      const url = new URL(`${this.location.endpoint.replace(/\/+$/, "")}/${this.location.bucket}`);
-      url.searchParams.set("list-type", "2");
-      url.searchParams.set("prefix", prefix);
-      if (token) url.searchParams.set("continuation-token", token);
-      const response = await this.call("GET", url);
-      if (!response.ok) return this.refuse(`listing ${prefix}`, response);
-      const text = await response.text();
-      const keys = [...text.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => unescapeXml(m[1] ?? ""));
-      for (let at = 0; at < keys.length; at += 8) {
-        await Promise.all(
-          keys.slice(at, at + 8).map(async (key) => {
-            const gone = await this.call("DELETE", this.objectUrl(key));
-            if (!gone.ok && gone.status !== 404) return this.refuse(`deleting ${key}`, gone);
-            await gone.body?.cancel();
-          }),
-        );
-      }
-      deleted += keys.length;
-      token = /<IsTruncated>true<\/IsTruncated>/.test(text)
-        ? /<NextContinuationToken>([^<]+)<\/NextContinuationToken>/.exec(text)?.[1]
-        : undefined;
-    } while (token);
-    return deleted;
+  /** ListObjectsV2 a page (1,000 keys) at a time, each page removed with one DeleteObjects. */
+  deletePrefix(prefix: string): Promise<number> {
+    return deleteS3Prefix(
+      {
+        bucketUrl: () => this.bucketUrl(),
+        call: (method, url, body, headers) => this.call(method, url, body, headers),
+        refuse: (what, response) => this.refuse(what, response),
+      },
+      prefix,
+    );
   }
 
   async getText(key: string): Promise<string | undefined> {
@@ -197,17 +193,4 @@ export class S3Target implements ObjectTarget {
     if (!response.ok) return this.refuse(`reading ${key}`, response);
     return response.text();
   }
-}
-
-function unescapeXml(text: string): string {
-  return text
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, "&");
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
