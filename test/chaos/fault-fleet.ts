@@ -38,6 +38,8 @@ export class RestartableAgent {
     readonly controlPlane: string,
     readonly dataDir: string,
     private readonly env: NodeJS.ProcessEnv = {},
+    /** A command it runs under, e.g. `ip netns exec <ns>` (partition.test.ts). */
+    private readonly wrap: string[] = [],
   ) {
     this.process = this.spawn();
   }
@@ -48,6 +50,7 @@ export class RestartableAgent {
       dataDir: this.dataDir,
       env: this.env,
       timestamps: true,
+      wrap: this.wrap,
     });
   }
 

@@ -75,23 +75,30 @@ export class FlowUser {
     job.id = ((await res.json()) as JobView).id;
   }
 
+  /** A job's transitions, oldest first; empty for another account's job (its id is 404 here). */
+  async events(jobId: string): Promise<FlowEvent[]> {
+    const res = await this.request(`/v1/jobs/${jobId}/events`);
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return [];
+    }
+    return ((await res.json()) as { events: FlowEvent[] }).events;
+  }
+
   /** A job's transitions, one line each, for failure messages (any account's job: ids are 404 otherwise). */
   async trace(jobId: string): Promise<string> {
-    const res = await this.request(`/v1/jobs/${jobId}/events`);
-    if (res.status !== 200) return `${jobId}: events answered ${res.status}`;
-    const { events } = (await res.json()) as {
-      events: {
-        seq: number;
-        status: string;
-        reason: string | null;
-        nodeId: string | null;
-        attemptId: string | null;
-      }[];
-    };
+    const events = await this.events(jobId);
+    if (events.length === 0) return "";
     const lines = events.map(
       (e) => `  ${e.seq} ${e.status} ${e.nodeId ?? "-"} ${e.attemptId ?? "-"} ${e.reason ?? ""}`,
     );
     return `${jobId}:\n${lines.join("\n")}`;
+  }
+
+  async job(jobId: string): Promise<JobView> {
+    const res = await this.request(`/v1/jobs/${jobId}`);
+    if (res.status !== 200) throw new Error(`job ${jobId} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as JobView;
   }
 
   /** Every job of this account, newest first (paged through). */
@@ -108,6 +115,15 @@ export class FlowUser {
     } while (cursor !== null);
     return all;
   }
+}
+
+/** One transition of a job (GET /v1/jobs/:id/events). */
+export interface FlowEvent {
+  seq: number;
+  status: string;
+  reason: string | null;
+  nodeId: string | null;
+  attemptId: string | null;
 }
 
 /** Where each job stands against how it must end. */
