@@ -49,8 +49,11 @@ export class TunnelStream {
   private response: IncomingMessage | undefined;
   /** Response bytes the region has room for now (its window minus what is uncredited). */
   private window = STREAM_WINDOW_BYTES;
-  /** Response bytes read from the container but not yet sent for lack of window. */
+  /** Response bytes read from the container but not yet sent (no window yet, or this turn's batch). */
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** A flush is scheduled for the end of this turn of the event loop. */
+  private flushing = false;
   private finished = false;
   private responseEnded = false;
   /** When the region's `open` arrived: the replica's part of the caller's Server-Timing starts here. */
@@ -160,13 +163,19 @@ export class TunnelStream {
       return;
     }
     this.link.sendFrame(head);
+    // What the container's socket gave in one turn of the event loop leaves as one frame (up to
+    // MAX_DATA_FRAME_BYTES): each frame costs the region an event and every hop after it a chunk,
+    // so many small reads sent one by one bounded throughput by the per-chunk cost, not the link.
+    // A token of an event stream still leaves within the same turn it arrived in.
     response.on("data", (chunk: Buffer) => {
       this.pending.push(chunk);
-      this.flush();
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes >= this.window) response.pause();
+      this.scheduleFlush();
     });
     response.on("end", () => {
       this.responseEnded = true;
-      this.flush();
+      this.scheduleFlush();
     });
     // A close before the whole body arrived means the container's connection went mid-response.
     // (A complete body still waiting for window is not lost: "end" comes once it is read.)
@@ -199,19 +208,24 @@ export class TunnelStream {
     response.on("error", () => undefined);
   }
 
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      this.flushing = false;
+      this.flush();
+    });
+  }
+
   /** Sends what the window allows; pauses the container's response while anything waits. */
   private flush(): void {
-    while (!this.finished && this.pending.length > 0 && this.window > 0) {
-      const head = this.pending[0];
-      if (head === undefined) break;
-      const size = Math.min(head.length, MAX_DATA_FRAME_BYTES, this.window);
-      this.link.sendData(this.id, head.subarray(0, size));
-      this.window -= size;
-      if (size === head.length) this.pending.shift();
-      else this.pending[0] = head.subarray(size);
+    while (!this.finished && this.pendingBytes > 0 && this.window > 0) {
+      const payload = this.takePending(Math.min(MAX_DATA_FRAME_BYTES, this.window));
+      this.link.sendData(this.id, payload);
+      this.window -= payload.length;
     }
     if (this.finished) return;
-    if (this.pending.length > 0) {
+    if (this.pendingBytes > 0) {
       this.response?.pause();
       return;
     }
@@ -221,5 +235,27 @@ export class TunnelStream {
       this.link.sendFrame({ t: "end", s: this.id });
       this.link.closed(this.id);
     }
+  }
+
+  /** Up to `limit` bytes from the front of `pending`, as one buffer. */
+  private takePending(limit: number): Buffer {
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (size < limit) {
+      const head = this.pending[0];
+      if (head === undefined) break;
+      const room = limit - size;
+      if (head.length <= room) {
+        parts.push(head);
+        size += head.length;
+        this.pending.shift();
+      } else {
+        parts.push(head.subarray(0, room));
+        this.pending[0] = head.subarray(room);
+        size += room;
+      }
+    }
+    this.pendingBytes -= size;
+    return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, size);
   }
 }

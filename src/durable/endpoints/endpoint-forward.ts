@@ -1,3 +1,4 @@
+import { chunkReader } from "../../shared/endpoints/chunk-reader.js";
 import { distanceKm, type Region } from "../../shared/regions.js";
 import type { EndpointMeter } from "./endpoint-metrics.js";
 import { usageOf } from "./endpoint-metrics.js";
@@ -88,7 +89,7 @@ export function metered(
     done(true, "");
     return new Response(null, { status: response.status, headers: response.headers });
   }
-  const reader = source.getReader();
+  const reader = chunkReader(source);
   const decoder = new TextDecoder();
   let tail = "";
   let finished = false;

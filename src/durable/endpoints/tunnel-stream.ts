@@ -10,6 +10,14 @@ import {
 
 /** Credit is handed back in batches of this many consumed bytes (or when the queue runs dry). */
 const CREDIT_BATCH_BYTES = 64 * 1024;
+/**
+ * The most of the queue one pull hands on as a single chunk. Every chunk costs a trip through
+ * each stream pump downstream (endpoint object, Worker, the runtime's proxy), whatever its size:
+ * handing on what has piled up meanwhile as one chunk is what lets throughput follow the link,
+ * not the per-chunk cost. Below the window, so the runtime reading one chunk ahead of the caller
+ * never credits the agent for a whole window the caller has not read.
+ */
+const MAX_PULL_BYTES = 256 * 1024;
 
 /** Why a stream ended without a complete response. */
 export interface StreamFailure {
@@ -141,7 +149,7 @@ export class TunnelStream {
       {
         pull: async (controller) => {
           for (;;) {
-            const chunk = this.queue.shift();
+            const chunk = this.take();
             if (chunk) {
               controller.enqueue(chunk);
               this.consumed += chunk.byteLength;
@@ -170,6 +178,28 @@ export class TunnelStream {
       },
       { highWaterMark: 0 },
     );
+  }
+
+  /** The queue's head, joined with what follows it up to MAX_PULL_BYTES (undefined when empty). */
+  private take(): Uint8Array | undefined {
+    const first = this.queue.shift();
+    if (!first || this.queue.length === 0 || first.byteLength >= MAX_PULL_BYTES) return first;
+    let size = first.byteLength;
+    let count = 0;
+    for (const next of this.queue) {
+      if (size + next.byteLength > MAX_PULL_BYTES) break;
+      size += next.byteLength;
+      count++;
+    }
+    if (count === 0) return first;
+    const joined = new Uint8Array(size);
+    joined.set(first, 0);
+    let at = first.byteLength;
+    for (const next of this.queue.splice(0, count)) {
+      joined.set(next, at);
+      at += next.byteLength;
+    }
+    return joined;
   }
 
   private grantCredit(): void {

@@ -15,8 +15,12 @@ import { AttemptId } from "../id-schemas.js";
 
 /** Bytes a side may send on one stream before the first credit (and the most it may hold unacknowledged). */
 export const STREAM_WINDOW_BYTES = 1024 * 1024;
-/** The largest payload of one binary data frame. */
-export const MAX_DATA_FRAME_BYTES = 64 * 1024;
+/**
+ * The largest payload of one binary data frame. Receivers bound a stream by its window, not by
+ * frame size (earlier senders used 64 KiB frames; both are read alike), and it stays well under
+ * the runtime's 1 MiB WebSocket message limit.
+ */
+export const MAX_DATA_FRAME_BYTES = 256 * 1024;
 /**
  * The largest body carried whole inside an `open` or `head` frame (base64), once both sides said
  * they can (`hello`, `open.inline`): a small request or response then costs one WebSocket message

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { GATEWAY_CALLER_HEADER, type GatewayCaller } from "../../durable/endpoints/endpoint-forward.js";
 import { openAiError } from "../../durable/endpoints/endpoint-object.js";
 import { keyDirectory } from "../../durable/endpoints/gateway-directory.js";
+import { chunkReader } from "../../shared/endpoints/chunk-reader.js";
 import { addTiming } from "../../shared/endpoints/server-timing.js";
 import { parseApiKey } from "../api-keys.js";
 import { isLocalHost } from "../deployment-guard.js";
@@ -130,7 +131,7 @@ export async function toEndpoint(
 export function heldUntilRead(response: Response): Response {
   const source = response.body;
   if (!source) return new Response(null, response);
-  const reader = source.getReader();
+  const reader = chunkReader(source);
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
