@@ -92,3 +92,29 @@ export const stakeTransfers = sqliteTable(
 
 export type NodeStakeRow = typeof nodeStakes.$inferSelect;
 export type StakeTransferRow = typeof stakeTransfers.$inferSelect;
+
+export const SLASH_ORDER_STATES = ["open", "slashed", "nothing_to_slash"] as const;
+
+/**
+ * Slashes the Region object ordered when it rejected a node's verification: written through its
+ * outbox (so a crash between the judgement and D1 loses none), then carried out by the payouts
+ * object, which slashes each once (the evidence is the key here and unique on the transfer).
+ */
+export const slashOrders = sqliteTable(
+  "slash_orders",
+  {
+    evidence: text("evidence").primaryKey(),
+    nodeId: text("node_id").notNull(),
+    reason: text("reason").notNull(),
+    /** The verification as the region held it after the rejection (JSON); its SHA-256 is the transfer's. */
+    record: text("record").notNull(),
+    state: text("state", { enum: SLASH_ORDER_STATES }).notNull().default("open"),
+    /** The slash transfer it became; null while open or when the node had nothing at stake. */
+    transferId: text("transfer_id"),
+    createdAt: integer("created_at").notNull(),
+    doneAt: integer("done_at"),
+  },
+  (t) => [index("slash_orders_open").on(t.state, t.createdAt)],
+);
+
+export type SlashOrderRow = typeof slashOrders.$inferSelect;

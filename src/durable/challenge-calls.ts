@@ -1,3 +1,4 @@
+import { slashOrderFor } from "../chain/staking/slash-orders.js";
 import type {
   ChallengeRelease,
   SpotCheckRequest,
@@ -64,7 +65,11 @@ export class ChallengeCalls {
 
   private judged(judgements: readonly VerificationJudgement[], now: number): void {
     const { standing, state } = this.region();
-    for (const judgement of judgements) standing.judged(judgement, now);
+    for (const judgement of judgements) {
+      standing.judged(judgement, now);
+      const slash = slashOrderFor(judgement, standing.desk.status(judgement.nodeId), now);
+      if (slash) state.orderSlash(slash);
+    }
     if (judgements.length > 0) state.standingChanged(new Set(judgements.map((j) => j.nodeId)), now);
   }
 }

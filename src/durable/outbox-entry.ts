@@ -1,3 +1,4 @@
+import type { OrderedSlash } from "../chain/staking/slash-orders.js";
 import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { AttemptSettlement } from "../ledger/settlement.js";
 import type { StorageCharge } from "../ledger/storage-charge.js";
@@ -56,4 +57,6 @@ export type OutboxEntry =
   /** Charges a paused job's kept checkpoint for the period it was paused. */
   | { kind: "storage-charge"; charge: StorageCharge; at: number }
   /** Gives what is left of an ended job's hold back to its account. */
-  | { kind: "release"; accountId: string; jobId: string; at: number };
+  | { kind: "release"; accountId: string; jobId: string; at: number }
+  /** A rejected verification's slash, for the payouts object to carry out (slash-orders.ts). */
+  | { kind: "slash-order"; order: OrderedSlash };

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { jobAttempts, nodes } from "../../schema/tables.js";
+import { slashOrderStatement } from "../chain/staking/slash-orders.js";
 import type { LedgerDb } from "../ledger/ledger-db.js";
 import { releaseHoldStatements } from "../ledger/release.js";
 import { settleAttemptStatements } from "../ledger/settlement.js";
@@ -194,6 +195,8 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
       return storageChargeStatements(db, entry.charge, entry.at);
     case "release":
       return releaseHoldStatements(db, { accountId: entry.accountId, jobId: entry.jobId }, entry.at);
+    case "slash-order":
+      return [slashOrderStatement(db, entry.order)];
     case "node": {
       const { node } = entry;
       const row = {

@@ -7,9 +7,12 @@ import { chainConfig } from "../chain/chain-config.js";
 import { payoutConfig } from "../chain/payouts/payout-config.js";
 import { type PayoutRunResult, runPayouts } from "../chain/payouts/payout-runner.js";
 import { SolanaClient } from "../chain/solana-client.js";
+import { type SettledSlashes, settleSlashOrders } from "../chain/staking/slash-orders.js";
 import { slashStake } from "../chain/staking/stake-book.js";
+import { stakeConfig } from "../chain/staking/stake-config.js";
 import { runStakeTransfers, type StakeRunResult } from "../chain/staking/stake-runner.js";
 import { treasurySigner } from "../chain/treasury.js";
+import { pushStakeTier } from "../worker/stake-tier.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
 
 /** What the last scheduled run did, for operators (GET /v1/operator/payouts). */
@@ -55,8 +58,12 @@ const SCHEDULE_SLACK_MS = 5 * 60_000;
 export class PayoutObject extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** The cron's wake-up: a scheduled run if one is due, else nothing (null). */
+  /** The cron's wake-up: slashes the regions ordered, then a scheduled run if one is due, else nothing (null). */
   async wake(now: number = Date.now()): Promise<PayoutRunRecord | null> {
+    // A slash that cannot be carried out now stays open for the next minute; payouts go on.
+    await this.slashOrders().catch((error: unknown) =>
+      console.error(JSON.stringify({ msg: "slash orders not settled", error: String(error) })),
+    );
     const last = this.ctx.storage.kv.get<number>("lastScheduledAt");
     if (last !== undefined && now - last < payoutConfig(this.env).periodMs - SCHEDULE_SLACK_MS) return null;
     return this.serial(() => this.execute("schedule"));
@@ -87,6 +94,27 @@ export class PayoutObject extends DurableObject<Env> {
         return { transfer, run: await this.stake(false) };
       }),
     );
+  }
+
+  /**
+   * Carries out the slashes regions ordered for rejected verifications (every minute, from the
+   * cron), sends them to the treasury, and tells the slashed nodes' regions their new tiers.
+   */
+  async slashOrders(): Promise<SettledSlashes & { run: StakeRunRecord | null }> {
+    return this.serial(async () => {
+      const chain = chainConfig(this.env);
+      if (!chain.stakeVault) return { slashed: [], nothingToSlash: 0, run: null };
+      const treasury = await treasurySigner(chain);
+      const settled = await settleSlashOrders(drizzle(this.env.DB), {
+        shareBps: stakeConfig(this.env).slashShareBps,
+        treasury: treasury.address,
+        now: Date.now(),
+      });
+      if (settled.slashed.length === 0) return { ...settled, run: null };
+      const run = await this.stake(false);
+      for (const nodeId of new Set(settled.slashed)) await pushStakeTier(this.env, nodeId);
+      return { ...settled, run };
+    });
   }
 
   lastRun(): PayoutRunRecord | null {

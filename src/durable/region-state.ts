@@ -1,3 +1,4 @@
+import type { OrderedSlash } from "../chain/staking/slash-orders.js";
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
@@ -117,6 +118,11 @@ export class RegionState {
   registerNode(node: NodeRecord, now: number): void {
     this.nodeBook.register(node, now);
     this.settle(now);
+  }
+
+  /** A rejected verification's slash, owed to D1 with the step that judged it. */
+  orderSlash(order: OrderedSlash): void {
+    this.staging.record({ kind: "slash-order", order });
   }
 
   /** The node's stake tier, as the Worker saw it change; false for a node unknown or unchanged. */

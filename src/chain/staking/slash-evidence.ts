@@ -16,10 +16,18 @@ export interface VerificationRecord {
   lastVerifiedAt: number | null;
 }
 
-async function sha256Hex(value: unknown): Promise<string> {
+export async function sha256Hex(value: unknown): Promise<string> {
   const bytes = new TextEncoder().encode(JSON.stringify(value));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A rejected verification's evidence name: one slash per rejection since the node last verified,
+ * whether the region ordered it or an operator asked (both name it the same, so only one lands).
+ */
+export function verificationEvidence(nodeId: string, lastVerifiedAt: number | null): string {
+  return `verification:${nodeId}:${lastVerifiedAt ?? "unanswered"}`;
 }
 
 function notProven(message: string): MeridianError {
@@ -44,7 +52,7 @@ export async function slashEvidence(
     if (record?.outcome !== "rejected" || !record)
       throw notProven(`node ${input.nodeId}'s verification is ${record?.outcome ?? "absent"}, not rejected`);
     return {
-      evidence: `verification:${input.nodeId}:${record.lastVerifiedAt ?? "unanswered"}`,
+      evidence: verificationEvidence(input.nodeId, record.lastVerifiedAt),
       evidenceHash: await sha256Hex(record),
       record,
     };
