@@ -1,7 +1,7 @@
 /**
- * bench:verify, part 4: how each impostor class fares against both windows — the compute phase
- * (challenge-size.ts) and the memory phase (memory-size.ts) — and what the classifier lists it as
- * when it makes both (modelled timings from device-model.ts, no GPU here; real windows and
+ * bench:verify, part 4: how each impostor class fares against every window — the compute phase
+ * (challenge-size.ts), the memory phase's fill and its walk, each timed on its own (memory-size.ts)
+ * — and what the classifier lists it as when it makes them all (modelled timings from device-model.ts, no GPU here; real windows and
  * classifier). Every liar lies as well as it can: it waits wherever it is faster than the part it
  * claims. "late" is its time over the window: above 1 the deadline judges it.
  */
@@ -22,16 +22,16 @@ function row(what: string, verdict: ImpostorVerdict): string {
   const result = verdict.caught
     ? verdict.listedAs
       ? `caught: listed as ${verdict.listedAs}`
-      : `caught: misses by ${Math.max(verdict.compute.late, verdict.memory.late).toFixed(2)}×`
+      : `caught: misses by ${Math.max(verdict.compute.late, verdict.fill.late, verdict.memory.late).toFixed(2)}×`
     : verdict.device === verdict.claims
       ? `listed as ${verdict.claims}`
       : `**passes** as ${verdict.claims}`;
-  return `| ${what} | ${verdict.claims} | ${phase(verdict.compute)} | ${phase(verdict.memory)} | ${(verdict.memory.residentFraction * 100).toFixed(0)}% | ${result} |`;
+  return `| ${what} | ${verdict.claims} | ${phase(verdict.compute)} | ${phase(verdict.fill)} | ${phase(verdict.memory)} | ${(verdict.memory.residentFraction * 100).toFixed(0)}% | ${result} |`;
 }
 
 export function impostorTable(): void {
   console.log(
-    "| impostor | claims | compute phase / window | memory phase / window | working set held | result |\n| --- | --- | --- | --- | --- | --- |",
+    "| impostor | claims | compute phase / window | fill / window | walk / window | working set held | result |\n| --- | --- | --- | --- | --- | --- | --- |",
   );
   const gpu = (id: string): ModelledDevice => modelledGpu(id);
   for (const [device, claims, what] of [
@@ -49,7 +49,7 @@ export function impostorTable(): void {
   }
   console.log("\nhonest parts (80% of datasheet compute, 85% bandwidth), for the spare in each window\n");
   console.log(
-    "| part | claims | compute phase / window | memory phase / window | working set held | result |\n| --- | --- | --- | --- | --- | --- |",
+    "| part | claims | compute phase / window | fill / window | walk / window | working set held | result |\n| --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const model of GPU_CATALOG) console.log(row(model.id, judgeImpostor(gpu(model.id), model.id)));
 }

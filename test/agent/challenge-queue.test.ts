@@ -35,6 +35,7 @@ describe("the agent's challenge queue", () => {
       await new Promise((resolve) => setTimeout(resolve, c.gpuUuid === "GPU-0" ? 5 : 40));
       events.push(`prepared ${c.gpuUuid}`);
       return {
+        fill: async () => undefined,
         walk: async () => "ef".repeat(32),
         run: async (release) => {
           running++;

@@ -85,9 +85,10 @@ describe("provider agent", () => {
 
     const paths = plane.requests.map((request) => request.path);
     const base = `/v1/agent/challenges/${record.challenge.id}`;
-    // In protocol order: the memory seed is asked for only once prepared, the compute seed with the
-    // walk's root, then the commit, then the openings (rows and walk groups).
+    // In protocol order: the memory seed is asked for only once prepared, the walk seed once
+    // filled, the compute seed with the walk's root, then the commit, then the openings.
     expect(paths.filter((path) => path.startsWith(base))).toEqual([
+      `${base}/ready`,
       `${base}/ready`,
       `${base}/ready`,
       `${base}/commit`,
@@ -95,7 +96,8 @@ describe("provider agent", () => {
     ]);
     const readies = plane.requests.filter((request) => request.path === `${base}/ready`);
     expect(readies[0]?.body).toEqual({ challengeId: record.challenge.id });
-    expect(readies[1]?.body).toMatchObject({ memory: { root: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(readies[1]?.body).toEqual({ challengeId: record.challenge.id, filled: true });
+    expect(readies[2]?.body).toMatchObject({ memory: { root: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     expect(plane.requests.every((request) => request.signatureValid)).toBe(true);
     const [judgement] = plane.judgements;
     // Every opened row was right; a CPU is of course judged far too slow for an H100.

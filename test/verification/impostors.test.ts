@@ -18,23 +18,32 @@ import { ENTRIES_FIT_INT8 } from "../../src/shared/verification/seeded-matrix.js
  * memory-walk.test.ts, which shows a part short of memory must recreate what it lacks.
  */
 
-const worst = (v: ReturnType<typeof judgeImpostor>): number => Math.max(v.compute.late, v.memory.late);
+const worst = (v: ReturnType<typeof judgeImpostor>): number =>
+  Math.max(v.compute.late, v.fill.late, v.memory.late);
 
 describe("honest parts", () => {
-  it("every catalogue part commits both phases in time and is listed as itself", () => {
+  it("every catalogue part commits every phase in time, with documented slack, and is listed as itself", () => {
     for (const model of GPU_CATALOG) {
       const verdict = judgeImpostor(modelledGpu(model.id), model.id);
-      expect(verdict.compute.late, model.id).toBeLessThan(0.8);
-      expect(verdict.memory.late, model.id).toBeLessThan(0.85);
+      // Slack (docs/BENCHMARKS.md): compute ≥ 25%, fill ≥ 60% (it proves nothing), walk ≥ 6%.
+      expect(verdict.compute.late, model.id).toBeLessThan(0.75);
+      expect(verdict.fill.late, model.id).toBeLessThan(0.4);
+      expect(verdict.memory.late, model.id).toBeLessThan(0.94);
       expect(verdict.listedAs, model.id).toBe(model.id);
     }
   });
 
-  it("a part reading at 75% of datasheet bandwidth (a slow walk kernel) still makes the memory window", () => {
+  it("a part reading at 80% of datasheet bandwidth (a slower walk kernel) still makes the walk window", () => {
     for (const model of GPU_CATALOG) {
-      const slow = modelledGpu(model.id, { compute: 0.8, bandwidth: 0.75, int: 0.8 });
+      const slow = modelledGpu(model.id, { compute: 0.8, bandwidth: 0.8, int: 0.8 });
       expect(judgeImpostor(slow, model.id).memory.late, model.id).toBeLessThan(1);
+      expect(judgeImpostor(slow, model.id).listedAs, model.id).toBe(model.id);
     }
+  });
+
+  it("a part reading at 75% misses it: the price of telling the top server CPU from an A100-80GB", () => {
+    const slow = modelledGpu("A100-80GB", { compute: 0.8, bandwidth: 0.75, int: 0.8 });
+    expect(judgeImpostor(slow, "A100-80GB").memory.late).toBeGreaterThan(1);
   });
 });
 
@@ -87,42 +96,47 @@ describe("impostors with plausible figures", () => {
 /**
  * Item 4 with a modelled top server CPU (2× Xeon 6980P, AMX). Entries are 9 bits wide, so its
  * int8 AMX (twice its bf16 rate) cannot hold them: it multiplies at 367 TFLOP/s bf16 and reads at
- * ~1.44 TB/s. That excludes it from every part faster than that in compute or bandwidth. A
- * deadline bounds only the slow, and this CPU out-computes and out-reads the rest (an RTX 4090
- * lists 165 TFLOP/s bf16 and 1 TB/s), so no timed challenge can exclude it there: those parts are
- * named here so the limit stays visible (docs/BENCHMARKS.md).
+ * ~1.44 TB/s. The walk is timed apart from the fill (its own seed and window), so its fast
+ * AVX-512 fill buys no walk time. That excludes it from every part it does not out-run in both
+ * the products and the walk's reads. A deadline bounds only the slow, and this CPU out-computes
+ * and out-reads the rest (an RTX 4090 lists 165 TFLOP/s bf16 and 1 TB/s), so no timed challenge,
+ * whatever its number format, range or size, can exclude it there: those parts are named here so
+ * the limit stays visible (docs/BENCHMARKS.md).
  */
-const CPU_EXCLUDED = ["H100-PCIE", "H100-SXM", "H200", "B200", "MI250", "MI300X"];
+const CPU_EXCLUDED = ["A100-80GB", "H100-PCIE", "H100-SXM", "H200", "B200", "MI250", "MI300X"];
 
 describe("a modelled top server CPU", () => {
   it("cannot use int8: the entries need 9 bits", () => {
     expect(ENTRIES_FIT_INT8).toBe(false);
   });
 
-  it("misses a window by at least 10% for every part faster than it, for every catalogue part", () => {
+  it("misses a window by at least 5% for every part it does not out-run, for every catalogue part", () => {
     const margins = Object.fromEntries(
       GPU_CATALOG.map((m) => [m.id, worst(judgeImpostor(TOP_SERVER_CPU, m.id))]),
     );
     for (const id of CPU_EXCLUDED) {
-      expect(margins[id], id).toBeGreaterThan(1.1);
+      expect(margins[id], id).toBeGreaterThan(1.05);
       expect(judgeImpostor(TOP_SERVER_CPU, id).listedAs, id).toBeUndefined();
     }
+    // The A100-80GB is caught by the walk alone (its fill, 4.2× faster than the A100's, no
+    // longer shares the walk's window): 1.058× late, where one shared window passed it.
+    expect(judgeImpostor(TOP_SERVER_CPU, "A100-80GB").memory.late).toBeGreaterThan(1.05);
     // The rest it passes: it is faster than them in every dimension a deadline can measure.
     const passes = GPU_CATALOG.map((m) => m.id).filter((id) => !CPU_EXCLUDED.includes(id));
     for (const id of passes) {
       expect(margins[id], id).toBeLessThanOrEqual(1);
       expect(judgeImpostor(TOP_SERVER_CPU, id).listedAs, id).toBe(id);
     }
-    expect(passes).toHaveLength(13);
+    expect(passes).toHaveLength(12);
   });
 
   /**
-   * Why speed cannot separate the 13 parts it passes (issue 14 item 4, stated precisely). A
+   * Why speed cannot separate the 12 parts it passes (issue 14 item 4, stated precisely). A
    * deadline bounds only the slow, so a device at least as fast as the honest part (modelled at
-   * 80% of datasheet compute, 85% of datasheet bandwidth on random 64-byte reads) in every phase
-   * passes any window that honest part passes. For each part the test shows which case holds.
+   * 80% of datasheet compute, 85% of datasheet bandwidth on random 64-byte reads) in every timed
+   * phase passes any window that honest part passes. For each part the test shows which case holds.
    */
-  it("passes the 13 only where it is as fast as the honest part, and says by how much", () => {
+  it("passes the 12 only where it is as fast as the honest part, and says by how much", () => {
     const cpu = TOP_SERVER_CPU;
     const rows = GPU_CATALOG.filter((m) => !CPU_EXCLUDED.includes(m.id)).map((m) => {
       const honest = modelledGpu(m.id);
@@ -131,33 +145,25 @@ describe("a modelled top server CPU", () => {
         id: m.id,
         compute: cpu.matmulTflops / honest.matmulTflops,
         reads: cpu.readGBps / honest.readGBps,
-        // The memory phase as a whole (fill and walk share one window): honest time over the CPU's.
-        memoryPhase: memoryPhaseMs(honest, walk).ms / memoryPhaseMs(cpu, walk).ms,
+        // The walk (its own window): the honest part's time over the CPU's.
+        walk: memoryPhaseMs(honest, walk).walkMs / memoryPhaseMs(cpu, walk).walkMs,
       };
     });
-    // Eleven parts: the CPU out-computes (≥ 1.27×) and out-reads (≥ 1.09×) the honest part, and
-    // finishes the memory phase sooner; no window passes the honest part and not the CPU.
-    const dominated = rows.filter((r) => r.compute >= 1.25 && r.reads >= 1.05 && r.memoryPhase >= 1.2);
+    // Eleven parts: the CPU out-computes (≥ 1.25×) and out-reads (≥ 1.05×) the honest part, and
+    // finishes the walk sooner; no window passes the honest part and not the CPU.
+    const dominated = rows.filter((r) => r.compute >= 1.25 && r.reads >= 1.05 && r.walk >= 1.05);
     expect(dominated.map((r) => r.id).sort()).toEqual(
       ["A10", "A100-40GB", "A40", "L4", "L40S", "RTX-3060", "RTX-3080", "RTX-3090", "RTX-4070"]
         .concat(["RTX-4080", "RTX-4090"])
         .sort(),
     );
-    // A100-80GB: the CPU reads at only 0.87× the honest part's rate, but fills the working set
-    // 4.2× faster (AVX-512 integer work against the A100's int32 lanes), and fill and walk share
-    // one window, so as a whole it is 1.19× faster. A walk timed apart from its fill (a second
-    // release after the fill) would separate it by ~15%; that protocol is not built.
-    const a100 = rows.find((r) => r.id === "A100-80GB");
-    expect(a100?.reads).toBeLessThan(0.9);
-    expect(a100?.memoryPhase).toBeGreaterThan(1.1);
-    expect(cpu.intOps / modelledGpu("A100-80GB").intOps).toBeGreaterThan(4);
-    // RTX-5090: the CPU is slower in the memory phase, by only ~6% (reads 0.94×): less than the
-    // slack any window must leave an honest part (its random-read efficiency is modelled, not
+    // RTX-5090: the CPU is slower in the walk, by only ~6% (reads 0.94×): less than the slack
+    // any window must leave an honest part (its random-read efficiency is modelled, not
     // measured), so no documented margin separates them.
     const rtx5090 = rows.find((r) => r.id === "RTX-5090");
-    expect(rtx5090?.memoryPhase).toBeGreaterThan(0.9);
-    expect(rtx5090?.memoryPhase).toBeLessThan(1);
+    expect(rtx5090?.walk).toBeGreaterThan(0.9);
+    expect(rtx5090?.walk).toBeLessThan(1);
     expect(rtx5090?.compute).toBeGreaterThan(2);
-    expect(rows).toHaveLength(13);
+    expect(rows).toHaveLength(12);
   });
 });

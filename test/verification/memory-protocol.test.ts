@@ -8,6 +8,7 @@ import {
 } from "../../src/shared/verification/challenge-lifecycle.js";
 import {
   computeProduct,
+  fillOnCpu,
   openLeaves,
   openWalk,
   walkOnCpu,
@@ -20,8 +21,9 @@ import { commitWalk, walkCheckpoints } from "../../src/shared/verification/walk-
 import { h100Figures, issueSmall, NODE, seededRandom, T0, testModels } from "./support.js";
 
 /**
- * The memory phase through the real lifecycle: ready → memory seed → the walk's root as a second
- * ready → compute seed → commit → spot checks with walk groups → answer with walk openings. The
+ * The memory phase through the real lifecycle: ready → memory seed → "filled" → walk seed → the
+ * walk's root as a third ready → compute seed → commit → spot checks with walk groups → answer
+ * with walk openings. The
  * tiny walk's bandwidth on the real catalogue is far below any part, so these judge the walk's
  * integrity and the phase order; what each part measures as is impostors.test.ts's.
  */
@@ -51,17 +53,25 @@ const ctx = (now: number, seed = 1) => ({
   models: testModels,
 });
 
-async function play(record: ChallengeRecord, walkSource: "honest" | "faked") {
-  const memory = acceptReady(record, { challengeId: record.challenge.id }, ctx(T0 + 1_000, 2));
+async function play(record: ChallengeRecord, walkSource: "honest" | "faked" | "early") {
+  const memory = acceptReady(record, { challengeId: record.challenge.id }, ctx(T0 + 900, 2));
   if (memory.release.phase !== "memory") throw new Error("a memory phase first");
+  const filled = fillOnCpu(record.challenge, memory.release.seed);
+  const walk = acceptReady(
+    memory.record,
+    { challengeId: record.challenge.id, filled: true },
+    ctx(T0 + 1_000, 7),
+  );
   let root: string;
   let open: (groups: readonly number[]) => ReturnType<typeof openWalk>;
-  if (walkSource === "honest") {
-    const prover = await walkOnCpu(record.challenge, memory.release.seed);
+  if (walkSource !== "faked") {
+    // "early": lanes started before the walk seed existed (from the memory seed instead).
+    const walkSeed = walkSource === "honest" ? walk.release.seed : memory.release.seed;
+    const prover = await walkOnCpu(record.challenge, filled, walkSeed);
     root = prover.root;
     open = (groups) => openWalk(prover, groups);
   } else {
-    const keys = walkKeys(matrixKeys(memory.release.seed));
+    const keys = walkKeys(matrixKeys(memory.release.seed), matrixKeys(walk.release.seed));
     const zeros = new Uint32Array(CHUNK_WORDS);
     const prover = await commitWalk(
       keys,
@@ -72,7 +82,7 @@ async function play(record: ChallengeRecord, walkSource: "honest" | "faked") {
     open = (groups) => openWalk(prover, groups);
   }
   const compute = acceptReady(
-    memory.record,
+    walk.record,
     { challengeId: record.challenge.id, memory: { root } },
     ctx(T0 + 1_200, 3),
   );
@@ -90,17 +100,27 @@ async function play(record: ChallengeRecord, walkSource: "honest" | "faked") {
     ...openLeaves(product, committed.request),
     walk: open(committed.request.walkGroups ?? []),
   };
-  return { memory, compute, committed, answer, at };
+  return { memory, walk, compute, committed, answer, at };
 }
 
 describe("the memory phase in the lifecycle", () => {
-  it("releases the memory seed first, then the compute seed for the walk's root, each with its own window", async () => {
+  it("releases the memory seed, then the walk seed once filled, then the compute seed for the walk's root, each with its own window", async () => {
     const record = issueSmall({ memory: SIZE });
-    const { memory, compute, committed } = await play(record, "honest");
+    const { memory, walk, compute, committed } = await play(record, "honest");
     expect(memory.record.state).toBe("memory");
     expect(memory.release.expiresAt).toBeGreaterThan(memory.release.releasedAt);
+    expect(walk.record.state).toBe("walk");
+    expect(walk.release).toMatchObject({ phase: "walk", releasedAt: T0 + 1_000 });
+    expect(walk.release.expiresAt).toBeGreaterThan(walk.release.releasedAt);
+    expect(walk.release.seed).not.toBe(memory.release.seed);
     expect(compute.release.phase).toBe("compute");
     expect(compute.release.seed).not.toBe(memory.release.seed);
+    expect(compute.release.seed).not.toBe(walk.release.seed);
+    // A repeated "filled" gets the same walk seed back: it gains nothing.
+    const id = record.challenge.id;
+    expect(acceptReady(walk.record, { challengeId: id, filled: true }, ctx(T0 + 1_100, 9)).release).toEqual(
+      walk.release,
+    );
     expect(compute.release.releasedAt).toBe(T0 + 1_200);
     expect(committed.request.walkGroups?.length).toBeGreaterThan(0);
     // A repeated first ready gets the same memory seed; a commit before the compute seed is refused.
@@ -140,16 +160,70 @@ describe("the memory phase in the lifecycle", () => {
     expect(judgement.listedAs).toBeNull();
   });
 
-  it("refuses a memory commit after its window, and the alarm rejects the challenge", async () => {
+  it("rejects a walk whose lanes started before the walk seed was released", async () => {
+    const record = issueSmall({ memory: SIZE, seed: 8 });
+    const { committed, answer, at } = await play(record, "early");
+    const { judgement } = await acceptAnswer(committed.record, answer, {
+      nodeId: NODE,
+      now: at + 500,
+      models: testModels,
+    });
+    expect(judgement.outcome).toBe("rejected");
+    expect(judgement.reasons.map((r) => r.code).some((code) => code.startsWith("walk_"))).toBe(true);
+  });
+
+  it("refuses a memory commit after the walk's window, and the alarm rejects the challenge", async () => {
     const record = issueSmall({ memory: SIZE, seed: 6 });
-    const memory = acceptReady(record, { challengeId: record.challenge.id }, ctx(T0 + 1_000, 2));
-    const late = memory.release.expiresAt + 1;
-    const body = { challengeId: record.challenge.id, memory: { root: "ab".repeat(32) } };
-    expect(await refusal(() => acceptReady(memory.record, body, ctx(late)))).toBe("challenge_expired");
-    const expired = expireChallenge(memory.record, late);
+    const id = record.challenge.id;
+    const memory = acceptReady(record, { challengeId: id }, ctx(T0 + 1_000, 2));
+    const walk = acceptReady(memory.record, { challengeId: id, filled: true }, ctx(T0 + 1_100, 3));
+    const late = walk.release.expiresAt + 1;
+    const body = { challengeId: id, memory: { root: "ab".repeat(32) } };
+    expect(await refusal(() => acceptReady(walk.record, body, ctx(late)))).toBe("challenge_expired");
+    const expired = expireChallenge(walk.record, late);
     expect(expired?.judgement.outcome).toBe("rejected");
     expect(expired?.judgement.reasons[0]?.message).toMatch(/no memory commit/);
-    // A root before any memory seed is out of order.
-    expect(await refusal(() => acceptReady(record, body, ctx(T0 + 1_000)))).toBe("challenge_not_released");
+    // The walk's window is its own: it opened at "filled", not at the memory seed's release.
+    expect(walk.release.expiresAt - walk.release.releasedAt).toBeLessThan(
+      walk.release.expiresAt - memory.release.releasedAt,
+    );
+  });
+
+  it("refuses a fill after its window, and out-of-order or mixed readies, leaving the record as it was", async () => {
+    const record = issueSmall({ memory: SIZE, seed: 7 });
+    const id = record.challenge.id;
+    const root = { root: "ab".repeat(32) };
+    // A root or "filled" before any memory seed is out of order.
+    expect(await refusal(() => acceptReady(record, { challengeId: id, memory: root }, ctx(T0)))).toBe(
+      "challenge_not_released",
+    );
+    expect(await refusal(() => acceptReady(record, { challengeId: id, filled: true }, ctx(T0)))).toBe(
+      "challenge_not_released",
+    );
+    const memory = acceptReady(record, { challengeId: id }, ctx(T0 + 1_000, 2));
+    const before = structuredClone(memory.record);
+    // The walk's root before "filled": no walk seed was drawn, so no walk can have been done.
+    expect(
+      await refusal(() => acceptReady(memory.record, { challengeId: id, memory: root }, ctx(T0 + 1_100))),
+    ).toBe("challenge_not_released");
+    expect(
+      await refusal(() =>
+        acceptReady(memory.record, { challengeId: id, filled: true, memory: root }, ctx(T0 + 1_100)),
+      ),
+    ).toBe("invalid_ready");
+    expect(
+      await refusal(() => acceptReady(memory.record, { challengeId: id, filled: false }, ctx(T0 + 1_100))),
+    ).toBe("invalid_ready");
+    const late = memory.release.expiresAt + 1;
+    expect(
+      await refusal(() => acceptReady(memory.record, { challengeId: id, filled: true }, ctx(late))),
+    ).toBe("challenge_expired");
+    expect(memory.record).toEqual(before);
+    expect(expireChallenge(memory.record, late)?.judgement.reasons[0]?.message).toMatch(/no filled/);
+    // Once walking, the plain first ready again is a replay.
+    const walk = acceptReady(memory.record, { challengeId: id, filled: true }, ctx(T0 + 1_100, 3));
+    expect(await refusal(() => acceptReady(walk.record, { challengeId: id }, ctx(T0 + 1_200)))).toBe(
+      "challenge_replayed",
+    );
   });
 });

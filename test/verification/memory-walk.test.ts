@@ -6,6 +6,7 @@ import {
   CHUNK_WORDS,
   type ChunkSource,
   chunkAt,
+  laneStart,
   walkKeys,
   workingSetWord,
 } from "../../src/shared/verification/memory-walk.js";
@@ -64,7 +65,7 @@ function shortOfMemory(
 }
 
 async function run(seed: string, source?: (keys: ReturnType<typeof walkKeys>) => ChunkSource) {
-  const keys = walkKeys(matrixKeys(seed));
+  const keys = walkKeys(matrixKeys(seed), matrixKeys(seedOf(99)));
   const checkpoints = walkCheckpoints(keys, SIZE, source ? source(keys) : (chunk) => chunkAt(keys, chunk));
   const prover = await commitWalk(keys, SIZE, checkpoints);
   const plan = planWalkChecks(SIZE, WALK_CHECKS, seededRandom(7));
@@ -73,7 +74,7 @@ async function run(seed: string, source?: (keys: ReturnType<typeof walkKeys>) =>
 
 describe("the memory phase's working set", () => {
   it("is incompressible: a MiB of it deflates to no less than its size", () => {
-    const keys = walkKeys(matrixKeys(seedOf(3)));
+    const keys = walkKeys(matrixKeys(seedOf(3)), matrixKeys(seedOf(9)));
     const words = new Uint32Array(256 * 1024);
     for (let i = 0; i < words.length; i++) words[i] = workingSetWord(keys, i);
     const compressed = deflateSync(new Uint8Array(words.buffer), { level: 9 });
@@ -81,8 +82,12 @@ describe("the memory phase's working set", () => {
   });
 
   it("depends on the seed and on all of a word's index (no 32-bit wrap)", () => {
-    const keys = walkKeys(matrixKeys(seedOf(3)));
-    const other = walkKeys(matrixKeys(seedOf(4)));
+    const keys = walkKeys(matrixKeys(seedOf(3)), matrixKeys(seedOf(9)));
+    const other = walkKeys(matrixKeys(seedOf(4)), matrixKeys(seedOf(9)));
+    // The walk seed moves the lanes, never the working set.
+    const rewalked = walkKeys(matrixKeys(seedOf(3)), matrixKeys(seedOf(10)));
+    expect(workingSetWord(rewalked, 5)).toBe(workingSetWord(keys, 5));
+    expect(laneStart(rewalked, 5)).not.toBe(laneStart(keys, 5));
     expect(workingSetWord(keys, 5)).not.toBe(workingSetWord(other, 5));
     expect(workingSetWord(keys, 5)).not.toBe(workingSetWord(keys, 5 + 2 ** 32));
     expect(workingSetWord(keys, 2 ** 36 + 1)).toBe(workingSetWord(keys, 2 ** 36 + 1));

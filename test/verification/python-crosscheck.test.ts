@@ -7,7 +7,7 @@ import {
   acceptCommit,
   acceptReady,
 } from "../../src/shared/verification/challenge-lifecycle.js";
-import { computeProduct, walkOnCpu } from "../../src/shared/verification/cpu-benchmark.js";
+import { computeProduct, fillOnCpu, walkOnCpu } from "../../src/shared/verification/cpu-benchmark.js";
 import { h100Figures, issueSmall, NODE, seededRandom, T0, testModels } from "./support.js";
 
 /**
@@ -134,10 +134,17 @@ describe.skipIf(backends.length === 0)("gpu-bench.py computes exactly what the T
           { challengeId: issued.challenge.id },
           { ...context, now: T0 + 1_000 },
         );
-        const root = await prepared.walk(first.release);
-        expect(root).toBe((await walkOnCpu(issued.challenge, first.release.seed)).root);
-        const second = acceptReady(
+        await prepared.fill(first.release);
+        const walk = acceptReady(
           first.record,
+          { challengeId: issued.challenge.id, filled: true },
+          { ...context, now: T0 + 1_100 },
+        );
+        const root = await prepared.walk(walk.release);
+        const filled = fillOnCpu(issued.challenge, first.release.seed);
+        expect(root).toBe((await walkOnCpu(issued.challenge, filled, walk.release.seed)).root);
+        const second = acceptReady(
+          walk.record,
           { challengeId: issued.challenge.id, memory: { root } },
           { ...context, now: T0 + 1_300 },
         );

@@ -173,11 +173,18 @@ describe("proof-of-GPU through the Region object", () => {
 
     const readied = await liar.send(readyPath, ready);
     expect(readied.status).toBe(200);
-    // The memory phase's seed first: the walk at 75% of an H100's bandwidth plus its fill.
+    // The memory phase's seed first: the fill of an H100's working set, generously.
     const memoryRelease = (await readied.json()) as ChallengeRelease;
     expect(memoryRelease.phase).toBe("memory");
     expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeGreaterThan(3_000);
     expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeLessThan(10_000);
+    // "filled" releases the walk's seed: its own window, the reads at 80% of an H100's bandwidth.
+    const filled = { challengeId: challenge.id, filled: true };
+    const walkRelease = (await (await liar.send(readyPath, filled)).json()) as ChallengeRelease;
+    expect(walkRelease.phase).toBe("walk");
+    expect(walkRelease.seed).not.toBe(memoryRelease.seed);
+    expect(walkRelease.expiresAt - walkRelease.releasedAt).toBeGreaterThan(5_000);
+    expect(walkRelease.expiresAt - walkRelease.releasedAt).toBeLessThan(10_000);
     // The walk's root (this liar's is made up) releases the compute phase's seed.
     const walked = { challengeId: challenge.id, memory: { root: "ab".repeat(32) } };
     const release = (await (await liar.send(readyPath, walked)).json()) as ChallengeRelease;

@@ -21,6 +21,7 @@ const ScriptLine = z.discriminatedUnion("type", [
     backend: z.string(),
     device: z.string(),
   }),
+  z.object({ type: z.literal("filled") }),
   z.object({ type: z.literal("walk"), root: z.string().regex(/^[0-9a-f]{64}$/) }),
   z.object({
     type: z.literal("answer"),
@@ -92,6 +93,18 @@ export async function startBenchmark(
     throw error;
   }
   let ran = false;
+  const fill = async (release: ChallengeRelease): Promise<void> => {
+    if (closed) throw new BenchmarkError(challenge.id, "the benchmark is closed");
+    try {
+      bench.stdin.write(`${JSON.stringify(release)}\n`);
+      const line = await nextLine(bench, challenge.id);
+      if (line.type !== "filled")
+        throw new BenchmarkError(challenge.id, "the script did not fill its working set");
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  };
   const walk = async (release: ChallengeRelease): Promise<string> => {
     if (closed) throw new BenchmarkError(challenge.id, "the benchmark is closed");
     try {
@@ -149,5 +162,5 @@ export async function startBenchmark(
       throw error;
     }
   };
-  return { walk, run, close };
+  return { fill, walk, run, close };
 }

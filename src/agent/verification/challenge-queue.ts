@@ -155,7 +155,11 @@ export class ChallengeQueue {
       // A lost answer is safe to retry: the Region answers a repeated ready with the same release.
       let release = await client.readyChallenge({ challengeId: challenge.id }, { retries: 2 });
       if (release.phase === "memory") {
-        // The memory phase first: its root, sent as a second ready, releases the compute seed.
+        // The memory phase first: "filled" releases the walk seed, the walk's root the compute seed.
+        await this.withinDeadline(release.expiresAt, closable(prepared.fill(release)));
+        release = await client.readyChallenge({ challengeId: challenge.id, filled: true }, { retries: 2 });
+        if (release.phase !== "walk")
+          throw new Error(`expected the walk's seed, got the ${release.phase} phase's`);
         const root = await this.withinDeadline(release.expiresAt, closable(prepared.walk(release)));
         release = await client.readyChallenge(
           { challengeId: challenge.id, memory: { root: root.value } },

@@ -6,7 +6,9 @@ Talks JSON lines over stdin/stdout so it runs the same as a host process or insi
   stdout line 1: {"type": "prepared"} once VRAM was filled, bandwidth measured and kernels warmed
   stdin  line 2: the release {"challengeId", "phase", "seed", "releasedAt", "expiresAt"}: timed
   where "phase" is "memory" (the challenge has a memory phase):
-    stdout: {"type": "walk", "root"} once the working set is filled and walked
+    stdout: {"type": "filled"} once the working set is filled from that seed
+    stdin:  the walk's release (phase "walk": the lanes' seed, its own timed window)
+    stdout: {"type": "walk", "root"} once the working set is walked
     stdin:  the compute phase's release
   stdout line 2: {"type": "commit", "root", "measured", "backend", "device"}
   stdin  line 3: the spot-check request {"challengeId", "leaves": [...], "walkGroups"?: [...], ...}
@@ -168,16 +170,18 @@ def merkle_proof(levels, index):
 CHUNK_WORDS = 16
 WORD_ROUNDS = 16
 FOLD_MULTIPLIER = 0x5BD1E995
-WORD_STREAM, LANE_STREAM, CHECKPOINT_STREAM = 0xFFFFFFF0, 0xFFFFFFF1, 0xFFFFFFF2
+WORD_STREAM, LANE_STREAM, CHECKPOINT_STREAM, START_STREAM = 0xFFFFFFF0, 0xFFFFFFF1, 0xFFFFFFF2, 0xFFFFFFF3
 
 
-def walk_constants(keys):
+def walk_constants(fill_keys, walk_keys):
+    """The working set's constants from the memory seed, the lanes' from the walk seed."""
     return {
-        "k0": keys[0],
-        "k1": keys[1],
-        "word": stream_constant(keys, WORD_STREAM),
-        "lane": stream_constant(keys, LANE_STREAM),
-        "checkpoint": stream_constant(keys, CHECKPOINT_STREAM),
+        "k0": fill_keys[0],
+        "k1": fill_keys[1],
+        "word": stream_constant(fill_keys, WORD_STREAM),
+        "lane": stream_constant(fill_keys, LANE_STREAM),
+        "start": stream_constant(walk_keys, START_STREAM),
+        "checkpoint": stream_constant(walk_keys, CHECKPOINT_STREAM),
     }
 
 
@@ -192,7 +196,7 @@ def working_set_words(c, index):
 
 
 def lane_starts(c, lanes):
-    return hash32(hash32(lanes ^ c["k0"]) ^ c["lane"])
+    return hash32(hash32(lanes ^ c["start"]) ^ c["lane"])
 
 
 def walk_step(state, chunk, step):
@@ -205,7 +209,7 @@ def walk_step(state, chunk, step):
 
 
 def checkpoint_keys(c, index):
-    return hash32(hash32(index ^ c["k0"]) ^ c["checkpoint"])
+    return hash32(hash32(index ^ c["start"]) ^ c["checkpoint"])
 
 
 class Walk:
@@ -239,14 +243,21 @@ def group_digests(np, c, spec, checkpoints):
     return terms.reshape(-1, spec["groupLanes"] * spec["segments"]).sum(-1) & MASK
 
 
-def numpy_walk(np, spec, seed):
-    c = walk_constants(matrix_keys(seed))
-    words, lanes = spec["words"], spec["lanes"]
+def numpy_fill(np, spec, fill_seed):
+    keys = matrix_keys(fill_seed)
+    c = walk_constants(keys, keys)  # the working set depends on the memory seed alone
+    words = spec["words"]
     store = np.empty(words, dtype=np.uint32)
     step_words = 1 << 22
     for start in range(0, words, step_words):
         index = np.arange(start, min(words, start + step_words), dtype=np.int64)
         store[start : start + len(index)] = working_set_words(c, index)
+    return store
+
+
+def numpy_walk(np, spec, fill_seed, store, walk_seed):
+    c = walk_constants(matrix_keys(fill_seed), matrix_keys(walk_seed))
+    lanes = spec["lanes"]
     table = store.reshape(-1, CHUNK_WORDS)
     chunks = table.shape[0]
     state = lane_starts(c, np.arange(lanes, dtype=np.int64))
@@ -260,16 +271,25 @@ def numpy_walk(np, spec, seed):
     return Walk(spec, np, checkpoints, group_digests(np, c, spec, checkpoints))
 
 
-def torch_walk(torch, np, spec, seed, device, step_block):
-    """The walk on the GPU: the working set filled in place, lanes stepped by a compiled block."""
-    c = walk_constants(matrix_keys(seed))
-    words, lanes = spec["words"], spec["lanes"]
+def torch_fill(torch, spec, fill_seed, device):
+    """The working set filled in place on the GPU (unfused int64 ops: NOT yet run on a GPU)."""
+    keys = matrix_keys(fill_seed)
+    c = walk_constants(keys, keys)
+    words = spec["words"]
     store = torch.empty(words, dtype=torch.int32, device=device)
     fill = 1 << 26
     for start in range(0, words, fill):
         index = torch.arange(start, min(words, start + fill), dtype=torch.int64, device=device)
         w = working_set_words(c, index)
         store[start : start + len(index)] = torch.where(w >= 1 << 31, w - (1 << 32), w).to(torch.int32)
+    torch.cuda.synchronize()
+    return store
+
+
+def torch_walk(torch, np, spec, fill_seed, store, walk_seed, device, step_block):
+    """The walk on the GPU over the filled working set, lanes stepped by a compiled block."""
+    c = walk_constants(matrix_keys(fill_seed), matrix_keys(walk_seed))
+    lanes = spec["lanes"]
     table = store.view(-1, CHUNK_WORDS)
     chunks = table.shape[0]
     state = lane_starts(c, torch.arange(lanes, dtype=torch.int64, device=device))
@@ -385,10 +405,16 @@ class CudaBackend:
         del a
         return {"bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": held_mib}
 
+    def fill(self, seed):
+        self.filled = (seed, torch_fill(self.torch, self.challenge["memory"], seed, self.device))
+
     def walk(self, seed):
         import numpy
 
-        self.walked = torch_walk(self.torch, numpy, self.challenge["memory"], seed, self.device, self.walk_step)
+        fill_seed, store = self.filled
+        self.filled = None
+        spec = self.challenge["memory"]
+        self.walked = torch_walk(self.torch, numpy, spec, fill_seed, store, seed, self.device, self.walk_step)
         return self.walked.root
 
     def run(self, seed):
@@ -442,8 +468,13 @@ class NumpyBackend:
         bandwidth = 2 * size * 4 / max(time.perf_counter() - started, 1e-9) / 1e9
         return {"bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": 0}
 
+    def fill(self, seed):
+        self.filled = (seed, numpy_fill(self.np, self.challenge["memory"], seed))
+
     def walk(self, seed):
-        self.walked = numpy_walk(self.np, self.challenge["memory"], seed)
+        fill_seed, store = self.filled
+        self.filled = None
+        self.walked = numpy_walk(self.np, self.challenge["memory"], fill_seed, store, seed)
         return self.walked.root
 
     def _matrix(self, stream):
@@ -483,6 +514,9 @@ class PythonBackend:
 
     def prepare(self):
         return {"bandwidthGBps": 1.0, "bandwidthBytes": 0, "vramAllocatedMib": 0}
+
+    def fill(self, seed):
+        raise ValueError("the pure-Python backend has no memory phase: use numpy or cuda")
 
     def walk(self, seed):
         raise ValueError("the pure-Python backend has no memory phase: use numpy or cuda")
@@ -558,6 +592,14 @@ def main():
             return 0  # the agent closed the session before the release
         release = json.loads(line)
         if release.get("phase") == "memory":
+            backend.fill(release["seed"])
+            emit({"type": "filled"})
+            line = sys.stdin.readline()
+            if not line:
+                return 0  # the agent closed the session after the fill
+            release = json.loads(line)
+            if release.get("phase") != "walk":
+                raise ValueError(f"expected the walk's release, got {release.get('phase')}")
             emit({"type": "walk", "root": backend.walk(release["seed"])})
             line = sys.stdin.readline()
             if not line:

@@ -1,5 +1,8 @@
 import type { GpuVerification, NodeVerification } from "./node-verification.js";
 
+/** A challenge released and not yet committed to (any phase) is left to run. */
+const RUNNING = new Set(["issued", "memory", "walk", "released"]);
+
 /**
  * A GPU uuid is the GPU's own identity (nvidia-smi reads it from the board), so one seen on two
  * nodes means one of them is not what it says: one real GPU answering for several nodes, or a
@@ -30,8 +33,7 @@ function suspect(gpu: GpuVerification, now: number): void {
   gpu.outcome = "suspect";
   if (!gpu.reasons.some((reason) => reason.code === DUPLICATE_UUID.code))
     gpu.reasons = [...gpu.reasons, DUPLICATE_UUID];
-  if (gpu.model !== null && gpu.challenge?.state !== "issued" && gpu.challenge?.state !== "released")
-    gpu.nextChallengeAt = now;
+  if (gpu.model !== null && !RUNNING.has(gpu.challenge?.state ?? "")) gpu.nextChallengeAt = now;
 }
 
 /**

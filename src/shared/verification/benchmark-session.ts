@@ -13,9 +13,14 @@ import type {
  */
 export interface PreparedBenchmark {
   /**
-   * The memory phase, for a challenge that has one: fills the working set from the memory seed,
-   * walks it, and resolves with the walk's root (walk-commitment.ts) once committed to. The walk's
-   * openings go with the answer of the session `run` returns.
+   * The memory phase's first half, for a challenge that has one: fills the working set from the
+   * memory seed (release phase "memory") and resolves once it is filled.
+   */
+  fill(release: ChallengeRelease): Promise<void>;
+  /**
+   * The second half: walks the filled working set from the walk seed (release phase "walk") and
+   * resolves with the walk's root (walk-commitment.ts) once committed to. The walk's openings go
+   * with the answer of the session `run` returns.
    */
   walk(release: ChallengeRelease): Promise<string>;
   /** Computes the product for the released compute seed; resolves once the commitment is ready. */

@@ -50,7 +50,7 @@ export function acceptCommit(
 ): { record: ChallengeRecord & { state: "committed" }; request: SpotCheckRequest } {
   const commit = parseOrRefuse(VerificationCommit, body, "invalid_commit");
   checkSender(record, commit.challengeId, context.nodeId);
-  if (record.state === "issued" || record.state === "memory") {
+  if (record.state === "issued" || record.state === "memory" || record.state === "walk") {
     throw new VerificationError(
       "challenge_not_released",
       `challenge ${commit.challengeId} has no seed yet: send ready first`,
@@ -140,7 +140,12 @@ export async function acceptAnswer(
 ): Promise<{ record: ChallengeRecord & { state: "judged" }; judgement: VerificationJudgement }> {
   const answer = parseOrRefuse(VerificationAnswer, body, "invalid_answer");
   checkSender(record, answer.challengeId, context.nodeId);
-  if (record.state === "issued" || record.state === "memory" || record.state === "released") {
+  if (
+    record.state === "issued" ||
+    record.state === "memory" ||
+    record.state === "walk" ||
+    record.state === "released"
+  ) {
     throw new VerificationError(
       "challenge_not_committed",
       `challenge ${answer.challengeId} has no commitment yet`,
@@ -198,7 +203,8 @@ export function expireChallenge(
   if (deadline === undefined || now <= deadline) return undefined;
   const waitingFor = {
     issued: "ready",
-    memory: "memory commit",
+    memory: "filled",
+    walk: "memory commit",
     released: "commit",
     committed: "answer",
     judged: "",

@@ -10,8 +10,12 @@ import type { SpotCheckPlan } from "./spot-check.js";
 import { VerificationError } from "./verification-error.js";
 import type { WalkPlan } from "./walk-check.js";
 
-/** The memory phase once committed: its release (seed, deadline) and the walk's root, region-timed. */
+/**
+ * The memory phase once committed, region-timed: the fill's release (the working set's seed), the
+ * walk's release (the lanes' seed, drawn when the agent said filled), and the walk's root.
+ */
 export interface MemoryPhase {
+  fill: ChallengeRelease;
   release: ChallengeRelease;
   root: string;
   committedAt: number;
@@ -19,14 +23,20 @@ export interface MemoryPhase {
 
 /**
  * One challenge's life, as plain JSON the Region object keeps in its storage:
- * issued → memory (its seed released) → released (the compute seed) → committed → judged; a
- * challenge without a memory phase goes from issued to released. Issued carries no seed: the
+ * issued → memory (the fill's seed released) → walk (the walk's seed) → released (the compute
+ * seed) → committed → judged; a challenge without a memory phase goes from issued to released. Issued carries no seed: the
  * agent prepares, says ready, and only then is a seed drawn, so each window times its phase and
  * not the setup. A refused message (a thrown VerificationError) leaves the record as it was.
  */
 export type ChallengeRecord =
   | { state: "issued"; challenge: VerificationChallenge }
   | { state: "memory"; challenge: VerificationChallenge; memoryRelease: ChallengeRelease }
+  | {
+      state: "walk";
+      challenge: VerificationChallenge;
+      memoryRelease: ChallengeRelease;
+      walkRelease: ChallengeRelease;
+    }
   | {
       state: "released";
       challenge: VerificationChallenge;
@@ -64,6 +74,7 @@ export function modelOf(id: string, models: ModelLookup = gpuModelById): GpuMode
 export function deadlineOf(record: ChallengeRecord): number | undefined {
   if (record.state === "issued") return record.challenge.readyBy;
   if (record.state === "memory") return record.memoryRelease.expiresAt;
+  if (record.state === "walk") return record.walkRelease.expiresAt;
   if (record.state === "released") return record.release.expiresAt;
   if (record.state === "committed") return record.answerBy;
   return undefined;

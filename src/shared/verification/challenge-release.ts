@@ -14,7 +14,7 @@ import {
   DEFAULT_WINDOW,
   type WindowOptions,
 } from "./challenge-size.js";
-import { type MemoryWalkSize, memoryWalkFor, memoryWindowMs } from "./memory-size.js";
+import { fillWindowMs, type MemoryWalkSize, memoryWalkFor, walkWindowMs } from "./memory-size.js";
 import { ChallengeReady, type ChallengeRelease, VerificationChallenge } from "./messages.js";
 import { cryptoRandomBytes, type RandomBytes } from "./random-source.js";
 import { VerificationError } from "./verification-error.js";
@@ -65,23 +65,33 @@ export interface ReadyContext {
   models?: ModelLookup;
 }
 
-type Released = { record: ChallengeRecord & { state: "memory" | "released" }; release: ChallengeRelease };
+type Released = {
+  record: ChallengeRecord & { state: "memory" | "walk" | "released" };
+  release: ChallengeRelease;
+};
 
 /**
- * The agent has prepared, or finished the memory phase: draw the next seed and start its window.
- * The first ready releases the memory phase's seed (the compute seed where there is none); the
- * ready carrying the walk's root, in time, releases the compute seed. A repeated ready (its
- * answer was lost) gets the same release back, so it gains nothing. Throws for a ready that is
- * malformed, not this node's, late, or out of order.
+ * The agent has prepared, filled the working set, or finished the walk: draw the next seed and
+ * start its window. The first ready releases the fill's seed (the compute seed where there is no
+ * memory phase); the ready saying `filled`, in time, releases the walk's seed; the ready carrying
+ * the walk's root, in time, releases the compute seed. A repeated ready (its answer was lost)
+ * gets the same release back, so it gains nothing. Throws for a ready that is malformed, not this
+ * node's, late, or out of order.
  */
 export function acceptReady(record: ChallengeRecord, body: unknown, context: ReadyContext): Released {
   const ready = parseOrRefuse(ChallengeReady, body, "invalid_ready");
   checkSender(record, ready.challengeId, context.nodeId);
   const { challenge } = record;
+  if (ready.filled && ready.memory !== undefined) {
+    throw new VerificationError(
+      "invalid_ready",
+      `a ready for ${challenge.id} says filled or carries the walk's root, not both`,
+    );
+  }
   const model = (): ReturnType<typeof modelOf> => modelOf(challenge.model, context.models);
   const seed = (): string => toHex((context.random ?? cryptoRandomBytes)(32));
   if (record.state === "issued") {
-    if (ready.memory !== undefined) {
+    if (ready.memory !== undefined || ready.filled) {
       throw new VerificationError(
         "challenge_not_released",
         `challenge ${challenge.id} has no memory seed yet`,
@@ -99,7 +109,7 @@ export function acceptReady(record: ChallengeRecord, body: unknown, context: Rea
         phase: "memory",
         seed: seed(),
         releasedAt: context.now,
-        expiresAt: context.now + memoryWindowMs(model(), challenge.memory),
+        expiresAt: context.now + fillWindowMs(model(), challenge.memory),
       };
       return { record: { state: "memory", challenge, memoryRelease }, release: memoryRelease };
     }
@@ -107,20 +117,62 @@ export function acceptReady(record: ChallengeRecord, body: unknown, context: Rea
     return { record: { state: "released", challenge, release }, release };
   }
   if (record.state === "memory") {
-    if (ready.memory === undefined) return { record, release: record.memoryRelease };
+    if (ready.memory !== undefined) {
+      throw new VerificationError(
+        "challenge_not_released",
+        `challenge ${challenge.id} has no walk seed yet: send filled first`,
+      );
+    }
+    if (!ready.filled) return { record, release: record.memoryRelease };
     if (context.now > record.memoryRelease.expiresAt) {
+      throw new VerificationError(
+        "challenge_expired",
+        `the fill for ${challenge.id} came after its deadline`,
+      );
+    }
+    const spec = challenge.memory;
+    if (spec === null)
+      throw new VerificationError("challenge_replayed", `${challenge.id} has no memory phase`);
+    const walkRelease: ChallengeRelease = {
+      challengeId: challenge.id,
+      phase: "walk",
+      seed: seed(),
+      releasedAt: context.now,
+      expiresAt: context.now + walkWindowMs(model(), spec),
+    };
+    return {
+      record: { state: "walk", challenge, memoryRelease: record.memoryRelease, walkRelease },
+      release: walkRelease,
+    };
+  }
+  if (record.state === "walk") {
+    if (ready.filled) return { record, release: record.walkRelease };
+    if (ready.memory === undefined) {
+      throw new VerificationError(
+        "challenge_replayed",
+        `challenge ${challenge.id} was already filled: send the walk's root`,
+      );
+    }
+    if (context.now > record.walkRelease.expiresAt) {
       throw new VerificationError(
         "challenge_expired",
         `the memory commit for ${challenge.id} came after its deadline`,
       );
     }
     const release = computeRelease(record, context, seed(), model());
-    const memory = { release: record.memoryRelease, root: ready.memory.root, committedAt: context.now };
+    const memory = {
+      fill: record.memoryRelease,
+      release: record.walkRelease,
+      root: ready.memory.root,
+      committedAt: context.now,
+    };
     return { record: { state: "released", challenge, release, memory }, release };
   }
-  if (record.state === "released" && (ready.memory === undefined) === (record.memory === undefined)) {
-    if (ready.memory === undefined || ready.memory.root === record.memory?.root) {
-      return { record, release: record.release };
+  if (record.state === "released" && !ready.filled) {
+    if ((ready.memory === undefined) === (record.memory === undefined)) {
+      if (ready.memory === undefined || ready.memory.root === record.memory?.root) {
+        return { record, release: record.release };
+      }
     }
   }
   throw new VerificationError("challenge_replayed", `challenge ${challenge.id} was already released`);

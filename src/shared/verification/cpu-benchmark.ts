@@ -27,15 +27,33 @@ export const CPU_BENCHMARK_MAX_N = 1024;
 /** Working sets past this (64 MiB) are for GPUs: the TypeScript walk is for tests and CPU nodes. */
 export const CPU_BENCHMARK_MAX_WORDS = 16 * 1024 * 1024;
 
-/** The memory phase on the CPU: the working set held in an array, walked, committed to. */
-export async function walkOnCpu(challenge: VerificationChallenge, seed: string): Promise<WalkProver> {
+/** A working set filled on the CPU from the memory seed, held in an array until walked. */
+export interface FilledSet {
+  fillSeed: string;
+  held: Uint32Array[];
+}
+
+/** The memory phase's fill on the CPU: every chunk of the working set, from the memory seed. */
+export function fillOnCpu(challenge: VerificationChallenge, fillSeed: string): FilledSet {
   const spec = challenge.memory;
   if (spec === null) throw new RangeError("this challenge has no memory phase");
   if (spec.words > CPU_BENCHMARK_MAX_WORDS)
     throw new RangeError(`the CPU walk takes ≤ ${CPU_BENCHMARK_MAX_WORDS} words`);
-  const keys = walkKeys(matrixKeys(seed));
-  const chunks = chunksOf(spec);
-  const held: Uint32Array[] = Array.from({ length: chunks }, (_, chunk) => chunkAt(keys, chunk));
+  // The working set depends on the memory seed alone, so any walk seed gives the same chunks.
+  const keys = walkKeys(matrixKeys(fillSeed), matrixKeys(fillSeed));
+  return { fillSeed, held: Array.from({ length: chunksOf(spec) }, (_, chunk) => chunkAt(keys, chunk)) };
+}
+
+/** The memory phase's walk on the CPU over a filled working set, committed to. */
+export async function walkOnCpu(
+  challenge: VerificationChallenge,
+  filled: FilledSet,
+  walkSeed: string,
+): Promise<WalkProver> {
+  const spec = challenge.memory;
+  if (spec === null) throw new RangeError("this challenge has no memory phase");
+  const keys = walkKeys(matrixKeys(filled.fillSeed), matrixKeys(walkSeed));
+  const { held } = filled;
   const checkpoints = walkCheckpoints(keys, spec, (chunk) => held[chunk] ?? chunkAt(keys, chunk));
   return commitWalk(keys, spec, checkpoints);
 }
@@ -143,11 +161,18 @@ export async function prepareCpuBenchmark(
   const bandwidthBytes = options.bandwidthBytes ?? 64 * 1024 * 1024;
   const bandwidthGBps = hostCopyGBps(bandwidthBytes);
   let closed = false;
+  let filled: FilledSet | undefined;
   let walked: WalkProver | undefined;
   return {
+    fill: async (release: ChallengeRelease): Promise<void> => {
+      if (closed) throw new Error("the benchmark is closed");
+      filled = fillOnCpu(challenge, release.seed);
+    },
     walk: async (release: ChallengeRelease): Promise<string> => {
       if (closed) throw new Error("the benchmark is closed");
-      walked = await walkOnCpu(challenge, release.seed);
+      if (filled === undefined) throw new Error("walked before the working set was filled");
+      walked = await walkOnCpu(challenge, filled, release.seed);
+      filled = undefined;
       return walked.root;
     },
     run: async (release: ChallengeRelease): Promise<BenchmarkSession> => {

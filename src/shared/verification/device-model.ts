@@ -1,11 +1,12 @@
 import { type GpuModel, gpuModelById } from "../gpu-catalog.js";
 import { challengeSizeFor, commitWindowMs, flopsOf } from "./challenge-size.js";
 import {
+  fillWindowMs,
   type MemoryWalkSize,
   memoryWalkFor,
-  memoryWindowMs,
   walkBytesOf,
   walkRateGBps,
+  walkWindowMs,
   workingSetBytesOf,
 } from "./memory-size.js";
 import { CHUNK_BYTES, OPS_PER_STEP, OPS_PER_WORD } from "./memory-walk.js";
@@ -97,6 +98,9 @@ export interface ImpostorVerdict {
   device: string;
   claims: string;
   compute: PhaseModel;
+  /** The fill (memory release → filled): generous, it proves nothing but liveness. */
+  fill: PhaseModel;
+  /** The walk (walk release → memory commit): the reads alone, what proves memory and bandwidth. */
   memory: PhaseModel & { residentFraction: number };
   /** Both phases in time: the part the region's figures classify as (listed and priced as). */
   listedAs: string | undefined;
@@ -105,39 +109,40 @@ export interface ImpostorVerdict {
   caught: boolean;
 }
 
-/** The memory phase: fill, then a walk whose missing chunks are recreated (reads and recreation overlap). */
+/**
+ * The memory phase: the fill, then (its own window) a walk whose missing chunks are recreated
+ * (reads and recreation overlap). `walkMs` includes the round trip and digests after the walk.
+ */
 export function memoryPhaseMs(
   device: ModelledDevice,
   size: MemoryWalkSize,
-): { ms: number; resident: number } {
+): { fillMs: number; walkMs: number; resident: number } {
   const resident = Math.min(1, device.memoryBytes / workingSetBytesOf(size));
   const walkBytes = walkBytesOf(size);
   const steps = walkBytes / CHUNK_BYTES;
   const regenBytesPerSecond = (device.intOps * 4) / OPS_PER_WORD;
-  const fillMs = ((size.words * OPS_PER_WORD) / device.intOps) * 1000;
+  const fillMs = ((resident * size.words * OPS_PER_WORD) / device.intOps) * 1000;
   const walkMs =
     Math.max(
       (resident * walkBytes) / (device.readGBps * 1e9),
       ((1 - resident) * walkBytes) / regenBytesPerSecond,
       (steps * OPS_PER_STEP) / device.intOps,
     ) * 1000;
-  return { ms: fillMs + walkMs + MEMORY_TAIL_MS, resident };
+  return { fillMs: fillMs + MEMORY_TAIL_MS, walkMs: walkMs + MEMORY_TAIL_MS, resident };
 }
 
 /** A device's own time for each phase of a challenge for `claimed`. */
 function phaseTimes(
   device: ModelledDevice,
   claimed: GpuModel,
-): { computeMs: number; memoryMs: number; resident: number } {
+): { computeMs: number; fillMs: number; walkMs: number; resident: number } {
   const size = challengeSizeFor(claimed);
   const rate = ENTRIES_FIT_INT8 ? Math.max(device.int8Tops, device.matmulTflops) : device.matmulTflops;
   const memory = memoryPhaseMs(device, memoryWalkFor(claimed, reportedVramMib(claimed)));
-  return {
-    computeMs: (flopsOf(size) / (rate * 1e12)) * 1000 + COMPUTE_TAIL_MS,
-    memoryMs: memory.ms,
-    resident: memory.resident,
-  };
+  return { computeMs: (flopsOf(size) / (rate * 1e12)) * 1000 + COMPUTE_TAIL_MS, ...memory };
 }
+
+const phase = (ms: number, windowMs: number): PhaseModel => ({ ms, windowMs, late: ms / windowMs });
 
 /**
  * How `device` fares claiming `claimedId`, lying as well as it can: where it is faster than the
@@ -154,28 +159,24 @@ export function judgeImpostor(
   const size = challengeSizeFor(claimed);
   const walk = memoryWalkFor(claimed, reportedVramMib(claimed));
   const own = phaseTimes(device, claimed);
-  const honest = options.mimic ? phaseTimes(modelledGpu(claimed.id), claimed) : { computeMs: 0, memoryMs: 0 };
+  const honest = options.mimic
+    ? phaseTimes(modelledGpu(claimed.id), claimed)
+    : { computeMs: 0, fillMs: 0, walkMs: 0 };
   const computeMs = Math.max(own.computeMs, honest.computeMs);
-  const computeWindow = commitWindowMs(claimed, size);
-  const memory = { ms: Math.max(own.memoryMs, honest.memoryMs), resident: own.resident };
-  const memoryWindow = memoryWindowMs(claimed, walk);
+  const walkMs = Math.max(own.walkMs, honest.walkMs);
   const verdict: ImpostorVerdict = {
     device: device.name,
     claims: claimedId,
-    compute: { ms: computeMs, windowMs: computeWindow, late: computeMs / computeWindow },
-    memory: {
-      ms: memory.ms,
-      windowMs: memoryWindow,
-      late: memory.ms / memoryWindow,
-      residentFraction: memory.resident,
-    },
+    compute: phase(computeMs, commitWindowMs(claimed, size)),
+    fill: phase(Math.max(own.fillMs, honest.fillMs), fillWindowMs(claimed, walk)),
+    memory: { ...phase(walkMs, walkWindowMs(claimed, walk)), residentFraction: own.resident },
     listedAs: undefined,
     caught: true,
   };
-  if (verdict.compute.late > 1 || verdict.memory.late > 1) return verdict;
+  if (verdict.compute.late > 1 || verdict.fill.late > 1 || verdict.memory.late > 1) return verdict;
   const classification = classifyPart(claimed, {
     tflops: flopsOf(size) / computeMs / 1e9,
-    bandwidthGBps: walkRateGBps(claimed, walk, memory.ms),
+    bandwidthGBps: walkRateGBps(walk, walkMs),
     provenVramMib: workingSetBytesOf(walk) / 2 ** 20,
   });
   const listedAs = classification.model?.id;

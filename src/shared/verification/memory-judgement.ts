@@ -12,7 +12,8 @@ import type { WalkOpening } from "./walk-messages.js";
 
 /**
  * The judgement of a challenge with a memory phase. The walk's openings are checked (a failure is
- * rejected: a read skipped or faked); the bandwidth is the region-timed walk rate and the VRAM the
+ * rejected: a read skipped or faked); the bandwidth is the region-timed walk rate (walk release →
+ * memory commit, the fill excluded) and the VRAM the
  * working set the walk proved, never the agent's copy test or allocation report (kept as
  * evidence); then the part is classified by the three measured figures (part-classifier.ts) and
  * listed as what it matched. Only when no part matches is it judged against the claim.
@@ -42,10 +43,11 @@ export async function judgeMemory(
   input: MemoryJudgementInput,
 ): Promise<{ findings: Finding[]; measured: Measured; listedAs: string | null }> {
   const { model, challenge, spec, phase } = input;
-  const keys = walkKeys(matrixKeys(phase.release.seed));
+  const keys = walkKeys(matrixKeys(phase.fill.seed), matrixKeys(phase.release.seed));
   const walk = await checkWalkOpenings(keys, spec, phase.root, input.plan, input.openings);
+  // The walk alone: walk release → memory commit (the fill has its own window and proves nothing).
   const memoryElapsedMs = phase.committedAt - phase.release.releasedAt;
-  const bandwidthGBps = walkRateGBps(model, spec, memoryElapsedMs);
+  const bandwidthGBps = walkRateGBps(spec, memoryElapsedMs);
   const provenVramMib = walk.failures.length === 0 ? workingSetBytesOf(spec) / 2 ** 20 : 0;
   const measured: Measured = {
     ...input.compute.measured,

@@ -15,6 +15,11 @@ import { hash32, type MatrixKeys, streamConstant } from "./seeded-matrix.js";
  *   chunk (CHUNK_WORDS words, one 64-byte line), folds every word into its state nonlinearly (so
  *   nothing about a chunk can be precomputed smaller than the chunk), and the new state picks the
  *   next chunk. Millions of lanes keep HBM busy; no lane can run ahead of its reads.
+ * - **The walk is timed apart from the fill.** The working set comes from the memory seed; the
+ *   lanes' start states and checkpoint keys come from a second seed, the walk seed, released only
+ *   once the agent says the working set is filled. So no lane can start before that release, and
+ *   the walk's window (walk release → memory commit, on the region's clock) times the reads alone:
+ *   a device that fills fast (many integer lanes) gains nothing in it.
  * - **The verifier checks it cheaply.** Lanes report their state after every SEGMENT of steps; a
  *   planned segment is replayed on the CPU from the seed alone (its words regenerated, ~32 hash32
  *   each), millions of times cheaper than the walk. A lane that skipped or faked a read breaks
@@ -35,25 +40,33 @@ export const OPS_PER_STEP = CHUNK_WORDS * 4 + 12;
 const WORD_STREAM = 0xfffffff0;
 const LANE_STREAM = 0xfffffff1;
 const CHECKPOINT_STREAM = 0xfffffff2;
+/** Of the walk seed: the lanes' start states. */
+const START_STREAM = 0xfffffff3;
 /** The fold's multiplier: odd and below 2^31, so int64 arithmetic in numpy and PyTorch is exact. */
 const FOLD_MULTIPLIER = 0x5bd1e995;
 
-/** The per-challenge constants of the memory phase. */
+/**
+ * The per-challenge constants of the memory phase: the working set's (k0, k1, word, lane) from
+ * the memory seed, the lanes' starts and checkpoint keys (start, checkpoint) from the walk seed.
+ */
 export interface WalkKeys {
   readonly k0: number;
   readonly k1: number;
   readonly word: number;
   readonly lane: number;
+  readonly start: number;
   readonly checkpoint: number;
 }
 
-export function walkKeys(keys: MatrixKeys): WalkKeys {
+/** `fill` from the memory seed, `walk` from the walk seed (matrixKeys of each). */
+export function walkKeys(fill: MatrixKeys, walk: MatrixKeys): WalkKeys {
   return {
-    k0: keys.k0,
-    k1: keys.k1,
-    word: streamConstant(keys, WORD_STREAM),
-    lane: streamConstant(keys, LANE_STREAM),
-    checkpoint: streamConstant(keys, CHECKPOINT_STREAM),
+    k0: fill.k0,
+    k1: fill.k1,
+    word: streamConstant(fill, WORD_STREAM),
+    lane: streamConstant(fill, LANE_STREAM),
+    start: streamConstant(walk, START_STREAM),
+    checkpoint: streamConstant(walk, CHECKPOINT_STREAM),
   };
 }
 
@@ -78,9 +91,9 @@ export function chunkAt(keys: WalkKeys, chunk: number): Uint32Array {
   return out;
 }
 
-/** A lane's state before its first step. */
+/** A lane's state before its first step: known only once the walk seed is released. */
 export function laneStart(keys: WalkKeys, lane: number): number {
-  return hash32((hash32((lane ^ keys.k0) >>> 0) ^ keys.lane) >>> 0);
+  return hash32((hash32((lane ^ keys.start) >>> 0) ^ keys.lane) >>> 0);
 }
 
 /** The chunk a lane in `state` reads next. */
@@ -123,5 +136,5 @@ export function runLane(
 
 /** The key a checkpoint is digested with: checkpoint `index` = lane · segments + segment. */
 export function checkpointKey(keys: WalkKeys, index: number): number {
-  return hash32((hash32((index ^ keys.k0) >>> 0) ^ keys.checkpoint) >>> 0);
+  return hash32((hash32((index ^ keys.start) >>> 0) ^ keys.checkpoint) >>> 0);
 }

@@ -68,11 +68,13 @@ export const VerificationChallenge = z
 export type VerificationChallenge = z.infer<typeof VerificationChallenge>;
 
 /**
- * The agent has prepared (runner up, kernels warm): send the seed. Sent again with `memory` once
- * the memory phase is done: its root, which releases the compute phase's seed.
+ * The agent has prepared (runner up, kernels warm): send the seed. Where the challenge has a
+ * memory phase it is sent twice more: with `filled` once the working set is filled (it releases
+ * the walk seed), then with `memory` once the walk is done: its root, which releases the compute
+ * phase's seed.
  */
 export const ChallengeReady = z
-  .object({ challengeId: ChallengeId, memory: MemoryCommit.optional() })
+  .object({ challengeId: ChallengeId, filled: z.literal(true).optional(), memory: MemoryCommit.optional() })
   .strict();
 export type ChallengeReady = z.infer<typeof ChallengeReady>;
 
@@ -81,17 +83,17 @@ export const ChallengeRelease = z
   .object({
     challengeId: ChallengeId,
     /**
-     * Which phase this seed starts: the memory phase (its working set and walk, memory-walk.ts)
-     * or the compute phase (the matrices, seeded-matrix.ts). Each phase has its own seed, drawn
-     * at its release, so neither can start early.
+     * Which phase this seed starts: the memory phase's fill (its working set, memory-walk.ts),
+     * its walk (the lanes' starts), or the compute phase (the matrices, seeded-matrix.ts). Each
+     * has its own seed, drawn at its release, so none can start early.
      */
-    phase: z.enum(["memory", "compute"]),
+    phase: z.enum(["memory", "walk", "compute"]),
     /** 32 random bytes, drawn at release. */
     seed: Hash,
     releasedAt: z.number().int(),
     /**
-     * The phase's answer (the memory commit, or the commit) must arrive by then: the products at
-     * ~60% of datasheet, or the walk at 75% of datasheet bandwidth, plus a little.
+     * The phase's answer (filled, the memory commit, or the commit) must arrive by then: the
+     * products at ~60% of datasheet, the walk at 80% of datasheet bandwidth, plus a little.
      */
     expiresAt: z.number().int(),
   })

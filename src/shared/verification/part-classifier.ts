@@ -12,7 +12,7 @@ import {
 
 /**
  * Which catalogue part a GPU is, from what the region measured (issue 14 item 3): the compute rate
- * (the challenge's FLOPs over release → commit), the walk's read rate (its bytes over memory
+ * (the challenge's FLOPs over release → commit), the walk's read rate (its bytes over walk
  * release → memory commit) and the memory proven (the working set, when the walk passed). A part
  * matches when each figure lies in its band for that part; among matches the claimed part wins
  * (a claim the measurements bear out is taken), else the closest fit. A node is listed and priced
@@ -35,7 +35,7 @@ export interface PartFit {
 
 /** What an honest part measures, region-timed: the middle of each band, for the closest fit. */
 const TYPICAL_COMPUTE = 0.77;
-const TYPICAL_BANDWIDTH = 0.72;
+const TYPICAL_BANDWIDTH = 0.8;
 
 export function fitOf(model: GpuModel, measured: MeasuredPart, dtype: ChallengeDtype): PartFit {
   const needed = (WORKING_SET_FRACTION * model.vramGb * 1024) / VRAM_CLAIM_TOLERANCE;

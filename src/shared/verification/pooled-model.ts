@@ -1,8 +1,8 @@
 import { gpuModelById } from "../gpu-catalog.js";
 import { challengeSizeFor, commitWindowMs, flopsOf } from "./challenge-size.js";
 import { type ModelledDevice, modelledGpu, reportedVramMib } from "./device-model.js";
-import { memoryWalkFor, memoryWindowMs, walkBytesOf } from "./memory-size.js";
-import { CHUNK_BYTES, OPS_PER_STEP, OPS_PER_WORD } from "./memory-walk.js";
+import { memoryWalkFor, walkBytesOf, walkWindowMs } from "./memory-size.js";
+import { CHUNK_BYTES, OPS_PER_STEP } from "./memory-walk.js";
 
 /**
  * Pooled GPUs (issue 14): `count` smaller GPUs answering one challenge for a bigger claimed part,
@@ -50,15 +50,15 @@ export function judgePool(memberId: string, count: number, link: Link, claimedId
   const walkBytes = walkBytesOf(walk);
   const perMember = walkBytes / count;
   const remote = perMember * ((count - 1) / count);
-  const fillMs = ((walk.words / count) * OPS_PER_WORD * 1000) / member.intOps;
   const walkMs =
     Math.max(
       perMember / (member.readGBps * 1e9),
       remote / (link.gbps * 1e9),
       ((perMember / CHUNK_BYTES) * OPS_PER_STEP) / member.intOps,
     ) * 1000;
-  const memoryMs = fillMs + walkMs + MEMORY_TAIL_MS;
-  const memoryWindow = memoryWindowMs(claimed, walk);
+  // The walk has its own window (walk release → memory commit): the pair's fast fill buys nothing.
+  const memoryMs = walkMs + MEMORY_TAIL_MS;
+  const memoryWindow = walkWindowMs(claimed, walk);
   // The products split across the pool with no traffic between members (each B block is its own).
   const size = challengeSizeFor(claimed);
   const computeMs = (flopsOf(size) / (count * member.matmulTflops * 1e12)) * 1000 + COMPUTE_TAIL_MS;

@@ -26,9 +26,11 @@ export const SPOT_CHECK_COLUMNS_PER_LEAF = 4;
 export const ANSWER_WINDOW_MS = 60_000;
 
 /**
- * The memory phase's region-timed read rate (walk bytes over memory release → memory commit, fill
- * and round trips included) against a part's datasheet bandwidth: an honest part reading at
- * 80–90% measures ~65–78% (memory-size.ts); no part can measure its full datasheet rate.
+ * The memory phase's region-timed read rate (walk bytes over walk release → memory commit, round
+ * trips included, the fill not) against a part's datasheet bandwidth: an honest part reading at
+ * 80–90% measures ~76–85% (memory-size.ts: the walk window itself demands ~75%); no part can
+ * measure its full datasheet rate. The lower band edge matters only when a node is classified as
+ * a part other than the one it claimed (it then had the claimed part's window, not this one's).
  */
 export const WALK_BANDWIDTH_VERIFIED_AT = 0.55;
 export const WALK_BANDWIDTH_IMPOSSIBLE_ABOVE = 1.05;
