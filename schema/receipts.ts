@@ -13,7 +13,7 @@ export const receipts = sqliteTable(
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     /** What it is a receipt of: the attempt id (`att_…`) of a charge, the payout id of a payout. */
     subjectId: text("subject_id").notNull().unique(),
-    kind: text("kind", { enum: ["charge", "payout"] }).notNull(),
+    kind: text("kind", { enum: ["charge", "payout", "refund"] }).notNull(),
     /** The account charged, or the provider account paid. */
     accountId: text("account_id").notNull(),
     nodeId: text("node_id").notNull(),
@@ -61,3 +61,16 @@ export const receiptBatches = sqliteTable(
 
 export type ReceiptRow = typeof receipts.$inferSelect;
 export type ReceiptBatchRow = typeof receiptBatches.$inferSelect;
+
+/**
+ * Attempts' usage statements as their agents signed them at the attempt's end (checked by the
+ * region against the node key before it wrote them here): a charge receipt minted for the attempt
+ * carries its statement, so the control plane's signature countersigns the agent's.
+ */
+export const usageSignatures = sqliteTable("usage_signatures", {
+  attemptId: text("attempt_id").primaryKey(),
+  nodeId: text("node_id").notNull(),
+  /** The signed statement as JSON ({statement, signature, nodeKey}). */
+  body: text("body").notNull(),
+  createdAt: integer("created_at").notNull(),
+});

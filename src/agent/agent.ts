@@ -224,6 +224,7 @@ async function startLocked(
     runtime,
     clock,
     log,
+    usageSigner: identity,
     registration: () =>
       buildRegistration({
         config,

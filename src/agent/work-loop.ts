@@ -17,6 +17,7 @@ import type { ContainerRuntime } from "./container-runtime.js";
 import { type ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
 import type { ImageDecision } from "./policy/image-policy.js";
 import type { ReplicaFactory } from "./replica-hosting.js";
+import { UsageReceipt, type UsageSigner } from "./usage-receipt.js";
 
 /** What rides along with a poll besides the leases: a metrics summary when it changed, the RTT. */
 export interface PollExtras {
@@ -52,6 +53,8 @@ export interface WorkLoopOptions {
   storage?: AttemptRunnerDeps["storage"];
   /** Endpoint replicas (assignments with a `service`); without it such assignments are refused. */
   replicas?: ReplicaFactory;
+  /** The node key: each attempt's exit report carries its signed usage receipt (usage-receipt.ts). */
+  usageSigner?: UsageSigner;
 }
 
 /**
@@ -242,15 +245,17 @@ export class WorkLoop {
   private runAttempt(assignment: Assignment, nodeId: string, adopt: Adoption | undefined): void {
     const { runtime, client, clock, log } = this.options;
     const replica = assignment.service ? this.options.replicas?.(assignment, assignment.service) : undefined;
+    const { usageSigner } = this.options;
+    const usage = usageSigner && new UsageReceipt(assignment, nodeId, usageSigner, adopt !== undefined);
     const runner = new AttemptRunner(assignment, {
       nodeId,
       runtime,
       clock,
       log,
       ...(this.options.storage ? { storage: this.options.storage } : {}),
-      report: (attemptId, body) =>
+      report: async (attemptId, body) =>
         // Each try is bounded, so a control plane that stops answering cannot hold a drain forever.
-        client.report(attemptId, body, {
+        client.report(attemptId, usage ? await usage.stamp(body) : body, {
           retries: body.type === "exited" ? 8 : 4,
           timeoutMs: REPORT_TIMEOUT_MS,
         }),

@@ -1,3 +1,4 @@
+import { verifiedUsage } from "../chain/receipts/usage-check.js";
 import type {
   AttemptReport,
   PollRequest,
@@ -101,8 +102,13 @@ export class AgentCalls {
     const region = this.region();
     const now = Date.now();
     const node = authenticate(region, caller, now);
+    // Checked before the step: a statement the node key did not sign, or about another attempt, is
+    // not kept (the report itself still counts; the receipt then lacks the agent's signature).
+    const usage = report.type === "exited" ? await verifiedUsage(report.usage, node.publicKey) : null;
     return answering(region, node.id, caller.nonce, async () => {
       const { job, member } = this.current(region, attemptId, node.id, report.fencing);
+      if (usage?.statement.attemptId === attemptId && usage.statement.jobId === job.id)
+        region.state.recordUsage(usage, now);
       region.state.report(job, member, report, now);
       if (report.type === "logs") await this.logs.write(job.id, member.id, report.chunks);
       else await region.save();

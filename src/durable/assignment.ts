@@ -79,6 +79,7 @@ export function assignmentOf(
     cpus: attempt.cpus,
     memoryMib: attempt.memoryMib,
     timeoutSeconds: runSeconds,
+    pricePerGpuHourMicros: attempt.pricePerGpuHourMicros,
     ...(usesStorage(job.spec) ? { storage: true } : {}),
     ...(job.service ? { service: job.service } : {}),
   };

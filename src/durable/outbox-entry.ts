@@ -3,6 +3,7 @@ import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { AttemptSettlement } from "../ledger/settlement.js";
 import type { StorageCharge } from "../ledger/storage-charge.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { SignedUsage } from "../shared/receipts/usage-statement.js";
 import type { NodeRecord } from "./region-records.js";
 
 /** The records the Region object owes D1, as its outbox stores them (see outbox.ts). */
@@ -59,4 +60,6 @@ export type OutboxEntry =
   /** Gives what is left of an ended job's hold back to its account. */
   | { kind: "release"; accountId: string; jobId: string; at: number }
   /** A rejected verification's slash, for the payouts object to carry out (slash-orders.ts). */
-  | { kind: "slash-order"; order: OrderedSlash };
+  | { kind: "slash-order"; order: OrderedSlash }
+  /** An attempt's usage statement its agent signed (checked), for the charge receipt to carry. */
+  | { kind: "usage"; usage: SignedUsage; at: number };

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { jobAttempts, nodes } from "../../schema/tables.js";
+import { usageStatementInsert } from "../chain/receipts/usage-signatures.js";
 import { slashOrderStatement } from "../chain/staking/slash-orders.js";
 import type { LedgerDb } from "../ledger/ledger-db.js";
 import { releaseHoldStatements } from "../ledger/release.js";
@@ -197,6 +198,8 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
       return releaseHoldStatements(db, { accountId: entry.accountId, jobId: entry.jobId }, entry.at);
     case "slash-order":
       return [slashOrderStatement(db, entry.order)];
+    case "usage":
+      return [usageStatementInsert(db, entry.usage, entry.at)];
     case "node": {
       const { node } = entry;
       const row = {

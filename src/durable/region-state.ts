@@ -2,6 +2,7 @@ import type { OrderedSlash } from "../chain/staking/slash-orders.js";
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { SignedUsage } from "../shared/receipts/usage-statement.js";
 import type { StakeTier } from "../shared/staking-api.js";
 import { type Effects, Staging } from "./effects.js";
 import { JobBook } from "./job-book.js";
@@ -118,6 +119,11 @@ export class RegionState {
   registerNode(node: NodeRecord, now: number): void {
     this.nodeBook.register(node, now);
     this.settle(now);
+  }
+
+  /** An attempt's usage statement, as its agent signed it: owed to D1 before the attempt's charge. */
+  recordUsage(usage: SignedUsage, at: number): void {
+    this.staging.record({ kind: "usage", usage, at });
   }
 
   /** A rejected verification's slash, owed to D1 with the step that judged it. */

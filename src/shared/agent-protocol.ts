@@ -4,6 +4,7 @@ import { HardwareReport } from "./hardware.js";
 import { AttemptId, NodeId } from "./id-schemas.js";
 import { UsdAmount } from "./money.js";
 import { BandwidthGbps, NodeLocation } from "./node-location.js";
+import { SignedUsage } from "./receipts/usage-statement.js";
 import { RegionId } from "./regions.js";
 import { RunnerMode, VerificationChallenge } from "./verification/messages.js";
 
@@ -145,6 +146,8 @@ export const Assignment = z.object({
   cpus: z.number(),
   memoryMib: z.number().int(),
   timeoutSeconds: z.number().int(),
+  /** The attempt's price, fixed when it was placed: what the agent's usage statement prices at. */
+  pricePerGpuHourMicros: z.number().int().min(0).optional(),
   /**
    * True when the job has secrets, inputs, outputs or a checkpoint: the agent asks for the
    * attempt's storage grant (POST …/storage/grant) before its container starts.
@@ -228,6 +231,8 @@ export const AttemptReport = z.discriminatedUnion("type", [
        * at once).
        */
       errorKind: z.enum(["image_pull", "host_policy", "runtime", "input", "node_shutdown"]).optional(),
+      /** The agent's signed statement of what the attempt used (src/shared/receipts/usage-statement.ts). */
+      usage: SignedUsage.optional(),
     })
     .strict(),
 ]);

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as ed from "@noble/ed25519";
 import { createKeyPairSignerFromBytes, type KeyPairSigner } from "@solana/kit";
 import { Connection } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,9 +9,12 @@ import { memoInstruction } from "../../src/chain/memo.js";
 import { SolanaClient } from "../../src/chain/solana-client.js";
 import { runCli } from "../../src/cli/cli.js";
 import { type RunningChain, startRpcServer } from "../../src/local-chain/rpc-server.js";
+import { encodeBase58 } from "../../src/shared/base58.js";
+import { nodeIdForPublicKey } from "../../src/shared/ids.js";
 import { merkleProof, merkleRoot } from "../../src/shared/receipts/merkle.js";
 import { type ChargeReceipt, receiptLeaf, signReceiptLeaf } from "../../src/shared/receipts/receipt.js";
 import { anchorMemo, type ReceiptView } from "../../src/shared/receipts/receipt-view.js";
+import { signUsage, usageStatement } from "../../src/shared/receipts/usage-statement.js";
 import { FakeApi } from "./fake-api.js";
 
 // `meridian receipts verify` against the local chain: receipts signed with the chain's treasury key
@@ -21,6 +25,7 @@ let api: FakeApi;
 let treasury: KeyPairSigner;
 let seed: Uint8Array;
 let views: ReceiptView[] = [];
+let nodeSecret: Uint8Array;
 
 function charge(i: number): ChargeReceipt {
   return {
@@ -94,7 +99,23 @@ beforeAll(async () => {
   seed = Uint8Array.from(keypair.slice(0, 32));
   api = await FakeApi.start();
 
-  const receipts = [0, 1, 2, 3, 4].map(charge);
+  // The last receipt is a GPU attempt's whose agent signed its usage with its node key.
+  nodeSecret = ed.utils.randomSecretKey();
+  const nodeKey = encodeBase58(await ed.getPublicKeyAsync(nodeSecret));
+  const gpuCharge = { ...charge(4), nodeId: await nodeIdForPublicKey(nodeKey), gpus: 1, gpuSeconds: 60 };
+  const statement = usageStatement({
+    jobId: gpuCharge.jobId,
+    attemptId: gpuCharge.attemptId,
+    nodeId: gpuCharge.nodeId,
+    startedAt: 1_780_000_000_000,
+    endedAt: 1_780_000_060_000,
+    gpus: 1,
+    pricePerGpuHourMicros: 3_600_000,
+  });
+  const receipts = [
+    ...[0, 1, 2, 3].map(charge),
+    { ...gpuCharge, usage: await signUsage(statement, nodeSecret, nodeKey) },
+  ];
   const leaves = receipts.map(receiptLeaf);
   const root = merkleRoot(leaves);
   const batchId = "rbt_01m8rz6jeavzmdyk00rkqvah88";
@@ -129,6 +150,28 @@ afterAll(async () => {
 });
 
 describe("meridian receipts verify", () => {
+  it("checks the agent's signature on its usage statement as well as the control plane's", async () => {
+    const view = views[4];
+    if (view?.receipt.kind !== "charge" || !view.receipt.usage) throw new Error("no agent-signed view");
+    const run = await cli(["receipts", "verify", await file("usage.json", view)]);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^ok +agent: ed25519 by node node_\w+'s key \w+: 60 GPU-seconds, 60000 µUSD/m);
+
+    // The statement signed again by another key, and the receipt re-signed by the control plane:
+    // the control plane's signature holds, the agent's does not.
+    const usage = view.receipt.usage;
+    const other = ed.utils.randomSecretKey();
+    const swapped = { ...(await signUsage(usage.statement, other, usage.nodeKey)), nodeKey: usage.nodeKey };
+    const receipt = { ...view.receipt, usage: swapped };
+    const leaf = receiptLeaf(receipt);
+    const forged = { ...view, receipt, leafHash: leaf, signature: await signReceiptLeaf(leaf, seed) };
+    const bad = await cli(["receipts", "verify", await file("forged-usage.json", forged)]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/^ok +signature: /m);
+    expect(bad.stdout).toMatch(/^FAIL agent: the node key's signature does not verify/m);
+  });
+
   it("checks a saved receipt's leaf, signature, proof and memo, and its anchor on the chain", async () => {
     const view = views[3];
     if (!view?.anchor) throw new Error("no view");
@@ -160,7 +203,14 @@ describe("meridian receipts verify", () => {
     expect(run.status).toBe(0);
     const out = JSON.parse(run.stdout) as { ok: boolean; checks: { name: string; ok: boolean }[] };
     expect(out.ok).toBe(true);
-    expect(out.checks.map((check) => check.name)).toEqual(["leaf", "signature", "proof", "memo", "chain"]);
+    expect(out.checks.map((check) => check.name)).toEqual([
+      "leaf",
+      "signature",
+      "agent",
+      "proof",
+      "memo",
+      "chain",
+    ]);
     expect(api.requests.at(-1)?.authorization).toBe("Bearer mrd_test");
   });
 

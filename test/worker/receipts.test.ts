@@ -139,6 +139,8 @@ describe("receipts: signed, batched into a Merkle tree, anchored on the local ch
       ["leaf", true],
       ["signature", true],
       ["signer", true],
+      // A test agent that sends no usage statement: noted, not a failure (receipts-usage.test.ts).
+      ["agent", true],
       ["proof", true],
       ["memo", true],
     ]);

@@ -5,10 +5,12 @@ import {
   type ChargeReceipt,
   type PayoutReceipt,
   type Receipt,
+  type RefundReceipt,
   receiptLeaf,
   receiptSubject,
   signReceiptLeaf,
 } from "../../shared/receipts/receipt.js";
+import { SignedUsage } from "../../shared/receipts/usage-statement.js";
 
 /** The key receipts are signed with: the treasury's seed and its address. */
 export interface ReceiptSigner {
@@ -39,6 +41,8 @@ interface SettlementRow {
   fee_micros: number;
   burn_micros: number;
   provider_micros: number;
+  /** The agent's signed usage statement (usage_signatures), when it sent one. */
+  usage_body?: string | null;
 }
 
 interface PaidPayoutRow {
@@ -73,6 +77,41 @@ export function chargeReceiptOf(row: SettlementRow): ChargeReceipt {
     feeMicros: row.fee_micros,
     burnMicros: row.burn_micros,
     providerMicros: row.provider_micros,
+    ...(row.usage_body ? { usage: SignedUsage.parse(JSON.parse(row.usage_body)) } : {}),
+  };
+}
+
+interface RefundRow {
+  attempt_id: string;
+  job_id: string;
+  account_id: string;
+  node_id: string;
+  cause: string;
+  dispute_id: string | null;
+  refunded_micros: number;
+  from_provider_micros: number;
+  from_fees_micros: number;
+  from_burn_micros: number;
+  unrecovered_micros: number;
+  created_at: number;
+}
+
+function refundReceiptOf(row: RefundRow): RefundReceipt {
+  return {
+    v: 1,
+    kind: "refund",
+    attemptId: row.attempt_id,
+    jobId: row.job_id,
+    accountId: row.account_id,
+    nodeId: row.node_id,
+    cause: row.cause,
+    disputeId: row.dispute_id,
+    refundedMicros: row.refunded_micros,
+    fromProviderMicros: row.from_provider_micros,
+    fromFeesMicros: row.from_fees_micros,
+    fromBurnMicros: row.from_burn_micros,
+    unrecoveredMicros: row.unrecovered_micros,
+    refundedAt: row.created_at,
   };
 }
 
@@ -91,8 +130,8 @@ function payoutReceiptOf(row: PaidPayoutRow): PayoutReceipt {
 }
 
 /**
- * Signs a receipt for every settled attempt and every paid payout that has none yet, up to `limit`
- * of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
+ * Signs a receipt for every settled attempt, every paid payout and every refund that has none yet,
+ * up to `limit` of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
  * is stored once. Returns how many were new.
  */
 export async function mintReceipts(
@@ -102,7 +141,8 @@ export async function mintReceipts(
   limit = 2_000,
 ): Promise<number> {
   const settled = await db.all<SettlementRow>(sql`
-    SELECT s.* FROM ledger_settlements AS s
+    SELECT s.*, u.body AS usage_body FROM ledger_settlements AS s
+    LEFT JOIN usage_signatures AS u ON u.attempt_id = s.attempt_id
     WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = s.attempt_id)
     ORDER BY s.created_at, s.attempt_id LIMIT ${limit}`);
   const paid = await db.all<PaidPayoutRow>(sql`
@@ -110,7 +150,15 @@ export async function mintReceipts(
     WHERE p.status = 'paid' AND p.signature IS NOT NULL AND p.paid_at IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = p.id)
     ORDER BY p.paid_at, p.id LIMIT ${limit}`);
-  const all: Receipt[] = [...settled.map(chargeReceiptOf), ...paid.map(payoutReceiptOf)];
+  const refunded = await db.all<RefundRow>(sql`
+    SELECT f.* FROM attempt_refunds AS f
+    WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = 'rfd_' || substr(f.attempt_id, 5))
+    ORDER BY f.created_at, f.attempt_id LIMIT ${limit}`);
+  const all: Receipt[] = [
+    ...settled.map(chargeReceiptOf),
+    ...paid.map(payoutReceiptOf),
+    ...refunded.map(refundReceiptOf),
+  ];
   for (let i = 0; i < all.length; i += MINT_CHUNK) {
     const statements: LedgerStatement[] = [];
     for (const receipt of all.slice(i, i + MINT_CHUNK)) {

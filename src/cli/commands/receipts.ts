@@ -16,7 +16,7 @@ async function loadReceipt(context: CommandContext, idOrFile: string): Promise<R
   } catch {
     throw new CliError(
       "not_found",
-      `"${idOrFile}" is neither a receipt id (att_…, pay_…) nor a readable file`,
+      `"${idOrFile}" is neither a receipt id (att_…, pay_…, rfd_…) nor a readable file`,
     );
   }
   let json: unknown;
@@ -38,9 +38,10 @@ async function loadReceipt(context: CommandContext, idOrFile: string): Promise<R
 const getCommand: Command = {
   words: ["receipts", "get"],
   summary: "show a receipt with its Merkle proof and anchor",
-  usage: `Usage: meridian receipts get <attempt-id|payout-id> [--json]
+  usage: `Usage: meridian receipts get <attempt-id|payout-id|refund-id> [--json]
 
-Shows the control plane's signed receipt of a settled attempt or a paid payout. --json prints it
+Shows the control plane's signed receipt of a settled attempt, a paid payout or a refund (rfd_…,
+the attempt's id with rfd_ for att_). --json prints it
 as served: save that to a file to verify it later, offline or against the chain.
 `,
   options: [],
@@ -58,11 +59,17 @@ as served: save that to a file to verify it later, offline or against the chain.
               ["provider µUSD", String(r.providerMicros)],
               ["billable s", String(r.billableSeconds)],
             ]
-          : [
-              ["wallet", r.wallet],
-              ["paid µUSD", String(r.amountMicros)],
-              ["transfer", r.transaction],
-            ];
+          : r.kind === "refund"
+            ? [
+                ["job", r.jobId],
+                ["refunded µUSD", String(r.refundedMicros)],
+                ["cause", r.disputeId ? `${r.cause} (${r.disputeId})` : r.cause],
+              ]
+            : [
+                ["wallet", r.wallet],
+                ["paid µUSD", String(r.amountMicros)],
+                ["transfer", r.transaction],
+              ];
       return formatKeyValues([
         ["receipt", `${data.id} (${r.kind})`],
         ["status", data.status],
@@ -81,9 +88,10 @@ as served: save that to a file to verify it later, offline or against the chain.
 const verifyCommand: Command = {
   words: ["receipts", "verify"],
   summary: "check a receipt's signature, Merkle proof and on-chain anchor",
-  usage: `Usage: meridian receipts verify <attempt-id|payout-id|file> [--rpc <url>] [--signer <address>]
+  usage: `Usage: meridian receipts verify <attempt-id|payout-id|refund-id|file> [--rpc <url>] [--signer <address>]
 
-Recomputes the receipt's leaf hash from its fields, checks the ed25519 signature over it, folds
+Recomputes the receipt's leaf hash from its fields, checks the ed25519 signature over it and, on a
+charge receipt, the agent's own signature over its usage statement (by the key its node id names), folds
 its Merkle proof up to the batch root and checks the anchor's memo names that root — all offline.
 With --rpc (a Solana JSON-RPC URL) it also reads the anchoring transaction from the chain and
 checks it landed, carries that memo and was signed by the receipt's signer. --signer requires the

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type ProofStep, rootFromProof } from "./merkle.js";
-import { Receipt, receiptLeaf, verifyReceiptSignature } from "./receipt.js";
+import { type ChargeReceipt, Receipt, receiptLeaf, verifyReceiptSignature } from "./receipt.js";
+import { usageProblem } from "./usage-statement.js";
 
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "a 32-byte hash in lowercase hex");
 const Base58 = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,88}$/, "base58");
@@ -45,8 +46,8 @@ export const ReceiptIdParam = z.object({
   id: z
     .string()
     .regex(
-      /^(att|pay)_[0-9a-hjkmnp-tv-z]{26}$/,
-      "a receipt's subject: an attempt id (att_…) or a payout id (pay_…)",
+      /^(att|pay|rfd)_[0-9a-hjkmnp-tv-z]{26}$/,
+      "a receipt's subject: an attempt id (att_…), a payout id (pay_…) or a refund's (rfd_…)",
     ),
 });
 
@@ -56,7 +57,7 @@ export function anchorMemo(batchId: string, root: string, leaves: number): strin
 }
 
 export interface ReceiptCheck {
-  name: "leaf" | "signature" | "signer" | "proof" | "memo" | "chain";
+  name: "leaf" | "signature" | "signer" | "agent" | "proof" | "memo" | "chain";
   ok: boolean;
   detail: string;
 }
@@ -93,6 +94,7 @@ export async function checkReceiptOffline(
           : `signed by ${view.signer}, expected ${expectedSigner}`,
     });
   }
+  if (view.receipt.kind === "charge") checks.push(await agentCheck(view.receipt));
   if (view.proof) {
     const root = rootFromProof(leaf, view.proof.steps);
     checks.push({
@@ -116,6 +118,29 @@ export async function checkReceiptOffline(
     }
   }
   return checks;
+}
+
+/**
+ * The agent's half of a charge receipt: its usage statement signed by the node key (the key the
+ * node id is derived from), about this very attempt. The control plane's signature, checked
+ * above, covers the statement too: that is its countersignature.
+ */
+async function agentCheck(receipt: ChargeReceipt): Promise<ReceiptCheck> {
+  const usage = receipt.usage;
+  if (!usage)
+    return { name: "agent", ok: true, detail: "no agent signature (the agent sent no usage statement)" };
+  const s = usage.statement;
+  const problem =
+    s.attemptId !== receipt.attemptId || s.jobId !== receipt.jobId || s.nodeId !== receipt.nodeId
+      ? `the agent's statement is about ${s.attemptId} of ${s.jobId} on ${s.nodeId}, not this attempt`
+      : await usageProblem(usage);
+  return {
+    name: "agent",
+    ok: problem === null,
+    detail:
+      problem ??
+      `ed25519 by node ${s.nodeId}'s key ${usage.nodeKey}: ${s.gpuSeconds} GPU-seconds, ${s.amountMicros} µUSD at its price`,
+  };
 }
 
 /** POST /v1/operator/receipts/run: what the run did. */

@@ -1,7 +1,11 @@
 import * as ed from "@noble/ed25519";
 import { z } from "zod";
 import { decodeBase58, encodeBase58 } from "../base58.js";
+import { canonicalJson } from "./canonical-json.js";
 import { leafHash } from "./merkle.js";
+import { SignedUsage } from "./usage-statement.js";
+
+export { canonicalJson };
 
 /**
  * A receipt: what one settled attempt charged (and paid its provider), or what one payout sent to a
@@ -35,6 +39,11 @@ export const ChargeReceipt = z
     feeMicros: Micros,
     burnMicros: Micros,
     providerMicros: Micros,
+    /**
+     * The agent's own statement of the attempt's usage, signed with its node key (absent when the
+     * agent sent none: an agent older than usage statements, or an attempt it never ended itself).
+     */
+    usage: SignedUsage.optional(),
   })
   .strict();
 export type ChargeReceipt = z.infer<typeof ChargeReceipt>;
@@ -55,22 +64,41 @@ export const PayoutReceipt = z
   .strict();
 export type PayoutReceipt = z.infer<typeof PayoutReceipt>;
 
-export const Receipt = z.discriminatedUnion("kind", [ChargeReceipt, PayoutReceipt]);
+/** What a refund (a dispute decided for the user, a fault refund) gave back of one attempt's charge. */
+export const RefundReceipt = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal("refund"),
+    attemptId: z.string().min(1).max(64),
+    jobId: z.string().min(1).max(64),
+    accountId: z.string().min(1).max(64),
+    nodeId: z.string().min(1).max(64),
+    /** Why: the operator's decision on a dispute, or a fault the sweep blamed on the node. */
+    cause: z.string().min(1).max(32),
+    disputeId: z.string().max(64).nullable(),
+    refundedMicros: Micros,
+    fromProviderMicros: Micros,
+    fromFeesMicros: Micros,
+    fromBurnMicros: Micros,
+    unrecoveredMicros: Micros,
+    refundedAt: Ms,
+  })
+  .strict();
+export type RefundReceipt = z.infer<typeof RefundReceipt>;
+
+export const Receipt = z.discriminatedUnion("kind", [ChargeReceipt, PayoutReceipt, RefundReceipt]);
 export type Receipt = z.infer<typeof Receipt>;
 
 /** The receipt's subject: what `GET /v1/receipts/:id` is asked with. */
 export function receiptSubject(receipt: Receipt): string {
-  return receipt.kind === "charge" ? receipt.attemptId : receipt.payoutId;
+  if (receipt.kind === "charge") return receipt.attemptId;
+  if (receipt.kind === "refund") return refundSubject(receipt.attemptId);
+  return receipt.payoutId;
 }
 
-/** JSON with keys sorted at every level and no whitespace: one byte string per receipt. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+/** A refund receipt's id: its attempt's, `rfd_` for `att_` (an attempt is refunded at most once). */
+export function refundSubject(attemptId: string): string {
+  return `rfd_${attemptId.slice("att_".length)}`;
 }
 
 export function receiptBytes(receipt: Receipt): Uint8Array {

@@ -1,0 +1,95 @@
+import * as ed from "@noble/ed25519";
+import { z } from "zod";
+import { decodeBase58, encodeBase58 } from "../base58.js";
+import { nodeIdForPublicKey } from "../ids.js";
+import { canonicalJson } from "./canonical-json.js";
+
+/**
+ * What the agent says an attempt used, signed with its node key at the attempt's end: the job,
+ * attempt and node, when it started and ended on the agent's clock, the GPUs it held and their
+ * GPU-seconds, and what that comes to at the attempt's price. The region checks the signature
+ * against the node's registered key and keeps it; the charge receipt carries it, so the control
+ * plane's signature over the receipt countersigns the agent's.
+ */
+export const UsageStatement = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal("usage"),
+    jobId: z.string().min(1).max(64),
+    attemptId: z.string().min(1).max(64),
+    nodeId: z.string().min(1).max(64),
+    /** Null when the container never started (nothing ran, nothing used). */
+    startedAt: z.number().int().min(0).nullable(),
+    endedAt: z.number().int().min(0),
+    gpus: z.number().int().min(0).max(1024),
+    gpuSeconds: z.number().int().min(0),
+    pricePerGpuHourMicros: z.number().int().min(0),
+    /** GPU-seconds at the price, µUSD, rounded down. */
+    amountMicros: z.number().int().min(0),
+  })
+  .strict();
+export type UsageStatement = z.infer<typeof UsageStatement>;
+
+export const SignedUsage = z
+  .object({
+    statement: UsageStatement,
+    /** Ed25519 by the node key over the statement's signing message, base58. */
+    signature: z.string().min(64).max(96),
+    /** The node's public key, base58: its node id is derived from it, so anyone can check the pair. */
+    nodeKey: z.string().min(32).max(44),
+  })
+  .strict();
+export type SignedUsage = z.infer<typeof SignedUsage>;
+
+/** The statement's figures from what the agent saw (times in ms, price from its assignment). */
+export function usageStatement(input: {
+  jobId: string;
+  attemptId: string;
+  nodeId: string;
+  startedAt: number | null;
+  endedAt: number;
+  gpus: number;
+  pricePerGpuHourMicros: number;
+}): UsageStatement {
+  const seconds =
+    input.startedAt === null ? 0 : Math.max(0, Math.floor((input.endedAt - input.startedAt) / 1000));
+  const gpuSeconds = seconds * input.gpus;
+  return {
+    v: 1,
+    kind: "usage",
+    ...input,
+    gpuSeconds,
+    amountMicros: Math.floor((gpuSeconds * input.pricePerGpuHourMicros) / 3600),
+  };
+}
+
+function usageMessage(statement: UsageStatement): Uint8Array {
+  return new TextEncoder().encode(`meridian-usage-v1:${canonicalJson(statement)}`);
+}
+
+export async function signUsage(
+  statement: UsageStatement,
+  secretKey: Uint8Array,
+  nodeKey: string,
+): Promise<SignedUsage> {
+  const signature = encodeBase58(await ed.signAsync(usageMessage(statement), secretKey));
+  return { statement, signature, nodeKey };
+}
+
+/**
+ * Why a signed usage statement does not hold, or null when it does: the signature is the node
+ * key's over the statement, and the statement's node is the one that key names.
+ */
+export async function usageProblem(usage: SignedUsage): Promise<string | null> {
+  if ((await nodeIdForPublicKey(usage.nodeKey)) !== usage.statement.nodeId)
+    return `the key ${usage.nodeKey} is not node ${usage.statement.nodeId}'s`;
+  const sig = decodeBase58(usage.signature);
+  const key = decodeBase58(usage.nodeKey);
+  if (sig?.length !== 64 || key?.length !== 32) return "the signature or key is malformed";
+  try {
+    if (await ed.verifyAsync(sig, usageMessage(usage.statement), key)) return null;
+  } catch {
+    // A key that is not a curve point: as bad as a wrong signature.
+  }
+  return "the node key's signature does not verify";
+}
