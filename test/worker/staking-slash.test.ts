@@ -84,6 +84,8 @@ async function lieThroughChallenge(agent: TestAgent): Promise<void> {
   const challenge = await challengeOf(agent);
   const path = (step: string) => `/v1/agent/challenges/${challenge.id}/${step}`;
   expect((await agent.send(path("ready"), { challengeId: challenge.id })).status).toBe(200);
+  // The fill is done: the walk's own seed comes out; then the (made-up) walk root.
+  expect((await agent.send(path("ready"), { challengeId: challenge.id, filled: true })).status).toBe(200);
   const walked = { challengeId: challenge.id, memory: { root: "ab".repeat(32) } };
   expect((await agent.send(path("ready"), walked)).status).toBe(200);
   const commit: VerificationCommit = {
