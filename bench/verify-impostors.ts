@@ -13,6 +13,7 @@ import {
   modelledGpu,
   TOP_SERVER_CPU,
 } from "../src/shared/verification/device-model.js";
+import { A100_NVLINK, judgePool, PCIE4_X16 } from "../src/shared/verification/pooled-model.js";
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -46,6 +47,26 @@ export function impostorTable(): void {
   }
   for (const model of GPU_CATALOG) {
     console.log(row(`top server CPU: ${TOP_SERVER_CPU.name}`, judgeImpostor(TOP_SERVER_CPU, model.id)));
+  }
+  console.log(
+    "\npooled GPUs answering for one bigger part (pooled-model.ts: the working set split across the pool)\n",
+  );
+  console.log(
+    "| pool | claims | compute phase / window | walk / window | result |\n| --- | --- | --- | --- | --- |",
+  );
+  const nvlink4 = { name: "NVLink 4 (450 GB/s a direction, 80%)", gbps: 0.8 * 450 };
+  for (const [member, link, claims] of [
+    ["A100-40GB", PCIE4_X16, "A100-80GB"],
+    ["A100-40GB", A100_NVLINK, "A100-80GB"],
+    ["A100-40GB", A100_NVLINK, "H100-SXM"],
+    ["H100-SXM", nvlink4, "H200"],
+  ] as const) {
+    const pool = judgePool(member, 2, link, claims);
+    const late = Math.max(pool.compute.late, pool.memory.late);
+    const result = pool.passes ? "**passes**" : `caught: misses by ${late.toFixed(2)}×`;
+    console.log(
+      `| ${pool.pool} | ${claims} | ${s(pool.compute.ms)} / ${s(pool.compute.windowMs)} | ${s(pool.memory.ms)} / ${s(pool.memory.windowMs)} | ${result} |`,
+    );
   }
   console.log("\nhonest parts (80% of datasheet compute, 85% bandwidth), for the spare in each window\n");
   console.log(

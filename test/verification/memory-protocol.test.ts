@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { gpuModelById } from "../../src/shared/gpu-catalog.js";
 import {
   acceptAnswer,
   acceptCommit,
@@ -6,6 +7,7 @@ import {
   type ChallengeRecord,
   expireChallenge,
 } from "../../src/shared/verification/challenge-lifecycle.js";
+import { issueChallenge } from "../../src/shared/verification/challenge-release.js";
 import {
   computeProduct,
   fillOnCpu,
@@ -13,7 +15,19 @@ import {
   openWalk,
   walkOnCpu,
 } from "../../src/shared/verification/cpu-benchmark.js";
-import type { MemoryWalkSize } from "../../src/shared/verification/memory-size.js";
+import {
+  type ModelledDevice,
+  memoryPhaseMs,
+  modelledGpu,
+  reportedVramMib,
+  TOP_SERVER_CPU,
+} from "../../src/shared/verification/device-model.js";
+import {
+  fillMsAt,
+  type MemoryWalkSize,
+  memoryWalkFor,
+  walkMsAt,
+} from "../../src/shared/verification/memory-size.js";
 import { CHUNK_WORDS, walkKeys } from "../../src/shared/verification/memory-walk.js";
 import { matrixKeys } from "../../src/shared/verification/seeded-matrix.js";
 import { VerificationError } from "../../src/shared/verification/verification-error.js";
@@ -225,5 +239,54 @@ describe("the memory phase in the lifecycle", () => {
     expect(await refusal(() => acceptReady(walk.record, { challengeId: id }, ctx(T0 + 1_200)))).toBe(
       "challenge_replayed",
     );
+  });
+});
+
+/**
+ * The walk's own window on the region's clock, at production size for an A100-80GB: the modelled
+ * top server CPU fills its working set 4× faster than the A100 and reads ~13% slower. With one
+ * window for fill and walk the fast fill paid for the slow walk; with the walk timed from its own
+ * release it does not (device-model.ts gives the phase times; the lifecycle here is the real one).
+ */
+describe("the walk's own window, at production size", () => {
+  const model = gpuModelById("A100-80GB");
+  if (!model) throw new Error("no A100-80GB in the catalogue");
+  const vramMib = reportedVramMib(model);
+  const spec = memoryWalkFor(model, vramMib);
+  const issue = () =>
+    issueChallenge({
+      nodeId: NODE,
+      gpu: { uuid: "GPU-a100", model: model.id, vramMib },
+      now: T0,
+      random: seededRandom(31),
+    });
+  const at = (device: ModelledDevice) => {
+    const record = issue();
+    const id = record.challenge.id;
+    const times = memoryPhaseMs(device, spec);
+    const context = (now: number) => ({ nodeId: NODE, now, random: seededRandom(now % 97) });
+    const memory = acceptReady(record, { challengeId: id }, context(T0 + 60_000));
+    const filledAt = memory.release.releasedAt + Math.ceil(times.fillMs);
+    const walk = acceptReady(memory.record, { challengeId: id, filled: true }, context(filledAt));
+    const rootAt = walk.release.releasedAt + Math.ceil(times.walkMs);
+    const root = { challengeId: id, memory: { root: "cd".repeat(32) } };
+    return { memory, walk, rootAt, send: () => acceptReady(walk.record, root, context(rootAt)) };
+  };
+
+  it("takes an honest A100-80GB's walk with slack", () => {
+    const honest = at(modelledGpu("A100-80GB"));
+    expect(honest.send().release.phase).toBe("compute");
+    const window = honest.walk.release.expiresAt - honest.walk.release.releasedAt;
+    expect(honest.rootAt - honest.walk.release.releasedAt).toBeLessThan(0.94 * window);
+  });
+
+  it("refuses the top server CPU's walk, which the old single window (fill + walk) would have taken", async () => {
+    const cpu = at(TOP_SERVER_CPU);
+    expect(await refusal(() => cpu.send())).toBe("challenge_expired");
+    // The old window: the fill at half the A100's integer rate, the walk at 75% of its bandwidth,
+    // plus 0.8 s, all from the memory seed's release. The CPU's root came inside it.
+    const old = fillMsAt(model, spec, 0.5) + walkMsAt(model, spec, 0.75) + 800;
+    expect(cpu.rootAt - cpu.memory.release.releasedAt).toBeLessThan(old);
+    expect(cpu.rootAt - cpu.walk.release.expiresAt).toBeGreaterThan(300);
   });
 });
