@@ -92,8 +92,17 @@ export const storageUploads = sqliteTable(
     accountId: text("account_id").notNull(),
     jobId: text("job_id").notNull(),
     createdAt: integer("created_at").notNull(),
+    /**
+     * When part URLs were last issued for it (at the start, and each time the agent asked for fresh
+     * ones): the sweep aborts it only once the newest of them has expired.
+     */
+    urlsIssuedAt: integer("urls_issued_at").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.uploadId] }), index("storage_uploads_created").on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.uploadId] }),
+    index("storage_uploads_created").on(t.createdAt),
+    index("storage_uploads_issued").on(t.urlsIssuedAt),
+  ],
 );
 
 export type SecretRow = typeof secrets.$inferSelect;

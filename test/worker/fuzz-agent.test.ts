@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AttemptReport, PollRequest, RegisterRequest } from "../../src/shared/agent-protocol.js";
+import { UploadUrlsRequest } from "../../src/shared/storage/agent-storage-protocol.js";
 import {
   ChallengeReady,
   VerificationAnswer,
@@ -22,6 +23,7 @@ const ROUTES = [
   { path: "/v1/agent/challenges/:challengeId/ready", body: ChallengeReady },
   { path: "/v1/agent/challenges/:challengeId/commit", body: VerificationCommit },
   { path: "/v1/agent/challenges/:challengeId/answer", body: VerificationAnswer },
+  { path: "/v1/agent/attempts/:attemptId/storage/urls", body: UploadUrlsRequest },
 ] as const;
 
 let agent: TestAgent;

@@ -167,6 +167,28 @@ export const OutputsCompleteRequest = z
   .strict();
 export const OutputsCompleteResponse = z.object({ recorded: z.number().int() });
 
+/**
+ * POST …/storage/urls: fresh URLs for an upload still open, because the first ones expire
+ * (STORAGE_URL_TTL_SECONDS) before a long upload ends. `upload` is the signed token `outputs/begin`
+ * or `checkpoint/blobs` gave; `partNumbers` the parts still to send (none for a single-PUT output).
+ */
+export const UploadUrlsRequest = z
+  .object({
+    fencing: Fencing,
+    upload: z.string().min(1).max(8192),
+    partNumbers: z
+      .array(z.number().int().min(1).max(10_000))
+      .max(1000)
+      .refine((numbers) => new Set(numbers).size === numbers.length, "each part number once")
+      .optional(),
+  })
+  .strict();
+export const UploadUrlsResponse = z.object({
+  url: z.string().optional(),
+  parts: z.array(z.object({ partNumber: z.number().int().min(1), url: z.string() })).optional(),
+});
+export type UploadUrlsResponse = z.infer<typeof UploadUrlsResponse>;
+
 /** GET /v1/jobs/:id/outputs */
 export const OutputView = z.object({
   path: z.string(),

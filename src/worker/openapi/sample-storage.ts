@@ -71,3 +71,15 @@ export const SAMPLE_OUTPUTS_COMPLETE_REQUEST = {
   fencing: 1,
   uploads: [{ upload: "eyJqIjoiam9iXzAxIiwicCI6Im1vZGVsLmJpbiJ9.c2lnbmF0dXJl" }],
 };
+
+export const SAMPLE_UPLOAD_URLS_REQUEST = {
+  fencing: 1,
+  upload: "eyJqb2JJZCI6ImpvYl8uLi4ifQ.c2lnbmF0dXJl",
+  partNumbers: [7, 8],
+};
+export const SAMPLE_UPLOAD_URLS = {
+  parts: [
+    { partNumber: 7, url: "http://localhost:8787/v1/storage/r2/eyJvcCI6InBhcnQiLCJwYXJ0Ijo3fQ.c2lnbmF0dXJl" },
+    { partNumber: 8, url: "http://localhost:8787/v1/storage/r2/eyJvcCI6InBhcnQiLCJwYXJ0Ijo4fQ.c2lnbmF0dXJl" },
+  ],
+};

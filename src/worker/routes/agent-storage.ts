@@ -14,6 +14,8 @@ import {
   OutputsCompleteRequest,
   OutputsCompleteResponse,
   StorageGrant,
+  UploadUrlsRequest,
+  UploadUrlsResponse,
 } from "../../shared/storage/agent-storage-protocol.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
@@ -28,12 +30,15 @@ import {
   SAMPLE_OUTPUTS_BEGIN,
   SAMPLE_OUTPUTS_BEGIN_REQUEST,
   SAMPLE_OUTPUTS_COMPLETE_REQUEST,
+  SAMPLE_UPLOAD_URLS,
+  SAMPLE_UPLOAD_URLS_REQUEST,
 } from "../openapi/sample-storage.js";
 import { regionStub } from "../region-routing.js";
 import { type AttemptContext, storageGrant } from "../storage/attempt-grant.js";
 import { openCheckpointPlace } from "../storage/checkpoint-place.js";
 import { blobUploads, commitCheckpoint } from "../storage/checkpoint-store.js";
 import { beginUploads, completeUploads } from "../storage/output-uploads.js";
+import { renewUploadUrls } from "../storage/upload-renewal.js";
 
 /**
  * The signed body, parsed, and the job of the attempt it names, vouched for by the Region object:
@@ -140,6 +145,25 @@ export const agentStorageRoutes = new Hono<AppEnv>()
     async (c) => {
       const { body, attempt, origin } = await currentAttempt(c, OutputsBeginRequest);
       return c.json({ uploads: await beginUploads(c.env, origin, attempt, body.files) });
+    },
+  )
+  .post(
+    "/:attemptId/storage/urls",
+    doc({
+      id: "agentUploadUrls",
+      tag: "Agent",
+      summary: "Fresh URLs for an upload still open",
+      description:
+        "URLs expire after `STORAGE_URL_TTL_SECONDS`; an upload that outlasts them (a large file on a slow link) asks here for new ones: part URLs for the parts still to send of a multipart upload (an output's or a checkpoint blob's), or a new PUT URL for a single-PUT output. 404 `no_such_upload` once the upload was completed or aborted, 409 `upload_closed` for an output already listed.",
+      auth: "agent",
+      body: UploadUrlsRequest,
+      bodyExample: SAMPLE_UPLOAD_URLS_REQUEST,
+      response: { schema: UploadUrlsResponse, example: SAMPLE_UPLOAD_URLS },
+      errors: [403, 404, 409, 422],
+    }),
+    async (c) => {
+      const { body, attempt, origin } = await currentAttempt(c, UploadUrlsRequest);
+      return c.json(await renewUploadUrls(c.env, origin, attempt, body));
     },
   )
   .post(

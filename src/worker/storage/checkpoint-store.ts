@@ -29,7 +29,7 @@ function manifestKey(place: CheckpointPlace, seq: number): string {
 }
 
 /** What a multipart blob upload's `upload` token carries, so the commit can complete it. */
-const BlobUploadToken = z.object({
+export const BlobUploadToken = z.object({
   blob: z.literal(true),
   jobId: z.string(),
   key: z.string(),

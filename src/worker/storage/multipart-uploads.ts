@@ -28,6 +28,7 @@ export async function startMultipart(
   owner: { accountId: string; jobId: string },
 ): Promise<string> {
   const uploadId = await target.createMultipart(key);
+  const now = Date.now();
   await drizzle(env.DB)
     .insert(storageUploads)
     .values({
@@ -35,7 +36,8 @@ export async function startMultipart(
       location: target.stored(key),
       accountId: owner.accountId,
       jobId: owner.jobId,
-      createdAt: Date.now(),
+      createdAt: now,
+      urlsIssuedAt: now,
     })
     .onConflictDoNothing();
   return uploadId;
@@ -44,6 +46,14 @@ export async function startMultipart(
 /** The upload completed: nothing is left to abort. */
 export async function multipartDone(env: Env, uploadId: string): Promise<void> {
   await drizzle(env.DB).delete(storageUploads).where(eq(storageUploads.uploadId, uploadId));
+}
+
+/** Fresh part URLs were issued for an open upload: its abort waits for them to expire too. */
+export async function multipartRenewed(env: Env, uploadId: string, now: number): Promise<void> {
+  await drizzle(env.DB)
+    .update(storageUploads)
+    .set({ urlsIssuedAt: now })
+    .where(eq(storageUploads.uploadId, uploadId));
 }
 
 /**
@@ -62,8 +72,8 @@ export async function abortAbandonedUploads(
   const stale = await db
     .select()
     .from(storageUploads)
-    .where(lte(storageUploads.createdAt, cutoff))
-    .orderBy(storageUploads.createdAt)
+    .where(lte(storageUploads.urlsIssuedAt, cutoff))
+    .orderBy(storageUploads.urlsIssuedAt)
     .limit(limit)
     .all();
   let aborted = 0;

@@ -14,7 +14,7 @@ import { partSizeBytes } from "./storage-config.js";
 import { joinKey, outputPlace, targetOfStored } from "./targets.js";
 
 /** What an upload token carries: the file, where it goes, and the multipart upload if any. */
-const UploadToken = z.object({
+export const UploadToken = z.object({
   jobId: z.string(),
   attemptId: z.string(),
   path: z.string(),
@@ -25,7 +25,7 @@ const UploadToken = z.object({
   uploadId: z.string().nullable(),
   parts: z.number().int(),
 });
-type UploadToken = z.infer<typeof UploadToken>;
+export type UploadToken = z.infer<typeof UploadToken>;
 
 /** Starts the uploads of an attempt's output files: one PUT URL per small file, part URLs for big ones. */
 export async function beginUploads(
@@ -64,7 +64,7 @@ export async function beginUploads(
       if (parts === 1) {
         return {
           upload: await signToken(env, token),
-          url: await place.target.putUrl(key, file.size),
+          url: await place.target.putUrl(key, file.size, file.sha256),
           partSizeBytes: partSize,
         };
       }
