@@ -1,9 +1,18 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startWorkerTestChain } from "./test/support/worker-chain.js";
 import { startWorkerTestS3 } from "./test/support/worker-s3.js";
+
+/** wrangler.toml's regions and one more, "sa-east", split into 3 Region objects (test/worker/region-shards.test.ts). */
+function regionsWithShardedOne(): string {
+  const toml = readFileSync(path.join(import.meta.dirname, "wrangler.toml"), "utf8");
+  const listed = /^REGIONS = '(.*)'$/m.exec(toml)?.[1];
+  if (!listed) throw new Error("wrangler.toml has no REGIONS line");
+  return JSON.stringify([...JSON.parse(listed), { id: "sa-east", lat: -23.5, lon: -46.6 }]);
+}
 
 export interface WorkersSuite {
   name: string;
@@ -35,6 +44,9 @@ export function workersConfig(suite: WorkersSuite) {
             bindings: {
               TEST_MIGRATIONS: migrations,
               OPERATOR_TOKEN: "test-operator-token",
+              // Every region is one Region object, as deployed by default, but "sa-east" (REGION_SHARDS).
+              REGIONS: regionsWithShardedOne(),
+              REGION_SHARDS: JSON.stringify({ "sa-east": 3 }),
               // Test agents claim GPUs they cannot prove; verification has tests of its own, and
               // test/worker/verified/ runs with the production setting.
               REQUIRE_VERIFIED_GPUS: suite.requireVerifiedGpus,

@@ -19,6 +19,7 @@ import { admitSession } from "./poll-session.js";
 import { answering, authenticate, type RegionContext } from "./region-context.js";
 import type { RegionLogs } from "./region-logs.js";
 import type { AgentCaller, AttemptRecord, JobRecord } from "./region-records.js";
+import { assertNodeHere } from "./region-shard.js";
 
 /** The job behind an attempt, for the Worker's storage routes. */
 export interface AttemptOf {
@@ -47,8 +48,10 @@ export class AgentCalls {
     const region = this.region();
     const { state, standing } = region;
     const now = Date.now();
-    region.nonces.check(caller.nonce, caller.timestamp, now);
     const id = await nodeIdForPublicKey(caller.publicKey);
+    // A node registers only at its own shard (its id's hash), before anything here changes.
+    assertNodeHere(region.shard, id);
+    region.nonces.check(caller.nonce, caller.timestamp, now);
     admitSession(state.presence, id, request.session, now);
     const registeredAt = state.nodes.get(id)?.registeredAt ?? now;
     const node = {

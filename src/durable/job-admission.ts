@@ -33,6 +33,8 @@ export interface AdmissionRequest {
   region: string;
   /** The caller's `Idempotency-Key`, already checked to be printable and short. */
   idempotencyKey: string | undefined;
+  /** A new job's id (a sharded region's shard draws one that hashes to itself); else `newId`. */
+  newJobId?: (now: number) => string;
 }
 
 function defaultCap(env: Env): number {
@@ -105,7 +107,7 @@ export async function admitJob(
     spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus + (terms.cpuHourMicros ?? 0),
     at: now,
   });
-  const jobId = newId("job", now);
+  const jobId = request.newJobId ? request.newJobId(now) : newId("job", now);
   const statements: LedgerStatement[] = [
     ...admittedJobStatements(db, { id: jobId, accountId, region, spec: admitted, at: now }),
     ...limitStatements,

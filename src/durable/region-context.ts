@@ -4,6 +4,7 @@ import type { RegionStanding } from "./node-standing.js";
 import type { NonceGuard } from "./nonce-guard.js";
 import type { PollWaiters } from "./poll-waiters.js";
 import type { AgentCaller, NodeRecord } from "./region-records.js";
+import { assertNodeHere, type ShardPlace } from "./region-shard.js";
 import type { RegionState } from "./region-state.js";
 
 /**
@@ -17,6 +18,8 @@ export interface RegionContext {
   readonly waiters: PollWaiters;
   readonly nonces: NonceGuard;
   readonly timing: Timing;
+  /** Which shard of its region this object is: it answers only its own nodes. */
+  readonly shard: ShardPlace;
   /** Writes what the steps so far staged, wakes the polls they concern, then sends D1 its records. */
   save(): Promise<void>;
 }
@@ -24,8 +27,10 @@ export interface RegionContext {
 /**
  * The registered node a signed agent request comes from: its nonce must be fresh (the nonce
  * guard) and its key the one the node registered with; else a 401 that tells the agent to register.
+ * A node of another shard is refused (409 `wrong_shard`) before its nonce is spent here.
  */
 export function authenticate(region: RegionContext, caller: AgentCaller, now: number): NodeRecord {
+  if (caller.nodeId) assertNodeHere(region.shard, caller.nodeId);
   region.nonces.check(caller.nonce, caller.timestamp, now);
   const node = caller.nodeId ? region.state.nodes.get(caller.nodeId) : undefined;
   if (!node || node.publicKey !== caller.publicKey) {

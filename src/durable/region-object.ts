@@ -38,6 +38,7 @@ import { composeRegion } from "./region-compose.js";
 import type { RegionContext } from "./region-context.js";
 import { RegionLogs } from "./region-logs.js";
 import type { AgentCaller, SubmitOutcome, SubmitRequest } from "./region-records.js";
+import { type ShardPlace, shardPlaceOf } from "./region-shard.js";
 import { readStoredRegion } from "./region-snapshot.js";
 import { RegionSockets } from "./region-sockets.js";
 import type { RegionState } from "./region-state.js";
@@ -47,6 +48,7 @@ import { RegionWriter } from "./region-writer.js";
 import { type ReputationView, reputationPolicyOf } from "./reputation/index.js";
 import { asResult, type RpcResult } from "./rpc-result.js";
 import { budgetRunLimit } from "./run-limits.js";
+import { type ShardSummary, summarise } from "./scheduler/index.js";
 import { StandingCalls } from "./standing-calls.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
 
@@ -54,6 +56,7 @@ import { STORAGE_KEYS } from "./storage-keys.js";
 interface Loaded {
   state: RegionState;
   standing: RegionStanding;
+  shard: ShardPlace;
 }
 
 /**
@@ -117,7 +120,9 @@ export class RegionObject extends DurableObject<Env> {
       runLimit: budgetRunLimit,
       fees: ledgerConfig(this.env),
     };
-    this.loaded = { state: composeRegion(name, choices, stored), standing };
+    // `<region>` or, in a sharded region, `<region>#<k>`: the state is the region's, the shard its slice.
+    const shard = shardPlaceOf(this.env, name);
+    this.loaded = { state: composeRegion(shard.region, choices, stored), standing, shard };
     await this.writer.load();
   }
 
@@ -137,9 +142,9 @@ export class RegionObject extends DurableObject<Env> {
 
   /** What the call modules work on (read when a call runs, after load). */
   private get context(): RegionContext {
-    const { state, standing } = this.parts;
+    const { state, standing, shard } = this.parts;
     const { waiters, nonces, timing } = this;
-    return { state, standing, waiters, nonces, timing, save: () => this.save() };
+    return { state, standing, waiters, nonces, timing, shard, save: () => this.save() };
   }
 
   // ---- agent-facing methods (agent-calls.ts, challenge-calls.ts, region-sockets.ts) -----------
@@ -276,7 +281,13 @@ export class RegionObject extends DurableObject<Env> {
   async submit(request: SubmitRequest): Promise<RpcResult<SubmitOutcome>> {
     return asResult(() =>
       submitJob(
-        { env: this.env, state: this.state, rentable: () => this.rentable(), save: () => this.save() },
+        {
+          env: this.env,
+          state: this.state,
+          shard: this.parts.shard,
+          rentable: () => this.rentable(),
+          save: () => this.save(),
+        },
         request,
       ),
     );
@@ -327,6 +338,11 @@ export class RegionObject extends DurableObject<Env> {
 
   async nodeCount(): Promise<RpcResult<number>> {
     return asResult(async () => this.state.nodes.size);
+  }
+
+  /** What this shard publishes to its region's coordinator: free capacity per GPU model, node count. */
+  async shardSummary(): Promise<RpcResult<ShardSummary>> {
+    return asResult(async () => summarise(this.parts.shard.index, this.state.scheduler.inventory));
   }
 
   // ---- timed work ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { MeridianError } from "../shared/errors.js";
 import { type Admitted, admitJob } from "./job-admission.js";
 import { admittedRow } from "./job-rows.js";
 import type { JobRecord, SubmitOutcome, SubmitRequest } from "./region-records.js";
+import { jobIsHere, newJobIdHere, type ShardPlace, wrongShardForJob } from "./region-shard.js";
 import type { RegionState } from "./region-state.js";
 import { explainJob } from "./region-views.js";
 
@@ -59,6 +60,8 @@ export function submitOutcome(
 export interface SubmitParts {
   env: Env;
   state: RegionState;
+  /** Which shard of its region this object is (one of one where the region is not sharded). */
+  shard: ShardPlace;
   /** The offers users may rent now (for a GPU job's price cap). */
   rentable: () => NodeView[];
   save: () => Promise<void>;
@@ -67,20 +70,33 @@ export interface SubmitParts {
 /**
  * A user's job, in one call: admitted (its row, first event and hold in D1 — the `jobs` table's
  * only writer is the Region object), queued, placed if it fits now; the answer says where it went
- * or why it waits. A gang larger than the region could never start here, so it is refused.
+ * or why it waits. A gang larger than the region (its shard: a gang stays within one) could never
+ * start here, so it is refused. In a sharded region a new job's id hashes to the shard that holds
+ * it; a replayed request that reached another shard than its job's is refused with 409
+ * `wrong_shard` naming the job's, and nothing is queued here.
  */
 export async function submitJob(parts: SubmitParts, request: SubmitRequest): Promise<SubmitOutcome> {
-  const { state } = parts;
+  const { state, shard } = parts;
   const gang = request.spec.nodes ?? 1;
   if (gang > 1 && gang > state.nodes.size) {
+    const where =
+      shard.count === 1
+        ? `region ${state.region}`
+        : `the largest shard of region ${state.region} (a gang is kept within one of its ${shard.count} shards)`;
     throw new MeridianError(
       422,
       "infeasible_job",
-      `a gang of ${gang} nodes is larger than region ${state.region} (it has ${state.nodes.size} node(s))`,
+      `a gang of ${gang} nodes is larger than ${where} (it has ${state.nodes.size} node(s))`,
       { constraint: "nodes", regionNodes: state.nodes.size },
     );
   }
-  const admitted = await admitJob(parts.env, { ...request, region: state.region }, parts.rentable);
+  const newJobId = shard.count === 1 ? undefined : (now: number) => newJobIdHere(shard, now);
+  const admitted = await admitJob(
+    parts.env,
+    { ...request, region: state.region, ...(newJobId ? { newJobId } : {}) },
+    parts.rentable,
+  );
+  if (!jobIsHere(shard, admitted.jobId)) throw wrongShardForJob(shard, admitted.jobId);
   const queueable = state.jobs.has(admitted.jobId)
     ? undefined
     : await queueableJob(parts.env.DB, request.accountId, admitted);

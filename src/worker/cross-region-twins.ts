@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { unwrap } from "../durable/rpc-result.js";
 import { verificationOptional } from "./deployment-guard.js";
-import { regionStub } from "./region-routing.js";
+import { nodeStub } from "./region-routing.js";
 
 interface Elsewhere {
   nodeId: string;
@@ -47,14 +47,14 @@ export async function flagCrossRegionTwins(
   let flagged = 0;
   for (const twin of await nodesElsewhereWith(env.DB, node.nodeId, node.region, uuids)) {
     const there = unwrap(
-      await regionStub(env, twin.region).foreignTwin(twin.nodeId, twin.uuid, {
+      await nodeStub(env, twin.region, twin.nodeId).foreignTwin(twin.nodeId, twin.uuid, {
         nodeId: node.nodeId,
         region: node.region,
       }),
     );
     if (!there.known) continue;
     unwrap(
-      await regionStub(env, node.region).foreignTwin(node.nodeId, twin.uuid, {
+      await nodeStub(env, node.region, node.nodeId).foreignTwin(node.nodeId, twin.uuid, {
         nodeId: twin.nodeId,
         region: twin.region,
       }),

@@ -2,7 +2,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { unwrap } from "../durable/rpc-result.js";
 import { type SweptRefund, sweepFaultRefunds } from "../ledger/refund-sweep.js";
 import { regionOfNode } from "./node-records.js";
-import { regionStub } from "./region-routing.js";
+import { nodeStub } from "./region-routing.js";
 
 /**
  * The cron's refund pass: charges of early failures that the same spec's success on another node
@@ -16,7 +16,7 @@ export async function refundNodeFaults(env: Env, now = Date.now()): Promise<Swep
   for (const [nodeId, count] of perNode) {
     try {
       const region = await regionOfNode(env.DB, nodeId);
-      unwrap(await regionStub(env, region).faultFound(nodeId, count));
+      unwrap(await nodeStub(env, region, nodeId).faultFound(nodeId, count));
     } catch (error) {
       console.error(JSON.stringify({ msg: "fault not recorded against node", nodeId, error: String(error) }));
     }

@@ -3,7 +3,7 @@ import { stakedBaseOf } from "../chain/staking/stake-book.js";
 import { type StakeTier, tierFor } from "../chain/staking/stake-config.js";
 import { unwrap } from "../durable/rpc-result.js";
 import { regionOfNode } from "./node-records.js";
-import { regionStub } from "./region-routing.js";
+import { nodeStub } from "./region-routing.js";
 
 /**
  * Tells the node's region the tier its stake earns now, after a deposit, an unstake or a slash,
@@ -15,7 +15,7 @@ export async function pushStakeTier(env: Env, nodeId: string): Promise<StakeTier
   const tier = tierFor(BigInt(await stakedBaseOf(drizzle(env.DB), nodeId)));
   try {
     const region = await regionOfNode(env.DB, nodeId);
-    const { known } = unwrap(await regionStub(env, region).restake(nodeId, tier));
+    const { known } = unwrap(await nodeStub(env, region, nodeId).restake(nodeId, tier));
     if (!known) throw new Error("the region does not know the node");
     return tier;
   } catch (error) {

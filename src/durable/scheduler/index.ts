@@ -54,7 +54,15 @@ export {
   type ScoreTerm,
   type WeightedTerm,
 } from "./score-terms/index.js";
-export { assertOwnShard, parseShardKey, shardName, shardOf } from "./shards/shard-key.js";
+export {
+  assertOwnShard,
+  parseShardKey,
+  shardName,
+  shardObjectName,
+  shardOf,
+  shardOfObjectName,
+} from "./shards/shard-key.js";
+export { fallbackShard, shardOrder } from "./shards/shard-order.js";
 export { roomFor, type ShardSummary, summarise } from "./shards/shard-summary.js";
 export { type ShardedOptions, type ShardedPlacement, ShardedScheduler } from "./shards/sharded-scheduler.js";
 export { versionKey, versionText } from "./version.js";

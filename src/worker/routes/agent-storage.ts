@@ -33,7 +33,7 @@ import {
   SAMPLE_UPLOAD_URLS,
   SAMPLE_UPLOAD_URLS_REQUEST,
 } from "../openapi/sample-storage.js";
-import { regionStub } from "../region-routing.js";
+import { agentStub, jobStub } from "../region-routing.js";
 import { type AttemptContext, storageGrant } from "../storage/attempt-grant.js";
 import { openCheckpointPlace } from "../storage/checkpoint-place.js";
 import { blobUploads, commitCheckpoint } from "../storage/checkpoint-store.js";
@@ -54,7 +54,9 @@ async function currentAttempt<S extends z.ZodType<{ fencing: number }>>(
   }
   const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
   const body = parseOrThrow(schema, parseJsonText(agent.body), "storage request");
-  const job = unwrap(await regionStub(c.env, agent.region).attemptOf(agent, attemptId, body.fencing));
+  const job = unwrap(
+    await (await agentStub(c.env, agent.region, agent.publicKey)).attemptOf(agent, attemptId, body.fencing),
+  );
   return {
     body,
     attempt: { jobId: job.jobId, accountId: job.accountId, attemptId, spec: job.spec },
@@ -126,7 +128,11 @@ export const agentStorageRoutes = new Hono<AppEnv>()
       // The region keeps the size: a pause bills what it keeps stored.
       const region = c.get("agent").region;
       if (region)
-        await regionStub(c.env, region).checkpointStored(attempt.jobId, committed.seq, committed.bytes);
+        await jobStub(c.env, region, attempt.jobId).checkpointStored(
+          attempt.jobId,
+          committed.seq,
+          committed.bytes,
+        );
       return c.json(committed);
     },
   )

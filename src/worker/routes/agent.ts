@@ -33,7 +33,7 @@ import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, parseOrThrow } from "../json-body.js";
 import { locationFact } from "../node-location-fact.js";
 import { doc } from "../openapi/route-doc.js";
-import { chooseRegion, regionStub } from "../region-routing.js";
+import { agentStub, chooseRegion, SHARD_HEADER } from "../region-routing.js";
 import { accountOfAuthorization } from "../require-account.js";
 import { storedLogOffsets } from "../storage/log-store.js";
 import { agentStorageRoutes } from "./agent-storage.js";
@@ -42,6 +42,11 @@ function registeredRegion(region: string): string {
   if (!region)
     throw new MeridianError(400, "missing_region", "send the x-meridian-region header given at registration");
   return region;
+}
+
+/** The agent's node's shard of `region` (region-routing.ts: its key's node id, `x-meridian-shard`). */
+function ownShard(c: Context<AppEnv>, region: string): Promise<DurableObjectStub<RegionObject>> {
+  return agentStub(c.env, region, c.get("agent").publicKey, c.req.header(SHARD_HEADER));
 }
 
 /**
@@ -76,7 +81,7 @@ async function challengeStep<T>(
 ): Promise<Response> {
   const agent = c.get("agent");
   const challengeId = parseOrThrow(ChallengeId, c.req.param("challengeId"), "challenge id");
-  const region = regionStub(c.env, registeredRegion(agent.region));
+  const region = await ownShard(c, registeredRegion(agent.region));
   return c.json(unwrap(await step(region, agent, challengeId, parseJsonText(agent.body))) as object);
 }
 
@@ -112,7 +117,7 @@ export const agentRoutes = new Hono<AppEnv>()
       const owner =
         authorization === undefined ? undefined : await accountOfAuthorization(c.env.DB, authorization);
       const location = locationFact(body.location, c.req.raw);
-      const registered = unwrap(await regionStub(c.env, region).register(agent, body, location));
+      const registered = unwrap(await (await ownShard(c, region)).register(agent, body, location));
       // One GPU answering for nodes in several regions: each region alone cannot see it.
       await flagCrossRegionTwins(c.env, registered, uuids);
       if (owner !== undefined) {
@@ -136,7 +141,7 @@ export const agentRoutes = new Hono<AppEnv>()
     async (c) => {
       const agent = c.get("agent");
       const body = parseOrThrow(PollRequest, parseJsonText(agent.body), "poll");
-      const region = regionStub(c.env, registeredRegion(agent.region));
+      const region = await ownShard(c, registeredRegion(agent.region));
       // A held poll whose connection closes before its answer is the first sign of a dead agent:
       // the region hears of it at once (request.signal, flag enable_request_signal), not at a lease.
       const signal = c.req.raw.signal;
@@ -169,7 +174,7 @@ export const agentRoutes = new Hono<AppEnv>()
       if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
         throw new MeridianError(400, "upgrade_required", "open /v1/agent/presence as a WebSocket");
       const agent = c.get("agent");
-      const region = regionStub(c.env, registeredRegion(agent.region));
+      const region = await ownShard(c, registeredRegion(agent.region));
       // The session is part of the signed URL; one live agent per node (agent-protocol.ts).
       const session = c.req.query("session");
       const caller = {
@@ -199,7 +204,8 @@ export const agentRoutes = new Hono<AppEnv>()
     async (c) => {
       const agent = c.get("agent");
       const body = parseOrThrow(ReclaimRequest, parseJsonText(agent.body), "reclaim");
-      const answer = unwrap(await regionStub(c.env, registeredRegion(agent.region)).reclaim(agent, body));
+      const shard = await ownShard(c, registeredRegion(agent.region));
+      const answer = unwrap(await shard.reclaim(agent, body));
       const keep = await Promise.all(
         answer.keep.map(async (kept) => ({
           ...kept,
@@ -260,7 +266,7 @@ export const agentRoutes = new Hono<AppEnv>()
       const attemptId = parseOrThrow(AttemptId, c.req.param("attemptId"), "attempt id");
       const body = parseOrThrow(AttemptReport, parseJsonText(agent.body), "report");
       return c.json(
-        unwrap(await regionStub(c.env, registeredRegion(agent.region)).report(agent, attemptId, body)),
+        unwrap(await (await ownShard(c, registeredRegion(agent.region))).report(agent, attemptId, body)),
       );
     },
   )

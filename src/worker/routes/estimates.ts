@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { unwrap } from "../../durable/rpc-result.js";
 import { estimateCost } from "../../ledger/estimate.js";
 import type { NodeView } from "../../shared/api.js";
 import { JobSpec } from "../../shared/job-spec.js";
@@ -8,7 +7,8 @@ import type { AppEnv } from "../hono-env.js";
 import { jsonBody } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_GPU_SPEC } from "../openapi/sample-bodies.js";
-import { regionStub, regionsOf, requireKnownRegion } from "../region-routing.js";
+import { regionNodes } from "../region-coordinator.js";
+import { regionsOf, requireKnownRegion } from "../region-routing.js";
 
 /** POST /v1/estimates with a job spec: the expected cost range from the offers live now. */
 export const estimateRoutes = new Hono<AppEnv>().post(
@@ -31,7 +31,7 @@ export const estimateRoutes = new Hono<AppEnv>().post(
     const offers = await Promise.all(
       regions.map(async (region): Promise<NodeView[]> => {
         try {
-          return unwrap(await regionStub(c.env, region).listNodes());
+          return regionNodes(c.env, region);
         } catch (error) {
           // An estimate from the regions that answered beats none; the gap is logged.
           console.error(JSON.stringify({ msg: "region did not list offers", region, error: String(error) }));

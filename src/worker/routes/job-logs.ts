@@ -7,7 +7,7 @@ import type { AppEnv } from "../hono-env.js";
 import { ownJob } from "../job-records.js";
 import { queryOf } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
-import { regionStub } from "../region-routing.js";
+import { jobStub } from "../region-routing.js";
 import { logRetentionMs, logsExpired, storedChunks } from "../storage/log-store.js";
 
 /** A followed stream ends after this long; the client reconnects (the CLI does) to keep following. */
@@ -86,7 +86,7 @@ export const jobLogRoutes = new Hono<AppEnv>().get(
     // never in neither; its seq says when it was already sent.
     const live =
       follow && !isTerminal(row.status as JobStatus)
-        ? await regionStub(c.env, row.region).followLogs(row.id)
+        ? await jobStub(c.env, row.region, row.id).followLogs(row.id)
         : undefined;
     const env = c.env;
     const encoder = new TextEncoder();

@@ -12,7 +12,7 @@ import { jobView } from "../job-view.js";
 import { parseJsonText, parseOrThrow, readText } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_JOB_VIEW } from "../openapi/sample-bodies.js";
-import { regionStub } from "../region-routing.js";
+import { jobStub } from "../region-routing.js";
 
 async function viewOf(c: Context<AppEnv>, jobId: string) {
   const cost: JobCost = (await jobCosts(drizzle(c.env.DB), [jobId])).get(jobId) ?? {
@@ -60,7 +60,7 @@ export const jobPauseRoutes = new Hono<AppEnv>()
         throw new MeridianError(409, "job_finished", `the job has already ended (${row.status})`);
       }
       unwrap(
-        await regionStub(c.env, row.region).pause(row.id, {
+        await jobStub(c.env, row.region, row.id).pause(row.id, {
           expiresAt: Date.now() + keep * 1000,
           storageMicrosPerGbMonth: policy.storageMicrosPerGbMonth,
         }),
@@ -82,7 +82,7 @@ export const jobPauseRoutes = new Hono<AppEnv>()
     async (c) => {
       const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id"));
       // The region decides (its record is ahead of the row while D1 catches up).
-      unwrap(await regionStub(c.env, row.region).resume(row.id));
+      unwrap(await jobStub(c.env, row.region, row.id).resume(row.id));
       return c.json(await viewOf(c, row.id));
     },
   );

@@ -17,7 +17,8 @@ import { jobView } from "../job-view.js";
 import { jsonBody, queryOf } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_JOB_SPEC, SAMPLE_JOB_VIEW } from "../openapi/sample-bodies.js";
-import { chooseRegion, regionStub } from "../region-routing.js";
+import { regionExplanations, submitToRegion } from "../region-coordinator.js";
+import { chooseRegion, jobStub } from "../region-routing.js";
 import { requireSecrets } from "../storage/secret-store.js";
 import { checkStorageEndpoints } from "../storage/targets.js";
 import { jobCheckpointRoutes } from "./job-checkpoints.js";
@@ -26,7 +27,7 @@ import { jobLogRoutes } from "./job-logs.js";
 import { jobOutputRoutes } from "./job-outputs.js";
 import { jobPauseRoutes } from "./job-pause.js";
 
-/** Why each queued job among these rows waits, one call per region. */
+/** Why each queued job among these rows waits, one call per region (per shard that holds them). */
 async function explanations(
   env: Env,
   rows: { id: string; region: string; status: string }[],
@@ -37,7 +38,7 @@ async function explanations(
     byRegion.set(row.region, [...(byRegion.get(row.region) ?? []), row.id]);
   }
   const answers = await Promise.all(
-    [...byRegion].map(async ([region, ids]) => unwrap(await regionStub(env, region).explanations(ids))),
+    [...byRegion].map(([region, ids]) => regionExplanations(env, region, ids)),
   );
   return Object.assign({}, ...answers);
 }
@@ -86,7 +87,7 @@ export const jobRoutes = new Hono<AppEnv>()
       // One call: the region admits the job (row, hold), queues it and places it if it fits.
       let submitted: SubmitOutcome;
       try {
-        submitted = unwrap(await regionStub(c.env, region).submit({ accountId, spec, idempotencyKey }));
+        submitted = await submitToRegion(c.env, region, { accountId, spec, idempotencyKey });
       } catch (error) {
         if (error instanceof MeridianError) throw error;
         console.error(JSON.stringify({ msg: "region did not take the job", region, error: String(error) }));
@@ -213,7 +214,7 @@ export const jobRoutes = new Hono<AppEnv>()
       if (isTerminal(row.status as JobStatus)) {
         throw new MeridianError(409, "job_finished", `the job has already ended (${row.status})`);
       }
-      unwrap(await regionStub(c.env, row.region).cancel(row.id));
+      unwrap(await jobStub(c.env, row.region, row.id).cancel(row.id));
       return c.json(jobView(await ownJob(c.env.DB, accountId, row.id), await costOf(c.env, row.id)));
     },
   )

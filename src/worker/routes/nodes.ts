@@ -7,7 +7,8 @@ import type { AppEnv } from "../hono-env.js";
 import { regionOfNode } from "../node-records.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_NODE_VIEW } from "../openapi/sample-bodies.js";
-import { regionStub, regionsOf } from "../region-routing.js";
+import { regionNodes } from "../region-coordinator.js";
+import { nodeStub, regionsOf } from "../region-routing.js";
 
 /** GET /v1/nodes: the live inventory of every region, without the providers' private details. */
 export const nodeRoutes = new Hono<AppEnv>()
@@ -22,9 +23,7 @@ export const nodeRoutes = new Hono<AppEnv>()
       response: { schema: NodeList, example: { nodes: [SAMPLE_NODE_VIEW] } },
     }),
     async (c) => {
-      const perRegion = await Promise.all(
-        regionsOf(c.env).map(async (region) => unwrap(await regionStub(c.env, region.id).listNodes())),
-      );
+      const perRegion = await Promise.all(regionsOf(c.env).map((region) => regionNodes(c.env, region.id)));
       return c.json({ nodes: perRegion.flat() } satisfies z.input<typeof NodeList>);
     },
   )
@@ -41,7 +40,7 @@ export const nodeRoutes = new Hono<AppEnv>()
     async (c) => {
       const nodeId = c.req.param("id");
       const region = await regionOfNode(c.env.DB, nodeId);
-      const { series, health } = unwrap(await regionStub(c.env, region).nodeMetrics(nodeId));
+      const { series, health } = unwrap(await nodeStub(c.env, region, nodeId).nodeMetrics(nodeId));
       const body: NodeMetricsView = {
         nodeId,
         health: { hot: health.hot, gpuErrors: health.gpuErrors, notices: health.notices },

@@ -5,7 +5,7 @@ import type { AppEnv } from "../hono-env.js";
 import { regionOfNode } from "../node-records.js";
 import { doc } from "../openapi/route-doc.js";
 import { requireOperator } from "../operator-auth.js";
-import { regionStub } from "../region-routing.js";
+import { nodeStub } from "../region-routing.js";
 
 /** Operator actions: lift a node's quarantine or expulsion (POST /v1/operator/nodes/:id/lift). */
 export const operatorRoutes = new Hono<AppEnv>().post(
@@ -21,7 +21,7 @@ export const operatorRoutes = new Hono<AppEnv>().post(
   async (c) => {
     const nodeId = c.req.param("id");
     const region = await regionOfNode(c.env.DB, nodeId);
-    const view = unwrap(await regionStub(c.env, region).lift(nodeId));
+    const view = unwrap(await nodeStub(c.env, region, nodeId).lift(nodeId));
     const body: ReputationView = {
       ...view,
       until: view.until === undefined ? null : new Date(view.until).toISOString(),

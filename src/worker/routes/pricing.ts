@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { unwrap } from "../../durable/rpc-result.js";
 import type { NodeView } from "../../shared/api.js";
 import { CpuPriceTableView, cpuPriceTable } from "../../shared/cpu-pricing.js";
 import { formatUsd, parseUsd } from "../../shared/money.js";
@@ -7,7 +6,8 @@ import { PriceSuggestionView, PriceSuggestQuery, suggestPrice } from "../../shar
 import type { AppEnv } from "../hono-env.js";
 import { queryOf } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
-import { regionStub, requireKnownRegion } from "../region-routing.js";
+import { regionNodes } from "../region-coordinator.js";
+import { requireKnownRegion } from "../region-routing.js";
 import { requireAccount } from "../require-account.js";
 
 /** The region's market for one model: the online offers' prices and how busy those GPUs are. */
@@ -48,7 +48,7 @@ export const pricingRoutes = new Hono<AppEnv>()
       const query = queryOf(c, PriceSuggestQuery);
       const region = requireKnownRegion(c.env, query.region);
       const model = query.gpu;
-      const market = marketOf(unwrap(await regionStub(c.env, region).listNodes()), model.id);
+      const market = marketOf(await regionNodes(c.env, region), model.id);
       const suggestion = suggestPrice({
         model,
         verifiedTflops: query.verifiedTflops,

@@ -10,7 +10,8 @@ import { ProviderNodeView, ReputationView } from "../../shared/provider-api.js";
 import type { AppEnv } from "../hono-env.js";
 import { regionOfOwnNode } from "../node-records.js";
 import { doc } from "../openapi/route-doc.js";
-import { regionStub } from "../region-routing.js";
+import { regionNodes } from "../region-coordinator.js";
+import { nodeStub } from "../region-routing.js";
 
 /**
  * A provider's view of its own nodes: verification, reputation with its components, health and
@@ -35,9 +36,7 @@ export const providerNodeRoutes = new Hono<AppEnv>()
         .all();
       const regions = [...new Set(owned.map((row) => row.region))];
       const ids = new Set(owned.map((row) => row.nodeId));
-      const listed = await Promise.all(
-        regions.map(async (region) => unwrap(await regionStub(c.env, region).listNodes())),
-      );
+      const listed = await Promise.all(regions.map((region) => regionNodes(c.env, region)));
       return c.json({ nodes: listed.flat().filter((node) => ids.has(node.id)) } satisfies z.input<
         typeof NodeList
       >);
@@ -56,7 +55,7 @@ export const providerNodeRoutes = new Hono<AppEnv>()
     async (c) => {
       const nodeId = c.req.param("id");
       const region = await regionOfOwnNode(c.env.DB, c.get("accountId"), nodeId);
-      const view = unwrap(await regionStub(c.env, region).providerNode(nodeId));
+      const view = unwrap(await nodeStub(c.env, region, nodeId).providerNode(nodeId));
       const body: ProviderNodeView = {
         ...view,
         status: view.node.status,
@@ -79,7 +78,7 @@ export const providerNodeRoutes = new Hono<AppEnv>()
     async (c) => {
       const nodeId = c.req.param("id");
       const region = await regionOfOwnNode(c.env.DB, c.get("accountId"), nodeId);
-      const { reputation } = unwrap(await regionStub(c.env, region).providerNode(nodeId));
+      const { reputation } = unwrap(await nodeStub(c.env, region, nodeId).providerNode(nodeId));
       const body: ReputationView = {
         ...reputation,
         until: reputation.until === undefined ? null : new Date(reputation.until).toISOString(),

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { unwrap } from "../../durable/rpc-result.js";
 import { QuoteView } from "../../shared/api.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { requireReachable } from "../feasibility.js";
@@ -7,7 +6,8 @@ import type { AppEnv } from "../hono-env.js";
 import { jsonBody } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_EXPLANATION, SAMPLE_IDS, SAMPLE_JOB_SPEC } from "../openapi/sample-bodies.js";
-import { chooseRegion, regionStub } from "../region-routing.js";
+import { regionQuote } from "../region-coordinator.js";
+import { chooseRegion } from "../region-routing.js";
 
 /**
  * POST /v1/quotes: what a spec would get if submitted now — whether it places, on which nodes, the
@@ -47,6 +47,6 @@ export const quoteRoutes = new Hono<AppEnv>().post(
     const spec = await jsonBody(c, JobSpec);
     requireReachable(c.env, spec);
     const region = chooseRegion(c, spec.region);
-    return c.json(unwrap(await regionStub(c.env, region).quote(spec)));
+    return c.json(await regionQuote(c.env, region, spec));
   },
 );

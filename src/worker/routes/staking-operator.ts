@@ -13,7 +13,7 @@ import type { AppEnv } from "../hono-env.js";
 import { regionOfNode } from "../node-records.js";
 import { doc } from "../openapi/route-doc.js";
 import { requireOperator } from "../operator-auth.js";
-import { regionStub } from "../region-routing.js";
+import { nodeStub } from "../region-routing.js";
 import { pushStakeTier } from "../stake-tier.js";
 import { payoutsStub } from "./operator-payouts.js";
 
@@ -31,7 +31,7 @@ const runView = (record: StakeRunRecord) => ({ ...record, at: new Date(record.at
 /** The node's verification as its region holds it; null for a node without one (a CPU node). */
 async function verificationOf(env: Env, nodeId: string): Promise<VerificationRecord | null> {
   const region = await regionOfNode(env.DB, nodeId);
-  return unwrap(await regionStub(env, region).providerNode(nodeId)).verification;
+  return unwrap(await nodeStub(env, region, nodeId).providerNode(nodeId)).verification;
 }
 
 /**

@@ -13,8 +13,23 @@ export function shardOf(nodeId: string, shards: number): number {
   return hash % shards;
 }
 
-/** A shard's name, as its Durable Object is addressed: `<region>#<index>`. */
+/** A shard's key, as the API names it: `<region>#<index>`. */
 export const shardName = (region: string, index: number): string => `${region}#${index}`;
+
+/**
+ * The name a shard's Durable Object is addressed by: shard 0 keeps the region's own name, so a
+ * region of one shard is the very object it was before regions were sharded (same storage).
+ */
+export const shardObjectName = (region: string, index: number): string =>
+  index === 0 ? region : shardName(region, index);
+
+/** The region and shard index an object's name says (the inverse of `shardObjectName`). */
+export function shardOfObjectName(name: string): { region: string; index: number } {
+  const at = name.lastIndexOf("#");
+  if (at < 0) return { region: name, index: 0 };
+  const index = Number(name.slice(at + 1));
+  return { region: name.slice(0, at), index: Number.isInteger(index) && index > 0 ? index : 0 };
+}
 
 /**
  * The shard index a key names, refusing (404 `unknown_shard`) a key that names no shard of the
@@ -38,6 +53,8 @@ export function parseShardKey(key: string, region: string, shards: number): numb
 export function assertOwnShard(nodeId: string, index: number, shards: number): void {
   const own = shardOf(nodeId, shards);
   if (own !== index) {
-    throw new MeridianError(409, "wrong_shard", `node ${nodeId} belongs to shard ${own}, not ${index}`);
+    throw new MeridianError(409, "wrong_shard", `node ${nodeId} belongs to shard ${own}, not ${index}`, {
+      shard: own,
+    });
   }
 }

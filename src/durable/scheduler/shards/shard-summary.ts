@@ -10,10 +10,17 @@ export interface ShardSummary {
   shard: number;
   models: Map<string, { freeMilli: number; nodesByWholeFree: number[] }>;
   cpuOnlyNodes: number;
+  /** Every node the shard holds, schedulable or not: a gang larger than this can never start there. */
+  nodes: number;
 }
 
 export function summarise(shard: number, inventory: Inventory): ShardSummary {
-  return { shard, models: inventory.freeSummary(), cpuOnlyNodes: inventory.cpuOnlyNodes };
+  return {
+    shard,
+    models: inventory.freeSummary(),
+    cpuOnlyNodes: inventory.cpuOnlyNodes,
+    nodes: inventory.size,
+  };
 }
 
 /**

@@ -4,7 +4,8 @@ import type { ReservationMeta } from "../inventory.js";
 import { type Placement, Scheduler, type SchedulerOptions } from "../scheduler.js";
 import type { SchedulerNode } from "../scheduler-node.js";
 import { shardOf } from "./shard-key.js";
-import { roomFor, type ShardSummary, summarise } from "./shard-summary.js";
+import { shardOrder } from "./shard-order.js";
+import { type ShardSummary, summarise } from "./shard-summary.js";
 
 /** A placement and the shard that made it (its members all live there). */
 export interface ShardedPlacement extends Placement {
@@ -104,20 +105,8 @@ export class ShardedScheduler {
     return this.summaries;
   }
 
-  /** Shards to ask, in order: two sampled among those with room, the roomier first; then the rest. */
+  /** Shards to ask, in order (shard-order.ts). */
   private order(demand: Demand): number[] {
-    const rooms = this.published()
-      .map((summary) => ({ shard: summary.shard, room: roomFor(summary, demand) }))
-      .filter((entry) => entry.room > 0);
-    if (rooms.length <= 2) return rooms.sort((a, b) => b.room - a.room).map((entry) => entry.shard);
-    const first = Math.floor(this.random() * rooms.length);
-    let second = Math.floor(this.random() * (rooms.length - 1));
-    if (second >= first) second++;
-    const a = rooms[first];
-    const b = rooms[second];
-    if (!a || !b) return [];
-    const sampled = a.room >= b.room ? [a, b] : [b, a];
-    const rest = rooms.filter((entry) => entry !== a && entry !== b).sort((x, y) => y.room - x.room);
-    return [...sampled, ...rest].map((entry) => entry.shard);
+    return shardOrder(this.published(), demand, this.random);
   }
 }
