@@ -67,6 +67,9 @@ if (!process.argv.includes("--no-shards")) {
   );
   console.table({ single: sharded.single, "gang of 8": sharded.gang8 });
   console.log(
+    "placementsPerSecond: shards deciding in parallel (decisions / busiest shard's time); serialPerSecond: all on one core",
+  );
+  console.log(
     `one shard: heap ${sharded.shardHeapMib} MiB; idle agents ${sharded.heartbeatsPerSecond} requests/s at the paced rate = ${(sharded.budgetShare * 100).toFixed(1)}% of an object's budget`,
   );
 }

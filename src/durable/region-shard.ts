@@ -15,9 +15,12 @@ const ShardCount = z.coerce.number().int().min(1).max(MAX_REGION_SHARDS);
  */
 const ShardsSetting = z.union([ShardCount, z.record(z.string(), ShardCount)]);
 
+/** The one binding this reads (any `Env`: the Worker's and the objects' have it when it is set). */
+export type ShardsEnv = object;
+
 let cached: { source: string; setting: z.infer<typeof ShardsSetting> } | undefined;
 
-function settingOf(env: Env): z.infer<typeof ShardsSetting> {
+function settingOf(env: ShardsEnv): z.infer<typeof ShardsSetting> {
   const source = String((env as { REGION_SHARDS?: unknown }).REGION_SHARDS ?? "").trim();
   if (cached?.source === source) return cached.setting;
   let raw: unknown = 1;
@@ -39,7 +42,7 @@ function settingOf(env: Env): z.infer<typeof ShardsSetting> {
 }
 
 /** How many shards `region` has. */
-export function shardCountOf(env: Env, region: string): number {
+export function shardCountOf(env: ShardsEnv, region: string): number {
   const setting = settingOf(env);
   return typeof setting === "number" ? setting : (setting[region] ?? 1);
 }
@@ -51,7 +54,7 @@ export interface ShardPlace {
   count: number;
 }
 
-export function shardPlaceOf(env: Env, objectName: string): ShardPlace {
+export function shardPlaceOf(env: ShardsEnv, objectName: string): ShardPlace {
   const { region, index } = shardOfObjectName(objectName);
   return { region, index, count: shardCountOf(env, region) };
 }

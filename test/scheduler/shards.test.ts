@@ -1,10 +1,22 @@
 import { describe, expect, it } from "vitest";
 import {
+  assertNodeHere,
+  newJobIdHere,
+  type ShardsEnv,
+  shardCountOf,
+  shardPlaceOf,
+  wrongShardForJob,
+} from "../../src/durable/region-shard.js";
+import {
   assertOwnShard,
+  fallbackShard,
   parseShardKey,
   ShardedScheduler,
   shardName,
+  shardObjectName,
   shardOf,
+  shardOfObjectName,
+  shardOrder,
 } from "../../src/durable/scheduler/index.js";
 import { MeridianError } from "../../src/shared/errors.js";
 import { prng } from "../support/prng.js";
@@ -107,5 +119,55 @@ describe("placement across shards", () => {
       status: 400,
       code: "invalid_shards",
     });
+  });
+});
+
+describe("a region's shards as configured and named", () => {
+  const envOf = (value: string | undefined): ShardsEnv => ({ REGION_SHARDS: value });
+
+  it("reads REGION_SHARDS as one count for every region or counts by region, 1 when unset", () => {
+    expect(shardCountOf(envOf(undefined), "eu-west")).toBe(1);
+    expect(shardCountOf(envOf(""), "eu-west")).toBe(1);
+    expect(shardCountOf(envOf("4"), "eu-west")).toBe(4);
+    expect(shardCountOf(envOf('{"us-east": 3}'), "us-east")).toBe(3);
+    expect(shardCountOf(envOf('{"us-east": 3}'), "eu-west")).toBe(1);
+    for (const bad of ["0", "65", "1.5", "x", '{"us-east": 0}', "[2]"])
+      expect(() => shardCountOf(envOf(bad), "us-east")).toThrow(/REGION_SHARDS/);
+  });
+
+  it("names shard 0 as the region itself and reads the names back", () => {
+    expect(shardObjectName("eu-west", 0)).toBe("eu-west");
+    expect(shardObjectName("eu-west", 2)).toBe("eu-west#2");
+    expect(shardOfObjectName("eu-west")).toEqual({ region: "eu-west", index: 0 });
+    expect(shardOfObjectName("eu-west#2")).toEqual({ region: "eu-west", index: 2 });
+    const place = shardPlaceOf(envOf("3"), "eu-west#2");
+    expect(place).toEqual({ region: "eu-west", index: 2, count: 3 });
+    for (let draw = 0; draw < 20; draw++) expect(shardOf(newJobIdHere(place, Date.now()), 3)).toBe(2);
+  });
+
+  it("refuses a node or a job of another shard, naming the right one", () => {
+    const place = shardPlaceOf(envOf("4"), "eu-west#1");
+    const other = Array.from({ length: 50 }, (_, index) => `node_${index}`).find(
+      (id) => shardOf(id, 4) !== 1,
+    );
+    if (!other) throw new Error("no node of another shard");
+    expect(refusal(() => assertNodeHere(place, other))).toEqual({ status: 409, code: "wrong_shard" });
+    expect(wrongShardForJob(place, "job_x").message).toContain(`eu-west#${shardOf("job_x", 4)}`);
+  });
+
+  it("samples two shards with room, roomier first, and skips shards too small for a gang", () => {
+    const summary = (shard: number, freeMilli: number, nodes: number) => ({
+      shard,
+      models: new Map([["RTX-4090", { freeMilli, nodesByWholeFree: [0, nodes] }]]),
+      cpuOnlyNodes: 0,
+      nodes,
+    });
+    const summaries = [summary(0, 1000, 1), summary(1, 5000, 5), summary(2, 0, 4), summary(3, 3000, 3)];
+    const order = shardOrder(summaries, demand(), prng(3));
+    expect(order).not.toContain(2);
+    expect(order).toHaveLength(3);
+    const gang = shardOrder(summaries, demand({ nodes: 4 }), prng(3));
+    expect(gang).toEqual([1]);
+    expect(fallbackShard(summaries)).toBe(1);
   });
 });

@@ -73,17 +73,29 @@ export class ShardedScheduler {
 
   /** Places and reserves under `key` on one shard, or returns null when no shard can. */
   place(key: string, demand: Demand, meta: ReservationMeta = {}): ShardedPlacement | null {
-    if (this.holders.has(key)) return null;
-    for (const index of this.order(demand)) {
-      const shard = this.shards[index];
-      const placement = shard?.place(key, demand, meta);
-      if (placement) {
-        this.holders.set(key, index);
-        this.stale[index] = true;
-        return { ...placement, shard: index };
-      }
+    for (const index of this.choose(demand)) {
+      const placement = this.placeOn(index, key, demand, meta);
+      if (placement) return placement;
     }
     return null;
+  }
+
+  /**
+   * The coordinator's step alone, as the Worker takes it: the shards to ask, in order, from the
+   * published summaries (shard-order.ts). The running system asks the first only.
+   */
+  choose(demand: Demand): number[] {
+    return shardOrder(this.published(), demand, this.random);
+  }
+
+  /** The chosen shard's step alone: places and reserves under `key` there, or null. */
+  placeOn(index: number, key: string, demand: Demand, meta: ReservationMeta = {}): ShardedPlacement | null {
+    if (this.holders.has(key)) return null;
+    const placement = this.shards[index]?.place(key, demand, meta);
+    if (!placement) return null;
+    this.holders.set(key, index);
+    this.stale[index] = true;
+    return { ...placement, shard: index };
   }
 
   release(key: string): boolean {
@@ -103,10 +115,5 @@ export class ShardedScheduler {
       this.stale[index] = false;
     });
     return this.summaries;
-  }
-
-  /** Shards to ask, in order (shard-order.ts). */
-  private order(demand: Demand): number[] {
-    return shardOrder(this.published(), demand, this.random);
   }
 }
