@@ -231,7 +231,8 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
             `${agentKills} agent SIGKILLs, ${planeKills} control-plane SIGKILLs (agents reconnected by themselves ` +
             `${restoredWithoutRestart}/${planeKills}), attempts ${money.endedAttempts} ` +
             `(${JSON.stringify(money.outcomes)}), settlements ${money.settlements}, double legs ${money.doubleLegs}, ` +
-            `charged for node faults ${money.chargedForNodeFaults}, ledger Σ ${money.balanceSum}, jobs lost 0, ` +
+            `charged ${money.chargedMicros} µUSD in all, charged for node faults ${money.chargedForNodeFaults}, ` +
+            `ledger Σ ${money.balanceSum}, jobs lost 0, ` +
             `orphan containers 0; flow ${Math.round((flowDone - started) / 1000)} s, ` +
             `all settled ${Math.round((Date.now() - started) / 1000)} s`,
         );

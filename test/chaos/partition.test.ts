@@ -211,7 +211,8 @@ describe.skipIf(!wanted || !chaosEnabled() || netns !== null || !dockerAvailable
       console.log(
         `chaos partition: ${jobs.length} attempts cut off, lost and placed again; ${refused} late reports refused (409), ` +
           `${jobs.length} superseded containers stopped; settlements ${JSON.stringify(money.outcomes)}, ` +
-          `charged for node faults ${money.chargedForNodeFaults}, ledger Σ ${money.balanceSum}`,
+          `charged ${money.chargedMicros} µUSD in all, charged for node faults ${money.chargedForNodeFaults}, ` +
+          `ledger Σ ${money.balanceSum}`,
       );
     }, 600_000);
   },

@@ -43,16 +43,19 @@ export interface MoneyAudit {
   chargedForNodeFaults: number;
   /** Σ balance over every ledger account: 0 in a double-entry ledger. */
   balanceSum: number;
+  /** Σ charged over every settlement (µUSD), so a report says whether money moved at all. */
+  chargedMicros: number;
   /** Settlements by outcome, for the report. */
   outcomes: Record<string, number>;
 }
 
 /** What the ledger says about the run's attempts (money is settled per attempt, in the outbox). */
 export async function auditMoney(file: string): Promise<MoneyAudit> {
-  const [counts] = await query<{ ended: number; settlements: number; sum: number }>(
+  const [counts] = await query<{ ended: number; settlements: number; sum: number; charged: number }>(
     file,
     `SELECT (SELECT count(*) FROM job_attempts WHERE outcome IS NOT NULL) AS ended,
             (SELECT count(*) FROM ledger_settlements) AS settlements,
+            (SELECT coalesce(sum(charged_micros), 0) FROM ledger_settlements) AS charged,
             (SELECT coalesce(sum(balance_micros), 0) FROM ledger_accounts) AS sum`,
   );
   const unsettled = await query<{ id: string }>(
@@ -87,6 +90,7 @@ export async function auditMoney(file: string): Promise<MoneyAudit> {
     doubleLegs: legs?.n ?? 0,
     chargedForNodeFaults: charged?.n ?? 0,
     balanceSum: counts?.sum ?? 0,
+    chargedMicros: counts?.charged ?? 0,
     outcomes: Object.fromEntries(outcomes.map((row) => [row.outcome, row.n])),
   };
 }
