@@ -25,9 +25,9 @@ describe("honest parts", () => {
   it("every catalogue part commits every phase in time, with documented slack, and is listed as itself", () => {
     for (const model of GPU_CATALOG) {
       const verdict = judgeImpostor(modelledGpu(model.id), model.id);
-      // Slack (docs/BENCHMARKS.md): compute ≥ 25%, fill ≥ 60% (it proves nothing), walk ≥ 6%.
+      // Slack (docs/BENCHMARKS.md): compute ≥ 25%, fill ≥ 90% (it proves nothing), walk ≥ 6%.
       expect(verdict.compute.late, model.id).toBeLessThan(0.75);
-      expect(verdict.fill.late, model.id).toBeLessThan(0.4);
+      expect(verdict.fill.late, model.id).toBeLessThan(0.1);
       expect(verdict.memory.late, model.id).toBeLessThan(0.94);
       expect(verdict.listedAs, model.id).toBe(model.id);
     }

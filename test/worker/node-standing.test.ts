@@ -173,11 +173,11 @@ describe("proof-of-GPU through the Region object", () => {
 
     const readied = await liar.send(readyPath, ready);
     expect(readied.status).toBe(200);
-    // The memory phase's seed first: the fill of an H100's working set, generously.
+    // The memory phase's seed first: the fill of an H100's working set, generously (it proves nothing).
     const memoryRelease = (await readied.json()) as ChallengeRelease;
     expect(memoryRelease.phase).toBe("memory");
-    expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeGreaterThan(3_000);
-    expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeLessThan(10_000);
+    expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeGreaterThan(30_000);
+    expect(memoryRelease.expiresAt - memoryRelease.releasedAt).toBeLessThan(40_000);
     // "filled" releases the walk's seed: its own window, the reads at 80% of an H100's bandwidth.
     const filled = { challengeId: challenge.id, filled: true };
     const walkRelease = (await (await liar.send(readyPath, filled)).json()) as ChallengeRelease;

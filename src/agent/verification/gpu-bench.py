@@ -271,17 +271,28 @@ def numpy_walk(np, spec, fill_seed, store, walk_seed):
     return Walk(spec, np, checkpoints, group_digests(np, c, spec, checkpoints))
 
 
-def torch_fill(torch, spec, fill_seed, device):
-    """The working set filled in place on the GPU (unfused int64 ops: NOT yet run on a GPU)."""
+FILL_BLOCK = 1 << 24  # words a fill step makes: eager int64 temporaries stay ~128 MiB each
+
+
+def fill_block(torch, index, k0, k1, word, lane):
+    """Working-set words at `index` as int32; the keys are 0-d tensors, so a compiled copy does
+    not specialise (and recompile) on a seed."""
+    w = working_set_words({"k0": k0, "k1": k1, "word": word, "lane": lane}, index)
+    return torch.where(w >= 1 << 31, w - (1 << 32), w).to(torch.int32)
+
+
+def torch_fill(torch, spec, fill_seed, device, block):
+    """The working set filled in place on the GPU, FILL_BLOCK words a step (NOT yet run on a GPU)."""
     keys = matrix_keys(fill_seed)
     c = walk_constants(keys, keys)
+    k0, k1, word, lane = (torch.tensor(c[k], dtype=torch.int64, device=device) for k in ("k0", "k1", "word", "lane"))
     words = spec["words"]
     store = torch.empty(words, dtype=torch.int32, device=device)
-    fill = 1 << 26
-    for start in range(0, words, fill):
-        index = torch.arange(start, min(words, start + fill), dtype=torch.int64, device=device)
-        w = working_set_words(c, index)
-        store[start : start + len(index)] = torch.where(w >= 1 << 31, w - (1 << 32), w).to(torch.int32)
+    base = torch.arange(FILL_BLOCK, dtype=torch.int64, device=device)
+    for start in range(0, words, FILL_BLOCK):
+        count = min(FILL_BLOCK, words - start)
+        # Always a whole block (the tail's extra words are dropped), so one compiled shape serves.
+        store[start : start + count] = block(base + start, k0, k1, word, lane)[:count]
     torch.cuda.synchronize()
     return store
 
@@ -344,7 +355,11 @@ class CudaBackend:
         def walk_step_gpu(state, table, chunks, step):
             return walk_step(state, table[state % chunks].to(torch.int64) & MASK, step)
 
-        self.walk_step = walk_step_gpu
+        def fill_gpu(index, k0, k1, word, lane):
+            return fill_block(torch, index, k0, k1, word, lane)
+
+        self.walk_step = self.walk_step_eager = walk_step_gpu
+        self.fill_block = self.fill_block_eager = fill_gpu
         self.generate_eager, self.digest_eager = generate, digest
         self.generate, self.digest = generate, digest
         try:
@@ -355,6 +370,8 @@ class CudaBackend:
             # One gather and one fused fold per step: unfused, 16 words' folds are ~50 launches a
             # step and the walk would be launch-bound, not bandwidth-bound (NOT yet run on a GPU).
             self.walk_step = torch.compile(walk_step_gpu, dynamic=False)
+            # The fill fused: unfused it is ~300 passes of int64 temporaries over every block.
+            self.fill_block = torch.compile(fill_gpu, dynamic=False)
         except Exception as error:  # noqa: BLE001 — no compiler here: eager, and say so
             log(f"torch.compile unavailable ({error}); eager kernels may not make the window")
 
@@ -398,6 +415,23 @@ class CudaBackend:
             self.digest(a @ a, key)
         except Exception as error:  # noqa: BLE001 — a compiler that fails at run time: eager
             log(f"compiled kernels failed ({error}); running eager")
+        spec = self.challenge.get("memory")
+        if spec is not None:
+            # The memory phase's kernels compiled here too, at the shapes they will see (the table
+            # only allocated, not written), so no compilation lands inside the fill or walk window.
+            try:
+                index = torch.arange(FILL_BLOCK, dtype=torch.int64, device=device)
+                self.fill_block(index, zero, zero, zero, zero)
+                del index
+                table = torch.empty(spec["words"], dtype=torch.int32, device=device).view(-1, CHUNK_WORDS)
+                state = torch.zeros(spec["lanes"], dtype=torch.int64, device=device)
+                self.walk_step(state, table, table.shape[0], zero)
+                del table, state
+                torch.cuda.synchronize()
+                torch.cuda.empty_cache()
+            except Exception as error:  # noqa: BLE001 — a compiler that fails at run time: eager
+                log(f"compiled memory-phase kernels failed ({error}); running eager")
+                self.fill_block, self.walk_step = self.fill_block_eager, self.walk_step_eager
             self.generate, self.digest = self.generate_eager, self.digest_eager
             a = self.generate(zero, zero)
             self.digest(a @ a, key)
@@ -406,7 +440,7 @@ class CudaBackend:
         return {"bandwidthGBps": bandwidth, "bandwidthBytes": size, "vramAllocatedMib": held_mib}
 
     def fill(self, seed):
-        self.filled = (seed, torch_fill(self.torch, self.challenge["memory"], seed, self.device))
+        self.filled = (seed, torch_fill(self.torch, self.challenge["memory"], seed, self.device, self.fill_block))
 
     def walk(self, seed):
         import numpy
