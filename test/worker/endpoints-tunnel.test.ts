@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TUNNEL_HEADERS } from "../../src/durable/endpoints/tunnel-headers.js";
 import type { Assignment } from "../../src/shared/agent-protocol.js";
+import { chunkReader } from "../../src/shared/endpoints/chunk-reader.js";
 import {
   fromBase64,
   type OpenFrame,
@@ -196,6 +197,26 @@ describe("the region side of the tunnel", { timeout: 20_000 }, () => {
       .filter((r) => r.kind === "frame" && r.frame.t === "credit" && r.frame.s === open.s)
       .reduce((n, r) => n + (r.kind === "frame" && r.frame.t === "credit" ? r.frame.bytes : 0), 0);
     expect(credited).toBe(STREAM_WINDOW_BYTES);
+    tunnel.send({ t: "end", s: open.s });
+    expect((await reader.read()).done).toBe(true);
+  });
+
+  it("hands each token of an event stream on as it comes when read in large chunks (chunk-reader)", async () => {
+    const { id } = await signup();
+    const { tunnel } = await servingNode(id);
+    tunnels.push(tunnel);
+    const answer = forward({ method: "GET", path: "/stream" });
+    const { frame: open } = await tunnel.frame("open");
+    tunnel.send({ t: "head", s: open.s, status: 200, headers: [["content-type", "text/event-stream"]] });
+    const reader = chunkReader((await answer).body as ReadableStream<Uint8Array>);
+    // Each token is sent only once the previous one was read: a reader that waited to fill its
+    // 256 KiB buffer would never see the first.
+    for (const token of ["data: 1\n\n", "data: 2\n\n", "data: 3\n\n"]) {
+      tunnel.sendData(open.s, text(token));
+      const read = await reader.read();
+      expect(read.done).toBe(false);
+      expect(new TextDecoder().decode(read.value)).toBe(token);
+    }
     tunnel.send({ t: "end", s: open.s });
     expect((await reader.read()).done).toBe(true);
   });
