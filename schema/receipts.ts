@@ -13,7 +13,7 @@ export const receipts = sqliteTable(
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     /** What it is a receipt of: the attempt id (`att_…`) of a charge, the payout id of a payout. */
     subjectId: text("subject_id").notNull().unique(),
-    kind: text("kind", { enum: ["charge", "payout", "refund"] }).notNull(),
+    kind: text("kind", { enum: ["charge", "payout", "refund", "registration"] }).notNull(),
     /** The account charged, or the provider account paid. */
     accountId: text("account_id").notNull(),
     nodeId: text("node_id").notNull(),
@@ -33,6 +33,8 @@ export const receipts = sqliteTable(
   (t) => [
     index("receipts_batch").on(t.batchId, t.seq),
     index("receipts_unbatched").on(t.batchId, t.createdAt),
+    // A node's registration receipts, latest first (GET /v1/receipts/<node id>).
+    index("receipts_node").on(t.nodeId, t.kind, t.seq),
   ],
 );
 
@@ -74,3 +76,19 @@ export const usageSignatures = sqliteTable("usage_signatures", {
   body: text("body").notNull(),
   createdAt: integer("created_at").notNull(),
 });
+
+/**
+ * Node registrations as the regions recorded them (through their outboxes): at each registration
+ * and each passed verification. Each becomes a signed receipt, batched and anchored like the rest.
+ */
+export const nodeRegistrations = sqliteTable(
+  "node_registrations",
+  {
+    id: text("id").primaryKey(),
+    nodeId: text("node_id").notNull(),
+    /** The RegistrationReceipt as JSON. */
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("node_registrations_node").on(t.nodeId, t.createdAt)],
+);

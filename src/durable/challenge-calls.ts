@@ -1,4 +1,4 @@
-import { slashOrderFor } from "../chain/staking/slash-orders.js";
+import { recordJudgement } from "../chain/judgement-records.js";
 import type {
   ChallengeRelease,
   SpotCheckRequest,
@@ -67,8 +67,7 @@ export class ChallengeCalls {
     const { standing, state } = this.region();
     for (const judgement of judgements) {
       standing.judged(judgement, now);
-      const slash = slashOrderFor(judgement, standing.desk.status(judgement.nodeId), now);
-      if (slash) state.orderSlash(slash);
+      recordJudgement(state, standing, judgement, now);
     }
     if (judgements.length > 0) state.standingChanged(new Set(judgements.map((j) => j.nodeId)), now);
   }

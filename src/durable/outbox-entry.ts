@@ -3,6 +3,7 @@ import type { FeeConfig } from "../ledger/ledger-config.js";
 import type { AttemptSettlement } from "../ledger/settlement.js";
 import type { StorageCharge } from "../ledger/storage-charge.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { RegistrationReceipt } from "../shared/receipts/receipt.js";
 import type { SignedUsage } from "../shared/receipts/usage-statement.js";
 import type { NodeRecord } from "./region-records.js";
 
@@ -62,4 +63,6 @@ export type OutboxEntry =
   /** A rejected verification's slash, for the payouts object to carry out (slash-orders.ts). */
   | { kind: "slash-order"; order: OrderedSlash }
   /** An attempt's usage statement its agent signed (checked), for the charge receipt to carry. */
-  | { kind: "usage"; usage: SignedUsage; at: number };
+  | { kind: "usage"; usage: SignedUsage; at: number }
+  /** A node registration (or a verification's measure of it), to be anchored with the receipts. */
+  | { kind: "registration"; record: RegistrationReceipt };

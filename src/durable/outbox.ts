@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { jobAttempts, nodes } from "../../schema/tables.js";
+import { registrationInsert } from "../chain/receipts/registration-records.js";
 import { usageStatementInsert } from "../chain/receipts/usage-signatures.js";
 import { slashOrderStatement } from "../chain/staking/slash-orders.js";
 import type { LedgerDb } from "../ledger/ledger-db.js";
@@ -200,6 +201,8 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
       return [slashOrderStatement(db, entry.order)];
     case "usage":
       return [usageStatementInsert(db, entry.usage, entry.at)];
+    case "registration":
+      return [registrationInsert(db, entry.record)];
     case "node": {
       const { node } = entry;
       const row = {

@@ -1,3 +1,4 @@
+import { registrationRecordOf } from "../chain/receipts/registration-records.js";
 import type { StakeTier } from "../shared/staking-api.js";
 import type { Staging } from "./effects.js";
 import type { LeasePolicy } from "./lease.js";
@@ -76,7 +77,13 @@ export class RegionNodes {
   register(node: NodeRecord, now: number): void {
     this.records.set(node.id, node);
     this.parts.staging.put(STORAGE_KEYS.node + node.id, node);
-    this.parts.staging.record({ kind: "node", node, at: now });
+    this.parts.staging.record(
+      { kind: "node", node, at: now },
+      {
+        kind: "registration",
+        record: registrationRecordOf(node, this.parts.standing.verifiedTflops(node.id), now),
+      },
+    );
     this.grace.returned(node.id);
     const wasLive = this.isLive(node.id, now);
     this.presence.heard(node.id, now);

@@ -2,6 +2,7 @@ import type { OrderedSlash } from "../chain/staking/slash-orders.js";
 import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-protocol.js";
 import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
+import type { RegistrationReceipt } from "../shared/receipts/receipt.js";
 import type { SignedUsage } from "../shared/receipts/usage-statement.js";
 import type { StakeTier } from "../shared/staking-api.js";
 import { type Effects, Staging } from "./effects.js";
@@ -129,6 +130,11 @@ export class RegionState {
   /** A rejected verification's slash, owed to D1 with the step that judged it. */
   orderSlash(order: OrderedSlash): void {
     this.staging.record({ kind: "slash-order", order });
+  }
+
+  /** A node's registration as a verification measured it, to be anchored with the receipts. */
+  recordRegistration(record: RegistrationReceipt): void {
+    this.staging.record({ kind: "registration", record });
   }
 
   /** The node's stake tier, as the Worker saw it change; false for a node unknown or unchanged. */

@@ -13,7 +13,8 @@ export type IdPrefix =
   | "dsp"
   | "rbt"
   | "brn"
-  | "stk";
+  | "stk"
+  | "nrg";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 

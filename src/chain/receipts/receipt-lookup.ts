@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { nodeOwners } from "../../../schema/ledger.js";
 import { type ReceiptRow, receiptBatches, receipts } from "../../../schema/receipts.js";
@@ -29,7 +29,15 @@ export async function receiptFor(
   accountId: string,
   cluster: string,
 ): Promise<ReceiptView | undefined> {
-  const row = await db.select().from(receipts).where(eq(receipts.subjectId, subjectId)).get();
+  // A node id asks for its latest registration receipt.
+  const row = subjectId.startsWith("node_")
+    ? await db
+        .select()
+        .from(receipts)
+        .where(and(eq(receipts.nodeId, subjectId), eq(receipts.kind, "registration")))
+        .orderBy(desc(receipts.seq))
+        .get()
+    : await db.select().from(receipts).where(eq(receipts.subjectId, subjectId)).get();
   if (!row) return undefined;
   if (row.accountId !== accountId) {
     const owner = await db.select().from(nodeOwners).where(eq(nodeOwners.nodeId, row.nodeId)).get();

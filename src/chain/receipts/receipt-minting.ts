@@ -6,6 +6,7 @@ import {
   type PayoutReceipt,
   type Receipt,
   type RefundReceipt,
+  RegistrationReceipt,
   receiptLeaf,
   receiptSubject,
   signReceiptLeaf,
@@ -130,8 +131,8 @@ function payoutReceiptOf(row: PaidPayoutRow): PayoutReceipt {
 }
 
 /**
- * Signs a receipt for every settled attempt, every paid payout and every refund that has none yet,
- * up to `limit` of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
+ * Signs a receipt for every settled attempt, every paid payout, every refund and every node
+ * registration that has none yet, up to `limit` of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
  * is stored once. Returns how many were new.
  */
 export async function mintReceipts(
@@ -154,15 +155,25 @@ export async function mintReceipts(
     SELECT f.* FROM attempt_refunds AS f
     WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = 'rfd_' || substr(f.attempt_id, 5))
     ORDER BY f.created_at, f.attempt_id LIMIT ${limit}`);
-  const all: Receipt[] = [
-    ...settled.map(chargeReceiptOf),
-    ...paid.map(payoutReceiptOf),
-    ...refunded.map(refundReceiptOf),
+  const registered = await db.all<{ body: string; account_id: string | null }>(sql`
+    SELECT g.body, o.account_id FROM node_registrations AS g
+    LEFT JOIN node_owners AS o ON o.node_id = g.node_id
+    WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = g.id)
+    ORDER BY g.created_at, g.id LIMIT ${limit}`);
+  const all: { receipt: Receipt; accountId: string }[] = [
+    ...[...settled.map(chargeReceiptOf), ...paid.map(payoutReceiptOf), ...refunded.map(refundReceiptOf)].map(
+      (receipt) => ({ receipt, accountId: receipt.accountId }),
+    ),
+    // A registration concerns its node's owner (none yet: only the operator's run sees it).
+    ...registered.map((row) => ({
+      receipt: RegistrationReceipt.parse(JSON.parse(row.body)),
+      accountId: row.account_id ?? "",
+    })),
   ];
   for (let i = 0; i < all.length; i += MINT_CHUNK) {
     const statements: LedgerStatement[] = [];
-    for (const receipt of all.slice(i, i + MINT_CHUNK)) {
-      const row = await signedRow(receipt, signer, now);
+    for (const { receipt, accountId } of all.slice(i, i + MINT_CHUNK)) {
+      const row = await signedRow(receipt, accountId, signer, now);
       statements.push(db.insert(receipts).values(row).onConflictDoNothing());
     }
     await runBatch(db, statements);
@@ -173,6 +184,7 @@ export async function mintReceipts(
 /** The row of a signed receipt (signing is async; the insert statement is built from it after). */
 async function signedRow(
   receipt: Receipt,
+  accountId: string,
   signer: ReceiptSigner,
   now: number,
 ): Promise<typeof receipts.$inferInsert> {
@@ -180,7 +192,7 @@ async function signedRow(
   return {
     subjectId: receiptSubject(receipt),
     kind: receipt.kind,
-    accountId: receipt.accountId,
+    accountId,
     nodeId: receipt.nodeId,
     body: JSON.stringify(receipt),
     leafHash: leaf,

@@ -59,17 +59,23 @@ as served: save that to a file to verify it later, offline or against the chain.
               ["provider µUSD", String(r.providerMicros)],
               ["billable s", String(r.billableSeconds)],
             ]
-          : r.kind === "refund"
+          : r.kind === "registration"
             ? [
-                ["job", r.jobId],
-                ["refunded µUSD", String(r.refundedMicros)],
-                ["cause", r.disputeId ? `${r.cause} (${r.disputeId})` : r.cause],
+                ["node", `${r.nodeId} (key ${r.nodeKey})`],
+                ["gpus", String(r.gpus.length)],
+                ["verified TFLOP/s", r.verifiedTflops === null ? "—" : String(r.verifiedTflops)],
               ]
-            : [
-                ["wallet", r.wallet],
-                ["paid µUSD", String(r.amountMicros)],
-                ["transfer", r.transaction],
-              ];
+            : r.kind === "refund"
+              ? [
+                  ["job", r.jobId],
+                  ["refunded µUSD", String(r.refundedMicros)],
+                  ["cause", r.disputeId ? `${r.cause} (${r.disputeId})` : r.cause],
+                ]
+              : [
+                  ["wallet", r.wallet],
+                  ["paid µUSD", String(r.amountMicros)],
+                  ["transfer", r.transaction],
+                ];
       return formatKeyValues([
         ["receipt", `${data.id} (${r.kind})`],
         ["status", data.status],

@@ -86,13 +86,48 @@ export const RefundReceipt = z
   .strict();
 export type RefundReceipt = z.infer<typeof RefundReceipt>;
 
-export const Receipt = z.discriminatedUnion("kind", [ChargeReceipt, PayoutReceipt, RefundReceipt]);
+/**
+ * A node's registration as the region recorded it: its key (from which its id derives), its GPUs,
+ * the dense TFLOP/s its verification measured (null until it passed one), and when. One is
+ * recorded at each registration and at each passed verification.
+ */
+export const RegistrationReceipt = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal("registration"),
+    registrationId: z.string().min(1).max(64),
+    nodeId: z.string().min(1).max(64),
+    nodeKey: z.string().min(32).max(44),
+    region: z.string().min(1).max(64),
+    gpus: z.array(
+      z
+        .object({
+          uuid: z.string().max(128),
+          model: z.string().max(64).nullable(),
+          vramMib: z.number().int(),
+        })
+        .strict(),
+    ),
+    verifiedTflops: z.number().nullable(),
+    registeredAt: Ms,
+    at: Ms,
+  })
+  .strict();
+export type RegistrationReceipt = z.infer<typeof RegistrationReceipt>;
+
+export const Receipt = z.discriminatedUnion("kind", [
+  ChargeReceipt,
+  PayoutReceipt,
+  RefundReceipt,
+  RegistrationReceipt,
+]);
 export type Receipt = z.infer<typeof Receipt>;
 
 /** The receipt's subject: what `GET /v1/receipts/:id` is asked with. */
 export function receiptSubject(receipt: Receipt): string {
   if (receipt.kind === "charge") return receipt.attemptId;
   if (receipt.kind === "refund") return refundSubject(receipt.attemptId);
+  if (receipt.kind === "registration") return receipt.registrationId;
   return receipt.payoutId;
 }
 
