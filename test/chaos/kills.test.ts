@@ -142,8 +142,10 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
           mark(`agent ${victim.nodeId} SIGKILL`);
           await victim.crash();
           agentKills += 1;
-          // Sometimes back within the reconnect window (its containers re-adopted), sometimes after it (lost).
-          await pause(random() < 0.5 ? 300 + random() * 1_500 : 6_000 + random() * 3_000);
+          // Back after the reconnect window (its attempts lost, placed again, settled at 0) and back
+          // within it (its containers re-adopted), in turn, so even the 2-kill ci profile has both.
+          const down = agentKills % 2 === 1 ? 6_000 + random() * 3_000 : 300 + random() * 1_500;
+          await pause(down);
           await victim.restart();
           mark(`agent ${victim.nodeId} registered again`);
           await pause(settings.faultGapMs * (0.5 + random()));
