@@ -174,6 +174,21 @@ describe("the memory phase in the lifecycle", () => {
     expect(judgement.listedAs).toBeNull();
   });
 
+  it("judges a record stored before the walk seed existed (an upgrade mid-challenge) suspect, not a 5xx", async () => {
+    const record = issueSmall({ memory: SIZE, seed: 9 });
+    const { committed, answer, at } = await play(record, "honest");
+    const { fill: _fill, ...older } = committed.record.memory ?? { fill: undefined };
+    const stored = JSON.parse(JSON.stringify({ ...committed.record, memory: older })) as ChallengeRecord;
+    const { judgement } = await acceptAnswer(stored, answer, {
+      nodeId: NODE,
+      now: at + 500,
+      models: testModels,
+    });
+    expect(judgement.outcome).toBe("suspect");
+    expect(judgement.reasons.map((r) => r.code)).toEqual(["protocol_changed"]);
+    expect(judgement.listedAs).toBeNull();
+  });
+
   it("rejects a walk whose lanes started before the walk seed was released", async () => {
     const record = issueSmall({ memory: SIZE, seed: 8 });
     const { committed, answer, at } = await play(record, "early");

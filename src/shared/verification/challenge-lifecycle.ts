@@ -2,6 +2,7 @@ import {
   type ChallengeRecord,
   checkSender,
   deadlineOf,
+  type MemoryPhase,
   type ModelLookup,
   modelOf,
   parseOrRefuse,
@@ -161,6 +162,15 @@ export async function acceptAnswer(
     );
   }
   const { challenge, release, commit } = record;
+  // A record stored before the walk had its own seed (an upgrade mid-challenge) has no fill
+  // release: its walk cannot be replayed, so it proves nothing either way and is asked again.
+  if (record.memory !== undefined && (record.memory as Partial<MemoryPhase>).fill === undefined) {
+    const reason = {
+      code: "protocol_changed",
+      message: `challenge ${challenge.id}'s memory phase began before the walk had its own seed: it proves nothing and the GPU is challenged again`,
+    };
+    return judged(challenge, [{ outcome: "suspect", reason }], 0, context.now, undefined, null);
+  }
   const model = modelOf(challenge.model, context.models);
   const openings = await checkOpenings(challenge, release.seed, commit.root, record.plan, answer);
   const performance = judgeMeasurements(
