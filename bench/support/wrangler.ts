@@ -28,10 +28,14 @@ export async function startStack(state: string, vars: Record<string, string> = {
   };
 }
 
+/**
+ * The object databases in a miniflare persist folder: each is named by a 64-hex-digit hash;
+ * miniflare keeps its own `metadata.sqlite` beside them, which is not one of them.
+ */
 async function sqliteFiles(dir: string): Promise<string[]> {
   try {
     const names = await readdir(dir);
-    return names.filter((n) => n.endsWith(".sqlite")).map((n) => path.join(dir, n));
+    return names.filter((n) => /^[0-9a-f]{64}\.sqlite$/.test(n)).map((n) => path.join(dir, n));
   } catch {
     return [];
   }
