@@ -71,6 +71,7 @@ function storageApiOver(store: Store, manifests: ManifestFile[][]): StorageApi {
     },
     beginOutputs: refused,
     completeOutputs: refused,
+    uploadUrls: refused,
   };
 }
 

@@ -4,6 +4,7 @@ import type { ManifestFile } from "../../shared/storage/agent-storage-protocol.j
 import type { AgentLog } from "../agent-log.js";
 import { sha256File } from "./content-id.js";
 import { scanFolder } from "./folder-scan.js";
+import { RenewingUrls } from "./renewing-urls.js";
 import type { StorageApi } from "./storage-api.js";
 import { download, TransferError, uploadRange } from "./transfer.js";
 
@@ -74,6 +75,30 @@ export class CheckpointSync {
     throw new TransferError(`checkpoint file ${path} changed while it was uploaded; will sync again`);
   }
 
+  /**
+   * One blob in one PUT. A URL refused (expired while earlier blobs went up) is asked for again:
+   * the blobs call answers a fresh URL, or none when the blob is stored meanwhile.
+   */
+  private async putBlob(
+    url: string,
+    file: ManifestFile,
+    absolute: string,
+    what: string,
+  ): Promise<{ sha256: string }> {
+    try {
+      return await uploadRange(url, absolute, 0, file.size, what);
+    } catch (error) {
+      if (!(error instanceof TransferError && error.status === 403)) throw error;
+      const { uploads } = await this.api.blobs([{ sha256: file.sha256, size: file.size }]);
+      const fresh = uploads.find((u) => u.sha256 === file.sha256)?.url;
+      if (!fresh) {
+        if (uploads.length === 0) return { sha256: file.sha256 };
+        throw error;
+      }
+      return uploadRange(fresh, absolute, 0, file.size, what);
+    }
+  }
+
   private async syncOnce(): Promise<SyncResult> {
     const { files: scanned, skipped } = await scanFolder(this.dir);
     if (skipped.length > 0)
@@ -100,11 +125,19 @@ export class CheckpointSync {
       if (!file || !source) continue;
       const what = `checkpoint file ${file.path}`;
       if (upload.url) {
-        const sent = await uploadRange(upload.url, source.absolute, 0, file.size, what);
+        const sent = await this.putBlob(upload.url, file, source.absolute, what);
         // A file rewritten while it was read does not match its hash: this sync is dropped, the next one retries.
         if (sent.sha256 !== file.sha256) this.changed(file.path);
       } else if (upload.upload && upload.parts && upload.partSizeBytes) {
-        const parts = await uploadParts(upload.parts, upload.partSizeBytes, source.absolute, file.size, what);
+        const urls = new RenewingUrls(this.api, upload.upload, upload.parts);
+        const parts = await uploadParts(
+          urls,
+          upload.parts,
+          upload.partSizeBytes,
+          source.absolute,
+          file.size,
+          what,
+        );
         // Parts go up concurrently, so there is no one running hash: an unchanged size and mtime
         // stand for it (and a restore checks every file's SHA-256 before using it).
         const after = await stat(source.absolute);
@@ -123,6 +156,7 @@ export class CheckpointSync {
 
 /** Sends a file's parts, a few at once (one PUT is bound by one connection's speed). */
 async function uploadParts(
+  urls: RenewingUrls,
   parts: { partNumber: number; url: string }[],
   partSize: number,
   file: string,
@@ -137,7 +171,9 @@ async function uploadParts(
       const length = Math.min(partSize, size - start);
       if (length <= 0)
         throw new TransferError(`${what}: part ${part.partNumber} is past the end of the file`);
-      const { etag } = await uploadRange(part.url, file, start, length, `${what} part ${part.partNumber}`);
+      const { etag } = await urls.send(part.partNumber, (url) =>
+        uploadRange(url, file, start, length, `${what} part ${part.partNumber}`),
+      );
       done.push({ partNumber: part.partNumber, etag });
     }
   };

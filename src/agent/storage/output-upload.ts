@@ -2,6 +2,7 @@ import type { OutputFile, UploadPlan } from "../../shared/storage/agent-storage-
 import type { AgentLog } from "../agent-log.js";
 import { cidOfFile, sha256File } from "./content-id.js";
 import { type ScannedFile, scanFolder } from "./folder-scan.js";
+import { RenewingUrls, sendSingle } from "./renewing-urls.js";
 import type { StorageApi } from "./storage-api.js";
 import { TransferError, uploadRange } from "./transfer.js";
 
@@ -65,7 +66,7 @@ export async function uploadOutputs(
       const file = batch[i];
       if (!file) continue;
       completed.push(
-        await uploadOne(plan, file.source, (bytes) => {
+        await uploadOne(api, plan, file.source, (bytes) => {
           sent += bytes;
           report();
         }),
@@ -77,12 +78,15 @@ export async function uploadOutputs(
 }
 
 async function uploadOne(
+  api: StorageApi,
   plan: UploadPlan,
   source: ScannedFile,
   onBytes: (bytes: number) => void,
 ): Promise<{ upload: string; parts?: { partNumber: number; etag: string }[] }> {
   if (plan.url) {
-    await uploadRange(plan.url, source.absolute, 0, source.size, source.path);
+    await sendSingle(api, plan.upload, plan.url, (url) =>
+      uploadRange(url, source.absolute, 0, source.size, source.path),
+    );
     onBytes(source.size);
     return { upload: plan.upload };
   }
@@ -92,17 +96,15 @@ async function uploadOne(
     return { upload: plan.upload };
   }
   const parts: { partNumber: number; etag: string }[] = [];
+  // Its URLs may expire before the last part goes: a refused one is renewed.
+  const urls = new RenewingUrls(api, plan.upload, plan.parts);
   for (const part of plan.parts) {
     const start = (part.partNumber - 1) * plan.partSizeBytes;
     const length = Math.min(plan.partSizeBytes, source.size - start);
     if (length <= 0)
       throw new TransferError(`${source.path}: part ${part.partNumber} is past the end of the file`);
-    const { etag } = await uploadRange(
-      part.url,
-      source.absolute,
-      start,
-      length,
-      `${source.path} part ${part.partNumber}`,
+    const { etag } = await urls.send(part.partNumber, (url) =>
+      uploadRange(url, source.absolute, start, length, `${source.path} part ${part.partNumber}`),
     );
     parts.push({ partNumber: part.partNumber, etag });
     onBytes(length);

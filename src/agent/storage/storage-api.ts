@@ -7,6 +7,7 @@ import {
   OutputsBeginResponse,
   OutputsCompleteResponse,
   StorageGrant,
+  UploadUrlsResponse,
 } from "../../shared/storage/agent-storage-protocol.js";
 import type { ControlPlaneClient } from "../control-plane-client.js";
 
@@ -22,6 +23,8 @@ export interface StorageApi {
   completeOutputs(
     uploads: { upload: string; parts?: { partNumber: number; etag: string }[] }[],
   ): Promise<z.infer<typeof OutputsCompleteResponse>>;
+  /** Fresh URLs for an open upload (its first ones expired): the parts named, or its one PUT. */
+  uploadUrls(upload: string, partNumbers?: number[]): Promise<UploadUrlsResponse>;
 }
 
 export function storageApi(client: ControlPlaneClient, attemptId: string, fencing: number): StorageApi {
@@ -38,5 +41,7 @@ export function storageApi(client: ControlPlaneClient, attemptId: string, fencin
       ),
     beginOutputs: (files) => call("outputs/begin", { files }, OutputsBeginResponse),
     completeOutputs: (uploads) => call("outputs/complete", { uploads }, OutputsCompleteResponse),
+    uploadUrls: (upload, partNumbers) =>
+      call("urls", partNumbers ? { upload, partNumbers } : { upload }, UploadUrlsResponse),
   };
 }

@@ -12,6 +12,8 @@ export class TransferError extends Error {
     message: string,
     /** An HTTP status that retrying will not change (403, 404). */
     readonly final = false,
+    /** The store's HTTP status, when it answered one (403: the URL expired or was refused). */
+    readonly status?: number,
   ) {
     super(message);
     this.name = "TransferError";
@@ -38,6 +40,7 @@ function statusError(what: string, status: number): TransferError {
   return new TransferError(
     `${what}: HTTP ${status}`,
     status >= 400 && status < 500 && status !== 408 && status !== 429,
+    status,
   );
 }
 
