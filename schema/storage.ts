@@ -108,3 +108,22 @@ export const storageUploads = sqliteTable(
 export type SecretRow = typeof secrets.$inferSelect;
 export type JobOutputRow = typeof jobOutputs.$inferSelect;
 export type LogChunkRow = typeof logChunks.$inferSelect;
+
+/**
+ * An item a storage sweep failed on (a job's checkpoints, an open upload): how often, and when it
+ * may be tried again. The sweeps pass over items waiting out their backoff, so a few that keep
+ * failing never take a whole batch; the row goes once the item is done.
+ */
+export const storageSweepFailures = sqliteTable(
+  "storage_sweep_failures",
+  {
+    /** "checkpoints" (id: the job) or "upload" (id: the upload id). */
+    kind: text("kind").notNull(),
+    itemId: text("item_id").notNull(),
+    attempts: integer("attempts").notNull(),
+    retryAt: integer("retry_at").notNull(),
+    lastError: text("last_error").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.itemId] })],
+);

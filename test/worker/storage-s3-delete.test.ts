@@ -141,4 +141,35 @@ describe("checkpoints in the user's S3 bucket (s3rver)", () => {
     expect(await listed(`ckpt/${refused}/`)).toHaveLength(3);
     expect(await rowsOf(refused)).toBe(1);
   });
+
+  it("jobs that keep failing back off: a batch of them does not stop the sweep reaching the rest", async () => {
+    const { id, apiKey } = await withS3Secret();
+    const wrong = JSON.stringify({ accessKeyId: "NOT-S3RVER", secretAccessKey: "wrong" });
+    const made = await call("/v1/secrets", jsonInit("POST", { name: "wrong", value: wrong }, apiKey));
+    expect(made.status).toBe(201);
+    const refusing: string[] = [];
+    for (let i = 0; i < 4; i++) refusing.push(await s3Checkpoint(id, 1, "wrong"));
+    const good = await s3Checkpoint(id, 2);
+    const now = Date.now() + checkpointRetentionOf(env).retentionMs + 60_000;
+    // Batches of 3 at one moment: each refusing job is tried once, then waits; the good one is reached.
+    for (let pass = 0; pass < 6; pass++) await sweepExpiredCheckpoints(env, now, 3);
+    expect(await listed(`ckpt/${good}/`)).toEqual([]);
+    expect(await rowsOf(good)).toBe(0);
+    const failures = async () =>
+      (
+        await env.DB.prepare(
+          `SELECT item_id, attempts, retry_at FROM storage_sweep_failures WHERE kind = 'checkpoints' AND item_id IN (${refusing.map(() => "?").join(",")}) ORDER BY item_id`,
+        )
+          .bind(...refusing)
+          .all<{ item_id: string; attempts: number; retry_at: number }>()
+      ).results;
+    expect((await failures()).map((f) => [f.attempts, f.retry_at])).toEqual(
+      refusing.map(() => [1, now + 60_000]),
+    );
+    for (const jobId of refusing) expect(await rowsOf(jobId)).toBe(1);
+    // A minute later they are tried again, and wait twice as long.
+    for (let pass = 0; pass < 3; pass++) await sweepExpiredCheckpoints(env, now + 60_000, 3);
+    expect((await failures()).map((f) => f.attempts)).toEqual(refusing.map(() => 2));
+    expect((await failures()).map((f) => f.retry_at)).toEqual(refusing.map(() => now + 60_000 + 120_000));
+  });
 });

@@ -53,7 +53,7 @@ describe("abandoned multipart uploads", () => {
     const sent = await putParts(abandoned.parts.slice(0, 1), abandoned.partSizeBytes, dropped);
 
     // Within its URLs' lifetime it is left alone: the agent might still finish it.
-    expect(await abortAbandonedUploads(env)).toEqual({ aborted: 0, forgotten: 0 });
+    expect(await abortAbandonedUploads(env)).toEqual({ aborted: 0, forgotten: 0, failed: 0 });
     expect(await openUploads(abandonedId)).toBe(1);
 
     const swept = await abortAbandonedUploads(env, Date.now() + ABANDONED_AFTER_MS);
@@ -76,6 +76,7 @@ describe("abandoned multipart uploads", () => {
     expect(await abortAbandonedUploads(env, Date.now() + ABANDONED_AFTER_MS)).toEqual({
       aborted: 0,
       forgotten: 0,
+      failed: 0,
     });
   });
 
@@ -93,7 +94,7 @@ describe("abandoned multipart uploads", () => {
     )
       .bind(JSON.stringify(location))
       .run();
-    expect(await abortAbandonedUploads(env)).toEqual({ aborted: 0, forgotten: 1 });
+    expect(await abortAbandonedUploads(env)).toEqual({ aborted: 0, forgotten: 1, failed: 0 });
     expect(await openUploads("up-gone")).toBe(0);
   });
 });

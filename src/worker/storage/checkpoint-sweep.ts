@@ -6,19 +6,21 @@ import { PAUSE_EXPIRED } from "../../durable/job-pause.js";
 import type { JobSpec } from "../../shared/job-spec.js";
 import { checkpointRetentionOf } from "../../shared/storage/checkpoint-retention.js";
 import { deleteJobCheckpoints } from "./checkpoint-retention.js";
+import { notBackingOff, sweepDone, sweepFailed } from "./sweep-backoff.js";
 
 /**
  * The cron's pass over checkpoints nobody may keep any longer: those of jobs that ended more than
  * the retention ago (CHECKPOINT_RETENTION_SECONDS), and those of paused jobs that expired (ended
  * `paused_expired`, whose keep is over). Each is deleted from its store and charged for the time
- * kept (checkpoint-retention.ts). A store that fails is tried again next minute; one whose
- * credentials are gone is forgotten.
+ * kept (checkpoint-retention.ts). A store that fails is tried again after a backoff (a minute,
+ * doubling to six hours: sweep-backoff.ts), so jobs that keep failing never fill a batch and hold
+ * up the rest; one whose credentials are gone is forgotten.
  */
 export async function sweepExpiredCheckpoints(
   env: Env,
   now = Date.now(),
   limit = 20,
-): Promise<{ jobs: number; objects: number }> {
+): Promise<{ jobs: number; objects: number; failed: number }> {
   const db = drizzle(env.DB);
   const cutoff = now - checkpointRetentionOf(env).retentionMs;
   const due = await db
@@ -32,12 +34,17 @@ export async function sweepExpiredCheckpoints(
     .from(jobCheckpoints)
     .innerJoin(jobs, eq(jobs.id, jobCheckpoints.jobId))
     .where(
-      and(isNotNull(jobs.endedAt), or(lte(jobs.endedAt, cutoff), like(jobs.reason, `${PAUSE_EXPIRED}%`))),
+      and(
+        isNotNull(jobs.endedAt),
+        or(lte(jobs.endedAt, cutoff), like(jobs.reason, `${PAUSE_EXPIRED}%`)),
+        notBackingOff("checkpoints", jobs.id, now),
+      ),
     )
     .limit(limit)
     .all();
   let objects = 0;
   let swept = 0;
+  let failed = 0;
   for (const job of due) {
     try {
       const deleted = await deleteJobCheckpoints(env, { ...job, spec: job.spec as JobSpec }, now, {
@@ -45,9 +52,11 @@ export async function sweepExpiredCheckpoints(
       });
       objects += deleted.objects;
       swept++;
+      await sweepDone(env, "checkpoints", job.jobId);
     } catch (error) {
-      console.warn(`checkpoint sweep: job ${job.jobId}: ${String(error).slice(0, 300)}`);
+      failed++;
+      await sweepFailed(env, "checkpoints", job.jobId, error, now);
     }
   }
-  return { jobs: swept, objects };
+  return { jobs: swept, objects, failed };
 }

@@ -1,10 +1,11 @@
-import { eq, lte } from "drizzle-orm";
+import { and, eq, lte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { storageUploads } from "../../../schema/storage.js";
 import { MeridianError } from "../../shared/errors.js";
 import type { ObjectTarget, StoredObject } from "./object-target.js";
 import { openSecrets } from "./secret-store.js";
 import { urlTtlMs } from "./signed-url.js";
+import { notBackingOff, sweepDone, sweepFailed } from "./sweep-backoff.js";
 import { targetOfStored } from "./targets.js";
 
 /**
@@ -60,24 +61,27 @@ export async function multipartRenewed(env: Env, uploadId: string, now: number):
  * The cron's pass over uploads left open: once no part URL of one can still be valid (and the
  * grace for its completion is over), nobody can finish it, so it is aborted in its store (R2, or
  * the user's S3 bucket with the credentials the job named) and its parts are freed. A store that
- * fails is tried again next minute; one whose credentials are gone is forgotten.
+ * fails is tried again after a backoff (sweep-backoff.ts); one whose credentials are gone is forgotten.
  */
 export async function abortAbandonedUploads(
   env: Env,
   now = Date.now(),
   limit = 50,
-): Promise<{ aborted: number; forgotten: number }> {
+): Promise<{ aborted: number; forgotten: number; failed: number }> {
   const db = drizzle(env.DB);
   const cutoff = now - urlTtlMs(env) - COMPLETE_GRACE_MS;
   const stale = await db
     .select()
     .from(storageUploads)
-    .where(lte(storageUploads.urlsIssuedAt, cutoff))
+    .where(
+      and(lte(storageUploads.urlsIssuedAt, cutoff), notBackingOff("upload", storageUploads.uploadId, now)),
+    )
     .orderBy(storageUploads.urlsIssuedAt)
     .limit(limit)
     .all();
   let aborted = 0;
   let forgotten = 0;
+  let failed = 0;
   for (const row of stale) {
     const location = row.location as StoredObject;
     try {
@@ -91,12 +95,14 @@ export async function abortAbandonedUploads(
       aborted++;
     } catch (error) {
       if (!(error instanceof MeridianError && HOPELESS.has(error.code))) {
-        console.warn(`upload sweep: ${row.uploadId}: ${String(error).slice(0, 300)}`);
+        failed++;
+        await sweepFailed(env, "upload", row.uploadId, error, now);
         continue;
       }
       forgotten++;
     }
     await multipartDone(env, row.uploadId);
+    await sweepDone(env, "upload", row.uploadId);
   }
-  return { aborted, forgotten };
+  return { aborted, forgotten, failed };
 }
