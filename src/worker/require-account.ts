@@ -8,6 +8,7 @@ import { MeridianError } from "../shared/errors.js";
 import { parseApiKey, secretMatches } from "./api-keys.js";
 import type { AppEnv } from "./hono-env.js";
 import { callerAddress, rateLimitsOf, takeOrThrow } from "./rate-limits.js";
+import { recalledKey, rememberKey, tokenHash } from "./verified-keys.js";
 
 export interface AuthenticatedKey {
   accountId: string;
@@ -17,11 +18,17 @@ export interface AuthenticatedKey {
 
 const StoredScopes = z.array(KeyScope);
 
-/** The key an `Authorization: Bearer <api key>` header carries; 401 for a missing, bad or revoked key. */
+/**
+ * The key an `Authorization: Bearer <api key>` header carries; 401 for a missing, bad or revoked
+ * key. A token verified a moment ago in this isolate is not looked up again (verified-keys.ts).
+ */
 export async function authenticateKey(database: D1Database, header: string): Promise<AuthenticatedKey> {
   const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   if (!token) throw new MeridianError(401, "unauthorized", "send an API key as Authorization: Bearer <key>");
   const parsed = parseApiKey(token);
+  const hash = parsed ? await tokenHash(token) : undefined;
+  const recalled = hash === undefined ? undefined : recalledKey(hash);
+  if (recalled !== undefined) return recalled;
   const row = parsed
     ? await drizzle(database)
         .select({ accountId: apiKeys.accountId, secretHash: apiKeys.secretHash, scopes: apiKeys.scopes })
@@ -33,7 +40,9 @@ export async function authenticateKey(database: D1Database, header: string): Pro
     throw new MeridianError(401, "unauthorized", "the API key is not valid");
   }
   const scopes = StoredScopes.safeParse(JSON.parse(row.scopes));
-  return { accountId: row.accountId, keyId: parsed.keyId, scopes: scopes.success ? scopes.data : [] };
+  const key = { accountId: row.accountId, keyId: parsed.keyId, scopes: scopes.success ? scopes.data : [] };
+  if (hash !== undefined) rememberKey(hash, key);
+  return key;
 }
 
 /**

@@ -20,6 +20,7 @@ import { jsonBody, parseOrThrow } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_API_KEY_CREATED, SAMPLE_API_KEY_VIEW } from "../openapi/sample-account.js";
 import { callerAddress } from "../rate-limits.js";
+import { forgetKey } from "../verified-keys.js";
 
 const KeyIdParam = z.string().regex(/^key_[0-9a-hjkmnp-tv-z]{26}$/, "a key id");
 const StoredScopes = z.array(KeyScope);
@@ -166,6 +167,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
           now,
         }),
       ]);
+      forgetKey(id);
       // The inference gateway caches keys (gateway-directory.ts): it hears of the revocation at once.
       await keyDirectory(c.env, id).revoke();
       return c.json(view({ ...row, revokedAt: now }));
