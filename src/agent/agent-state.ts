@@ -1,6 +1,7 @@
-import { rename, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import type { DataFolderHealth } from "./data-folder.js";
 
 export const STATE_FILE = "state.json";
 
@@ -41,6 +42,8 @@ export class AgentStateFile {
   constructor(
     private readonly dataDir: string,
     private readonly now: () => number,
+    /** Hears every write's outcome: a failed write is logged and reported, not swallowed. */
+    private readonly health?: Pick<DataFolderHealth, "wrote" | "failed">,
   ) {
     this.state = { pid: process.pid, updatedAt: now(), running: [], verification: {} };
   }
@@ -56,8 +59,13 @@ export class AgentStateFile {
         const temporary = `${path}.${process.pid}.tmp`;
         await writeFile(temporary, text, { mode: 0o600 });
         await rename(temporary, path);
+        this.health?.wrote();
       })
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        this.health?.failed(error);
+        // The reader keeps the last whole file; the half-written temporary would only take space.
+        return rm(`${path}.${process.pid}.tmp`, { force: true }).catch(() => undefined);
+      });
   }
 
   flushed(): Promise<void> {

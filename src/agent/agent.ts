@@ -18,6 +18,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { watchConfig } from "./config-watcher.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { ControlPlaneClient } from "./control-plane-client.js";
+import { DataFolderHealth } from "./data-folder.js";
 import { DockerRuntime } from "./docker-runtime.js";
 import { detectGpus, nvidiaSmiPath } from "./gpu-detect.js";
 import { hostHardware } from "./host-info.js";
@@ -168,7 +169,8 @@ async function startLocked(
           // The attempts' own data folders and the verified-input cache (mounted read-only).
           mountRoots: storageMountRoots(dataDir),
         }));
-  const state = new AgentStateFile(dataDir, () => clock.now());
+  const dataFolder = new DataFolderHealth(dataDir, log);
+  const state = new AgentStateFile(dataDir, () => clock.now(), dataFolder);
   // Endpoint replicas, and the tunnel to them riding the presence socket.
   const hosting = runtimeKind === "docker" ? replicaHosting({ runtime, clock, log }) : undefined;
   // Region presence: its close is how the region learns at once that this process died.
@@ -237,7 +239,10 @@ async function startLocked(
         measureBandwidth: () => measureBandwidthGbps(config.controlPlane, log),
       }),
     acceptingWork: () => {
-      const open = policy.schedule.isOpen(clock.now());
+      // A data folder that refused a write keeps the node out of placement until a probe finds
+      // room again (probed on each poll, so the next poll after that takes work).
+      if (dataFolder.current !== undefined) void dataFolder.probe();
+      const open = policy.schedule.isOpen(clock.now()) && dataFolder.current === undefined;
       if (open !== acceptingRecorded) {
         acceptingRecorded = open;
         state.update((current) => {
@@ -258,6 +263,7 @@ async function startLocked(
         }));
       }),
     dockerRetryMs: options.dockerRetryMs,
+    preflight: () => dataFolder.probe(),
     ...(hosting ? { replicas: hosting.start } : {}),
     storage: attemptStorageFactory({
       dataDir,

@@ -51,6 +51,11 @@ export interface AttemptRunnerDeps {
   log: AgentLog;
   /** The attempt's data (secrets, inputs, outputs, checkpoint), for assignments that have any. */
   storage?: (assignment: Assignment, progress: (line: string) => void) => AttemptStorage | undefined;
+  /**
+   * Checked before a new attempt's image is pulled: the node's own reason it cannot hold an
+   * attempt now (its data folder is full, say), reported as the node's error; undefined when fine.
+   */
+  preflight?: () => Promise<string | undefined>;
   /** Set for an attempt whose container survived an agent restart. */
   adopt?: Adoption;
   /** Set for an endpoint replica: a long-running container with no time limit, drained before a stop. */
@@ -206,6 +211,11 @@ export class AttemptRunner {
    */
   private async startContainer(): Promise<RunningContainer | undefined> {
     const { assignment, deps } = this;
+    const problem = await deps.preflight?.();
+    if (problem !== undefined) {
+      await this.finish(null, { reason: "error", message: problem, errorKind: "runtime" });
+      return undefined;
+    }
     try {
       await deps.runtime.ensureImage(assignment.image);
     } catch (error) {

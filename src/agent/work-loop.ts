@@ -51,6 +51,8 @@ export interface WorkLoopOptions {
   dockerRetryMs?: number;
   /** The data of attempts that have secrets, inputs, outputs or checkpoints (src/agent/storage). */
   storage?: AttemptRunnerDeps["storage"];
+  /** The node's own reason it cannot start an attempt now (a full data folder), checked per attempt. */
+  preflight?: AttemptRunnerDeps["preflight"];
   /** Endpoint replicas (assignments with a `service`); without it such assignments are refused. */
   replicas?: ReplicaFactory;
   /** The node key: each attempt's exit report carries its signed usage receipt (usage-receipt.ts). */
@@ -253,6 +255,7 @@ export class WorkLoop {
       clock,
       log,
       ...(this.options.storage ? { storage: this.options.storage } : {}),
+      ...(this.options.preflight ? { preflight: this.options.preflight } : {}),
       report: async (attemptId, body) =>
         // Each try is bounded, so a control plane that stops answering cannot hold a drain forever.
         client.report(attemptId, usage ? await usage.stamp(body) : body, {
