@@ -15,6 +15,10 @@ import { LogShipper } from "./log-shipper.js";
 import type { AttemptStorage } from "./storage/attempt-storage.js";
 import { StorageError } from "./storage/attempt-storage.js";
 
+/** How long a signalled exit waits to see whether its engine is shutting down: 10 × 500 ms. */
+const ENGINE_LOOKS = 10;
+const ENGINE_LOOK_MS = 500;
+
 type ExitReason = Extract<AttemptReport, { type: "exited" }>["reason"];
 type ErrorKind = NonNullable<Extract<AttemptReport, { type: "exited" }>["errorKind"]>;
 type EarlyStop = { reason: Exclude<ExitReason, "completed">; message: string; errorKind?: ErrorKind };
@@ -182,6 +186,8 @@ export class AttemptRunner {
       this.deps.service?.ended("the node no longer holds its lease");
       return this.markAbandoned();
     }
+    const engineLost =
+      exit !== undefined && this.earlyStop === undefined ? await this.engineGone(exit) : undefined;
     // The last checkpoint and the outputs go up before the exit is reported: after it the lease is gone.
     const storageProblem = await this.storage?.finish();
     await this.shipper.close();
@@ -194,6 +200,9 @@ export class AttemptRunner {
     } else {
       const stop =
         this.earlyStop ??
+        (engineLost !== undefined
+          ? { reason: "error" as const, message: engineLost, errorKind: "runtime" as const }
+          : undefined) ??
         (storageProblem !== undefined
           ? { reason: "error" as const, message: storageProblem, errorKind: "runtime" as const }
           : undefined) ??
@@ -203,6 +212,23 @@ export class AttemptRunner {
     // Removed only after the exit is recorded, so a crash in between leaves evidence, not nothing.
     await container.remove();
     await this.storage?.cleanup();
+  }
+
+  /**
+   * Whether a container's exit no one asked for came from its engine shutting down (a restart of
+   * the engine stops every container with SIGTERM, then its API goes away): then the exit is the
+   * node's, not the job's. Only a SIGTERM or SIGKILL exit that was not the memory limit is looked
+   * at, for a few seconds.
+   */
+  private async engineGone(exit: ContainerExit): Promise<string | undefined> {
+    if (exit.oomKilled || (exit.exitCode !== 143 && exit.exitCode !== 137)) return undefined;
+    for (let look = 0; look < ENGINE_LOOKS; look++) {
+      if (!(await this.deps.runtime.ping())) {
+        return `the node's container engine (${this.deps.runtime.location}) stopped while the container ran (exit ${exit.exitCode})`;
+      }
+      await this.deps.clock.sleep(ENGINE_LOOK_MS);
+    }
+    return undefined;
   }
 
   /**

@@ -129,13 +129,13 @@ export class DockerRuntime implements ContainerRuntime {
       await this.docker.getImage(image).inspect();
       return;
     } catch (error) {
-      if (statusOf(error) !== 404) throw new ImagePullError(image, engineMessage(error));
+      if (statusOf(error) !== 404) throw this.pullError(image, error);
     }
     let progress: NodeJS.ReadableStream;
     try {
       progress = await this.docker.pull(image);
     } catch (error) {
-      throw new ImagePullError(image, engineMessage(error));
+      throw this.pullError(image, error);
     }
     // The pull only happens while its progress stream is read; errors arrive as entries in it.
     const events = await new Promise<unknown[]>((resolve, reject) => {
@@ -148,6 +148,17 @@ export class DockerRuntime implements ContainerRuntime {
         throw new ImagePullError(image, String(event.error));
       }
     }
+  }
+
+  /**
+   * An engine that answered refused the image: the image's problem. No answer at all (a refused or
+   * missing socket) is the node's: its engine is down, whatever the image.
+   */
+  private pullError(image: string, error: unknown): Error {
+    if (statusOf(error) !== undefined) return new ImagePullError(image, engineMessage(error));
+    return new Error(
+      `the node's Docker engine at ${this.location} does not answer (${engineMessage(error)})`,
+    );
   }
 
   async start(spec: ContainerSpec, onLog: LogSink): Promise<RunningContainer> {
