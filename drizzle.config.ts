@@ -14,6 +14,7 @@ export default defineConfig({
     "./schema/receipts.ts",
     "./schema/burns.ts",
     "./schema/staking.ts",
+    "./schema/referrals.ts",
   ],
   out: "./schema/migrations",
 });

@@ -15,6 +15,7 @@ import {
 } from "./ledger-accounts.js";
 import type { FeeConfig } from "./ledger-config.js";
 import { type LedgerDb, type LedgerStatement, runBatch } from "./ledger-db.js";
+import { referralRewardStatements } from "./referrals.js";
 import { requestHash } from "./request-hash.js";
 import type { TransferKind } from "./transfer.js";
 
@@ -71,7 +72,8 @@ function legAmount(column: Leg["column"]) {
  * The charge is `meterAttempt()`'s amount for billable outcomes (0 otherwise), capped at what the job's
  * hold still has — a settlement never overdraws a hold; an uncovered remainder is recorded as
  * `shortfall_micros`. The charge is split by `splitCharge` rules: hold → provider earnings
- * (charge − fee), hold → platform fees (fee − burn), hold → burn reserve (burn).
+ * (charge − fee), hold → platform fees (fee − burn), hold → burn reserve (burn); then, for an
+ * account another referred, platform fees → the referrer (its share of fee − burn).
  */
 export function settleAttemptStatements(
   db: LedgerDb,
@@ -137,6 +139,8 @@ export function settleAttemptStatements(
         )
         .onConflictDoNothing(),
     ),
+    // After the fee leg, which it takes its share from (src/ledger/referrals.ts).
+    ...referralRewardStatements(db, input.attemptId, at),
   ];
 }
 

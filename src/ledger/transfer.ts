@@ -27,7 +27,9 @@ export type TransferKind =
   | "refund_fee"
   | "refund_burn"
   /** A paused job's checkpoint kept in object storage, per GB-month (storage-charge.ts). */
-  | "storage";
+  | "storage"
+  /** The referrer's share of a referred account's fee (src/ledger/referrals.ts). */
+  | "referral_reward";
 
 export interface TransferInput {
   debit: LedgerAccountRef;

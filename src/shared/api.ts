@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobStatus } from "./job-status.js";
+import { ReferralCode } from "./referral-api.js";
 import { StakeTier } from "./staking-api.js";
 
 /** Response bodies of the user API; the CLI parses what it receives with these. */
@@ -8,7 +9,12 @@ export const AccountCreated = z.object({ id: z.string(), apiKey: z.string() });
 export type AccountCreated = z.infer<typeof AccountCreated>;
 
 export const CreateAccountRequest = z
-  .object({ name: z.string().min(1).max(128).optional(), email: z.email().max(254).optional() })
+  .object({
+    name: z.string().min(1).max(128).optional(),
+    email: z.email().max(254).optional(),
+    /** Another account's referral code: it earns a share of this account's fees for a while. */
+    referralCode: ReferralCode.optional(),
+  })
   .strict();
 
 /** Why a queued job is not placed, and what would place it (the scheduler's explanation). */

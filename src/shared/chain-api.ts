@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { decodeBase58 } from "./base58.js";
+import { ReferralCode } from "./referral-api.js";
 
 /** Request and response bodies of wallet sign-in, top-ups and the local faucet. */
 
@@ -35,6 +36,8 @@ export const SiwsVerifyRequest = z
     message: z.string().min(1).max(2_000),
     /** The wallet's ed25519 signature over the message's UTF-8 bytes: base58 or base64. */
     signature: z.string().min(64).max(120),
+    /** Another account's referral code, for a wallet signing in for the first time. */
+    referralCode: ReferralCode.optional(),
   })
   .strict();
 

@@ -34,6 +34,7 @@ import { providerNodeRoutes } from "./routes/provider-nodes.js";
 import { quoteRoutes } from "./routes/quotes.js";
 import { receiptRoutes } from "./routes/receipts.js";
 import { operatorReceiptRoutes } from "./routes/receipts-operator.js";
+import { referralRoutes } from "./routes/referrals.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { stakingRoutes } from "./routes/staking.js";
 import { operatorStakingRoutes } from "./routes/staking-operator.js";
@@ -100,6 +101,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/account/events", accountEventRoutes)
   .route("/v1/account/keys", apiKeyRoutes)
   .route("/v1/account/audit", auditRoutes)
+  .route("/v1/account/referral", referralRoutes)
   .use("/v1/secrets/*", requireAccount)
   .route("/v1/secrets", secretRoutes)
   .use("/v1/uploads/*", requireAccount)

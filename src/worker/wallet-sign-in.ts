@@ -6,6 +6,8 @@ import { accounts, apiKeys } from "../../schema/tables.js";
 import type { SolanaCluster } from "../chain/chain-config.js";
 import { SIWS_TTL_MS, siwsChainId, siwsDomainOf, siwsMessageText } from "../chain/siws-message.js";
 import { signupCreditStatements } from "../ledger/credits.js";
+import { referralConfig } from "../ledger/referral-config.js";
+import { referralStatement } from "../ledger/referrals.js";
 import { decodeBase58, encodeBase58 } from "../shared/base58.js";
 import type { SiwsFields } from "../shared/chain-api.js";
 import { MeridianError } from "../shared/errors.js";
@@ -82,6 +84,8 @@ export interface VerifyInput {
   accountId: string | null;
   origin: string;
   now: number;
+  /** Runs on a valid signature before the nonce is used: what it throws refuses and uses nothing. */
+  beforeUse?: (address: string) => Promise<void>;
 }
 
 /**
@@ -118,6 +122,7 @@ export async function verifySignedMessage(db: DrizzleD1Database, input: VerifyIn
     }
   }
   if (!valid) throw refused("siws_bad_signature", `the signature is not ${row.address}'s over this message`);
+  await input.beforeUse?.(row.address);
   // Single use: of two requests racing with one message, one deletes the row and the other finds none.
   const used = await db
     .delete(siwsNonces)
@@ -127,7 +132,7 @@ export async function verifySignedMessage(db: DrizzleD1Database, input: VerifyIn
   return row.address;
 }
 
-async function signinAccountOf(db: DrizzleD1Database, address: string): Promise<string | undefined> {
+export async function signinAccountOf(db: DrizzleD1Database, address: string): Promise<string | undefined> {
   const row = await db
     .select({ accountId: accountWallets.accountId })
     .from(accountWallets)
@@ -142,6 +147,8 @@ export async function signInWithWallet(
   env: object,
   address: string,
   now: number,
+  /** A referral for the account if this sign-in creates it (the caller checked it). */
+  referral: { code: string; referrerAccountId: string } | null = null,
 ): Promise<{ accountId: string; apiKey: string; created: boolean }> {
   const key = await issueApiKey(newId("key", now));
   const existing = await signinAccountOf(db, address);
@@ -158,6 +165,15 @@ export async function signInWithWallet(
       db.insert(accountWallets).values({ accountId, kind: "signin", address, createdAt: now }),
       db.insert(apiKeys).values({ id: key.keyId, accountId, secretHash: key.secretHash, createdAt: now }),
       ...signupCreditStatements(db, env, accountId, now),
+      ...(referral
+        ? [
+            referralStatement(
+              db,
+              { ...referral, referredAccountId: accountId, config: referralConfig(env) },
+              now,
+            ),
+          ]
+        : []),
     ]);
     return { accountId, apiKey: key.apiKey, created: true };
   } catch (error) {

@@ -92,6 +92,8 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/account/keys": { body: CreateApiKeyRequest, auth: "key" },
   "DELETE /v1/account/keys/:id": { auth: "key" },
   "GET /v1/account/audit": { query: AuditQuery, auth: "key" },
+  "GET /v1/account/referral": { auth: "key" },
+  "POST /v1/account/referral": { auth: "key" },
   "GET /v1/jobs/:id/outputs": { auth: "key" },
   "POST /v1/secrets": { body: SecretCreate, auth: "key" },
   "GET /v1/secrets": { auth: "key" },

@@ -1,12 +1,14 @@
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { clusterOf } from "../../chain/chain-config.js";
+import { referrerOf } from "../../ledger/referral-codes.js";
 import {
   SiwsChallenge,
   SiwsChallengeRequest,
   SiwsSignedIn,
   SiwsVerifyRequest,
 } from "../../shared/chain-api.js";
+import { MeridianError } from "../../shared/errors.js";
 import { chainBody } from "../chain-body.js";
 import type { AppEnv } from "../hono-env.js";
 import { doc } from "../openapi/route-doc.js";
@@ -16,7 +18,23 @@ import {
   SAMPLE_SIWS_VERIFY,
   SAMPLE_WALLET,
 } from "../openapi/sample-chain.js";
-import { issueChallenge, signInWithWallet, verifySignedMessage } from "../wallet-sign-in.js";
+import { issueChallenge, signInWithWallet, signinAccountOf, verifySignedMessage } from "../wallet-sign-in.js";
+
+/** A referral code only counts for a new account: its own code 400, another's 409. */
+function refuseReferralOfExisting(
+  existing: string | undefined,
+  referral: { referrerAccountId: string },
+): void {
+  if (existing === undefined) return;
+  if (existing === referral.referrerAccountId) {
+    throw new MeridianError(400, "self_referral", "an account cannot use its own referral code");
+  }
+  throw new MeridianError(
+    409,
+    "referral_needs_new_account",
+    "this wallet has an account already; a referral code counts only when an account is created",
+  );
+}
 
 /**
  * Sign In With Solana: ask for a message for an address, sign it with the wallet, send it back; the
@@ -56,7 +74,7 @@ export const walletAuthRoutes = new Hono<AppEnv>()
       tag: "Auth",
       summary: "Sign in with a signed message",
       description:
-        "Checks the ed25519 signature (base58 or base64) over the issued message and spends its nonce; answers a new API key for the wallet's account, created on first sign-in (201).",
+        "Checks the ed25519 signature (base58 or base64) over the issued message and spends its nonce; answers a new API key for the wallet's account, created on first sign-in (201). A `referralCode` counts only for that first sign-in: unknown 400 `unknown_referral_code`, the wallet's own account's code 400 `self_referral`, another's for an existing account 409 `referral_needs_new_account`; each refusal leaves the message unused.",
       auth: "none",
       body: SiwsVerifyRequest,
       bodyExample: SAMPLE_SIWS_VERIFY,
@@ -66,12 +84,17 @@ export const walletAuthRoutes = new Hono<AppEnv>()
         description: "Signed in to the wallet's account",
         alsoStatus: { status: 201, description: "Signed in to a new account created for the wallet" },
       },
-      errors: [401],
+      errors: [400, 401, 409],
     }),
     async (c) => {
       const body = await chainBody(c, SiwsVerifyRequest);
       const db = drizzle(c.env.DB);
       const now = Date.now();
+      // An unknown code is refused before the message is looked at; a code for a wallet that has
+      // an account already, once the signature is checked and before its nonce is used.
+      const referral = body.referralCode
+        ? { code: body.referralCode, referrerAccountId: await referrerOf(db, body.referralCode) }
+        : null;
       const address = await verifySignedMessage(db, {
         message: body.message,
         signature: body.signature,
@@ -79,8 +102,11 @@ export const walletAuthRoutes = new Hono<AppEnv>()
         accountId: null,
         origin: new URL(c.req.url).origin,
         now,
+        beforeUse: referral
+          ? async (signer) => refuseReferralOfExisting(await signinAccountOf(db, signer), referral)
+          : undefined,
       });
-      const signedIn = await signInWithWallet(db, c.env, address, now);
+      const signedIn = await signInWithWallet(db, c.env, address, now, referral);
       return c.json({ ...signedIn, address }, signedIn.created ? 201 : 200);
     },
   );

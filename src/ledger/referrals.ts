@@ -1,0 +1,102 @@
+import { and, count, eq, gt, sql } from "drizzle-orm";
+import { ledgerAccounts, ledgerTransfers } from "../../schema/ledger.js";
+import { referrals } from "../../schema/referrals.js";
+import { newId } from "../shared/ids.js";
+import { PLATFORM_FEES, userAccount } from "./ledger-accounts.js";
+import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
+import { type ReferralConfig, referralEndsAt } from "./referral-config.js";
+
+export const REFERRAL_KIND = "referral_reward" as const;
+
+/** The sign-up batch's row that makes `referredAccountId` the referral of `referrerAccountId`. */
+export function referralStatement(
+  db: LedgerDb,
+  input: { referredAccountId: string; referrerAccountId: string; code: string; config: ReferralConfig },
+  now: number,
+): LedgerStatement {
+  return db.insert(referrals).values({
+    referredAccountId: input.referredAccountId,
+    referrerAccountId: input.referrerAccountId,
+    code: input.code,
+    shareBps: input.config.shareBps,
+    endsAt: referralEndsAt(input.config, now),
+    createdAt: now,
+  });
+}
+
+/**
+ * The reward of one settled attempt, for the end of its settlement batch (after the fee leg): the
+ * referrer's share of what the platform kept of the fee (fee − burn), moved from the platform's
+ * fees account to the referrer's balance. Its amount comes from the settlement row and the
+ * referral's terms inside the statement, so it is paid only while the referral's window was open
+ * when the attempt settled, and its idempotency key (one per attempt) makes a replayed batch pay
+ * nothing more. The referrer's ledger shows it (`account_id`), without the referred account's job
+ * or attempt ids. Nothing happens for an account nobody referred.
+ */
+export function referralRewardStatements(db: LedgerDb, attemptId: string, at: number): LedgerStatement[] {
+  const amount = sql.raw("((s.fee_micros - s.burn_micros) * r.share_bps / 10000)");
+  const referred = sql`FROM ledger_settlements AS s
+        JOIN referrals AS r ON r.referred_account_id = s.account_id
+        WHERE s.attempt_id = ${attemptId} AND s.created_at < r.ends_at AND ${amount} > 0`;
+  return [
+    db
+      .insert(ledgerAccounts)
+      .select(
+        sql`SELECT 'user:' || r.referrer_account_id, 'user', r.referrer_account_id, r.referrer_account_id,
+        0, CAST(${at} AS INTEGER) ${referred}`,
+      )
+      .onConflictDoNothing(),
+    db
+      .insert(ledgerTransfers)
+      .select(
+        sql`SELECT ${newId("tx", at)}, ${PLATFORM_FEES.id}, 'user:' || r.referrer_account_id, ${amount},
+        ${REFERRAL_KIND}, ${`settle:${attemptId}:${REFERRAL_KIND}`}, 'referral:' || r.code,
+        r.referrer_account_id, NULL, NULL, 'referral reward', CAST(${at} AS INTEGER) ${referred}`,
+      )
+      .onConflictDoNothing(),
+  ];
+}
+
+export interface ReferralSummary {
+  referred: number;
+  /** Referred accounts whose window is still open. */
+  active: number;
+  earnedMicros: number;
+  rewards: number;
+}
+
+/** What an account's referrals amount to: how many, how many still paying, what they earned it. */
+export async function referralSummary(
+  db: LedgerDb,
+  accountId: string,
+  now: number,
+): Promise<ReferralSummary> {
+  const [all, active, earned] = await Promise.all([
+    db.select({ n: count() }).from(referrals).where(eq(referrals.referrerAccountId, accountId)).get(),
+    db
+      .select({ n: count() })
+      .from(referrals)
+      .where(and(eq(referrals.referrerAccountId, accountId), gt(referrals.endsAt, now)))
+      .get(),
+    db
+      .select({
+        n: count(),
+        micros: sql<number>`coalesce(sum(${ledgerTransfers.amountMicros}), 0)`,
+      })
+      .from(ledgerTransfers)
+      .where(
+        and(
+          eq(ledgerTransfers.accountId, accountId),
+          eq(ledgerTransfers.kind, REFERRAL_KIND),
+          eq(ledgerTransfers.creditAccountId, userAccount(accountId).id),
+        ),
+      )
+      .get(),
+  ]);
+  return {
+    referred: all?.n ?? 0,
+    active: active?.n ?? 0,
+    earnedMicros: Number(earned?.micros ?? 0),
+    rewards: earned?.n ?? 0,
+  };
+}
