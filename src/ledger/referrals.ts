@@ -1,8 +1,8 @@
-import { and, count, eq, gt, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
 import { ledgerAccounts, ledgerTransfers } from "../../schema/ledger.js";
 import { referrals } from "../../schema/referrals.js";
 import { newId } from "../shared/ids.js";
-import { PLATFORM_FEES, userAccount } from "./ledger-accounts.js";
+import { PLATFORM_FEES } from "./ledger-accounts.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
 import { type ReferralConfig, referralEndsAt } from "./referral-config.js";
 
@@ -57,10 +57,33 @@ export function referralRewardStatements(db: LedgerDb, attemptId: string, at: nu
   ];
 }
 
+export const REFERRAL_REVERSAL_KIND = "referral_reward_reversal" as const;
+
+/**
+ * For the end of a refund batch: a refunded attempt's referral reward goes back from the referrer
+ * to the fees account the refund drew on, as far as the referrer's balance still holds it (never
+ * an overdraft). Only once the refund row exists, once per attempt (its key).
+ */
+export function referralReversalStatement(db: LedgerDb, attemptId: string, at: number): LedgerStatement {
+  const amount = sql.raw("min(t.amount_micros, max(a.balance_micros, 0))");
+  return db
+    .insert(ledgerTransfers)
+    .select(
+      sql`SELECT ${newId("tx", at)}, t.credit_account_id, ${PLATFORM_FEES.id}, ${amount},
+        ${REFERRAL_REVERSAL_KIND}, ${`refund:${attemptId}:${REFERRAL_REVERSAL_KIND}`}, t.request_hash,
+        t.account_id, NULL, NULL, 'referral reward given back: the charge was refunded', CAST(${at} AS INTEGER)
+      FROM ledger_transfers AS t JOIN ledger_accounts AS a ON a.id = t.credit_account_id
+      WHERE t.idempotency_key = ${`settle:${attemptId}:${REFERRAL_KIND}`} AND ${amount} > 0
+        AND EXISTS (SELECT 1 FROM attempt_refunds WHERE attempt_id = ${attemptId})`,
+    )
+    .onConflictDoNothing();
+}
+
 export interface ReferralSummary {
   referred: number;
   /** Referred accounts whose window is still open. */
   active: number;
+  /** Rewards less those given back because their charge was refunded. */
   earnedMicros: number;
   rewards: number;
 }
@@ -80,15 +103,15 @@ export async function referralSummary(
       .get(),
     db
       .select({
-        n: count(),
-        micros: sql<number>`coalesce(sum(${ledgerTransfers.amountMicros}), 0)`,
+        n: sql<number>`count(*) FILTER (WHERE ${ledgerTransfers.kind} = ${REFERRAL_KIND})`,
+        micros: sql<number>`coalesce(sum(CASE WHEN ${ledgerTransfers.kind} = ${REFERRAL_KIND}
+          THEN ${ledgerTransfers.amountMicros} ELSE -${ledgerTransfers.amountMicros} END), 0)`,
       })
       .from(ledgerTransfers)
       .where(
         and(
           eq(ledgerTransfers.accountId, accountId),
-          eq(ledgerTransfers.kind, REFERRAL_KIND),
-          eq(ledgerTransfers.creditAccountId, userAccount(accountId).id),
+          inArray(ledgerTransfers.kind, [REFERRAL_KIND, REFERRAL_REVERSAL_KIND]),
         ),
       )
       .get(),

@@ -4,6 +4,7 @@ import { ledgerTransfers } from "../../schema/ledger.js";
 import { newId } from "../shared/ids.js";
 import { BURN_RESERVE, ensureAccount, PLATFORM_FEES } from "./ledger-accounts.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
+import { referralReversalStatement } from "./referrals.js";
 import { requestHash } from "./request-hash.js";
 import type { TransferKind } from "./transfer.js";
 
@@ -39,7 +40,7 @@ const LEGS: Leg[] = [
  * out already, and the platform's fee, from the fees account; the burn share from the burn reserve
  * while it still holds it. Each leg then takes its amount from that row under a per-attempt key,
  * so the batch is idempotent and never overdraws an account. Nothing happens for an attempt that
- * was not charged.
+ * was not charged. A referrer's reward for the attempt goes back to the fees account (referrals.ts).
  */
 export function refundStatements(db: LedgerDb, input: RefundInput, at = Date.now()): LedgerStatement[] {
   const condition = input.onlyIf ?? sql`1`;
@@ -80,6 +81,7 @@ export function refundStatements(db: LedgerDb, input: RefundInput, at = Date.now
         )
         .onConflictDoNothing(),
     ),
+    referralReversalStatement(db, input.attemptId, at),
   ];
 }
 

@@ -29,7 +29,8 @@ export type TransferKind =
   /** A paused job's checkpoint kept in object storage, per GB-month (storage-charge.ts). */
   | "storage"
   /** The referrer's share of a referred account's fee (src/ledger/referrals.ts). */
-  | "referral_reward";
+  | "referral_reward"
+  | "referral_reward_reversal";
 
 export interface TransferInput {
   debit: LedgerAccountRef;

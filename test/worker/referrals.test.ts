@@ -169,6 +169,57 @@ describe("referral codes", () => {
     });
   });
 
+  it("takes the reward back when the referred account's charge is refunded", async () => {
+    const referrer = await signup();
+    const { view } = await referralOf(referrer.apiKey, "POST");
+    const referred = (await (await signupWith({ referralCode: view.code })).json()) as {
+      id: string;
+      apiKey: string;
+    };
+    const { agent } = await ownedAgent(hardware([h100Numbered(7_300)]));
+    const referrerId = `user:${referrer.id}`;
+    const before = await balances();
+    const { attemptId } = await settledJob(referred.apiKey, agent);
+    const jobId = (
+      await env.DB.prepare("SELECT job_id FROM ledger_settlements WHERE attempt_id = ?")
+        .bind(attemptId)
+        .first<{ job_id: string }>()
+    )?.job_id;
+    expect((await balances()).get(referrerId)).toBe((before.get(referrerId) ?? 0) + REWARD);
+
+    const opened = await call(
+      `/v1/jobs/${jobId}/attempts/${attemptId}/dispute`,
+      jsonInit("POST", { reason: "the GPU was not there" }, referred.apiKey),
+    );
+    expect(opened.status).toBe(201);
+    const { id: disputeId } = (await opened.json()) as { id: string };
+    // A dispute the evidence settles is refunded when it opens; otherwise the operator decides it.
+    const refunded = () =>
+      env.DB.prepare("SELECT refunded_micros FROM attempt_refunds WHERE attempt_id = ?")
+        .bind(attemptId)
+        .first();
+    if (!(await refunded())) {
+      const decided = await call(`/v1/operator/disputes/${disputeId}/decision`, {
+        ...jsonInit("POST", { decision: "refund", note: "the node was at fault" }),
+        headers: { authorization: "Bearer test-operator-token", "content-type": "application/json" },
+      });
+      expect(decided.status).toBe(200);
+    }
+    expect(await refunded()).toMatchObject({ refunded_micros: CHARGE });
+    const after = await balances();
+    expect(after.get(referrerId)).toBe(before.get(referrerId) ?? 0);
+    expect(await ledgerSum()).toBe(0);
+    const reversals = await env.DB.prepare(
+      "SELECT amount_micros, debit_account_id, credit_account_id FROM ledger_transfers WHERE kind = 'referral_reward_reversal' AND account_id = ?",
+    )
+      .bind(referrer.id)
+      .all();
+    expect(reversals.results).toEqual([
+      { amount_micros: REWARD, debit_account_id: referrerId, credit_account_id: "fees" },
+    ]);
+    expect((await referralOf(referrer.apiKey)).view).toMatchObject({ rewards: 1, earnedMicros: 0 });
+  });
+
   it("pays nothing for an account nobody referred", async () => {
     const plain = await signup();
     const { agent } = await ownedAgent(hardware([h100Numbered(7_200)]));
