@@ -59,6 +59,23 @@ export const jobCheckpoints = sqliteTable(
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
 );
 
+/**
+ * One distinct blob a job's checkpoints hold (content-addressed, so checkpoints share unchanged
+ * files): what the job's stored checkpoint bytes are, and so what is billed. A row is written
+ * at a commit, before the checkpoint's own row, for each blob it names; it goes with the
+ * job's checkpoints.
+ */
+export const jobCheckpointBlobs = sqliteTable(
+  "job_checkpoint_blobs",
+  {
+    jobId: text("job_id").notNull(),
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.sha256] })],
+);
+
 /** One chunk object of an attempt's output in R2: D1 keeps only where it is and what it covers. */
 export const logChunks = sqliteTable(
   "log_chunks",

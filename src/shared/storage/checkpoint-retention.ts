@@ -46,8 +46,13 @@ export const JobCheckpoints = z.object({
   jobId: z.string(),
   /** `r2` (the platform's, billed) or `s3` (the user's own bucket, not billed here). */
   store: z.enum(["r2", "s3"]),
-  /** Bytes of the latest checkpoint: what a resume restores, and what is billed while kept. */
+  /** Bytes of the latest checkpoint: what a resume restores. */
   bytes: z.number().int(),
+  /**
+   * Bytes every kept checkpoint holds stored together (each distinct blob once: checkpoints share
+   * unchanged files): what is billed while they are kept.
+   */
+  storedBytes: z.number().int(),
   /** When the sweep deletes them (the job's end plus the retention); null while the job lives. */
   keptUntil: z.string().nullable(),
   /** What keeping them since the job ended has cost so far, charged when they are deleted (µUSD). */

@@ -36,7 +36,7 @@ import {
 import { agentStub, jobStub } from "../region-routing.js";
 import { type AttemptContext, storageGrant } from "../storage/attempt-grant.js";
 import { openCheckpointPlace } from "../storage/checkpoint-place.js";
-import { blobUploads, commitCheckpoint } from "../storage/checkpoint-store.js";
+import { blobUploads, checkpointBytes, commitCheckpoint } from "../storage/checkpoint-store.js";
 import { beginUploads, completeUploads } from "../storage/output-uploads.js";
 import { renewUploadUrls } from "../storage/upload-renewal.js";
 
@@ -125,13 +125,14 @@ export const agentStorageRoutes = new Hono<AppEnv>()
         files: body.files,
         uploads: body.uploads,
       });
-      // The region keeps the size: a pause bills what it keeps stored.
+      // The region keeps what the job's checkpoints hold stored (every kept checkpoint's distinct
+      // blobs, not only this one's): a pause bills that.
       const region = c.get("agent").region;
       if (region)
         await jobStub(c.env, region, attempt.jobId).checkpointStored(
           attempt.jobId,
           committed.seq,
-          committed.bytes,
+          await checkpointBytes(c.env, attempt.jobId),
         );
       return c.json(committed);
     },

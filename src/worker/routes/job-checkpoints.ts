@@ -20,6 +20,7 @@ import {
   keptUntil,
   retentionCharge,
 } from "../storage/checkpoint-retention.js";
+import { checkpointBytes } from "../storage/checkpoint-store.js";
 
 async function endedJobOf(c: Context<AppEnv>): Promise<{ job: EndedJob; status: JobStatus }> {
   const row = await ownJob(c.env.DB, c.get("accountId"), c.req.param("id") ?? "");
@@ -44,15 +45,16 @@ export const jobCheckpointRoutes = new Hono<AppEnv>()
       tag: "Jobs",
       summary: "A job's checkpoints",
       description:
-        "The committed checkpoints, the latest one's size, and once the job has ended how long they are kept (the deployment's `CHECKPOINT_RETENTION_SECONDS`, a week by default) and what keeping them has cost so far. In the platform's R2 they are billed per GB-month from the job's end until deleted; in the user's own S3 bucket they are not billed here.",
+        "The committed checkpoints, the latest one's size, the bytes all of them hold stored together (each distinct blob once: what is billed), and once the job has ended how long they are kept (the deployment's `CHECKPOINT_RETENTION_SECONDS`, a week by default) and what keeping them has cost so far. In the platform's R2 they are billed per GB-month from the job's end until deleted; in the user's own S3 bucket they are not billed here.",
       response: {
         schema: JobCheckpoints,
         example: {
           jobId: SAMPLE_IDS.job,
           store: "r2",
           bytes: 1_000_000_000,
+          storedBytes: 1_400_000_000,
           keptUntil: "2026-12-08T08:00:00.000Z",
-          accruedMicros: 2334,
+          accruedMicros: 3267,
           microsPerGbMonth: 70_000,
           checkpoints: [
             {
@@ -75,14 +77,16 @@ export const jobCheckpointRoutes = new Hono<AppEnv>()
         .orderBy(desc(jobCheckpoints.seq))
         .all();
       const bytes = rows[0]?.bytes ?? 0;
+      const storedBytes = rows.length > 0 ? await checkpointBytes(c.env, job.jobId) : 0;
       const until = rows.length > 0 ? keptUntil(c.env, job) : null;
       const body: JobCheckpoints = {
         jobId: job.jobId,
         store: job.spec.checkpoint?.s3 ? "s3" : "r2",
         bytes,
+        storedBytes,
         keptUntil: until === null ? null : new Date(until).toISOString(),
         accruedMicros:
-          rows.length > 0 ? (retentionCharge(c.env, job, bytes, Date.now())?.amountMicros ?? 0) : 0,
+          rows.length > 0 ? (retentionCharge(c.env, job, storedBytes, Date.now())?.amountMicros ?? 0) : 0,
         microsPerGbMonth: checkpointRetentionOf(c.env).microsPerGbMonth,
         checkpoints: rows.map((row) => ({
           seq: row.seq,

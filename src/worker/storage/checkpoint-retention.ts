@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ledgerTransfers } from "../../../schema/ledger.js";
-import { jobCheckpoints } from "../../../schema/storage.js";
+import { jobCheckpointBlobs, jobCheckpoints } from "../../../schema/storage.js";
 import { PAUSE_EXPIRED } from "../../durable/job-pause.js";
 import { runBatch } from "../../ledger/ledger-db.js";
 import {
@@ -92,6 +92,7 @@ export async function deleteJobCheckpoints(
   await runBatch(db, [
     ...(charge && charge.amountMicros > 0 ? storageChargeStatements(db, charge, now) : []),
     db.delete(jobCheckpoints).where(eq(jobCheckpoints.jobId, job.jobId)),
+    db.delete(jobCheckpointBlobs).where(eq(jobCheckpointBlobs.jobId, job.jobId)),
   ]);
   // What was moved: the batch caps a charge at the balance.
   const moved = charge

@@ -1,7 +1,7 @@
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { jobCheckpoints } from "../../../schema/storage.js";
+import { jobCheckpointBlobs, jobCheckpoints } from "../../../schema/storage.js";
 import { MeridianError } from "../../shared/errors.js";
 import type {
   BlobUpload,
@@ -151,6 +151,7 @@ export async function commitCheckpoint(
   );
   const bytes = files.reduce((sum, file) => sum + file.size, 0);
   const db = drizzle(env.DB);
+  await recordBlobs(db, jobId, sizes, Date.now());
   for (let tries = 0; tries < 5; tries++) {
     const seq = ((await latestSeq(env.DB, jobId)) ?? 0) + 1;
     const key = manifestKey(place, seq);
@@ -190,14 +191,51 @@ async function latestSeq(database: D1Database, jobId: string): Promise<number | 
   return row?.seq;
 }
 
-/** Bytes of the latest checkpoint of each job (what a paused job keeps stored). */
+/** Rows per insert: D1 binds at most 100 parameters a statement. */
+const BLOBS_PER_INSERT = 20;
+
+/**
+ * Notes the blobs a commit names (each stored: the commit has just checked). Written before the
+ * checkpoint's row, so a committed checkpoint's blobs are always counted; a blob two checkpoints
+ * share is one row, as it is one object.
+ */
+async function recordBlobs(
+  db: ReturnType<typeof drizzle>,
+  jobId: string,
+  sizes: Map<string, number>,
+  at: number,
+): Promise<void> {
+  const rows = [...sizes].map(([sha256, size]) => ({ jobId, sha256, size, createdAt: at }));
+  for (let i = 0; i < rows.length; i += BLOBS_PER_INSERT) {
+    await db
+      .insert(jobCheckpointBlobs)
+      .values(rows.slice(i, i + BLOBS_PER_INSERT))
+      .onConflictDoNothing();
+  }
+}
+
+/**
+ * The bytes a job's checkpoints keep stored: every distinct blob of every checkpoint still kept
+ * (not only the latest: each committed checkpoint stays restorable, and its blobs stay in the
+ * store until the job's checkpoints are deleted). What a pause and the retention after the job's
+ * end are billed for. Checkpoints committed before blobs were recorded count at least their
+ * latest checkpoint's size.
+ */
 export async function checkpointBytes(env: Env, jobId: string): Promise<number> {
-  const latest = await drizzle(env.DB)
-    .select({ bytes: jobCheckpoints.bytes })
-    .from(jobCheckpoints)
-    .where(eq(jobCheckpoints.jobId, jobId))
-    .orderBy(desc(jobCheckpoints.seq))
-    .limit(1)
-    .get();
-  return latest?.bytes ?? 0;
+  const db = drizzle(env.DB);
+  const [blobs, latest] = await Promise.all([
+    db
+      .select({ bytes: sql<number>`COALESCE(SUM(${jobCheckpointBlobs.size}), 0)` })
+      .from(jobCheckpointBlobs)
+      .where(eq(jobCheckpointBlobs.jobId, jobId))
+      .get(),
+    db
+      .select({ bytes: jobCheckpoints.bytes })
+      .from(jobCheckpoints)
+      .where(eq(jobCheckpoints.jobId, jobId))
+      .orderBy(desc(jobCheckpoints.seq))
+      .limit(1)
+      .get(),
+  ]);
+  return Math.max(Number(blobs?.bytes ?? 0), latest?.bytes ?? 0);
 }
