@@ -24,6 +24,8 @@ export const apiKeys = sqliteTable(
     scopes: text("scopes").notNull().default('["full"]'),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
+    /** A session key's end (wallet sign-in, or a key created with an expiry); null for a key that lasts until revoked. */
+    expiresAt: integer("expires_at"),
   },
   (t) => [index("api_keys_account").on(t.accountId)],
 );

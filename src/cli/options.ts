@@ -31,6 +31,7 @@ export const OPTIONS = {
   keep: { type: "string" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
+  "expires-in": { type: "string" },
   rpc: { type: "string" },
   signer: { type: "string" },
   min: { type: "string" },

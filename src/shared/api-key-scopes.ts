@@ -15,10 +15,20 @@ export const KeyScope = z.union([
 ]);
 export type KeyScope = z.infer<typeof KeyScope>;
 
+/**
+ * How long a session key lives, in seconds: a minute to a day. A session key is an API key with an
+ * end: after it, every request with it is a 401 `key_expired`; it is not refreshed (sign in again,
+ * or create another while it lives), and it can be revoked like any key.
+ */
+export const SESSION_KEY_DEFAULT_SECONDS = 3_600;
+export const SessionKeySeconds = z.number().int().min(60).max(86_400);
+
 export const CreateApiKeyRequest = z
   .object({
     name: z.string().min(1).max(64).optional(),
     scopes: z.array(KeyScope).min(1).max(8),
+    /** Makes it a session key that stops working this many seconds from now. */
+    expiresInSeconds: SessionKeySeconds.optional(),
   })
   .strict();
 export type CreateApiKeyRequest = z.infer<typeof CreateApiKeyRequest>;
@@ -29,6 +39,8 @@ export const ApiKeyView = z.object({
   scopes: z.array(KeyScope),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
+  /** A session key's end; null for a key that lasts until revoked. */
+  expiresAt: z.string().nullable(),
 });
 export type ApiKeyView = z.infer<typeof ApiKeyView>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KeyScope, SessionKeySeconds } from "./api-key-scopes.js";
 import { decodeBase58 } from "./base58.js";
 import { ReferralCode } from "./referral-api.js";
 
@@ -38,13 +39,27 @@ export const SiwsVerifyRequest = z
     signature: z.string().min(64).max(120),
     /** Another account's referral code, for a wallet signing in for the first time. */
     referralCode: ReferralCode.optional(),
+    /** `api` (default): a key that lasts until revoked; `session`: one that expires. */
+    key: z.enum(["api", "session"]).optional(),
+    /** The key's scopes, as for POST /v1/account/keys; default `full`. */
+    scopes: z.array(KeyScope).min(1).max(8).optional(),
+    /** A session key's life (60 to 86,400 s; default 3,600). Only with `key: "session"`. */
+    expiresInSeconds: SessionKeySeconds.optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.expiresInSeconds === undefined || body.key === "session", {
+    message: 'expiresInSeconds needs key: "session"',
+    path: ["expiresInSeconds"],
+  });
 
 export const SiwsSignedIn = z.object({
   accountId: z.string(),
   address: z.string(),
   apiKey: z.string(),
+  keyId: z.string(),
+  scopes: z.array(KeyScope),
+  /** A session key's end; null for an API key that lasts until revoked. */
+  expiresAt: z.string().nullable(),
   created: z.boolean(),
 });
 

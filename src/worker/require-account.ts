@@ -20,18 +20,28 @@ const StoredScopes = z.array(KeyScope);
 
 /**
  * The key an `Authorization: Bearer <api key>` header carries; 401 for a missing, bad or revoked
- * key. A token verified a moment ago in this isolate is not looked up again (verified-keys.ts).
+ * key, and 401 `key_expired` for a session key past its end. A token verified a moment ago in this
+ * isolate is not looked up again (verified-keys.ts), and never past its end.
  */
-export async function authenticateKey(database: D1Database, header: string): Promise<AuthenticatedKey> {
+export async function authenticateKey(
+  database: D1Database,
+  header: string,
+  now: number = Date.now(),
+): Promise<AuthenticatedKey> {
   const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   if (!token) throw new MeridianError(401, "unauthorized", "send an API key as Authorization: Bearer <key>");
   const parsed = parseApiKey(token);
   const hash = parsed ? await tokenHash(token) : undefined;
-  const recalled = hash === undefined ? undefined : recalledKey(hash);
+  const recalled = hash === undefined ? undefined : recalledKey(hash, now);
   if (recalled !== undefined) return recalled;
   const row = parsed
     ? await drizzle(database)
-        .select({ accountId: apiKeys.accountId, secretHash: apiKeys.secretHash, scopes: apiKeys.scopes })
+        .select({
+          accountId: apiKeys.accountId,
+          secretHash: apiKeys.secretHash,
+          scopes: apiKeys.scopes,
+          expiresAt: apiKeys.expiresAt,
+        })
         .from(apiKeys)
         .where(and(eq(apiKeys.id, parsed.keyId), isNull(apiKeys.revokedAt)))
         .get()
@@ -39,9 +49,16 @@ export async function authenticateKey(database: D1Database, header: string): Pro
   if (!parsed || !row || !(await secretMatches(parsed.secret, row.secretHash))) {
     throw new MeridianError(401, "unauthorized", "the API key is not valid");
   }
+  if (row.expiresAt !== null && row.expiresAt <= now) {
+    throw new MeridianError(
+      401,
+      "key_expired",
+      `this session key expired at ${new Date(row.expiresAt).toISOString()}; sign in again`,
+    );
+  }
   const scopes = StoredScopes.safeParse(JSON.parse(row.scopes));
   const key = { accountId: row.accountId, keyId: parsed.keyId, scopes: scopes.success ? scopes.data : [] };
-  if (hash !== undefined) rememberKey(hash, key);
+  if (hash !== undefined) rememberKey(hash, key, now, row.expiresAt);
   return key;
 }
 

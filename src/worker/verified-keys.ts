@@ -43,7 +43,16 @@ export function recalledKey(hash: string, now: number = Date.now()): Authenticat
   return entry.key;
 }
 
-export function rememberKey(hash: string, key: AuthenticatedKey, now: number = Date.now()): void {
+/**
+ * Remembers a verified key for `VERIFIED_KEY_TTL_MS`, never past `expiresAt` (a session key's end),
+ * so an expired session key is refused on its first request after the end even in this isolate.
+ */
+export function rememberKey(
+  hash: string,
+  key: AuthenticatedKey,
+  now: number = Date.now(),
+  expiresAt: number | null = null,
+): void {
   if (revoked.has(key.keyId)) return;
   if (verified.size >= MAX_ENTRIES) {
     for (const [stored, entry] of verified) if (entry.until <= now) verified.delete(stored);
@@ -51,7 +60,9 @@ export function rememberKey(hash: string, key: AuthenticatedKey, now: number = D
     const oldest = verified.keys().next();
     if (verified.size >= MAX_ENTRIES && oldest.done !== true) verified.delete(oldest.value);
   }
-  verified.set(hash, { key, until: now + VERIFIED_KEY_TTL_MS });
+  const until = Math.min(now + VERIFIED_KEY_TTL_MS, expiresAt ?? Number.POSITIVE_INFINITY);
+  if (until <= now) return;
+  verified.set(hash, { key, until });
 }
 
 /** Forgets every remembered token of the key (its revocation). */

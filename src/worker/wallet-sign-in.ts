@@ -8,6 +8,7 @@ import { SIWS_TTL_MS, siwsChainId, siwsDomainOf, siwsMessageText } from "../chai
 import { signupCreditStatements } from "../ledger/credits.js";
 import { referralConfig } from "../ledger/referral-config.js";
 import { referralStatement } from "../ledger/referrals.js";
+import type { KeyScope } from "../shared/api-key-scopes.js";
 import { decodeBase58, encodeBase58 } from "../shared/base58.js";
 import type { SiwsFields } from "../shared/chain-api.js";
 import { MeridianError } from "../shared/errors.js";
@@ -141,6 +142,22 @@ export async function signinAccountOf(db: DrizzleD1Database, address: string): P
   return row?.accountId;
 }
 
+/** The key a sign-in answers: its scopes, and for a session key its end. */
+export interface SignInKey {
+  scopes: KeyScope[];
+  /** Milliseconds since the epoch; null for an API key that lasts until revoked. */
+  expiresAt: number | null;
+}
+
+export interface SignedIn {
+  accountId: string;
+  apiKey: string;
+  keyId: string;
+  scopes: KeyScope[];
+  expiresAt: string | null;
+  created: boolean;
+}
+
 /** Signs in to the account linked to the wallet, creating it (with the sign-up credit) on first use. */
 export async function signInWithWallet(
   db: DrizzleD1Database,
@@ -149,21 +166,36 @@ export async function signInWithWallet(
   now: number,
   /** A referral for the account if this sign-in creates it (the caller checked it). */
   referral: { code: string; referrerAccountId: string } | null = null,
-): Promise<{ accountId: string; apiKey: string; created: boolean }> {
+  wanted: SignInKey = { scopes: ["full"], expiresAt: null },
+): Promise<SignedIn> {
   const key = await issueApiKey(newId("key", now));
+  const row = (accountId: string) => ({
+    id: key.keyId,
+    accountId,
+    secretHash: key.secretHash,
+    scopes: JSON.stringify(wanted.scopes),
+    createdAt: now,
+    expiresAt: wanted.expiresAt,
+  });
+  const answer = (accountId: string, created: boolean): SignedIn => ({
+    accountId,
+    apiKey: key.apiKey,
+    keyId: key.keyId,
+    scopes: wanted.scopes,
+    expiresAt: wanted.expiresAt === null ? null : new Date(wanted.expiresAt).toISOString(),
+    created,
+  });
   const existing = await signinAccountOf(db, address);
   if (existing) {
-    await db
-      .insert(apiKeys)
-      .values({ id: key.keyId, accountId: existing, secretHash: key.secretHash, createdAt: now });
-    return { accountId: existing, apiKey: key.apiKey, created: false };
+    await db.insert(apiKeys).values(row(existing));
+    return answer(existing, false);
   }
   const accountId = newId("acct", now);
   try {
     await db.batch([
       db.insert(accounts).values({ id: accountId, name: null, email: null, createdAt: now }),
       db.insert(accountWallets).values({ accountId, kind: "signin", address, createdAt: now }),
-      db.insert(apiKeys).values({ id: key.keyId, accountId, secretHash: key.secretHash, createdAt: now }),
+      db.insert(apiKeys).values(row(accountId)),
       ...signupCreditStatements(db, env, accountId, now),
       ...(referral
         ? [
@@ -175,15 +207,13 @@ export async function signInWithWallet(
           ]
         : []),
     ]);
-    return { accountId, apiKey: key.apiKey, created: true };
+    return answer(accountId, true);
   } catch (error) {
     // Another first sign-in of the same wallet won the unique index: sign in to that account.
     const winner = await signinAccountOf(db, address);
     if (!winner) throw error;
-    await db
-      .insert(apiKeys)
-      .values({ id: key.keyId, accountId: winner, secretHash: key.secretHash, createdAt: now });
-    return { accountId: winner, apiKey: key.apiKey, created: false };
+    await db.insert(apiKeys).values(row(winner));
+    return answer(winner, false);
   }
 }
 

@@ -83,6 +83,30 @@ describe("meridian keys", () => {
     expect((await cli(["keys", "list"])).stdout).toMatch(new RegExp(`${readKey.id}.*revoked `));
   }, 60_000);
 
+  it("creates a session key with --expires-in that lists with its end", async () => {
+    expect((await cli(["signup"])).status).toBe(0);
+    const before = Date.now();
+    const created = await cli(["keys", "create", "--scope", "read", "--expires-in", "15m", "--json"]);
+    expect(created.status, created.stderr).toBe(0);
+    const session = JSON.parse(created.stdout) as { id: string; apiKey: string; expiresAt: string };
+    const end = Date.parse(session.expiresAt);
+    expect(end).toBeGreaterThanOrEqual(before + 900_000);
+    expect(end).toBeLessThanOrEqual(Date.now() + 900_000);
+    expect((await cli(["jobs", "list"], { MERIDIAN_API_KEY: session.apiKey })).status).toBe(0);
+    const text = await cli(["keys", "create", "--scope", "read", "--expires-in", "1h"]);
+    expect(text.stdout).toMatch(/expires at:\s+\d{4}-\d\d-\d\dT/);
+    const listed = await cli(["keys", "list"]);
+    expect(listed.stdout).toMatch(new RegExp(`${session.id}.*active until ${session.expiresAt}`));
+    expect(listed.stdout).toMatch(/\sactive\n/);
+
+    const badDuration = await cli(["keys", "create", "--scope", "read", "--expires-in", "soon"]);
+    expect(badDuration.status).toBe(2);
+    expect(badDuration.stderr).toMatch(/--expires-in takes a duration/);
+    const tooLong = await cli(["keys", "create", "--scope", "read", "--expires-in", "2d"]);
+    expect(tooLong.status).toBe(1);
+    expect(tooLong.stderr).toMatch(/expiresInSeconds/);
+  }, 60_000);
+
   it("refuses bad input before it is sent, and names the problem", async () => {
     const noScope = await cli(["keys", "create"]);
     expect(noScope.status).toBe(2);

@@ -1,24 +1,7 @@
 import { env } from "cloudflare:workers";
-import * as ed from "@noble/ed25519";
 import { describe, expect, it } from "vitest";
-import { encodeBase58 } from "../../src/shared/base58.js";
 import { authed, call, expectError, jsonInit, signup } from "./support.js";
-
-/** A wallet as a browser extension holds one: an ed25519 key whose public half is the address. */
-async function wallet(): Promise<{ address: string; sign(message: string): Promise<string> }> {
-  const secret = ed.utils.randomSecretKey();
-  const address = encodeBase58(await ed.getPublicKeyAsync(secret));
-  return {
-    address,
-    sign: async (message) => encodeBase58(await ed.signAsync(new TextEncoder().encode(message), secret)),
-  };
-}
-
-async function challenge(address: string): Promise<{ message: string; fields: Record<string, string> }> {
-  const res = await call("/v1/auth/wallet/challenge", jsonInit("POST", { address }));
-  expect(res.status).toBe(201);
-  return res.json();
-}
+import { challenge, wallet } from "./wallet-support.js";
 
 async function rowCounts(): Promise<string> {
   const tables = ["accounts", "api_keys", "account_wallets", "siws_nonces"];

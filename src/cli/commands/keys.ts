@@ -2,6 +2,7 @@ import { type ApiKeyView, KeyScope } from "../../shared/api-key-scopes.js";
 import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
 import { printResult } from "../command.js";
+import { parseDurationSeconds } from "../duration.js";
 import { formatKeyValues, formatTable, orDash } from "../table.js";
 
 const SCOPES_HELP = `Scopes:
@@ -25,23 +26,32 @@ const list: Command = {
 const create: Command = {
   words: ["keys", "create"],
   summary: "create an API key with scopes; its secret is shown once",
-  usage: `Usage: meridian keys create --scope <scope> [--scope <scope>]... [--name <name>]
+  usage: `Usage: meridian keys create --scope <scope> [--scope <scope>]... [--name <name>] [--expires-in <duration>]
 
 Creates a key for your account and prints its secret: this is the only time it is shown. The
 key in your config file must be a full key. The new key is not saved to the config file.
+With --expires-in (1m to 1d, e.g. 15m, 12h) it is a session key: refused after that time.
 
 ${SCOPES_HELP}
 `,
-  options: ["scope", "name"],
+  options: ["scope", "name", "expires-in"],
   arity: [0, 0],
   async run(context) {
     const scopes = parseScopes(context.values.scope ?? []);
-    const { data, raw } = await context.client.createKey({ scopes, name: context.values.name });
+    const expiresIn = context.values["expires-in"];
+    const { data, raw } = await context.client.createKey({
+      scopes,
+      name: context.values.name,
+      ...(expiresIn === undefined
+        ? {}
+        : { expiresInSeconds: parseDurationSeconds(expiresIn, "--expires-in") }),
+    });
     printResult(context, raw, () =>
       formatKeyValues([
         ["key", data.id],
         ["name", orDash(data.name)],
         ["scopes", data.scopes.join(", ")],
+        ["expires at", orDash(data.expiresAt)],
         ["api key", data.apiKey],
       ]),
     );
@@ -86,16 +96,17 @@ function parseScopes(given: readonly string[]): KeyScope[] {
   });
 }
 
-export function renderKeys(keys: readonly ApiKeyView[]): string {
+/** A key's state now: revoked, expired (a session key past its end), or active (until its end). */
+function keyStatus(key: ApiKeyView, now: number): string {
+  if (key.revokedAt !== null) return `revoked ${key.revokedAt}`;
+  if (key.expiresAt === null) return "active";
+  return Date.parse(key.expiresAt) <= now ? `expired ${key.expiresAt}` : `active until ${key.expiresAt}`;
+}
+
+export function renderKeys(keys: readonly ApiKeyView[], now: number = Date.now()): string {
   if (keys.length === 0) return "No keys.\n";
   return formatTable(
     ["ID", "NAME", "SCOPES", "CREATED", "STATUS"],
-    keys.map((key) => [
-      key.id,
-      orDash(key.name),
-      key.scopes.join(","),
-      key.createdAt,
-      key.revokedAt === null ? "active" : `revoked ${key.revokedAt}`,
-    ]),
+    keys.map((key) => [key.id, orDash(key.name), key.scopes.join(","), key.createdAt, keyStatus(key, now)]),
   );
 }

@@ -14,6 +14,8 @@ interface CachedKey {
   secretHash: string;
   scopes: KeyScope[];
   revoked: boolean;
+  /** A session key's end (ms); absent or null for a key that lasts until revoked. */
+  expiresAt?: number | null;
   fetchedAt: number;
 }
 
@@ -49,7 +51,7 @@ export class GatewayDirectory extends DurableObject<Env> {
       );
     }
     const key = this.key;
-    if (!key || key.revoked) return null;
+    if (!key || key.revoked || (key.expiresAt != null && key.expiresAt <= Date.now())) return null;
     const given = new TextEncoder().encode(await sha256Hex(secret));
     const stored = new TextEncoder().encode(key.secretHash);
     if (given.byteLength !== stored.byteLength || !crypto.subtle.timingSafeEqual(given, stored)) return null;
@@ -94,6 +96,7 @@ export class GatewayDirectory extends DurableObject<Env> {
       secretHash: row.secretHash,
       scopes: scopes.success ? scopes.data : [],
       revoked: row.revokedAt !== null || this.key?.revoked === true,
+      expiresAt: row.expiresAt,
       fetchedAt: Date.now(),
     };
     await this.ctx.storage.put("key", key);

@@ -7,6 +7,7 @@ export const SAMPLE_API_KEY_VIEW = {
   scopes: ["read"],
   createdAt: "2026-12-01T08:00:00.000Z",
   revokedAt: null,
+  expiresAt: null,
 };
 
 export const SAMPLE_API_KEY_CREATED = {

@@ -35,12 +35,17 @@ export const SAMPLE_SIWS_CHALLENGE = {
 export const SAMPLE_SIWS_VERIFY = {
   message: SAMPLE_SIWS_CHALLENGE.message,
   signature: "3yZe7d1s5kB6x2vRk7nJmXwQp9cTfHq4uLgA8hEoWbN2sVtYr6KjMzPdC1aF5eG7iH9jK2mN4pQ6rS8tU1vW3xY",
+  key: "session",
+  expiresInSeconds: 3600,
 };
 
 export const SAMPLE_SIGNED_IN = {
   accountId: SAMPLE_IDS.account,
   address: SAMPLE_WALLET,
   apiKey: "mrd_key_01jf7c3x5m2q8r4t6v9w0y1z3e_Qm9vZ2xlIGlzIG5vdCBhIGtleQ",
+  keyId: "key_01jf7c3x5m2q8r4t6v9w0y1z3e",
+  scopes: ["full"],
+  expiresAt: "2026-12-01T09:00:00.000Z",
   created: false,
 };
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -38,6 +38,7 @@ function view(row: KeyRow): ApiKeyView {
     scopes: scopes.success ? scopes.data : [],
     createdAt: new Date(row.createdAt).toISOString(),
     revokedAt: row.revokedAt === null ? null : new Date(row.revokedAt).toISOString(),
+    expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt).toISOString(),
   };
 }
 
@@ -79,7 +80,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
       tag: "Account",
       summary: "Create an API key with scopes",
       description:
-        "Scopes: `full`, `read` (GET and HEAD only), `provider`, `endpoint:<ep_…>`. The secret `apiKey` is shown in this answer only. Needs a full key.",
+        "Scopes: `full`, `read` (GET and HEAD only), `provider`, `endpoint:<ep_…>`. With `expiresInSeconds` (60 to 86,400) it is a session key: from then on every request with it is a 401 `key_expired`. The secret `apiKey` is shown in this answer only. Needs a full key.",
       body: CreateApiKeyRequest,
       bodyExample: { name: "ci", scopes: ["read"] },
       response: { status: 201, schema: ApiKeyCreated, example: SAMPLE_API_KEY_CREATED },
@@ -90,15 +91,22 @@ export const apiKeyRoutes = new Hono<AppEnv>()
       const body = await jsonBody(c, CreateApiKeyRequest);
       const accountId = c.get("accountId");
       const db = drizzle(c.env.DB);
+      const now = Date.now();
+      // An expired session key is not live: it counts against nothing.
       const live = await db
         .select({ id: apiKeys.id })
         .from(apiKeys)
-        .where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)))
+        .where(
+          and(
+            eq(apiKeys.accountId, accountId),
+            isNull(apiKeys.revokedAt),
+            or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
+          ),
+        )
         .limit(MAX_LIVE_KEYS);
       if (live.length >= MAX_LIVE_KEYS) {
         throw new MeridianError(409, "too_many_keys", `at most ${MAX_LIVE_KEYS} live keys; revoke one first`);
       }
-      const now = Date.now();
       const key = await issueApiKey(newId("key", now));
       const scopes = [...new Set(body.scopes)];
       const row: KeyRow = {
@@ -109,6 +117,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
         scopes: JSON.stringify(scopes),
         createdAt: now,
         revokedAt: null,
+        expiresAt: body.expiresInSeconds === undefined ? null : now + body.expiresInSeconds * 1000,
       };
       await db.batch([
         db.insert(apiKeys).values(row),
@@ -118,7 +127,11 @@ export const apiKeyRoutes = new Hono<AppEnv>()
           subject: key.keyId,
           keyId: c.get("keyId"),
           address: callerAddress(c.req),
-          details: { name: row.name, scopes },
+          details: {
+            name: row.name,
+            scopes,
+            ...(row.expiresAt === null ? {} : { expiresAt: new Date(row.expiresAt).toISOString() }),
+          },
           now,
         }),
       ]);
@@ -132,7 +145,8 @@ export const apiKeyRoutes = new Hono<AppEnv>()
       id: "revokeApiKey",
       tag: "Account",
       summary: "Revoke an API key",
-      description: "Takes effect at once; revoking a revoked key answers it unchanged. Needs a full key.",
+      description:
+        "Takes effect at once (a session key too: signing out); revoking a revoked key answers it unchanged. Needs a full key.",
       response: {
         schema: ApiKeyView,
         example: { ...SAMPLE_API_KEY_VIEW, revokedAt: "2026-12-01T09:00:00.000Z" },

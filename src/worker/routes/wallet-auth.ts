@@ -2,6 +2,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { clusterOf } from "../../chain/chain-config.js";
 import { referrerOf } from "../../ledger/referral-codes.js";
+import { SESSION_KEY_DEFAULT_SECONDS } from "../../shared/api-key-scopes.js";
 import {
   SiwsChallenge,
   SiwsChallengeRequest,
@@ -38,7 +39,8 @@ function refuseReferralOfExisting(
 
 /**
  * Sign In With Solana: ask for a message for an address, sign it with the wallet, send it back; the
- * account linked to the wallet (created on first sign-in) gets a new API key.
+ * account linked to the wallet (created on first sign-in) gets a new API key, or a session key that
+ * expires.
  */
 export const walletAuthRoutes = new Hono<AppEnv>()
   .post(
@@ -74,7 +76,7 @@ export const walletAuthRoutes = new Hono<AppEnv>()
       tag: "Auth",
       summary: "Sign in with a signed message",
       description:
-        "Checks the ed25519 signature (base58 or base64) over the issued message and spends its nonce; answers a new API key for the wallet's account, created on first sign-in (201). A `referralCode` counts only for that first sign-in: unknown 400 `unknown_referral_code`, the wallet's own account's code 400 `self_referral`, another's for an existing account 409 `referral_needs_new_account`; each refusal leaves the message unused.",
+        "Checks the ed25519 signature (base58 or base64) over the issued message and spends its nonce; answers a new key for the wallet's account, created on first sign-in (201). `key: \"session\"` makes it a session key that expires after `expiresInSeconds` (60 to 86,400; default 3,600): from then on a 401 `key_expired`; it is not refreshed (sign in again) and can be revoked (DELETE /v1/account/keys/:id) like any key. Without it, an API key that lasts until revoked. `scopes` as for POST /v1/account/keys (default `full`). A `referralCode` counts only for that first sign-in: unknown 400 `unknown_referral_code`, the wallet's own account's code 400 `self_referral`, another's for an existing account 409 `referral_needs_new_account`; each refusal leaves the message unused.",
       auth: "none",
       body: SiwsVerifyRequest,
       bodyExample: SAMPLE_SIWS_VERIFY,
@@ -106,7 +108,10 @@ export const walletAuthRoutes = new Hono<AppEnv>()
           ? async (signer) => refuseReferralOfExisting(await signinAccountOf(db, signer), referral)
           : undefined,
       });
-      const signedIn = await signInWithWallet(db, c.env, address, now, referral);
+      const scopes = [...new Set(body.scopes ?? ["full"])];
+      const expiresAt =
+        body.key === "session" ? now + (body.expiresInSeconds ?? SESSION_KEY_DEFAULT_SECONDS) * 1000 : null;
+      const signedIn = await signInWithWallet(db, c.env, address, now, referral, { scopes, expiresAt });
       return c.json({ ...signedIn, address }, signedIn.created ? 201 : 200);
     },
   );
