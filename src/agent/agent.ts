@@ -35,6 +35,7 @@ import { ProviderApi } from "./provider-api.js";
 import { buildRegistration, checkRegistration } from "./registration.js";
 import { replicaHosting } from "./replica-hosting.js";
 import { attemptStorageFactory, inputCacheBytes, storageMountRoots } from "./storage/storage-factory.js";
+import { nvmlAttestationSource } from "./verification/attestation-source.js";
 import { benchmarkEngine, chooseEngine } from "./verification/benchmark-engine.js";
 import { ChallengeQueue } from "./verification/challenge-queue.js";
 import { WorkLoop } from "./work-loop.js";
@@ -201,6 +202,10 @@ async function startLocked(
     log,
     nodeId: () => loop?.nodeId,
     sharedGpuUuids: () => hardware.gpus.map((gpu) => gpu.uuid),
+    // H100/H200 in confidential-computing mode attest through NVML; elsewhere it says why not.
+    attestation: nvmlAttestationSource(
+      process.env.MERIDIAN_PYTHON ? { python: process.env.MERIDIAN_PYTHON } : {},
+    ),
     onJudged: (challenge, result) =>
       state.update((current) => {
         current.verification[challenge.gpuUuid] = {

@@ -18,6 +18,7 @@ import type {
 } from "../shared/verification/messages.js";
 import { cryptoRandomBytes, type RandomBytes } from "../shared/verification/random-source.js";
 import { VerificationError } from "../shared/verification/verification-error.js";
+import { asDeviceTwin, attestedTwinOf } from "./verification/attested-twins.js";
 import { recordJudgement } from "./verification/desk-judgement.js";
 import type { DeskChanges, DeskNode, DeskOptions } from "./verification/desk-options.js";
 import { minOf, statusOf, type VerificationStatus } from "./verification/desk-status.js";
@@ -268,8 +269,11 @@ export class VerificationDesk {
         `challenge ${challengeId} was closed while checking it`,
       );
     }
-    this.judge(owner, gpu, record, judged.record, judged.judgement);
-    return judged.judgement;
+    const twin = attestedTwinOf(this.nodes, judged.judgement);
+    const judgement = twin ? asDeviceTwin(judged.judgement, twin) : judged.judgement;
+    const closed = twin ? { ...judged.record, judgement } : judged.record;
+    this.judge(owner, gpu, record, closed, judgement);
+    return judgement;
   }
 
   /** For the alarm: judges every challenge past its deadline (rejected: deadline missed). */
@@ -311,6 +315,15 @@ export class VerificationDesk {
     const node = this.nodes.get(nodeId);
     if (!node || nodeOutcome(node) !== "verified") return undefined;
     return new Map(node.gpus.flatMap((gpu) => (gpu.listedAs ? [[gpu.uuid, gpu.listedAs] as const] : [])));
+  }
+
+  /**
+   * Whether every GPU of a verified node is attested (a device key NVIDIA provisioned signed this
+   * region's nonce in its last challenge), beyond timing. False for a node that is not verified, and
+   * for every node with a part that cannot attest (docs/VERIFICATION.md).
+   */
+  attested(nodeId: string): boolean {
+    return this.status(nodeId)?.assurance === "attested";
   }
 
   /** Mean measured TFLOP/s per GPU of a verified node, for the scheduler; undefined otherwise. */

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { GpuSample, NodeMetrics } from "./agent-protocol.js";
 import { NodeView } from "./api.js";
 import { JobStatus } from "./job-status.js";
+import { AttestationVerdict } from "./verification/attestation/attestation-messages.js";
 import { JudgementReason, VerificationJudgement } from "./verification/messages.js";
 
 /** Response bodies of the provider and operator API: a node's standing, health and metrics. */
@@ -41,6 +42,12 @@ const Outcome = z.enum(["unverified", "pending", "verified", "suspect", "rejecte
 export const VerificationStatusView = z.object({
   nodeId: z.string(),
   outcome: Outcome,
+  /**
+   * What a verified node rests on: "attested" (every GPU's device attestation held, beyond timing)
+   * or "timing" (timing-verified, not attested: docs/VERIFICATION.md says what that can and cannot
+   * tell); null when not verified.
+   */
+  assurance: z.enum(["attested", "timing"]).nullable(),
   gpus: z.array(
     z.object({
       uuid: z.string(),
@@ -54,6 +61,10 @@ export const VerificationStatusView = z.object({
       provenVramMib: z.number().nullable(),
       /** The catalogue part its measurements matched: what it is listed and priced as. */
       listedAs: z.string().nullable(),
+      /** Whether its part can attest at all (H100 and H200 in confidential-computing mode). */
+      canAttest: z.boolean(),
+      /** Its last challenge's attestation verdict; null when none was sent. */
+      attestation: AttestationVerdict.nullable(),
       /** The verifier's findings: why a GPU is suspect or rejected (the transcript's verdict). */
       reasons: z.array(JudgementReason),
       lastVerifiedAt: z.number().nullable(),

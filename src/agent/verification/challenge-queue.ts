@@ -1,9 +1,11 @@
+import type { GpuAttestationEvidence } from "../../shared/verification/attestation/attestation-messages.js";
 import type { BenchmarkSession, PreparedBenchmark } from "../../shared/verification/benchmark-session.js";
 import type { VerificationChallenge } from "../../shared/verification/messages.js";
 import type { AgentLog } from "../agent-log.js";
 import { errorMessage } from "../agent-log.js";
 import type { Clock } from "../clock.js";
 import type { ChallengeResult, ControlPlaneClient } from "../control-plane-client.js";
+import type { AttestationSource } from "./attestation-source.js";
 import type { BenchmarkEngine } from "./benchmark-engine.js";
 
 export interface ChallengeQueueOptions {
@@ -16,6 +18,11 @@ export interface ChallengeQueueOptions {
   /** The uuids of the GPUs the host shares now. */
   sharedGpuUuids: () => readonly string[];
   onJudged?: (challenge: VerificationChallenge, result: ChallengeResult) => void;
+  /**
+   * Where a challenged GPU's attestation evidence comes from, for challenges that ask for it
+   * (`attestationNonce`); none, or evidence unavailable: the answer goes without, on timing alone.
+   */
+  attestation?: AttestationSource;
 }
 
 /** Challenge ids remembered to drop repeats (a retried poll's answer carries the same ones). */
@@ -143,6 +150,22 @@ export class ChallengeQueue {
     return true;
   }
 
+  /** Never rejects: evidence that cannot be had is logged, and the answer goes without it. */
+  private async evidenceFor(challenge: VerificationChallenge): Promise<GpuAttestationEvidence | undefined> {
+    const { attestation, log } = this.options;
+    if (challenge.attestationNonce === undefined || attestation === undefined) return undefined;
+    try {
+      const collected = await attestation.collect(challenge.gpuUuid, challenge.attestationNonce);
+      if ("evidence" in collected) return collected.evidence;
+      log.info(`${nameOf(challenge)}: no attestation (${collected.unavailable}); answering on timing alone`);
+    } catch (error) {
+      log.warn(
+        `${nameOf(challenge)}: attestation failed (${errorMessage(error)}); answering on timing alone`,
+      );
+    }
+    return undefined;
+  }
+
   private async run(
     challenge: VerificationChallenge,
     prepared: PreparedBenchmark,
@@ -151,6 +174,8 @@ export class ChallengeQueue {
     const { client, clock, log } = this.options;
     const name = nameOf(challenge);
     let session: BenchmarkSession | undefined;
+    // Fetched alongside the benchmark (an NVML call, no GPU compute), sent with the answer.
+    const evidence = this.evidenceFor(challenge);
     try {
       // A lost answer is safe to retry: the Region answers a repeated ready with the same release.
       let release = await client.readyChallenge({ challengeId: challenge.id }, { retries: 2 });
@@ -169,7 +194,10 @@ export class ChallengeQueue {
       session = await this.withinDeadline(release.expiresAt, prepared.run(release));
       const request = await client.commitChallenge(session.commit, { retries: 2 });
       const answer = await session.answer(request);
-      const result = await client.answerChallenge(answer, { retries: 2 });
+      const attestation = await evidence;
+      const result = await client.answerChallenge(attestation ? { ...answer, attestation } : answer, {
+        retries: 2,
+      });
       log.info(`${name}: ${describeResult(result)} (${Math.round(clock.now() - started)} ms)`);
       this.options.onJudged?.(challenge, result);
     } catch (error) {

@@ -26,6 +26,8 @@ export function recordJudgement(
   gpu.outcome = judgement.outcome;
   gpu.reasons = judgement.reasons;
   gpu.lastJudgedAt = judgement.judgedAt;
+  // Each challenge attests afresh: a judgement without evidence (or a missed deadline) leaves none.
+  gpu.attestation = judgement.attestation ?? null;
   if (judgement.measured) {
     gpu.measured = {
       tflops: judgement.measured.tflops,

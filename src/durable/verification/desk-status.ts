@@ -1,3 +1,5 @@
+import { attestedChipOf } from "../../shared/verification/attestation/attestable-parts.js";
+import type { AttestationVerdict } from "../../shared/verification/attestation/attestation-messages.js";
 import type { JudgementReason } from "../../shared/verification/messages.js";
 import {
   type GpuOutcome,
@@ -11,6 +13,13 @@ import {
 export interface VerificationStatus {
   nodeId: string;
   outcome: NodeOutcome;
+  /**
+   * What a verified node's standing rests on: `attested` when every GPU's last challenge also
+   * brought device attestation that held; `timing` when it rests on timing alone (a part that
+   * cannot attest, or a host that sent no report): timing-verified, not attested. Null when the node
+   * is not verified.
+   */
+  assurance: "attested" | "timing" | null;
   gpus: {
     uuid: string;
     model: string | null;
@@ -24,6 +33,10 @@ export interface VerificationStatus {
     provenVramMib: number | null;
     /** The part its measurements matched, listed and priced as (null: none, or not yet judged). */
     listedAs: string | null;
+    /** Whether its claimed part can attest at all (attestation/attestable-parts.ts). */
+    canAttest: boolean;
+    /** Its last challenge's attestation verdict; null when it brought no evidence. */
+    attestation: AttestationVerdict | null;
     reasons: JudgementReason[];
     lastVerifiedAt: number | null;
     nextChallengeAt: number | null;
@@ -40,10 +53,17 @@ export function minOf(values: readonly (number | null | undefined)[]): number | 
   return least;
 }
 
+function assuranceOf(node: NodeVerification, outcome: NodeOutcome): VerificationStatus["assurance"] {
+  if (outcome !== "verified") return null;
+  return node.gpus.every((gpu) => gpu.attestation?.status === "attested") ? "attested" : "timing";
+}
+
 export function statusOf(node: NodeVerification): VerificationStatus {
+  const outcome = nodeOutcome(node);
   return {
     nodeId: node.nodeId,
-    outcome: nodeOutcome(node),
+    outcome,
+    assurance: assuranceOf(node, outcome),
     gpus: node.gpus.map((gpu) => ({
       uuid: gpu.uuid,
       model: gpu.model,
@@ -53,6 +73,8 @@ export function statusOf(node: NodeVerification): VerificationStatus {
       bandwidthGBps: gpu.measured?.bandwidthGBps ?? null,
       provenVramMib: gpu.measured?.provenVramMib ?? null,
       listedAs: gpu.listedAs ?? null,
+      canAttest: gpu.model !== null && attestedChipOf(gpu.model) !== undefined,
+      attestation: gpu.attestation ?? null,
       reasons: gpu.reasons,
       lastVerifiedAt: gpu.lastVerifiedAt,
       nextChallengeAt: gpu.nextChallengeAt,

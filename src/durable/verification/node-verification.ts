@@ -1,3 +1,4 @@
+import type { AttestationVerdict } from "../../shared/verification/attestation/attestation-messages.js";
 import type { ChallengeRecord } from "../../shared/verification/challenge-lifecycle.js";
 import type { JudgementReason, VerificationOutcome } from "../../shared/verification/messages.js";
 
@@ -27,6 +28,11 @@ export interface GpuVerification {
    * history is challenged less often). Absent in older records, read as 0.
    */
   cleanPasses?: number;
+  /**
+   * What the last judgement's attestation evidence showed; null when it brought none (the part
+   * cannot attest, or the host sent no report). Absent before a judgement and in older records.
+   */
+  attestation?: AttestationVerdict | null;
   lastJudgedAt: number | null;
   lastVerifiedAt: number | null;
   /** When to challenge it next; null when nothing is planned (rejected, unknown part, or open). */

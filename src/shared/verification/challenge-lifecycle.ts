@@ -1,3 +1,5 @@
+import type { AttestationVerdict } from "./attestation/attestation-messages.js";
+import { judgeAttestation } from "./attestation-judgement.js";
 import {
   type ChallengeRecord,
   checkSender,
@@ -108,6 +110,7 @@ function judged(
   now: number,
   measured?: Measured,
   listedAs?: string | null,
+  attestation?: AttestationVerdict,
 ): { record: ChallengeRecord & { state: "judged" }; judgement: VerificationJudgement } {
   const judgement: VerificationJudgement = {
     challengeId: challenge.id,
@@ -118,6 +121,7 @@ function judged(
     reasons: findings.flatMap((finding) => (finding.reason ? [finding.reason] : [])),
     ...(measured ? { measured } : {}),
     ...(listedAs !== undefined ? { listedAs } : {}),
+    ...(attestation ? { attestation } : {}),
     checkedEntries,
     judgedAt: now,
   };
@@ -171,6 +175,8 @@ export async function acceptAnswer(
     };
     return judged(challenge, [{ outcome: "suspect", reason }], 0, context.now, undefined, null);
   }
+  // First, so evidence the challenge did not ask for is refused before any work.
+  const attested = await judgeAttestation(challenge, answer.attestation, context.now);
   const model = modelOf(challenge.model, context.models);
   const openings = await checkOpenings(challenge, release.seed, commit.root, record.plan, answer);
   const performance = judgeMeasurements(
@@ -181,8 +187,16 @@ export async function acceptAnswer(
   );
   const integrity: Finding[] = openings.failures.map((reason) => ({ outcome: "rejected" as const, reason }));
   if (!challenge.memory || !record.memory || !record.walkPlan) {
-    const findings = [...integrity, ...performance.findings];
-    return judged(challenge, findings, openings.checkedEntries, context.now, performance.measured);
+    const findings = [...integrity, ...performance.findings, ...attested.findings];
+    return judged(
+      challenge,
+      findings,
+      openings.checkedEntries,
+      context.now,
+      performance.measured,
+      undefined,
+      attested.verdict,
+    );
   }
   const memory = await judgeMemory({
     model,
@@ -196,11 +210,12 @@ export async function acceptAnswer(
   });
   return judged(
     challenge,
-    [...integrity, ...memory.findings],
+    [...integrity, ...memory.findings, ...attested.findings],
     openings.checkedEntries,
     context.now,
     memory.measured,
     memory.listedAs,
+    attested.verdict,
   );
 }
 

@@ -1,3 +1,4 @@
+import { attestedChipOf } from "./attestation/attestable-parts.js";
 import { toHex } from "./bytes.js";
 import type { ChallengeDtype } from "./canonical-value.js";
 import {
@@ -50,6 +51,7 @@ export function issueChallenge(input: IssueInput): ChallengeRecord & { state: "i
     dtype: size.dtype,
     bandwidthBytes: size.bandwidthBytes,
     memory: input.memory === undefined ? memoryWalkFor(model, input.gpu.vramMib) : input.memory,
+    ...(attestedChipOf(model.id) !== undefined ? { attestationNonce: toHex(random(32)) } : {}),
     issuedAt: input.now,
     readyBy: input.now + window.readyAllowanceMs,
   });

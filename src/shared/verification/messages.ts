@@ -1,5 +1,10 @@
 import { z } from "zod";
 import { NodeId } from "../id-schemas.js";
+import {
+  AttestationNonce,
+  AttestationVerdict,
+  GpuAttestationEvidence,
+} from "./attestation/attestation-messages.js";
 import { MemoryCommit, MemoryWalkSpec, WalkOpening } from "./walk-messages.js";
 
 /**
@@ -57,6 +62,12 @@ export const VerificationChallenge = z
      * phase alone); the region always sets it.
      */
     memory: MemoryWalkSpec.nullable(),
+    /**
+     * For a part that can attest (attestation/attestable-parts.ts): the nonce the GPU's attestation
+     * report must carry, drawn at issue. The answer may bring the report (`attestation`); without
+     * one the GPU is timing-verified, not attested.
+     */
+    attestationNonce: AttestationNonce.optional(),
     issuedAt: z.number().int(),
     /**
      * The ready must arrive by then. The seed is withheld until ready, so setup (starting the
@@ -174,6 +185,8 @@ export const VerificationAnswer = z
     challengeId: ChallengeId,
     openings: z.array(LeafOpening).min(1).max(256),
     walk: z.array(WalkOpening).max(64).optional(),
+    /** The GPU's attestation evidence for the challenge's `attestationNonce`, when it has some. */
+    attestation: GpuAttestationEvidence.optional(),
   })
   .strict();
 export type VerificationAnswer = z.infer<typeof VerificationAnswer>;
@@ -220,6 +233,11 @@ export const VerificationJudgement = z.object({
    * and priced as. Null when none fits or the challenge had no memory phase to prove VRAM.
    */
   listedAs: z.string().nullable().optional(),
+  /**
+   * What the GPU's attestation evidence showed (attestation/gpu-attestation.ts); absent when it
+   * sent none (the part cannot attest, or the host is not in confidential-computing mode).
+   */
+  attestation: AttestationVerdict.optional(),
   /** Entries recomputed on the CPU and found right. */
   checkedEntries: z.number().int(),
   judgedAt: z.number().int(),

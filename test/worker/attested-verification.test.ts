@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest";
+import type { NodeVerification } from "../../src/durable/verification/node-verification.js";
+import { VerificationDesk } from "../../src/durable/verification-desk.js";
+import type { GpuAttestationEvidence } from "../../src/shared/verification/attestation/attestation-messages.js";
+import { fromHex, toBase64 } from "../../src/shared/verification/bytes.js";
+import { computeProduct, openLeaves } from "../../src/shared/verification/cpu-benchmark.js";
+import type { VerificationChallenge, VerificationJudgement } from "../../src/shared/verification/messages.js";
+import { VerificationError } from "../../src/shared/verification/verification-error.js";
+import sampleReport from "../fixtures/nvidia-attestation/hopperAttestationReport.txt?raw";
+import sampleChain from "../fixtures/nvidia-attestation/hopperCertChain.txt?raw";
+import {
+  H100_VRAM_MIB,
+  h100Figures,
+  NODE,
+  OTHER_NODE,
+  scaledMs,
+  seededRandom,
+  T0,
+  testModels,
+} from "../verification/support.js";
+
+/**
+ * Attestation in the verification desk, in workerd: an honest agent (it computes the products on
+ * this CPU, at a scaled H100's pace: test/verification/support.ts) answers its challenge with or
+ * without nvtrust's real GH100 report. The region's nonce is set to the one that report carries:
+ * the one thing a test must fix, since the report was captured once.
+ */
+
+const SAMPLE_NONCE = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb";
+const EVIDENCE: GpuAttestationEvidence = {
+  evidence: toBase64(fromHex(sampleReport.trim())),
+  certificate: toBase64(new TextEncoder().encode(sampleChain)),
+};
+const OPTIONS = { size: { n: 64, blocks: 2 }, memory: null, models: testModels } as const;
+
+/** A desk with each node's GPU challenged; the nonce issued replaced by `nonce` unless null. */
+function deskWith(gpus: Record<string, string>, nonce: string | null = SAMPLE_NONCE, seed = 3) {
+  let desk = new VerificationDesk({ ...OPTIONS, random: seededRandom(seed) });
+  for (const [nodeId, model] of Object.entries(gpus)) {
+    desk.onRegistered(
+      { id: nodeId, hardware: { gpus: [{ uuid: `GPU-${nodeId}`, model, vramMib: H100_VRAM_MIB }] } },
+      T0,
+    );
+    desk.challengesFor(nodeId, T0);
+  }
+  if (nonce !== null) {
+    const stored: Record<string, NodeVerification> = desk.toJSON();
+    for (const node of Object.values(stored)) {
+      const challenge = node.gpus[0]?.challenge?.challenge;
+      if (challenge?.attestationNonce) challenge.attestationNonce = nonce;
+    }
+    desk = VerificationDesk.from(stored, { ...OPTIONS, random: seededRandom(seed + 1) });
+  }
+  return desk;
+}
+
+function challengeOf(desk: VerificationDesk, nodeId: string): VerificationChallenge {
+  const challenge = desk.toJSON()[nodeId]?.gpus[0]?.challenge?.challenge;
+  if (!challenge) throw new Error(`no challenge for ${nodeId}`);
+  return challenge;
+}
+
+/** The honest agent's whole exchange; `attestation` is what its answer carries. */
+async function answerHonestly(
+  desk: VerificationDesk,
+  nodeId: string,
+  attestation: GpuAttestationEvidence | undefined,
+  start = T0 + 2_000,
+): Promise<VerificationJudgement> {
+  const challenge = challengeOf(desk, nodeId);
+  const release = desk.ready(nodeId, challenge.id, { challengeId: challenge.id }, start);
+  const product = await computeProduct(challenge, release.seed);
+  const commitAt = release.releasedAt + scaledMs(challenge, 790) * 1.02;
+  const request = desk.commit(
+    nodeId,
+    challenge.id,
+    {
+      challengeId: challenge.id,
+      root: product.root,
+      measured: h100Figures(challenge),
+      runner: { mode: "host-process", backend: "test", device: "NVIDIA H100 80GB HBM3" },
+    },
+    commitAt,
+  );
+  const answer = openLeaves(product, request);
+  return desk.answer(
+    nodeId,
+    challenge.id,
+    { ...answer, ...(attestation ? { attestation } : {}) },
+    commitAt + 1_000,
+  );
+}
+
+describe("attestation in the verification desk", () => {
+  it("asks an attestable part for a report with a fresh nonce, and a part that cannot attest for none", () => {
+    const desk = deskWith({ [NODE]: "H100-SXM", [OTHER_NODE]: "RTX-4090" }, null);
+    expect(challengeOf(desk, NODE).attestationNonce).toMatch(/^[0-9a-f]{64}$/);
+    expect(challengeOf(desk, OTHER_NODE).attestationNonce).toBeUndefined();
+    expect(desk.status(OTHER_NODE)?.gpus[0]?.canAttest).toBe(false);
+    expect(desk.status(NODE)?.gpus[0]?.canAttest).toBe(true);
+  });
+
+  it("verifies and attests an honest H100 that sends the real report for the issued nonce", async () => {
+    const desk = deskWith({ [NODE]: "H100-SXM" });
+    const judgement = await answerHonestly(desk, NODE, EVIDENCE);
+    expect(judgement.outcome).toBe("verified");
+    expect(judgement.attestation).toMatchObject({
+      status: "attested",
+      chip: "GH100",
+      deviceId: "41431D480FE5E87274",
+    });
+    const status = desk.status(NODE);
+    expect(status?.assurance).toBe("attested");
+    expect(status?.gpus[0]?.attestation).toMatchObject({ status: "attested", driverVersion: "550.90.07" });
+    expect(desk.attested(NODE)).toBe(true);
+    expect(desk.eligibleForWork(NODE)).toBe(true);
+  });
+
+  it("verifies an honest H100 without a report as timing-verified, not attested", async () => {
+    const desk = deskWith({ [NODE]: "H100-SXM" });
+    const judgement = await answerHonestly(desk, NODE, undefined);
+    expect(judgement.outcome).toBe("verified");
+    expect(judgement.attestation).toBeUndefined();
+    expect(desk.status(NODE)?.assurance).toBe("timing");
+    expect(desk.status(NODE)?.gpus[0]?.attestation).toBeNull();
+    expect(desk.attested(NODE)).toBe(false);
+    expect(desk.eligibleForWork(NODE)).toBe(true);
+  });
+
+  it("judges a replayed report (another nonce than the one issued) suspect: no work until re-challenged", async () => {
+    const desk = deskWith({ [NODE]: "H100-SXM" }, null);
+    const judgement = await answerHonestly(desk, NODE, EVIDENCE);
+    expect(judgement.outcome).toBe("suspect");
+    expect(judgement.reasons.map((reason) => reason.code)).toEqual(["attestation_nonce_mismatch"]);
+    expect(desk.status(NODE)?.gpus[0]?.attestation).toMatchObject({ status: "failed" });
+    expect(desk.status(NODE)?.assurance).toBeNull();
+    expect(desk.eligibleForWork(NODE)).toBe(false);
+    expect(desk.attested(NODE)).toBe(false);
+  });
+
+  it("judges one physical GPU attested for two nodes' GPUs suspect the second time", async () => {
+    const desk = deskWith({ [NODE]: "H100-SXM", [OTHER_NODE]: "H100-SXM" });
+    expect((await answerHonestly(desk, NODE, EVIDENCE)).outcome).toBe("verified");
+    const second = await answerHonestly(desk, OTHER_NODE, EVIDENCE);
+    expect(second.outcome).toBe("suspect");
+    expect(second.reasons.map((reason) => reason.code)).toEqual(["attestation_device_twin"]);
+    expect(desk.status(OTHER_NODE)?.gpus[0]?.attestation).toMatchObject({
+      status: "failed",
+      reason: { code: "attestation_device_twin" },
+    });
+    expect(desk.attested(NODE)).toBe(true);
+  });
+
+  it("refuses a report in the answer to a challenge that asked for none, and changes nothing", async () => {
+    const desk = deskWith({ [OTHER_NODE]: "RTX-4090" }, null);
+    const challenge = challengeOf(desk, OTHER_NODE);
+    const release = desk.ready(OTHER_NODE, challenge.id, { challengeId: challenge.id }, T0 + 2_000);
+    const product = await computeProduct(challenge, release.seed);
+    const commitAt = release.releasedAt + scaledMs(challenge, 165) * 1.02;
+    const request = desk.commit(
+      OTHER_NODE,
+      challenge.id,
+      {
+        challengeId: challenge.id,
+        root: product.root,
+        measured: { ...h100Figures(challenge, 165), bandwidthGBps: 900 },
+        runner: { mode: "host-process", backend: "test", device: "NVIDIA GeForce RTX 4090" },
+      },
+      commitAt,
+    );
+    desk.takeChanges();
+    const before = JSON.stringify(desk.toJSON());
+    const answer = { ...openLeaves(product, request), attestation: EVIDENCE };
+    const refused = await desk.answer(OTHER_NODE, challenge.id, answer, commitAt + 1_000).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(VerificationError);
+    expect((refused as VerificationError).code).toBe("invalid_answer");
+    expect((refused as VerificationError).status).toBe(400);
+    expect(JSON.stringify(desk.toJSON())).toBe(before);
+    expect(desk.dirty).toBe(false);
+  });
+
+  it("refuses evidence that is not base64 or too large as a malformed answer, changing nothing", async () => {
+    const desk = deskWith({ [NODE]: "H100-SXM" });
+    const challenge = challengeOf(desk, NODE);
+    desk.takeChanges();
+    const before = JSON.stringify(desk.toJSON());
+    for (const attestation of [
+      { evidence: "not base64!", certificate: EVIDENCE.certificate },
+      { evidence: EVIDENCE.evidence, certificate: "A".repeat(40_000) },
+      { evidence: EVIDENCE.evidence },
+      { ...EVIDENCE, extra: 1 },
+    ]) {
+      const body = {
+        challengeId: challenge.id,
+        openings: [{ leaf: 0, row: "", digests: "", proof: [] }],
+        attestation,
+      };
+      const refused = await desk.answer(NODE, challenge.id, body, T0 + 3_000).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect((refused as VerificationError).code).toBe("invalid_answer");
+    }
+    expect(JSON.stringify(desk.toJSON())).toBe(before);
+    expect(desk.dirty).toBe(false);
+  });
+});
