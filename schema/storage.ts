@@ -40,8 +40,16 @@ export const jobOutputs = sqliteTable(
     /** Where the bytes are: the StoredObject as JSON. */
     location: text("location", { mode: "json" }).notNull(),
     createdAt: integer("created_at").notNull(),
+    /**
+     * When the cron sweep deletes the file (its upload plus the output's keep), billed until then;
+     * null for a file in the user's own S3 bucket (kept, and billed, by their provider).
+     */
+    expiresAt: integer("expires_at"),
   },
-  (t) => [uniqueIndex("job_outputs_job_path").on(t.jobId, t.path)],
+  (t) => [
+    uniqueIndex("job_outputs_job_path").on(t.jobId, t.path),
+    index("job_outputs_expires").on(t.expiresAt),
+  ],
 );
 
 /** A committed checkpoint: its manifest object was written before this row, so the row means complete. */
@@ -134,7 +142,7 @@ export type LogChunkRow = typeof logChunks.$inferSelect;
 export const storageSweepFailures = sqliteTable(
   "storage_sweep_failures",
   {
-    /** "checkpoints" (id: the job) or "upload" (id: the upload id). */
+    /** "checkpoints" (id: the job), "upload" (id: the upload id) or "outputs" (id: `<job>@<expiresAt>`). */
     kind: text("kind").notNull(),
     itemId: text("item_id").notNull(),
     attempts: integer("attempts").notNull(),

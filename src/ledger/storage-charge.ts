@@ -35,6 +35,8 @@ export interface StorageCharge {
   fromMs: number;
   toMs: number;
   amountMicros: number;
+  /** What was kept, for the memo: "checkpoint" when absent; "output" for a job's output files. */
+  what?: "checkpoint" | "output";
 }
 
 /**
@@ -45,7 +47,7 @@ export interface StorageCharge {
  */
 export function storageChargeStatements(db: LedgerDb, charge: StorageCharge, at: number): LedgerStatement[] {
   const user = userAccount(charge.accountId);
-  const memo = `checkpoint storage: ${charge.bytes} bytes for ${Math.round((charge.toMs - charge.fromMs) / 1000)} s`;
+  const memo = `${charge.what ?? "checkpoint"} storage: ${charge.bytes} bytes for ${Math.round((charge.toMs - charge.fromMs) / 1000)} s`;
   const amount = sql`min(CAST(${charge.amountMicros} AS INTEGER), h.balance_micros)`;
   return [
     ensureAccount(db, user, at),

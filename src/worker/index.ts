@@ -5,6 +5,7 @@ import { receiptsStub } from "./routes/receipts-operator.js";
 import { sweepExpiredCheckpoints } from "./storage/checkpoint-sweep.js";
 import { sweepExpiredLogs } from "./storage/log-store.js";
 import { abortAbandonedUploads } from "./storage/multipart-uploads.js";
+import { sweepExpiredOutputs } from "./storage/output-sweep.js";
 import { sweepPendingTopups } from "./topup-sweep.js";
 
 export { EndpointObject } from "../durable/endpoints/endpoint-object.js";
@@ -30,6 +31,8 @@ export default {
     ctx.waitUntil(sweepExpiredLogs(env, controller.scheduledTime));
     // Checkpoints of jobs ended past CHECKPOINT_RETENTION_SECONDS, and of expired pauses.
     ctx.waitUntil(sweepExpiredCheckpoints(env, controller.scheduledTime));
+    // Output files past their keep (keepForSeconds, or OUTPUT_RETENTION_SECONDS, from their upload).
+    ctx.waitUntil(sweepExpiredOutputs(env, controller.scheduledTime));
     // Multipart uploads nobody can finish any more (the agent died, the job ended): their parts go.
     ctx.waitUntil(abortAbandonedUploads(env, controller.scheduledTime));
   },

@@ -209,6 +209,39 @@ describe("jobs", () => {
     expect(bad).toMatchObject({ status: 2, stderr: expect.stringMatching(/--keep takes a duration/) });
   });
 
+  it("lists a job's outputs with their expiry", async () => {
+    const file = {
+      size: 1000,
+      sha256: "ab".repeat(32),
+      cid: null,
+      attemptId: "att_01",
+      downloadUrl: "http://localhost/x",
+      createdAt: "2026-04-01T12:00:00.000Z",
+    };
+    api.json("GET /v1/jobs/job_01/outputs", 200, {
+      outputs: [
+        {
+          ...file,
+          path: "/outputs/model.bin",
+          location: "r2://accounts/acct_01/jobs/job_01/outputs/model.bin",
+          expiresAt: "2026-05-01T12:00:00.000Z",
+        },
+        { ...file, path: "/results/x.csv", location: "s3://mine/results/x.csv", expiresAt: null },
+      ],
+    });
+    const listed = await cli(["jobs", "outputs", "job_01"]);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout.split("\n")[0]).toMatch(/^PATH\s+SIZE\s+SHA256\s+LOCATION\s+EXPIRES$/);
+    expect(listed.stdout).toMatch(
+      /\/outputs\/model\.bin\s+1000\s+abababababab\s+r2:\S+\s+2026-05-01T12:00:00Z/,
+    );
+    expect(listed.stdout).toMatch(
+      /\/results\/x\.csv\s+1000\s+abababababab\s+s3:\/\/mine\/results\/x\.csv\s+kept by you/,
+    );
+    const missing = await cli(["jobs", "outputs"]);
+    expect(missing.status).toBe(2);
+  });
+
   it("prints logs, and with -f writes each chunk as it arrives", async () => {
     api.on("GET /v1/jobs/job_01/logs", (_request, response) => {
       response.writeHead(200, { "content-type": "text/plain" });
@@ -419,7 +452,7 @@ describe("errors", () => {
       [["launch"], /^error: unknown command "launch"\n\nUsage: meridian <command>/],
       [
         ["jobs"],
-        /^error: "jobs" needs one of: submit, list, get, logs, cancel, events, pause, resume\n\nUsage: meridian <command>/,
+        /^error: "jobs" needs one of: submit, list, get, logs, cancel, events, pause, resume, outputs\n\nUsage: meridian <command>/,
       ],
       [["jobs", "launch"], /^error: "jobs launch" needs one of: submit, /],
       [

@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { chatCommand } from "./chat.js";
 import { devFaucetCommand } from "./dev-faucet.js";
 import { endpointCommands } from "./endpoints.js";
+import { jobOutputCommands } from "./job-outputs.js";
 import { jobPauseCommands } from "./job-pause.js";
 import { jobCommands } from "./jobs.js";
 import { keyCommands } from "./keys.js";
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   signupCommand,
   ...jobCommands,
   ...jobPauseCommands,
+  ...jobOutputCommands,
   nodesCommand,
   ...keyCommands,
   ...receiptCommands,

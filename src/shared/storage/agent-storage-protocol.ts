@@ -199,6 +199,11 @@ export const OutputView = z.object({
   location: z.string(),
   downloadUrl: z.string(),
   createdAt: z.string(),
+  /**
+   * When the file is deleted (its upload plus the output's keep), billed per GB-month until then;
+   * null for a file in the user's own S3 bucket (it stays there, billed by their provider).
+   */
+  expiresAt: z.string().nullable(),
 });
 export type OutputView = z.infer<typeof OutputView>;
 export const OutputList = z.object({ outputs: z.array(OutputView) });

@@ -1,5 +1,6 @@
 import { CID } from "multiformats/cid";
 import { z } from "zod";
+import { MAX_OUTPUT_KEEP_SECONDS, MIN_OUTPUT_KEEP_SECONDS } from "./output-retention.js";
 import { isPrivateHost } from "./private-address.js";
 import { SecretRef } from "./secrets-api.js";
 
@@ -133,10 +134,27 @@ export const JobOutput = z
     /** r2://prefix (default: r2://jobs/<job id>/outputs), s3://bucket/prefix, or "ipfs". */
     to: z.union([z.literal("ipfs"), LocationUrl(["r2", "s3"])]).optional(),
     s3: S3Access.optional(),
+    /**
+     * How long its files are kept (and billed) in the platform's storage from their upload; the
+     * deployment's OUTPUT_RETENTION_SECONDS (30 days) when absent. Not for s3:// outputs.
+     */
+    keepForSeconds: z
+      .number()
+      .int()
+      .min(MIN_OUTPUT_KEEP_SECONDS, `keepForSeconds is at least ${MIN_OUTPUT_KEEP_SECONDS} (an hour)`)
+      .max(MAX_OUTPUT_KEEP_SECONDS, `keepForSeconds is at most ${MAX_OUTPUT_KEEP_SECONDS} (366 days)`)
+      .optional(),
   })
   .strict()
   .superRefine((output, ctx) => {
     const isS3 = output.to?.startsWith("s3://") === true;
+    if (isS3 && output.keepForSeconds !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["keepForSeconds"],
+        message:
+          "an s3:// output stays in your bucket as long as you keep it; keepForSeconds is for r2:// and ipfs outputs",
+      });
     if (isS3 && !output.s3)
       ctx.addIssue({
         code: "custom",

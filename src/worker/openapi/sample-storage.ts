@@ -15,6 +15,7 @@ export const SAMPLE_OUTPUTS = {
       location: `ipfs://${CID}`,
       downloadUrl: `http://localhost:8787/v1/storage/ipfs/${CID}`,
       createdAt: "2026-12-01T08:05:00.000Z",
+      expiresAt: "2026-12-31T08:05:00.000Z",
     },
   ],
 };

@@ -22,7 +22,7 @@ export const jobOutputRoutes = new Hono<AppEnv>().get(
     tag: "Jobs",
     summary: "A job's output files",
     description:
-      "Each file its attempts uploaded: size, SHA-256, IPFS CID where it went to IPFS, and a short-lived download link.",
+      "Each file its attempts uploaded: size, SHA-256, IPFS CID where it went to IPFS, a short-lived download link, and when it expires: files in the platform's storage are kept for the output's `keepForSeconds` (default the deployment's `OUTPUT_RETENTION_SECONDS`, 30 days) from their upload, billed per GB-month, then deleted; files in the user's own S3 bucket stay (`expiresAt` null).",
     response: { schema: OutputList, example: SAMPLE_OUTPUTS },
   }),
   async (c) => {
@@ -54,6 +54,7 @@ export const jobOutputRoutes = new Hono<AppEnv>().get(
           location: row.cid !== null ? `ipfs://${row.cid}` : locationOf(location),
           downloadUrl,
           createdAt: new Date(row.createdAt).toISOString(),
+          expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt).toISOString(),
         };
       }),
     );

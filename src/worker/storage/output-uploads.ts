@@ -5,6 +5,8 @@ import { jobOutputs } from "../../../schema/storage.js";
 import { MeridianError } from "../../shared/errors.js";
 import type { OutputFile, UploadPlan } from "../../shared/storage/agent-storage-protocol.js";
 import { secretNamesOf } from "../../shared/storage/env-secrets.js";
+import type { JobOutput } from "../../shared/storage/job-storage.js";
+import { outputRetentionOf } from "../../shared/storage/output-retention.js";
 import { type AttemptContext, ipfsKey } from "./attempt-grant.js";
 import { multipartDone, startMultipart } from "./multipart-uploads.js";
 import type { CompletedPart, StoredObject } from "./object-target.js";
@@ -80,6 +82,24 @@ export async function beginUploads(
   );
 }
 
+/**
+ * When a file uploaded at `createdAt` is swept: its output's keepForSeconds, or the deployment's
+ * OUTPUT_RETENTION_SECONDS. Null for one in the user's own S3 bucket: it stays there.
+ */
+export function outputExpiry(
+  env: Env,
+  outputs: readonly JobOutput[],
+  path: string,
+  stored: StoredObject,
+  createdAt: number,
+): number | null {
+  if (stored.kind !== "r2") return null;
+  const output = outputs.find((o) => path.startsWith(`${o.path}/`));
+  const keepMs =
+    output?.keepForSeconds !== undefined ? output.keepForSeconds * 1000 : outputRetentionOf(env).retentionMs;
+  return createdAt + keepMs;
+}
+
 /** Completes the uploads and lists the files as the job's outputs (a later attempt's replace them). */
 export async function completeUploads(
   env: Env,
@@ -125,6 +145,7 @@ export async function completeUploads(
         `${token.path}: stored ${size ?? "nothing"}, expected ${token.size} bytes`,
       );
     }
+    const createdAt = Date.now();
     const row = {
       jobId: attempt.jobId,
       attemptId: attempt.attemptId,
@@ -133,7 +154,8 @@ export async function completeUploads(
       sha256: token.sha256,
       cid: token.cid,
       location: token.stored,
-      createdAt: Date.now(),
+      createdAt,
+      expiresAt: outputExpiry(env, attempt.spec.outputs ?? [], token.path, token.stored, createdAt),
     };
     await db
       .insert(jobOutputs)
