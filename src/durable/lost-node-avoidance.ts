@@ -13,14 +13,21 @@ export function keptOff(job: JobRecord): string[] {
 /**
  * Queued jobs whose avoidance of nodes that lost them must end now: no node it does not avoid can
  * take the job, and an avoided one can. A job whose only feasible node once lost an attempt runs
- * there again rather than wait forever; while another node could take it, it goes there instead.
+ * there again rather than wait forever (after `avoidUntil`, when a node's own fault set it); while
+ * another node could take it, it goes there instead.
  * Reserves nothing (the scheduler's `decide`).
  */
-export function avoidanceToLift(jobs: Iterable<JobRecord>, scheduler: Scheduler<string>): JobRecord[] {
+export function avoidanceToLift(
+  jobs: Iterable<JobRecord>,
+  scheduler: Scheduler<string>,
+  now: number,
+): JobRecord[] {
   const lift: JobRecord[] = [];
   for (const job of jobs) {
     if ((job.avoidedNodes ?? []).length === 0) continue;
     if (job.status !== "queued" || job.retryAt !== null || job.members.length > 0) continue;
+    // After a node's own fault the job waits a while before going back to it (job-retry.ts).
+    if (job.avoidUntil !== undefined && job.avoidUntil > now) continue;
     if (scheduler.queue.get(job.id) === undefined) continue;
     if (scheduler.decide(demandFromSpec(job.spec, keptOff(job))) !== null) continue;
     if (scheduler.decide(demandFromSpec(job.spec, job.excludedNodes)) === null) continue;

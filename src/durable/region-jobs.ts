@@ -6,8 +6,8 @@ import type { Staging } from "./effects.js";
 import type { JobBook } from "./job-book.js";
 import { failureReason, isTerminalStatus } from "./job-outcome.js";
 import { JobPauses } from "./job-pause.js";
+import { liftAvoidance, NODE_FAULT_AVOID_MS, placeAgain, retriesLeft } from "./job-retry.js";
 import type { NodeLoss } from "./node-loss.js";
-import { retryBackoffMs } from "./poll-pacing.js";
 import type { AttemptRecord, JobRecord, StopReason } from "./region-records.js";
 import { attemptEndOf } from "./reputation/index.js";
 import type { RunLimit } from "./run-limits.js";
@@ -142,12 +142,19 @@ export class RegionJobs {
       end: member.stopping !== null ? "cancelled" : attemptEndOf(report),
       at: now,
     });
+    if (outcome === "node_fault" && !isTerminalStatus(job.status) && retriesLeft(job)) {
+      this.faulted(job, member, report, now);
+      return;
+    }
     // A member stopped for a pause neither fails nor completes its job (settleIfDone pauses it).
     if (!isTerminalStatus(job.status) && member.stopping !== "paused") {
       if (!succeeded && member.stopping === null) {
+        const why = failureReason(report, job.spec.timeoutSeconds);
         const reason = this.budgetStopped(job, member, report)
           ? BUDGET_EXHAUSTED
-          : failureReason(report, job.spec.timeoutSeconds);
+          : outcome === "node_fault"
+            ? `${why} (the node's fault, on attempt ${job.attempts}: no retries left)`
+            : why;
         this.book.transition(job, "failed", reason, now, { exitCode: report.exitCode, endedAt: now });
         this.stopMembers(job, "gang_failed");
       } else if (job.members.every((m) => m.endedAt !== null && m.exitCode === 0)) {
@@ -217,6 +224,25 @@ export class RegionJobs {
   }
 
   /**
+   * The node failed the attempt itself (its engine stopped, its disk filled): not the user's
+   * failure, so nothing is charged and the job is placed again, spending a retry, on another node
+   * while one can take it; only after `NODE_FAULT_AVOID_MS` back on this one. A gang's peers are
+   * retired with it. Called with retries left; without, the job fails as before.
+   */
+  private faulted(
+    job: JobRecord,
+    member: AttemptRecord,
+    report: AttemptReport & { type: "exited" },
+    now: number,
+  ): void {
+    this.retireMembers(job, "lost", now);
+    job.avoidUntil = now + NODE_FAULT_AVOID_MS;
+    const why = failureReason(report, job.spec.timeoutSeconds);
+    const after = `after node ${member.nodeId} failed attempt ${job.attempts} by its own fault (${why})`;
+    placeAgain(this.book, job, member.nodeId, after, now, member);
+  }
+
+  /**
    * A member's node is gone, or its lease lapsed: `loss` says how it was noticed, the incident it
    * belongs to, and whether the node is to blame.
    */
@@ -239,7 +265,7 @@ export class RegionJobs {
     // attempt whose node went silent. A loss the region caused spends none of the job's retries.
     this.retireMembers(job, "lost", now);
     if (loss.excused) job.attempts = Math.max(0, job.attempts - 1);
-    const retry = job.attempts - (job.pauses ?? 0) <= job.spec.maxRetries;
+    const retry = retriesLeft(job);
     this.book.transition(
       job,
       "lost",
@@ -252,28 +278,7 @@ export class RegionJobs {
       this.book.forget(job, now);
       return;
     }
-    job.avoidedNodes = [...new Set([...(job.avoidedNodes ?? []), member.nodeId])];
-    const backoff = retryBackoffMs(job.attempts);
-    const requeued = { nodeId: null, attemptId: null, assignedAt: null, startedAt: null };
-    if (backoff === 0) {
-      this.book.transition(
-        job,
-        "queued",
-        `placing the job again after attempt ${job.attempts} was lost`,
-        now,
-        requeued,
-      );
-      this.book.enqueue(job);
-      return;
-    }
-    job.retryAt = now + backoff;
-    this.book.transition(
-      job,
-      "queued",
-      `retrying in ${Math.round(backoff / 1000)} s after attempt ${job.attempts} was lost`,
-      now,
-      requeued,
-    );
+    placeAgain(this.book, job, member.nodeId, `after attempt ${job.attempts} was lost`, now);
   }
 
   /** Every live attempt on a node that is gone is lost now, in one incident, each job told why. */
@@ -287,17 +292,7 @@ export class RegionJobs {
 
   /** A queued job stops avoiding the nodes that lost it: only they can take it now. */
   liftAvoidance(job: JobRecord, now: number): void {
-    const avoided = job.avoidedNodes ?? [];
-    job.avoidedNodes = [];
-    this.book.dequeue(job.id);
-    this.book.transition(
-      job,
-      "queued",
-      `no other node can take the job now; trying again on ${avoided.join(", ")}, which lost an earlier attempt`,
-      now,
-      {},
-    );
-    this.book.enqueue(job);
+    liftAvoidance(this.book, job, now);
   }
 
   /**
@@ -309,6 +304,7 @@ export class RegionJobs {
     for (const job of [...this.book.jobs.values()]) {
       if (job.status === "queued" && job.retryAt !== null && job.retryAt <= now) {
         job.retryAt = null;
+        delete job.retryAfter;
         this.book.stage(job);
         this.book.enqueue(job);
         continue;

@@ -76,9 +76,16 @@ export interface JobRecord {
    * it, and back to one of these only when none can (absent in records of earlier versions).
    */
   avoidedNodes?: string[];
+  /**
+   * Set when a node's own fault ended an attempt: until then the job stays off the nodes it
+   * avoids even if no other node can take it (absent when there is no such wait).
+   */
+  avoidUntil?: number;
   createdAt: number;
   /** A retry after a lost attempt waits until then (backoff); null when not waiting. */
   retryAt: number | null;
+  /** Why the retry waits (`after attempt 2 was lost`), while `retryAt` is set. */
+  retryAfter?: string;
   /** Charged so far by ended attempts (µUSD), for the job's budget. */
   spentMicros: number;
   /** Set for an endpoint's replica: the container serves this through the node's tunnel. */

@@ -8,7 +8,6 @@ import type { StakeTier } from "../shared/staking-api.js";
 import { type Effects, Staging } from "./effects.js";
 import { JobBook } from "./job-book.js";
 import type { PauseTerms } from "./job-pause.js";
-import { avoidanceToLift } from "./lost-node-avoidance.js";
 import type { NodePresence } from "./node-presence.js";
 import { type ReclaimAnswer, reclaimAttempts } from "./node-reclaim.js";
 import { type HandoverParts, workFor } from "./node-work.js";
@@ -18,8 +17,9 @@ import { RegionJobs } from "./region-jobs.js";
 import { RegionNodes } from "./region-nodes.js";
 import type { RegionParts, RegionSnapshot } from "./region-parts.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
+import { Settling } from "./region-settling.js";
 import { nextWakeAt, type SweepParts, sweepNodes } from "./region-sweep.js";
-import { demandFromSpec, demandUnits, type Scheduler } from "./scheduler/index.js";
+import type { Scheduler } from "./scheduler/index.js";
 
 export { absenceReason } from "./absence-reason.js";
 export { BUDGET_EXHAUSTED } from "./region-jobs.js";
@@ -39,6 +39,7 @@ export class RegionState {
   private readonly lifecycle: RegionJobs;
   /** Agent requests taken and not yet answered (see owed-answers.ts). */
   private readonly owed = new OwedAnswers();
+  private readonly settling: Settling;
   private passes = 0;
 
   constructor(
@@ -63,6 +64,15 @@ export class RegionState {
       staging,
       runLimit: parts.runLimit,
       leaseTtlMs: () => this.pacing().leaseTtlMs,
+    });
+    this.settling = new Settling({
+      staging,
+      standing: parts.standing,
+      nodeBook: this.nodeBook,
+      book: this.book,
+      lifecycle: this.lifecycle,
+      scheduler: parts.scheduler,
+      fairShare: parts.fairShare,
     });
     // Restoring stages nothing worth writing again.
     staging.drain();
@@ -366,37 +376,8 @@ export class RegionState {
     return `${now}.${this.passes}`;
   }
 
-  // ---- settling ----------------------------------------------------------------------------
-
-  /**
-   * The loop that ends every step: node events reach the standing, nodes they touched are
-   * re-indexed (a quarantined node before anything else is placed), then one scheduling pass when
-   * something may now fit; a placement raises no node events, so this ends.
-   */
+  /** Every step ends by settling (see region-settling.ts). */
   private settle(now: number): void {
-    for (;;) {
-      const events = this.staging.takeEvents();
-      for (const event of events) this.parts.standing.observe(event);
-      for (const nodeId of new Set(events.map((event) => event.nodeId))) this.nodeBook.refresh(nodeId, now);
-      if (!this.staging.schedulePass) return;
-      this.staging.schedulePass = false;
-      this.schedule(now);
-    }
-  }
-
-  /** One scheduling pass: every queued job that fits now gets its placement (all nodes, or none). */
-  private schedule(now: number): void {
-    for (const { job: queued, placement } of this.parts.scheduler.schedule()) {
-      const job = this.book.jobs.get(queued.payload);
-      if (!job) {
-        this.parts.scheduler.inventory.release(queued.id);
-        continue;
-      }
-      this.parts.fairShare.record(job.accountId, demandUnits(demandFromSpec(job.spec)), now);
-      this.lifecycle.place(job, placement, now);
-    }
-    // Re-queued without the avoidance, they get the next pass of the settling loop.
-    for (const job of avoidanceToLift(this.book.jobs.values(), this.parts.scheduler))
-      this.lifecycle.liftAvoidance(job, now);
+    this.settling.settle(now);
   }
 }

@@ -48,6 +48,9 @@ export function nextWakeAt(parts: SweepParts, now: number): number | null {
   let active = false;
   for (const job of book.jobs.values()) {
     if (job.retryAt !== null) next = next === null ? job.retryAt : Math.min(next, job.retryAt);
+    // A job kept off a node that failed it may go back to it then (job-retry.ts).
+    if (job.avoidUntil !== undefined && job.avoidUntil > now)
+      next = next === null ? job.avoidUntil : Math.min(next, job.avoidUntil);
     if (!active && job.members.some((m) => m.endedAt === null)) active = true;
   }
   // While attempts run or any node is live, the sweep watches leases and liveness; one live node

@@ -40,7 +40,7 @@ export function explainJob(state: RegionState, job: JobRecord, now: number): Pla
   if (job.status !== "queued") return null;
   if (job.retryAt !== null && job.retryAt > now) {
     return {
-      message: `retrying in ${Math.ceil((job.retryAt - now) / 1000)} s after attempt ${job.attempts} was lost`,
+      message: `retrying in ${Math.ceil((job.retryAt - now) / 1000)} s ${job.retryAfter ?? `after attempt ${job.attempts} was lost`}`,
       binding: "retry_backoff",
       totalNodes: state.nodes.size,
       failing: {},
@@ -53,6 +53,15 @@ export function explainJob(state: RegionState, job: JobRecord, now: number): Pla
   const view = explanationView(explain(state.scheduler.inventory, demand, now));
   if (state.nodes.size === 0)
     return { ...view, message: `no nodes are registered in region ${state.region} yet` };
+  // After a node's own fault, the nodes it avoids take the job back only once the wait is over.
+  if (job.avoidUntil !== undefined && job.avoidUntil > now && view.binding !== null) {
+    const wait = Math.ceil((job.avoidUntil - now) / 1000);
+    const avoided = (job.avoidedNodes ?? []).join(", ");
+    return {
+      ...view,
+      message: `${view.message}; ${avoided} may take it again in ${wait} s, after its own fault`,
+    };
+  }
   return view;
 }
 

@@ -150,6 +150,10 @@ describe("charges a provider cannot fake", { timeout: 30_000 }, () => {
     });
     const [faulted] = await attemptsOf(user.apiKey, jobId);
     expect(faulted).toMatchObject({ outcome: "node_fault", charge: { chargedMicros: 0 } });
+    // The node's fault sends the job back to the queue (for another node): cancelled here, so
+    // that the later tests' nodes do not take it.
+    expect((await jobOf(user.apiKey, jobId)).status).toBe("queued");
+    expect((await call(`/v1/jobs/${jobId}/cancel`, authed(user.apiKey, "POST"))).status).toBe(200);
     expect(await earnings(agent.nodeId)).toBe(before);
     expect(await sumOfAllAccounts()).toBe(0);
   });
