@@ -1,6 +1,5 @@
 import { chunkReader } from "../../shared/endpoints/chunk-reader.js";
 import { distanceKm, type Region } from "../../shared/regions.js";
-import type { EndpointMeter } from "./endpoint-metrics.js";
 import { usageOf } from "./endpoint-metrics.js";
 import { TUNNEL_HEADERS, TUNNEL_PATH } from "./tunnel-headers.js";
 
@@ -63,6 +62,14 @@ export async function forwardToRegions(
   return undefined;
 }
 
+/** Where a response's measurements go: the endpoint's meter, or the gateway's report to it. */
+export interface MeterSink {
+  tokens(prompt: number, completion: number): void;
+  finished(outcome: { ok: boolean; latencyMs: number; ttfbMs: number | null; coldStart: boolean }): void;
+  /** Called as the body moves (a long stream's heartbeat). */
+  alive?(): void;
+}
+
 /** Tail bytes kept to find a response's token usage (OpenAI puts it last). */
 const TAIL_BYTES = 16 * 1024;
 
@@ -73,7 +80,7 @@ const TAIL_BYTES = 16 * 1024;
  */
 export function metered(
   response: Response,
-  meter: EndpointMeter,
+  meter: MeterSink,
   startedAt: number,
   coldStart: boolean,
   ok: boolean,
@@ -110,6 +117,7 @@ export function metered(
           }
           tail = (tail + decoder.decode(value, { stream: true })).slice(-TAIL_BYTES);
           controller.enqueue(value);
+          meter.alive?.();
         } catch (error) {
           finish(false);
           controller.error(error);
@@ -123,4 +131,24 @@ export function metered(
     { highWaterMark: 0 },
   );
   return new Response(body, { status: response.status, headers: response.headers });
+}
+
+/** The gateway's caller header, checked (it is internal, but a malformed one must not throw). */
+export function parseCaller(text: string | null): GatewayCaller | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<GatewayCaller>;
+    if (typeof value.accountId !== "string" || !Array.isArray(value.scopes) || typeof value.path !== "string")
+      return undefined;
+    return {
+      accountId: value.accountId,
+      scopes: value.scopes.filter((s): s is string => typeof s === "string"),
+      lat: typeof value.lat === "number" ? value.lat : null,
+      lon: typeof value.lon === "number" ? value.lon : null,
+      path: value.path,
+      affinity: typeof value.affinity === "string" ? value.affinity : null,
+    };
+  } catch {
+    return undefined;
+  }
 }

@@ -100,6 +100,11 @@ export class EndpointMeter {
     if (outcome.ttfbMs !== null) pushBounded(this.stored.ttfbs, outcome.ttfbMs);
   }
 
+  /** Requests that will never be reported finished (their gateway isolate went away). */
+  release(count: number): void {
+    this.inFlight = Math.max(0, this.inFlight - count);
+  }
+
   tokens(prompt: number, completion: number): void {
     this.stored.promptTokens += prompt;
     this.stored.completionTokens += completion;

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { type KeyScope, scopesAllowEndpoint } from "../../shared/api-key-scopes.js";
 import type { EndpointSpec } from "../../shared/endpoints/endpoint-spec.js";
 import type {
   EndpointEvent,
@@ -11,12 +10,14 @@ import { addTiming } from "../../shared/endpoints/server-timing.js";
 import { MeridianError } from "../../shared/errors.js";
 import { RegionList } from "../../shared/regions.js";
 import { asResult, type RpcResult } from "../rpc-result.js";
+import { accessFacts, accessRefusal } from "./endpoint-access.js";
 import {
   byDistance,
   forwardToRegions,
   GATEWAY_CALLER_HEADER,
   type GatewayCaller,
   metered,
+  parseCaller,
 } from "./endpoint-forward.js";
 import { EndpointMeter, type StoredMetrics } from "./endpoint-metrics.js";
 import { Reconciler } from "./endpoint-reconcile.js";
@@ -28,29 +29,21 @@ import {
   replicaView,
   type StoredEvent,
 } from "./endpoint-records.js";
+import { type EndpointRoute, GatewayTraffic, type TrafficReport } from "./gateway-traffic.js";
+import { openAiError } from "./openai-error.js";
 import type { BoardReplica } from "./replica-board.js";
 
 const MAX_EVENTS = 500;
 /** The reconcile loop's period while the endpoint has replicas or traffic. */
 const TICK_MS = 1_000;
 
-/** An OpenAI-shaped error, as the gateway answers (the official clients read error.message/type/code). */
-export function openAiError(
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): Response {
-  const type =
-    status === 404 ? "invalid_request_error" : status >= 500 ? "server_error" : "invalid_request_error";
-  return Response.json({ error: { message, type, code, param: null } }, { status, headers });
-}
-
 /**
  * One inference endpoint as a Durable Object (named by its id): its spec and state, its replicas
  * (jobs in the regions, carrying Assignment.service), the autoscaler's loop (an alarm), metrics and
- * events, and the data path — every caller request passes through here to the nearest region with
- * a ready replica, so in-flight counts and latencies are its own.
+ * events, and the data path's slow side: the gateway routes from a short-lived copy of the
+ * endpoint's ready regions and access facts (`route`) and reports its traffic afterwards
+ * (`traffic`); a request the copy cannot serve (no copy, no ready replica, every region
+ * unreachable) comes here, where it waits for a cold start if it must.
  */
 export class EndpointObject extends DurableObject<Env> {
   private record: EndpointRecord | null = null;
@@ -62,6 +55,7 @@ export class EndpointObject extends DurableObject<Env> {
   private alarmAt: number | null | undefined;
   private regionList: ReturnType<typeof RegionList.parse> | undefined;
   private readonly reconciler: Reconciler;
+  private readonly gatewayTraffic = new GatewayTraffic();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -183,26 +177,28 @@ export class EndpointObject extends DurableObject<Env> {
 
   // ---- data path -------------------------------------------------------------------------------
 
+  /** What the gateway's copy holds (see src/worker/gateway/endpoint-copy.ts); null: no such endpoint. */
+  async route(): Promise<EndpointRoute | null> {
+    if (!this.record) return null;
+    const ready = new Set(this.replicas.filter((r) => r.state === "ready").map((r) => r.region));
+    return { ...accessFacts(this.record), readyRegions: [...ready] };
+  }
+
+  /** Requests the gateway served from its copy, reported afterwards (batched per isolate). */
+  async traffic(report: TrafficReport): Promise<void> {
+    const now = Date.now();
+    this.gatewayTraffic.absorb(this.meter, report, now);
+    await this.arm(now);
+  }
+
   /** A caller's request, checked by the Worker's gateway (key, body size) and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     const arrivedAt = Date.now();
     const caller = parseCaller(request.headers.get(GATEWAY_CALLER_HEADER));
     const record = this.record;
     if (!caller) return openAiError(400, "invalid_request", "malformed gateway request");
-    if (
-      !record ||
-      record.status === "deleted" ||
-      (record.accountId !== caller.accountId && record.spec.visibility !== "public")
-    )
-      return openAiError(404, "model_not_found", "no such endpoint (model)");
-    if (!scopesAllowEndpoint(caller.scopes as KeyScope[], record.id))
-      return openAiError(403, "forbidden", "this API key may not call this endpoint");
-    if (record.status === "suspended")
-      return openAiError(
-        402,
-        "insufficient_balance",
-        `endpoint suspended: ${record.reason ?? "its balance cannot fund a replica"}`,
-      );
+    const refusal = accessRefusal(record && accessFacts(record), caller);
+    if (refusal || !record) return refusal ?? openAiError(404, "model_not_found", "no such endpoint (model)");
     const body = request.body ? await request.arrayBuffer() : null;
     const startedAt = Date.now();
     this.meter.arrived(startedAt);
@@ -272,6 +268,7 @@ export class EndpointObject extends DurableObject<Env> {
     this.alarmAt = null;
     if (!this.record) return;
     const now = Date.now();
+    this.gatewayTraffic.expire(this.meter, now);
     this.meter.tick(now);
     await this.reconciler.run(this.state(), now);
     await this.save();
@@ -353,24 +350,5 @@ export class EndpointObject extends DurableObject<Env> {
       this.alarmAt = now + TICK_MS;
       await this.ctx.storage.setAlarm(now + TICK_MS);
     }
-  }
-}
-
-function parseCaller(text: string | null): GatewayCaller | undefined {
-  if (!text) return undefined;
-  try {
-    const value = JSON.parse(text) as Partial<GatewayCaller>;
-    if (typeof value.accountId !== "string" || !Array.isArray(value.scopes) || typeof value.path !== "string")
-      return undefined;
-    return {
-      accountId: value.accountId,
-      scopes: value.scopes.filter((s): s is string => typeof s === "string"),
-      lat: typeof value.lat === "number" ? value.lat : null,
-      lon: typeof value.lon === "number" ? value.lon : null,
-      path: value.path,
-      affinity: typeof value.affinity === "string" ? value.affinity : null,
-    };
-  } catch {
-    return undefined;
   }
 }

@@ -134,7 +134,8 @@ export class Reconciler {
       scaling: record.spec.scaling,
       samples: meter.loadSamples(),
       // A request still in flight (a cold start, a ten-minute stream) is traffic now: never idle.
-      lastRequestAt: meter.inFlight > 0 ? now : meter.lastRequestAt,
+      // Replicas' own counts (from their regions) cover gateway requests whose report is late.
+      lastRequestAt: meter.inFlight > 0 || replicas.some((r) => r.inFlight > 0) ? now : meter.lastRequestAt,
       waiting: meter.waiting,
       lastChangeAt: record.lastChangeAt,
     });

@@ -1,12 +1,14 @@
 import type { Context } from "hono";
 import { GATEWAY_CALLER_HEADER, type GatewayCaller } from "../../durable/endpoints/endpoint-forward.js";
-import { openAiError } from "../../durable/endpoints/endpoint-object.js";
-import { keyDirectory } from "../../durable/endpoints/gateway-directory.js";
+import { openAiError } from "../../durable/endpoints/openai-error.js";
 import { chunkReader } from "../../shared/endpoints/chunk-reader.js";
 import { addTiming } from "../../shared/endpoints/server-timing.js";
 import { parseApiKey } from "../api-keys.js";
 import { isLocalHost } from "../deployment-guard.js";
 import type { AppEnv } from "../hono-env.js";
+import { fromCopy } from "./copy-route.js";
+import { verifiedKey } from "./gateway-copies.js";
+import type { Background } from "./short-copy.js";
 
 /** The largest request body the gateway carries to a replica. */
 export const MAX_GATEWAY_BODY_BYTES = 10 * 1024 * 1024;
@@ -21,16 +23,21 @@ export class GatewayRefusal extends Error {
   }
 }
 
+/** Work the request's context keeps alive after its response (traffic reports, copy refreshes). */
+export function backgroundOf(c: Context<AppEnv>): Background {
+  return (work) => c.executionCtx.waitUntil(work);
+}
+
 /**
  * The caller's key, checked against the gateway directory (no D1 read per request; see
- * gateway-directory.ts). 401 in OpenAI's shape for a missing, malformed, unknown or revoked key.
+ * gateway-directory.ts) through the isolate's 1 s copy of its answer (gateway-copies.ts). 401 in OpenAI's shape for a missing, malformed, unknown or revoked key.
  */
 export async function authenticateCaller(
   c: Context<AppEnv>,
 ): Promise<{ accountId: string; scopes: string[] }> {
   const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
   const parsed = token ? parseApiKey(token) : undefined;
-  const key = parsed ? await keyDirectory(c.env, parsed.keyId).verify(parsed.keyId, parsed.secret) : null;
+  const key = parsed ? await verifiedKey(c.env, parsed.keyId, parsed.secret, backgroundOf(c)) : null;
   if (!key)
     throw new GatewayRefusal(
       openAiError(401, "invalid_api_key", "send a valid Meridian API key as Authorization: Bearer <key>"),
@@ -94,7 +101,10 @@ export async function gatewayBody(c: Context<AppEnv>): Promise<ArrayBuffer | nul
   return out.buffer;
 }
 
-/** Hands a checked request to the endpoint's object, which routes it to a region's replica. */
+/**
+ * Routes a checked request to a region's replica: from the gateway's copy of the endpoint when it
+ * can (copy-route.ts), else through the endpoint's object, which also waits out a cold start.
+ */
 export async function toEndpoint(
   c: Context<AppEnv>,
   endpointId: string,
@@ -106,7 +116,19 @@ export async function toEndpoint(
   const headers = new Headers();
   for (const [name, value] of c.req.raw.headers)
     if (!PRIVATE_HEADERS.some((p) => p.test(name))) headers.set(name, value);
-  headers.set(GATEWAY_CALLER_HEADER, JSON.stringify({ ...caller, ...callerLocation(c) }));
+  const located: GatewayCaller = { ...caller, ...callerLocation(c) };
+  const copied = await fromCopy(c.env, backgroundOf(c), endpointId, {
+    method: c.req.method,
+    headers,
+    body,
+    caller: located,
+    signal: c.req.raw.signal,
+  });
+  if (copied) {
+    for (const [name, ms] of timing) addTiming(copied.headers, name, ms);
+    return copied;
+  }
+  headers.set(GATEWAY_CALLER_HEADER, JSON.stringify(located));
   const stub = c.env.ENDPOINT.get(c.env.ENDPOINT.idFromName(endpointId));
   const response = await stub.fetch("https://endpoint/", {
     method: c.req.method,

@@ -1,12 +1,19 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { openAiError } from "../../durable/endpoints/endpoint-object.js";
 import { accountDirectory } from "../../durable/endpoints/gateway-directory.js";
+import { openAiError } from "../../durable/endpoints/openai-error.js";
 import { fnv1a } from "../../durable/endpoints/replica-board.js";
 import { idPattern } from "../../shared/ids.js";
 import type { AppEnv } from "../hono-env.js";
 import { doc } from "../openapi/route-doc.js";
-import { authenticateCaller, GatewayRefusal, gatewayBody, toEndpoint } from "./gateway-caller.js";
+import {
+  authenticateCaller,
+  backgroundOf,
+  GatewayRefusal,
+  gatewayBody,
+  toEndpoint,
+} from "./gateway-caller.js";
+import { endpointNamed } from "./gateway-copies.js";
 
 /** The fields the gateway reads; the rest of an OpenAI request goes to the engine untouched. */
 const InferenceRequest = z.looseObject({
@@ -32,7 +39,7 @@ function promptPrefix(body: Record<string, unknown>): string {
 /** The endpoint a `model` names: its id, or the caller's own endpoint of that name. */
 async function endpointOf(c: Context<AppEnv>, accountId: string, model: string): Promise<string> {
   if (idPattern("ep").test(model)) return model;
-  const id = await accountDirectory(c.env, accountId).resolve(model);
+  const id = await endpointNamed(c.env, accountId, model, backgroundOf(c));
   if (!id)
     throw new GatewayRefusal(
       openAiError(

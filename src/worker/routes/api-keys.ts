@@ -15,6 +15,7 @@ import { MeridianError } from "../../shared/errors.js";
 import { newId } from "../../shared/ids.js";
 import { issueApiKey } from "../api-keys.js";
 import { auditStatement } from "../audit-log.js";
+import { forgetKeyCopy } from "../gateway/gateway-copies.js";
 import type { AppEnv } from "../hono-env.js";
 import { jsonBody, parseOrThrow } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
@@ -182,6 +183,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
         }),
       ]);
       forgetKey(id);
+      forgetKeyCopy(id);
       // The inference gateway caches keys (gateway-directory.ts): it hears of the revocation at once.
       await keyDirectory(c.env, id).revoke();
       return c.json(view({ ...row, revokedAt: now }));

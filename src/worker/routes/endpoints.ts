@@ -15,6 +15,7 @@ import {
 import { MeridianError } from "../../shared/errors.js";
 import { idPattern, newId } from "../../shared/ids.js";
 import { formatUsd } from "../../shared/money.js";
+import { forgetEndpointCopy } from "../gateway/gateway-copies.js";
 import type { AppEnv } from "../hono-env.js";
 import { parseJsonText, readText } from "../json-body.js";
 import { doc } from "../openapi/route-doc.js";
@@ -207,7 +208,9 @@ export const endpointRoutes = new Hono<AppEnv>()
         .set({ spec, updatedAt: Date.now() })
         .where(eq(endpoints.id, row.id));
       const changed = Object.keys(patch).join(", ") || "nothing";
-      return c.json(unwrap(await stubOf(c, row.id).update(row.accountId, spec, `updated: ${changed}`)));
+      const updated = unwrap(await stubOf(c, row.id).update(row.accountId, spec, `updated: ${changed}`));
+      forgetEndpointCopy(row.id);
+      return c.json(updated);
     },
   )
   .delete(
@@ -228,6 +231,7 @@ export const endpointRoutes = new Hono<AppEnv>()
         .where(eq(endpoints.id, row.id));
       const view = unwrap(await stubOf(c, row.id).remove(row.accountId));
       await accountDirectory(c.env, row.accountId).setName(row.name, null);
+      forgetEndpointCopy(row.id, row.accountId, row.name);
       return c.json(view);
     },
   )
