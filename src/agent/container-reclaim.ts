@@ -12,22 +12,24 @@ export interface ReclaimDeps {
   signal: AbortSignal;
   /** How long one reclaim request may take before it is given up (and retried). */
   timeoutMs: number;
+  /** Attempts a live runner of this process holds: their containers are left alone. */
+  held?: (attemptId: string) => boolean;
 }
 
 /**
- * After a restart: finds this node's attempt containers (by their labels), asks the control plane
+ * After a restart, or once the engine answers again after it stopped: finds this node's attempt containers (by their labels), asks the control plane
  * which are still its own, hands those to `takeUp` and removes the rest. A control plane that
  * cannot say (an older one, or unreachable) gets the old behaviour: every container left behind
  * is removed.
  */
 export async function reclaimContainers(
-  { runtime, client, log, signal, timeoutMs }: ReclaimDeps,
+  { runtime, client, log, signal, timeoutMs, held }: ReclaimDeps,
   nodeId: string,
   takeUp: (assignment: Assignment, adopt: Adoption) => void,
 ): Promise<void> {
   let found: FoundContainer[];
   try {
-    found = await runtime.findAttempts(nodeId);
+    found = (await runtime.findAttempts(nodeId)).filter((f) => !held?.(f.attemptId));
   } catch (error) {
     log.warn(`could not list the containers of an earlier run: ${errorMessage(error)}`);
     return;
@@ -43,7 +45,19 @@ export async function reclaimContainers(
     log.warn(
       `could not ask the control plane about ${found.length} container(s) of an earlier run: ${errorMessage(error)}`,
     );
-    const removed = await runtime.removeLeftovers(nodeId).catch(() => 0);
+    // With live runners (the engine came back), only the containers found, never theirs.
+    const removed = held
+      ? (
+          await Promise.all(
+            found.map((f) =>
+              runtime.removeContainer(f).then(
+                () => 1,
+                () => 0,
+              ),
+            ),
+          )
+        ).reduce((a: number, b: number) => a + b, 0)
+      : await runtime.removeLeftovers(nodeId).catch(() => 0);
     if (removed > 0) log.info(`removed ${removed} container(s) left by an earlier run of this node`);
     return;
   }

@@ -15,6 +15,7 @@ import type { Clock } from "./clock.js";
 import { reclaimContainers } from "./container-reclaim.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { type ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
+import { EngineHealth } from "./engine-health.js";
 import type { ImageDecision } from "./policy/image-policy.js";
 import type { ReplicaFactory } from "./replica-hosting.js";
 import { UsageReceipt, type UsageSigner } from "./usage-receipt.js";
@@ -73,8 +74,10 @@ export class WorkLoop {
   private failures = 0;
   private reregisterWanted = false;
   private lastAccepting: boolean | undefined;
+  private readonly engine: EngineHealth;
 
   constructor(private readonly options: WorkLoopOptions) {
+    this.engine = new EngineHealth(options.runtime, options.log);
     this.registered = new Promise<RegisterResponse>((resolve, reject) => {
       this.resolveRegistered = resolve;
       this.rejectRegistered = reject;
@@ -178,7 +181,9 @@ export class WorkLoop {
         continue;
       }
       const registration = this.registration ?? first;
-      const accepting = this.acceptingNow();
+      // Both asked every time: each logs its own changes.
+      const engineUp = await this.engine.answers(() => this.reclaim(registration.nodeId));
+      const accepting = this.acceptingNow() && engineUp;
       const extras = this.options.extras;
       const pending = extras?.pending();
       const rttMs = extras?.rttMs;
@@ -279,7 +284,14 @@ export class WorkLoop {
   private reclaim(nodeId: string): Promise<void> {
     const { runtime, client, log } = this.options;
     return reclaimContainers(
-      { runtime, client, log, signal: this.stopping.signal, timeoutMs: REPORT_TIMEOUT_MS },
+      {
+        runtime,
+        client,
+        log,
+        signal: this.stopping.signal,
+        timeoutMs: REPORT_TIMEOUT_MS,
+        held: (attemptId) => this.attempts.has(attemptId),
+      },
       nodeId,
       (assignment, adopt) => this.runAttempt(assignment, nodeId, adopt),
     );

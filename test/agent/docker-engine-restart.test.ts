@@ -97,6 +97,20 @@ class PrivateEngine {
   }
 }
 
+/** The containers of this test's run in the private engine, running or not. */
+function containersOf(socket: string): string[] {
+  const [key, value] = Object.entries(RUN_LABEL)[0] ?? ["", ""];
+  return execFileSync(
+    "docker",
+    ["-H", `unix://${socket}`, "ps", "-aq", "--filter", `label=${key}=${value}`],
+    {
+      encoding: "utf8",
+    },
+  )
+    .split("\n")
+    .filter((id) => id !== "");
+}
+
 describe.skipIf(!dockerAvailable("agent docker engine restart") || !canRunPrivateEngine())(
   "agent docker engine restart (a private dockerd)",
   () => {
@@ -170,8 +184,37 @@ describe.skipIf(!dockerAvailable("agent docker engine restart") || !canRunPrivat
       expect(refused?.message).toMatch(/the node's Docker engine at .*docker\.sock does not answer/);
       expect(stopped).toBe(false);
 
-      // The engine comes back on the same data root: the next job runs.
+      // While the engine does not answer, the node says it takes no work (logged once).
+      const pollsBefore = plane.requests.length;
+      await plane.until(() =>
+        plane.requests
+          .slice(pollsBefore)
+          .some(
+            (r) =>
+              r.path === "/v1/agent/poll" && (r.body as { acceptingWork?: boolean }).acceptingWork === false,
+          ),
+      );
+      expect(
+        lines.filter((line) => /container engine .* does not answer: taking no new work/.test(line)),
+      ).toHaveLength(1);
+
+      // The engine comes back on the same data root: the node takes work again, and the lost
+      // attempt's container (its removal failed while the engine was down) is reclaimed now.
       await engine.start();
+      const back = plane.requests.length;
+      await plane.until(() =>
+        plane.requests
+          .slice(back)
+          .some(
+            (r) =>
+              r.path === "/v1/agent/poll" && (r.body as { acceptingWork?: boolean }).acceptingWork === true,
+          ),
+      );
+      expect(lines.some((line) => /container engine .* answers again: taking work again/.test(line))).toBe(
+        true,
+      );
+      expect(plane.reclaimed).toContain(running.attemptId);
+      expect(containersOf(engine.socket)).toEqual([]);
       const after = assignment({ image: TEST_IMAGE, command: ["sh", "-c", "echo after"] });
       plane.assign(after);
       await plane.until(() => exitedOf(plane.reportsOf(after.attemptId)) !== undefined);

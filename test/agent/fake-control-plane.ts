@@ -47,6 +47,8 @@ export class FakeControlPlane {
   /** Every challenge's record, as the Region object would keep it (challenge-lifecycle.ts). */
   readonly challenges = new Map<string, ChallengeRecord>();
   readonly judgements: VerificationJudgement[] = [];
+  /** Attempt ids the agent asked about in reclaims (each answered: not the node's any more). */
+  readonly reclaimed: string[] = [];
   /** Unsigned GETs (health, price suggestions), recorded apart from the signed agent requests. */
   readonly gets: string[] = [];
   /** The answer to GET /v1/pricing/suggest; undefined answers 503. */
@@ -187,6 +189,13 @@ export class FakeControlPlane {
         if (!(error instanceof MeridianError)) throw error;
         send(error.status, { error: { code: error.code, message: error.message } });
       }
+      return;
+    }
+    if (path === "/v1/agent/reclaim") {
+      // Keeps what a test says is still the node's; the rest the agent removes.
+      const asked = (body as { attempts?: { attemptId: string }[] }).attempts ?? [];
+      this.reclaimed.push(...asked.map((a) => a.attemptId));
+      send(200, { keep: [] });
       return;
     }
     const match = path.match(/^\/v1\/agent\/attempts\/([^/]+)\/report$/);
