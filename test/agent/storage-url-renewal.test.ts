@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentLog } from "../../src/agent/agent-log.js";
+import { CheckpointSync } from "../../src/agent/storage/checkpoint-sync.js";
 import { uploadOutputs } from "../../src/agent/storage/output-upload.js";
 import type { StorageApi } from "../../src/agent/storage/storage-api.js";
-import type { OutputFile } from "../../src/shared/storage/agent-storage-protocol.js";
+import type { ManifestFile, OutputFile } from "../../src/shared/storage/agent-storage-protocol.js";
 
 /**
  * A store over real HTTP whose URLs expire as a presigned URL does: each carries a generation, and
@@ -129,5 +130,50 @@ describe("an upload outlasting its URLs", () => {
     expect(sentBig.equals(big)).toBe(true);
     expect(store.bodies.get("/small.txt")?.equals(small)).toBe(true);
     expect(completed).toHaveLength(2);
+  });
+
+  it("re-asks for a single-PUT checkpoint blob's URL once it expired, and commits the checkpoint", async () => {
+    const ckpt = await mkdtemp(path.join(tmpdir(), "meridian-ckpt-renewal-"));
+    const files = {
+      "a.bin": Buffer.alloc(300, 1),
+      "b.bin": Buffer.alloc(200, 2),
+      "c.bin": Buffer.alloc(100, 3),
+    };
+    for (const [name, bytes] of Object.entries(files)) await writeFile(path.join(ckpt, name), bytes);
+    const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+    const asked: string[][] = [];
+    const committed: ManifestFile[][] = [];
+    /** The blob the control plane says was stored meanwhile (by another sync): no fresh URL for it. */
+    const storedMeanwhile = sha(files["c.bin"]);
+    const api: StorageApi = {
+      grant: () => Promise.reject(new Error("unused")),
+      blobs: async (blobs) => {
+        asked.push(blobs.map((b) => b.sha256));
+        const wanted = asked.length === 1 ? blobs : blobs.filter((b) => b.sha256 !== storedMeanwhile);
+        return { uploads: wanted.map((b) => ({ sha256: b.sha256, url: store.url(`blobs/${b.sha256}`) })) };
+      },
+      commit: async (manifest) => {
+        committed.push(manifest);
+        return { seq: 1, bytes: manifest.reduce((sum, f) => sum + f.size, 0) };
+      },
+      beginOutputs: () => Promise.reject(new Error("unused")),
+      completeOutputs: () => Promise.reject(new Error("unused")),
+      uploadUrls: () => Promise.reject(new Error("unused: single-PUT blobs are renewed by the blobs call")),
+    };
+    const refusedBefore = store.refused;
+    // The URLs handed out expire once the first blob is stored: the other two are refused (403).
+    store.expireAfter = 1;
+    const result = await new CheckpointSync(api, ckpt, quiet).sync();
+    expect(result).toMatchObject({ seq: 1, files: 3, uploadedBlobs: 3 });
+    expect(store.refused - refusedBefore).toBe(2);
+    // The first ask named every blob; then one re-ask per refused blob, each for that blob alone.
+    expect(asked[0]).toHaveLength(3);
+    expect(asked.slice(1).sort()).toEqual([[sha(files["b.bin"])], [sha(files["c.bin"])]].sort());
+    for (const name of ["a.bin", "b.bin"] as const)
+      expect(store.bodies.get(`/blobs/${sha(files[name])}`)?.equals(files[name])).toBe(true);
+    // c.bin: stored meanwhile, so not sent again, and still named by the manifest.
+    expect(store.bodies.has(`/blobs/${storedMeanwhile}`)).toBe(false);
+    expect(committed[0]?.map((f) => f.path).sort()).toEqual(["a.bin", "b.bin", "c.bin"]);
+    await rm(ckpt, { recursive: true, force: true });
   });
 });
