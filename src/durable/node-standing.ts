@@ -17,6 +17,8 @@ export interface NodeStanding {
   verifiedTflops(nodeId: string): number | undefined;
   /** What a verified node's GPUs are listed as, by uuid: the parts they measured as (verification). */
   listedModels?(nodeId: string): ReadonlyMap<string, string> | undefined;
+  /** Every GPU of a verified node attested, beyond timing (placement.requireAttested). */
+  attested?(nodeId: string): boolean;
   /** 1 for a healthy node, lower for one running hot or reporting GPU errors. */
   healthFactor(node: NodeRecord): number;
   /** What the node did: came online, went offline, acknowledged or ended an attempt. */
@@ -75,6 +77,10 @@ export class RegionStanding implements NodeStanding {
 
   listedModels(nodeId: string): ReadonlyMap<string, string> | undefined {
     return this.desk.listedModels(nodeId);
+  }
+
+  attested(nodeId: string): boolean {
+    return this.desk.attested(nodeId);
   }
 
   healthFactor(node: NodeRecord): number {

@@ -53,6 +53,7 @@ export class RegionNodes {
         nodeFromRecord(node, {
           schedulable: true,
           verifiedTflops: parts.standing.verifiedTflops(node.id),
+          attested: parts.standing.attested?.(node.id),
           listedModels: parts.standing.listedModels?.(node.id),
           ...locationFacts(node),
         }),
@@ -206,6 +207,7 @@ export class RegionNodes {
       schedulable: this.schedulable(nodeId, now),
       reputation: reputation === undefined ? undefined : reputation * standing.healthFactor(node),
       verifiedTflops: standing.verifiedTflops(nodeId),
+      attested: standing.attested?.(nodeId),
       listedModels: standing.listedModels?.(nodeId),
       rttMs: this.live.get(nodeId)?.rttMs,
       ...locationFacts(node),
@@ -244,8 +246,9 @@ function locationFacts(node: NodeRecord): Pick<NodeFacts, "lat" | "lon" | "count
   };
 }
 
-/** Whether what verification decided about a node (parts listed, VRAM, TFLOP/s) differs in two views. */
+/** Whether what verification decided about a node (parts listed, VRAM, TFLOP/s, attested) differs in two views. */
 function verifiedViewDiffers(a: SchedulerNode, b: SchedulerNode): boolean {
-  if (a.verifiedTflops !== b.verifiedTflops || a.gpus.length !== b.gpus.length) return true;
+  if (a.verifiedTflops !== b.verifiedTflops || a.attested !== b.attested) return true;
+  if (a.gpus.length !== b.gpus.length) return true;
   return a.gpus.some((gpu, i) => gpu.model !== b.gpus[i]?.model || gpu.vramMib !== b.gpus[i]?.vramMib);
 }

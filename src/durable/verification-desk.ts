@@ -19,9 +19,16 @@ import type {
 import { cryptoRandomBytes, type RandomBytes } from "../shared/verification/random-source.js";
 import { VerificationError } from "../shared/verification/verification-error.js";
 import { asDeviceTwin, attestedTwinOf } from "./verification/attested-twins.js";
+import { type ChallengeHolder, findChallenge } from "./verification/challenge-holder.js";
 import { recordJudgement } from "./verification/desk-judgement.js";
 import type { DeskChanges, DeskNode, DeskOptions } from "./verification/desk-options.js";
-import { minOf, statusOf, type VerificationStatus } from "./verification/desk-status.js";
+import {
+  listedModelsOf,
+  minOf,
+  statusOf,
+  type VerificationStatus,
+  verifiedTflopsOf,
+} from "./verification/desk-status.js";
 import { clearForeignTwins, type ForeignTwin, markForeignTwin } from "./verification/foreign-twins.js";
 import { markTwins, twinsOf } from "./verification/gpu-twins.js";
 import {
@@ -312,9 +319,7 @@ export class VerificationDesk {
    * matched (part-classifier.ts), by uuid; undefined for a node not verified.
    */
   listedModels(nodeId: string): Map<string, string> | undefined {
-    const node = this.nodes.get(nodeId);
-    if (!node || nodeOutcome(node) !== "verified") return undefined;
-    return new Map(node.gpus.flatMap((gpu) => (gpu.listedAs ? [[gpu.uuid, gpu.listedAs] as const] : [])));
+    return listedModelsOf(this.nodes.get(nodeId));
   }
 
   /**
@@ -328,11 +333,7 @@ export class VerificationDesk {
 
   /** Mean measured TFLOP/s per GPU of a verified node, for the scheduler; undefined otherwise. */
   verifiedTflops(nodeId: string): number | undefined {
-    const node = this.nodes.get(nodeId);
-    if (!node || nodeOutcome(node) !== "verified") return undefined;
-    const figures = node.gpus.flatMap((gpu) => (gpu.measured ? [gpu.measured.tflops] : []));
-    if (figures.length === 0) return undefined;
-    return figures.reduce((sum, tflops) => sum + tflops, 0) / figures.length;
+    return verifiedTflopsOf(this.nodes.get(nodeId));
   }
 
   /**
@@ -362,19 +363,8 @@ export class VerificationDesk {
     this.removed.delete(nodeId);
   }
 
-  /** The GPU holding this challenge; a challenge held by another node is refused by the lifecycle. */
-  private find(
-    nodeId: string,
-    challengeId: string,
-  ): { owner: NodeVerification; gpu: GpuVerification; record: ChallengeRecord } {
-    const own = this.nodes.get(nodeId);
-    const candidates = own ? [own, ...this.nodes.values()] : [...this.nodes.values()];
-    for (const owner of candidates) {
-      for (const gpu of owner.gpus) {
-        if (gpu.challenge?.challenge.id === challengeId) return { owner, gpu, record: gpu.challenge };
-      }
-    }
-    throw new VerificationError("challenge_mismatch", `no challenge ${challengeId} is open here`);
+  private find(nodeId: string, challengeId: string): ChallengeHolder {
+    return findChallenge(this.nodes, nodeId, challengeId);
   }
 
   private judge(

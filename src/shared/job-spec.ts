@@ -94,6 +94,11 @@ export const JobPlacement = z
     minDriverVersion: VersionText.optional(),
     /** Verified dense TFLOP/s per GPU, as measured by the verification run. */
     minTflops: z.number().positive().max(100_000).optional(),
+    /**
+     * Only GPUs whose device attestation held in their last challenge (today: H100 and H200 in
+     * confidential-computing mode), not timing-verified ones (docs/VERIFICATION.md).
+     */
+    requireAttested: z.boolean().optional(),
     /** Node reputation, 0 (worst) to 1 (best). */
     minReputation: z.number().min(0).max(1).optional(),
     minBandwidthGbps: z.number().positive().max(10_000).optional(),
@@ -228,6 +233,7 @@ export const JobSpec = z
         "minCudaVersion",
         "minDriverVersion",
         "minTflops",
+        "requireAttested",
         "tiers",
       ] as const) {
         if (placement?.[key] !== undefined) {

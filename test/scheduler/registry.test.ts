@@ -82,6 +82,11 @@ const CASES: Record<ConstraintName, Case> = {
     good: gpuNode("good", { verifiedTflops: 80 }),
     demand: demand({ constraints: { minTflops: 50 } }),
   },
+  attested: {
+    bad: gpuNode("bad", { model: "H100-SXM", verifiedTflops: 790 }),
+    good: gpuNode("good", { model: "H100-SXM", verifiedTflops: 790, attested: true }),
+    demand: demand({ constraints: { requireAttested: true } }),
+  },
   cpus: {
     bad: gpuNode("bad", { cpuMilli: 8000 }),
     good: gpuNode("good"),

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { demandFromSpec, explain, Scheduler } from "../../src/durable/scheduler/index.js";
+import { nodeFromRecord } from "../../src/durable/scheduler/node-from-record.js";
 import type { NodeVerification } from "../../src/durable/verification/node-verification.js";
 import { VerificationDesk } from "../../src/durable/verification-desk.js";
+import { JobSpec } from "../../src/shared/job-spec.js";
 import type { GpuAttestationEvidence } from "../../src/shared/verification/attestation/attestation-messages.js";
 import { fromHex, toBase64 } from "../../src/shared/verification/bytes.js";
 import { computeProduct, openLeaves } from "../../src/shared/verification/cpu-benchmark.js";
@@ -8,6 +11,7 @@ import type { VerificationChallenge, VerificationJudgement } from "../../src/sha
 import { VerificationError } from "../../src/shared/verification/verification-error.js";
 import sampleReport from "../fixtures/nvidia-attestation/hopperAttestationReport.txt?raw";
 import sampleChain from "../fixtures/nvidia-attestation/hopperCertChain.txt?raw";
+import { gpuNode } from "../region/region-support.js";
 import {
   H100_VRAM_MIB,
   h100Figures,
@@ -206,5 +210,38 @@ describe("attestation in the verification desk", () => {
     }
     expect(JSON.stringify(desk.toJSON())).toBe(before);
     expect(desk.dirty).toBe(false);
+  });
+
+  it("places a job that requires attestation on the attested node only, and says why not the other", async () => {
+    const desk = deskWith({ [NODE]: "H100-SXM", [OTHER_NODE]: "H100-SXM" });
+    await answerHonestly(desk, NODE, EVIDENCE);
+    await answerHonestly(desk, OTHER_NODE, undefined);
+    const region = (ids: string[]) => {
+      const scheduler = new Scheduler();
+      for (const id of ids) {
+        const facts = {
+          schedulable: true,
+          verifiedTflops: desk.verifiedTflops(id),
+          attested: desk.attested(id),
+        };
+        scheduler.inventory.upsertNode(nodeFromRecord(gpuNode(id), facts));
+      }
+      return scheduler;
+    };
+    const scheduler = region([NODE, OTHER_NODE]);
+    const spec = (placement: Record<string, unknown>) =>
+      JobSpec.parse({ name: "x", image: "busybox", resources: { gpus: 1 }, placement });
+    const strict = demandFromSpec(spec({ requireAttested: true }));
+    expect(scheduler.decide(strict)?.nodes.map((placed) => placed.nodeId)).toEqual([NODE]);
+    const timingOnly = region([OTHER_NODE]);
+    expect(timingOnly.decide(strict)).toBeNull();
+    const why = explain(timingOnly.inventory, strict, T0);
+    expect(why.failing).toEqual({ attested: 1 });
+    expect(why.message).toContain("1 fail attested");
+    expect(why.relaxations[0]).toMatchObject({
+      field: "placement.requireAttested",
+      text: "remove placement.requireAttested",
+    });
+    expect(timingOnly.decide(demandFromSpec(spec({})))?.nodes[0]?.nodeId).toBe(OTHER_NODE);
   });
 });

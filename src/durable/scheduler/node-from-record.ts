@@ -7,6 +7,8 @@ export interface NodeFacts {
   schedulable: boolean;
   reputation?: number | undefined;
   verifiedTflops?: number | undefined;
+  /** Every GPU attested in its last challenge (verification-desk.ts). */
+  attested?: boolean | undefined;
   /** The part each GPU measured as (by uuid), which it is listed and matched as instead of its claim. */
   listedModels?: ReadonlyMap<string, string> | undefined;
   rttMs?: number | undefined;
@@ -49,6 +51,7 @@ export function nodeFromRecord(record: NodeRecord, facts: NodeFacts): SchedulerN
     bandwidthGbps: facts.bandwidthGbps,
     reputation: facts.reputation,
     verifiedTflops: facts.verifiedTflops,
+    attested: facts.attested,
     stakeTier: record.stakeTier,
     // Containers, or (trusted-host mode) plain host processes; "none" takes no work.
     schedulable: facts.schedulable && (record.runtime === "docker" || record.runtime === "host"),

@@ -30,6 +30,8 @@ export interface SchedulerNode {
   reputation?: number | undefined;
   /** Verified dense TFLOP/s per GPU; undefined until the node passed a verification run. */
   verifiedTflops?: number | undefined;
+  /** Every GPU attested in its last challenge, beyond timing (placement.requireAttested). */
+  attested?: boolean | undefined;
   /** The listing tier its provider's MRD stake earns; undefined for none. */
   stakeTier?: StakeTier | undefined;
   /** Live and accepting work; a node that is not stays indexed for explanations only. */

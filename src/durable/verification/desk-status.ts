@@ -89,3 +89,17 @@ export function statusOf(node: NodeVerification): VerificationStatus {
     nextChallengeAt: minOf(node.gpus.map((gpu) => gpu.nextChallengeAt)),
   };
 }
+
+/** What each GPU of a verified node is listed as, by uuid; undefined for a node not verified. */
+export function listedModelsOf(node: NodeVerification | undefined): Map<string, string> | undefined {
+  if (!node || nodeOutcome(node) !== "verified") return undefined;
+  return new Map(node.gpus.flatMap((gpu) => (gpu.listedAs ? [[gpu.uuid, gpu.listedAs] as const] : [])));
+}
+
+/** Mean measured TFLOP/s per GPU of a verified node; undefined otherwise. */
+export function verifiedTflopsOf(node: NodeVerification | undefined): number | undefined {
+  if (!node || nodeOutcome(node) !== "verified") return undefined;
+  const figures = node.gpus.flatMap((gpu) => (gpu.measured ? [gpu.measured.tflops] : []));
+  if (figures.length === 0) return undefined;
+  return figures.reduce((sum, tflops) => sum + tflops, 0) / figures.length;
+}

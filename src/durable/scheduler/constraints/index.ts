@@ -1,3 +1,4 @@
+import { attested } from "./attested.js";
 import { bandwidth } from "./bandwidth.js";
 import { computeCapability } from "./compute-capability.js";
 import type { Constraint, GpuConstraint, NodeConstraint } from "./constraint.js";
@@ -40,6 +41,7 @@ export const CONSTRAINT_REGISTRY = [
   driver,
   cuda,
   tflops,
+  attested,
   cpus,
   memory,
   gpuCount,
