@@ -8,6 +8,11 @@
  * judged against the node's own rhythm — the gaps between an answer and its next poll, learned as
  * a mean and variance — with a phi accrual detector (Hayashibara et al.): a node on a slow link
  * has long, steady gaps and is not flapped; a silent one is caught after a few of its usual gaps.
+ *
+ * Silence is judged node by node, but a region that hears nobody is more likely the cause itself:
+ * under a burst of submissions its inbox backs up, and every node's next request waits behind the
+ * burst. While more nodes fell silent in the last `COLLECTIVE_WINDOW_MS` than are present (and at
+ * least two did), silence loses no node; dropped connections and lapsed leases still do.
  */
 
 export interface PresencePolicy {
@@ -56,6 +61,8 @@ const PRIOR_GAP_MS = 1_000;
 const PRIOR_SD_MS = 500;
 /** Weight of each new gap: about the last 20 gaps count. */
 const ALPHA = 0.1;
+/** How long past its limit a silence counts as one that began together with others'. */
+export const COLLECTIVE_WINDOW_MS = 30_000;
 
 /** phi at `y` standard deviations past the mean: −log10 of the chance of a gap that long (logistic approximation). */
 function phiAt(y: number): number {
@@ -79,12 +86,16 @@ function deviationsFor(threshold: number): number {
 export class NodePresence {
   private readonly nodes = new Map<string, Presence>();
   private readonly deviations: number;
+  /** Bumped by every change, so the collective judgement is counted once per time and state. */
+  private version = 0;
+  private collective = { at: Number.NaN, version: -1, value: false };
 
   constructor(readonly policy: PresencePolicy = DEFAULT_PRESENCE_POLICY) {
     this.deviations = deviationsFor(policy.phiThreshold);
   }
 
   private of(nodeId: string, now: number): Presence {
+    this.version += 1;
     let presence = this.nodes.get(nodeId);
     if (!presence) {
       presence = {
@@ -116,6 +127,7 @@ export class NodePresence {
    * first few seconds (register, reclaim, first poll: each a full round trip) could pass the floor.
    */
   requestAnswered(nodeId: string, now: number): void {
+    this.version += 1;
     const presence = this.nodes.get(nodeId);
     if (!presence || presence.open.size > 0 || presence.droppedAt !== null) return;
     presence.quietSince = now;
@@ -152,6 +164,7 @@ export class NodePresence {
 
   /** The poll was answered: the node should poll again about one of its usual gaps from now. */
   pollAnswered(nodeId: string, token: string, now: number): void {
+    this.version += 1;
     const presence = this.nodes.get(nodeId);
     if (!presence?.open.delete(token) || presence.open.size > 0) return;
     presence.quietSince = now;
@@ -160,6 +173,7 @@ export class NodePresence {
 
   /** The held poll's connection dropped before its answer. False when that poll is no longer held. */
   pollDropped(nodeId: string, token: string, now: number): boolean {
+    this.version += 1;
     const presence = this.nodes.get(nodeId);
     if (!presence?.open.delete(token)) return false;
     if (presence.open.size === 0) {
@@ -228,18 +242,47 @@ export class NodePresence {
     }
     const silentMs = now - presence.quietSince;
     if (silentMs < this.silenceLimitMs(presence)) return null;
+    if (this.silenceIsCollective(now)) return null;
     return { kind: "silent", nodeId, silentMs, usualGapMs: presence.meanGapMs };
   }
 
+  /**
+   * Whether more nodes fell silent past their limits in the last `COLLECTIVE_WINDOW_MS` than are
+   * present now, two at least: then the region is the likelier one that stopped hearing (see the
+   * top of this file). Counted once per time and state: one pass over the nodes per sweep.
+   */
+  silenceIsCollective(now: number): boolean {
+    const cached = this.collective;
+    if (cached.at === now && cached.version === this.version) return cached.value;
+    let silent = 0;
+    let present = 0;
+    for (const presence of this.nodes.values()) {
+      if (presence.open.size > 0) present += 1;
+      else if (presence.droppedAt === null && presence.quietSince !== null) {
+        const quietMs = now - presence.quietSince;
+        const limitMs = this.silenceLimitMs(presence);
+        if (quietMs < limitMs) present += 1;
+        else if (quietMs < limitMs + COLLECTIVE_WINDOW_MS) silent += 1;
+      }
+    }
+    const value = silent >= 2 && silent > present;
+    this.collective = { at: now, version: this.version, value };
+    return value;
+  }
+
   /** When `absence` would first answer for the node, if nothing is heard from it before; null if never. */
-  deadline(nodeId: string): number | null {
+  deadline(nodeId: string, now?: number): number | null {
     const presence = this.nodes.get(nodeId);
     if (!presence || presence.open.size > 0 || presence.quietSince === null) return null;
     if (presence.droppedAt !== null) return presence.droppedAt + this.policy.reconnectWindowMs;
-    return presence.quietSince + this.silenceLimitMs(presence);
+    const at = presence.quietSince + this.silenceLimitMs(presence);
+    // Past its limit in a collective silence: judged once the window is over, not woken for now.
+    if (now !== undefined && at <= now && this.silenceIsCollective(now)) return at + COLLECTIVE_WINDOW_MS;
+    return at;
   }
 
   forget(nodeId: string): void {
+    this.version += 1;
     this.nodes.delete(nodeId);
   }
 

@@ -62,7 +62,7 @@ export function nextWakeAt(parts: SweepParts, now: number): number | null {
   // Failover does not wait for the next sweep: the alarm wakes when a node holding attempts
   // would be taken for gone.
   for (const nodeId of book.attempts.nodesWithAttempts()) {
-    const at = nodeBook.presence.deadline(nodeId);
+    const at = nodeBook.presence.deadline(nodeId, now);
     if (at !== null) next = next === null ? at : Math.min(next, at);
   }
   return next;

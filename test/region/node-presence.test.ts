@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NodePresence } from "../../src/durable/node-presence.js";
+import { COLLECTIVE_WINDOW_MS, NodePresence } from "../../src/durable/node-presence.js";
 
 const POLICY = { reconnectWindowMs: 5_000, minSilenceMs: 2_000, phiThreshold: 8 };
 
@@ -120,5 +120,54 @@ describe("node presence", () => {
     unlearned.heard("node_a", 0);
     unlearned.touched("node_a", 5_010);
     expect(unlearned.absence("node_a", 10_500)).toMatchObject({ kind: "silent" });
+  });
+});
+
+describe("silence the region shares with its nodes", () => {
+  /** Nodes that each held a poll answered at `answeredAt` (one round of the usual rhythm before). */
+  function answered(presence: NodePresence, nodes: string[], answeredAt: number): void {
+    for (const node of nodes) {
+      presence.pollOpened(node, `${node}-1`, answeredAt - 1_000);
+      presence.pollAnswered(node, `${node}-1`, answeredAt);
+    }
+  }
+
+  it("loses no node while most fell silent together, and judges them once the window is over", () => {
+    const presence = new NodePresence(POLICY);
+    const nodes = ["node_a", "node_b", "node_c"];
+    answered(presence, nodes, 10_000);
+    const limit = (presence.deadline("node_a") ?? 0) - 10_000;
+    expect(limit).toBeGreaterThanOrEqual(POLICY.minSilenceMs);
+    // Past every node's limit, nobody present: the region is the likelier cause.
+    const past = 10_000 + limit + 1;
+    expect(presence.silenceIsCollective(past)).toBe(true);
+    for (const node of nodes) expect(presence.absence(node, past)).toBeNull();
+    // The alarm is not woken for them again until the window ends.
+    expect(presence.deadline("node_a", past)).toBe(10_000 + limit + COLLECTIVE_WINDOW_MS);
+    const later = 10_000 + limit + COLLECTIVE_WINDOW_MS;
+    expect(presence.silenceIsCollective(later)).toBe(false);
+    expect(presence.absence("node_a", later)).toMatchObject({ kind: "silent", nodeId: "node_a" });
+  });
+
+  it("still judges a node silent alone when the others are present, and one silent node alone", () => {
+    const presence = new NodePresence(POLICY);
+    answered(presence, ["node_a", "node_b", "node_c"], 10_000);
+    // node_b and node_c poll again at once and hold their polls; node_a is cut off.
+    presence.pollOpened("node_b", "node_b-2", 10_100);
+    presence.pollOpened("node_c", "node_c-2", 10_100);
+    const limit = (presence.deadline("node_a") ?? 0) - 10_000;
+    expect(presence.absence("node_a", 10_000 + limit)).toMatchObject({ kind: "silent", nodeId: "node_a" });
+    const alone = new NodePresence(POLICY);
+    answered(alone, ["node_a"], 10_000);
+    expect(alone.absence("node_a", 10_000 + limit)).toMatchObject({ kind: "silent" });
+  });
+
+  it("does not count a silence that ended long ago: nodes gone for good do not shield new ones", () => {
+    const presence = new NodePresence(POLICY);
+    answered(presence, ["gone_1", "gone_2", "gone_3"], 0);
+    answered(presence, ["node_a"], 100_000);
+    presence.pollOpened("node_b", "node_b-1", 100_000);
+    const limit = (presence.deadline("node_a") ?? 0) - 100_000;
+    expect(presence.absence("node_a", 100_000 + limit)).toMatchObject({ kind: "silent", nodeId: "node_a" });
   });
 });
