@@ -45,6 +45,7 @@ import { digestKeys, digestVectorBytes, rowDigest } from "../src/shared/verifica
 import { exactEntry, matrixKeys, rowOfA } from "../src/shared/verification/seeded-matrix.js";
 import { planSpotChecks } from "../src/shared/verification/spot-check.js";
 import { SPOT_CHECK_COLUMNS_PER_LEAF, SPOT_CHECK_LEAVES } from "../src/shared/verification/thresholds.js";
+import { attestationVerifierCost } from "./verify-attestation.js";
 import { impostorTable } from "./verify-impostors.js";
 import { walkVerifierCost } from "./verify-walk.js";
 
@@ -123,7 +124,7 @@ async function forgeAnswerable(challenge: VerificationChallenge, seed: string, r
   return { root, answer };
 }
 
-async function verifierCost(model: GpuModel): Promise<void> {
+async function verifierCost(model: GpuModel): Promise<number> {
   const times: number[] = [];
   let outcome = "";
   // The first few runs pay for the JIT compiling the verifier; they are left out of the figures.
@@ -180,6 +181,7 @@ async function verifierCost(model: GpuModel): Promise<void> {
   console.log(
     `| ${model.id} | n=${size.n}, ${size.blocks} blocks | ${percentile(times, 50).toFixed(1)} ms | ${percentile(times, 99).toFixed(1)} ms | ${ITERATIONS} | ${outcome} |`,
   );
+  return percentile(times, 50);
 }
 
 async function agentCpu(n: number, blocks: number): Promise<void> {
@@ -276,9 +278,10 @@ console.log(
 );
 console.log("verifier CPU time per challenge (acceptReady + acceptCommit + acceptAnswer)\n");
 console.log("| model | challenge | p50 | p99 | n | result |\n| --- | --- | --- | --- | --- | --- |");
+const computeP50 = new Map<string, number>();
 for (const id of ["H100-SXM", "B200", "RTX-3060"]) {
   const model = gpuModelById(id);
-  if (model) await verifierCost(model);
+  if (model) computeP50.set(id, await verifierCost(model));
 }
 console.log("\ncommit window per model (release → commit deadline; products only, modelled)\n");
 console.log(
@@ -298,5 +301,10 @@ for (const model of GPU_CATALOG) schedule(model);
 console.log("\nverifier CPU time per challenge, memory phase (checkWalkOpenings: 8 segments replayed)\n");
 console.log("| model | memory phase | p50 | p99 | n | result |\n| --- | --- | --- | --- | --- | --- |");
 for (const id of ["H100-SXM", "H200", "B200", "RTX-3060"]) await walkVerifierCost(id);
+console.log("\nverifier CPU time per attestation (verifyGpuAttestation: report + 5-certificate chain)\n");
+console.log(
+  "| evidence | p50 | p99 | n | result | against a challenge |\n| --- | --- | --- | --- | --- | --- |",
+);
+await attestationVerifierCost(computeP50.get("H100-SXM") ?? Number.NaN);
 console.log("\nimpostor margins (modelled timings, the real windows and classifier)\n");
 impostorTable();
