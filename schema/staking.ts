@@ -17,6 +17,12 @@ export const nodeStakes = sqliteTable(
     accountId: text("account_id").notNull(),
     stakedBase: integer("staked_base").notNull().default(0),
     updatedAt: integer("updated_at").notNull(),
+    /**
+     * The tier the node's region last acknowledged, and that region: the cron tells the region again
+     * whenever they differ from what `staked_base` earns and where the node is (src/worker/stake-tier.ts).
+     */
+    toldTier: text("told_tier"),
+    toldRegion: text("told_region"),
   },
   (t) => [
     index("node_stakes_account").on(t.accountId),

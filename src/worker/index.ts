@@ -2,6 +2,7 @@ import { app } from "./app.js";
 import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { receiptsStub } from "./routes/receipts-operator.js";
+import { syncStakeTiers } from "./stake-tier.js";
 import { sweepExpiredCheckpoints } from "./storage/checkpoint-sweep.js";
 import { sweepExpiredLogs } from "./storage/log-store.js";
 import { abortAbandonedUploads } from "./storage/multipart-uploads.js";
@@ -35,5 +36,7 @@ export default {
     ctx.waitUntil(sweepExpiredOutputs(env, controller.scheduledTime));
     // Multipart uploads nobody can finish any more (the agent died, the job ended): their parts go.
     ctx.waitUntil(abortAbandonedUploads(env, controller.scheduledTime));
+    // Stake tiers a region missed (unreachable when the stake changed, or the node moved region).
+    ctx.waitUntil(syncStakeTiers(env));
   },
 } satisfies ExportedHandler<Env>;

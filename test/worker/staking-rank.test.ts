@@ -1,42 +1,6 @@
-import { generateKeyPairSigner, type KeyPairSigner } from "@solana/kit";
 import { afterEach, describe, expect, it } from "vitest";
-import { NodeList } from "../../src/shared/api.js";
-import { MRD, stakeTx } from "./staking-support.js";
-import {
-  authed,
-  call,
-  drainAgents,
-  h100Numbered,
-  hardware,
-  jsonInit,
-  ownedAgent,
-  signup,
-  submit,
-  type TestAgent,
-} from "./support.js";
-
-interface StakingNode {
-  agent: TestAgent;
-  apiKey: string;
-  wallet: KeyPairSigner;
-}
-
-/** A provider's node (one H100 at `price` per hour) and a wallet the faucet funded. */
-async function stakingNode(n: number, price = "2.00"): Promise<StakingNode> {
-  const { agent, apiKey } = await ownedAgent(hardware([h100Numbered(9_100 + n)]), {
-    labels: { site: "stake" },
-    pricePerGpuHour: price,
-  });
-  const wallet = await generateKeyPairSigner();
-  for (const [token, amount] of [
-    ["sol", "1"],
-    ["mrd", "5000"],
-  ] as const) {
-    const res = await call("/v1/dev/faucet", jsonInit("POST", { wallet: wallet.address, amount, token }));
-    expect(res.status).toBe(201);
-  }
-  return { agent, apiKey, wallet };
-}
+import { stake, stakingNode, tiers } from "./staking-nodes.js";
+import { authed, call, drainAgents, h100Numbered, hardware, jsonInit, signup, submit } from "./support.js";
 
 const spec = {
   image: "meridian/busybox:test",
@@ -55,22 +19,6 @@ async function quotedNode(apiKey: string): Promise<string> {
   const [first] = quote.nodes;
   if (!first) throw new Error("a placeable quote named no node");
   return first.nodeId;
-}
-
-async function tiers(apiKey: string): Promise<Record<string, string>> {
-  const res = await call("/v1/nodes", authed(apiKey));
-  expect(res.status).toBe(200);
-  const { nodes } = NodeList.parse(await res.json());
-  return Object.fromEntries(nodes.map((node) => [node.id, node.stakeTier]));
-}
-
-async function stake(node: StakingNode, mrd: bigint): Promise<void> {
-  const signature = await stakeTx(node.wallet, mrd * MRD, `meridian-stake-v1 ${node.agent.nodeId}`);
-  const res = await call(
-    `/v1/provider/staking/${node.agent.nodeId}/deposits`,
-    jsonInit("POST", { signature }, node.apiKey),
-  );
-  expect(res.status).toBe(201);
 }
 
 describe("stake tiers in listing and ranking", () => {
