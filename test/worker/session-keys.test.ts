@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { keyDirectory } from "../../src/durable/endpoints/gateway-directory.js";
 import { parseApiKey } from "../../src/worker/api-keys.js";
+import { verifiedKey } from "../../src/worker/gateway/gateway-copies.js";
 import { authenticateKey } from "../../src/worker/require-account.js";
 import { authed, call, expectError, jsonInit, signup } from "./support.js";
 import { challenge, type TestWallet, wallet, walletSignIn } from "./wallet-support.js";
@@ -125,6 +126,26 @@ describe("session keys", () => {
     if (!thirdParsed) throw new Error("a session key has the API key format");
     await endAt(third.keyId, Date.now() - 1);
     expect(await keyDirectory(env, third.keyId).verify(third.keyId, thirdParsed.secret)).toBeNull();
+
+    // The gateway's isolate copy of a key check: used a moment before the end, refused at it.
+    const fourth = await sessionOf(w, { key: "session", expiresInSeconds: 60 });
+    const fourthParsed = parseApiKey(fourth.apiKey);
+    if (!fourthParsed) throw new Error("a session key has the API key format");
+    const pending: Promise<unknown>[] = [];
+    const background = (work: Promise<unknown>) => {
+      pending.push(work);
+    };
+    expect(await verifiedKey(env, fourth.keyId, fourthParsed.secret, background)).toMatchObject({
+      accountId: fourth.accountId,
+    });
+    const end = Date.parse(fourth.expiresAt ?? "");
+    const clock = vi.spyOn(Date, "now").mockReturnValue(end);
+    try {
+      expect(await verifiedKey(env, fourth.keyId, fourthParsed.secret, background)).toBeNull();
+    } finally {
+      clock.mockRestore();
+      await Promise.allSettled(pending);
+    }
   });
 
   it("POST /v1/account/keys makes a session key with expiresInSeconds; expired keys do not count as live", async () => {

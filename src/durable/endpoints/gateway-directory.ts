@@ -35,7 +35,10 @@ export class GatewayDirectory extends DurableObject<Env> {
   private refreshing = false;
 
   /** The key's account and scopes when `secret` is its secret and it is not revoked. */
-  async verify(keyId: string, secret: string): Promise<{ accountId: string; scopes: KeyScope[] } | null> {
+  async verify(
+    keyId: string,
+    secret: string,
+  ): Promise<{ accountId: string; scopes: KeyScope[]; expiresAt: number | null } | null> {
     if (this.key === undefined) this.key = (await this.ctx.storage.get<CachedKey>("key")) ?? null;
     if (this.key === null) this.key = await this.fetchKey(keyId);
     else if (Date.now() - this.key.fetchedAt > KEY_REFRESH_MS && !this.refreshing) {
@@ -55,7 +58,7 @@ export class GatewayDirectory extends DurableObject<Env> {
     const given = new TextEncoder().encode(await sha256Hex(secret));
     const stored = new TextEncoder().encode(key.secretHash);
     if (given.byteLength !== stored.byteLength || !crypto.subtle.timingSafeEqual(given, stored)) return null;
-    return { accountId: key.accountId, scopes: key.scopes };
+    return { accountId: key.accountId, scopes: key.scopes, expiresAt: key.expiresAt ?? null };
   }
 
   async revoke(): Promise<void> {

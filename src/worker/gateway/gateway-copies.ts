@@ -13,7 +13,7 @@ const OPTIONS = { maxAgeMs: GATEWAY_COPY_MAX_AGE_MS, refreshAfterMs: 500, maxEnt
 
 const routes = new ShortCopy<EndpointRoute>(OPTIONS);
 const names = new ShortCopy<string>(OPTIONS);
-const keys = new ShortCopy<{ accountId: string; scopes: string[] }>(OPTIONS);
+const keys = new ShortCopy<{ accountId: string; scopes: string[]; expiresAt: number | null }>(OPTIONS);
 
 /** The endpoint's ready regions and access facts, from its object at most 1 s ago; null: unknown. */
 export function endpointRoute(
@@ -41,7 +41,8 @@ export function endpointNamed(
 /**
  * The key's account and scopes when `secret` is its secret and it is not revoked (the gateway
  * directory's answer); a failed check is never kept. Kept under the key id and the secret's hash,
- * so only a request presenting exactly the verified secret can use the copy.
+ * so only a request presenting exactly the verified secret can use the copy. A session key's copy is
+ * not used past the key's end.
  */
 export async function verifiedKey(
   env: Env,
@@ -49,11 +50,13 @@ export async function verifiedKey(
   secret: string,
   background: Background,
 ): Promise<{ accountId: string; scopes: string[] } | null> {
-  return keys.get(
+  const key = await keys.get(
     `${keyId}\n${await sha256Hex(secret)}`,
     () => keyDirectory(env, keyId).verify(keyId, secret),
     background,
   );
+  if (key === null || (key.expiresAt !== null && key.expiresAt <= Date.now())) return null;
+  return { accountId: key.accountId, scopes: key.scopes };
 }
 
 /** The endpoint changed here (updated, deleted): this isolate's copy is dropped at once. */
