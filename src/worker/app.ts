@@ -38,6 +38,7 @@ import { referralRoutes } from "./routes/referrals.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { stakingRoutes } from "./routes/staking.js";
 import { operatorStakingRoutes } from "./routes/staking-operator.js";
+import { storageSweepRoutes } from "./routes/storage-sweeps.js";
 import { storageUrlRoutes } from "./routes/storage-urls.js";
 import { templateRoutes } from "./routes/templates.js";
 import { tokenRoutes } from "./routes/token.js";
@@ -91,6 +92,7 @@ export const app = new Hono<AppEnv>()
   .use("/v1/receipts/*", requireAccount)
   .route("/v1/receipts", receiptRoutes)
   .route("/v1/operator/disputes", operatorDisputeRoutes)
+  .route("/v1/operator/storage", storageSweepRoutes)
   .route("/v1/operator", operatorRoutes)
   .route("/v1/estimates", estimateRoutes)
   .route("/v1/quotes", quoteRoutes)

@@ -27,6 +27,7 @@ import { PriceSuggestQuery } from "../../src/shared/pricing.js";
 import { SlashRequest, StakeDepositRequest, UnstakeRequest } from "../../src/shared/staking-api.js";
 import { PauseRequest } from "../../src/shared/storage/pause-api.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
+import { SweepItemsQuery } from "../../src/shared/storage/sweep-api.js";
 import { BurnListQuery } from "../../src/shared/token-api.js";
 import { app } from "../../src/worker/app.js";
 import { fuzzValue, hostileHeader, hostileString, pathSegment, safeText } from "./fuzz-arbitraries.js";
@@ -80,6 +81,7 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/provider/nodes/:id": { auth: "key" },
   "GET /v1/provider/nodes/:id/reputation": { auth: "key" },
   "POST /v1/operator/nodes/:id/lift": { auth: "operator" },
+  "GET /v1/operator/storage/sweeps": { query: SweepItemsQuery, auth: "operator" },
   "POST /v1/estimates": { body: JobSpec, auth: "key" },
   "POST /v1/quotes": { body: JobSpec, auth: "key" },
   "POST /v1/credits": { body: CreditRequest, auth: "operator" },
