@@ -71,6 +71,28 @@ function buildOneShard(size: number, shards: number): number {
   return alive;
 }
 
+/**
+ * Shard 0 alone in this process, as a separate object holds it: its own nodes on the heap and no
+ * other shard's. The same decisions as `single`; the in-process sharded figures share one heap
+ * (all 100,000 nodes, so collections and caches cost more) and read slower per decision.
+ */
+function oneShardAlone(size: number, shards: number): ReturnType<typeof measure> {
+  const rng = random(size + shards);
+  const mine = syntheticNodes(size, rng).filter((node) => shardOf(node.id, shards) === 0);
+  const scheduler = new Scheduler();
+  for (const node of mine) scheduler.inventory.upsertNode(node);
+  for (let index = 0; index < 2000; index++) scheduler.profile.observe(singleJob(rng));
+  const gpus = mine.reduce((sum, node) => sum + node.gpus.length, 0);
+  const placer = {
+    place: (key: string, demand: Demand, meta: { accountId?: string }) => scheduler.place(key, demand, meta),
+    release: (key: string) => scheduler.inventory.release(key),
+  };
+  measure(placer, gpus, 2000, singleJob, rng, 0.7, "warm");
+  const result = measure(placer, gpus, 20_000, singleJob, rng, 0.7, "s");
+  collect();
+  return result;
+}
+
 /** One sharded run: the coordinator's step and the chosen shard's, timed apart. */
 export interface ShardedMeasured {
   decisions: number;
@@ -161,6 +183,8 @@ export interface ShardedResult {
   single: ShardedMeasured;
   gang8: ShardedMeasured;
   shardHeapMib: number;
+  /** Shard 0's single-node decisions with only its own nodes in the process (oneShardAlone). */
+  shardAlone: ReturnType<typeof measure>;
   /** Requests/s one shard's idle agents make at the paced rate, and its share of the budget. */
   heartbeatsPerSecond: number;
   budgetShare: number;
@@ -170,6 +194,7 @@ export function measureSharded(size: number, shards: number): ShardedResult {
   // Measured first, alone: with the whole sharded region alive a collection in between would
   // free the rest of the run's garbage and blur the figure.
   const shardHeap = shardHeapMib(size, shards);
+  const shardAlone = oneShardAlone(size, shards);
   const rng = random(size + shards);
   const region = new ShardedScheduler({ shards, random: random(shards) });
   const nodes = syntheticNodes(size, rng);
@@ -194,6 +219,7 @@ export function measureSharded(size: number, shards: number): ShardedResult {
     single,
     gang8,
     shardHeapMib: shardHeap,
+    shardAlone,
     heartbeatsPerSecond: Math.round(heartbeatsPerSecond),
     budgetShare: Math.round((heartbeatsPerSecond / OBJECT_REQUESTS_PER_SECOND) * 1000) / 1000,
   };

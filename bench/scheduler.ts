@@ -65,7 +65,11 @@ if (!process.argv.includes("--no-shards")) {
   console.log(
     `\n100,000 nodes in ${shards} shards (${sharded.nodesPerShard.min}-${sharded.nodesPerShard.max} nodes each)`,
   );
-  console.table({ single: sharded.single, "gang of 8": sharded.gang8 });
+  console.table({
+    single: sharded.single,
+    "gang of 8": sharded.gang8,
+    "one shard alone, single": sharded.shardAlone,
+  });
   console.log(
     "placementsPerSecond: shards deciding in parallel (decisions / busiest shard's time); serialPerSecond: all on one core",
   );
