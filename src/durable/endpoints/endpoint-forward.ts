@@ -1,6 +1,10 @@
 import { chunkReader } from "../../shared/endpoints/chunk-reader.js";
 import { distanceKm, type Region } from "../../shared/regions.js";
+import { shardStub } from "../../worker/region-routing.js";
+import { shardCountOf } from "../region-shard.js";
+import { shardOf } from "../scheduler/index.js";
 import { usageOf } from "./endpoint-metrics.js";
+import { fnv1a } from "./replica-board.js";
 import { TUNNEL_HEADERS, TUNNEL_PATH } from "./tunnel-headers.js";
 
 /** What the gateway tells the endpoint's object about a caller (internal header, Worker → object). */
@@ -23,14 +27,58 @@ export function byDistance(regions: readonly Region[], lat: number | null, lon: 
 }
 
 /**
- * Tries the regions in order until one's tunnel takes the request: a region answering
- * "unreachable" received nothing at any replica, so the next-nearest is tried with the same bytes.
- * Undefined when every region was unreachable.
+ * Where a ready replica can be reached: its region and the shard of it (REGION_SHARDS) that holds
+ * its job, its node and so the node's tunnel (a shard places a job only on its own nodes, and the
+ * job's id hashes to it).
+ */
+export interface ReplicaTarget {
+  region: string;
+  shard: number;
+}
+
+/** The distinct targets of these ready replicas. */
+export function readyTargets(
+  env: Env,
+  replicas: readonly { region: string; jobId: string; state: string }[],
+): ReplicaTarget[] {
+  const seen = new Map<string, ReplicaTarget>();
+  for (const r of replicas) {
+    if (r.state !== "ready") continue;
+    const shard = shardOf(r.jobId, shardCountOf(env, r.region));
+    seen.set(`${r.region}#${shard}`, { region: r.region, shard });
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Targets in the regions' order nearest the caller first. Within a region its shards take turns
+ * being first (each shard then picks its least-loaded replica), so traffic spreads over every
+ * shard's replicas; with an affinity key the same shard is first every time while it is ready.
+ */
+export function byCallerDistance(
+  regions: readonly Region[],
+  targets: readonly ReplicaTarget[],
+  caller: { lat: number | null; lon: number | null; affinity: string | null },
+  draw: () => number = Math.random,
+): ReplicaTarget[] {
+  const order = byDistance(regions, caller.lat, caller.lon).map((r) => r.id);
+  const turn = caller.affinity ? fnv1a(caller.affinity) : Math.floor(draw() * 2 ** 32);
+  return order.flatMap((id) => {
+    const shards = targets.filter((t) => t.region === id).sort((a, b) => a.shard - b.shard);
+    const first = shards.length > 0 ? turn % shards.length : 0;
+    return [...shards.slice(first), ...shards.slice(0, first)];
+  });
+}
+
+/**
+ * Tries the targets in order until one's tunnel takes the request: a shard answering
+ * "unreachable" received nothing at any replica, so the next (another shard, then the
+ * next-nearest region) is tried with the same bytes. Undefined when every one was unreachable.
  */
 export async function forwardToRegions(
   env: Env,
   endpointId: string,
-  regions: readonly string[],
+  targets: readonly ReplicaTarget[],
   request: {
     method: string;
     headers: Headers;
@@ -40,14 +88,13 @@ export async function forwardToRegions(
     signal: AbortSignal;
   },
 ): Promise<{ response: Response; region: string } | undefined> {
-  for (const region of regions) {
+  for (const { region, shard } of targets) {
     const headers = new Headers(request.headers);
     headers.delete(GATEWAY_CALLER_HEADER);
     headers.set(TUNNEL_HEADERS.endpoint, endpointId);
     headers.set(TUNNEL_HEADERS.path, request.caller.path);
     if (request.caller.affinity) headers.set(TUNNEL_HEADERS.affinity, request.caller.affinity);
-    const stub = env.REGION.get(env.REGION.idFromName(region));
-    const response = await stub.fetch(`https://region${TUNNEL_PATH}`, {
+    const response = await shardStub(env, region, shard).fetch(`https://region${TUNNEL_PATH}`, {
       method: request.method,
       headers,
       signal: request.signal,

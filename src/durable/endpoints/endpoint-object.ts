@@ -12,12 +12,15 @@ import { RegionList } from "../../shared/regions.js";
 import { asResult, type RpcResult } from "../rpc-result.js";
 import { accessFacts, accessRefusal } from "./endpoint-access.js";
 import {
+  byCallerDistance,
   byDistance,
   forwardToRegions,
   GATEWAY_CALLER_HEADER,
   type GatewayCaller,
   metered,
   parseCaller,
+  type ReplicaTarget,
+  readyTargets,
 } from "./endpoint-forward.js";
 import { EndpointMeter, type StoredMetrics } from "./endpoint-metrics.js";
 import { Reconciler } from "./endpoint-reconcile.js";
@@ -180,8 +183,7 @@ export class EndpointObject extends DurableObject<Env> {
   /** What the gateway's copy holds (see src/worker/gateway/endpoint-copy.ts); null: no such endpoint. */
   async route(): Promise<EndpointRoute | null> {
     if (!this.record) return null;
-    const ready = new Set(this.replicas.filter((r) => r.state === "ready").map((r) => r.region));
-    return { ...accessFacts(this.record), readyRegions: [...ready] };
+    return { ...accessFacts(this.record), ready: readyTargets(this.env, this.replicas) };
   }
 
   /** Requests the gateway served from its copy, reported afterwards (batched per isolate). */
@@ -295,12 +297,9 @@ export class EndpointObject extends DurableObject<Env> {
     return this.regionList;
   }
 
-  /** Regions with a ready replica, nearest the caller first. */
-  private readyRegions(caller: GatewayCaller): string[] {
-    const ready = new Set(this.replicas.filter((r) => r.state === "ready").map((r) => r.region));
-    return byDistance(this.regions(), caller.lat, caller.lon)
-      .map((r) => r.id)
-      .filter((id) => ready.has(id));
+  /** Where a ready replica is, nearest the caller first. */
+  private readyRegions(caller: GatewayCaller): ReplicaTarget[] {
+    return byCallerDistance(this.regions(), readyTargets(this.env, this.replicas), caller);
   }
 
   private event(

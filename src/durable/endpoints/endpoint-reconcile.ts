@@ -7,8 +7,11 @@ import { MeridianError } from "../../shared/errors.js";
 import { JobSpec } from "../../shared/job-spec.js";
 import { formatUsd } from "../../shared/money.js";
 import type { Region } from "../../shared/regions.js";
+import { submitToRegion } from "../../worker/region-coordinator.js";
+import { jobStub } from "../../worker/region-routing.js";
 import type { SubmitOutcome } from "../region-records.js";
-import { unwrap } from "../rpc-result.js";
+import { shardCountOf } from "../region-shard.js";
+import { shardOf } from "../scheduler/index.js";
 import { decideScale } from "./autoscaler.js";
 import type { EndpointMeter } from "./endpoint-metrics.js";
 import { type EndpointRecord, isLive, type ReplicaRecord, type StoredEvent } from "./endpoint-records.js";
@@ -184,9 +187,12 @@ export class Reconciler {
   /** Regions' boards and the jobs' rows say what became of each replica. */
   private async observe(state: EndpointState, now: number): Promise<void> {
     const { replicas, record } = state;
-    for (const region of new Set(replicas.map((r) => r.region))) {
-      const stub = this.env.REGION.get(this.env.REGION.idFromName(region));
-      const board = await stub.endpointReplicas(record.id);
+    // Each replica's job (and so its board entry) is in the shard its id hashes to.
+    const shards = new Map<string, { region: string; jobId: string }>();
+    for (const r of replicas)
+      shards.set(`${r.region}#${shardOf(r.jobId, shardCountOf(this.env, r.region))}`, r);
+    for (const { region, jobId } of shards.values()) {
+      const board = await jobStub(this.env, region, jobId).endpointReplicas(record.id);
       if (!board.ok) continue;
       const newest = new Map<string, BoardReplica>();
       for (const b of board.value) {
@@ -241,17 +247,15 @@ export class Reconciler {
       port: record.spec.port,
       readiness: record.spec.readiness,
     };
-    const stub = this.env.REGION.get(this.env.REGION.idFromName(region));
     let outcome: SubmitOutcome;
     try {
-      outcome = unwrap(
-        await stub.submit({
-          accountId: record.accountId,
-          spec: replicaJobSpec(record.spec, holdSecondsOf(this.env)),
-          idempotencyKey: undefined,
-          service,
-        }),
-      );
+      // In a sharded region the coordinator picks the shard with room, so replicas use every shard's nodes.
+      outcome = await submitToRegion(this.env, region, {
+        accountId: record.accountId,
+        spec: replicaJobSpec(record.spec, holdSecondsOf(this.env)),
+        idempotencyKey: undefined,
+        service,
+      });
     } catch (error) {
       if (!(error instanceof MeridianError)) throw error;
       if (error.status === 402 || error.status === 403) {
@@ -296,8 +300,7 @@ export class Reconciler {
     replica.state = "draining";
     replica.detail = why;
     if (replica.attemptId) {
-      const stub = this.env.REGION.get(this.env.REGION.idFromName(replica.region));
-      await stub.drainReplica(replica.attemptId);
+      await jobStub(this.env, replica.region, replica.jobId).drainReplica(replica.attemptId);
     }
     this.hooks.event(type, `draining replica ${replica.jobId}: ${why}`, {
       region: replica.region,
@@ -315,8 +318,7 @@ export class Reconciler {
   }
 
   private async cancel(replica: ReplicaRecord): Promise<void> {
-    const stub = this.env.REGION.get(this.env.REGION.idFromName(replica.region));
-    await stub.cancel(replica.jobId);
+    await jobStub(this.env, replica.region, replica.jobId).cancel(replica.jobId);
   }
 }
 

@@ -1,8 +1,9 @@
 import type { AccessFacts } from "./endpoint-access.js";
+import type { ReplicaTarget } from "./endpoint-forward.js";
 import type { EndpointMeter } from "./endpoint-metrics.js";
 
-/** The gateway's short-lived copy of an endpoint: who may call it, and the regions with a ready replica. */
-export type EndpointRoute = AccessFacts & { readyRegions: string[] };
+/** The gateway's short-lived copy of an endpoint: who may call it, and where a ready replica is. */
+export type EndpointRoute = AccessFacts & { ready: ReplicaTarget[] };
 
 /** A request the gateway served without the endpoint's object, as it reports it afterwards. */
 export interface ServedRequest {

@@ -1,6 +1,6 @@
 import { accessRefusal } from "../../durable/endpoints/endpoint-access.js";
 import {
-  byDistance,
+  byCallerDistance,
   forwardToRegions,
   type GatewayCaller,
   metered,
@@ -39,10 +39,7 @@ export async function fromCopy(
   if (!route) return undefined;
   const refusal = accessRefusal(route, request.caller);
   if (refusal) return refusal;
-  const ready = new Set(route.readyRegions);
-  const regions = byDistance(regionsOf(env), request.caller.lat, request.caller.lon)
-    .map((r) => r.id)
-    .filter((id) => ready.has(id));
+  const regions = byCallerDistance(regionsOf(env), route.ready, request.caller);
   if (regions.length === 0) return undefined;
   const startedAt = Date.now();
   const served = await forwardToRegions(env, endpointId, regions, request);
