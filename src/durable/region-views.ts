@@ -149,6 +149,7 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
         node.hardware.gpus.length === 0
           ? "not_required"
           : (standing.desk.status(node.id)?.outcome ?? "unverified"),
+      assurance: standing.desk.status(node.id)?.assurance ?? null,
       verifiedTflops: tflops ?? null,
       pricePerVerifiedTflopHour: perTflop === undefined ? null : formatUsd(perTflop),
       reputation: Math.round(standing.book.score(node.id, now) * 1000) / 1000,

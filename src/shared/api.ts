@@ -102,6 +102,11 @@ export const NodeView = z.object({
   site: z.string().nullable(),
   /** Proof-of-GPU standing: "verified" nodes showed their GPUs' speed; CPU nodes are "not_required". */
   verification: z.string(),
+  /**
+   * What a verified node rests on: "attested" (every GPU's NVIDIA device attestation held, as
+   * `placement.requireAttested` asks) or "timing" (timing-verified, not attested); null otherwise.
+   */
+  assurance: z.enum(["attested", "timing"]).nullable(),
   /** Verified dense TFLOP/s per GPU, and the price per verified TFLOP-hour; null until verified. */
   verifiedTflops: z.number().nullable(),
   pricePerVerifiedTflopHour: z.string().nullable(),

@@ -69,6 +69,7 @@ export const SAMPLE_NODE_VIEW = {
   labels: { site: "lab-1" },
   site: "lab-1",
   verification: "verified",
+  assurance: "timing",
   verifiedTflops: 742.5,
   pricePerVerifiedTflopHour: "0.002828",
   reputation: 0.82,
