@@ -5,26 +5,22 @@
  * accounts). The payout code is the Worker's own (src/chain/payouts), driven from Node against a
  * real D1 (wrangler's getPlatformProxy, local SQLite) with the project's migrations.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { address, createSolanaRpc, generateKeyPairSigner } from "@solana/kit";
-import { startRpcServer } from "../src/local-chain/rpc-server.js";
+import { address, generateKeyPairSigner } from "@solana/kit";
 import { newId } from "../src/shared/ids.js";
-import { d1File, freshState, sqlite, startStack } from "./support/wrangler.js";
+import { BENCH_OPERATOR_TOKEN, type ChainBench, chainBench } from "./support/chain-bench.js";
+import { sqlite } from "./support/wrangler.js";
 
 const PAYOUTS = Number(process.env.BENCH_PAYOUTS ?? 1000);
-const OPERATOR_TOKEN = "bench-operator-token";
 
 /**
  * N nodes, each owned by its own account with a proven payout wallet and $10–$60 of settled
  * earnings, written straight into the local D1 file while wrangler dev is stopped (the ledger's
  * balances are what settlements leave behind; how they get there is measured elsewhere).
  */
-async function seed(file: string, count: number, dir: string): Promise<number> {
+async function seed(bench: ChainBench, count: number): Promise<number> {
   let total = 0;
   const now = Date.now();
-  const lines = ["BEGIN;"];
+  const lines: string[] = [];
   for (let j = 0; j < count; j++) {
     const accountId = newId("acct");
     const nodeId = newId("node");
@@ -38,10 +34,7 @@ async function seed(file: string, count: number, dir: string): Promise<number> {
       `INSERT INTO ledger_accounts (id, kind, account_id, owner_id, balance_micros, created_at) VALUES ('earnings:${nodeId}', 'earnings', NULL, '${nodeId}', ${micros}, ${now});`,
     );
   }
-  lines.push("COMMIT;");
-  const sqlFile = path.join(dir, "seed.sql");
-  writeFileSync(sqlFile, lines.join("\n"));
-  await sqlite(file, `.read ${sqlFile}`);
+  await bench.seed(lines);
   return total;
 }
 
@@ -54,26 +47,11 @@ interface RunView {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), "meridian-bench-payouts-"));
-  const chain = await startRpcServer({ dir: path.join(dir, "chain"), port: 0, slotMs: 400, finalityLag: 32 });
-  const a = chain.chain.addresses;
-  const treasuryKey = JSON.parse(
-    readFileSync(path.join(dir, "chain", "keys", "treasury.json"), "utf8"),
-  ) as number[];
-  const state = await freshState();
-  const file = await d1File(state);
-  const seeded = await seed(file, PAYOUTS, dir);
-  const stack = await startStack(state, {
-    SOLANA_CLUSTER: "local",
-    SOLANA_RPC_URL: chain.url,
-    USDC_MINT: a.usdcMint,
-    MRD_MINT: a.mrdMint,
-    TREASURY_SECRET_KEY: Buffer.from(treasuryKey).toString("base64"),
-    OPERATOR_TOKEN,
-    PAYOUT_MIN_MICROS: "10000000",
-  });
-  const rpc = createSolanaRpc(chain.url);
+  const bench = await chainBench("payouts");
+  const { addresses: a, rpc, file } = bench;
   try {
+    const seeded = await seed(bench, PAYOUTS);
+    const stack = await bench.start({ PAYOUT_MIN_MICROS: "10000000" });
     const lamportsBefore = (await rpc.getBalance(address(a.treasury), { commitment: "confirmed" }).send())
       .value;
     const started = performance.now();
@@ -84,7 +62,7 @@ async function main(): Promise<void> {
       runs += 1;
       const res = await fetch(`${stack.url}/v1/operator/payouts/run`, {
         method: "POST",
-        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+        headers: { authorization: `Bearer ${BENCH_OPERATOR_TOKEN}` },
       });
       if (res.status !== 200) throw new Error(`payout run answered ${res.status}: ${await res.text()}`);
       const result = (await res.json()) as RunView;
@@ -129,9 +107,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report, null, 2));
     if (paid !== PAYOUTS || paidMicros !== seeded) throw new Error("not every payout was paid exactly once");
   } finally {
-    await stack.dispose();
-    await chain.close();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.dispose();
   }
 }
 

@@ -8,46 +8,29 @@
  * alone would cost), proof sizes, and the time to fetch and to verify a sample of receipts offline
  * and against the chain.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { address, createSolanaRpc } from "@solana/kit";
-import { startRpcServer } from "../src/local-chain/rpc-server.js";
+import { address } from "@solana/kit";
 import { sha256Hex } from "../src/shared/agent-signature.js";
 import { encodeBase58 } from "../src/shared/base58.js";
 import { newId } from "../src/shared/ids.js";
 import { checkAnchorOnChain } from "../src/shared/receipts/anchor-check.js";
 import { checkReceiptOffline, type ReceiptView } from "../src/shared/receipts/receipt-view.js";
-import { d1File, freshState, sqlite, startStack } from "./support/wrangler.js";
+import { BENCH_OPERATOR_TOKEN, type ChainBench, chainBench, p50p99 as ms } from "./support/chain-bench.js";
+import { sqlite } from "./support/wrangler.js";
 
 const RECEIPTS = Number(process.env.BENCH_RECEIPTS ?? 10_000);
 const MAX_LEAVES = process.env.BENCH_MAX_LEAVES ?? "4096";
 const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 200);
-const OPERATOR_TOKEN = "bench-operator-token";
 /** Solana's base fee per signature; every anchor and every baseline memo has one signature. */
 const LAMPORTS_PER_SIGNATURE = 5_000;
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
-}
-
-function ms(values: number[]): { p50: number; p99: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50: Number(percentile(sorted, 50).toFixed(3)), p99: Number(percentile(sorted, 99).toFixed(3)) };
-}
-
 /** N settled CPU attempts of one account on one node, as the outbox would have written them. */
-async function seed(
-  file: string,
-  count: number,
-  dir: string,
-): Promise<{ accountId: string; attempts: string[] }> {
+async function seed(bench: ChainBench, count: number): Promise<{ accountId: string; attempts: string[] }> {
   const accountId = newId("acct");
   const nodeId = newId("node");
   const jobId = newId("job");
   const now = Date.now();
   const attempts: string[] = [];
-  const lines = ["BEGIN;", `INSERT INTO accounts (id, created_at) VALUES ('${accountId}', ${now});`];
+  const lines = [`INSERT INTO accounts (id, created_at) VALUES ('${accountId}', ${now});`];
   for (let j = 0; j < count; j++) {
     const attemptId = newId("att", now - count + j);
     attempts.push(attemptId);
@@ -59,36 +42,18 @@ async function seed(
       `INSERT INTO ledger_settlements (attempt_id, job_id, account_id, node_id, gpu_model, gpus, price_per_gpu_hour_micros, billing_mode, outcome, started_at, ended_at, billable_seconds, metered_micros, charged_micros, shortfall_micros, fee_micros, burn_micros, provider_micros, created_at, cpu_hour_micros) VALUES ('${attemptId}', '${jobId}', '${accountId}', '${nodeId}', NULL, 0, 0, 'per_second', 'succeeded', ${now - seconds * 1000}, ${now}, ${seconds}, ${charged}, ${charged}, 0, ${fee}, ${burn}, ${charged - fee}, ${now - count + j}, 10754);`,
     );
   }
-  lines.push("COMMIT;");
-  const sqlFile = path.join(dir, "seed.sql");
-  writeFileSync(sqlFile, lines.join("\n"));
-  await sqlite(file, `.read ${sqlFile}`);
+  await bench.seed(lines);
   return { accountId, attempts };
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), "meridian-bench-receipts-"));
-  const chain = await startRpcServer({ dir: path.join(dir, "chain"), port: 0, slotMs: 400, finalityLag: 32 });
-  const a = chain.chain.addresses;
-  const treasuryKey = JSON.parse(
-    readFileSync(path.join(dir, "chain", "keys", "treasury.json"), "utf8"),
-  ) as number[];
-  const state = await freshState();
-  const file = await d1File(state);
-  const { accountId, attempts } = await seed(file, RECEIPTS, dir);
-  // The account's API key, seeded the same way: GET /v1/receipts/:id is asked as the account charged.
-  const apiKey = await seedKey(file, accountId);
-  const stack = await startStack(state, {
-    SOLANA_CLUSTER: "local",
-    SOLANA_RPC_URL: chain.url,
-    USDC_MINT: a.usdcMint,
-    MRD_MINT: a.mrdMint,
-    TREASURY_SECRET_KEY: Buffer.from(treasuryKey).toString("base64"),
-    OPERATOR_TOKEN,
-    RECEIPT_BATCH_MAX_LEAVES: MAX_LEAVES,
-  });
-  const rpc = createSolanaRpc(chain.url);
+  const bench = await chainBench("receipts");
+  const { addresses: a, rpc, file, chain } = bench;
   try {
+    const { accountId, attempts } = await seed(bench, RECEIPTS);
+    // The account's API key, seeded the same way: GET /v1/receipts/:id is asked as the account charged.
+    const apiKey = await seedKey(file, accountId);
+    const stack = await bench.start({ RECEIPT_BATCH_MAX_LEAVES: MAX_LEAVES });
     const before = (await rpc.getBalance(address(a.treasury), { commitment: "confirmed" }).send()).value;
     const started = performance.now();
     let runs = 0;
@@ -96,7 +61,7 @@ async function main(): Promise<void> {
       runs += 1;
       const res = await fetch(`${stack.url}/v1/operator/receipts/run`, {
         method: "POST",
-        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+        headers: { authorization: `Bearer ${BENCH_OPERATOR_TOKEN}` },
       });
       if (res.status !== 200) throw new Error(`receipts run answered ${res.status}: ${await res.text()}`);
       const ran = (await res.json()) as { minted: number; batches: number; pending: number };
@@ -174,9 +139,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report, null, 2));
     if (minted !== RECEIPTS) throw new Error(`${minted} receipts for ${RECEIPTS} settlements`);
   } finally {
-    await stack.dispose();
-    await chain.close();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.dispose();
   }
 }
 
