@@ -76,7 +76,7 @@ describe("fuzzing the agent protocol with correctly signed, malformed messages",
           before = after;
         },
       ),
-      { numRuns: CASES },
+      { numRuns: CASES, seed: Number((env as { FUZZ_SEED?: string }).FUZZ_SEED || Date.now() % 2 ** 31) },
     );
     expect((await storedTotals()).ledgerBalanceSum).toBe(0);
     console.log(
