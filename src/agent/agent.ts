@@ -202,10 +202,7 @@ async function startLocked(
     log,
     nodeId: () => loop?.nodeId,
     sharedGpuUuids: () => hardware.gpus.map((gpu) => gpu.uuid),
-    // H100/H200 in confidential-computing mode attest through NVML; elsewhere it says why not.
-    attestation: nvmlAttestationSource(
-      process.env.MERIDIAN_PYTHON ? { python: process.env.MERIDIAN_PYTHON } : {},
-    ),
+    attestation: nvmlAttestationSource({ python: process.env.MERIDIAN_PYTHON }),
     onJudged: (challenge, result) =>
       state.update((current) => {
         current.verification[challenge.gpuUuid] = {

@@ -23,11 +23,11 @@ const run = promisify(execFile);
 
 /**
  * Evidence through NVML (gpu-attest.py, nvidia-ml-py's pynvml), as NVIDIA's local verifier fetches
- * it. Never throws: a host without python3, pynvml, a driver, confidential computing or an
+ * it: H100/H200 hosts in confidential-computing mode have it. `python` defaults to python3. Never throws: a host without python3, pynvml, a driver, confidential computing or an
  * attesting GPU gets `unavailable` with the reason, and its challenges are judged on timing alone.
  */
 export function nvmlAttestationSource(
-  options: { python?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { python?: string | undefined; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): AttestationSource {
   return {
     async collect(gpuUuid, nonce) {
