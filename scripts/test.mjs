@@ -11,18 +11,41 @@ import { spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
 
 const extra = process.argv.slice(2);
-const workerd = [
-  ["vitest", "run", "--config", "vitest.workers.config.ts", ...extra],
-  // The production path: REQUIRE_VERIFIED_GPUS=true (test/worker/verified/).
-  ["vitest", "run", "--config", "vitest.workers-verified.config.ts", ...extra],
-];
-const node = [["vitest", "run", "--config", "vitest.node.config.ts", ...extra]];
 const serial = process.env.MERIDIAN_TEST_SERIAL === "1";
+// A long route fuzz (.ci/run asks for 8,500 cases) is split in two halves with different seeds: one
+// runs in the workerd suite, the other after the Node suite, which ends first; so both chains end
+// at about the same time instead of the workerd one running the whole fuzz alone at the end.
+const fuzzCases = Number(process.env.FUZZ_CASES || 0);
+const splitFuzz = !serial && extra.length === 0 && fuzzCases >= 2000;
+const fuzzSeed = Number(process.env.FUZZ_SEED || Date.now() % 2 ** 31);
+const firstHalf = splitFuzz
+  ? { FUZZ_CASES: String(Math.ceil(fuzzCases / 2)), FUZZ_SEED: String(fuzzSeed) }
+  : {};
+const secondHalf = {
+  FUZZ_CASES: String(Math.floor(fuzzCases / 2)),
+  FUZZ_SEED: String((fuzzSeed + 1) % 2 ** 31),
+};
+const workerd = [
+  { args: ["vitest", "run", "--config", "vitest.workers.config.ts", ...extra], env: firstHalf },
+  // The production path: REQUIRE_VERIFIED_GPUS=true (test/worker/verified/).
+  { args: ["vitest", "run", "--config", "vitest.workers-verified.config.ts", ...extra], env: {} },
+];
+const node = [
+  { args: ["vitest", "run", "--config", "vitest.node.config.ts", ...extra], env: {} },
+  ...(splitFuzz
+    ? [
+        {
+          args: ["vitest", "run", "--config", "vitest.workers.config.ts", "test/worker/fuzz-routes.test.ts"],
+          env: secondHalf,
+        },
+      ]
+    : []),
+];
 
 /** Runs one vitest command, prefixing each output line; resolves to whether it passed. */
-function run(args, prefix) {
+function run(args, env, prefix) {
   return new Promise((resolve) => {
-    const child = spawn("npx", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npx", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
         process.stdout.write(`${prefix} ${line}\n`);
@@ -34,10 +57,14 @@ function run(args, prefix) {
 
 async function chain(commands, prefix) {
   let passed = true;
-  for (const args of commands) {
-    const ok = await run(args, prefix);
+  for (const { args, env } of commands) {
+    const settings = Object.entries(env)
+      .map(([name, value]) => `${name}=${value} `)
+      .join("");
+    if (settings) process.stdout.write(`${prefix} ${settings}npx ${args.join(" ")}\n`);
+    const ok = await run(args, env, prefix);
     if (!ok) {
-      process.stdout.write(`${prefix} !!! FAILED: npx ${args.join(" ")}\n`);
+      process.stdout.write(`${prefix} !!! FAILED: ${settings}npx ${args.join(" ")}\n`);
       passed = false;
     }
   }
