@@ -8,7 +8,11 @@
 // Suites that need a Docker engine skip loudly without one, unless MERIDIAN_REQUIRE_DOCKER=1 (set by
 // .ci/run), where a missing engine fails the run.
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { failuresIn } from "./test-report.mjs";
 
 const extra = process.argv.slice(2);
 const serial = process.env.MERIDIAN_TEST_SERIAL === "1";
@@ -55,18 +59,53 @@ function run(args, env, prefix) {
   });
 }
 
+const reports = mkdtempSync(join(tmpdir(), "meridian-test-"));
+let reportCount = 0;
+/** What the end of the run says again: each failure, and each file that passed only when run again. */
+const recap = [];
+// A file that fails is run once more on its own (at most MAX_RERUN files per command). One that then
+// passes does not fail the run, but is named below as FLAKY, so a flake is seen and fixed, not hidden.
+const MAX_RERUN = 3;
+
+function withReport(args) {
+  reportCount += 1;
+  const path = join(reports, `report-${reportCount}.json`);
+  return { path, args: [...args, "--reporter=default", "--reporter=json", `--outputFile.json=${path}`] };
+}
+
 async function chain(commands, prefix) {
   let passed = true;
   for (const { args, env } of commands) {
     const settings = Object.entries(env)
       .map(([name, value]) => `${name}=${value} `)
       .join("");
-    if (settings) process.stdout.write(`${prefix} ${settings}npx ${args.join(" ")}\n`);
-    const ok = await run(args, env, prefix);
-    if (!ok) {
-      process.stdout.write(`${prefix} !!! FAILED: ${settings}npx ${args.join(" ")}\n`);
+    const command = `${settings}npx ${args.join(" ")}`;
+    if (settings) process.stdout.write(`${prefix} ${command}\n`);
+    const first = withReport(args);
+    if (await run(first.args, env, prefix)) continue;
+    const failures = failuresIn(first.path);
+    const rerunnable = failures && failures.files.length > 0 && failures.files.length <= MAX_RERUN;
+    if (!rerunnable) {
+      process.stdout.write(`${prefix} !!! FAILED: ${command}\n`);
+      recap.push(
+        `${prefix} FAILED: ${command}`,
+        ...(failures?.lines.length
+          ? failures.lines
+          : ["  (no failed file in its report: see the log above)"]),
+      );
       passed = false;
+      continue;
     }
+    process.stdout.write(`${prefix} !!! failed, running again on their own: ${failures.files.join(" ")}\n`);
+    const configArgs = args.filter((arg) => !arg.endsWith(".test.ts"));
+    const again = withReport([...configArgs, ...failures.files]);
+    if (await run(again.args, env, prefix)) {
+      recap.push(`${prefix} FLAKY (failed, then passed on its own): ${command}`, ...failures.lines);
+      continue;
+    }
+    process.stdout.write(`${prefix} !!! FAILED twice: ${command}\n`);
+    recap.push(`${prefix} FAILED twice: ${command}`, ...(failuresIn(again.path)?.lines ?? failures.lines));
+    passed = false;
   }
   return passed;
 }
@@ -80,6 +119,7 @@ const results = serial
   ? [await chain(workerd, "[workerd]"), await chain(node, "[node]")]
   : await Promise.all([chain(workerd, "[workerd]"), chain(node, "[node]")]);
 const failed = results.includes(false);
+if (recap.length > 0) console.log(`\n${recap.slice(0, 80).join("\n")}`);
 console.log(
   `\nAll suites ${failed ? "did NOT all pass" : "passed"} in ${Math.round((Date.now() - started) / 1000)} s.`,
 );
