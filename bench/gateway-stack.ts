@@ -45,6 +45,32 @@ export interface StackReport {
   profile: Record<string, number>;
 }
 
+/**
+ * One gateway request's time split by who spends it, from its Server-Timing and the Worker floor
+ * measured next to it (ms): `split:outside` (before and after the Worker's handler, less the floor),
+ * `split:floor` (a trivial Worker route through the same wrangler dev: its proxy and routing),
+ * `split:to-region` (the Worker → region object hop, less the tunnel), `split:ws-rtt` (the agent's
+ * socket round trip, answered by the runtime: transport only), `split:tunnel-js` (the tunnel's open
+ * → head less that round trip and the replica: region and agent dispatch), `split:replica`.
+ */
+function splitOf(
+  through: { head: number; timing: Record<string, number> },
+  floor: number,
+): Record<string, number> {
+  const t = through.timing;
+  const hop = t["to-region"] ?? t["to-endpoint"];
+  if (hop === undefined || t.tunnel === undefined || t.replica === undefined) return {};
+  const rtt = t["ws-rtt"] ?? 0;
+  return {
+    "split:floor": floor,
+    "split:outside": through.head - hop - floor,
+    "split:to-region": hop - t.tunnel,
+    "split:ws-rtt": rtt,
+    "split:tunnel-js": t.tunnel - rtt - t.replica,
+    "split:replica": t.replica,
+  };
+}
+
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 180_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -168,7 +194,9 @@ export async function measureStack(options: StackOptions): Promise<StackReport> 
       span("head", through.head);
       span("total", through.total);
       for (const [name, value] of Object.entries(through.timing)) span(name, value);
-      latency.floor.push((await timed(gateway, "/v1/health", "")).total);
+      const floor = (await timed(gateway, "/v1/health", "")).total;
+      latency.floor.push(floor);
+      for (const [name, value] of Object.entries(splitOf(through, floor))) span(name, value);
     }
     const profile = Object.fromEntries(
       Object.entries(spans).map(([name, values]) => [name, percentile(values, 50)]),

@@ -7,6 +7,7 @@ import { DockerRuntime } from "../../src/agent/docker-runtime.js";
 import { type ReplicaHosting, replicaHosting } from "../../src/agent/replica-hosting.js";
 import type { Assignment, AttemptReport } from "../../src/shared/agent-protocol.js";
 import type { ReadinessProbe } from "../../src/shared/endpoints/replica-service.js";
+import { parseTiming } from "../../src/shared/endpoints/server-timing.js";
 import { STREAM_WINDOW_BYTES } from "../../src/shared/endpoints/tunnel-protocol.js";
 import { newId } from "../../src/shared/ids.js";
 import { dockerAvailable, TEST_IMAGE } from "../support/docker.js";
@@ -174,6 +175,26 @@ describe.skipIf(!enabled)("agent tunnel client", () => {
     expect(answer.object).toBe("text_completion");
     expect(answer.choices[0]?.text.length).toBeGreaterThan(0);
     expect(seen.head?.headers.some(([name]) => name === "server-timing")).toBe(true);
+  });
+
+  it("times its socket's round trip with a ping the region's runtime answers, and reports it in heads (ws-rtt)", async () => {
+    const timings = async (): Promise<Record<string, number>> => {
+      const body = Buffer.from(JSON.stringify({ model: "ep", prompt: "x", max_tokens: 1 }));
+      const s = region.openInline(engine.assignment.attemptId, "POST", "/v1/completions", body, [
+        ["content-type", "application/json"],
+      ]);
+      await until("the inline answer", () => region.stream(s).ended);
+      const entries = (region.stream(s).head?.headers ?? []).filter(([name]) => name === "server-timing");
+      return parseTiming(entries.map(([, value]) => value).join(","));
+    };
+    await timings();
+    // The open above sent a probe (at most one per 250 ms); its pong comes back on the socket.
+    await until("a ping from the tunnel", () => region.pings > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const entries = await timings();
+    expect(entries.replica).toBeGreaterThanOrEqual(0);
+    expect(entries["ws-rtt"]).toBeGreaterThanOrEqual(0);
+    expect(entries["ws-rtt"]).toBeLessThan(60_000);
   });
 
   it("sends no more than the window un-credited, pausing the container's response until credit comes", async () => {

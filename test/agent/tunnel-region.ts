@@ -9,6 +9,7 @@ import {
   type TunnelFrame,
   toBase64,
 } from "../../src/shared/endpoints/tunnel-protocol.js";
+import { PRESENCE_PING, PRESENCE_PONG } from "../../src/shared/presence-ping.js";
 
 // The ESM face of ws 8 has no `WebSocket.Server` (the installed types are ws 7's): take the
 // CommonJS one, which has it.
@@ -38,6 +39,8 @@ export class TunnelRegion {
   autoCredit = true;
   /** The agent said `hello` (it reads whole bodies in `open` and may send them in `head`). */
   hello = false;
+  /** Pings the agent sent, each answered `pong` as the region's runtime does (presence-sockets.ts). */
+  pings = 0;
   private nextStream = 1;
   private connected: (() => void)[] = [];
 
@@ -138,6 +141,11 @@ export class TunnelRegion {
       seen.body.push(Buffer.from(frame.payload));
       seen.bytes += frame.payload.byteLength;
       if (this.autoCredit) this.credit(frame.stream, frame.payload.byteLength);
+      return;
+    }
+    if (data.toString("utf8") === PRESENCE_PING) {
+      this.pings += 1;
+      this.socket?.send(PRESENCE_PONG);
       return;
     }
     const frame = JSON.parse(data.toString("utf8")) as TunnelFrame;

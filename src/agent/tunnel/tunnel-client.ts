@@ -7,6 +7,7 @@ import {
   type ReplicaFrame,
   type TunnelFrame,
 } from "../../shared/endpoints/tunnel-protocol.js";
+import { PRESENCE_PING, PRESENCE_PONG } from "../../shared/presence-ping.js";
 import type { AgentLog } from "../agent-log.js";
 import { type StreamLink, type StreamTarget, TunnelStream } from "./tunnel-stream.js";
 
@@ -20,6 +21,14 @@ export interface ReplicaTargets {
   /** Every replica's current state, sent again each time the socket (re)opens. */
   frames(): ReplicaFrame[];
 }
+
+/**
+ * How often at most the tunnel times the socket's own round trip while streams open: a `ping`,
+ * answered by the region's runtime without waking its JavaScript (presence-sockets.ts), so the
+ * figure is the transport alone (locally: wrangler dev's proxy and workerd), the baseline against
+ * which the tunnel's Server-Timing entry is read. Each head carries the latest as `ws-rtt`.
+ */
+const RTT_PROBE_MS = 250;
 
 interface OpenStream {
   stream: TunnelStream;
@@ -35,6 +44,10 @@ interface OpenStream {
 export class TunnelClient {
   private socket: WebSocket | undefined;
   private readonly streams = new Map<number, OpenStream>();
+  /** When this side's probes went out, oldest first (pongs come back in order). */
+  private probes: number[] = [];
+  private lastProbeAt = 0;
+  private rttMs: number | undefined;
 
   constructor(
     private readonly targets: ReplicaTargets,
@@ -50,10 +63,23 @@ export class TunnelClient {
   attach(socket: WebSocket): void {
     this.abandonAll();
     this.socket = socket;
+    this.probes = [];
+    this.rttMs = undefined;
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       if (this.socket !== socket) return;
-      if (isBinary) this.onData(data);
-      else this.onFrame(parseTunnelFrame(data.toString("utf8")));
+      if (isBinary) {
+        this.onData(data);
+        return;
+      }
+      const text = data.toString("utf8");
+      // The presence socket's own pings are answered too: a pong taken for a probe sent after one
+      // of those reads short (once); the next pong then finds no probe and is skipped.
+      if (text === PRESENCE_PONG) {
+        const sentAt = this.probes.shift();
+        if (sentAt !== undefined) this.rttMs = performance.now() - sentAt;
+        return;
+      }
+      this.onFrame(parseTunnelFrame(text));
     });
     socket.on("close", () => {
       if (this.socket !== socket) return;
@@ -77,7 +103,21 @@ export class TunnelClient {
     socket.send(JSON.stringify(frame));
   }
 
+  /** Times the socket's round trip now and then while traffic flows (RTT_PROBE_MS). */
+  private probe(): void {
+    const socket = this.socket;
+    const now = performance.now();
+    if (socket === undefined || socket.readyState !== socket.OPEN || now - this.lastProbeAt < RTT_PROBE_MS)
+      return;
+    // One outstanding at most: a region that never answers pings leaves no growing list.
+    if (this.probes.length > 0 && now - this.lastProbeAt < 10_000) return;
+    this.lastProbeAt = now;
+    this.probes = [now];
+    socket.send(PRESENCE_PING);
+  }
+
   private readonly link: StreamLink = {
+    transportRtt: () => this.rttMs,
     sendFrame: (frame) => this.send(frame),
     sendData: (stream, payload) => {
       const socket = this.socket;
@@ -98,6 +138,7 @@ export class TunnelClient {
     switch (frame.t) {
       case "open":
         this.open(frame);
+        this.probe();
         return;
       case "end":
         this.streams.get(frame.s)?.stream.requestEnd();

@@ -14,6 +14,8 @@ import { requestHeaders, responseHeaders } from "./tunnel-headers.js";
 
 /** What a stream needs of the tunnel it rides: sending frames and data, and leaving. */
 export interface StreamLink {
+  /** The socket's latest measured round trip (ms), answered by the region's runtime alone. */
+  transportRtt?(): number | undefined;
   sendFrame(frame: TunnelFrame): void;
   sendData(stream: number, payload: Uint8Array): void;
   /** The stream is over (ended or reset); the tunnel forgets it. */
@@ -157,6 +159,8 @@ export class TunnelStream {
         [SERVER_TIMING, timingEntry("replica", performance.now() - this.openedAt)] as [string, string],
       ],
     };
+    const rtt = this.link.transportRtt?.();
+    if (rtt !== undefined) head.headers.push([SERVER_TIMING, timingEntry("ws-rtt", rtt)]);
     const length = Number(response.headers["content-length"] ?? Number.NaN);
     if (this.inline && Number.isInteger(length) && length <= MAX_INLINE_BODY_BYTES) {
       this.inlineResponse(response, head);
