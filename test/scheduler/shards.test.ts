@@ -114,6 +114,40 @@ describe("placement across shards", () => {
     expect(sharded.place("after-release", demand())).not.toBeNull();
   });
 
+  it("spreads CPU-only work by free CPU, not by node count, and skips a shard without the CPU", () => {
+    // Shard 0 has one big CPU node, shard 1 three small ones: node counts would favour shard 1.
+    const sharded = new ShardedScheduler({ shards: 2, random: prng(5) });
+    const inShard = (shard: number, count: number): string[] => {
+      const ids: string[] = [];
+      for (let index = 0; ids.length < count; index++)
+        if (sharded.shardOf(`cpu_${index}`) === shard && !ids.includes(`cpu_${index}`))
+          ids.push(`cpu_${index}`);
+      return ids;
+    };
+    const big = inShard(0, 1);
+    const small = inShard(1, 3);
+    for (const id of big) sharded.upsertNode({ ...gpuNode(id, { gpuCount: 0 }), gpus: [], cpuMilli: 64_000 });
+    for (const id of small)
+      sharded.upsertNode({ ...gpuNode(id, { gpuCount: 0 }), gpus: [], cpuMilli: 4_000 });
+    const summaries = sharded.published();
+    expect(summaries.map((summary) => summary.cpu.freeMilli)).toEqual([64_000, 12_000]);
+    const cpuJob = demand({ gpus: 0, cpuMilli: 4_000 });
+    expect(sharded.choose(cpuJob)).toEqual([0, 1]);
+    // 16 four-core jobs fill shard 0 alone; then shard 1 takes three; then no shard has room.
+    const shards: number[] = [];
+    for (let index = 0; index < 19; index++)
+      shards.push(sharded.place(`cpu_job_${index}`, cpuJob)?.shard ?? -1);
+    expect(shards.filter((shard) => shard === 0)).toHaveLength(16);
+    expect(shards.filter((shard) => shard === 1)).toHaveLength(3);
+    expect(sharded.published().map((summary) => summary.cpu.freeMilli)).toEqual([0, 0]);
+    expect(sharded.choose(cpuJob)).toEqual([]);
+    expect(sharded.place("one-too-many", cpuJob)).toBeNull();
+    // A release frees the CPU in the summary; memory counts as well.
+    expect(sharded.release("cpu_job_0")).toBe(true);
+    expect(sharded.published()[0]?.cpu.freeMilli).toBe(4_000);
+    expect(sharded.choose(demand({ gpus: 0, cpuMilli: 1_000, memoryMib: 1024 * 1024 }))).toEqual([]);
+  });
+
   it("refuses a region of no shards", () => {
     expect(refusal(() => new ShardedScheduler({ shards: 0 }))).toEqual({
       status: 400,
@@ -159,7 +193,7 @@ describe("a region's shards as configured and named", () => {
     const summary = (shard: number, freeMilli: number, nodes: number) => ({
       shard,
       models: new Map([["RTX-4090", { freeMilli, nodesByWholeFree: [0, nodes] }]]),
-      cpuOnlyNodes: 0,
+      cpu: { freeMilli: nodes * 32_000, freeMemoryMib: nodes * 131_072 },
       nodes,
     });
     const summaries = [summary(0, 1000, 1), summary(1, 5000, 5), summary(2, 0, 4), summary(3, 3000, 3)];

@@ -50,6 +50,8 @@ export class Inventory {
   private nextSeq = 0;
   private visitStamp = 0;
   private largestGroup = 0;
+  private freeCpuMilli = 0;
+  private freeMemoryMib = 0;
 
   /** Adds a node, or replaces its description keeping its reservations (hardware, price, liveness). */
   upsertNode(node: SchedulerNode): void {
@@ -152,9 +154,9 @@ export class Inventory {
     );
   }
 
-  /** Schedulable nodes without GPUs. */
-  get cpuOnlyNodes(): number {
-    return this.cpuOnly.length;
+  /** Free CPU (thousandths of a core) and memory on schedulable nodes, GPU nodes included. */
+  freeCpu(): { cpuMilli: number; memoryMib: number } {
+    return { cpuMilli: this.freeCpuMilli, memoryMib: this.freeMemoryMib };
   }
 
   reservation(key: string): Reservation | undefined {
@@ -314,6 +316,7 @@ export class Inventory {
   /** Moves the node to the buckets its free capacity now belongs in. */
   private reindex(state: NodeState): void {
     const live = state.node.schedulable;
+    this.countCpu(state, live);
     if (state.groups.length === 0 && live !== state.indexedCpuOnly) {
       if (live) insertSorted(this.cpuOnly, state);
       else removeSorted(this.cpuOnly, state);
@@ -348,6 +351,16 @@ export class Inventory {
     });
   }
 
+  /** Keeps the free CPU and memory totals: a node counts what it has free while schedulable. */
+  private countCpu(state: NodeState, live: boolean): void {
+    const cpu = live ? state.freeCpuMilli : 0;
+    const memory = live ? state.freeMemoryMib : 0;
+    this.freeCpuMilli += cpu - state.countedCpuMilli;
+    this.freeMemoryMib += memory - state.countedMemoryMib;
+    state.countedCpuMilli = cpu;
+    state.countedMemoryMib = memory;
+  }
+
   private unindex(state: NodeState): void {
     const site = state.node.site;
     if (site !== undefined) {
@@ -357,6 +370,7 @@ export class Inventory {
     }
     if (state.indexedCpuOnly) removeSorted(this.cpuOnly, state);
     state.indexedCpuOnly = false;
+    this.countCpu(state, false);
     state.groups.forEach((group, position) => {
       const index = this.modelIndex(group.model);
       const was = state.indexedFree[position] ?? -1;

@@ -37,6 +37,9 @@ export class NodeState {
   /** Per group: the free GPU capacity counted in its model's total (0 while not indexed). */
   readonly countedFree: number[];
   indexedCpuOnly = false;
+  /** The free CPU and memory counted in the inventory's totals (0 while not schedulable). */
+  countedCpuMilli = 0;
+  countedMemoryMib = 0;
   /** Search stamp, so a node reached through two buckets is visited once per search. */
   visitMark = 0;
   private readonly uuidIndex: Map<string, number>;
