@@ -1,6 +1,6 @@
 import type { Assignment, AttemptReport, ReportResponse } from "../shared/agent-protocol.js";
-import type { AgentLog } from "./agent-log.js";
-import { errorMessage } from "./agent-log.js";
+import { startErrorKind } from "../shared/start-errors.js";
+import { type AgentLog, errorMessage } from "./agent-log.js";
 import type { Clock } from "./clock.js";
 import {
   type ContainerExit,
@@ -299,7 +299,8 @@ export class AttemptRunner {
     } catch (error) {
       this.shipper.abandon();
       this.releaseLogs();
-      await this.finish(null, { reason: "error", message: errorMessage(error), errorKind: "runtime" });
+      const message = errorMessage(error);
+      await this.finish(null, { reason: "error", message, errorKind: startErrorKind(message) });
       await this.storage?.cleanup();
       return undefined;
     }

@@ -1,5 +1,6 @@
 import type { AttemptReport } from "../shared/agent-protocol.js";
 import type { JobStatus } from "../shared/job-status.js";
+import { isUserStartError } from "../shared/start-errors.js";
 import type { AttemptRecord } from "./region-records.js";
 import type { NodeAllocation } from "./scheduler/index.js";
 
@@ -13,6 +14,8 @@ export function failureReason(report: AttemptReport & { type: "exited" }, timeou
     case "timeout":
       return `timed out after ${timeoutSeconds} s`;
     case "error":
+      if (report.errorKind === "spec" || isUserStartError(report.message))
+        return `${report.message ?? "the container could not start"} (the job's own image, command or config: not retried)`;
       return report.message ?? "the agent could not run the container";
     case "cancelled":
       return "stopped on the node";

@@ -226,11 +226,15 @@ export const AttemptReport = z.discriminatedUnion("type", [
        * With reason "error": whose the error is. `image_pull`: the image could not be pulled (the
        * user's image); `host_policy`: the host's policy refuses the image (the job goes elsewhere);
        * `runtime`: the node could not run the container (the node's fault); `input`: the job's
-       * inputs could not be fetched or failed their hash (the user's data: the job fails);
+       * inputs could not be fetched or failed their hash (the user's data: the job fails); `spec`:
+       * the engine refused the job's own image reference, command or config at start (the user's:
+       * the job fails, no free retry);
        * `node_shutdown`: the agent stopped it because it is shutting down (the job is placed again
        * at once).
        */
-      errorKind: z.enum(["image_pull", "host_policy", "runtime", "input", "node_shutdown"]).optional(),
+      errorKind: z
+        .enum(["image_pull", "host_policy", "runtime", "input", "spec", "node_shutdown"])
+        .optional(),
       /** The agent's signed statement of what the attempt used (src/shared/receipts/usage-statement.ts). */
       usage: SignedUsage.optional(),
     })

@@ -151,4 +151,41 @@ describe("an attempt its node failed by its own fault", { timeout: 30_000 }, () 
     const [attempt] = await attemptsOf(user.apiKey, id);
     expect(attempt?.outcome).toBe("failed");
   });
+
+  it("fails at once, saying why, when the engine refused the job's own image or config at start", async () => {
+    // As a current agent reports it (`spec`), and as an older one did (`runtime`, the engine's words).
+    const refusals = [
+      { errorKind: "spec", message: "could not start the container: invalid environment variable: =x" },
+      {
+        errorKind: "runtime",
+        message: "could not start the container: no such image: Bad:Ref::x: invalid reference format",
+      },
+    ] as const;
+    for (const [index, refusal] of refusals.entries()) {
+      const user = await signup();
+      const one = await ownedAgent(hardware([h100Numbered(8806 + 2 * index)]));
+      const id = await submitted201(user.apiKey);
+      const a = (await one.agent.poll()).assignments.find((x) => x.jobId === id);
+      if (!a) throw new Error(`${id} was not placed on ${one.agent.nodeId}`);
+      const spare = await ownedAgent(hardware([h100Numbered(8807 + 2 * index)]));
+      const res = await one.agent.report(a.attemptId, {
+        type: "exited",
+        fencing: a.fencing,
+        at: Date.now(),
+        exitCode: null,
+        reason: "error",
+        ...refusal,
+      });
+      expect(res.status).toBe(200);
+      // No free retry: the spare node is not handed it, and the job fails naming the engine's words.
+      expect((await spare.agent.poll()).assignments.some((x) => x.jobId === id)).toBe(false);
+      const job = await jobOf(user.apiKey, id);
+      expect(job).toMatchObject({ status: "failed", attempts: 1 });
+      expect(job.reason).toContain(refusal.message);
+      expect(job.reason).toContain("the job's own image, command or config: not retried");
+      const [attempt] = await attemptsOf(user.apiKey, id);
+      expect(attempt?.outcome).toBe("failed");
+      await cleanUp();
+    }
+  });
 });

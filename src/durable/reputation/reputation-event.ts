@@ -1,4 +1,5 @@
 import type { AttemptReport } from "../../shared/agent-protocol.js";
+import { isUserStartError } from "../../shared/start-errors.js";
 import type { VerificationOutcome } from "../../shared/verification/messages.js";
 
 /**
@@ -46,7 +47,11 @@ export function attemptEndOf(report: AttemptReport & { type: "exited" }): Attemp
       return "cancelled";
     case "error":
       // An image that cannot be pulled is the user's; a host's declared policy is no one's fault.
-      if (report.errorKind === "image_pull" || report.errorKind === "input") return "user_failed";
+      if (report.errorKind === "image_pull" || report.errorKind === "input" || report.errorKind === "spec")
+        return "user_failed";
+      // An agent that reports the engine refusing the job's own image or command as its own fault.
+      if ((report.errorKind ?? "runtime") === "runtime" && isUserStartError(report.message))
+        return "user_failed";
       if (report.errorKind === "host_policy") return "returned";
       return "agent_error";
   }
