@@ -29,6 +29,7 @@ export const OPTIONS = {
   cursor: { type: "string" },
   follow: { type: "boolean", short: "f" },
   keep: { type: "string" },
+  path: { type: "string" },
   token: { type: "string" },
   scope: { type: "string", multiple: true },
   "expires-in": { type: "string" },

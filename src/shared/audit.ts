@@ -1,12 +1,13 @@
 import { z } from "zod";
 
-/** Actions on keys and money an account can read back (GET /v1/account/audit). */
+/** Actions on keys, money and stored files an account can read back (GET /v1/account/audit). */
 export const AuditAction = z.enum([
   "account.created",
   "key.created",
   "key.revoked",
   "limits.updated",
   "credit.granted",
+  "outputs.deleted",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

@@ -242,6 +242,22 @@ describe("jobs", () => {
     expect(missing.status).toBe(2);
   });
 
+  it("deletes a job's outputs, all or one by path", async () => {
+    api.json("DELETE /v1/jobs/job_01/outputs?path=%2Foutputs%2Fmodel.bin", 200, {
+      jobId: "job_01",
+      files: 1,
+      bytes: 1000,
+      objects: 1,
+      keptInYourBucket: 0,
+      chargedMicros: 7,
+    });
+    const deleted = await cli(["jobs", "delete-outputs", "job_01", "--path", "/outputs/model.bin"]);
+    expect(deleted).toMatchObject({ status: 0, stdout: "deleted: 1 files, 1000 bytes\ncharged: 7 µUSD\n" });
+    expect(api.requests.at(-1)?.url).toBe("/v1/jobs/job_01/outputs?path=%2Foutputs%2Fmodel.bin");
+    const missing = await cli(["jobs", "delete-outputs"]);
+    expect(missing.status).toBe(2);
+  });
+
   it("prints logs, and with -f writes each chunk as it arrives", async () => {
     api.on("GET /v1/jobs/job_01/logs", (_request, response) => {
       response.writeHead(200, { "content-type": "text/plain" });
@@ -454,7 +470,7 @@ describe("errors", () => {
       [["launch"], /^error: unknown command "launch"\n\nUsage: meridian <command>/],
       [
         ["jobs"],
-        /^error: "jobs" needs one of: submit, list, get, logs, cancel, events, pause, resume, outputs\n\nUsage: meridian <command>/,
+        /^error: "jobs" needs one of: submit, list, get, logs, cancel, events, pause, resume, outputs, delete-outputs\n\nUsage: meridian <command>/,
       ],
       [["jobs", "launch"], /^error: "jobs launch" needs one of: submit, /],
       [

@@ -32,6 +32,7 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/topups/:id": "topup",
   "GET /v1/topups/:id/qr.svg": "topup",
   "GET /v1/jobs/:id/outputs": "job",
+  "DELETE /v1/jobs/:id/outputs": "job",
   "GET /v1/endpoints/:id": "endpoint",
   "PATCH /v1/endpoints/:id": "endpoint",
   "DELETE /v1/endpoints/:id": "endpoint",

@@ -25,6 +25,7 @@ import {
 import { PayoutListQuery } from "../../src/shared/payout-api.js";
 import { PriceSuggestQuery } from "../../src/shared/pricing.js";
 import { SlashRequest, StakeDepositRequest, UnstakeRequest } from "../../src/shared/staking-api.js";
+import { OutputDeleteQuery } from "../../src/shared/storage/output-delete-api.js";
 import { PauseRequest } from "../../src/shared/storage/pause-api.js";
 import { SecretCreate } from "../../src/shared/storage/secrets-api.js";
 import { SweepItemsQuery } from "../../src/shared/storage/sweep-api.js";
@@ -98,6 +99,7 @@ const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/account/referral": { auth: "key" },
   "POST /v1/account/referral": { auth: "key" },
   "GET /v1/jobs/:id/outputs": { auth: "key" },
+  "DELETE /v1/jobs/:id/outputs": { query: OutputDeleteQuery, auth: "key" },
   "POST /v1/secrets": { body: SecretCreate, auth: "key" },
   "GET /v1/secrets": { auth: "key" },
   "DELETE /v1/secrets/:name": { auth: "key" },

@@ -34,4 +34,31 @@ deleted; files in your own S3 bucket stay there ("kept by you"). --json adds the
   },
 };
 
-export const jobOutputCommands: readonly Command[] = [outputs];
+const deleteOutputs: Command = {
+  words: ["jobs", "delete-outputs"],
+  summary: "delete a job's output files now, stopping their billing",
+  usage: `Usage: meridian jobs delete-outputs <job-id> [--path <file>] [--json]
+
+Deletes every output file of the job from the platform's storage now, or with --path the one
+"meridian jobs outputs" lists at that path. The time each was kept is charged now and billing
+stops. Files in your own S3 bucket are unlisted and left there. Deleting files already gone is
+no error.
+`,
+  options: ["path"],
+  arity: [1, 1],
+  async run(context) {
+    const id = context.args[0];
+    if (id === undefined) throw new UsageError("missing <job-id>");
+    const path = context.values.path;
+    const { data, raw } = await context.client.deleteJobOutputs(id, typeof path === "string" ? { path } : {});
+    printResult(
+      context,
+      raw,
+      () =>
+        `deleted: ${data.files} files, ${data.bytes} bytes\ncharged: ${data.chargedMicros} µUSD\n` +
+        (data.keptInYourBucket > 0 ? `left in your bucket: ${data.keptInYourBucket}\n` : ""),
+    );
+  },
+};
+
+export const jobOutputCommands: readonly Command[] = [outputs, deleteOutputs];

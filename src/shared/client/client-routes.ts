@@ -33,6 +33,7 @@ export const CLIENT_ROUTES = {
   createKey: ["POST", "/v1/account/keys"],
   revokeKey: ["DELETE", "/v1/account/keys/:id"],
   jobOutputs: ["GET", "/v1/jobs/:id/outputs"],
+  deleteJobOutputs: ["DELETE", "/v1/jobs/:id/outputs"],
   listSecrets: ["GET", "/v1/secrets"],
   putSecret: ["POST", "/v1/secrets"],
   deleteSecret: ["DELETE", "/v1/secrets/:name"],

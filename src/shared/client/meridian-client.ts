@@ -39,6 +39,7 @@ import {
 import { NodeMetricsView, ProviderNodeView } from "../provider-api.js";
 import { ReceiptView } from "../receipts/receipt-view.js";
 import { OutputList } from "../storage/agent-storage-protocol.js";
+import { type OutputDeleteQuery, OutputsDeleted } from "../storage/output-delete-api.js";
 import { type SecretCreate, SecretList, SecretView } from "../storage/secrets-api.js";
 import { JobTemplate } from "../templates/job-template.js";
 import { ApiError } from "./api-error.js";
@@ -211,6 +212,11 @@ export class MeridianClient {
 
   jobOutputs(id: string): Promise<ApiResult<z.infer<typeof OutputList>>> {
     return this.#json(OutputList, "jobOutputs", { params: { id } });
+  }
+
+  /** Deletes the job's output files now (or the one at `path`); billing for them stops. */
+  deleteJobOutputs(id: string, query: OutputDeleteQuery = {}): Promise<ApiResult<OutputsDeleted>> {
+    return this.#json(OutputsDeleted, "deleteJobOutputs", { params: { id }, query });
   }
 
   listSecrets(): Promise<ApiResult<z.infer<typeof SecretList>>> {

@@ -44,23 +44,33 @@ export function outputChargeMicros(
 
 /**
  * R2 keys no other listed output still names: a key two jobs wrote (the same `r2://` path) or an
- * IPFS CID two outputs share stays while any other row lists it; that row keeps and bills it.
+ * IPFS CID two outputs share stays while any row `doomed` does not claim lists it; that row keeps
+ * and bills it.
  */
-async function unsharedKeys(env: Env, group: ExpiredGroup, keys: readonly string[]): Promise<string[]> {
+export async function unsharedKeys(
+  env: Env,
+  keys: readonly string[],
+  doomed: (row: { jobId: string; path: string }) => boolean,
+): Promise<string[]> {
   const unique = [...new Set(keys)];
   const shared = new Set<string>();
   for (let i = 0; i < unique.length; i += 50) {
     const slice = unique.slice(i, i + 50);
     const { results } = await env.DB.prepare(
-      `SELECT DISTINCT json_extract(location, '$.key') AS key FROM job_outputs
-       WHERE json_extract(location, '$.kind') = 'r2' AND json_extract(location, '$.key') IN (${slice.map(() => "?").join(",")})
-         AND NOT (job_id = ? AND expires_at = ?)`,
+      `SELECT job_id AS jobId, path, json_extract(location, '$.key') AS key FROM job_outputs
+       WHERE json_extract(location, '$.kind') = 'r2' AND json_extract(location, '$.key') IN (${slice.map(() => "?").join(",")})`,
     )
-      .bind(...slice, group.jobId, group.expiresAt)
-      .all<{ key: string }>();
-    for (const row of results) shared.add(row.key);
+      .bind(...slice)
+      .all<{ jobId: string; path: string; key: string }>();
+    for (const row of results) if (!doomed(row)) shared.add(row.key);
   }
   return unique.filter((key) => !shared.has(key));
+}
+
+/** Deletes R2 keys, as many per call as the binding takes. */
+export async function deleteR2Keys(env: Env, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += KEYS_PER_DELETE)
+    await env.STORAGE.delete(keys.slice(i, i + KEYS_PER_DELETE));
 }
 
 /** Deletes one group's files from R2, then in one D1 batch charges the time kept and drops the rows. */
@@ -86,9 +96,11 @@ async function sweepGroup(
     const stored = row.location as StoredObject;
     return stored.kind === "r2" ? [stored.key] : [];
   });
-  const doomed = await unsharedKeys(env, group, keys);
-  for (let i = 0; i < doomed.length; i += KEYS_PER_DELETE)
-    await env.STORAGE.delete(doomed.slice(i, i + KEYS_PER_DELETE));
+  const paths = new Set(rows.map((row) => row.path));
+  await deleteR2Keys(
+    env,
+    await unsharedKeys(env, keys, (row) => row.jobId === group.jobId && paths.has(row.path)),
+  );
   const { microsPerGbMonth } = outputRetentionOf(env);
   const fromMs = Math.min(...rows.map((row) => row.createdAt));
   const charge: StorageCharge = {
