@@ -216,13 +216,14 @@ export class WorkLoop {
         continue;
       }
       for (const order of response.stop) this.applyStop(order);
-      for (const assignment of response.assignments) this.accept(assignment, registration.nodeId);
+      // Awaited (a ping at most), so the next poll already lists every attempt this one handed over.
+      for (const assignment of response.assignments) await this.accept(assignment, registration.nodeId);
       for (const challenge of response.challenges) this.options.onChallenge?.(challenge);
       if (response.nextPollDelayMs > 0) await clock.sleep(response.nextPollDelayMs, this.stopping.signal);
     }
   }
 
-  private accept(assignment: Assignment, nodeId: string): void {
+  private async accept(assignment: Assignment, nodeId: string): Promise<void> {
     const { log } = this.options;
     // A repeated assignment (the answer to a poll that was retried) is the same attempt: run it once.
     if (this.attempts.has(assignment.attemptId)) return;
@@ -244,6 +245,17 @@ export class WorkLoop {
       void this.refuse(assignment, "this node's runtime cannot serve endpoint replicas");
       return;
     }
+    // The engine may have stopped while this poll was held: an attempt started now could only fail,
+    // as the node's fault. Handed back instead (placed elsewhere, no retry spent), and the next poll
+    // says the node takes no work until the engine answers again.
+    if (!(await this.engine.answers(() => this.reclaim(nodeId)))) {
+      void this.refuse(
+        assignment,
+        `the node's container engine at ${this.options.runtime.location} does not answer, so the attempt was not started: handed back to be placed elsewhere`,
+      );
+      return;
+    }
+    if (this.attempts.has(assignment.attemptId)) return;
     log.info(`job ${assignment.jobId}: attempt ${assignment.attemptId} assigned (${assignment.image})`);
     this.runAttempt(assignment, nodeId, undefined);
   }

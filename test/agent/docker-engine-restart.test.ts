@@ -174,14 +174,20 @@ describe.skipIf(!dockerAvailable("agent docker engine restart") || !canRunPrivat
         /the node's container engine \(.*docker\.sock\) stopped while the container ran/,
       );
 
-      // Work handed out while the engine is down fails as the node's, naming the engine, not the image.
+      // Work handed out while the engine is down (this control plane hands it out whatever the poll
+      // said, as a real one does with a poll already held when the engine stopped) is never started:
+      // it is handed back before any container is asked for (the job goes elsewhere, no retry
+      // spent, not the node's fault), naming the engine, not the image.
       const whileDown = assignment({ image: TEST_IMAGE, command: ["sh", "-c", "echo never"] });
       plane.assign(whileDown);
       await plane.until(() => exitedOf(plane.reportsOf(whileDown.attemptId)) !== undefined);
       expect(plane.reportsOf(whileDown.attemptId).map((report) => report.type)).toEqual(["exited"]);
       const refused = exitedOf(plane.reportsOf(whileDown.attemptId));
-      expect(refused).toMatchObject({ reason: "error", errorKind: "runtime", exitCode: null });
-      expect(refused?.message).toMatch(/the node's Docker engine at .*docker\.sock does not answer/);
+      expect(refused).toMatchObject({ reason: "error", errorKind: "host_policy", exitCode: null });
+      expect(refused?.message).toMatch(
+        /the node's container engine at .*docker\.sock does not answer, so the attempt was not started/,
+      );
+      expect(lines.some((line) => line.includes(`attempt ${whileDown.attemptId} assigned`))).toBe(false);
       expect(stopped).toBe(false);
 
       // While the engine does not answer, the node says it takes no work (logged once).
