@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { storageChargeMicros } from "../../src/ledger/storage-charge.js";
 import type { OutputView, UploadPlan } from "../../src/shared/storage/agent-storage-protocol.js";
 import type { OutputsDeleted } from "../../src/shared/storage/output-delete-api.js";
+import { outputRetentionOf } from "../../src/shared/storage/output-retention.js";
 import { deleteOutputs } from "../../src/worker/storage/output-delete.js";
 import { outputChargeMicros, sweepExpiredOutputs } from "../../src/worker/storage/output-sweep.js";
 import { balances, ledgerSum } from "./ledger-support.js";
@@ -182,5 +184,39 @@ describe("DELETE /v1/jobs/:id/outputs", () => {
     const unauthenticated = await call(`/v1/jobs/${jobId}/outputs`, { method: "DELETE" });
     expect(unauthenticated.status).toBe(401);
     expect(await stored(jobId)).toEqual(before);
+  });
+
+  it("bills a replaced file's earlier upload for the time it was kept", async () => {
+    const { apiKey } = await signup();
+    const attempt = await placed(apiKey, { outputs: [{ path: "/outputs" }] });
+    const jobId = attempt.job.id;
+    await upload(attempt, [{ path: "model.bin", bytes: filled(1_000_000, 1) }]);
+    // The first upload, as if made 30 days ago.
+    const thirtyDays = 30 * 24 * HOUR;
+    await env.DB.prepare("UPDATE job_outputs SET created_at = created_at - ? WHERE job_id = ?")
+      .bind(thirtyDays, jobId)
+      .run();
+    const [first] = await rowsOf(jobId);
+    if (!first) throw new Error("output not listed");
+    expect(await storageTransfers(jobId)).toEqual([]);
+
+    await upload(attempt, [{ path: "model.bin", bytes: filled(1_000_000, 2) }]);
+    const [second] = await rowsOf(jobId);
+    if (!second) throw new Error("replacement not listed");
+    expect(second.created_at).toBeGreaterThan(first.created_at);
+    const price = outputRetentionOf(env).microsPerGbMonth;
+    const expected = storageChargeMicros(1_000_000, first.created_at, second.created_at, price);
+    // 1 MB a month at the default $0.07/GB-month: 70 µUSD (71 with the test's few ms past the month).
+    expect(expected).toBeGreaterThanOrEqual(70);
+    expect(expected).toBeLessThanOrEqual(71);
+    expect(await storageTransfers(jobId)).toEqual([
+      {
+        amount_micros: expected,
+        memo: expect.stringMatching(/^output storage: 1000000 bytes for 259200\d s$/),
+      },
+    ]);
+    // The new bytes are the ones kept and listed.
+    const object = await env.STORAGE.get(second.key);
+    expect(new Uint8Array((await object?.arrayBuffer()) ?? new ArrayBuffer(0))[0]).toBe(2);
   });
 });

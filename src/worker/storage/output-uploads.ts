@@ -2,6 +2,8 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { jobOutputs } from "../../../schema/storage.js";
+import { runBatch } from "../../ledger/ledger-db.js";
+import { storageChargeStatements } from "../../ledger/storage-charge.js";
 import { MeridianError } from "../../shared/errors.js";
 import type { OutputFile, UploadPlan } from "../../shared/storage/agent-storage-protocol.js";
 import { secretNamesOf } from "../../shared/storage/env-secrets.js";
@@ -10,6 +12,8 @@ import { outputRetentionOf } from "../../shared/storage/output-retention.js";
 import { type AttemptContext, ipfsKey } from "./attempt-grant.js";
 import { multipartDone, startMultipart } from "./multipart-uploads.js";
 import type { CompletedPart, StoredObject } from "./object-target.js";
+import { keptCharge } from "./output-delete.js";
+import { deleteR2Keys, unsharedKeys } from "./output-sweep.js";
 import { openSecrets } from "./secret-store.js";
 import { signToken, verifyToken } from "./signed-url.js";
 import { partSizeBytes } from "./storage-config.js";
@@ -157,13 +161,46 @@ export async function completeUploads(
       createdAt,
       expiresAt: outputExpiry(env, attempt.spec.outputs ?? [], token.path, token.stored, createdAt),
     };
-    await db
-      .insert(jobOutputs)
-      .values(row)
-      .onConflictDoUpdate({ target: [jobOutputs.jobId, jobOutputs.path], set: row });
+    // A later attempt's file at the same path replaces the earlier one: the earlier upload's time
+    // is charged now, and its bytes freed where they sat under another key (an IPFS CID).
+    const earlier = await db
+      .select({
+        path: jobOutputs.path,
+        size: jobOutputs.size,
+        createdAt: jobOutputs.createdAt,
+        location: jobOutputs.location,
+      })
+      .from(jobOutputs)
+      .where(and(eq(jobOutputs.jobId, attempt.jobId), eq(jobOutputs.path, token.path)))
+      .get();
+    const charge = earlier && (await keptCharge(env, attempt.accountId, attempt.jobId, [earlier], createdAt));
+    await runBatch(db, [
+      ...(charge && charge.amountMicros > 0 ? storageChargeStatements(db, charge, createdAt) : []),
+      db
+        .insert(jobOutputs)
+        .values(row)
+        .onConflictDoUpdate({ target: [jobOutputs.jobId, jobOutputs.path], set: row }),
+    ]);
+    if (earlier)
+      await freeReplaced(env, attempt.jobId, token.path, earlier.location as StoredObject, token.stored);
     recorded++;
   }
   return recorded;
+}
+
+/** Deletes a replaced file's R2 object when the new one is elsewhere and no other output names it. */
+async function freeReplaced(
+  env: Env,
+  jobId: string,
+  path: string,
+  was: StoredObject,
+  now: StoredObject,
+): Promise<void> {
+  if (was.kind !== "r2" || (now.kind === "r2" && now.key === was.key)) return;
+  await deleteR2Keys(
+    env,
+    await unsharedKeys(env, [was.key], (row) => row.jobId === jobId && row.path === path),
+  );
 }
 
 export async function outputRows(database: D1Database, jobId: string) {
