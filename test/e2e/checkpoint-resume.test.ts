@@ -23,7 +23,9 @@ describe.skipIf(!dockerAvailable("checkpoint resume end to end: wrangler dev + R
     it("a job whose agent is SIGKILLed halfway finishes on another node, resumed from its checkpoint", async () => {
       const { user } = rig;
       const first = await rig.agent();
-      const job = await user.submit(counterSpec(N));
+      // The first attempt holds at N / 2 until its node dies, so it is killed halfway even when the
+      // first checkpoint commits late on a loaded machine (it once resumed at 30 of 30 so).
+      const job = await user.submit(counterSpec(N, {}, N / 2));
       // The first periodic checkpoint is committed (about 10 s in): then the node dies, hard.
       await eventually("a committed checkpoint", () =>
         /periodic checkpoint \d+ committed/.test(first.process.output()) ? true : undefined,

@@ -16,12 +16,16 @@ const TIMING = { RECONNECT_WINDOW_MS: "2000", REQUIRE_VERIFIED_GPUS: "false" };
 const N = 30;
 
 // Counts to N, one a second, keeping the count in the checkpoint folder (written then renamed);
-// on start it resumes from whatever count it finds there.
+// on start it resumes from whatever count it finds there. The first attempt holds at N / 2 until
+// its node dies, so it is killed halfway even when the first checkpoint commits late on a loaded
+// machine (it once resumed at 30 of 30 so).
 const COUNTER = [
   'dir="$MERIDIAN_CHECKPOINT_DIR"; i=0',
   '[ -f "$dir/count" ] && i=$(cat "$dir/count")',
   'echo "resumed=$MERIDIAN_RESUMED start=$i"',
-  `while [ "$i" -lt ${N} ]; do i=$((i+1)); echo "$i" > "$dir/count.tmp" && mv "$dir/count.tmp" "$dir/count"; echo "count $i"; sleep 1; done`,
+  `limit=${N}; [ "$MERIDIAN_RESUMED" = 1 ] || limit=${N / 2}`,
+  `while [ "$i" -lt "$limit" ]; do i=$((i+1)); echo "$i" > "$dir/count.tmp" && mv "$dir/count.tmp" "$dir/count"; echo "count $i"; sleep 1; done`,
+  `while [ "$i" -lt ${N} ]; do sleep 1; done`,
   'echo "$i" > /outputs/result.txt; echo "final=$i"',
 ].join("; ");
 

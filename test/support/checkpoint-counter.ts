@@ -25,23 +25,33 @@ export const CHECKPOINT_TIMING = {
  * a sync never sees half a file); on start it resumes from whatever count it finds there. SIGTERM
  * (a pause) ends it after the current second, its count already in the folder.
  */
-export function counterScript(n: number): string {
+export function counterScript(n: number, firstHoldsAt?: number): string {
   return [
     "trap 'echo stopping; exit 143' TERM",
     'dir="$MERIDIAN_CHECKPOINT_DIR"; i=0',
     '[ -f "$dir/count" ] && i=$(cat "$dir/count")',
     'echo "resumed=$MERIDIAN_RESUMED start=$i"',
-    `while [ "$i" -lt ${n} ]; do i=$((i+1)); echo "$i" > "$dir/count.tmp" && mv "$dir/count.tmp" "$dir/count"; echo "count $i"; sleep 1; done`,
+    `limit=${n}`,
+    // With `firstHoldsAt`, a first (not resumed) attempt counts that far and then waits there, so it
+    // is still mid-job whenever the test kills its node, however late a loaded machine commits the
+    // first checkpoint: the resumed attempt can never start at the end.
+    ...(firstHoldsAt === undefined ? [] : [`[ "$MERIDIAN_RESUMED" = 1 ] || limit=${firstHoldsAt}`]),
+    `while [ "$i" -lt "$limit" ]; do i=$((i+1)); echo "$i" > "$dir/count.tmp" && mv "$dir/count.tmp" "$dir/count"; echo "count $i"; sleep 1; done`,
+    `while [ "$i" -lt ${n} ]; do sleep 1; done`,
     'echo "$i" > /outputs/result.txt; echo "final=$i"',
   ].join("; ");
 }
 
-/** The counting job's spec. */
-export function counterSpec(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+/** The counting job's spec; `firstHoldsAt`: see counterScript. */
+export function counterSpec(
+  n: number,
+  extra: Record<string, unknown> = {},
+  firstHoldsAt?: number,
+): Record<string, unknown> {
   return {
     name: "counter",
     image: TEST_IMAGE,
-    command: ["sh", "-c", counterScript(n)],
+    command: ["sh", "-c", counterScript(n, firstHoldsAt)],
     resources: { cpus: 0.5, memoryGb: 0.25 },
     checkpoint: { path: "/meridian/checkpoint", intervalSeconds: 10 },
     outputs: [{ path: "/outputs" }],
