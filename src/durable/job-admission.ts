@@ -24,6 +24,8 @@ export interface Admitted {
   /** True when an earlier request with the same Idempotency-Key created the job. */
   replayed: boolean;
   createdAt: number;
+  /** What a new job's admission held on the balance (µUSD; 0 for none); absent for a replay. */
+  heldMicros?: number;
 }
 
 /** Who asks for the job, and what: the Worker has checked the key, the spec and the region. */
@@ -145,5 +147,5 @@ export async function admitJob(
     }
     throw error;
   }
-  return { jobId, spec: admitted, replayed: false, createdAt: now };
+  return { jobId, spec: admitted, replayed: false, createdAt: now, heldMicros: plan.holdMicros };
 }

@@ -126,6 +126,11 @@ export interface SubmitOutcome {
   status: JobStatus;
   placement: { nodeId: string; attemptId: string; rank: number }[] | null;
   explanation: PlacementExplanation | null;
+  /**
+   * What the new job holds on the balance (µUSD), as its admission wrote it: nothing is charged
+   * before the answer, so the Worker need not read the ledger back. Null for a replay.
+   */
+  heldMicros: number | null;
 }
 
 /** The caller of an agent route, after the Worker checked the signature. */

@@ -45,6 +45,7 @@ export function submitOutcome(
   jobId: string,
   replayed: boolean,
   now: number,
+  heldMicros: number | null = null,
 ): SubmitOutcome {
   const job = state.jobs.get(jobId);
   const placed = job && job.members.length > 0 ? job.members : null;
@@ -54,6 +55,7 @@ export function submitOutcome(
     status: job?.status ?? "queued",
     placement: placed?.map((m) => ({ nodeId: m.nodeId, attemptId: m.id, rank: m.rank })) ?? null,
     explanation: job ? explainJob(state, job, now) : null,
+    heldMicros,
   };
 }
 
@@ -102,5 +104,5 @@ export async function submitJob(parts: SubmitParts, request: SubmitRequest): Pro
     : await queueableJob(parts.env.DB, request.accountId, admitted);
   const job = queueable && request.service ? { ...queueable, service: request.service } : queueable;
   if (job && state.submit(job, Date.now())) await parts.save();
-  return submitOutcome(state, admitted.jobId, admitted.replayed, Date.now());
+  return submitOutcome(state, admitted.jobId, admitted.replayed, Date.now(), admitted.heldMicros ?? null);
 }

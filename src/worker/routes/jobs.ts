@@ -99,7 +99,11 @@ export const jobRoutes = new Hono<AppEnv>()
       }
       const row = await ownJob(c.env.DB, accountId, submitted.jobId);
       if (submitted.replayed) c.header("Idempotent-Replayed", "true");
-      const cost = await costOf(c.env, row.id);
+      // A new job's cost is its hold, which the region just wrote: no ledger read back.
+      const cost =
+        submitted.heldMicros === null
+          ? await costOf(c.env, row.id)
+          : { chargedMicros: 0, heldMicros: submitted.heldMicros };
       return c.json(jobView(row, cost, submitted.explanation ?? undefined), 201);
     },
   )
