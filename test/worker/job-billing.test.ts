@@ -135,12 +135,17 @@ describe("what a job costs", () => {
 
   it("releases the whole hold of a job cancelled while queued", async () => {
     const { apiKey } = await signup();
-    const { id } = (await (
+    const { id, cost } = (await (
       await submit(apiKey, { ...spec, resources: { gpus: 8 }, maxPricePerGpuHour: "0.10" })
     ).json()) as {
       id: string;
+      cost: { heldMicros: number; chargedMicros: number };
     };
     expect(await balance(apiKey)).toMatchObject({ heldMicros: 800_000 });
+    // The submit's answer (the hold its admission wrote) agrees with the ledger read back.
+    expect(cost).toEqual({ ...cost, heldMicros: 800_000, chargedMicros: 0 });
+    const read = (await (await call(`/v1/jobs/${id}`, authed(apiKey))).json()) as { cost: unknown };
+    expect(read.cost).toEqual(cost);
     await call(`/v1/jobs/${id}/cancel`, authed(apiKey, "POST"));
     expect(await balance(apiKey)).toMatchObject({ availableMicros: 5_000_000, heldMicros: 0 });
   });
