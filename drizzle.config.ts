@@ -15,6 +15,7 @@ export default defineConfig({
     "./schema/burns.ts",
     "./schema/staking.ts",
     "./schema/referrals.ts",
+    "./schema/devices.ts",
   ],
   out: "./schema/migrations",
 });

@@ -6,6 +6,7 @@ import type {
 } from "../shared/verification/messages.js";
 import { answering, authenticate, type RegionContext } from "./region-context.js";
 import type { AgentCaller } from "./region-records.js";
+import type { DeviceRegistry } from "./verification/device-holder.js";
 
 /**
  * The GPU verification challenge's steps an agent takes (ready, commit, answer), and the
@@ -13,7 +14,11 @@ import type { AgentCaller } from "./region-records.js";
  * nodes it touched are indexed again before anything else is placed.
  */
 export class ChallengeCalls {
-  constructor(private readonly region: () => RegionContext) {}
+  constructor(
+    private readonly region: () => RegionContext,
+    /** Every attested GPU in the network (D1): one device enrolled in two regions is a twin. */
+    private readonly devices?: DeviceRegistry,
+  ) {}
 
   /** The agent has prepared for a challenge: it gets the seed, and the commit window starts. */
   async ready(caller: AgentCaller, challengeId: string, body: unknown): Promise<ChallengeRelease> {
@@ -49,7 +54,12 @@ export class ChallengeCalls {
     const region = this.region();
     const node = authenticate(region, caller, Date.now());
     return answering(region, node.id, caller.nonce, async () => {
-      const judgement = await region.standing.desk.answer(node.id, challengeId, body, Date.now());
+      const devices = this.devices;
+      const claim = devices
+        ? (deviceId: string, gpuUuid: string) =>
+            devices.claim(deviceId, { nodeId: node.id, region: region.state.region, gpuUuid }, Date.now())
+        : undefined;
+      const judgement = await region.standing.desk.answer(node.id, challengeId, body, Date.now(), claim);
       this.judged([judgement], Date.now());
       await region.save();
       return { outcome: judgement.outcome, judgement };

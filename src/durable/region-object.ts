@@ -51,6 +51,7 @@ import { budgetRunLimit } from "./run-limits.js";
 import { type ShardSummary, summarise } from "./scheduler/index.js";
 import { StandingCalls } from "./standing-calls.js";
 import { STORAGE_KEYS } from "./storage-keys.js";
+import { d1DeviceRegistry } from "./verification/device-registry.js";
 
 /** What the object builds once storage is read: the state machine and the standing it reads. */
 interface Loaded {
@@ -94,7 +95,7 @@ export class RegionObject extends DurableObject<Env> {
     const context = (): RegionContext => this.context;
     this.sockets = new RegionSockets(ctx, env, context);
     this.agents = new AgentCalls(context, this.logs);
-    this.challenges = new ChallengeCalls(context);
+    this.challenges = new ChallengeCalls(context, d1DeviceRegistry(env.DB));
     this.standings = new StandingCalls(context);
     this.controls = new JobControls(context);
     void ctx.blockConcurrencyWhile(() => this.load());

@@ -18,7 +18,7 @@ import type {
 } from "../shared/verification/messages.js";
 import { cryptoRandomBytes, type RandomBytes } from "../shared/verification/random-source.js";
 import { VerificationError } from "../shared/verification/verification-error.js";
-import { asDeviceTwin, attestedTwinOf } from "./verification/attested-twins.js";
+import { type DeviceClaim, withDeviceTwins } from "./verification/attested-twins.js";
 import { type ChallengeHolder, findChallenge } from "./verification/challenge-holder.js";
 import { recordJudgement } from "./verification/desk-judgement.js";
 import type { DeskChanges, DeskNode, DeskOptions } from "./verification/desk-options.js";
@@ -259,26 +259,27 @@ export class VerificationDesk {
 
   /**
    * The node's openings: checks them and judges the GPU. Returns the judgement for the caller to
-   * feed to reputation. Refusals are as for `commit`.
+   * feed to reputation. Refusals are as for `commit`. `claim` checks an attested device against
+   * the whole network (the Region object passes the D1 registry's).
    */
   async answer(
     nodeId: string,
     challengeId: string,
     body: unknown,
     now: number,
+    claim?: DeviceClaim,
   ): Promise<VerificationJudgement> {
     const { owner, gpu, record } = this.find(nodeId, challengeId);
     const judged = await acceptAnswer(record, body, { nodeId, now, ...this.lifecycle() });
-    // The CPU check awaits, so the alarm may have expired this challenge meanwhile; it stands.
+    const judgement = await withDeviceTwins(this.nodes, judged.judgement, claim);
+    // The checks await, so the alarm may have expired this challenge meanwhile; it stands.
     if (gpu.challenge !== record) {
       throw new VerificationError(
         "challenge_expired",
         `challenge ${challengeId} was closed while checking it`,
       );
     }
-    const twin = attestedTwinOf(this.nodes, judged.judgement);
-    const judgement = twin ? asDeviceTwin(judged.judgement, twin) : judged.judgement;
-    const closed = twin ? { ...judged.record, judgement } : judged.record;
+    const closed = judgement === judged.judgement ? judged.record : { ...judged.record, judgement };
     this.judge(owner, gpu, record, closed, judgement);
     return judgement;
   }

@@ -21,6 +21,7 @@ export async function storedTotals(): Promise<Record<string, number>> {
        (SELECT count(*) FROM attempt_refunds) AS refunds,
        (SELECT count(*) FROM job_outputs) AS jobOutputs,
        (SELECT count(*) FROM job_checkpoint_blobs) AS checkpointBlobs,
+       (SELECT count(*) FROM attested_devices) AS attestedDevices,
        (SELECT count(*) FROM ledger_transfers) AS transfers,
        (SELECT coalesce(sum(amount_micros), 0) FROM ledger_transfers) AS transferSum,
        (SELECT coalesce(sum(balance_micros), 0) FROM ledger_accounts) AS ledgerBalanceSum,
