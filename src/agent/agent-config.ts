@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { NodeId } from "../shared/agent-protocol.js";
+import { VcpuHourPrice } from "../shared/cpu-pricing.js";
 import { parseUsd } from "../shared/money.js";
 import { NodeLocation } from "../shared/node-location.js";
 import { RegionId } from "../shared/regions.js";
@@ -34,6 +35,14 @@ export const AgentConfig = z
       .default("1.50"),
     /** With "auto": never ask less than this. */
     priceFloorPerGpuHour: UsdText.optional(),
+    /**
+     * Asking price per vCPU-hour of CPU-only work, in USD (at most "1.00"); unset: the network's
+     * CPU table (GET /v1/pricing/cpu). Memory is priced by the table.
+     */
+    pricePerVcpuHour: z
+      .string()
+      .refine((text) => VcpuHourPrice.safeParse(text).success, 'a USD amount up to "1.00", like "0.012"')
+      .optional(),
     labels: z.record(z.string(), z.string()).default({}),
     /** Saved after the first registration, so a restart is recognisably the same node. */
     nodeId: NodeId.optional(),

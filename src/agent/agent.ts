@@ -49,6 +49,8 @@ export interface StartAgentOptions {
   controlPlane?: string;
   region?: string;
   pricePerGpuHour?: string;
+  /** Asking price per vCPU-hour of CPU-only work (unset: the network's CPU table). */
+  pricePerVcpuHour?: string;
   labels?: Record<string, string>;
   dockerSocket?: string;
   /** The provider's API key; registering with it records that account as the node's owner. */
@@ -117,6 +119,7 @@ async function startLocked(
     controlPlane: options.controlPlane,
     region: options.region,
     pricePerGpuHour: options.pricePerGpuHour,
+    pricePerVcpuHour: options.pricePerVcpuHour,
     labels: options.labels,
     dockerSocket: options.dockerSocket,
     ownerApiKey: options.ownerApiKey,
@@ -141,6 +144,7 @@ async function startLocked(
     hardware,
     pricePerGpuHour:
       config.pricePerGpuHour === "auto" ? (config.priceFloorPerGpuHour ?? "0") : config.pricePerGpuHour,
+    ...(config.pricePerVcpuHour ? { pricePerVcpuHour: config.pricePerVcpuHour } : {}),
     labels: config.labels,
     agentVersion: "check",
     runtime: "docker",

@@ -18,6 +18,7 @@ options (saved in <data-dir>/config.json on first use; the file's other keys are
   --data-dir        where the node key and config live (default: $MERIDIAN_AGENT_DATA_DIR or .meridian/agent)
   --region          the region to join (default: the control plane picks)
   --price           asking price per GPU-hour in USD (default 1.50), or "auto" (set priceFloorPerGpuHour)
+  --cpu-price       asking price per vCPU-hour of CPU-only work in USD, at most 1.00 (default: the network's CPU table)
   --label           a node label key=value, repeatable
   --runtime         docker (default) or host: jobs as plain host processes, NO isolation (trusted hosts only)
   --docker-socket   the Docker engine's socket (default: $DOCKER_HOST or /var/run/docker.sock)
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
       "data-dir": { type: "string" },
       region: { type: "string" },
       price: { type: "string" },
+      "cpu-price": { type: "string" },
       label: { type: "string", multiple: true },
       runtime: { type: "string" },
       "docker-socket": { type: "string" },
@@ -65,6 +67,7 @@ async function main(): Promise<number> {
     controlPlane: values["control-plane"],
     region: values.region,
     pricePerGpuHour: values.price,
+    pricePerVcpuHour: values["cpu-price"],
     labels: values.label === undefined ? undefined : parseLabels(values.label),
     dockerSocket: values["docker-socket"],
     ownerApiKey: values["owner-key"] ?? process.env.MERIDIAN_OWNER_API_KEY,
@@ -90,6 +93,7 @@ async function start(dataDir: string, overrides: ConfigOverrides): Promise<numbe
     controlPlane: overrides.controlPlane,
     region: overrides.region,
     pricePerGpuHour: overrides.pricePerGpuHour,
+    pricePerVcpuHour: overrides.pricePerVcpuHour,
     labels: overrides.labels,
     dockerSocket: overrides.dockerSocket,
     ownerApiKey: overrides.ownerApiKey,

@@ -41,6 +41,7 @@ export async function buildRegistration(input: RegistrationInput): Promise<Regis
     ...(config.region ? { region: config.region } : {}),
     hardware,
     pricePerGpuHour: price,
+    ...(config.pricePerVcpuHour ? { pricePerVcpuHour: config.pricePerVcpuHour } : {}),
     labels: config.labels,
     agentVersion: AGENT_VERSION,
     // "host": jobs run as plain host processes (trusted-host mode, which the provider opted into).

@@ -19,7 +19,7 @@ export function chargeOf(
       endedAt,
       pricePerGpuHourMicros: member.pricePerGpuHourMicros,
       gpus: member.gpuUuids.length,
-      cpuHourMicros: cpuHourMicros(job.spec.resources),
+      cpuHourMicros: memberCpuHourMicros(job, member),
       mode: job.spec.billing?.mode ?? "per_second",
       fixedPriceMicros: job.spec.billing?.fixedPrice,
     },
@@ -27,9 +27,17 @@ export function chargeOf(
   ).amountMicros;
 }
 
-/** A CPU-only job's hourly CPU price, left out for GPU work so its settlement reads as before. */
-function cpuPriceOf(job: JobRecord): { cpuHourMicros?: number } {
-  const price = cpuHourMicros(job.spec.resources);
+/**
+ * What one node of a CPU-only job costs an hour at that node's price per vCPU-hour, fixed when it
+ * was placed (the CPU table's for members placed before nodes set their own); 0 for GPU work.
+ */
+export function memberCpuHourMicros(job: JobRecord, member: AttemptRecord): number {
+  return cpuHourMicros(job.spec.resources, member.pricePerVcpuHourMicros);
+}
+
+/** A CPU-only attempt's hourly CPU price, left out for GPU work so its settlement reads as before. */
+function cpuPriceOf(job: JobRecord, member: AttemptRecord): { cpuHourMicros?: number } {
+  const price = memberCpuHourMicros(job, member);
   return price > 0 ? { cpuHourMicros: price } : {};
 }
 
@@ -66,7 +74,7 @@ export function attemptEndEntries(
         endedAt,
         pricePerGpuHourMicros: member.pricePerGpuHourMicros,
         gpus: member.gpuUuids.length,
-        ...cpuPriceOf(job),
+        ...cpuPriceOf(job, member),
         ...(job.spec.billing ? { billing: job.spec.billing } : {}),
         gpuModel: gpu?.model ?? null,
       },

@@ -8,6 +8,7 @@ import { holdPlan, holdTermsOf } from "../ledger/hold-plan.js";
 import { type LedgerStatement, runBatch } from "../ledger/ledger-db.js";
 import { requestHash } from "../ledger/request-hash.js";
 import type { NodeView } from "../shared/api.js";
+import { DEFAULT_VCPU_HOUR_CAP_MICROS, listedVcpuHourMicros } from "../shared/cpu-pricing.js";
 import { MeridianError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
@@ -61,6 +62,17 @@ function priceCap(env: Env, spec: JobSpec, offers: NodeView[]): number {
 }
 
 /**
+ * The most a vCPU-hour of a CPU-only job may cost: named by the spec, else the dearest live offer
+ * that could run it now, else the hyperscaler's rate. As with GPU work the job is placed only on
+ * nodes at or under it, and held for its run at it.
+ */
+function vcpuPriceCap(spec: JobSpec, offers: NodeView[]): number {
+  if (spec.maxPricePerVcpuHour !== undefined) return spec.maxPricePerVcpuHour;
+  const prices = offers.filter((node) => offerMatches(spec, node, 0)).map(listedVcpuHourMicros);
+  return prices.length > 0 ? Math.max(...prices) : DEFAULT_VCPU_HOUR_CAP_MICROS;
+}
+
+/**
  * Admits a job, inside its Region object: honours `Idempotency-Key`, fixes its price cap, checks the account's limits, and
  * writes the job row, its first event and the hold (`holdPlan`: the most the job can cost under its
  * billing mode, capped by its budget) in one atomic batch, so a job never exists without the money
@@ -99,7 +111,10 @@ export async function admitJob(
   if (earlier) return earlier;
 
   const gpus = spec.resources.gpus;
-  const admitted: JobSpec = gpus > 0 ? { ...spec, maxPricePerGpuHour: priceCap(env, spec, offers()) } : spec;
+  const admitted: JobSpec =
+    gpus > 0
+      ? { ...spec, maxPricePerGpuHour: priceCap(env, spec, offers()) }
+      : { ...spec, maxPricePerVcpuHour: vcpuPriceCap(spec, offers()) };
   // 400 budget_below_minimum before anything is read or written.
   const terms = holdTermsOf(admitted);
   const plan = holdPlan(terms);

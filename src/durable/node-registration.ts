@@ -22,6 +22,7 @@ export function nodeRecordOf(
       gpus: request.hardware.gpus.map((gpu) => ({ ...gpu, model: gpuModelForReportedName(gpu.name)?.id })),
     },
     pricePerGpuHourMicros: request.pricePerGpuHour,
+    pricePerVcpuHourMicros: request.pricePerVcpuHour,
     labels: request.labels,
     agentVersion: request.agentVersion,
     runtime: request.runtime,

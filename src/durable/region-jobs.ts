@@ -60,6 +60,9 @@ export class RegionJobs {
       cpus: placed.allocation.cpuMilli / 1000,
       memoryMib: placed.allocation.memoryMib,
       pricePerGpuHourMicros: placed.pricePerGpuHourMicros,
+      ...(placed.pricePerVcpuHourMicros === undefined
+        ? {}
+        : { pricePerVcpuHourMicros: placed.pricePerVcpuHourMicros }),
       assignedAt: now,
       startedAt: null,
       endedAt: null,

@@ -14,6 +14,8 @@ export interface NodeRecord {
   region: string;
   hardware: HardwareReport;
   pricePerGpuHourMicros: number;
+  /** The provider's price per vCPU-hour of CPU-only work; undefined: the CPU table's rate. */
+  pricePerVcpuHourMicros?: number | undefined;
   labels: Record<string, string>;
   agentVersion: string;
   runtime: "docker" | "host" | "none";
@@ -47,6 +49,8 @@ export interface AttemptRecord {
   cpus: number;
   memoryMib: number;
   pricePerGpuHourMicros: number;
+  /** A CPU-only attempt's node price per vCPU-hour when it was placed (absent: the CPU table's). */
+  pricePerVcpuHourMicros?: number;
   assignedAt: number;
   startedAt: number | null;
   endedAt: number | null;

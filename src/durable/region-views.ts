@@ -1,5 +1,5 @@
 import type { NodeView, PlacementExplanation, QuoteView } from "../shared/api.js";
-import { cpuHourMicros } from "../shared/cpu-pricing.js";
+import { CPU_PRICES, cpuHourMicros } from "../shared/cpu-pricing.js";
 import { MeridianError } from "../shared/errors.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
@@ -65,14 +65,25 @@ export function explainJob(state: RegionState, job: JobRecord, now: number): Pla
   return view;
 }
 
+function rangeOf(prices: readonly number[]): { min: string; max: string } | null {
+  return prices.length === 0
+    ? null
+    : { min: formatUsd(Math.min(...prices)), max: formatUsd(Math.max(...prices)) };
+}
+
 /** What a spec would get now: placement, price range, start estimate, and why not if it would not place. */
 export function quoteSpec(state: RegionState, spec: JobSpec, now: number): QuoteView {
   const demand = demandFromSpec(spec);
   const placement = state.scheduler.decide(demand);
   const explanation = explanationView(explain(state.scheduler.inventory, demand, now));
   const prices: number[] = [];
+  const cpuOnly = demand.gpus === 0;
+  const vcpuPrices: number[] = [];
+  const vcpuCap = demand.constraints.maxPricePerVcpuHourMicros;
   for (const node of state.scheduler.inventory.nodes()) {
     if (!node.node.schedulable) continue;
+    const vcpuPrice = node.node.pricePerVcpuHourMicros ?? CPU_PRICES.vcpuHourMicros;
+    if (cpuOnly && (vcpuCap === undefined || vcpuPrice <= vcpuCap)) vcpuPrices.push(vcpuPrice);
     const price = node.node.pricePerGpuHourMicros;
     if (
       demand.constraints.maxPricePerGpuHourMicros !== undefined &&
@@ -82,11 +93,13 @@ export function quoteSpec(state: RegionState, spec: JobSpec, now: number): Quote
     if (node.node.gpus.length < demand.gpus) continue;
     prices.push(price);
   }
-  // A CPU-only spec pays the CPU table's price for what each of its nodes reserves.
-  const cpuPerNode = cpuHourMicros(spec.resources);
+  // A CPU-only spec pays each node's price per vCPU-hour for what it reserves there.
   const perHour = placement
     ? placement.nodes.reduce(
-        (sum, node) => sum + node.pricePerGpuHourMicros * node.gpuUuids.length + cpuPerNode,
+        (sum, node) =>
+          sum +
+          node.pricePerGpuHourMicros * node.gpuUuids.length +
+          cpuHourMicros(spec.resources, node.pricePerVcpuHourMicros),
         0,
       )
     : null;
@@ -97,12 +110,11 @@ export function quoteSpec(state: RegionState, spec: JobSpec, now: number): Quote
       nodeId: node.nodeId,
       rank: node.rank,
       pricePerGpuHour: formatUsd(node.pricePerGpuHourMicros),
+      pricePerVcpuHour: cpuOnly ? formatUsd(node.pricePerVcpuHourMicros ?? CPU_PRICES.vcpuHourMicros) : null,
       gpus: node.gpuUuids.length,
     })),
-    pricePerGpuHour:
-      prices.length === 0
-        ? null
-        : { min: formatUsd(Math.min(...prices)), max: formatUsd(Math.max(...prices)) },
+    pricePerGpuHour: rangeOf(prices),
+    pricePerVcpuHour: rangeOf(vcpuPrices),
     perHour: perHour === null ? null : formatUsd(perHour),
     estimatedStartAt: placement ? new Date(now).toISOString() : explanation.estimatedStartAt,
     explanation,
@@ -143,6 +155,7 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
       cpus: node.hardware.cpus,
       memoryGb: Math.round((node.hardware.memoryMib / 1024) * 10) / 10,
       pricePerGpuHour: formatUsd(node.pricePerGpuHourMicros),
+      pricePerVcpuHour: formatUsd(node.pricePerVcpuHourMicros ?? CPU_PRICES.vcpuHourMicros),
       labels: node.labels,
       site: node.labels.site ?? null,
       verification:

@@ -1,6 +1,6 @@
 import { holdPlan, holdTermsOf } from "../ledger/hold-plan.js";
 import { runLimitSeconds } from "../ledger/run-limit.js";
-import { cpuHourMicros } from "../shared/cpu-pricing.js";
+import { memberCpuHourMicros } from "./attempt-records.js";
 import type { AttemptRecord, JobRecord } from "./region-records.js";
 
 /** Seconds an attempt may run before its agent stops it. */
@@ -16,7 +16,7 @@ export const budgetRunLimit: RunLimit = (job, member) =>
     spentMicros: job.spentMicros,
     pricePerGpuHourMicros: member.pricePerGpuHourMicros,
     gpus: member.gpuUuids.length,
-    cpuHourMicros: cpuHourMicros(job.spec.resources),
+    cpuHourMicros: memberCpuHourMicros(job, member),
     billing: job.spec.billing,
     timeoutSeconds: job.spec.timeoutSeconds,
     maxHours: job.spec.budget?.maxHours,

@@ -1,16 +1,19 @@
 import type { NodeView } from "../shared/api.js";
 import { DEFAULT_BILLING } from "../shared/billing.js";
-import { CPU_PRICES, cpuHourMicros } from "../shared/cpu-pricing.js";
+import { CPU_PRICES, cpuHourMicros, listedVcpuHourMicros } from "../shared/cpu-pricing.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { EstimateView } from "../shared/ledger-api.js";
 import { formatUsd, parseUsd } from "../shared/money.js";
 import { holdPlan, holdTermsOf } from "./hold-plan.js";
 
-/** Whether a live node could run the spec at all (capacity, models, VRAM, price cap). */
+/** Whether a live node could run the spec at all (capacity, models, VRAM, price caps). */
 export function offerMatches(spec: JobSpec, node: NodeView, priceMicros: number): boolean {
   const wanted = spec.resources;
   if (node.status !== "online" || node.cpus < wanted.cpus || node.memoryGb < wanted.memoryGb) return false;
   if (spec.maxPricePerGpuHour !== undefined && priceMicros > spec.maxPricePerGpuHour) return false;
+  if (wanted.gpus === 0 && spec.maxPricePerVcpuHour !== undefined) {
+    if (listedVcpuHourMicros(node) > spec.maxPricePerVcpuHour) return false;
+  }
   const usable = node.gpus.filter(
     (gpu) =>
       (wanted.gpuModels === undefined || (gpu.model !== null && wanted.gpuModels.includes(gpu.model))) &&
@@ -26,9 +29,16 @@ function range(values: number[]): { min: string; minMicros: number; max: string;
   return { min: formatUsd(min), minMicros: min, max: formatUsd(max), maxMicros: max };
 }
 
+/** One node's prices: per GPU-hour, and per vCPU-hour of CPU-only work. */
+interface Offer {
+  gpuMicros: number;
+  vcpuMicros: number;
+}
+
 /**
- * The expected cost range of a spec over the nodes that could run it now (a CPU-only spec at the
- * CPU table's rates for what it reserves, on any of them): per hour, and for a run
+ * The expected cost range of a spec over the nodes that could run it now (a CPU-only spec at each
+ * node's own price per vCPU-hour for what it reserves, with memory at the CPU table's rate): per
+ * hour, and for a run
  * to min(timeout, budget.maxHours) under the spec's billing mode, capped by budget.maxTotalUsd (the
  * most a run can cost at that offer). Offers are a snapshot; the price is fixed when the job is
  * placed. 400 `budget_below_minimum` when the budget cannot buy one billable unit even at the
@@ -36,36 +46,48 @@ function range(values: number[]): { min: string; minMicros: number; max: string;
  */
 export function estimateCost(spec: JobSpec, offers: NodeView[]): EstimateView {
   const billing = spec.billing ?? DEFAULT_BILLING;
-  const prices: number[] = [];
+  const matching: Offer[] = [];
   for (const node of offers) {
-    const price = parseUsd(node.pricePerGpuHour);
-    if (price !== undefined && offerMatches(spec, node, price)) prices.push(price);
+    const gpuMicros = parseUsd(node.pricePerGpuHour);
+    const vcpuMicros = listedVcpuHourMicros(node);
+    if (gpuMicros !== undefined && offerMatches(spec, node, gpuMicros))
+      matching.push({ gpuMicros, vcpuMicros });
   }
   const base = holdTermsOf(spec);
+  const nodes = spec.nodes ?? 1;
+  const termsAt = (offer: Offer) => ({
+    ...base,
+    pricePerGpuHourMicros: offer.gpuMicros,
+    cpuHourMicros: cpuHourMicros(spec.resources, offer.vcpuMicros) * nodes,
+  });
+  const hourAt = (offer: Offer) => offer.gpuMicros * base.gpus + (termsAt(offer).cpuHourMicros ?? 0);
   const cap = spec.budget?.maxTotalUsd;
-  // The full run at a price, then capped by the budget: a dearer offer's minimum may pass the
+  // The full run at an offer, then capped by the budget: a dearer offer's minimum may pass the
   // budget, which only the cheapest offer is checked against.
-  const runAt = (price: number) =>
-    holdPlan({ ...base, pricePerGpuHourMicros: price, budget: timeBudget(spec) });
-  const totalAt = (price: number) => {
-    const full = runAt(price).holdMicros;
+  const runAt = (offer: Offer) => holdPlan({ ...termsAt(offer), budget: timeBudget(spec) });
+  const totalAt = (offer: Offer) => {
+    const full = runAt(offer).holdMicros;
     return cap === undefined ? full : Math.min(full, cap);
   };
-  const cheapest = prices.length > 0 ? Math.min(...prices) : undefined;
-  const plan = holdPlan({ ...base, pricePerGpuHourMicros: cheapest ?? 0 });
+  const cheapest = matching.reduce<Offer | undefined>(
+    (best, offer) => (best === undefined || hourAt(offer) < hourAt(best) ? offer : best),
+    undefined,
+  );
+  const plan = holdPlan(cheapest ? termsAt(cheapest) : { ...base, pricePerGpuHourMicros: 0 });
   const minimum = cheapest === undefined ? null : plan.minimumMicros;
+  const prices = matching.map((offer) => offer.gpuMicros);
   return {
     currency: "USD",
     billingMode: billing.mode,
     gpus: spec.resources.gpus,
     timeoutSeconds: spec.timeoutSeconds,
     maxRunSeconds: plan.runSeconds,
-    budgetCapped: prices.some((price) => cap !== undefined && runAt(price).holdMicros > cap),
-    offers: prices.length,
+    budgetCapped: matching.some((offer) => cap !== undefined && runAt(offer).holdMicros > cap),
+    offers: matching.length,
     pricePerGpuHour: range(prices),
-    perHour: range(prices.map((price) => price * base.gpus + (base.cpuHourMicros ?? 0))),
-    cpu: cpuTermsOf(spec),
-    maxTotal: range(prices.map(totalAt)),
+    perHour: range(matching.map(hourAt)),
+    cpu: cpuTermsOf(spec, matching),
+    maxTotal: range(matching.map(totalAt)),
     minimumCharge: minimum === null ? null : formatUsd(minimum),
     minimumChargeMicros: minimum,
     noOffersReason: prices.length > 0 ? null : whyNoOffers(spec, offers),
@@ -82,16 +104,23 @@ function whyNoOffers(spec: JobSpec, offers: NodeView[]): string {
   return `none of the ${online.length} node(s) online matches the spec; POST /v1/quotes says which constraint binds`;
 }
 
-/** The CPU table's rates for a CPU-only spec (null for GPU work, whose GPU price covers its host). */
-function cpuTermsOf(spec: JobSpec): EstimateView["cpu"] {
-  const perNode = cpuHourMicros(spec.resources);
-  if (perNode === 0) return null;
+/**
+ * A CPU-only spec's rates at the cheapest matching node's price per vCPU-hour (the CPU table's
+ * when none is online), with the range over all of them; null for GPU work, whose GPU price covers
+ * its host.
+ */
+function cpuTermsOf(spec: JobSpec, offers: readonly Offer[]): EstimateView["cpu"] {
+  if (spec.resources.gpus > 0) return null;
+  const vcpuPrices = offers.map((offer) => offer.vcpuMicros);
+  const vcpu = vcpuPrices.length > 0 ? Math.min(...vcpuPrices) : CPU_PRICES.vcpuHourMicros;
+  const perNode = cpuHourMicros(spec.resources, vcpu);
   return {
     vcpus: spec.resources.cpus,
     memoryGb: spec.resources.memoryGb,
     nodes: spec.nodes ?? 1,
-    perVcpuHour: formatUsd(CPU_PRICES.vcpuHourMicros),
-    perVcpuHourMicros: CPU_PRICES.vcpuHourMicros,
+    perVcpuHour: formatUsd(vcpu),
+    perVcpuHourMicros: vcpu,
+    perVcpuHourRange: range(vcpuPrices),
     perGbHour: formatUsd(CPU_PRICES.gbHourMicros),
     perGbHourMicros: CPU_PRICES.gbHourMicros,
     perNodeHour: formatUsd(perNode),

@@ -11,7 +11,7 @@ export interface HoldTerms {
   pricePerGpuHourMicros: number;
   /** GPUs over all of the job's nodes. */
   gpus: number;
-  /** The CPU table's hourly price over all of the job's nodes (CPU-only work; 0 for GPU jobs). */
+  /** CPU-only work: the hourly price at its vCPU-hour cap over all of the job's nodes (0 for GPU jobs). */
   cpuHourMicros?: number;
   billing?: Billing;
   timeoutSeconds: number;
@@ -62,8 +62,9 @@ export function holdPlan(terms: HoldTerms): HoldPlan {
 }
 
 /**
- * A job's hold terms from its admitted spec (the price cap is fixed at admission for GPU jobs; a
- * CPU-only job is priced by the CPU table for what each of its nodes reserves). The
+ * A job's hold terms from its admitted spec (the price cap is fixed at admission: per GPU-hour for
+ * GPU jobs, per vCPU-hour for CPU-only ones, which pay it for what each of their nodes reserves;
+ * a spec without a vCPU cap is held at the CPU table's rate). The
  * Region object calls `holdPlan(holdTermsOf(job.spec)).holdMicros` to know what `runLimitSeconds`
  * may spend, without asking D1.
  */
@@ -72,7 +73,7 @@ export function holdTermsOf(spec: JobSpec): HoldTerms {
   return {
     pricePerGpuHourMicros: spec.maxPricePerGpuHour ?? 0,
     gpus: spec.resources.gpus * nodes,
-    cpuHourMicros: cpuHourMicros(spec.resources) * nodes,
+    cpuHourMicros: cpuHourMicros(spec.resources, spec.maxPricePerVcpuHour) * nodes,
     billing: spec.billing,
     timeoutSeconds: spec.timeoutSeconds,
     budget: spec.budget,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { VcpuHourPrice } from "./cpu-pricing.js";
 import { ReplicaService } from "./endpoints/replica-service.js";
 import { HardwareReport } from "./hardware.js";
 import { AttemptId, NodeId } from "./id-schemas.js";
@@ -34,6 +35,8 @@ export const RegisterRequest = z
     region: RegionId.optional(),
     hardware: HardwareReport,
     pricePerGpuHour: UsdAmount,
+    /** Asking price per vCPU-hour of CPU-only work; absent: the CPU table's rate (cpu-pricing.ts). */
+    pricePerVcpuHour: VcpuHourPrice.optional(),
     labels: z.record(Label, z.string().max(128)).default({}),
     agentVersion: z.string().max(32),
     /**

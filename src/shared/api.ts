@@ -97,6 +97,11 @@ export const NodeView = z.object({
   cpus: z.number(),
   memoryGb: z.number(),
   pricePerGpuHour: z.string(),
+  /**
+   * What CPU-only work pays it per vCPU-hour: its provider's price, else the CPU table's (always
+   * sent; optional only so that clients still read servers older than per-node CPU prices).
+   */
+  pricePerVcpuHour: z.string().optional(),
   labels: z.record(z.string(), z.string()),
   /** Site or datacenter label: nodes sharing one form a low-latency group for gang jobs. */
   site: z.string().nullable(),
@@ -144,11 +149,15 @@ export const QuoteView = z.object({
       nodeId: z.string(),
       rank: z.number().int(),
       pricePerGpuHour: z.string(),
+      /** A CPU-only spec's price per vCPU-hour on that node; null for GPU work. */
+      pricePerVcpuHour: z.string().nullable(),
       gpus: z.number().int(),
     }),
   ),
   /** Price per GPU-hour across the nodes that could take it now (min and max). */
   pricePerGpuHour: z.object({ min: z.string(), max: z.string() }).nullable(),
+  /** A CPU-only spec: price per vCPU-hour across the live nodes under its cap; null for GPU work. */
+  pricePerVcpuHour: z.object({ min: z.string(), max: z.string() }).nullable(),
   /** Cost per hour of the placement quoted (all its nodes). */
   perHour: z.string().nullable(),
   estimatedStartAt: z.string().nullable(),

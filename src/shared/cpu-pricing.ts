@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { formatUsd } from "./money.js";
+import { formatUsd, parseUsd, UsdAmount } from "./money.js";
 import { MARKET_LEVEL } from "./pricing.js";
 
 /**
@@ -30,6 +30,32 @@ export const CPU_PRICES = {
   gbHourMicros: Math.round(CPU_REFERENCE.gbHourMicros * MARKET_LEVEL),
 } as const;
 
+/**
+ * A provider's own price per vCPU-hour (config `pricePerVcpuHour`, sent at registration), as GPU
+ * providers set theirs per GPU-hour; a node that sets none asks the table's rate. Memory stays at
+ * the table's GiB-hour rate, so CPU offers compare on one number as GPU offers do. At most $1 per
+ * vCPU-hour: some thirty times a hyperscaler's on-demand rate, past which a price is a typo.
+ */
+export const MAX_VCPU_HOUR_MICROS = 1_000_000;
+export const VcpuHourPrice = UsdAmount.refine((micros) => micros <= MAX_VCPU_HOUR_MICROS, {
+  message: `must be at most ${formatUsd(MAX_VCPU_HOUR_MICROS)} USD per vCPU-hour`,
+});
+
+/**
+ * The vCPU-hour cap a CPU-only job gets when it names none (`maxPricePerVcpuHour`) and no live
+ * offer can run it yet: the hyperscaler's on-demand rate, so a job waiting for a node never pays
+ * more than the cloud would have charged.
+ */
+export const DEFAULT_VCPU_HOUR_CAP_MICROS = CPU_REFERENCE.vcpuHourMicros;
+
+/** A listed node's price per vCPU-hour in µUSD (the table's when the listing has none). */
+export function listedVcpuHourMicros(node: { pricePerVcpuHour?: string | undefined }): number {
+  return (
+    (node.pricePerVcpuHour === undefined ? undefined : parseUsd(node.pricePerVcpuHour)) ??
+    CPU_PRICES.vcpuHourMicros
+  );
+}
+
 /** The resources a CPU price is taken from: what one node of the job reserves. */
 export interface CpuResources {
   gpus: number;
@@ -39,17 +65,21 @@ export interface CpuResources {
 
 /**
  * The hourly price of one node of a job for its CPUs and memory, in whole µUSD (rounded up, so a
- * provider is never paid for less than reserved): 0 for GPU work. `cpus` and `memoryGb` may be
+ * provider is never paid for less than reserved): 0 for GPU work. `vcpuHourMicros` is the node's
+ * own price (or the job's cap, for its hold); absent, the table's. `cpus` and `memoryGb` may be
  * fractions (0.5 vCPU, 0.25 GiB); the sum is rounded to a thousandth first so that binary fractions
  * such as 0.1 × 9,483 never round a whole µUSD up.
  */
-export function cpuHourMicros(resources: CpuResources): number {
+export function cpuHourMicros(
+  resources: CpuResources,
+  vcpuHourMicros: number = CPU_PRICES.vcpuHourMicros,
+): number {
   if (resources.gpus > 0) return 0;
-  const exact = resources.cpus * CPU_PRICES.vcpuHourMicros + resources.memoryGb * CPU_PRICES.gbHourMicros;
+  const exact = resources.cpus * vcpuHourMicros + resources.memoryGb * CPU_PRICES.gbHourMicros;
   return Math.ceil(Math.round(exact * 1000) / 1000);
 }
 
-/** GET /v1/pricing/cpu: the table CPU-only work is charged by, and what it is anchored to. */
+/** GET /v1/pricing/cpu: the table CPU-only work is priced by where a node sets no price of its own. */
 export const CpuPriceTableView = z.object({
   currency: z.literal("USD"),
   perVcpuHour: z.string(),
@@ -81,6 +111,6 @@ export function cpuPriceTable(): CpuPriceTableView {
     },
     marketLevel: MARKET_LEVEL,
     appliesTo:
-      "jobs with resources.gpus 0, per node, for the vCPUs and memory they reserve; a GPU's price covers its host",
+      "jobs with resources.gpus 0, per node, for the vCPUs and memory they reserve, at the node's own pricePerVcpuHour (this rate when its provider set none) and this GiB-hour rate; a GPU's price covers its host",
   };
 }

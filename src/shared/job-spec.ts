@@ -168,6 +168,8 @@ export const JobSpec = z
     resources: JobResources.default({ gpus: 0, cpus: 1, memoryGb: 1 }),
     region: RegionId.optional(),
     maxPricePerGpuHour: UsdAmount.optional(),
+    /** CPU-only work: the most a vCPU-hour may cost (the node's own price); binds GPU jobs not at all. */
+    maxPricePerVcpuHour: UsdAmount.optional(),
     timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).default(3600),
     maxRetries: z.number().int().min(0).max(10).default(2),
     strategy: SchedulingStrategy.optional(),
@@ -269,6 +271,6 @@ export const JobSpec = z
     }
   });
 
-/** A parsed job spec: defaults filled, money in integer µUSD (`maxPricePerGpuHour`). */
+/** A parsed job spec: defaults filled, money in integer µUSD (`maxPricePerGpuHour`, `maxPricePerVcpuHour`). */
 export type JobSpec = z.output<typeof JobSpec>;
 export type JobSpecInput = z.input<typeof JobSpec>;

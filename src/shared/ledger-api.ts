@@ -163,13 +163,20 @@ export const EarningsView = z.object({
 });
 export type EarningsView = z.infer<typeof EarningsView>;
 
-/** The CPU table's rates as applied to a CPU-only spec: per vCPU-hour, per GiB-hour, per node-hour. */
+export const CostRange = z.object({ min: Usd, minMicros: Micros, max: Usd, maxMicros: Micros });
+
+/**
+ * A CPU-only spec's rates: per vCPU-hour at the cheapest matching node's own price (the CPU
+ * table's when none is online), per GiB-hour at the table's, per node-hour; and the range of the
+ * matching nodes' vCPU-hour prices.
+ */
 export const CpuTerms = z.object({
   vcpus: z.number(),
   memoryGb: z.number(),
   nodes: z.number().int(),
   perVcpuHour: Usd,
   perVcpuHourMicros: Micros,
+  perVcpuHourRange: CostRange.nullable(),
   perGbHour: Usd,
   perGbHourMicros: Micros,
   perNodeHour: Usd,
@@ -177,7 +184,6 @@ export const CpuTerms = z.object({
 });
 export type CpuTerms = z.infer<typeof CpuTerms>;
 
-export const CostRange = z.object({ min: Usd, minMicros: Micros, max: Usd, maxMicros: Micros });
 export const EstimateView = z.object({
   currency: z.literal("USD"),
   billingMode: z.string(),
@@ -191,7 +197,7 @@ export const EstimateView = z.object({
   offers: z.number().int(),
   pricePerGpuHour: CostRange.nullable(),
   perHour: CostRange.nullable(),
-  /** CPU-only work: the CPU table's rates and what one node of the spec costs an hour (null for GPU work). */
+  /** CPU-only work: its vCPU-hour and GiB-hour rates and what one node of the spec costs an hour (null for GPU work). */
   cpu: CpuTerms.nullable(),
   /** The most a run can cost at each offer (to maxRunSeconds, capped by budget.maxTotalUsd). */
   maxTotal: CostRange.nullable(),

@@ -31,6 +31,8 @@ export function jobView(row: JobRow, cost: JobCost, placement?: PlacementExplana
   const spec = { ...(row.spec as Record<string, unknown>) };
   if (typeof spec.maxPricePerGpuHour === "number")
     spec.maxPricePerGpuHour = formatUsd(spec.maxPricePerGpuHour);
+  if (typeof spec.maxPricePerVcpuHour === "number")
+    spec.maxPricePerVcpuHour = formatUsd(spec.maxPricePerVcpuHour);
   const parsed = row.spec as JobSpec;
   if (parsed.billing?.fixedPrice !== undefined) {
     spec.billing = { ...parsed.billing, fixedPrice: formatUsd(parsed.billing.fixedPrice) };

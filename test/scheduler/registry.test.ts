@@ -67,6 +67,11 @@ const CASES: Record<ConstraintName, Case> = {
     good: gpuNode("good", { pricePerGpuHourMicros: 2_000_000 }),
     demand: demand({ constraints: { maxPricePerGpuHourMicros: 2_100_000 } }),
   },
+  cpuPrice: {
+    bad: gpuNode("bad", { gpuCount: 0, pricePerVcpuHourMicros: 20_000 }),
+    good: gpuNode("good", { gpuCount: 0, pricePerVcpuHourMicros: 8_000 }),
+    demand: demand({ gpus: 0, constraints: { maxPricePerVcpuHourMicros: 10_000 } }),
+  },
   driver: {
     bad: gpuNode("bad", { driverVersion: "470.82.01" }),
     good: gpuNode("good"),

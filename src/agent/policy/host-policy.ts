@@ -31,6 +31,7 @@ const REGISTRATION_KEYS = [
   "limits",
   "pricePerGpuHour",
   "priceFloorPerGpuHour",
+  "pricePerVcpuHour",
   "labels",
   "payoutWallet",
 ] as const satisfies readonly (keyof AgentConfig)[];

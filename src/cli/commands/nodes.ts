@@ -17,6 +17,8 @@ export const nodesCommand: Command = {
 
 export function renderNodes(nodes: readonly NodeView[]): string {
   if (nodes.length === 0) return "No nodes.\n";
+  // A server older than per-node CPU prices sends none: its table has no such column.
+  const cpuPrices = nodes.some((node) => node.pricePerVcpuHour !== undefined);
   return formatTable(
     [
       "ID",
@@ -27,6 +29,7 @@ export function renderNodes(nodes: readonly NodeView[]): string {
       "CPUS",
       "MEMORY",
       "$/GPU-HOUR",
+      ...(cpuPrices ? ["$/VCPU-HOUR"] : []),
       "VERIFIED",
       "REPUTATION",
       "STAKE",
@@ -41,6 +44,7 @@ export function renderNodes(nodes: readonly NodeView[]): string {
       String(node.cpus),
       `${node.memoryGb} GB`,
       node.pricePerGpuHour,
+      ...(cpuPrices ? [node.pricePerVcpuHour ?? "-"] : []),
       node.verifiedTflops === null ? node.verification : `${node.verifiedTflops} TFLOP/s`,
       node.reputation.toFixed(2),
       node.stakeTier,

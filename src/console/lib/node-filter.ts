@@ -21,6 +21,7 @@ export interface ParsedFilter {
 const NUMERIC: Record<string, (node: NodeView) => number | null> = {
   vram: (node) => (node.gpus.length === 0 ? 0 : Math.max(...node.gpus.map((gpu) => gpu.vramGb))),
   price: (node) => Number(node.pricePerGpuHour),
+  cpuprice: (node) => (node.pricePerVcpuHour === undefined ? null : Number(node.pricePerVcpuHour)),
   tflops: (node) => node.verifiedTflops,
   rep: (node) => node.reputation,
   reputation: (node) => node.reputation,

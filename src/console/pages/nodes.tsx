@@ -28,6 +28,7 @@ function NodeTable({ nodes }: { nodes: readonly NodeView[] }) {
         "VRAM",
         "Verified TFLOP/s",
         "Price /GPU-h",
+        "Price /vCPU-h",
         "Price /TFLOP-h",
         "Reputation",
       ]}
@@ -51,6 +52,7 @@ function NodeTable({ nodes }: { nodes: readonly NodeView[] }) {
             <div className="muted">{node.verification}</div>
           </td>
           <td>{usd(node.pricePerGpuHour)}</td>
+          <td>{usd(node.pricePerVcpuHour)}</td>
           <td>{usd(node.pricePerVerifiedTflopHour)}</td>
           <td>{fixed(node.reputation, 2)}</td>
         </tr>

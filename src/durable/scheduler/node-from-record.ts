@@ -1,3 +1,4 @@
+import { CPU_PRICES } from "../../shared/cpu-pricing.js";
 import { gpuModelById } from "../../shared/gpu-catalog.js";
 import type { NodeRecord } from "../region-records.js";
 import type { SchedulerNode } from "./scheduler-node.js";
@@ -42,6 +43,7 @@ export function nodeFromRecord(record: NodeRecord, facts: NodeFacts): SchedulerN
     driverVersion: gpus[0]?.driverVersion,
     cudaVersion: gpus[0]?.cudaVersion,
     pricePerGpuHourMicros: record.pricePerGpuHourMicros,
+    pricePerVcpuHourMicros: record.pricePerVcpuHourMicros ?? CPU_PRICES.vcpuHourMicros,
     labels: record.labels,
     site: record.labels.site,
     country: facts.country ?? record.labels.country,

@@ -16,6 +16,8 @@ export interface SchedulerNode {
   driverVersion?: string | undefined;
   cudaVersion?: string | undefined;
   pricePerGpuHourMicros: number;
+  /** The provider's price per vCPU-hour of CPU-only work; undefined: the CPU table's rate. */
+  pricePerVcpuHourMicros?: number | undefined;
   labels: Readonly<Record<string, string>>;
   /** Site or datacenter the agent reports; nodes sharing one are a low-latency group for gangs. */
   site?: string | undefined;

@@ -54,6 +54,8 @@ export interface PlacedNode {
   gpuUuids: string[];
   allocation: NodeAllocation;
   pricePerGpuHourMicros: number;
+  /** CPU-only work: the node's price per vCPU-hour, fixed with the placement (absent: the table's). */
+  pricePerVcpuHourMicros?: number;
 }
 
 export interface Placement {
@@ -272,6 +274,9 @@ function toPlacement(gang: Gang, demand: Demand): Placement {
         nodeId: node.id,
         gpuUuids,
         pricePerGpuHourMicros: node.pricePerGpuHourMicros,
+        ...(demand.gpus === 0 && node.pricePerVcpuHourMicros !== undefined
+          ? { pricePerVcpuHourMicros: node.pricePerVcpuHourMicros }
+          : {}),
         allocation: {
           nodeId: node.id,
           gpus: gpuUuids.map((uuid) => ({ uuid, milli: demand.gpuMilli })),

@@ -66,6 +66,7 @@ export const SAMPLE_NODE_VIEW = {
   cpus: 32,
   memoryGb: 256,
   pricePerGpuHour: "2.10",
+  pricePerVcpuHour: "0.009483",
   labels: { site: "lab-1" },
   site: "lab-1",
   verification: "verified",

@@ -28,9 +28,12 @@ export const quoteRoutes = new Hono<AppEnv>().post(
       example: {
         region: "eu-west",
         placeable: true,
-        nodes: [{ nodeId: SAMPLE_IDS.node, rank: 1, pricePerGpuHour: "2.10", gpus: 0 }],
+        nodes: [
+          { nodeId: SAMPLE_IDS.node, rank: 1, pricePerGpuHour: "2.10", pricePerVcpuHour: null, gpus: 1 },
+        ],
         pricePerGpuHour: { min: "2.10", max: "2.10" },
-        perHour: "0.00",
+        pricePerVcpuHour: null,
+        perHour: "2.10",
         estimatedStartAt: "2026-12-01T08:00:00.000Z",
         explanation: {
           ...SAMPLE_EXPLANATION,

@@ -3,6 +3,7 @@ import { bandwidth } from "./bandwidth.js";
 import { computeCapability } from "./compute-capability.js";
 import type { Constraint, GpuConstraint, NodeConstraint } from "./constraint.js";
 import { country } from "./country.js";
+import { cpuPrice } from "./cpu-price.js";
 import { cpus } from "./cpus.js";
 import { cuda } from "./cuda.js";
 import { driver } from "./driver.js";
@@ -38,6 +39,7 @@ export const CONSTRAINT_REGISTRY = [
   reputation,
   bandwidth,
   price,
+  cpuPrice,
   driver,
   cuda,
   tflops,

@@ -47,8 +47,14 @@ const BY_STRATEGY: Record<SchedulingStrategy, ScoreTerm> = {
  * ones, the placement that breaks fewer whole GPUs and spends no scarce model does.
  */
 function meridian(demand: Demand): readonly WeightedTerm[] {
-  // CPU-only jobs pay no GPU price; only reliability separates their nodes.
-  const lead = demand.gpus === 0 ? reliability : BY_STRATEGY[demand.strategy];
+  // CPU-only jobs pay no GPU price and have no verified speed: their nodes differ in reliability
+  // and in the price per vCPU-hour each provider asks, which leads when the job asks for `cheapest`.
+  const lead =
+    demand.gpus === 0
+      ? demand.strategy === "cheapest"
+        ? cheapness
+        : reliability
+      : BY_STRATEGY[demand.strategy];
   return [
     { term: lead, weight: 1 },
     { term: fragmentation, weight: -1 / 16 },
