@@ -8,7 +8,7 @@ import { OverviewPage } from "./pages/overview.js";
 import { ProviderPage } from "./pages/provider.js";
 import { SignInPage } from "./pages/sign-in.js";
 import { SubmitPage } from "./pages/submit.js";
-import { useSession } from "./session.js";
+import { sessionEndText, useSession } from "./session.js";
 
 const NAV = [
   ["/", "Overview"],
@@ -22,7 +22,7 @@ const NAV = [
 
 function Nav() {
   const [location] = useLocation();
-  const { signOut } = useSession();
+  const { signOut, expiresAt } = useSession();
   return (
     <header className="top">
       <a className="skip" href="#main">
@@ -48,6 +48,18 @@ function Nav() {
           </li>
         </ul>
       </nav>
+      {expiresAt ? (
+        <span className="muted" data-testid="session-ends">
+          Wallet session ends at {sessionEndText(expiresAt)}{" "}
+          <button
+            type="button"
+            className="link"
+            onClick={() => signOut("Sign in again with your wallet to start a new session.")}
+          >
+            Sign in again
+          </button>
+        </span>
+      ) : null}
       <button type="button" className="link" onClick={() => signOut()}>
         Sign out
       </button>

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, sign } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -84,9 +84,22 @@ describe.skipIf(!browserPath)("the web console's wallet, top-up, secrets, keys a
     const message = signed[0] ?? "";
     expect(message).toContain("wants you to sign in with your Solana account:");
     expect(message.split("\n")[1]).toBe(wallet.address);
-    // The key the console keeps is one the server issued for this wallet's account.
+    // The key the console keeps is one the server issued for this wallet's account: a session key
+    // of the hour chosen by default, whose end the console keeps and shows.
     const key = await apiKey();
     expect((await api(key, "/v1/balance")).status).toBe(200);
+    const keys = (await (await api(key, "/v1/account/keys")).json()) as {
+      keys: { createdAt: string; expiresAt: string | null }[];
+    };
+    const [session] = keys.keys;
+    expect(keys.keys).toHaveLength(1);
+    expect(Date.parse(session?.expiresAt ?? "") - Date.parse(session?.createdAt ?? "")).toBe(3_600_000);
+    expect(await page.evaluate(() => localStorage.getItem("meridian.apiKeyExpiresAt"))).toBe(
+      session?.expiresAt,
+    );
+    await expect
+      .poll(() => page.getByTestId("session-ends").textContent(), { timeout: 10_000 })
+      .toMatch(/^Wallet session ends at \S+/);
     // The same wallet signs in to the same account again.
     const again = await fetch(`${plane.url}/v1/auth/wallet/challenge`, {
       method: "POST",
@@ -194,5 +207,66 @@ describe.skipIf(!browserPath)("the web console's wallet, top-up, secrets, keys a
     expect(served.status).toBe(200);
     expect(await served.text()).toBe(content);
     await shot("job-outputs");
+  });
+
+  it("lists each node's price per vCPU-hour", async () => {
+    await page.getByRole("link", { name: "Nodes", exact: true }).click();
+    const table = page.locator("table", { hasText: "Price /vCPU-h" });
+    // The rig's agent sets no CPU price of its own: it asks the CPU table's $0.009483.
+    await expect.poll(() => table.textContent(), { timeout: 20_000 }).toContain("$0.009483");
+  });
+
+  it("says when the wallet session ends, and when a session key has expired", {
+    timeout: 150_000,
+  }, async () => {
+    // The console signs out when its session's end passes (here put a moment ahead), and says so.
+    await page.evaluate(() =>
+      localStorage.setItem("meridian.apiKeyExpiresAt", new Date(Date.now() + 1_500).toISOString()),
+    );
+    await page.reload();
+    await expect
+      .poll(() => page.getByRole("alert").first().textContent(), { timeout: 20_000 })
+      .toMatch(/^Your wallet session ended at .+ Sign in again with your wallet/);
+    expect(await apiKey()).toBe("");
+
+    // A session key the server has ended (its shortest life, 60 s) answers 401 key_expired; the
+    // console, not knowing its end, signs out on that answer and says the session key expired.
+    const challenge = (await (
+      await fetch(`${plane.url}/v1/auth/wallet/challenge`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ address: wallet.address }),
+      })
+    ).json()) as { message: string };
+    const signature = sign(
+      null,
+      Buffer.from(challenge.message),
+      createPrivateKey({ key: Buffer.from(wallet.pkcs8, "base64"), format: "der", type: "pkcs8" }),
+    ).toString("base64");
+    const verified = await fetch(`${plane.url}/v1/auth/wallet/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message: challenge.message, signature, key: "session", expiresInSeconds: 60 }),
+    });
+    expect(verified.status).toBe(200);
+    const short = ((await verified.json()) as { apiKey: string }).apiKey;
+    expect((await api(short, "/v1/balance")).status).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          ((await (await api(short, "/v1/balance")).json()) as { error?: { code: string } }).error?.code,
+        {
+          timeout: 90_000,
+          interval: 2_000,
+        },
+      )
+      .toBe("key_expired");
+    await page.evaluate((key) => localStorage.setItem("meridian.apiKey", key), short);
+    await page.reload();
+    await expect
+      .poll(() => page.getByRole("alert").first().textContent(), { timeout: 20_000 })
+      .toBe("Your session key has expired. Sign in again with your wallet to continue.");
+    expect(await apiKey()).toBe("");
+    await shot("wallet-session-expired");
   });
 });

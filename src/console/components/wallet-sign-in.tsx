@@ -4,9 +4,18 @@ import { base64, type SigningWallet, watchWallets } from "../lib/wallet-standard
 import { useClient, useSession } from "../session.js";
 import { ErrorNotice } from "./query-view.js";
 
+/** How long a wallet sign-in lasts: a session key ends after it (the server allows 60 s to 24 h). */
+const SESSION_LENGTHS = [
+  [3_600, "1 hour"],
+  [8 * 3_600, "8 hours"],
+  [24 * 3_600, "24 hours"],
+] as const;
+
 /**
  * Sign In With Solana: the server issues the exact message (domain, address, nonce, expiry), the
- * wallet signs its UTF-8 bytes, and the server answers an API key for the wallet's account.
+ * wallet signs its UTF-8 bytes, and the server answers a short-lived session key for the wallet's
+ * account (`key: "session"`), which the console keeps with its end: when it ends, the console
+ * signs out and says so. A key that lasts until revoked is made on the Account page.
  */
 export function WalletSignIn() {
   const client = useClient();
@@ -14,15 +23,23 @@ export function WalletSignIn() {
   const [wallets, setWallets] = useState<SigningWallet[]>([]);
   useEffect(() => watchWallets(setWallets), []);
   const [message, setMessage] = useState<string | undefined>();
+  const [seconds, setSeconds] = useState<number>(SESSION_LENGTHS[0][0]);
   const run = useMutation({
     mutationFn: async (wallet: SigningWallet) => {
       const account = await wallet.account();
       const challenge = (await client.walletChallenge(account.address)).data;
       setMessage(challenge.message);
       const signature = await wallet.signMessage(account, new TextEncoder().encode(challenge.message));
-      return (await client.walletVerify({ message: challenge.message, signature: base64(signature) })).data;
+      return (
+        await client.walletVerify({
+          message: challenge.message,
+          signature: base64(signature),
+          key: "session",
+          expiresInSeconds: seconds,
+        })
+      ).data;
     },
-    onSuccess: (signedIn) => signIn(signedIn.apiKey),
+    onSuccess: (signedIn) => signIn(signedIn.apiKey, signedIn.expiresAt),
   });
   return (
     <div className="card">
@@ -34,6 +51,19 @@ export function WalletSignIn() {
         </p>
       ) : (
         <div className="row">
+          <label htmlFor="session-length">Stay signed in for</label>
+          <select
+            id="session-length"
+            value={seconds}
+            onChange={(event) => setSeconds(Number(event.target.value))}
+            disabled={run.isPending}
+          >
+            {SESSION_LENGTHS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
           {wallets.map((wallet) => (
             <button
               key={wallet.name}
