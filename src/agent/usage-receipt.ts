@@ -37,6 +37,7 @@ export class UsageReceipt {
       endedAt: report.at,
       gpus: this.assignment.gpuUuids.length,
       pricePerGpuHourMicros: price,
+      cpuHourMicros: this.assignment.cpuHourMicros,
     });
     return {
       ...report,

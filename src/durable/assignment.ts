@@ -1,5 +1,6 @@
 import type { Assignment } from "../shared/agent-protocol.js";
 import { plainEnv, usesStorage } from "../shared/storage/env-secrets.js";
+import { memberCpuHourMicros } from "./attempt-records.js";
 import type { AttemptRecord, JobRecord, NodeRecord } from "./region-records.js";
 
 /** The port rank 0 listens on for the rendezvous (torch.distributed's customary one). */
@@ -59,6 +60,12 @@ export function containerEnv(
   };
 }
 
+/** A CPU-only attempt's hourly price at its node's vCPU price, for the agent's usage statement. */
+function cpuHourOf(job: JobRecord, attempt: AttemptRecord): { cpuHourMicros?: number } {
+  const price = memberCpuHourMicros(job, attempt);
+  return price > 0 ? { cpuHourMicros: price } : {};
+}
+
 export function assignmentOf(
   job: JobRecord,
   attempt: AttemptRecord,
@@ -80,6 +87,7 @@ export function assignmentOf(
     memoryMib: attempt.memoryMib,
     timeoutSeconds: runSeconds,
     pricePerGpuHourMicros: attempt.pricePerGpuHourMicros,
+    ...cpuHourOf(job, attempt),
     ...(usesStorage(job.spec) ? { storage: true } : {}),
     ...(job.service ? { service: job.service } : {}),
   };

@@ -151,6 +151,8 @@ export const Assignment = z.object({
   timeoutSeconds: z.number().int(),
   /** The attempt's price, fixed when it was placed: what the agent's usage statement prices at. */
   pricePerGpuHourMicros: z.number().int().min(0).optional(),
+  /** A CPU-only attempt's hourly price on this node for what it reserves (its node's vCPU price). */
+  cpuHourMicros: z.number().int().min(0).optional(),
   /**
    * True when the job has secrets, inputs, outputs or a checkpoint: the agent asks for the
    * attempt's storage grant (POST …/storage/grant) before its container starts.

@@ -101,6 +101,53 @@ describe("usage receipts the agent signs", () => {
     expect(failed).toEqual(["leaf", "signature", "agent", "proof"]);
   });
 
+  it("a CPU-only attempt's statement prices its seconds at the node's own vCPU price, as its charge is", async () => {
+    const { apiKey } = await signup();
+    const agent = new TestAgent();
+    await agent.register(hardware([], 16, 65_536), { pricePerGpuHour: "0.00", pricePerVcpuHour: "0.02" });
+    const created = await submit(apiKey, {
+      name: "cpu-usage",
+      image: "meridian/busybox:test",
+      region: "eu-west",
+      resources: { gpus: 0, cpus: 4, memoryGb: 8 },
+      timeoutSeconds: 600,
+    });
+    expect(created.status).toBe(201);
+    const [a] = (await agent.poll()).assignments;
+    if (!a) throw new Error("no assignment");
+    // 4 vCPUs at the node's 20,000 µUSD and 8 GiB at the table's 1,271: 90,168 µUSD an hour.
+    expect(a.cpuHourMicros).toBe(90_168);
+    const signer = { secretKey: agent.secretKey, publicKeyBase58: await publicKeyOf(agent.secretKey) };
+    const usage = new UsageReceipt(a, agent.nodeId, signer, false);
+    const startedAt = Date.now() - 90_000;
+    const send = async (body: AttemptReport) => agent.report(a.attemptId, await usage.stamp(body));
+    await send({ type: "started", fencing: a.fencing, at: startedAt, containerId: "c" });
+    await send({
+      type: "exited",
+      fencing: a.fencing,
+      at: startedAt + 90_000,
+      exitCode: 0,
+      reason: "completed",
+    });
+
+    await runReceipts();
+    const view = await receipt(a.attemptId, apiKey);
+    if (view.receipt.kind !== "charge") throw new Error("not a charge receipt");
+    // 90 s × 90,168 / 3,600 = 2,254.2, stated rounded down; the receipt's own charge is metered
+    // from the region's times, at the same hourly price.
+    expect(view.receipt.usage?.statement).toMatchObject({
+      gpus: 0,
+      cpuHourMicros: 90_168,
+      amountMicros: 2_254,
+    });
+    expect(view.receipt.cpuHourMicros).toBe(90_168);
+    const checks = await checkReceiptOffline(view);
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.find((c) => c.name === "agent")?.detail).toContain(
+      "CPU-only at 90168 µUSD an hour, 2254 µUSD",
+    );
+  });
+
   it("keeps no statement signed by another key or about another attempt; the report still counts", async () => {
     const { agent, a } = await gpuAttempt(2);
     const stranger = new TestAgent();

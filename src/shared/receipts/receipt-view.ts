@@ -139,7 +139,7 @@ async function agentCheck(receipt: ChargeReceipt): Promise<ReceiptCheck> {
     ok: problem === null,
     detail:
       problem ??
-      `ed25519 by node ${s.nodeId}'s key ${usage.nodeKey}: ${s.gpuSeconds} GPU-seconds, ${s.amountMicros} µUSD at its price`,
+      `ed25519 by node ${s.nodeId}'s key ${usage.nodeKey}: ${s.cpuHourMicros === undefined ? `${s.gpuSeconds} GPU-seconds` : `CPU-only at ${s.cpuHourMicros} µUSD an hour`}, ${s.amountMicros} µUSD at its price`,
   };
 }
 

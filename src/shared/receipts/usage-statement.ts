@@ -24,7 +24,9 @@ export const UsageStatement = z
     gpus: z.number().int().min(0).max(1024),
     gpuSeconds: z.number().int().min(0),
     pricePerGpuHourMicros: z.number().int().min(0),
-    /** GPU-seconds at the price, µUSD, rounded down. */
+    /** A CPU-only attempt's hourly price for what it reserves on the node (its vCPUs and memory). */
+    cpuHourMicros: z.number().int().min(0).optional(),
+    /** GPU-seconds at the price, plus a CPU-only attempt's seconds at its hourly price: µUSD, rounded down. */
     amountMicros: z.number().int().min(0),
   })
   .strict();
@@ -50,16 +52,20 @@ export function usageStatement(input: {
   endedAt: number;
   gpus: number;
   pricePerGpuHourMicros: number;
+  cpuHourMicros?: number | undefined;
 }): UsageStatement {
+  const { cpuHourMicros, ...rest } = input;
   const seconds =
     input.startedAt === null ? 0 : Math.max(0, Math.floor((input.endedAt - input.startedAt) / 1000));
   const gpuSeconds = seconds * input.gpus;
+  const cpu = cpuHourMicros === undefined || cpuHourMicros === 0 ? 0 : cpuHourMicros;
   return {
     v: 1,
     kind: "usage",
-    ...input,
+    ...rest,
+    ...(cpu > 0 ? { cpuHourMicros: cpu } : {}),
     gpuSeconds,
-    amountMicros: Math.floor((gpuSeconds * input.pricePerGpuHourMicros) / 3600),
+    amountMicros: Math.floor((gpuSeconds * input.pricePerGpuHourMicros + seconds * cpu) / 3600),
   };
 }
 
