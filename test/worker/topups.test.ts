@@ -13,6 +13,7 @@ import {
   pipe,
   setTransactionMessageFeePayerSigner,
   setTransactionMessageLifetimeUsingBlockhash,
+  signature,
   signTransactionMessageWithSigners,
 } from "@solana/kit";
 import {
@@ -63,6 +64,7 @@ async function pay(
   payer: KeyPairSigner,
   to: { recipient: string; mint: string; reference: string },
   baseUnits: bigint,
+  moreReferences: readonly string[] = [],
 ): Promise<string> {
   const mint = address(to.mint);
   const [source] = await findAssociatedTokenPda({
@@ -85,7 +87,13 @@ async function pay(
   });
   const withReference = {
     ...transfer,
-    accounts: [...transfer.accounts, { address: address(to.reference), role: AccountRole.READONLY }],
+    accounts: [
+      ...transfer.accounts,
+      ...[to.reference, ...moreReferences].map((key) => ({
+        address: address(key),
+        role: AccountRole.READONLY,
+      })),
+    ],
   };
   const { value: lifetime } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
   const message = pipe(
@@ -118,6 +126,24 @@ async function until(apiKey: string, id: string, status: string): Promise<Topup>
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`top-up ${id} never reached ${status}`);
+}
+
+/** Waits until the chain reports the transaction confirmed, so a read after it must see it. */
+async function confirmed(sent: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const { value } = await rpc.getSignatureStatuses([signature(sent)]).send();
+    const status = value[0]?.confirmationStatus;
+    if (status === "confirmed" || status === "finalized") return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${sent} never confirmed`);
+}
+
+async function paymentRows(signature: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM topup_payments WHERE signature = ?")
+    .bind(signature)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
 }
 
 async function creditedTransfers(accountId: string): Promise<number> {
@@ -174,13 +200,28 @@ describe("top-ups paid on Solana", () => {
     const { id: accountId, apiKey } = await signup();
     const topup = await createTopup(apiKey, { token: "usdc", amount: "3" });
     const payer = await fundedWallet("usdc", "3");
-    await pay(payer, topup, 3_000_000n);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await confirmed(await pay(payer, topup, 3_000_000n));
     // A second Worker instance settling the same payment: the unique signature refuses the second batch.
     const results = await Promise.all([1, 2, 3, 4].map(() => call(`/v1/topups/${topup.id}`, authed(apiKey))));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     await until(apiKey, topup.id, "credited");
     expect(await creditedTransfers(accountId)).toBe(1);
+  });
+
+  it("credits one transaction once even when it names a second top-up's reference too", async () => {
+    const { id: accountId, apiKey } = await signup();
+    const before = await balance(apiKey);
+    const first = await createTopup(apiKey, { token: "usdc", amount: "2" });
+    const second = await createTopup(apiKey, { token: "usdc", amount: "2" });
+    const payer = await fundedWallet("usdc", "2");
+    const paid = await pay(payer, first, 2_000_000n, [second.reference]);
+    await confirmed(paid);
+    expect((await until(apiKey, first.id, "credited")).signature).toBe(paid);
+    // The second top-up finds the same signature by its reference: already spent, not credited again.
+    expect((await readTopup(apiKey, second.id)).status).toBe("pending");
+    expect(await paymentRows(paid)).toBe(1);
+    expect(await creditedTransfers(accountId)).toBe(1);
+    expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(2_000_000);
   });
 
   it("credits a paid top-up nobody reads, from the cron, once", async () => {
@@ -250,9 +291,10 @@ describe("top-ups paid on Solana", () => {
     // A transaction naming the reference that pays someone else credits nothing.
     const elsewhere = await createTopup(apiKey, { token: "usdc", amount: "1" });
     const other = await fundedWallet("usdc", "1");
-    await pay(other, { ...elsewhere, recipient: other.address }, 1_000_000n);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const misdirected = await pay(other, { ...elsewhere, recipient: other.address }, 1_000_000n);
+    await confirmed(misdirected);
     expect((await readTopup(apiKey, elsewhere.id)).status).toBe("pending");
+    expect(await paymentRows(misdirected)).toBe(0);
     expect((await balance(apiKey)).availableMicros - before.availableMicros).toBe(4_000_000);
   });
 
