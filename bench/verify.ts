@@ -46,6 +46,7 @@ import { exactEntry, matrixKeys, rowOfA } from "../src/shared/verification/seede
 import { planSpotChecks } from "../src/shared/verification/spot-check.js";
 import { SPOT_CHECK_COLUMNS_PER_LEAF, SPOT_CHECK_LEAVES } from "../src/shared/verification/thresholds.js";
 import { attestationVerifierCost } from "./verify-attestation.js";
+import { formatTable } from "./verify-formats.js";
 import { impostorTable } from "./verify-impostors.js";
 import { walkVerifierCost } from "./verify-walk.js";
 
@@ -308,3 +309,7 @@ console.log(
 await attestationVerifierCost(computeP50.get("H100-SXM") ?? Number.NaN);
 console.log("\nimpostor margins (modelled timings, the real windows and classifier)\n");
 impostorTable();
+console.log(
+  "\nnumber formats: the honest part's native rate against the top server CPU's exact route (datasheet)\n",
+);
+formatTable();

@@ -6,6 +6,7 @@ import { UsdAmount } from "./money.js";
 import { RegionId } from "./regions.js";
 import { JobCheckpoint, JobInput, JobOutput, storageIssues } from "./storage/job-storage.js";
 import { SecretRef } from "./storage/secrets-api.js";
+import { ATTESTABLE_PART_IDS, attestedChipOf } from "./verification/attestation/attestable-parts.js";
 
 /** Largest GPU count one node can offer a job; bigger asks belong to multi-node jobs. */
 export const MAX_GPUS_PER_NODE = 16;
@@ -212,6 +213,19 @@ export const JobSpec = z
         code: "custom",
         path: ["resources", "minVramGb"],
         message: `minVramGb ${resources.minVramGb} is above every ${resources.gpuModels ? "allowed" : "catalogued"} GPU (largest: ${biggest.id} with ${biggest.vramGb} GB)`,
+      });
+    }
+    // Only GH100 parts attest: a job that needs identity proven on any other part can never place.
+    const minVram = resources.minVramGb ?? 0;
+    if (
+      placement?.requireAttested === true &&
+      resources.gpus > 0 &&
+      !allowed.some((model) => attestedChipOf(model.id) !== undefined && model.vramGb >= minVram)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["placement", "requireAttested"],
+        message: `no GPU this job allows can attest: only ${ATTESTABLE_PART_IDS.join(", ")} do (in confidential-computing mode); other parts are timing-verified only (docs/VERIFICATION.md)`,
       });
     }
     const tiers = placement?.tiers;

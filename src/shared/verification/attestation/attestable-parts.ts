@@ -18,3 +18,6 @@ const CHIP_OF: Readonly<Record<string, string>> = {
 export function attestedChipOf(modelId: string): string | undefined {
   return Object.hasOwn(CHIP_OF, modelId) ? CHIP_OF[modelId] : undefined;
 }
+
+/** The catalogue parts that can attest, in catalogue order. */
+export const ATTESTABLE_PART_IDS: readonly string[] = Object.keys(CHIP_OF);
