@@ -9,6 +9,7 @@ import {
   RegistrationReceipt,
   receiptLeaf,
   receiptSubject,
+  type StorageReceipt,
   signReceiptLeaf,
 } from "../../shared/receipts/receipt.js";
 import { SignedUsage } from "../../shared/receipts/usage-statement.js";
@@ -130,9 +131,32 @@ function payoutReceiptOf(row: PaidPayoutRow): PayoutReceipt {
   };
 }
 
+interface StorageTransferRow {
+  id: string;
+  account_id: string;
+  job_id: string | null;
+  memo: string | null;
+  amount_micros: number;
+  created_at: number;
+}
+
+/** A storage charge's receipt, from its ledger transfer (checkpoint or output storage, per GB-month). */
+export function storageReceiptOf(row: StorageTransferRow): StorageReceipt {
+  return {
+    v: 1,
+    kind: "storage",
+    transferId: row.id,
+    accountId: row.account_id,
+    jobId: row.job_id,
+    what: (row.memo ?? "storage").slice(0, 200),
+    chargedMicros: row.amount_micros,
+    chargedAt: row.created_at,
+  };
+}
+
 /**
- * Signs a receipt for every settled attempt, every paid payout, every refund and every node
- * registration that has none yet, up to `limit` of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
+ * Signs a receipt for every settled attempt, every paid payout, every refund, every storage charge
+ * and every node registration that has none yet, up to `limit` of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
  * is stored once. Returns how many were new.
  */
 export async function mintReceipts(
@@ -155,15 +179,23 @@ export async function mintReceipts(
     SELECT f.* FROM attempt_refunds AS f
     WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = 'rfd_' || substr(f.attempt_id, 5))
     ORDER BY f.created_at, f.attempt_id LIMIT ${limit}`);
+  const stored = await db.all<StorageTransferRow>(sql`
+    SELECT t.id, t.account_id, t.job_id, t.memo, t.amount_micros, t.created_at FROM ledger_transfers AS t
+    WHERE t.kind = 'storage' AND t.account_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = t.id)
+    ORDER BY t.created_at, t.id LIMIT ${limit}`);
   const registered = await db.all<{ body: string; account_id: string | null }>(sql`
     SELECT g.body, o.account_id FROM node_registrations AS g
     LEFT JOIN node_owners AS o ON o.node_id = g.node_id
     WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = g.id)
     ORDER BY g.created_at, g.id LIMIT ${limit}`);
   const all: { receipt: Receipt; accountId: string }[] = [
-    ...[...settled.map(chargeReceiptOf), ...paid.map(payoutReceiptOf), ...refunded.map(refundReceiptOf)].map(
-      (receipt) => ({ receipt, accountId: receipt.accountId }),
-    ),
+    ...[
+      ...settled.map(chargeReceiptOf),
+      ...paid.map(payoutReceiptOf),
+      ...refunded.map(refundReceiptOf),
+      ...stored.map(storageReceiptOf),
+    ].map((receipt) => ({ receipt, accountId: receipt.accountId })),
     // A registration concerns its node's owner (none yet: only the operator's run sees it).
     ...registered.map((row) => ({
       receipt: RegistrationReceipt.parse(JSON.parse(row.body)),
@@ -193,7 +225,8 @@ async function signedRow(
     subjectId: receiptSubject(receipt),
     kind: receipt.kind,
     accountId,
-    nodeId: receipt.nodeId,
+    // A storage charge concerns no node: only its account may read it.
+    nodeId: receipt.kind === "storage" ? "" : receipt.nodeId,
     body: JSON.stringify(receipt),
     leafHash: leaf,
     signature: await signReceiptLeaf(leaf, signer.seed),

@@ -65,17 +65,23 @@ as served: save that to a file to verify it later, offline or against the chain.
                 ["gpus", String(r.gpus.length)],
                 ["verified TFLOP/s", r.verifiedTflops === null ? "—" : String(r.verifiedTflops)],
               ]
-            : r.kind === "refund"
+            : r.kind === "storage"
               ? [
-                  ["job", r.jobId],
-                  ["refunded µUSD", String(r.refundedMicros)],
-                  ["cause", r.disputeId ? `${r.cause} (${r.disputeId})` : r.cause],
+                  ["job", r.jobId ?? "—"],
+                  ["charged µUSD", String(r.chargedMicros)],
+                  ["for", r.what],
                 ]
-              : [
-                  ["wallet", r.wallet],
-                  ["paid µUSD", String(r.amountMicros)],
-                  ["transfer", r.transaction],
-                ];
+              : r.kind === "refund"
+                ? [
+                    ["job", r.jobId],
+                    ["refunded µUSD", String(r.refundedMicros)],
+                    ["cause", r.disputeId ? `${r.cause} (${r.disputeId})` : r.cause],
+                  ]
+                : [
+                    ["wallet", r.wallet],
+                    ["paid µUSD", String(r.amountMicros)],
+                    ["transfer", r.transaction],
+                  ];
       return formatKeyValues([
         ["receipt", `${data.id} (${r.kind})`],
         ["status", data.status],

@@ -46,8 +46,8 @@ export const ReceiptIdParam = z.object({
   id: z
     .string()
     .regex(
-      /^(att|pay|rfd|nrg|node)_[0-9a-hjkmnp-tv-z]{26}$/,
-      "a receipt's subject: an attempt id (att_…), a payout id (pay_…), a refund's (rfd_…), a node registration's (nrg_…), or a node id (its latest registration)",
+      /^(att|pay|rfd|nrg|node|tx)_[0-9a-hjkmnp-tv-z]{26}$/,
+      "a receipt's subject: an attempt id (att_…), a payout id (pay_…), a refund's (rfd_…), a node registration's (nrg_…), a node id (its latest registration), or a storage charge's ledger transfer (tx_…)",
     ),
 });
 

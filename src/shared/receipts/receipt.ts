@@ -115,11 +115,32 @@ export const RegistrationReceipt = z
   .strict();
 export type RegistrationReceipt = z.infer<typeof RegistrationReceipt>;
 
+/**
+ * A storage charge (a checkpoint or job output kept in the platform's object storage, per
+ * GB-month): what was kept for how long (the ledger memo's words), for which job, and what it cost.
+ * No node is involved: the bytes are the platform's to keep.
+ */
+export const StorageReceipt = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal("storage"),
+    /** The ledger transfer that charged it (`tx_…`): the receipt's id. */
+    transferId: z.string().min(1).max(64),
+    accountId: z.string().min(1).max(64),
+    jobId: z.string().max(64).nullable(),
+    what: z.string().max(200),
+    chargedMicros: Micros,
+    chargedAt: Ms,
+  })
+  .strict();
+export type StorageReceipt = z.infer<typeof StorageReceipt>;
+
 export const Receipt = z.discriminatedUnion("kind", [
   ChargeReceipt,
   PayoutReceipt,
   RefundReceipt,
   RegistrationReceipt,
+  StorageReceipt,
 ]);
 export type Receipt = z.infer<typeof Receipt>;
 
@@ -128,6 +149,7 @@ export function receiptSubject(receipt: Receipt): string {
   if (receipt.kind === "charge") return receipt.attemptId;
   if (receipt.kind === "refund") return refundSubject(receipt.attemptId);
   if (receipt.kind === "registration") return receipt.registrationId;
+  if (receipt.kind === "storage") return receipt.transferId;
   return receipt.payoutId;
 }
 
