@@ -123,6 +123,7 @@ describe("DELETE /v1/jobs/:id/outputs", () => {
       files: 1,
       bytes: 1000,
       objects: 1,
+      deletedInYourBucket: 0,
       keptInYourBucket: 0,
       chargedMicros: 10,
     });
@@ -144,6 +145,7 @@ describe("DELETE /v1/jobs/:id/outputs", () => {
         files: 0,
         bytes: 0,
         objects: 0,
+        deletedInYourBucket: 0,
         keptInYourBucket: 0,
         chargedMicros: 0,
       });
@@ -156,6 +158,7 @@ describe("DELETE /v1/jobs/:id/outputs", () => {
       path: "/outputs/metrics.json",
       files: 1,
       bytes: 500,
+      deletedInYourBucket: 0,
       chargedMicros: oneBody.chargedMicros,
     });
     const end = await balances();

@@ -39,9 +39,10 @@ const deleteOutputs: Command = {
   summary: "delete a job's output files now, stopping their billing",
   usage: `Usage: meridian jobs delete-outputs <job-id> [--path <file>] [--json]
 
-Deletes every output file of the job from the platform's storage now, or with --path the one
-"meridian jobs outputs" lists at that path. The time each was kept is charged now and billing
-stops. Files in your own S3 bucket are unlisted and left there. Deleting files already gone is
+Deletes every output file of the job now, or with --path the one "meridian jobs outputs" lists
+at that path. The time each was kept in the platform's storage is charged now and billing stops.
+Files in your own S3 bucket are deleted there too, with the credentials secret the output named
+(if that secret is gone, nothing is deleted: create it again). Deleting files already gone is
 no error.
 `,
   options: ["path"],
@@ -56,7 +57,10 @@ no error.
       raw,
       () =>
         `deleted: ${data.files} files, ${data.bytes} bytes\ncharged: ${data.chargedMicros} µUSD\n` +
-        (data.keptInYourBucket > 0 ? `left in your bucket: ${data.keptInYourBucket}\n` : ""),
+        (data.deletedInYourBucket > 0 ? `deleted in your bucket: ${data.deletedInYourBucket}\n` : "") +
+        (data.keptInYourBucket > 0
+          ? `left in your bucket (another output names it): ${data.keptInYourBucket}\n`
+          : ""),
     );
   },
 };

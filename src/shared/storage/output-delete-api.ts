@@ -23,7 +23,9 @@ export const OutputsDeleted = z.object({
   bytes: z.number().int(),
   /** Objects deleted from the platform's storage (a key another output still names stays). */
   objects: z.number().int(),
-  /** Files in the user's own S3 bucket: unlisted here, left in the bucket (never billed here). */
+  /** Objects deleted from the user's own S3 bucket, with the credentials secret their output named. */
+  deletedInYourBucket: z.number().int().default(0),
+  /** Files in the user's own S3 bucket unlisted but left there: another listed output names the same object. */
   keptInYourBucket: z.number().int(),
   /** What keeping the platform-stored files from their upload until now cost, charged now. */
   chargedMicros: z.number().int(),

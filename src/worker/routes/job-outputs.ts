@@ -79,7 +79,7 @@ export const jobOutputRoutes = new Hono<AppEnv>()
       tag: "Jobs",
       summary: "Delete a job's output files now",
       description:
-        "Deletes every output file of the job, or with `?path=` the one the outputs view lists at that path, before its expiry: the objects leave the platform's storage (a key another output still lists stays for it), the time each file was kept since its upload is charged now and billing stops. Files in the user's own S3 bucket are unlisted and left in the bucket. Deleting files already gone is no error (`files: 0`). Recorded in the audit log as `outputs.deleted`.",
+        "Deletes every output file of the job, or with `?path=` the one the outputs view lists at that path, before its expiry: the objects leave the platform's storage (a key another output still lists stays for it), the time each file was kept since its upload is charged now and billing stops. Files in the user's own S3 bucket are deleted there too (DeleteObjects, signed with the credentials secret the output named; an object another listed output names is left and counted in `keptInYourBucket`); when that secret is gone or the bucket refuses, the answer is 422 and nothing is deleted or unlisted. Deleting files already gone is no error (`files: 0`). Recorded in the audit log as `outputs.deleted`.",
       query: OutputDeleteQuery,
       response: {
         schema: OutputsDeleted,
@@ -88,11 +88,12 @@ export const jobOutputRoutes = new Hono<AppEnv>()
           files: 2,
           bytes: 1_000_000_000,
           objects: 2,
+          deletedInYourBucket: 0,
           keptInYourBucket: 0,
           chargedMicros: 233,
         },
       },
-      errors: [404],
+      errors: [404, 422],
     }),
     async (c) => {
       const accountId = c.get("accountId");
@@ -111,6 +112,7 @@ export const jobOutputRoutes = new Hono<AppEnv>()
             path: path ?? null,
             files: result.files,
             bytes: result.bytes,
+            deletedInYourBucket: result.deletedInYourBucket,
             chargedMicros: result.chargedMicros,
           },
           now,

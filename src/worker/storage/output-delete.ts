@@ -6,6 +6,7 @@ import { type StorageCharge, storageChargeStatements } from "../../ledger/storag
 import type { OutputsDeleted } from "../../shared/storage/output-delete-api.js";
 import { outputRetentionOf } from "../../shared/storage/output-retention.js";
 import type { StoredObject } from "./object-target.js";
+import { deleteS3Outputs, type S3OutputRow } from "./output-s3-delete.js";
 import { deleteR2Keys, outputChargeMicros, unsharedKeys } from "./output-sweep.js";
 
 /** A listed output file, as deleting or replacing it needs it. */
@@ -52,7 +53,9 @@ export async function keptCharge(
  * Deletes a job's output files now (all, or the one at `path`): the platform-stored objects no
  * other output names are deleted from R2, the time each was kept is charged (billing stops here,
  * not at its expiry), and the rows go in the same batch as the charge and `extra` (the audit
- * record). Files in the user's own bucket are unlisted and left there. Deleting nothing is no error.
+ * record). Files in the user's own S3 bucket are deleted there too, with the credentials secret their
+ * output named (a missing secret or a refusing bucket is the caller's 422, nothing changed), except
+ * objects another listed output still names. Deleting nothing is no error.
  */
 export async function deleteOutputs(
   env: Env,
@@ -81,10 +84,17 @@ export async function deleteOutputs(
     files: 0,
     bytes: 0,
     objects: 0,
+    deletedInYourBucket: 0,
     keptInYourBucket: 0,
     chargedMicros: 0,
   };
   if (rows.length === 0) return empty;
+  const inBucket: S3OutputRow[] = rows.flatMap((row) => {
+    const stored = row.location as StoredObject;
+    return stored.kind === "s3" ? [{ jobId: job.jobId, path: row.path, location: stored }] : [];
+  });
+  // The user's bucket first: it is what may refuse (credentials gone or revoked), and then nothing changed.
+  const bucket = await deleteS3Outputs(env, job.accountId, inBucket);
   const keys = rows.flatMap((row) => {
     const stored = row.location as StoredObject;
     return stored.kind === "r2" ? [stored.key] : [];
@@ -99,7 +109,8 @@ export async function deleteOutputs(
     files: rows.length,
     bytes: rows.reduce((sum, row) => sum + row.size, 0),
     objects: doomed.length,
-    keptInYourBucket: rows.length - keys.length,
+    deletedInYourBucket: bucket.deleted,
+    keptInYourBucket: bucket.kept,
     chargedMicros: charge?.amountMicros ?? 0,
   };
   const rowsGone = rows.map((row) =>

@@ -3,7 +3,7 @@ import { MeridianError } from "../../shared/errors.js";
 import { isPrivateHost } from "../../shared/storage/private-address.js";
 import type { S3Credentials } from "../../shared/storage/secrets-api.js";
 import type { CompletedPart, ObjectTarget, StoredObject } from "./object-target.js";
-import { deleteS3Prefix, escapeXml } from "./s3-prefix-delete.js";
+import { deleteKeys, deleteS3Prefix, escapeXml, S3_PAGE_KEYS, type S3Caller } from "./s3-prefix-delete.js";
 import { urlTtlMs } from "./signed-url.js";
 
 export interface S3Location {
@@ -175,16 +175,23 @@ export class S3Target implements ObjectTarget {
     if (!response.ok) return this.refuse(`writing ${key}`, response);
   }
 
+  private caller(): S3Caller {
+    return {
+      bucketUrl: () => this.bucketUrl(),
+      call: (method, url, body, headers) => this.call(method, url, body, headers),
+      refuse: (what, response) => this.refuse(what, response),
+    };
+  }
+
   /** ListObjectsV2 a page (1,000 keys) at a time, each page removed with one DeleteObjects. */
   deletePrefix(prefix: string): Promise<number> {
-    return deleteS3Prefix(
-      {
-        bucketUrl: () => this.bucketUrl(),
-        call: (method, url, body, headers) => this.call(method, url, body, headers),
-        refuse: (what, response) => this.refuse(what, response),
-      },
-      prefix,
-    );
+    return deleteS3Prefix(this.caller(), prefix);
+  }
+
+  /** These keys deleted, 1,000 per DeleteObjects call; a key already gone is no error (S3's rule). */
+  async deleteObjects(keys: readonly string[]): Promise<void> {
+    for (let at = 0; at < keys.length; at += S3_PAGE_KEYS)
+      await deleteKeys(this.caller(), keys.slice(at, at + S3_PAGE_KEYS));
   }
 
   async getText(key: string): Promise<string | undefined> {
