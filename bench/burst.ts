@@ -74,6 +74,20 @@ async function send(url: string, init: RequestInit = {}): Promise<Response> {
   }
 }
 
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
 /** `n` requests at once; the wall time until the last answered, and each one's latency. */
 async function concurrent(
   n: number,
@@ -108,34 +122,47 @@ class Fleet {
     this.loops = this.agents.map((agent) => this.serve(agent));
   }
 
+  /**
+   * As the real agent's work loop does (src/agent/work-loop.ts `serve`/`accept`): an assignment is
+   * taken (listed as running in the next poll) and its attempt reports `started` on its own, while
+   * the loop polls again at once (after the answer's `nextPollDelayMs`); a poll never waits for
+   * the reports of the attempts it handed over.
+   */
   private async serve(agent: SimAgent): Promise<void> {
     const running: { attemptId: string; fencing: number }[] = [];
+    const reports: Promise<void>[] = [];
     while (!this.stop.signal.aborted) {
       let answer: Awaited<ReturnType<SimAgent["poll"]>>;
       try {
         answer = await agent.poll(running, 20_000, this.stop.signal);
       } catch (error) {
-        if (this.stop.signal.aborted) return;
+        if (this.stop.signal.aborted) break;
         // A reset under the burst's load: poll again, as an agent does, and count it.
         this.errors.push(String(error));
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      await Promise.all(
-        answer.assignments.map(async (a) => {
-          running.push({ attemptId: a.attemptId, fencing: a.fencing });
-          for (let tries = 0; tries < 5; tries++) {
-            try {
-              const started = { type: "started", fencing: a.fencing, at: Date.now(), containerId: "sim" };
-              await agent.report(a.attemptId, started);
-              this.runningAt.set(a.jobId, performance.now());
-              return;
-            } catch (error) {
-              this.errors.push(String(error));
-            }
-          }
-        }),
-      );
+      for (const a of answer.assignments) {
+        if (running.some((r) => r.attemptId === a.attemptId)) continue;
+        running.push({ attemptId: a.attemptId, fencing: a.fencing });
+        reports.push(this.reportStarted(agent, a));
+      }
+      if (answer.nextPollDelayMs > 0) await sleep(answer.nextPollDelayMs, this.stop.signal);
+    }
+    await Promise.allSettled(reports);
+  }
+
+  /** The attempt's `started` report (the real agent's report retries are in SimAgent.send). */
+  private async reportStarted(agent: SimAgent, a: { attemptId: string; fencing: number; jobId: string }) {
+    for (let tries = 0; tries < 5 && !this.stop.signal.aborted; tries++) {
+      try {
+        const started = { type: "started", fencing: a.fencing, at: Date.now(), containerId: "sim" };
+        await agent.report(a.attemptId, started);
+        this.runningAt.set(a.jobId, performance.now());
+        return;
+      } catch (error) {
+        this.errors.push(String(error));
+      }
     }
   }
 

@@ -1,9 +1,15 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { idempotencyKeys } from "../../schema/tables.js";
-import { checkAccountLimits, limitGuardOf } from "../ledger/account-limits.js";
+import {
+  type AccountLimits,
+  checkAccountLimits,
+  limitGuardOf,
+  limitsFromRows,
+  limitsQuery,
+} from "../ledger/account-limits.js";
 import { offerMatches } from "../ledger/estimate.js";
-import { holdForJob } from "../ledger/hold.js";
+import { holdForNewJob } from "../ledger/hold.js";
 import { holdPlan, holdTermsOf } from "../ledger/hold-plan.js";
 import { type LedgerStatement, runBatch } from "../ledger/ledger-db.js";
 import { requestHash } from "../ledger/request-hash.js";
@@ -13,7 +19,7 @@ import { MeridianError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import { parseUsd } from "../shared/money.js";
-import { admittedJobStatements } from "./job-rows.js";
+import { admittedJobRow, admittedJobStatements, type JobRowOf } from "./job-rows.js";
 
 /** The price cap a GPU job gets when it names none and no live offer can run it yet. */
 export const DEFAULT_GPU_HOUR_CAP_USD = "4.00";
@@ -27,6 +33,8 @@ export interface Admitted {
   createdAt: number;
   /** What a new job's admission held on the balance (µUSD; 0 for none); absent for a replay. */
   heldMicros?: number;
+  /** A new job's row as the admission wrote it; absent for a replay. */
+  row?: JobRowOf;
 }
 
 /** Who asks for the job, and what: the Worker has checked the key, the spec and the region. */
@@ -90,13 +98,13 @@ export async function admitJob(
   const header = request.idempotencyKey;
   const scopedKey = header === undefined ? null : `jobs:${accountId}:${header}`;
   const hash = requestHash({ spec, region });
-  const replay = async (): Promise<Admitted | null> => {
-    if (scopedKey === null) return null;
-    const seen = await db
+  const keyQuery = () =>
+    db
       .select()
       .from(idempotencyKeys)
-      .where(eq(idempotencyKeys.scopedKey, scopedKey))
-      .get();
+      .where(eq(idempotencyKeys.scopedKey, scopedKey ?? ""))
+      .limit(1);
+  const replayOf = (seen: typeof idempotencyKeys.$inferSelect | undefined): Admitted | null => {
     if (!seen) return null;
     if (seen.requestHash !== hash) {
       throw new MeridianError(
@@ -107,28 +115,41 @@ export async function admitJob(
     }
     return { jobId: seen.resourceId, spec, replayed: true, createdAt: seen.createdAt };
   };
-  const earlier = await replay();
-  if (earlier) return earlier;
+  const replay = async (): Promise<Admitted | null> =>
+    scopedKey === null ? null : replayOf(await keyQuery().get());
+  // The key and the account's limits in one D1 round trip (each a read a submit always makes).
+  let limits: AccountLimits;
+  if (scopedKey === null) {
+    limits = limitsFromRows(await limitsQuery(db, accountId));
+  } else {
+    const [seen, limitRows] = await db.batch([keyQuery(), limitsQuery(db, accountId)]);
+    const earlier = replayOf(seen[0]);
+    if (earlier) return earlier;
+    limits = limitsFromRows(limitRows);
+  }
 
   const gpus = spec.resources.gpus;
   const admitted: JobSpec =
     gpus > 0
       ? { ...spec, maxPricePerGpuHour: priceCap(env, spec, offers()) }
       : { ...spec, maxPricePerVcpuHour: vcpuPriceCap(spec, offers()) };
-  // 400 budget_below_minimum before anything is read or written.
+  // 400 budget_below_minimum before anything is written.
   const terms = holdTermsOf(admitted);
   const plan = holdPlan(terms);
   const now = Date.now();
-  const limitStatements = await checkAccountLimits(db, accountId, {
-    holdMicros: plan.holdMicros,
-    spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus + (terms.cpuHourMicros ?? 0),
-    at: now,
-  });
+  const limitStatements = await checkAccountLimits(
+    db,
+    accountId,
+    {
+      holdMicros: plan.holdMicros,
+      spendPerHourMicros: terms.pricePerGpuHourMicros * terms.gpus + (terms.cpuHourMicros ?? 0),
+      at: now,
+    },
+    limits,
+  );
   const jobId = request.newJobId ? request.newJobId(now) : newId("job", now);
-  const statements: LedgerStatement[] = [
-    ...admittedJobStatements(db, { id: jobId, accountId, region, spec: admitted, at: now }),
-    ...limitStatements,
-  ];
+  const row = { id: jobId, accountId, region, spec: admitted, at: now };
+  const statements: LedgerStatement[] = [...admittedJobStatements(db, row), ...limitStatements];
   if (scopedKey !== null) {
     statements.push(
       db.insert(idempotencyKeys).values({ scopedKey, requestHash: hash, resourceId: jobId, createdAt: now }),
@@ -136,7 +157,8 @@ export async function admitJob(
   }
   try {
     if (plan.holdMicros > 0) {
-      await holdForJob(
+      // The job id was drawn just now, so its hold's key is new: one batch, no reads around it.
+      await holdForNewJob(
         db,
         { accountId, jobId, amountMicros: plan.holdMicros, minimumMicros: plan.minimumMicros, at: now },
         statements,
@@ -162,5 +184,12 @@ export async function admitJob(
     }
     throw error;
   }
-  return { jobId, spec: admitted, replayed: false, createdAt: now, heldMicros: plan.holdMicros };
+  return {
+    jobId,
+    spec: admitted,
+    replayed: false,
+    createdAt: now,
+    heldMicros: plan.holdMicros,
+    row: admittedJobRow(row),
+  };
 }

@@ -12,7 +12,7 @@ export interface PollParts {
   /** The challenges waiting for the node now. */
   challengesFor: (nodeId: string, now: number) => VerificationChallenge[];
   /** Writes what the steps so far staged (the Region object's save). */
-  save: () => Promise<void>;
+  save: () => Promise<unknown>;
 }
 
 /**

@@ -21,7 +21,7 @@ export interface RegionContext {
   /** Which shard of its region this object is: it answers only its own nodes. */
   readonly shard: ShardPlace;
   /** Writes what the steps so far staged, wakes the polls they concern, then sends D1 its records. */
-  save(): Promise<void>;
+  save(): Promise<unknown>;
 }
 
 /**

@@ -32,7 +32,7 @@ import type { ReclaimAnswer } from "./node-reclaim.js";
 import { RegionStanding } from "./node-standing.js";
 import type { NonceGuard } from "./nonce-guard.js";
 import { storedNonceGuard } from "./nonce-guard-storage.js";
-import { Outbox } from "./outbox.js";
+import { Outbox, type OutboxEntry } from "./outbox.js";
 import { PollWaiters } from "./poll-waiters.js";
 import { composeRegion } from "./region-compose.js";
 import type { RegionContext } from "./region-context.js";
@@ -370,7 +370,7 @@ export class RegionObject extends DurableObject<Env> {
    * Writes what the step staged, wakes the polls it concerns, then sends D1 its records: the
    * answer waits for the step's own (see RegionWriter.flushAndArm); the alarm's, for all pending.
    */
-  private async save(wait: "own" | "all" = "own"): Promise<void> {
+  private async save(wait: "own" | "all" = "own"): Promise<readonly OutboxEntry[]> {
     const step = {
       effects: this.state.drainEffects(),
       standing: this.standing.takeChanges(),
@@ -380,6 +380,7 @@ export class RegionObject extends DurableObject<Env> {
     for (const nodeId of step.effects.wake) this.waiters.wake(nodeId);
     this.logs.keepOnly((jobId) => this.state.jobs.has(jobId));
     await this.writer.flushAndArm(step, wait === "all" ? "all" : through);
+    return step.effects.outbox;
   }
 
   private nextWakeAt(now: number): number | null {

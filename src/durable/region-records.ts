@@ -5,6 +5,7 @@ import type { JobSpec } from "../shared/job-spec.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { LocationFact } from "../shared/node-location.js";
 import type { StakeTier } from "../shared/staking-api.js";
+import type { JobRowOf } from "./job-rows.js";
 
 /** What the Region object keeps, in memory and in its storage, about nodes, jobs and attempts. */
 
@@ -135,6 +136,12 @@ export interface SubmitOutcome {
    * before the answer, so the Worker need not read the ledger back. Null for a replay.
    */
   heldMicros: number | null;
+  /**
+   * A new job's row as this submit left it in D1 (its admission, then the records of its queueing
+   * or placement, which the answer waits for), so the Worker need not read it back. Null for a
+   * replay.
+   */
+  row: JobRowOf | null;
 }
 
 /** The caller of an agent route, after the Worker checked the signature. */

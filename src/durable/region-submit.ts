@@ -2,7 +2,8 @@ import { drizzle } from "drizzle-orm/d1";
 import type { NodeView } from "../shared/api.js";
 import { MeridianError } from "../shared/errors.js";
 import { type Admitted, admitJob } from "./job-admission.js";
-import { admittedRow } from "./job-rows.js";
+import { admittedRow, rowAfter } from "./job-rows.js";
+import type { OutboxEntry } from "./outbox-entry.js";
 import type { JobRecord, SubmitOutcome, SubmitRequest } from "./region-records.js";
 import { jobIsHere, newJobIdHere, type ShardPlace, wrongShardForJob } from "./region-shard.js";
 import type { RegionState } from "./region-state.js";
@@ -46,6 +47,7 @@ export function submitOutcome(
   replayed: boolean,
   now: number,
   heldMicros: number | null = null,
+  row: SubmitOutcome["row"] = null,
 ): SubmitOutcome {
   const job = state.jobs.get(jobId);
   const placed = job && job.members.length > 0 ? job.members : null;
@@ -56,6 +58,7 @@ export function submitOutcome(
     placement: placed?.map((m) => ({ nodeId: m.nodeId, attemptId: m.id, rank: m.rank })) ?? null,
     explanation: job ? explainJob(state, job, now) : null,
     heldMicros,
+    row,
   };
 }
 
@@ -66,7 +69,8 @@ export interface SubmitParts {
   shard: ShardPlace;
   /** The offers users may rent now (for a GPU job's price cap). */
   rentable: () => NodeView[];
-  save: () => Promise<void>;
+  /** Saves the step; answers the D1 records it owed (its answer waited for them). */
+  save: () => Promise<readonly OutboxEntry[]>;
 }
 
 /**
@@ -103,6 +107,14 @@ export async function submitJob(parts: SubmitParts, request: SubmitRequest): Pro
     ? undefined
     : await queueableJob(parts.env.DB, request.accountId, admitted);
   const job = queueable && request.service ? { ...queueable, service: request.service } : queueable;
-  if (job && state.submit(job, Date.now())) await parts.save();
-  return submitOutcome(state, admitted.jobId, admitted.replayed, Date.now(), admitted.heldMicros ?? null);
+  const recorded = job && state.submit(job, Date.now()) ? await parts.save() : [];
+  const row = admitted.row ? rowAfter(admitted.row, recorded) : null;
+  return submitOutcome(
+    state,
+    admitted.jobId,
+    admitted.replayed,
+    Date.now(),
+    admitted.heldMicros ?? null,
+    row,
+  );
 }

@@ -14,7 +14,16 @@ export interface AccountLimits {
 const NO_LIMITS: AccountLimits = { monthlyCapMicros: null, maxSpendPerHourMicros: null };
 
 export async function limitsOf(db: LedgerDb, accountId: string): Promise<AccountLimits> {
-  const row = await db.select().from(accountLimits).where(eq(accountLimits.accountId, accountId)).get();
+  return limitsFromRows(await limitsQuery(db, accountId));
+}
+
+/** The query `limitsOf` runs, to send in one D1 batch with other reads (then `limitsFromRows`). */
+export function limitsQuery(db: LedgerDb, accountId: string) {
+  return db.select().from(accountLimits).where(eq(accountLimits.accountId, accountId)).limit(1);
+}
+
+export function limitsFromRows(rows: (typeof accountLimits.$inferSelect)[]): AccountLimits {
+  const [row] = rows;
   return row
     ? { monthlyCapMicros: row.monthlyCapMicros, maxSpendPerHourMicros: row.maxSpendPerHourMicros }
     : NO_LIMITS;
@@ -69,8 +78,10 @@ export async function checkAccountLimits(
   db: LedgerDb,
   accountId: string,
   job: NewJobSpend,
+  /** The account's limits when the caller read them already (`limitsQuery` in its own batch). */
+  known?: AccountLimits,
 ): Promise<LedgerStatement[]> {
-  const limits = await limitsOf(db, accountId);
+  const limits = known ?? (await limitsOf(db, accountId));
   if (limits.monthlyCapMicros === null && limits.maxSpendPerHourMicros === null) return [];
   const spend = await accountSpend(db, accountId, job.at);
   const cap = limits.monthlyCapMicros;

@@ -2,7 +2,7 @@ import { MeridianError } from "../shared/errors.js";
 import { holdAccount, userAccount } from "./ledger-accounts.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
 import { requireBudget } from "./meter.js";
-import { type PostedTransfer, postTransfer, type TransferInput } from "./transfer.js";
+import { type PostedTransfer, postFreshTransfer, postTransfer, type TransferInput } from "./transfer.js";
 
 export interface HoldInput {
   accountId: string;
@@ -41,11 +41,28 @@ export async function holdForJob(
   input: HoldInput,
   alongside: LedgerStatement[] = [],
 ): Promise<PostedTransfer> {
+  requireHoldable(input);
+  return postTransfer(db, holdTransfer(input), alongside);
+}
+
+/**
+ * holdForJob for a job whose id was drawn by this admission (its default key `hold:<jobId>` cannot
+ * have been used): one batch with `alongside`, no reads. The same refusals, and nothing moves.
+ */
+export async function holdForNewJob(
+  db: LedgerDb,
+  input: Omit<HoldInput, "idempotencyKey">,
+  alongside: LedgerStatement[] = [],
+): Promise<void> {
+  requireHoldable(input);
+  await postFreshTransfer(db, holdTransfer(input), alongside);
+}
+
+function requireHoldable(input: HoldInput): void {
   if (!Number.isSafeInteger(input.amountMicros) || input.amountMicros <= 0) {
     throw new MeridianError(400, "invalid_amount", "a hold must be a whole number of µUSD above 0", {
       amountMicros: input.amountMicros,
     });
   }
   requireBudget(input.amountMicros, input.minimumMicros ?? 1);
-  return postTransfer(db, holdTransfer(input), alongside);
 }

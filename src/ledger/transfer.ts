@@ -156,17 +156,41 @@ export async function postTransfer(
     await runBatch(db, [...transferStatements(db, input, id), ...alongside]);
   } catch (error) {
     if (!isOverdraft(error)) throw error;
-    const available = await balanceMicrosOf(db, input.debit.id);
-    throw new MeridianError(402, "insufficient_funds", "the balance cannot cover this amount", {
-      needed: formatUsd(input.amountMicros),
-      neededMicros: input.amountMicros,
-      available: formatUsd(available),
-      availableMicros: available,
-    });
+    throw await insufficientFunds(db, input);
   }
   const row = await transferByKey(db, input.idempotencyKey);
   if (!row) throw new Error(`transfer ${input.idempotencyKey} vanished after its batch committed`);
   // A concurrent request with the same key may have won between the read and the batch.
   if (row.id !== id) return sameRequest(row, hash, input.idempotencyKey);
   return { transfer: row, replayed: false };
+}
+
+/**
+ * Posts a transfer whose idempotency key no earlier request can hold, because it names an id drawn
+ * for this request (a new job's `hold:<jobId>`): the batch alone, with no read of the key before
+ * it or of the row after it (postTransfer's two reads exist for replays and races, which such a
+ * key cannot have). 402 `insufficient_funds` as postTransfer; `alongside` commits with it.
+ */
+export async function postFreshTransfer(
+  db: LedgerDb,
+  input: TransferInput,
+  alongside: LedgerStatement[] = [],
+): Promise<void> {
+  requireMicros(input.amountMicros);
+  try {
+    await runBatch(db, [...transferStatements(db, input, newId("tx", input.at)), ...alongside]);
+  } catch (error) {
+    if (!isOverdraft(error)) throw error;
+    throw await insufficientFunds(db, input);
+  }
+}
+
+async function insufficientFunds(db: LedgerDb, input: TransferInput): Promise<MeridianError> {
+  const available = await balanceMicrosOf(db, input.debit.id);
+  return new MeridianError(402, "insufficient_funds", "the balance cannot cover this amount", {
+    needed: formatUsd(input.amountMicros),
+    neededMicros: input.amountMicros,
+    available: formatUsd(available),
+    availableMicros: available,
+  });
 }

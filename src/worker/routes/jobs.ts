@@ -97,9 +97,10 @@ export const jobRoutes = new Hono<AppEnv>()
           `region ${region} is unavailable; submit again (with the same Idempotency-Key, it is not submitted twice)`,
         );
       }
-      const row = await ownJob(c.env.DB, accountId, submitted.jobId);
+      // A new job's row and cost are what the region just wrote (its answer waited for those
+      // records): nothing read back from D1. A replay reads both.
+      const row = submitted.row ?? (await ownJob(c.env.DB, accountId, submitted.jobId));
       if (submitted.replayed) c.header("Idempotent-Replayed", "true");
-      // A new job's cost is its hold, which the region just wrote: no ledger read back.
       const cost =
         submitted.heldMicros === null
           ? await costOf(c.env, row.id)
