@@ -15,12 +15,18 @@ import { startControlPlane } from "../test/support/control-plane.js";
 import { LLM_IMAGE } from "../test/support/llm-image.js";
 import { UserClient } from "../test/support/user-client.js";
 import { percentile, timed, ttft } from "./gateway-timing.js";
+import { startFreshDirectStack } from "./support/direct-stack.js";
 
 export interface StackOptions {
   requests: number;
   seconds: number;
   mb: number;
   coldStarts: number;
+  /**
+   * `wrangler`: `wrangler dev` as `npm start` runs it (its proxy process in front of the Worker);
+   * `direct`: the same bundle and bindings on workerd through Miniflare alone (bench/support/direct-stack.ts).
+   */
+  harness: "wrangler" | "direct";
   progress: (line: string) => void;
 }
 
@@ -124,7 +130,11 @@ async function rps(
 
 export async function measureStack(options: StackOptions): Promise<StackReport> {
   const { progress } = options;
-  const plane = await startControlPlane({ vars: { POLL_WAIT_MS: "1000" } });
+  const vars = { POLL_WAIT_MS: "1000" };
+  const plane =
+    options.harness === "direct"
+      ? await startFreshDirectStack({ vars })
+      : { ...(await startControlPlane({ vars })), dispose: undefined };
   const dir = await mkdtemp(path.join(tmpdir(), "meridian-bench-gateway-"));
   const agent = new AgentProcess({ controlPlane: plane.url, dataDir: dir, args: ["--region", "eu-west"] });
   let nodeId = "";
@@ -173,7 +183,7 @@ export async function measureStack(options: StackOptions): Promise<StackReport> 
     const direct = `http://${containerAddress(engineAttempt)}:8000`;
     const filesDirect = `http://${containerAddress(filesAttempt)}:8080`;
     const gateway = plane.url;
-    progress(`stack: replicas ready (engine at ${direct}); measuring latency`);
+    progress(`stack (${options.harness}): replicas ready (engine at ${direct}); measuring latency`);
 
     const small = (model: string) => JSON.stringify({ model, prompt: "x", max_tokens: 1 });
     for (let i = 0; i < 30; i++) {
@@ -294,6 +304,6 @@ export async function measureStack(options: StackOptions): Promise<StackReport> 
     await agent.kill("SIGTERM");
     if (nodeId) removeContainersLabelled(`meridian.node=${nodeId}`);
     await rm(dir, { recursive: true, force: true });
-    await plane.stop();
+    await (plane.dispose ?? plane.stop)();
   }
 }

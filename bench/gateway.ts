@@ -35,6 +35,8 @@ const { values } = parseArgs({
     "cold-starts": { type: "string", default: "5" },
     /** `hop`: only the tunnel hop (no wrangler dev); `stack`: only the whole gateway; default both. */
     only: { type: "string", default: "" },
+    /** The whole gateway's harnesses, in this order: `wrangler` (wrangler dev), `direct` (no proxy). */
+    harness: { type: "string", default: "wrangler,direct" },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -42,6 +44,10 @@ const SECONDS = Number(values.seconds);
 const MB = Number(values.mb);
 const COLD_STARTS = Number(values["cold-starts"]);
 const ONLY = values.only;
+const HARNESSES = values.harness.split(",").map((h) => {
+  if (h !== "wrangler" && h !== "direct") throw new Error(`--harness: wrangler or direct, not ${h}`);
+  return h;
+});
 
 const LABEL = { "meridian.test": `bench-gateway-${process.pid}` };
 const NODE = `node-bench-gateway-${process.pid}`;
@@ -265,16 +271,20 @@ async function main(): Promise<void> {
   }
 }
 
-/** The whole gateway (wrangler dev + a real agent), printed like the hop's figures. */
-async function stack(): Promise<void> {
+/** The whole gateway (the local stack + a real agent), printed like the hop's figures. */
+async function stack(harness: "wrangler" | "direct"): Promise<void> {
   ensureLlmImage();
   const r = await measureStack({
     requests: REQUESTS,
     seconds: SECONDS,
     mb: MB,
     coldStarts: COLD_STARTS,
+    harness,
     progress,
   });
+  console.log(
+    `stack harness   ${harness === "wrangler" ? "wrangler dev (its proxy in front)" : "direct (workerd via Miniflare, no proxy)"}`,
+  );
   const s = r.smallRequest;
   const t = r.ttft;
   console.log(
@@ -298,12 +308,12 @@ async function stack(): Promise<void> {
       .join(", ")}`,
   );
   console.log(`stack cold      p50 ${ms(r.coldStartMs.p50)} (${r.coldStartMs.all.join(", ")} ms)`);
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, stack: r }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, harness, stack: r }));
 }
 
 try {
   if (ONLY !== "stack") await main();
-  if (ONLY !== "hop") await stack();
+  if (ONLY !== "hop") for (const harness of HARNESSES) await stack(harness);
 } finally {
   closeTimingPool();
 }
