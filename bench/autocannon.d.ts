@@ -10,6 +10,21 @@ declare module "autocannon" {
       connections?: number;
       duration?: number;
       pipelining?: number;
+      /** Requests made in turn by each connection; each may be rebuilt just before it is sent. */
+      requests?: RequestSpec[];
+    }
+    /** The raw request autocannon is about to send (url's path, method, headers, body). */
+    interface RawRequest {
+      path?: string;
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string;
+    }
+    interface RequestSpec {
+      method?: "GET" | "POST" | "PUT" | "DELETE";
+      /** A fresh `context` each time the connection starts its requests over. */
+      setupRequest?: (request: RawRequest, context: Record<string, unknown>) => RawRequest;
+      onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
     }
     interface Histogram {
       average: number;

@@ -8,6 +8,8 @@ export const AuditAction = z.enum([
   "limits.updated",
   "credit.granted",
   "outputs.deleted",
+  /** Where the account's earnings are paid changed (subject: the new address). */
+  "payout_wallet.linked",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

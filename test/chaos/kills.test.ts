@@ -41,6 +41,13 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
 
     // Generous: at load the agents' drains and the removal of every job network take minutes.
     afterAll(async () => {
+      // Every process's output, kept whatever failed (a check that threw as well as an assertion).
+      if (plane !== undefined)
+        dumpLogs(
+          settings.seed,
+          plane.output(),
+          agents.map((a) => a.output()),
+        );
       try {
         await Promise.all(agents.map((agent) => agent.process.kill("SIGTERM", 20_000)));
         await plane?.dispose();

@@ -8,6 +8,7 @@ import {
   SiwsVerifyRequest,
 } from "../../shared/chain-api.js";
 import { MeridianError } from "../../shared/errors.js";
+import { auditStatement } from "../audit-log.js";
 import { chainBody } from "../chain-body.js";
 import type { AppEnv } from "../hono-env.js";
 import { doc } from "../openapi/route-doc.js";
@@ -17,6 +18,7 @@ import {
   SAMPLE_SIWS_VERIFY,
   SAMPLE_WALLET,
 } from "../openapi/sample-chain.js";
+import { callerAddress } from "../rate-limits.js";
 import { issueChallenge, linkPayoutWallet, payoutWalletOf, verifySignedMessage } from "../wallet-sign-in.js";
 
 /** A provider's payout wallet, linked with the same signed-message proof as a sign-in. */
@@ -70,6 +72,16 @@ export const payoutWalletRoutes = new Hono<AppEnv>()
         now,
       });
       await linkPayoutWallet(db, accountId, address, now);
+      // Where the money goes is a money action: it is recorded with the key and address that did it
+      // (after the link, as limits.updated is: a record of a link that did not happen is worse).
+      await auditStatement(db, {
+        accountId,
+        action: "payout_wallet.linked",
+        subject: address,
+        keyId: c.get("keyId"),
+        address: callerAddress(c.req),
+        now,
+      });
       return c.json({ accountId, address, linkedAt: new Date(now).toISOString() });
     },
   )
