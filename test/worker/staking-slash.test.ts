@@ -77,7 +77,7 @@ async function challengeOf(agent: TestAgent): Promise<VerificationChallenge> {
 }
 
 /**
- * The agent lies through the whole challenge, as node-standing.test.ts's liar does: a made-up walk
+ * The agent lies through the whole challenge, as node-standing-proof.test.ts's liar does: a made-up walk
  * root and commitment, then openings of the right shape that lead nowhere. The region rejects it.
  */
 async function lieThroughChallenge(agent: TestAgent): Promise<void> {
