@@ -1,6 +1,9 @@
 import { MAX_TRANSFER_MICROS } from "../../schema/ledger.js";
 import type { BillingMode } from "../shared/billing.js";
 import { MeridianError } from "../shared/errors.js";
+import { hourlyRate, perSecondCharge } from "../shared/per-second-charge.js";
+
+export { hourlyRate };
 
 /** What the meter needs to know about one attempt's lease. */
 export interface MeterInput {
@@ -25,20 +28,9 @@ export interface Metered {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-function ceilDiv(numerator: bigint, denominator: bigint): bigint {
-  return (numerator + denominator - 1n) / denominator;
-}
-
 /** Amounts beyond one transfer cannot be held, so they can never be charged either; clamp them. */
 function clamp(micros: bigint): number {
   return micros > BigInt(MAX_TRANSFER_MICROS) ? MAX_TRANSFER_MICROS : Number(micros);
-}
-
-/** µUSD per hour of an attempt: its GPUs at their price, plus its CPUs and memory when it has no GPU. */
-export function hourlyRate(
-  input: Pick<MeterInput, "pricePerGpuHourMicros" | "gpus" | "cpuHourMicros">,
-): bigint {
-  return BigInt(input.pricePerGpuHourMicros) * BigInt(input.gpus) + BigInt(input.cpuHourMicros ?? 0);
 }
 
 /**
@@ -46,8 +38,8 @@ export function hourlyRate(
  * 2^53 for long, pricey, wide jobs).
  *
  * Rounding, always up and always in whole units, so a provider is never paid for less than used:
- * - `per_second`: elapsed ms → whole seconds (ceil); µUSD = ceil(seconds × rate / 3600), where the
- *   rate is price × GPUs, or the CPU table's price for CPU-only work (`hourlyRate`).
+ * - `per_second`: `perSecondCharge` (the rule the agent's usage statement uses too), where the rate is
+ *   price × GPUs, or the CPU table's price for CPU-only work (`hourlyRate`).
  * - `hourly`: every started hour (at least one once started) × rate.
  * - `daily`: every started day (at least one once started) × 24 × rate.
  * - `per_task`: the fixed price once the container started, whatever the duration.
@@ -59,8 +51,8 @@ export function meter(input: MeterInput): Metered {
   const perHour = hourlyRate(input);
   switch (input.mode) {
     case "per_second": {
-      const seconds = Math.ceil(elapsedMs / 1000);
-      return { billableSeconds: seconds, amountMicros: clamp(ceilDiv(BigInt(seconds) * perHour, 3600n)) };
+      const { seconds, micros } = perSecondCharge(elapsedMs, perHour);
+      return { billableSeconds: seconds, amountMicros: clamp(micros) };
     }
     case "hourly": {
       const hours = Math.max(1, Math.ceil(elapsedMs / HOUR_MS));

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageReceipt } from "../../src/agent/usage-receipt.js";
+import { meter } from "../../src/ledger/meter.js";
 import type { Assignment, AttemptReport } from "../../src/shared/agent-protocol.js";
 import { publicKeyOf } from "../../src/shared/agent-signature.js";
 import { checkReceiptOffline, type ReceiptView } from "../../src/shared/receipts/receipt-view.js";
@@ -133,18 +134,30 @@ describe("usage receipts the agent signs", () => {
     await runReceipts();
     const view = await receipt(a.attemptId, apiKey);
     if (view.receipt.kind !== "charge") throw new Error("not a charge receipt");
-    // 90 s × 90,168 / 3,600 = 2,254.2, stated rounded down; the receipt's own charge is metered
-    // from the region's times, at the same hourly price.
+    // 90 s × 90,168 / 3,600 = 2,254.2: stated rounded up, as the ledger charges. The receipt's own
+    // charge is metered from the region's times at the same hourly price, by the same rule.
     expect(view.receipt.usage?.statement).toMatchObject({
       gpus: 0,
       cpuHourMicros: 90_168,
-      amountMicros: 2_254,
+      amountMicros: 2_255,
     });
     expect(view.receipt.cpuHourMicros).toBe(90_168);
+    const r = view.receipt;
+    const rule = (startedAt: number | null, endedAt: number) =>
+      meter({
+        startedAt,
+        endedAt,
+        gpus: 0,
+        pricePerGpuHourMicros: 0,
+        cpuHourMicros: 90_168,
+        mode: "per_second",
+      }).amountMicros;
+    expect(r.chargedMicros).toBe(rule(r.startedAt, r.endedAt));
+    expect(rule(startedAt, startedAt + 90_000)).toBe(2_255);
     const checks = await checkReceiptOffline(view);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.find((c) => c.name === "agent")?.detail).toContain(
-      "CPU-only at 90168 µUSD an hour, 2254 µUSD",
+      "CPU-only at 90168 µUSD an hour, 2255 µUSD",
     );
   });
 

@@ -2,6 +2,7 @@ import * as ed from "@noble/ed25519";
 import { z } from "zod";
 import { decodeBase58, encodeBase58 } from "../base58.js";
 import { nodeIdForPublicKey } from "../ids.js";
+import { hourlyRate, perSecondCharge } from "../per-second-charge.js";
 import { canonicalJson } from "./canonical-json.js";
 
 /**
@@ -26,7 +27,9 @@ export const UsageStatement = z
     pricePerGpuHourMicros: z.number().int().min(0),
     /** A CPU-only attempt's hourly price for what it reserves on the node (its vCPUs and memory). */
     cpuHourMicros: z.number().int().min(0).optional(),
-    /** GPU-seconds at the price, plus a CPU-only attempt's seconds at its hourly price: µUSD, rounded down. */
+    /** GPU-seconds at the price, plus a CPU-only attempt's seconds at its hourly price: µUSD by
+     * `perSecondCharge`, the ledger's own per-second rule (seconds and µUSD rounded up; the
+     * ledger caps one charge at 1,000,000 USD, far above any statement's reach). */
     amountMicros: z.number().int().min(0),
   })
   .strict();
@@ -55,17 +58,23 @@ export function usageStatement(input: {
   cpuHourMicros?: number | undefined;
 }): UsageStatement {
   const { cpuHourMicros, ...rest } = input;
-  const seconds =
-    input.startedAt === null ? 0 : Math.max(0, Math.floor((input.endedAt - input.startedAt) / 1000));
-  const gpuSeconds = seconds * input.gpus;
   const cpu = cpuHourMicros === undefined || cpuHourMicros === 0 ? 0 : cpuHourMicros;
+  const rate = hourlyRate({
+    pricePerGpuHourMicros: input.pricePerGpuHourMicros,
+    gpus: input.gpus,
+    cpuHourMicros: cpu,
+  });
+  const charge =
+    input.startedAt === null
+      ? { seconds: 0, micros: 0n }
+      : perSecondCharge(input.endedAt - input.startedAt, rate);
   return {
     v: 1,
     kind: "usage",
     ...rest,
     ...(cpu > 0 ? { cpuHourMicros: cpu } : {}),
-    gpuSeconds,
-    amountMicros: Math.floor((gpuSeconds * input.pricePerGpuHourMicros + seconds * cpu) / 3600),
+    gpuSeconds: charge.seconds * input.gpus,
+    amountMicros: Number(charge.micros),
   };
 }
 
