@@ -59,7 +59,7 @@ export async function setLimits(
 export interface NewJobSpend {
   /** The new job's hold. */
   holdMicros: number;
-  /** The new job's price cap × GPUs × nodes. */
+  /** The new job's hourly rate: price cap × GPUs, or a CPU-only job's vCPUs and memory at its cap; × nodes. */
   spendPerHourMicros: number;
   at: number;
 }
@@ -69,8 +69,8 @@ const usd = (micros: number) => formatUsd(micros);
 /**
  * Refuses a submission its account's limits do not allow, before anything is written: 403
  * `monthly_cap_reached` when this month's charges plus every hold, the new one included, would
- * pass the monthly cap; 403 `spend_rate_limit` when the active jobs' price cap × GPUs, the new one
- * included, would pass the max spend per hour. Otherwise returns the statements to join the
+ * pass the monthly cap; 403 `spend_rate_limit` when the active jobs' hourly rates (`accountSpend`:
+ * GPU price cap × GPUs, CPU-only jobs at their vCPU-hour cap), the new one included, would pass the max spend per hour. Otherwise returns the statements to join the
  * submit's batch: the month's warning once spent + held reaches 80% of the cap. Counting the new
  * hold makes the cap a guarantee: holds bound charges, so the month's charges can never pass it.
  */

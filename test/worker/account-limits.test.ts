@@ -202,6 +202,47 @@ describe("account limits", () => {
     for (const job of [cheap, next]) await call(`/v1/jobs/${job}/cancel`, authed(apiKey, "POST"));
   });
 
+  it("counts CPU-only jobs at their vCPU-hour cap and memory, at submit and in the guard trigger", async () => {
+    const { id, apiKey } = await signup();
+    await putLimits(apiKey, { maxSpendPerHour: "0.30" });
+    // 4 vCPUs at the job's 0.05 cap and 8 GiB at the table's 1,271 µUSD: 210,168 µUSD an hour.
+    const cpu = {
+      ...spec,
+      resources: { gpus: 0, cpus: 4, memoryGb: 8 },
+      maxPricePerGpuHour: undefined,
+      maxPricePerVcpuHour: "0.05",
+      budget: { maxTotalUsd: "0.10" },
+    };
+    const first = await submitted(apiKey, cpu);
+    expect(await limits(apiKey)).toMatchObject({ activeSpendPerHourMicros: 210_168 });
+    const refused = await submit(apiKey, cpu);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+      code: "spend_rate_limit",
+      details: { activeSpendPerHourMicros: 210_168, jobSpendPerHourMicros: 210_168 },
+    });
+    // The trigger counts the same rate, rounded as the hold is: 89,832 µUSD more fits the 0.30
+    // exactly (1 vCPU at 89,196 + 0.5 GiB at 635.5 = 89,831.5, up to 89,832); a µUSD more does not.
+    const insert = (vcpuCap: number) =>
+      env.DB.prepare(
+        "INSERT INTO jobs (id, account_id, name, region, image, spec, status, created_at, updated_at) VALUES (?, ?, 'x', 'eu-west', 'x', ?, 'queued', 0, 0)",
+      )
+        .bind(
+          fakeId("job"),
+          id,
+          JSON.stringify({ maxPricePerVcpuHour: vcpuCap, resources: { gpus: 0, cpus: 1, memoryGb: 0.5 } }),
+        )
+        .run();
+    await expect(insert(89_197)).rejects.toThrow(/account_spend_rate_limit/);
+    await insert(89_196);
+    expect(await limits(apiKey)).toMatchObject({ activeSpendPerHourMicros: 300_000 });
+    await env.DB.prepare("UPDATE jobs SET status = 'cancelled' WHERE account_id = ? AND name = 'x'")
+      .bind(id)
+      .run();
+    await call(`/v1/jobs/${first}/cancel`, authed(apiKey, "POST"));
+    expect(await limits(apiKey)).toMatchObject({ activeSpendPerHourMicros: 0 });
+  });
+
   it("guards the limits inside the batch: racing submits never pass them together", async () => {
     const { id, apiKey } = await signup();
     await putLimits(apiKey, { monthlyCap: "3.00" });
