@@ -123,7 +123,7 @@ class Fleet {
   }
 
   /**
-   * As the real agent's work loop does (src/agent/work-loop.ts `serve`/`accept`): an assignment is
+   * As the real agent's work loop does (src/agent/work-loop.ts `serve`, node-attempts.ts `accept`): an assignment is
    * taken (listed as running in the next poll) and its attempt reports `started` on its own, while
    * the loop polls again at once (after the answer's `nextPollDelayMs`); a poll never waits for
    * the reports of the attempts it handed over.

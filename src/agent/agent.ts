@@ -1,22 +1,14 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { RegisterResponse } from "../shared/agent-protocol.js";
-import type { GpuInfo, HardwareReport } from "../shared/hardware.js";
-import {
-  type AgentConfig,
-  ConfigError,
-  type ConfigOverrides,
-  loadConfig,
-  reloadConfig,
-  saveNodeId,
-} from "./agent-config.js";
+import type { HardwareReport } from "../shared/hardware.js";
+import { type AgentConfig, loadConfig, reloadConfig, saveNodeId } from "./agent-config.js";
 import { type AgentLock, acquireAgentLock } from "./agent-lock.js";
-import { type AgentLog, consoleLog, errorMessage } from "./agent-log.js";
+import { consoleLog, errorMessage } from "./agent-log.js";
+import { type AgentHandle, configOverrides, type StartAgentOptions } from "./agent-options.js";
 import { AgentStateFile } from "./agent-state.js";
 import { measureBandwidthGbps } from "./bandwidth-probe.js";
-import { type Clock, systemClock } from "./clock.js";
+import { systemClock } from "./clock.js";
 import { watchConfig } from "./config-watcher.js";
-import type { ContainerRuntime } from "./container-runtime.js";
 import { ControlPlaneClient } from "./control-plane-client.js";
 import { DataFolderHealth } from "./data-folder.js";
 import { DockerRuntime } from "./docker-runtime.js";
@@ -28,7 +20,7 @@ import { sampleGpus } from "./monitoring/gpu-metrics.js";
 import { HostSampler } from "./monitoring/host-metrics.js";
 import { NodeMonitor } from "./monitoring/node-monitor.js";
 import { renderPrometheus, serveMetrics } from "./monitoring/prometheus.js";
-import { ShareError, sharedHardware } from "./policy/hardware-share.js";
+import { logHardware, shareOf } from "./node-hardware.js";
 import { compareConfigs, HostPolicy, sameConfig } from "./policy/host-policy.js";
 import { PresenceSocket } from "./presence-socket.js";
 import { ProviderApi } from "./provider-api.js";
@@ -40,55 +32,8 @@ import { benchmarkEngine, chooseEngine } from "./verification/benchmark-engine.j
 import { ChallengeQueue } from "./verification/challenge-queue.js";
 import { WorkLoop } from "./work-loop.js";
 
+export type { AgentHandle, StartAgentOptions } from "./agent-options.js";
 export { AGENT_VERSION } from "./registration.js";
-
-export interface StartAgentOptions {
-  /** Where the identity key and config live; created when missing. */
-  dataDir: string;
-  /** Settings that override the config file (the CLI flags). */
-  controlPlane?: string;
-  region?: string;
-  pricePerGpuHour?: string;
-  /** Asking price per vCPU-hour of CPU-only work (unset: the network's CPU table). */
-  pricePerVcpuHour?: string;
-  labels?: Record<string, string>;
-  dockerSocket?: string;
-  /** The provider's API key; registering with it records that account as the node's owner. */
-  ownerApiKey?: string;
-  /** "host": run jobs as plain host processes (no Docker engine; trusted hosts only). */
-  runtimeKind?: "docker" | "host";
-  log?: AgentLog;
-  clock?: Clock;
-  /** A container runtime other than the local Docker engine (tests). */
-  runtime?: ContainerRuntime;
-  /** Seconds between SIGTERM and SIGKILL when a container is stopped. */
-  stopGraceSeconds?: number;
-  dockerRetryMs?: number;
-  /** The nvidia-smi binary; defaults to MERIDIAN_NVIDIA_SMI or `nvidia-smi`. */
-  nvidiaSmi?: string;
-  /** How often the GPUs and host are sampled (default 5 s) and the RTT probed (default 60 s). */
-  sampleIntervalMs?: number;
-  rttIntervalMs?: number;
-  /** Debounce of config-file changes (tests shorten it). */
-  configDebounceMs?: number;
-}
-
-export interface AgentHandle {
-  /** Base58 ed25519 public key: the node's identity and Solana address. */
-  readonly publicKey: string;
-  /** The config in force now (replaced when the file changes). */
-  readonly config: AgentConfig;
-  /** What the node registers: only the shared part of the host. */
-  readonly hardware: HardwareReport;
-  /** Settles on the first successful registration; rejects if the agent stops before it. */
-  readonly registered: Promise<RegisterResponse>;
-  /** Settles when the agent has stopped (after `stop()`). */
-  readonly done: Promise<void>;
-  /** The Prometheus endpoint, when `metricsPort` is set. */
-  readonly metricsUrl: string | undefined;
-  /** Drains: takes no more work, stops running containers, reports them, then settles. */
-  stop(): Promise<void>;
-}
 
 /**
  * Starts a host agent in this process. Resolves once the identity, config and hardware are known;
@@ -115,16 +60,7 @@ async function startLocked(
   const log = options.log ?? consoleLog;
   const clock = options.clock ?? systemClock;
   const identity = await loadOrCreateIdentity(dataDir);
-  const overrides: ConfigOverrides = {
-    controlPlane: options.controlPlane,
-    region: options.region,
-    pricePerGpuHour: options.pricePerGpuHour,
-    pricePerVcpuHour: options.pricePerVcpuHour,
-    labels: options.labels,
-    dockerSocket: options.dockerSocket,
-    ownerApiKey: options.ownerApiKey,
-    runtime: options.runtimeKind,
-  };
+  const overrides = configOverrides(options);
   let config = await loadConfig(dataDir, overrides);
   const runtimeKind = config.runtime ?? "docker";
 
@@ -373,32 +309,4 @@ async function startLocked(
       await done;
     },
   };
-}
-
-/** The hardware the config shares, or a ConfigError that names the GPU it could not find. */
-function shareOf(host: HardwareReport, config: AgentConfig): HardwareReport {
-  try {
-    return sharedHardware(host, config.gpus ?? "all", config.limits ?? {});
-  } catch (error) {
-    if (error instanceof ShareError) throw new ConfigError(`invalid agent config: ${error.message}`);
-    throw error;
-  }
-}
-
-function logHardware(
-  log: AgentLog,
-  detected: GpuInfo[],
-  shared: HardwareReport,
-  note: string | undefined,
-): void {
-  if (detected.length === 0) {
-    log.info(`no NVIDIA GPU found: registering as a CPU node (${note ?? "none reported"})`);
-  }
-  for (const gpu of detected) {
-    const sharing = shared.gpus.some((entry) => entry.uuid === gpu.uuid) ? "" : " (not shared)";
-    log.info(
-      `GPU ${gpu.index}: ${gpu.name}${gpu.model ? ` [${gpu.model}]` : " [not in the catalogue]"}, ${gpu.vramMib} MiB, ${gpu.uuid}${sharing}`,
-    );
-  }
-  log.info(`sharing ${shared.cpus} CPUs, ${shared.memoryMib} MiB memory, ${shared.diskFreeMib} MiB disk`);
 }

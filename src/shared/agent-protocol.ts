@@ -231,7 +231,7 @@ export const AttemptReport = z.discriminatedUnion("type", [
        * With reason "error": whose the error is. `image_pull`: the image could not be pulled (the
        * user's image); `host_policy`: the attempt was handed back unstarted, the job goes elsewhere
        * with no retry spent — the host's policy refuses the image, or the node's container engine
-       * did not answer when the assignment arrived (src/agent/work-loop.ts pings it first);
+       * did not answer when the assignment arrived (src/agent/node-attempts.ts pings it first);
        * `runtime`: the node could not run the container (the node's fault); `input`: the job's
        * inputs could not be fetched or failed their hash (the user's data: the job fails); `spec`:
        * the engine refused the job's own image reference, command or config at start (the user's:
