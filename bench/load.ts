@@ -8,13 +8,20 @@
  * non-2xx answers. Beside each step: the CPU the workerd process used (a share of one core) and
  * the machine's load average, since the machine is shared and workerd runs a Worker on one thread.
  *
- *   npm run bench:load                 # 5 s a step
+ * Each route is driven through two harnesses in the same run: `wrangler dev` (what the tests use:
+ * its proxy Worker in a workerd of its own in front of the user Worker) and
+ * bench/support/direct-stack.ts (the deploy bundle and wrangler.toml's bindings on workerd through
+ * Miniflare, nothing in front: nearer what a deployment serves, which has no such proxy).
+ *
+ *   npm run bench:load                 # 5 s a step, both harnesses
  *   LOAD_STEP_SECONDS=10 npm run bench:load
+ *   LOAD_HARNESS=direct npm run bench:load   # one harness: wrangler or direct
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import autocannon from "autocannon";
+import { startDirectStack } from "./support/direct-stack.js";
 import { PollSigner } from "./support/poll-signer.js";
 import { freshState, type LocalStack, startStack } from "./support/wrangler.js";
 
@@ -141,9 +148,24 @@ function servingPids(stack: LocalStack): number[] {
   return pids;
 }
 
-async function main(): Promise<void> {
-  const summary: Record<string, unknown> = {};
-  const stack = await startStack(await freshState());
+type Harness = "wrangler" | "direct";
+const STARTERS: Record<Harness, (state: string) => Promise<LocalStack>> = {
+  wrangler: (state) => startStack(state),
+  direct: (state) => startDirectStack(state),
+};
+
+function harnesses(): Harness[] {
+  const chosen = process.env.LOAD_HARNESS ?? "both";
+  if (chosen === "both") return ["wrangler", "direct"];
+  if (chosen === "wrangler" || chosen === "direct") return [chosen];
+  throw new Error(`LOAD_HARNESS must be wrangler, direct or both, got "${chosen}"`);
+}
+
+/** The user routes on one stack, then the agent polls on a fresh one (so no node takes a job). */
+async function measure(harness: Harness, summary: Record<string, unknown>): Promise<void> {
+  const start = STARTERS[harness];
+  console.log(`--- harness ${harness}`);
+  const stack = await start(await freshState());
   try {
     const signup = await fetch(`${stack.url}/v1/accounts`, { method: "POST" });
     const { apiKey } = (await signup.json()) as { apiKey: string };
@@ -176,22 +198,31 @@ async function main(): Promise<void> {
         },
       ],
     ];
-    console.log(
-      `bench:load: ${STEP_SECONDS} s a step; load average at start ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(" ")}`,
-    );
     await drive(routes, pids, summary);
   } finally {
     await stack.dispose();
   }
-  const fleet = await startStack(await freshState());
+  const fleet = await start(await freshState());
   try {
     const route = await pollRoute(fleet);
     await drive([["POST /v1/agent/poll", route]], servingPids(fleet), summary);
   } finally {
     await fleet.dispose();
   }
+}
+
+async function main(): Promise<void> {
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+  console.log(`bench:load: ${STEP_SECONDS} s a step; load average at start ${load()}`);
+  const summary: Record<string, Record<string, unknown>> = {};
+  for (const harness of harnesses()) {
+    summary[harness] = {};
+    await measure(harness, summary[harness]);
+  }
+  console.log(`load average at end ${load()}`);
   console.log(JSON.stringify({ bench: "load", stepSeconds: STEP_SECONDS, summary }, null, 2));
 }
 
