@@ -31,6 +31,8 @@ export class RestartableAgent {
   process: AgentProcess;
   nodeId = "";
   kills = 0;
+  /** Each time it was down: from its SIGKILL until it had registered again (ms since the epoch). */
+  readonly outages: { from: number; to: number }[] = [];
   /** What the runs before the last crash printed. */
   private readonly earlier: string[] = [];
 
@@ -61,6 +63,7 @@ export class RestartableAgent {
 
   async crash(): Promise<void> {
     this.kills += 1;
+    this.outages.push({ from: Date.now(), to: Number.POSITIVE_INFINITY });
     await this.process.kill("SIGKILL");
     this.earlier.push(this.process.output());
   }
@@ -70,6 +73,8 @@ export class RestartableAgent {
     this.process = this.spawn();
     const again = await this.process.registered(120_000);
     if (again !== this.nodeId) throw new Error(`agent came back as ${again}, not ${this.nodeId}`);
+    const outage = this.outages.at(-1);
+    if (outage) outage.to = Date.now();
   }
 
   containers(): string[] {

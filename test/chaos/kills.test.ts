@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../support/docker.js";
 import { prng } from "../support/prng.js";
+import { lostAttempts, lostToBlinks, type Outage } from "./blink-losses.js";
 import { dumpLogs } from "./chaos-logs.js";
 import { chaosEnabled, chaosSettings } from "./chaos-settings.js";
 import { CHAOS_TIMING, RestartableAgent, RestartablePlane, Scratch } from "./fault-fleet.js";
@@ -90,6 +91,8 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
         let agentKills = 0;
         let planeKills = 0;
         let restoredWithoutRestart = 0;
+        /** Each control-plane outage: from its SIGKILL until every agent was online again. */
+        const planeOutages: Outage[] = [];
         // The flow waits for the planned faults, so each is made while jobs are still coming: at a
         // control-plane kill's point until it was made, and before the last burst until the least
         // number of agent kills were. (Without it a slow agent restart let the whole flow through
@@ -118,6 +121,8 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
           if (next !== undefined && submitted >= next) {
             const pids = agents.map((agent) => agent.process.pid);
             mark(`control plane SIGKILL ${planeKills + 1} (${submitted} submitted)`);
+            const outage = { from: Date.now(), to: Number.POSITIVE_INFINITY };
+            planeOutages.push(outage);
             await cp.crash();
             planeKills += 1;
             await pause(500 + Math.floor(random() * 2_000));
@@ -135,6 +140,7 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
               60_000,
               detail,
             );
+            outage.to = Date.now();
             mark("every agent online again");
             if (agents.every((agent, i) => agent.process.pid === pids[i] && agent.process.running))
               restoredWithoutRestart += 1;
@@ -216,8 +222,10 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
         );
         expect(restoredWithoutRestart).toBe(planeKills);
         // The control plane's own restarts cost the nodes nothing: none is left expelled (score
-        // 0), and without agent kills no attempt was lost at all — running containers outlived
-        // every blink of the control plane.
+        // 0), and no attempt live across a blink was lost unless its own agent was killed in its
+        // life (faults come one at a time, so no agent is killed during a plane outage): running
+        // containers outlived every blink of the control plane. Without agent kills, no attempt
+        // was lost at all.
         const nodes = await (await users[0]?.request("/v1/nodes"))?.json();
         const reputations = (nodes as { nodes: { id: string; reputation: number }[] }).nodes
           .filter((n) => agents.some((a) => a.nodeId === n.id))
@@ -226,6 +234,16 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
           reputations.every((r) => r > 0),
           `node reputations ${reputations.join(", ")}`,
         ).toBe(true);
+        const lost = await lostAttempts(file);
+        const acrossBlinks = lost.filter((a) =>
+          planeOutages.some((o) => a.assignedAt <= o.to && a.endedAt >= o.from),
+        );
+        const blinkLosses = lostToBlinks(
+          lost,
+          planeOutages,
+          new Map(agents.map((a) => [a.nodeId, a.outages])),
+        );
+        expect(blinkLosses, `lost across a control-plane outage ${JSON.stringify(planeOutages)}`).toEqual([]);
         if (!settings.agentKills) expect(money.outcomes.lost ?? 0, JSON.stringify(money.outcomes)).toBe(0);
         expect(planeKills).toBe(settings.planeKills);
         expect(agentKills).toBeGreaterThanOrEqual(settings.minAgentKills);
@@ -241,7 +259,8 @@ describe.skipIf(!chaosEnabled() || !dockerAvailable("chaos: agent and control-pl
             `${restoredWithoutRestart}/${planeKills}), attempts ${money.endedAttempts} ` +
             `(${JSON.stringify(money.outcomes)}), settlements ${money.settlements}, double legs ${money.doubleLegs}, ` +
             `charged ${money.chargedMicros} µUSD in all, charged for node faults ${money.chargedForNodeFaults}, ` +
-            `ledger Σ ${money.balanceSum}, jobs lost 0, ` +
+            `ledger Σ ${money.balanceSum}, jobs lost 0, attempts lost across a control-plane outage ` +
+            `${acrossBlinks.length} (all on an agent killed in their life; to the blinks 0), ` +
             `orphan containers 0; flow ${Math.round((flowDone - started) / 1000)} s, ` +
             `all settled ${Math.round((Date.now() - started) / 1000)} s`,
         );
