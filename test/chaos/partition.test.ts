@@ -90,13 +90,21 @@ describe.skipIf(!wanted || !chaosEnabled() || netns !== null || !dockerAvailable
 
       // Two jobs still running when the link comes back (superseded: the agent must stop them),
       // submitted first, and two whose containers exit while it is down (their exit reports late).
-      const jobs: (FlowJob & { sleepMs: number })[] = [60_000, 60_000, 15_000, 15_000].map((sleepMs, i) => ({
+      // The short ones must outlast the other agent's start-up and the cut (seed 1304, load 14-18:
+      // that start-up took 21 s and 15 s jobs ended on the cut node before the cut).
+      const jobs: (FlowJob & { sleepMs: number })[] = [90_000, 90_000, 40_000, 40_000].map((sleepMs, i) => ({
         key: `partition-${process.pid}-${i}`,
         exitCode: 0,
         id: "",
         sleepMs,
       }));
       for (const job of jobs) await user.submit(job, job.sleepMs);
+      // Placed at submit on the one node there is: the other agent starts now, while the containers
+      // start, so the cut comes as soon as both are ready.
+      for (const view of await Promise.all(jobs.map((job) => user.job(job.id))))
+        if (view.nodeId !== cut.nodeId) throw new Error(`job ${view.id} was not placed on the cut-off node`);
+      const other = new RestartableAgent(cp.url, await scratch.dir("other"));
+      agents.push(other);
       const seen = new Map<string, string>();
       await until(
         "every job to run on the agent that will be cut off",
@@ -115,9 +123,9 @@ describe.skipIf(!wanted || !chaosEnabled() || netns !== null || !dockerAvailable
       const oldAttempts = jobs.map((job) => seen.get(job.id) ?? "");
       const long = oldAttempts.slice(0, 2);
       const short = oldAttempts.slice(2);
-      const other = new RestartableAgent(cp.url, await scratch.dir("other"));
-      agents.push(other);
       await other.registered();
+      if (!oldAttempts.every((a) => running(a).length === 1))
+        throw new Error(`a container ended before the cut (harness timing, not the product):\n${detail()}`);
 
       await ns.partition();
       mark(`link of ${cut.nodeId} cut`);
@@ -136,7 +144,7 @@ describe.skipIf(!wanted || !chaosEnabled() || netns !== null || !dockerAvailable
       await until(
         "the short jobs' containers to exit on the cut-off node",
         async () => (short.every((a) => running(a).length === 0) ? true : undefined),
-        30_000,
+        90_000,
         detail,
       );
       expect(long.map((a) => running(a).length)).toEqual([1, 1]);
@@ -165,7 +173,7 @@ describe.skipIf(!wanted || !chaosEnabled() || netns !== null || !dockerAvailable
           const views = await Promise.all(jobs.map((job) => user.job(job.id)));
           return views.every((v) => isTerminal(v.status)) ? views : undefined;
         },
-        120_000,
+        240_000,
         detail,
       );
       const all = await events();
