@@ -62,9 +62,29 @@ export const jobCheckpoints = sqliteTable(
     manifestKey: text("manifest_key").notNull(),
     files: integer("files").notNull(),
     bytes: integer("bytes").notNull(),
+    /** The manifest object's own size (billed with the blobs); 0 for checkpoints from before migration 0031. */
+    manifestBytes: integer("manifest_bytes").notNull().default(0),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+/**
+ * A job whose checkpoint store may hold objects no commit recorded: blob URLs were handed out (a
+ * sync that died before its commit leaves its blobs behind) or a manifest was written. The cron
+ * looks under the job's prefix once `dueAt` comes and deletes what stayed unrecorded past the
+ * grace (checkpoint-orphans.ts); the row goes when nothing is left to wait for.
+ */
+export const checkpointOrphanChecks = sqliteTable(
+  "checkpoint_orphan_checks",
+  {
+    jobId: text("job_id").notNull(),
+    /** When the cron looks next: the earliest moment an unrecorded object may be past the grace. */
+    dueAt: integer("due_at").notNull(),
+    /** The latest time URLs were handed out (or a manifest written) for the job's checkpoint. */
+    offeredAt: integer("offered_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId] }), index("checkpoint_orphan_checks_due").on(t.dueAt)],
 );
 
 /**
@@ -142,7 +162,10 @@ export type LogChunkRow = typeof logChunks.$inferSelect;
 export const storageSweepFailures = sqliteTable(
   "storage_sweep_failures",
   {
-    /** "checkpoints" (id: the job), "upload" (id: the upload id) or "outputs" (id: `<job>@<expiresAt>`). */
+    /**
+     * "checkpoints" (id: the job), "upload" (id: the upload id), "outputs" (id: `<job>@<expiresAt>`)
+     * or "orphans" (id: the job whose unrecorded checkpoint objects are being looked at).
+     */
     kind: text("kind").notNull(),
     itemId: text("item_id").notNull(),
     attempts: integer("attempts").notNull(),

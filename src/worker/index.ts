@@ -3,6 +3,7 @@ import { refundNodeFaults } from "./fault-refunds.js";
 import { payoutsStub } from "./routes/operator-payouts.js";
 import { receiptsStub } from "./routes/receipts-operator.js";
 import { syncStakeTiers } from "./stake-tier.js";
+import { sweepCheckpointOrphans } from "./storage/checkpoint-orphans.js";
 import { sweepExpiredCheckpoints } from "./storage/checkpoint-sweep.js";
 import { sweepExpiredLogs } from "./storage/log-store.js";
 import { abortAbandonedUploads } from "./storage/multipart-uploads.js";
@@ -32,6 +33,8 @@ export default {
     ctx.waitUntil(sweepExpiredLogs(env, controller.scheduledTime));
     // Checkpoints of jobs ended past CHECKPOINT_RETENTION_SECONDS, and of expired pauses.
     ctx.waitUntil(sweepExpiredCheckpoints(env, controller.scheduledTime));
+    // Checkpoint blobs and manifests no commit recorded (a sync that died), past their grace.
+    ctx.waitUntil(sweepCheckpointOrphans(env, controller.scheduledTime));
     // Output files past their keep (keepForSeconds, or OUTPUT_RETENTION_SECONDS, from their upload).
     ctx.waitUntil(sweepExpiredOutputs(env, controller.scheduledTime));
     // Multipart uploads nobody can finish any more (the agent died, the job ended): their parts go.

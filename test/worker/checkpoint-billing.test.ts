@@ -10,8 +10,9 @@ import { fetchUrl, placed, sha256Hex } from "./storage-support.js";
 import { authed, call, drainAgents, jobOf, signup } from "./support.js";
 
 /**
- * Every kept checkpoint's bytes are billed, each distinct blob once: two checkpoints sharing a
- * 1,000-byte file hold 1,000 + 8 + 500 bytes, not the latest's 1,008 nor the rows' sum of 2,016.
+ * Every kept checkpoint's bytes are billed, each distinct blob once, and every manifest: two
+ * checkpoints sharing a 1,000-byte file hold 1,000 + 8 + 500 bytes of blobs, not the latest's 1,008
+ * nor the rows' sum of 2,016, plus their manifests — exactly what R2 holds under the job's prefix.
  * A price of $7,000 a GB-month makes these few bytes cost whole µUSD.
  */
 const PRICE = 7_000_000_000;
@@ -44,6 +45,14 @@ async function commit(
     expect(res.status).toBe(200);
   }
   return send("checkpoint/commit", { files: named.map((file) => ({ ...file, mode: 0o644 })) });
+}
+
+/** What R2 holds under the job's checkpoint prefix: blobs and manifests, byte for byte. */
+async function storedInR2(jobId: string): Promise<{ blobs: number; manifests: number; total: number }> {
+  const { objects } = await env.STORAGE.list({ prefix: `checkpoints/${jobId}/` });
+  const sum = (part: string) =>
+    objects.filter((o) => o.key.includes(`/${part}/`)).reduce((total, o) => total + o.size, 0);
+  return { blobs: sum("blobs"), manifests: sum("manifests"), total: sum("blobs") + sum("manifests") };
 }
 
 async function storageTransfers(jobId: string) {
@@ -100,7 +109,12 @@ describe("checkpoint storage billing", () => {
     const view = (await (
       await call(`/v1/jobs/${job.id}/checkpoints`, authed(apiKey))
     ).json()) as JobCheckpoints;
-    expect(view).toMatchObject({ store: "r2", bytes: 1500, storedBytes: 1508 });
+    const inR2 = await storedInR2(job.id);
+    expect(inR2.blobs).toBe(1508);
+    // Three manifests of a few hundred bytes each.
+    expect(inR2.manifests).toBeGreaterThan(3 * 200);
+    const stored = inR2.total;
+    expect(view).toMatchObject({ store: "r2", bytes: 1500, storedBytes: stored });
     expect(view.checkpoints.map((c) => c.seq)).toEqual([3, 2, 1]);
 
     // Within the retention nothing is charged; past it the sweep deletes them and bills the week.
@@ -109,18 +123,19 @@ describe("checkpoint storage billing", () => {
     expect(await storageTransfers(job.id)).toEqual([]);
     const later = end + RETENTION_MS + 60_000;
     expect(await sweepExpiredCheckpoints(priced, later, 50)).toMatchObject({ failed: 0 });
-    // The week (wrangler.toml: 604,800 s) of 1,508 bytes at $7,000 a GB-month: 1,508 × 7/30 ×
-    // 7e9 / 1e9 = 2,463.07 µUSD, rounded up.
+    // The week (wrangler.toml: 604,800 s) of the stored bytes at $7,000 a GB-month: bytes × 7/30 ×
+    // 7e9 / 1e9 µUSD, rounded up (the blobs' 1,508 alone would be 2,463.07 → 2,464).
     expect(RETENTION_MS).toBe(604_800_000);
-    const expected = 2464;
-    expect(storageChargeMicros(1508, end, end + RETENTION_MS, PRICE)).toBe(expected);
+    const expected = Math.ceil((stored * 49) / 30);
+    expect(storageChargeMicros(stored, end, end + RETENTION_MS, PRICE)).toBe(expected);
+    expect(expected).toBeGreaterThan(2464);
     const charged = await storageTransfers(job.id);
     expect(charged).toEqual([
       {
         from_account: `user:${accountId}`,
         to_account: "fees",
         amount_micros: expected,
-        memo: `checkpoint storage: 1508 bytes for ${RETENTION_MS / 1000} s`,
+        memo: `checkpoint storage: ${stored} bytes for ${RETENTION_MS / 1000} s`,
       },
     ]);
     const after = await balances();
@@ -148,7 +163,7 @@ describe("checkpoint storage billing", () => {
           accountId,
           jobId: job.id,
           key: `storage:${job.id}:ended`,
-          bytes: 1508,
+          bytes: stored,
           fromMs: end,
           toMs: end + RETENTION_MS,
           amountMicros: expected,
@@ -161,7 +176,7 @@ describe("checkpoint storage billing", () => {
     expect(await ledgerSum()).toBe(0);
   }, 30_000);
 
-  it("tells the region every kept checkpoint's bytes, so a pause bills them all", async () => {
+  it("tells the region every kept checkpoint's bytes, manifests included, so a pause bills them all", async () => {
     const { apiKey } = await signup();
     const { job, a, agent, send } = await placed(apiKey, { checkpoint: { intervalSeconds: 10 } });
     await send("grant", {});
@@ -177,12 +192,16 @@ describe("checkpoint storage billing", () => {
     expect((await agent.exit(a, 143, "cancelled")).status).toBe(200);
     const view = await jobOf(apiKey, job.id);
     expect(view).toMatchObject({ status: "paused" });
-    // Checkpoint 2 holds 300 bytes, but checkpoint 1's 700 are kept too.
-    expect(view.reason).toMatch(/checkpoint 2 \(1000 bytes\) is kept until/);
+    // Checkpoint 2 holds 300 bytes, but checkpoint 1's 700 are kept too, and both manifests: the
+    // bytes billed are what R2 holds under the job's prefix, exactly.
+    const inR2 = await storedInR2(job.id);
+    expect(inR2.blobs).toBe(1000);
+    expect(inR2.manifests).toBeGreaterThan(0);
+    expect(view.reason).toContain(`checkpoint 2 (${inR2.total} bytes) is kept until`);
     expect((await call(`/v1/jobs/${job.id}/cancel`, authed(apiKey, "POST"))).status).toBe(200);
     const charged = await storageTransfers(job.id);
     expect(charged).toHaveLength(1);
-    expect(charged[0]?.memo).toMatch(/^checkpoint storage: 1000 bytes for \d+ s$/);
+    expect(charged[0]?.memo).toMatch(new RegExp(`^checkpoint storage: ${inR2.total} bytes for \\d+ s$`));
     expect(await ledgerSum()).toBe(0);
   }, 30_000);
 });

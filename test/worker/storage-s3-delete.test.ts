@@ -1,78 +1,38 @@
 import { env } from "cloudflare:workers";
-import { AwsClient } from "aws4fetch";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/shared/ids.js";
 import type { CheckpointsDeleted } from "../../src/shared/storage/checkpoint-retention.js";
 import { checkpointRetentionOf } from "../../src/shared/storage/checkpoint-retention.js";
 import { sweepExpiredCheckpoints } from "../../src/worker/storage/checkpoint-sweep.js";
-import { authed, call, expectError, jsonInit, signup } from "./support.js";
-
-/** s3rver (test/support/worker-s3.ts) as the user's bucket, reached as a user's own tools would. */
-const bucket = env.TEST_S3_BUCKET;
-const s3 = new AwsClient({ ...JSON.parse(env.TEST_S3_CREDENTIALS), service: "s3", region: "us-east-1" });
-const objectUrl = (key: string) => `${env.TEST_S3_ENDPOINT}/${bucket}/${key}`;
-
-async function put(keys: readonly string[]): Promise<void> {
-  for (let at = 0; at < keys.length; at += 25) {
-    await Promise.all(
-      keys.slice(at, at + 25).map(async (key) => {
-        const res = await s3.fetch(objectUrl(key), { method: "PUT", body: `bytes of ${key}` });
-        await res.body?.cancel();
-        if (!res.ok) throw new Error(`PUT ${key}: ${res.status}`);
-      }),
-    );
-  }
-}
-
-/** Every key under `prefix`, listed page by page by the emulator itself. */
-async function listed(prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const url = new URL(`${env.TEST_S3_ENDPOINT}/${bucket}`);
-    url.searchParams.set("list-type", "2");
-    url.searchParams.set("prefix", prefix);
-    if (token) url.searchParams.set("continuation-token", token);
-    const res = await s3.fetch(url.toString());
-    const text = await res.text();
-    if (!res.ok) throw new Error(`list ${prefix}: ${res.status} ${text.slice(0, 200)}`);
-    keys.push(...[...text.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1] ?? ""));
-    token = /<NextContinuationToken>([^<]+)</.exec(text)?.[1];
-  } while (token);
-  return keys;
-}
+import {
+  bucket,
+  endedJob,
+  listed,
+  putObjects,
+  s3Access,
+  withS3Secret,
+  withWrongSecret,
+} from "./s3-bucket-support.js";
+import { authed, call, expectError, signup } from "./support.js";
 
 /** An ended job whose checkpoint is in the s3rver bucket under ckpt/<job id>/: `blobs` blobs and a manifest. */
 async function s3Checkpoint(accountId: string, blobs: number, secret = "s3"): Promise<string> {
-  const jobId = newId("job");
-  const now = Date.now();
-  const spec = {
-    name: "c",
-    image: "meridian/busybox:test",
-    command: ["true"],
-    env: {},
+  const jobId = await endedJob(accountId, "c", {
     checkpoint: {
       path: "/meridian/checkpoint",
       intervalSeconds: 60,
       to: `s3://${bucket}/ckpt`,
-      s3: { endpoint: env.TEST_S3_ENDPOINT, region: "us-east-1", credentials: { secret } },
+      s3: s3Access(secret),
     },
-  };
-  await env.DB.prepare(
-    `INSERT INTO jobs (id, account_id, name, region, image, spec, status, reason, created_at, ended_at, updated_at)
-     VALUES (?, ?, 'c', 'eu-west', 'meridian/busybox:test', ?, 'succeeded', 'exited 0', ?, ?, ?)`,
-  )
-    .bind(jobId, accountId, JSON.stringify(spec), now - 60_000, now - 1_000, now)
-    .run();
+  });
   const manifestKey = `ckpt/${jobId}/manifests/00000001.json`;
-  await put([
+  await putObjects([
     ...Array.from({ length: blobs }, (_, i) => `ckpt/${jobId}/blobs/${i.toString(16).padStart(64, "0")}`),
     manifestKey,
   ]);
   await env.DB.prepare(
     "INSERT INTO job_checkpoints (job_id, seq, attempt_id, manifest_key, files, bytes, created_at) VALUES (?, 1, 'att_x', ?, ?, ?, ?)",
   )
-    .bind(jobId, manifestKey, blobs, blobs * 100, now)
+    .bind(jobId, manifestKey, blobs, blobs * 100, Date.now())
     .run();
   return jobId;
 }
@@ -84,23 +44,13 @@ async function rowsOf(jobId: string): Promise<number> {
   return row?.n ?? -1;
 }
 
-async function withS3Secret(): Promise<{ id: string; apiKey: string }> {
-  const user = await signup();
-  const res = await call(
-    "/v1/secrets",
-    jsonInit("POST", { name: "s3", value: env.TEST_S3_CREDENTIALS }, user.apiKey),
-  );
-  expect(res.status).toBe(201);
-  return user;
-}
-
 describe("checkpoints in the user's S3 bucket (s3rver)", () => {
   it("DELETE /v1/jobs/:id/checkpoints empties the job's prefix, past one listing page (1,006 objects)", async () => {
     const { id, apiKey } = await withS3Secret();
     const jobId = await s3Checkpoint(id, 1005);
     // Neighbours that must stay: a key that only starts like the prefix, and another job's checkpoint.
     const lookalike = `ckpt/${jobId}-kept/blobs/x`;
-    await put([lookalike]);
+    await putObjects([lookalike]);
     const neighbour = await s3Checkpoint(id, 2);
     expect(await listed(`ckpt/${jobId}/`)).toHaveLength(1006);
 
@@ -127,11 +77,7 @@ describe("checkpoints in the user's S3 bucket (s3rver)", () => {
 
   it("the sweep deletes an S3 checkpoint past its retention; a bucket that refuses keeps its rows for the next try", async () => {
     const { id, apiKey } = await withS3Secret();
-    // Keys the emulator does not know: it refuses every call signed with them.
-    const wrong = JSON.stringify({ accessKeyId: "NOT-S3RVER", secretAccessKey: "wrong" });
-    expect(
-      (await call("/v1/secrets", jsonInit("POST", { name: "wrong", value: wrong }, apiKey))).status,
-    ).toBe(201);
+    await withWrongSecret(apiKey);
     const good = await s3Checkpoint(id, 3);
     const refused = await s3Checkpoint(id, 2, "wrong");
     const later = Date.now() + checkpointRetentionOf(env).retentionMs + 60_000;
@@ -144,9 +90,7 @@ describe("checkpoints in the user's S3 bucket (s3rver)", () => {
 
   it("jobs that keep failing back off: a batch of them does not stop the sweep reaching the rest", async () => {
     const { id, apiKey } = await withS3Secret();
-    const wrong = JSON.stringify({ accessKeyId: "NOT-S3RVER", secretAccessKey: "wrong" });
-    const made = await call("/v1/secrets", jsonInit("POST", { name: "wrong", value: wrong }, apiKey));
-    expect(made.status).toBe(201);
+    await withWrongSecret(apiKey);
     const refusing: string[] = [];
     for (let i = 0; i < 4; i++) refusing.push(await s3Checkpoint(id, 1, "wrong"));
     const good = await s3Checkpoint(id, 2);

@@ -1,26 +1,16 @@
 import { env } from "cloudflare:workers";
-import { AwsClient } from "aws4fetch";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/shared/ids.js";
 import type { OutputsDeleted } from "../../src/shared/storage/output-delete-api.js";
-import { authed, call, expectError, jsonInit, signup } from "./support.js";
-
-/** s3rver (test/support/worker-s3.ts) as the user's bucket, reached as a user's own tools would. */
-const bucket = env.TEST_S3_BUCKET;
-const s3 = new AwsClient({ ...JSON.parse(env.TEST_S3_CREDENTIALS), service: "s3", region: "us-east-1" });
-const objectUrl = (key: string) => `${env.TEST_S3_ENDPOINT}/${bucket}/${key}`;
-
-async function put(key: string): Promise<void> {
-  const res = await s3.fetch(objectUrl(key), { method: "PUT", body: `bytes of ${key}` });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`PUT ${key}: ${res.status}`);
-}
-
-async function exists(key: string): Promise<boolean> {
-  const res = await s3.fetch(objectUrl(key), { method: "HEAD" });
-  await res.body?.cancel();
-  return res.ok;
-}
+import {
+  bucket,
+  endedJob,
+  exists,
+  putObjects,
+  s3Access,
+  withS3Secret,
+  withWrongSecret,
+} from "./s3-bucket-support.js";
+import { authed, call, expectError, signup } from "./support.js";
 
 /** A succeeded job whose output files went to s3rver under results/<job id>/, with `secret` as credentials. */
 async function s3Outputs(
@@ -29,27 +19,15 @@ async function s3Outputs(
   secret = "s3",
   keyOf = (jobId: string, f: string) => `results/${jobId}/${f}`,
 ) {
-  const jobId = newId("job");
+  const jobId = await endedJob(accountId, "o", {
+    outputs: [{ path: "/outputs", to: `s3://${bucket}/results`, s3: s3Access(secret) }],
+  });
   const now = Date.now();
-  const s3Access = { endpoint: env.TEST_S3_ENDPOINT, region: "us-east-1", credentials: { secret } };
-  const spec = {
-    name: "o",
-    image: "meridian/busybox:test",
-    command: ["true"],
-    env: {},
-    outputs: [{ path: "/outputs", to: `s3://${bucket}/results`, s3: s3Access }],
-  };
-  await env.DB.prepare(
-    `INSERT INTO jobs (id, account_id, name, region, image, spec, status, reason, created_at, ended_at, updated_at)
-     VALUES (?, ?, 'o', 'eu-west', 'meridian/busybox:test', ?, 'succeeded', 'exited 0', ?, ?, ?)`,
-  )
-    .bind(jobId, accountId, JSON.stringify(spec), now - 60_000, now - 1_000, now)
-    .run();
   const keys: string[] = [];
   for (const file of files) {
     const key = keyOf(jobId, file);
     keys.push(key);
-    await put(key);
+    await putObjects([key]);
     const location = {
       kind: "s3",
       endpoint: env.TEST_S3_ENDPOINT,
@@ -72,16 +50,6 @@ async function listedPaths(jobId: string): Promise<string[]> {
     .bind(jobId)
     .all<{ path: string }>();
   return results.map((r) => r.path);
-}
-
-async function withS3Secret(): Promise<{ id: string; apiKey: string }> {
-  const user = await signup();
-  const res = await call(
-    "/v1/secrets",
-    jsonInit("POST", { name: "s3", value: env.TEST_S3_CREDENTIALS }, user.apiKey),
-  );
-  expect(res.status).toBe(201);
-  return user;
 }
 
 describe("DELETE /v1/jobs/:id/outputs of files in the user's S3 bucket (s3rver)", () => {
@@ -126,10 +94,7 @@ describe("DELETE /v1/jobs/:id/outputs of files in the user's S3 bucket (s3rver)"
     expect(await exists(gone.keys[0] ?? "")).toBe(true);
     expect(await listedPaths(gone.jobId)).toEqual(["/outputs/x.bin"]);
 
-    const wrong = JSON.stringify({ accessKeyId: "NOT-S3RVER", secretAccessKey: "wrong" });
-    expect(
-      (await call("/v1/secrets", jsonInit("POST", { name: "wrong", value: wrong }, apiKey))).status,
-    ).toBe(201);
+    await withWrongSecret(apiKey);
     const refused = await s3Outputs(id, ["y.bin"], "wrong");
     await expectError(
       await call(`/v1/jobs/${refused.jobId}/outputs`, authed(apiKey, "DELETE")),

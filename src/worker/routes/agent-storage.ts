@@ -124,6 +124,7 @@ export const agentStorageRoutes = new Hono<AppEnv>()
         attemptId: attempt.attemptId,
         files: body.files,
         uploads: body.uploads,
+        intervalSeconds: attempt.spec.checkpoint.intervalSeconds,
       });
       // The region keeps what the job's checkpoints hold stored (every kept checkpoint's distinct
       // blobs, not only this one's): a pause bills that.

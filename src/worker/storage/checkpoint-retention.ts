@@ -12,6 +12,7 @@ import {
 import { MeridianError } from "../../shared/errors.js";
 import type { JobSpec } from "../../shared/job-spec.js";
 import { type CheckpointsDeleted, checkpointRetentionOf } from "../../shared/storage/checkpoint-retention.js";
+import { forgetOrphanCheck } from "./checkpoint-orphans.js";
 import { openCheckpointPlace } from "./checkpoint-place.js";
 import { checkpointBytes } from "./checkpoint-store.js";
 
@@ -93,6 +94,7 @@ export async function deleteJobCheckpoints(
     ...(charge && charge.amountMicros > 0 ? storageChargeStatements(db, charge, now) : []),
     db.delete(jobCheckpoints).where(eq(jobCheckpoints.jobId, job.jobId)),
     db.delete(jobCheckpointBlobs).where(eq(jobCheckpointBlobs.jobId, job.jobId)),
+    forgetOrphanCheck(db, job.jobId),
   ]);
   // What was moved: the batch caps a charge at the balance.
   const moved = charge

@@ -3,11 +3,14 @@ import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { jobCheckpointBlobs, jobCheckpoints } from "../../../schema/storage.js";
 import { MeridianError } from "../../shared/errors.js";
+import type { JobSpec } from "../../shared/job-spec.js";
 import type {
   BlobUpload,
   CheckpointManifest,
   ManifestFile,
 } from "../../shared/storage/agent-storage-protocol.js";
+import { checkpointGrace, intervalOf } from "./checkpoint-grace.js";
+import { checkpointOffered, recordedBlobs } from "./checkpoint-orphans.js";
 import type { CheckpointPlace } from "./checkpoint-place.js";
 import { multipartDone, startMultipart } from "./multipart-uploads.js";
 import type { CompletedPart } from "./object-target.js";
@@ -55,46 +58,60 @@ export async function latestCheckpoint(
   return { seq: row.seq, manifest: JSON.parse(text) as CheckpointManifest, bytes: row.bytes };
 }
 
-/** Upload URLs for the blobs not yet stored: one PUT each, or a multipart upload over the part size. */
+/**
+ * Upload URLs for the blobs not yet stored: one PUT each, or a multipart upload over the part size.
+ * A stored blob no commit recorded (a failed sync's) is reused only while young enough for this
+ * sync's commit to take it (checkpoint-grace.ts); an older one is sent again.
+ */
 export async function blobUploads(
   env: Env,
   place: CheckpointPlace,
-  owner: { accountId: string; jobId: string },
+  owner: { accountId: string; jobId: string; spec?: Pick<JobSpec, "checkpoint"> },
   blobs: { sha256: string; size: number }[],
 ): Promise<BlobUpload[]> {
   const { jobId } = owner;
   const { target } = place;
   const partSize = partSizeBytes(env);
+  const now = Date.now();
+  const interval = intervalOf(owner.spec ?? {});
+  const { reuseMaxAgeMs } = checkpointGrace(env, interval);
   const unique = [...new Map(blobs.map((blob) => [blob.sha256, blob])).values()];
-  const missing = await Promise.all(
-    unique.map(async (blob) =>
-      (await target.head(blobKey(place, blob.sha256))) === blob.size ? undefined : blob,
-    ),
+  const stats = await Promise.all(unique.map((blob) => target.stat(blobKey(place, blob.sha256))));
+  const recorded = await recordedBlobs(
+    env,
+    jobId,
+    unique.filter((blob, i) => stats[i]?.size === blob.size).map((blob) => blob.sha256),
   );
+  const missing = unique.filter((blob, i) => {
+    const stat = stats[i];
+    if (stat?.size !== blob.size) return true;
+    if (recorded.has(blob.sha256) || stat.uploadedMs <= 0) return false;
+    return now - stat.uploadedMs > reuseMaxAgeMs;
+  });
+  // What these URLs put may never be committed: the orphan sweep looks after the grace.
+  if (missing.length > 0) await checkpointOffered(env, jobId, interval, now);
   return Promise.all(
-    missing
-      .filter((blob): blob is { sha256: string; size: number } => blob !== undefined)
-      .map(async (blob): Promise<BlobUpload> => {
-        const key = blobKey(place, blob.sha256);
-        // R2 checks a single PUT's bytes against the SHA-256 (an S3 URL does not carry it).
-        if (blob.size <= partSize)
-          return { sha256: blob.sha256, url: await target.putUrl(key, blob.size, blob.sha256) };
-        const parts = Math.ceil(blob.size / partSize);
-        const uploadId = await startMultipart(env, target, key, owner);
-        const urls = await Promise.all(
-          Array.from({ length: parts }, async (_, i) => ({
-            partNumber: i + 1,
-            url: await target.partUrl(key, uploadId, i + 1, partSize),
-          })),
-        );
-        const token: z.infer<typeof BlobUploadToken> = { blob: true, jobId, key, uploadId, parts };
-        return {
-          sha256: blob.sha256,
-          upload: await signToken(env, token),
-          parts: urls,
-          partSizeBytes: partSize,
-        };
-      }),
+    missing.map(async (blob): Promise<BlobUpload> => {
+      const key = blobKey(place, blob.sha256);
+      // R2 checks a single PUT's bytes against the SHA-256 (an S3 URL does not carry it).
+      if (blob.size <= partSize)
+        return { sha256: blob.sha256, url: await target.putUrl(key, blob.size, blob.sha256) };
+      const parts = Math.ceil(blob.size / partSize);
+      const uploadId = await startMultipart(env, target, key, owner);
+      const urls = await Promise.all(
+        Array.from({ length: parts }, async (_, i) => ({
+          partNumber: i + 1,
+          url: await target.partUrl(key, uploadId, i + 1, partSize),
+        })),
+      );
+      const token: z.infer<typeof BlobUploadToken> = { blob: true, jobId, key, uploadId, parts };
+      return {
+        sha256: blob.sha256,
+        upload: await signToken(env, token),
+        parts: urls,
+        partSizeBytes: partSize,
+      };
+    }),
   );
 }
 
@@ -131,32 +148,48 @@ export async function commitCheckpoint(
     attemptId: string;
     files: ManifestFile[];
     uploads?: { upload: string; parts: CompletedPart[] }[] | undefined;
+    intervalSeconds: number;
   },
 ): Promise<{ seq: number; bytes: number }> {
-  const { jobId, attemptId, files } = commit;
+  const { jobId, attemptId, files, intervalSeconds } = commit;
   await completeBlobUploads(env, place, jobId, commit.uploads ?? []);
   const sizes = new Map<string, number>();
   for (const file of files) sizes.set(file.sha256, file.size);
+  const now = Date.now();
+  const { commitMaxAgeMs } = checkpointGrace(env, intervalSeconds);
+  const recorded = await recordedBlobs(env, jobId, [...sizes.keys()]);
   await Promise.all(
     [...sizes].map(async ([sha256, size]) => {
-      const stored = await place.target.head(blobKey(place, sha256));
-      if (stored !== size) {
+      const stored = await place.target.stat(blobKey(place, sha256));
+      if (stored?.size !== size) {
         throw new MeridianError(
           422,
           "checkpoint_incomplete",
-          `blob ${sha256} of the checkpoint is not stored (${stored ?? "absent"})`,
+          `blob ${sha256} of the checkpoint is not stored (${stored?.size ?? "absent"})`,
+        );
+      }
+      // Not recorded and so old the orphan sweep may be deleting it: recording it could keep a
+      // checkpoint whose blob is gone.
+      if (!recorded.has(sha256) && stored.uploadedMs > 0 && now - stored.uploadedMs > commitMaxAgeMs) {
+        throw new MeridianError(
+          422,
+          "checkpoint_stale",
+          `blob ${sha256} was stored ${Math.round((now - stored.uploadedMs) / 1000)} s ago, more than the ${commitMaxAgeMs / 1000} s a sync has to commit it; the next sync sends it again`,
         );
       }
     }),
   );
   const bytes = files.reduce((sum, file) => sum + file.size, 0);
   const db = drizzle(env.DB);
-  await recordBlobs(db, jobId, sizes, Date.now());
+  await recordBlobs(db, jobId, sizes, now);
+  // A manifest written and never recorded (a lost race, a crash) is an orphan too.
+  await checkpointOffered(env, jobId, intervalSeconds, now);
   for (let tries = 0; tries < 5; tries++) {
     const seq = ((await latestSeq(env.DB, jobId)) ?? 0) + 1;
     const key = manifestKey(place, seq);
     const manifest: CheckpointManifest = { jobId, attemptId, seq, createdAt: Date.now(), files };
-    await place.target.putText(key, JSON.stringify(manifest));
+    const text = JSON.stringify(manifest);
+    await place.target.putText(key, text);
     const inserted = await db
       .insert(jobCheckpoints)
       .values({
@@ -166,6 +199,7 @@ export async function commitCheckpoint(
         manifestKey: key,
         files: files.length,
         bytes,
+        manifestBytes: new TextEncoder().encode(text).length,
         createdAt: manifest.createdAt,
       })
       .onConflictDoNothing()
@@ -217,13 +251,14 @@ async function recordBlobs(
 /**
  * The bytes a job's checkpoints keep stored: every distinct blob of every checkpoint still kept
  * (not only the latest: each committed checkpoint stays restorable, and its blobs stay in the
- * store until the job's checkpoints are deleted). What a pause and the retention after the job's
- * end are billed for. Checkpoints committed before blobs were recorded count at least their
- * latest checkpoint's size.
+ * store until the job's checkpoints are deleted), and every kept checkpoint's manifest. What a
+ * pause and the retention after the job's end are billed for. Objects no commit recorded are not
+ * counted: the orphan sweep deletes them (checkpoint-orphans.ts). Checkpoints committed before
+ * blobs were recorded count at least their latest checkpoint's size.
  */
 export async function checkpointBytes(env: Env, jobId: string): Promise<number> {
   const db = drizzle(env.DB);
-  const [blobs, latest] = await Promise.all([
+  const [blobs, latest, manifests] = await Promise.all([
     db
       .select({ bytes: sql<number>`COALESCE(SUM(${jobCheckpointBlobs.size}), 0)` })
       .from(jobCheckpointBlobs)
@@ -236,6 +271,11 @@ export async function checkpointBytes(env: Env, jobId: string): Promise<number> 
       .orderBy(desc(jobCheckpoints.seq))
       .limit(1)
       .get(),
+    db
+      .select({ bytes: sql<number>`COALESCE(SUM(${jobCheckpoints.manifestBytes}), 0)` })
+      .from(jobCheckpoints)
+      .where(eq(jobCheckpoints.jobId, jobId))
+      .get(),
   ]);
-  return Math.max(Number(blobs?.bytes ?? 0), latest?.bytes ?? 0);
+  return Math.max(Number(blobs?.bytes ?? 0), latest?.bytes ?? 0) + Number(manifests?.bytes ?? 0);
 }

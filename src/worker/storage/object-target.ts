@@ -8,6 +8,14 @@ export interface CompletedPart {
   etag: string;
 }
 
+/** An object as a listing or a HEAD shows it. */
+export interface ObjectStat {
+  key: string;
+  size: number;
+  /** When it was written (ms since the epoch; S3 stores give it to the second). */
+  uploadedMs: number;
+}
+
 /**
  * One object store as the control plane uses it: it hands out short-lived URLs and does the
  * few calls that need credentials (starting and completing multipart uploads, small manifests).
@@ -26,6 +34,12 @@ export interface ObjectTarget {
   head(key: string): Promise<number | undefined>;
   putText(key: string, text: string): Promise<void>;
   getText(key: string): Promise<string | undefined>;
+  /** Its size and when it was written, or undefined when there is none. */
+  stat(key: string): Promise<ObjectStat | undefined>;
+  /** One page (at most 1,000) of the objects under `prefix`, and the cursor of the next page. */
+  listPage(prefix: string, cursor?: string): Promise<{ objects: ObjectStat[]; cursor: string | undefined }>;
+  /** Deletes these keys; one already gone is no error. */
+  deleteKeys(keys: readonly string[]): Promise<void>;
   /** Deletes every object whose key starts with `prefix`; how many there were. */
   deletePrefix(prefix: string): Promise<number>;
 }

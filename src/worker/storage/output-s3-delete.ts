@@ -77,7 +77,7 @@ export async function deleteS3Outputs(
       first.bucket,
       secrets,
     );
-    await target.deleteObjects(keys);
+    await target.deleteKeys(keys);
     deleted += keys.length;
   }
   return { deleted, kept };

@@ -1,5 +1,5 @@
 import { MeridianError } from "../../shared/errors.js";
-import type { CompletedPart, ObjectTarget, StoredObject } from "./object-target.js";
+import type { CompletedPart, ObjectStat, ObjectTarget, StoredObject } from "./object-target.js";
 import { grantUrl, urlTtlMs } from "./signed-url.js";
 
 /** The platform's R2 bucket, through the Worker's binding; URLs point back at this Worker. */
@@ -71,6 +71,31 @@ export class R2Target implements ObjectTarget {
 
   async head(key: string): Promise<number | undefined> {
     return (await this.env.STORAGE.head(key))?.size;
+  }
+
+  async stat(key: string): Promise<ObjectStat | undefined> {
+    const object = await this.env.STORAGE.head(key);
+    return object ? { key, size: object.size, uploadedMs: object.uploaded.getTime() } : undefined;
+  }
+
+  async listPage(
+    prefix: string,
+    cursor?: string,
+  ): Promise<{ objects: ObjectStat[]; cursor: string | undefined }> {
+    const page = await this.env.STORAGE.list({ prefix, limit: 1000, ...(cursor ? { cursor } : {}) });
+    return {
+      objects: page.objects.map((object) => ({
+        key: object.key,
+        size: object.size,
+        uploadedMs: object.uploaded.getTime(),
+      })),
+      cursor: page.truncated ? page.cursor : undefined,
+    };
+  }
+
+  async deleteKeys(keys: readonly string[]): Promise<void> {
+    // The binding deletes at most 1,000 keys a call.
+    for (let at = 0; at < keys.length; at += 1000) await this.env.STORAGE.delete(keys.slice(at, at + 1000));
   }
 
   async putText(key: string, text: string): Promise<void> {

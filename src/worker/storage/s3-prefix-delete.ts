@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ObjectStat } from "./object-target.js";
 
 /** The most keys S3 lists in one ListObjectsV2 page, and deletes in one DeleteObjects call. */
 export const S3_PAGE_KEYS = 1000;
@@ -10,10 +11,22 @@ export interface S3Caller {
   refuse(what: string, response: Response): Promise<never>;
 }
 
-/** One ListObjectsV2 page: its keys, and the token of the next page when there is one. */
+/** One ListObjectsV2 page: its keys (with size and time), and the token of the next page when there is one. */
 export interface ListPage {
   keys: string[];
+  objects: ObjectStat[];
   next: string | undefined;
+}
+
+function contentsOf(text: string): ObjectStat[] {
+  return [...text.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)].map((m) => {
+    const block = m[1] ?? "";
+    return {
+      key: unescapeXml(/<Key>([^<]+)<\/Key>/.exec(block)?.[1] ?? ""),
+      size: Number(/<Size>(\d+)<\/Size>/.exec(block)?.[1] ?? "0"),
+      uploadedMs: Date.parse(/<LastModified>([^<]+)<\/LastModified>/.exec(block)?.[1] ?? "") || 0,
+    };
+  });
 }
 
 export async function listPage(
@@ -40,7 +53,7 @@ export async function listPage(
       new Response(text),
     );
   }
-  return { keys, next: next === undefined ? undefined : unescapeXml(next) };
+  return { keys, objects: contentsOf(text), next: next === undefined ? undefined : unescapeXml(next) };
 }
 
 /**

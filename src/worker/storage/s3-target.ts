@@ -2,8 +2,15 @@ import { AwsClient } from "aws4fetch";
 import { MeridianError } from "../../shared/errors.js";
 import { isPrivateHost } from "../../shared/storage/private-address.js";
 import type { S3Credentials } from "../../shared/storage/secrets-api.js";
-import type { CompletedPart, ObjectTarget, StoredObject } from "./object-target.js";
-import { deleteKeys, deleteS3Prefix, escapeXml, S3_PAGE_KEYS, type S3Caller } from "./s3-prefix-delete.js";
+import type { CompletedPart, ObjectStat, ObjectTarget, StoredObject } from "./object-target.js";
+import {
+  deleteKeys,
+  deleteS3Prefix,
+  escapeXml,
+  listPage,
+  S3_PAGE_KEYS,
+  type S3Caller,
+} from "./s3-prefix-delete.js";
 import { urlTtlMs } from "./signed-url.js";
 
 export interface S3Location {
@@ -170,6 +177,25 @@ export class S3Target implements ObjectTarget {
     return Number(response.headers.get("content-length") ?? "0");
   }
 
+  async stat(key: string): Promise<ObjectStat | undefined> {
+    const response = await this.call("HEAD", this.objectUrl(key));
+    if (response.status === 404) return undefined;
+    if (!response.ok) return this.refuse(`reading ${key}`, response);
+    return {
+      key,
+      size: Number(response.headers.get("content-length") ?? "0"),
+      uploadedMs: Date.parse(response.headers.get("last-modified") ?? "") || 0,
+    };
+  }
+
+  async listPage(
+    prefix: string,
+    cursor?: string,
+  ): Promise<{ objects: ObjectStat[]; cursor: string | undefined }> {
+    const page = await listPage(this.caller(), prefix, cursor);
+    return { objects: page.objects.filter((o) => o.key.startsWith(prefix)), cursor: page.next };
+  }
+
   async putText(key: string, text: string): Promise<void> {
     const response = await this.call("PUT", this.objectUrl(key), text);
     if (!response.ok) return this.refuse(`writing ${key}`, response);
@@ -189,7 +215,7 @@ export class S3Target implements ObjectTarget {
   }
 
   /** These keys deleted, 1,000 per DeleteObjects call; a key already gone is no error (S3's rule). */
-  async deleteObjects(keys: readonly string[]): Promise<void> {
+  async deleteKeys(keys: readonly string[]): Promise<void> {
     for (let at = 0; at < keys.length; at += S3_PAGE_KEYS)
       await deleteKeys(this.caller(), keys.slice(at, at + S3_PAGE_KEYS));
   }

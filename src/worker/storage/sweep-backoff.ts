@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { storageSweepFailures } from "../../../schema/storage.js";
 
-export type SweepKind = "checkpoints" | "upload" | "outputs";
+export type SweepKind = "checkpoints" | "upload" | "outputs" | "orphans";
 
 /** The first retry after a minute, doubling to at most six hours. */
 const FIRST_RETRY_MS = 60_000;
