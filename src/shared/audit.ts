@@ -10,6 +10,21 @@ export const AuditAction = z.enum([
   "outputs.deleted",
   /** Where the account's earnings are paid changed (subject: the new address). */
   "payout_wallet.linked",
+  /** A top-up was asked for (subject: the top-up; details: token, amount, credit). */
+  "topup.created",
+  /** A top-up's payment was found on chain and settled (subject: the top-up; details: signature, paid, credited). */
+  "topup.credited",
+  "topup.underpaid",
+  /** Paid in another mint than asked: nothing credited. */
+  "topup.wrong_mint",
+  /** MRD staked for a node (subject: the node; details: signature, amount in base units). */
+  "stake.deposited",
+  /** An unstake started its cooldown (subject: the node; details: the withdrawal, amount, readyAt). */
+  "stake.unstaked",
+  /** An unstake's cooldown ended: it leaves the vault for the payout wallet (details: destination). */
+  "stake.cooldown_ended",
+  /** A share of the node's stake was taken for proven evidence (details: the slash, amount, evidence). */
+  "stake.slashed",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

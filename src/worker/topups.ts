@@ -15,6 +15,7 @@ import { encodeBase58 } from "../shared/base58.js";
 import type { TopupView } from "../shared/chain-api.js";
 import { MeridianError } from "../shared/errors.js";
 import { formatUsd } from "../shared/money.js";
+import { auditStatement } from "./audit-log.js";
 
 const DECIMALS = 6;
 const TOKEN_UNIT = 10n ** BigInt(DECIMALS);
@@ -74,6 +75,7 @@ export async function createTopup(
   accountId: string,
   body: { token: "usdc" | "mrd"; amount: string },
   now: number,
+  by: { keyId?: string | null; address?: string | null } = {},
 ): Promise<TopupRow> {
   const config = chainConfig(env);
   const amountBase = toBaseUnits(body.amount, DECIMALS);
@@ -105,7 +107,17 @@ export async function createTopup(
     createdAt: now,
     updatedAt: now,
   };
-  await db.insert(topups).values(row);
+  await runBatch(db, [
+    db.insert(topups).values(row),
+    auditStatement(db, {
+      accountId,
+      action: "topup.created",
+      subject: row.id,
+      ...by,
+      details: { token: row.token, amount: body.amount, creditMicros, reference: row.reference },
+      now,
+    }),
+  ]);
   return row;
 }
 
@@ -210,6 +222,20 @@ async function settle(
         .update(topups)
         .set({ status, signature, paidBase: Number(verdict.paid), note, updatedAt: now })
         .where(eq(topups.id, row.id)),
+      // In the same batch: recorded exactly when the payment was settled, never for a signature
+      // another settle already took (that batch fails whole). No key did it: the chain did.
+      auditStatement(db, {
+        accountId: row.accountId,
+        action: `topup.${status}` as const,
+        subject: row.id,
+        details: {
+          signature,
+          paidBase: Number(verdict.paid),
+          creditedMicros: credited,
+          ...(note ? { note } : {}),
+        },
+        now,
+      }),
     ]);
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;

@@ -1,35 +1,11 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import {
-  AccountRole,
-  address,
-  appendTransactionMessageInstruction,
-  createSolanaRpc,
-  createTransactionMessage,
-  generateKeyPairSigner,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  type KeyPairSigner,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signature,
-  signTransactionMessageWithSigners,
-} from "@solana/kit";
-import {
-  findAssociatedTokenPda,
-  getTransferCheckedInstruction,
-  TOKEN_PROGRAM_ADDRESS,
-} from "@solana-program/token";
+import { signature } from "@solana/kit";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/worker/app.js";
 import worker from "../../src/worker/index.js";
 import { authed, balance, call, expectError, jsonInit, signup } from "./support.js";
-
-// The payer is an independent client: kit and the SPL token program's own instruction builder,
-// as a wallet would build a Solana Pay transfer (the reference as an extra read-only key), not
-// the project's payment code.
-const rpc = createSolanaRpc(env.SOLANA_RPC_URL);
+import { fundedWallet, pay, rpc } from "./topup-payer.js";
 
 interface Topup {
   id: string;
@@ -43,68 +19,6 @@ interface Topup {
   signature: string | null;
   note: string | null;
   qrSvg?: string;
-}
-
-async function fundedWallet(token: "usdc" | "mrd", amount: string): Promise<KeyPairSigner> {
-  const wallet = await generateKeyPairSigner();
-  for (const [t, a] of [
-    ["sol", "1"],
-    [token, amount],
-  ] as const) {
-    const res = await call(
-      "/v1/dev/faucet",
-      jsonInit("POST", { wallet: wallet.address, amount: a, token: t }),
-    );
-    if (res.status !== 201) throw new Error(`faucet answered ${res.status}`);
-  }
-  return wallet;
-}
-
-async function pay(
-  payer: KeyPairSigner,
-  to: { recipient: string; mint: string; reference: string },
-  baseUnits: bigint,
-  moreReferences: readonly string[] = [],
-): Promise<string> {
-  const mint = address(to.mint);
-  const [source] = await findAssociatedTokenPda({
-    owner: payer.address,
-    mint,
-    tokenProgram: TOKEN_PROGRAM_ADDRESS,
-  });
-  const [destination] = await findAssociatedTokenPda({
-    owner: address(to.recipient),
-    mint,
-    tokenProgram: TOKEN_PROGRAM_ADDRESS,
-  });
-  const transfer = getTransferCheckedInstruction({
-    source,
-    mint,
-    destination,
-    authority: payer,
-    amount: baseUnits,
-    decimals: 6,
-  });
-  const withReference = {
-    ...transfer,
-    accounts: [
-      ...transfer.accounts,
-      ...[to.reference, ...moreReferences].map((key) => ({
-        address: address(key),
-        role: AccountRole.READONLY,
-      })),
-    ],
-  };
-  const { value: lifetime } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
-  const message = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(payer, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
-    (m) => appendTransactionMessageInstruction(withReference, m),
-  );
-  const signed = await signTransactionMessageWithSigners(message);
-  await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
-  return getSignatureFromTransaction(signed);
 }
 
 async function createTopup(apiKey: string, body: unknown): Promise<Topup> {

@@ -4,6 +4,7 @@ import { type LedgerDb, type LedgerStatement, runBatch } from "../../ledger/ledg
 import { MeridianError } from "../../shared/errors.js";
 import { newId } from "../../shared/ids.js";
 import type { StakeTransferView, StakeView } from "../../shared/staking-api.js";
+import { auditStatement } from "../../worker/audit-log.js";
 import { fromBaseUnits } from "../token-amount.js";
 import { type StakeConfig, tierFor } from "./stake-config.js";
 import { depositMemo } from "./stake-deposit.js";
@@ -117,7 +118,15 @@ function moreThanStaked(staked: number): MeridianError {
  */
 export async function requestUnstake(
   db: LedgerDb,
-  input: { nodeId: string; accountId: string; amountBase: bigint; cooldownMs: number; now: number },
+  input: {
+    nodeId: string;
+    accountId: string;
+    amountBase: bigint;
+    cooldownMs: number;
+    now: number;
+    /** Who asked, for the audit log. */
+    by?: { keyId?: string | null; address?: string | null };
+  },
 ): Promise<StakeTransferRow> {
   const staked = await stakedBaseOf(db, input.nodeId);
   if (input.amountBase > BigInt(staked)) throw moreThanStaked(staked);
@@ -144,6 +153,14 @@ export async function requestUnstake(
         .set({ stakedBase: sql`${nodeStakes.stakedBase} - ${amountBase}`, updatedAt: input.now })
         .where(eq(nodeStakes.nodeId, input.nodeId)),
       db.insert(stakeTransfers).values(row),
+      auditStatement(db, {
+        accountId: input.accountId,
+        action: "stake.unstaked",
+        subject: input.nodeId,
+        ...input.by,
+        details: { transfer: row.id, amountBase, readyAt: new Date(row.readyAt).toISOString() },
+        now: input.now,
+      }),
     ]);
   } catch (error) {
     if (isNegativeStake(error)) throw moreThanStaked(await stakedBaseOf(db, input.nodeId));
@@ -232,7 +249,18 @@ export async function slashStake(
     ...NOT_SENT,
     createdAt: input.now,
   };
-  statements.push(db.insert(stakeTransfers).values(slash));
+  statements.push(
+    db.insert(stakeTransfers).values(slash),
+    // The owner reads it: recorded in the slash's own batch (a second slash for the same evidence
+    // fails whole, recording nothing). An operator or the region's evidence did it, not a key.
+    auditStatement(db, {
+      accountId: slash.accountId,
+      action: "stake.slashed",
+      subject: input.nodeId,
+      details: { transfer: slash.id, amountBase: total, evidence: input.evidence, reason: input.reason },
+      now: input.now,
+    }),
+  );
   try {
     await runBatch(db, statements);
   } catch (error) {

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { nodeStakes, stakeDeposits } from "../../../schema/staking.js";
 import { type LedgerDb, runBatch } from "../../ledger/ledger-db.js";
 import { MeridianError } from "../../shared/errors.js";
+import { auditStatement } from "../../worker/audit-log.js";
 import type { SolanaClient } from "../solana-client.js";
 
 /** The memo a stake deposit carries, naming the node it stakes for; nothing else counts. */
@@ -94,7 +95,15 @@ function isDuplicate(error: unknown): boolean {
  */
 export async function recordDeposit(
   db: LedgerDb,
-  input: { nodeId: string; accountId: string; signature: string; deposit: DepositOnChain; now: number },
+  input: {
+    nodeId: string;
+    accountId: string;
+    signature: string;
+    deposit: DepositOnChain;
+    now: number;
+    /** Who counted it, for the audit log. */
+    by?: { keyId?: string | null; address?: string | null };
+  },
 ): Promise<void> {
   const { deposit } = input;
   if (!deposit.memos.includes(depositMemo(input.nodeId)))
@@ -129,6 +138,14 @@ export async function recordDeposit(
           target: nodeStakes.nodeId,
           set: { stakedBase: sql`${nodeStakes.stakedBase} + ${amount}`, updatedAt: input.now },
         }),
+      auditStatement(db, {
+        accountId: input.accountId,
+        action: "stake.deposited",
+        subject: input.nodeId,
+        ...input.by,
+        details: { signature: input.signature, wallet: deposit.wallet, amountBase: amount },
+        now: input.now,
+      }),
     ]);
   } catch (error) {
     if (isDuplicate(error))

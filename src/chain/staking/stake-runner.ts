@@ -3,6 +3,7 @@ import { and, asc, eq, gt, lte } from "drizzle-orm";
 import { accountWallets } from "../../../schema/chain.js";
 import { type StakeTransferRow, stakeTransfers } from "../../../schema/staking.js";
 import type { LedgerDb } from "../../ledger/ledger-db.js";
+import { auditStatement } from "../../worker/audit-log.js";
 import { memoInstruction } from "../memo.js";
 import { driveSend, withExpired } from "../sending/durable-send.js";
 import type { SignedTransaction, SolanaClient } from "../solana-client.js";
@@ -109,6 +110,14 @@ async function claimDue(options: StakeRunOptions, result: StakeRunResult): Promi
       .where(and(eq(stakeTransfers.id, row.id), eq(stakeTransfers.status, "unbonding")))
       .returning({ id: stakeTransfers.id });
     if (claimed.length > 0) {
+      // Only the run that claimed it records it (after the claim, as the payout-wallet link is).
+      await auditStatement(options.db, {
+        accountId: row.accountId,
+        action: "stake.cooldown_ended",
+        subject: row.nodeId,
+        details: { transfer: row.id, amountBase: row.amountBase, destination: wallet.address },
+        now,
+      });
       result.claimed += 1;
       options.afterStep?.("claimed", row.id);
     }

@@ -20,6 +20,7 @@ import {
 import { chainBody } from "../chain-body.js";
 import type { AppEnv } from "../hono-env.js";
 import { doc } from "../openapi/route-doc.js";
+import { callerAddress } from "../rate-limits.js";
 import { pushStakeTier } from "../stake-tier.js";
 
 const NODE_ID = idPattern("node");
@@ -107,7 +108,14 @@ export const stakingRoutes = new Hono<AppEnv>()
           "deposit_not_found",
           "no confirmed transaction with this signature yet: send it, wait for it to confirm, then try again",
         );
-      await recordDeposit(db, { nodeId, accountId, signature: body.signature, deposit, now: Date.now() });
+      await recordDeposit(db, {
+        nodeId,
+        accountId,
+        signature: body.signature,
+        deposit,
+        now: Date.now(),
+        by: { keyId: c.get("keyId"), address: callerAddress(c.req) },
+      });
       await pushStakeTier(c.env, nodeId);
       return c.json(
         await stakeView(db, { nodeId, config: stakeConfig(c.env), vault, mint: config.mrdMint }),
@@ -139,6 +147,7 @@ export const stakingRoutes = new Hono<AppEnv>()
         amountBase: toBaseUnits(body.amount, 6),
         cooldownMs: stakeConfig(c.env).cooldownMs,
         now: Date.now(),
+        by: { keyId: c.get("keyId"), address: callerAddress(c.req) },
       });
       await pushStakeTier(c.env, nodeId);
       return c.json(transferView(row), 201);

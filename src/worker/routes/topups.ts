@@ -5,6 +5,7 @@ import { chainBody } from "../chain-body.js";
 import type { AppEnv } from "../hono-env.js";
 import { doc } from "../openapi/route-doc.js";
 import { SAMPLE_TOPUP } from "../openapi/sample-chain.js";
+import { callerAddress } from "../rate-limits.js";
 import { createTopup, refreshTopup, topupOf, topupQr, topupView } from "../topups.js";
 
 /**
@@ -34,7 +35,10 @@ export const topupRoutes = new Hono<AppEnv>()
     }),
     async (c) => {
       const body = await chainBody(c, CreateTopupRequest);
-      const row = await createTopup(drizzle(c.env.DB), c.env, c.get("accountId"), body, Date.now());
+      const row = await createTopup(drizzle(c.env.DB), c.env, c.get("accountId"), body, Date.now(), {
+        keyId: c.get("keyId"),
+        address: callerAddress(c.req),
+      });
       return c.json({ ...topupView(row), qrSvg: topupQr(row) }, 201);
     },
   )
