@@ -14,6 +14,8 @@ export type DisputeState = (typeof DISPUTE_STATES)[number];
 export const REFUND_CAUSES = [
   /** The same image and command succeeded on another node after this one failed it early. */
   "same_spec_succeeded_elsewhere",
+  /** The node said the image could not be pulled while more other nodes pulled it than failed to. */
+  "image_pulled_elsewhere",
   /** The agent never reported what it ran (no image digest): nothing shows the work was done. */
   "no_run_evidence",
   /** The operator upheld a user's dispute. */

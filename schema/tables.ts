@@ -113,6 +113,16 @@ export const jobAttempts = sqliteTable(
     containerId: text("container_id"),
     /** The content digest (`sha256:…`) of the image the agent ran; null when it did not say. */
     imageDigest: text("image_digest"),
+    /**
+     * With an error end, whose error the agent said it was (`AttemptReport`'s `errorKind`:
+     * `image_pull`, `runtime`, …); null for other ends and for attempts recorded before it was.
+     */
+    errorKind: text("error_kind"),
+    /**
+     * When the refund sweep counted this attempt against its node (fault-evidence.ts): once per
+     * attempt, charged or not, so a fault is never counted twice.
+     */
+    faultFoundAt: integer("fault_found_at"),
   },
   (t) => [index("job_attempts_job").on(t.jobId)],
 );

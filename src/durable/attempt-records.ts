@@ -61,6 +61,7 @@ export function attemptEndEntries(
       outcome,
       containerId: member.containerId ?? null,
       imageDigest: member.imageDigest ?? null,
+      errorKind: member.errorKind ?? null,
     },
     {
       kind: "settle",

@@ -52,6 +52,8 @@ export type OutboxEntry =
       /** What the agent said it ran (absent in entries stored before they were recorded). */
       containerId?: string | null;
       imageDigest?: string | null;
+      /** The agent's `errorKind` of an error end (absent in entries stored before it was recorded). */
+      errorKind?: string | null;
     }
   | { kind: "node"; node: NodeRecord; at: number }
   /** Charges a finished attempt from its job's hold (lost and returned attempts are recorded at 0). */

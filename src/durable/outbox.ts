@@ -188,6 +188,7 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
             outcome: entry.outcome,
             containerId: entry.containerId ?? null,
             imageDigest: entry.imageDigest ?? null,
+            errorKind: entry.errorKind ?? null,
           })
           .where(eq(jobAttempts.id, entry.id)),
       ];

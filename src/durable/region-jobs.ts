@@ -128,6 +128,7 @@ export class RegionJobs {
     const succeeded = report.reason === "completed" && report.exitCode === 0;
     member.endedAt = now;
     member.exitCode = report.exitCode;
+    if (report.reason === "error") member.errorKind = report.errorKind ?? "runtime";
     // The node's own error (not the container's exit) is its fault: neither charged nor paid.
     const outcome: AttemptOutcome =
       member.stopping !== null

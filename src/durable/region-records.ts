@@ -59,6 +59,8 @@ export interface AttemptRecord {
   /** What the agent said it started: the container's engine id and the image's content digest. */
   containerId?: string;
   imageDigest?: string;
+  /** With an error end, the agent's `errorKind` (absent from it: `runtime`, as reputation reads it). */
+  errorKind?: string;
   /** Set when the attempt must stop; the reservation stays until it exits or its lease lapses. */
   stopping: StopReason | null;
 }

@@ -62,8 +62,9 @@ export class StandingCalls {
   }
 
   /**
-   * The refund sweep found `count` charged attempts of this node failed where the same spec then
-   * succeeded elsewhere: each counts against the node as an agent error would.
+   * The refund sweep found `count` failed attempts of this node its fault (the same spec then
+   * succeeded elsewhere, or its pull failed where other nodes pulled the image): each counts
+   * against the node as an agent error would.
    */
   async faultFound(nodeId: string, count: number): Promise<ReputationView> {
     const region = this.region();

@@ -1,35 +1,35 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { chargeDisputes } from "../../schema/disputes.js";
-import { refundableFailures } from "./fault-evidence.js";
-import { type LedgerDb, runBatch } from "./ledger-db.js";
+import { jobAttempts } from "../../schema/tables.js";
+import { type NodeFault, nodeFaults } from "./fault-evidence.js";
+import type { LedgerDb } from "./ledger-db.js";
 import { refundStatements } from "./refund.js";
 
-export interface SweptRefund {
-  attemptId: string;
-  nodeId: string;
-}
-
 /**
- * Refunds, without anyone asking, the charged early failures that a later success of the same
- * spec on another node shows were their node's fault, and closes any open dispute of them as
- * refunded. Idempotent (each refund is once per attempt); returns what it refunded this time, so
- * the caller can tell the nodes' regions.
+ * Finds, without anyone asking, the failed attempts the evidence shows were their node's fault
+ * (fault-evidence.ts: an early failure of a spec another node then ran, a pull failure out of line
+ * with other nodes' pulls of the image), refunds what each charged, closes any open dispute of it
+ * as refunded, and marks it counted. Idempotent (each attempt once, even under two concurrent
+ * sweeps: only the sweep whose mark lands reports it); returns what it found this time, so the
+ * caller can count each against its node in the node's region.
  */
-export async function sweepFaultRefunds(db: LedgerDb, now = Date.now(), limit = 100): Promise<SweptRefund[]> {
-  const found = await refundableFailures(db, now, limit);
-  for (const { attemptId } of found) {
-    await runBatch(db, [
-      ...refundStatements(db, { attemptId, cause: "same_spec_succeeded_elsewhere" }, now),
+export async function sweepFaultRefunds(db: LedgerDb, now = Date.now(), limit = 100): Promise<NodeFault[]> {
+  const found = await nodeFaults(db, now, limit);
+  const counted: NodeFault[] = [];
+  for (const fault of found) {
+    const [marked] = await db.batch([
+      db
+        .update(jobAttempts)
+        .set({ faultFoundAt: now })
+        .where(and(eq(jobAttempts.id, fault.attemptId), isNull(jobAttempts.faultFoundAt)))
+        .returning({ id: jobAttempts.id }),
+      ...refundStatements(db, { attemptId: fault.attemptId, cause: fault.cause }, now),
       db
         .update(chargeDisputes)
-        .set({
-          state: "refunded",
-          resolution: "same_spec_succeeded_elsewhere",
-          decidedBy: "rule",
-          decidedAt: now,
-        })
-        .where(and(eq(chargeDisputes.attemptId, attemptId), eq(chargeDisputes.state, "open"))),
+        .set({ state: "refunded", resolution: fault.cause, decidedBy: "rule", decidedAt: now })
+        .where(and(eq(chargeDisputes.attemptId, fault.attemptId), eq(chargeDisputes.state, "open"))),
     ]);
+    if (marked.length > 0) counted.push(fault);
   }
-  return found;
+  return counted;
 }

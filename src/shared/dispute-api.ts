@@ -12,7 +12,12 @@ export type DisputeBody = z.infer<typeof DisputeBody>;
 export const DisputeStateName = z.enum(["open", "refunded", "rejected"]);
 
 export const RefundView = z.object({
-  cause: z.enum(["same_spec_succeeded_elsewhere", "no_run_evidence", "operator_decision"]),
+  cause: z.enum([
+    "same_spec_succeeded_elsewhere",
+    "image_pulled_elsewhere",
+    "no_run_evidence",
+    "operator_decision",
+  ]),
   refunded: z.string(),
   refundedMicros: z.number().int(),
   /** Charged but not recoverable (0 unless the ledger's accounts were emptied meanwhile). */
@@ -65,6 +70,12 @@ export const AttemptView = z.object({
   /** The container the agent reported starting, and the content digest of the image it ran. */
   containerId: z.string().nullable(),
   imageDigest: z.string().nullable(),
+  /**
+   * With an error end, whose error the agent said it was (`image_pull`, `runtime`, `input`,
+   * `spec`, …); null otherwise. A pull failure out of line with other nodes' pulls of the image is
+   * counted against the node and refunded (`image_pulled_elsewhere`).
+   */
+  errorKind: z.string().nullable(),
   charge: z
     .object({
       billingMode: z.string(),

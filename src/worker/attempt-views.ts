@@ -83,6 +83,7 @@ export async function attemptViews(db: DrizzleD1Database, jobId: string): Promis
       outcome: attempt.outcome,
       containerId: attempt.containerId,
       imageDigest: attempt.imageDigest,
+      errorKind: attempt.errorKind,
       charge: settlement
         ? {
             billingMode: settlement.billingMode,

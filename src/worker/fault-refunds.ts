@@ -1,15 +1,17 @@
 import { drizzle } from "drizzle-orm/d1";
 import { unwrap } from "../durable/rpc-result.js";
-import { type SweptRefund, sweepFaultRefunds } from "../ledger/refund-sweep.js";
+import type { NodeFault } from "../ledger/fault-evidence.js";
+import { sweepFaultRefunds } from "../ledger/refund-sweep.js";
 import { regionOfNode } from "./node-records.js";
 import { nodeStub } from "./region-routing.js";
 
 /**
- * The cron's refund pass: charges of early failures that the same spec's success on another node
- * shows were the node's fault go back to their accounts, and each such node's region counts them
- * against its reputation. A node no region knows any more only loses the money.
+ * The cron's refund pass: failures the evidence shows were the node's fault (an early failure of
+ * a spec another node then ran, a pull failure out of line with other nodes' pulls of the image)
+ * give their charges back, and each such node's region counts them against its reputation. A
+ * node no region knows any more only loses the money.
  */
-export async function refundNodeFaults(env: Env, now = Date.now()): Promise<SweptRefund[]> {
+export async function refundNodeFaults(env: Env, now = Date.now()): Promise<NodeFault[]> {
   const refunded = await sweepFaultRefunds(drizzle(env.DB), now);
   const perNode = new Map<string, number>();
   for (const { nodeId } of refunded) perNode.set(nodeId, (perNode.get(nodeId) ?? 0) + 1);

@@ -113,7 +113,11 @@ describe("charges a provider cannot fake", { timeout: 30_000 }, () => {
     await runOn(good.agent, user.apiKey, { ...spec }, 0);
 
     const swept = await refundNodeFaults(env);
-    expect(swept).toContainEqual({ attemptId: failed.attemptId, nodeId: bad.agent.nodeId });
+    expect(swept).toContainEqual({
+      attemptId: failed.attemptId,
+      nodeId: bad.agent.nodeId,
+      cause: "same_spec_succeeded_elsewhere",
+    });
     expect(await refundNodeFaults(env)).toEqual([]);
     const [refunded] = await attemptsOf(user.apiKey, failed.jobId);
     expect(refunded?.refund).toMatchObject({
