@@ -50,7 +50,7 @@ export const JobCheckpoints = z.object({
   bytes: z.number().int(),
   /**
    * Bytes every kept checkpoint holds stored together (each distinct blob once: checkpoints share
-   * unchanged files): what is billed while they are kept.
+   * unchanged files; and every manifest): what is billed while they are kept.
    */
   storedBytes: z.number().int(),
   /** When the sweep deletes them (the job's end plus the retention); null while the job lives. */

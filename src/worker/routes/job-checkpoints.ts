@@ -45,7 +45,7 @@ export const jobCheckpointRoutes = new Hono<AppEnv>()
       tag: "Jobs",
       summary: "A job's checkpoints",
       description:
-        "The committed checkpoints, the latest one's size, the bytes all of them hold stored together (each distinct blob once: what is billed), and once the job has ended how long they are kept (the deployment's `CHECKPOINT_RETENTION_SECONDS`, a week by default) and what keeping them has cost so far. In the platform's R2 they are billed per GB-month from the job's end until deleted; in the user's own S3 bucket they are not billed here.",
+        "The committed checkpoints, the latest one's size, the bytes all of them hold stored together (each distinct blob once, and every manifest: what is billed), and once the job has ended how long they are kept (the deployment's `CHECKPOINT_RETENTION_SECONDS`, a week by default) and what keeping them has cost so far. In the platform's R2 they are billed per GB-month from the job's end until deleted; in the user's own S3 bucket they are not billed here.",
       response: {
         schema: JobCheckpoints,
         example: {
