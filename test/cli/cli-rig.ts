@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { runCli } from "../../src/cli/cli.js";
 import type { JobView } from "../../src/shared/api.js";
+import { type CliRun, captureCli } from "../support/cli-capture.js";
 import { FakeApi } from "./fake-api.js";
 
 export const JOB: JobView = {
@@ -26,12 +26,6 @@ export const JOB: JobView = {
   cost: { charged: "0.00", chargedMicros: 0, held: "0.00", heldMicros: 0 },
 };
 
-export interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 export interface CliRig {
   api: FakeApi;
   dir: string;
@@ -39,7 +33,7 @@ export interface CliRig {
   configFile: string;
   /** Called with the output so far each time the CLI writes to stdout; reset before each test. */
   onStdout: (soFar: string) => void;
-  cli(args: readonly string[], env?: Record<string, string>): Promise<Run>;
+  cli(args: readonly string[], env?: Record<string, string>): Promise<Omit<CliRun, "writes">>;
 }
 
 /** Registers the rig's hooks in the calling test file and returns it (its fields are set once they run). */
@@ -50,19 +44,11 @@ export function cliRigForThisFile(): CliRig {
     configFile: "",
     onStdout: () => {},
     async cli(args, env = {}) {
-      let stdout = "";
-      let stderr = "";
-      const status = await runCli(args, {
-        stdout: (text) => {
-          stdout += text;
-          rig.onStdout(stdout);
-        },
-        stderr: (text) => {
-          stderr += text;
-        },
-        env: { HOME: rig.dir, MERIDIAN_CONFIG: rig.configFile, MERIDIAN_API_URL: rig.api.url, ...env },
-        fetch: globalThis.fetch,
-      });
+      const { status, stdout, stderr } = await captureCli(
+        args,
+        { HOME: rig.dir, MERIDIAN_CONFIG: rig.configFile, MERIDIAN_API_URL: rig.api.url, ...env },
+        (soFar) => rig.onStdout(soFar),
+      );
       return { status, stdout, stderr };
     },
   };

@@ -2,32 +2,19 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/cli.js";
+import { type CliRun, captureCli } from "../support/cli-capture.js";
 import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
-
-interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let plane: ControlPlane;
 let dir: string;
 
-async function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const status = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: { HOME: dir, MERIDIAN_CONFIG: join(dir, "config.json"), MERIDIAN_API_URL: plane.url, ...env },
-    fetch: globalThis.fetch,
+function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return captureCli(args, {
+    HOME: dir,
+    MERIDIAN_CONFIG: join(dir, "config.json"),
+    MERIDIAN_API_URL: plane.url,
+    ...env,
   });
-  return { status, stdout, stderr };
 }
 
 beforeAll(async () => {
