@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/cli.js";
 import type {
   EndpointEvent,
   EndpointMetrics,
@@ -12,8 +11,11 @@ import type {
   ReplicaView,
 } from "../../src/shared/endpoints/endpoint-views.js";
 import { AgentProcess, containersLabelled, removeContainersLabelled } from "../support/agent-process.js";
+import { captureCli } from "../support/cli-capture.js";
 import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
 import { dockerAvailable } from "../support/docker.js";
+import { eventually } from "../support/eventually.js";
+import { FAST_FAILOVER } from "../support/fast-timing.js";
 import { ensureLlmImage, LLM_IMAGE, LLM_STORY } from "../support/llm-image.js";
 import { UserClient } from "../support/user-client.js";
 
@@ -22,27 +24,8 @@ import { UserClient } from "../support/user-client.js";
 // the official `openai` client as the caller — through the gateway, the endpoint's object, the
 // region's tunnel and the agent's forwarding to the container.
 
-/** The protocol's timing shortened, as in the failover e2e: a killed agent is noticed in seconds. */
-const TIMING = {
-  POLL_WAIT_MS: "1000",
-  LEASE_TTL_MS: "5000",
-  NODE_GRACE_MS: "5000",
-  SWEEP_INTERVAL_MS: "1000",
-  RECONNECT_WINDOW_MS: "2000",
-  MIN_SILENCE_MS: "2000",
-};
 /** A caller in New York: us-east is its nearest region, eu-west the next. */
 const NEW_YORK = "40.7,-74.0";
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 async function json<T>(res: Response): Promise<T> {
   if (!res.ok) throw new Error(`${res.url} answered ${res.status}: ${await res.text()}`);
@@ -68,30 +51,19 @@ describe.skipIf(!dockerAvailable("end-to-end: inference endpoints"))("inference 
   const regionOf = async (endpointId: string, attemptId: string | null) =>
     (await replicasOf(endpointId)).find((r) => r.attemptId === attemptId)?.region;
   /** The CLI in-process, as a user runs it, with this test's key and control plane. */
-  const cli = async (args: readonly string[]) => {
-    let stdout = "";
-    let stderr = "";
-    let writes = 0;
-    const status = await runCli(args, {
-      stdout: (text) => {
-        stdout += text;
-        writes += 1;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      env: { MERIDIAN_API_URL: plane.url, MERIDIAN_API_KEY: user.apiKey, MERIDIAN_CONFIG: "/nonexistent" },
-      fetch: globalThis.fetch,
+  const cli = (args: readonly string[]) =>
+    captureCli(args, {
+      MERIDIAN_API_URL: plane.url,
+      MERIDIAN_API_KEY: user.apiKey,
+      MERIDIAN_CONFIG: "/nonexistent",
     });
-    return { status, stdout, stderr, writes };
-  };
   const failure = (): string =>
     [...agents.values()].map((a) => a.agent.output().slice(-3000)).join("\n---\n") +
     `\n--- wrangler ---\n${plane.output().slice(-4000)}`;
 
   beforeAll(async () => {
     ensureLlmImage();
-    plane = await startControlPlane({ vars: { ...TIMING, DEV_LOCATION_HEADER: "true" } });
+    plane = await startControlPlane({ vars: { ...FAST_FAILOVER, DEV_LOCATION_HEADER: "true" } });
     await Promise.all(
       ["us-east", "eu-west"].map(async (region) => {
         const dir = await mkdtemp(path.join(tmpdir(), `meridian-ep-${region}-`));

@@ -1,13 +1,4 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import {
-  type ClientRequest,
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -15,45 +6,18 @@ import { type AgentHandle, startAgent } from "../../src/agent/agent.js";
 import type { AgentLog } from "../../src/agent/agent-log.js";
 import type { JobEventView, JobView } from "../../src/shared/api.js";
 import { AgentProcess, containersLabelled, removeContainersLabelled } from "../support/agent-process.js";
+import { collectingLog } from "../support/collecting-log.js";
 import { type ControlPlane, startControlPlane } from "../support/control-plane.js";
 import { dockerAvailable, TEST_IMAGE } from "../support/docker.js";
+import { eventually } from "../support/eventually.js";
+import { FAST_FAILOVER } from "../support/fast-timing.js";
+import { PartitionProxy } from "../support/partition-proxy.js";
 import { UserClient } from "../support/user-client.js";
-
-// The protocol's timing, shortened so a lease lapses in seconds rather than the 45 s of a
-// deployment: polls held 1 s, leases and the node grace 5 s, a sweep every second. Leases are
-// renewed when a poll arrives, not when its hold ends, so the slack against a busy 2-core host is
-// the lease less the hold: 4 s.
-const TIMING = {
-  POLL_WAIT_MS: "1000",
-  LEASE_TTL_MS: "5000",
-  NODE_GRACE_MS: "5000",
-  SWEEP_INTERVAL_MS: "1000",
-  // A dropped connection, or silence past the node's rhythm, is noticed before the lease runs out.
-  RECONNECT_WINDOW_MS: "2000",
-  MIN_SILENCE_MS: "2000",
-};
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
-/** Waits until `check` returns a value (not undefined), or fails with `what` after `ms`. */
-async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 function attemptContainers(attemptId: string): string[] {
   return containersLabelled(`meridian.attempt=${attemptId}`);
-}
-
-async function eventsOf(user: UserClient, jobId: string): Promise<JobEventView[]> {
-  const res = await user.request(`/v1/jobs/${jobId}/events`);
-  if (res.status !== 200) throw new Error(`events answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { events: JobEventView[] }).events;
 }
 
 /** The distinct attempt ids the job's transitions name, in the order they first appear. */
@@ -65,159 +29,6 @@ function describeEvents(events: JobEventView[]): string {
   return events
     .map((e) => `${e.seq} ${e.status} ${e.attemptId ?? "-"} ${e.nodeId ?? "-"} ${e.reason ?? ""}`)
     .join("\n");
-}
-
-/** A collecting log, so a failure shows what the in-process agent said. */
-function collectingLog(): AgentLog & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (m) => lines.push(`info ${m}`),
-    warn: (m) => lines.push(`warn ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-  };
-}
-
-interface Exchange {
-  path: string;
-  /** The report's `type` (started, logs, exited) for attempt reports. */
-  type: string | undefined;
-  /** Held by a cut: never forwarded. */
-  held: boolean;
-  status: number | undefined;
-  code: string | undefined;
-}
-
-/**
- * An HTTP proxy in front of the control plane for one agent, that can be cut (in-flight requests
- * are dropped, new ones hang unanswered, as over a dead link) and healed (the hanging connections
- * are reset, so the agent's retries go through). It records what passed and what the control plane
- * answered.
- */
-class PartitionProxy {
-  readonly exchanges: Exchange[] = [];
-  private cut = false;
-  private readonly held = new Set<Socket>();
-  private readonly inFlight = new Map<Socket, ClientRequest>();
-  private server: Server | undefined;
-  url = "";
-
-  constructor(private readonly upstream: string) {}
-
-  async start(): Promise<void> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.keepAliveTimeout = 1_000;
-    // It forwards plain requests only: the agent's presence socket cannot open through it, so a
-    // partition is noticed from silence alone, as a cut link that sends no reset would be.
-    server.on("upgrade", (_req, socket: Socket) => socket.destroy());
-    this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("proxy has no port");
-    this.url = `http://127.0.0.1:${address.port}`;
-  }
-
-  partition(): void {
-    this.cut = true;
-    for (const [socket, upstream] of this.inFlight) {
-      upstream.destroy();
-      socket.destroy();
-    }
-    this.inFlight.clear();
-  }
-
-  heal(): void {
-    this.cut = false;
-    for (const socket of this.held) socket.destroy();
-    this.held.clear();
-  }
-
-  async stop(): Promise<void> {
-    this.heal();
-    for (const [socket, upstream] of this.inFlight) {
-      upstream.destroy();
-      socket.destroy();
-    }
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const exchange: Exchange = {
-      path: req.url ?? "",
-      type: typeOf(body),
-      held: this.cut,
-      status: undefined,
-      code: undefined,
-    };
-    this.exchanges.push(exchange);
-    if (this.cut) {
-      this.held.add(req.socket);
-      return;
-    }
-    const target = new URL(req.url ?? "/", this.upstream);
-    // The Host header passes through unchanged: agent signatures are bound to the host the agent
-    // addressed (src/shared/agent-signature.ts), as behind any transparent proxy.
-    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
-    delete headers.connection;
-    delete headers["keep-alive"];
-    // Uncompressed answers, so the proxy can read the error code it records.
-    delete headers["accept-encoding"];
-    const upstream = httpRequest(target, { method: req.method, headers }, (answer) => {
-      const parts: Buffer[] = [];
-      answer.on("data", (part: Buffer) => parts.push(part));
-      answer.on("end", () => {
-        this.inFlight.delete(req.socket);
-        const text = Buffer.concat(parts);
-        exchange.status = answer.statusCode;
-        exchange.code = codeOf(text);
-        const out = { ...answer.headers };
-        delete out.connection;
-        delete out["keep-alive"];
-        delete out["transfer-encoding"];
-        out["content-length"] = String(text.length);
-        res.writeHead(answer.statusCode ?? 502, out);
-        res.end(text);
-      });
-      answer.on("error", () => req.socket.destroy());
-    });
-    upstream.on("error", () => {
-      this.inFlight.delete(req.socket);
-      req.socket.destroy();
-    });
-    this.inFlight.set(req.socket, upstream);
-    upstream.end(body);
-  }
-}
-
-function typeOf(body: Buffer): string | undefined {
-  try {
-    const value: unknown = JSON.parse(body.toString());
-    if (typeof value === "object" && value !== null && "type" in value && typeof value.type === "string")
-      return value.type;
-  } catch {
-    // not JSON
-  }
-  return undefined;
-}
-
-function codeOf(body: Buffer): string | undefined {
-  try {
-    const value: unknown = JSON.parse(body.toString());
-    if (typeof value === "object" && value !== null && "error" in value) {
-      const error: unknown = value.error;
-      if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string")
-        return error.code;
-    }
-  } catch {
-    // not JSON
-  }
-  return undefined;
 }
 
 // Faults with the real parts: `wrangler dev` with the protocol's timing shortened, real agents (one
@@ -266,7 +77,7 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
     };
 
     beforeAll(async () => {
-      plane = await startControlPlane({ vars: TIMING });
+      plane = await startControlPlane({ vars: FAST_FAILOVER });
       user = await UserClient.signup(plane.url);
     });
 
@@ -316,7 +127,7 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
       expect(attemptContainers(lostAttempt)).toHaveLength(1);
 
       const finished = await user.waitFor(submitted.id, (j) => TERMINAL.has(j.status), 60_000, 200);
-      const events = await eventsOf(user, submitted.id);
+      const events = await user.events(submitted.id);
       const trace = describeEvents(events);
       expect(finished.status, trace).toBe("succeeded");
       expect(finished.exitCode).toBe(0);
@@ -409,7 +220,7 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
       });
       const first = await runningOn(submitted.id, cutNode).catch(async (error: unknown) => {
         throw new Error(
-          `${String(error)}\n${describeEvents(await eventsOf(user, submitted.id))}\n${cutLog.lines.join("\n")}`,
+          `${String(error)}\n${describeEvents(await user.events(submitted.id))}\n${cutLog.lines.join("\n")}`,
         );
       });
       const oldAttempt = first.attemptId ?? "";
@@ -420,10 +231,10 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
         .waitFor(submitted.id, (j) => TERMINAL.has(j.status), 40_000, 200)
         .catch(async (error: unknown) => {
           throw new Error(
-            `${String(error)}\n${describeEvents(await eventsOf(user, submitted.id))}\n${cutLog.lines.join("\n")}`,
+            `${String(error)}\n${describeEvents(await user.events(submitted.id))}\n${cutLog.lines.join("\n")}`,
           );
         });
-      const events = await eventsOf(user, submitted.id);
+      const events = await user.events(submitted.id);
       const trace = describeEvents(events);
       expect(finished.status, trace).toBe("succeeded");
       expect(finished.nodeId, trace).toBe(otherNode);
@@ -461,7 +272,7 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
       expect(cutLog.lines.join("\n")).toMatch(new RegExp(`attempt ${oldAttempt}: no longer ours`));
 
       // The refused report changed nothing: the old attempt never ended the job.
-      const after = await eventsOf(user, submitted.id);
+      const after = await user.events(submitted.id);
       expect(
         after.filter((e) => e.attemptId === oldAttempt && TERMINAL.has(e.status)),
         describeEvents(after),

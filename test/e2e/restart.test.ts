@@ -19,12 +19,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, net:
   }
 }
 
-async function eventsOf(user: UserClient, jobId: string): Promise<JobEventView[]> {
-  const res = await user.request(`/v1/jobs/${jobId}/events`);
-  if (res.status !== 200) throw new Error(`events answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { events: JobEventView[] }).events;
-}
-
 function trace(events: JobEventView[]): string {
   return events.map((e) => `${e.seq} ${e.status} ${e.attemptId ?? "-"} ${e.reason ?? ""}`).join("\n");
 }
@@ -108,7 +102,7 @@ describe.skipIf(!dockerAvailable("end-to-end restarts: npm start + Docker"))(
         (j) => j.status !== "running" && j.status !== "queued" && j.status !== "assigned",
         90_000,
       );
-      const events = await eventsOf(user, counted.id);
+      const events = await user.events(counted.id);
       expect(done.status, trace(events)).toBe("succeeded");
       expect(done.attempts, trace(events)).toBe(1);
       expect(
@@ -149,7 +143,7 @@ describe.skipIf(!dockerAvailable("end-to-end restarts: npm start + Docker"))(
       // 4. Next start: the interrupted job was placed again at once — no lease to lapse, nothing lost.
       const third = start();
       await third.ready();
-      const afterDrain = await eventsOf(user, sleeper.id);
+      const afterDrain = await user.events(sleeper.id);
       const requeued = afterDrain.findIndex(
         (e) => e.status === "queued" && e.attemptId === running.attemptId && /shut down/.test(e.reason ?? ""),
       );

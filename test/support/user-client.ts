@@ -1,4 +1,4 @@
-import type { JobView } from "../../src/shared/api.js";
+import type { JobEventView, JobView } from "../../src/shared/api.js";
 
 /** A user of the HTTP API, for end-to-end tests and benchmarks: plain fetch, as curl would. */
 export class UserClient {
@@ -48,6 +48,13 @@ export class UserClient {
     const res = await this.request(`/v1/jobs/${id}`);
     if (res.status !== 200) throw new Error(`get job answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as JobView;
+  }
+
+  /** The job's transitions, oldest first. */
+  async events(id: string): Promise<JobEventView[]> {
+    const res = await this.request(`/v1/jobs/${id}/events`);
+    if (res.status !== 200) throw new Error(`events answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { events: JobEventView[] }).events;
   }
 
   /** Polls the job until `done` holds for it, or fails after `ms`. */
