@@ -3,14 +3,8 @@ import { env } from "cloudflare:workers";
 import { generateKeyPairSigner, type KeyPairSigner } from "@solana/kit";
 import { afterEach, describe, expect, it } from "vitest";
 import { StakeTransferView, StakeView } from "../../src/shared/staking-api.js";
-import { toBase64 } from "../../src/shared/verification/bytes.js";
-import { flopsOf } from "../../src/shared/verification/challenge-size.js";
-import { merkleDepth } from "../../src/shared/verification/merkle.js";
-import type {
-  SpotCheckRequest,
-  VerificationChallenge,
-  VerificationCommit,
-} from "../../src/shared/verification/messages.js";
+import type { SpotCheckRequest } from "../../src/shared/verification/messages.js";
+import { challengeOf, garbageAnswer, lyingCommit } from "./node-standing-support.js";
 import { MRD, stakeTx } from "./staking-support.js";
 import {
   authed,
@@ -70,15 +64,10 @@ async function stakeOf(p: Provider): Promise<StakeView> {
   return StakeView.parse(await res.json());
 }
 
-async function challengeOf(agent: TestAgent): Promise<VerificationChallenge> {
-  const [challenge] = (await agent.poll()).challenges;
-  if (!challenge) throw new Error("the poll carried no challenge");
-  return challenge;
-}
-
 /**
- * The agent lies through the whole challenge, as node-standing-proof.test.ts's liar does: a made-up walk
- * root and commitment, then openings of the right shape that lead nowhere. The region rejects it.
+ * The agent lies through the whole challenge, as node-standing-proof.test.ts's liar does (the
+ * same liar, node-standing-support.ts): a made-up walk root and commitment, then openings of the
+ * right shape that lead nowhere. The region rejects it.
  */
 async function lieThroughChallenge(agent: TestAgent): Promise<void> {
   const challenge = await challengeOf(agent);
@@ -88,33 +77,10 @@ async function lieThroughChallenge(agent: TestAgent): Promise<void> {
   expect((await agent.send(path("ready"), { challengeId: challenge.id, filled: true })).status).toBe(200);
   const walked = { challengeId: challenge.id, memory: { root: "ab".repeat(32) } };
   expect((await agent.send(path("ready"), walked)).status).toBe(200);
-  const commit: VerificationCommit = {
-    challengeId: challenge.id,
-    root: "ab".repeat(32),
-    measured: {
-      matmulMs: (flopsOf(challenge) / 790e12) * 1000,
-      bandwidthGBps: 3000,
-      bandwidthBytes: challenge.bandwidthBytes,
-      vramAllocatedMib: Math.ceil(challenge.vramMib * 0.97),
-      totalMs: 9_000,
-    },
-    runner: { mode: "host-process", backend: "test", device: "NVIDIA H100 80GB HBM3" },
-  };
-  const committed = await agent.send(path("commit"), commit);
+  const committed = await agent.send(path("commit"), lyingCommit(challenge));
   expect(committed.status).toBe(200);
   const spot = (await committed.json()) as SpotCheckRequest;
-  const row = toBase64(new Uint8Array(2 * challenge.n));
-  const digests = toBase64(new Uint8Array(4 * challenge.n));
-  const depth = merkleDepth(challenge.blocks);
-  const answered = await agent.send(path("answer"), {
-    challengeId: challenge.id,
-    openings: spot.leaves.map((leaf) => ({
-      leaf,
-      row,
-      digests,
-      proof: Array.from({ length: depth }, () => "cd".repeat(32)),
-    })),
-  });
+  const answered = await agent.send(path("answer"), garbageAnswer(challenge, spot));
   expect(answered.status).toBe(200);
   expect(((await answered.json()) as { outcome: string }).outcome).toBe("rejected");
 }
