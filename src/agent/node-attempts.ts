@@ -77,6 +77,7 @@ export class NodeAttempts {
       void this.refuse(
         assignment,
         "outside the host's operating windows: the node is draining and takes no new work",
+        "unavailable",
       );
       return;
     }
@@ -95,7 +96,8 @@ export class NodeAttempts {
     if (!(await this.engineAnswers(nodeId))) {
       void this.refuse(
         assignment,
-        `the node's container engine at ${this.options.runtime.location} does not answer, so the attempt was not started: handed back to be placed elsewhere`,
+        `the node's container engine at ${this.options.runtime.location} does not answer, so the attempt was not started: handed back`,
+        "unavailable",
       );
       return;
     }
@@ -171,8 +173,16 @@ export class NodeAttempts {
     });
   }
 
-  /** Ends an assignment the host will not run, at once, so the job is placed elsewhere. */
-  private async refuse(assignment: Assignment, message: string): Promise<void> {
+  /**
+   * Ends an assignment the host will not run, at once, so the job is placed again: kept off this
+   * node for good (`host_policy`), or only while it cannot take work (`unavailable`:
+   * src/durable/handback.ts).
+   */
+  private async refuse(
+    assignment: Assignment,
+    message: string,
+    errorKind: "host_policy" | "unavailable" = "host_policy",
+  ): Promise<void> {
     const { client, clock, log } = this.options;
     log.warn(`job ${assignment.jobId}: attempt ${assignment.attemptId} refused: ${message}`);
     try {
@@ -185,7 +195,7 @@ export class NodeAttempts {
           exitCode: null,
           reason: "error",
           message,
-          errorKind: "host_policy",
+          errorKind,
         },
         { retries: 8, timeoutMs: REPORT_TIMEOUT_MS },
       );

@@ -3,6 +3,7 @@ import type { AttemptReport } from "../shared/agent-protocol.js";
 import { newId } from "../shared/ids.js";
 import { attemptStartEntry } from "./attempt-records.js";
 import type { Staging } from "./effects.js";
+import { type Handback, handbackOf } from "./handback.js";
 import type { JobBook } from "./job-book.js";
 import { failureReason, isTerminalStatus } from "./job-outcome.js";
 import { JobPauses } from "./job-pause.js";
@@ -117,8 +118,9 @@ export class RegionJobs {
     report: AttemptReport & { type: "exited" },
     now: number,
   ): void {
-    if (report.reason === "error" && report.errorKind === "host_policy" && member.startedAt === null) {
-      this.refused(job, member, now);
+    const handback = member.startedAt === null ? handbackOf(report) : null;
+    if (handback !== null) {
+      this.handedBack(job, member, handback, now);
       return;
     }
     if (report.errorKind === "node_shutdown" && member.stopping === null && !isTerminalStatus(job.status)) {
@@ -181,10 +183,13 @@ export class RegionJobs {
   }
 
   /**
-   * A node's host policy refused the job's image: nothing ran and no one is at fault, so the job
-   * is placed again at once, elsewhere, without counting as a retry.
+   * The node handed the attempt back unstarted: nothing ran and no one is at fault, so the job is
+   * placed again at once without counting as a retry. Kept off the node for good only when the node
+   * refuses the job itself (its host policy); when it only could not take it now (its engine did
+   * not answer, its window closed) the job avoids it while another node can take it, and goes back
+   * to it once it takes work again (lost-node-avoidance.ts). The event says the node's own reason.
    */
-  private refused(job: JobRecord, member: AttemptRecord, now: number): void {
+  private handedBack(job: JobRecord, member: AttemptRecord, handback: Handback, now: number): void {
     this.parts.staging.event({ kind: "attempt", nodeId: member.nodeId, end: "returned", at: now });
     if (isTerminalStatus(job.status)) {
       member.endedAt = now;
@@ -193,14 +198,23 @@ export class RegionJobs {
       return;
     }
     this.retireMembers(job, "returned", now);
-    job.excludedNodes.push(member.nodeId);
+    const nodeId = member.nodeId;
+    let next: string;
+    if (handback.kind === "refused") {
+      job.excludedNodes = [...new Set([...job.excludedNodes, nodeId])];
+      next = "kept off it, placing the job elsewhere";
+    } else {
+      job.avoidedNodes = [...new Set([...(job.avoidedNodes ?? []), nodeId])];
+      next =
+        "placing the job again: elsewhere while another node can take it, else back on this one once it takes work";
+    }
     job.attempts = Math.max(0, job.attempts - 1);
     this.book.transition(
       job,
       "queued",
-      `node ${member.nodeId}'s host policy refused the image; placing the job elsewhere`,
+      `node ${nodeId} handed the attempt back unstarted (${handback.why}); ${next}`,
       now,
-      { nodeId: null, attemptId: null, assignedAt: null, startedAt: null },
+      { nodeId: null, attemptId: null, assignedAt: null, startedAt: null, attempts: job.attempts },
       member,
     );
     this.book.enqueue(job);
@@ -221,7 +235,7 @@ export class RegionJobs {
       "queued",
       `node ${member.nodeId} shut down and stopped the attempt; placing the job again`,
       now,
-      { nodeId: null, attemptId: null, assignedAt: null, startedAt: null },
+      { nodeId: null, attemptId: null, assignedAt: null, startedAt: null, attempts: job.attempts },
       member,
     );
     this.book.enqueue(job);
@@ -325,7 +339,10 @@ export class RegionJobs {
     }
   }
 
-  /** A draining node gives back the assignments it never took up; they are placed again at once. */
+  /**
+   * A draining node gives back the assignments it never took up; they are placed again at once,
+   * with no retry spent.
+   */
   returnUntaken(nodeId: string, taken: ReadonlySet<string>, now: number): void {
     for (const jobId of this.book.attempts.jobIdsOn(nodeId)) {
       const job = this.book.jobs.get(jobId);
@@ -333,10 +350,12 @@ export class RegionJobs {
       const member = job.members.find((m) => m.nodeId === nodeId && m.endedAt === null);
       if (!member || member.startedAt !== null || taken.has(member.id)) continue;
       this.retireMembers(job, "returned", now);
+      job.attempts = Math.max(0, job.attempts - 1);
       this.book.transition(job, "queued", `node ${nodeId} is draining; placing the job again`, now, {
         nodeId: null,
         attemptId: null,
         assignedAt: null,
+        attempts: job.attempts,
       });
       this.book.enqueue(job);
     }

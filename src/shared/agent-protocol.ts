@@ -229,9 +229,13 @@ export const AttemptReport = z.discriminatedUnion("type", [
       message: z.string().max(4096).optional(),
       /**
        * With reason "error": whose the error is. `image_pull`: the image could not be pulled (the
-       * user's image); `host_policy`: the attempt was handed back unstarted, the job goes elsewhere
-       * with no retry spent — the host's policy refuses the image, or the node's container engine
-       * did not answer when the assignment arrived (src/agent/node-attempts.ts pings it first);
+       * user's image); `host_policy`: the node refuses this job for good, handed back unstarted —
+       * its host policy refuses the image, or it cannot serve replicas — and the job goes elsewhere,
+       * never back to it, with no retry spent; `unavailable`: the node could not take the attempt
+       * just now, handed back unstarted — its container engine did not answer when the assignment
+       * arrived (src/agent/node-attempts.ts pings it first), or its operating window had closed — and
+       * the job goes elsewhere while another node can take it, else back to this one once it takes
+       * work again, with no retry spent (src/durable/handback.ts);
        * `runtime`: the node could not run the container (the node's fault); `input`: the job's
        * inputs could not be fetched or failed their hash (the user's data: the job fails); `spec`:
        * the engine refused the job's own image reference, command or config at start (the user's:
@@ -240,7 +244,7 @@ export const AttemptReport = z.discriminatedUnion("type", [
        * at once).
        */
       errorKind: z
-        .enum(["image_pull", "host_policy", "runtime", "input", "spec", "node_shutdown"])
+        .enum(["image_pull", "host_policy", "unavailable", "runtime", "input", "spec", "node_shutdown"])
         .optional(),
       /** The agent's signed statement of what the attempt used (src/shared/receipts/usage-statement.ts). */
       usage: SignedUsage.optional(),

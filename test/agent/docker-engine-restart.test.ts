@@ -176,14 +176,15 @@ describe.skipIf(!dockerAvailable("agent docker engine restart") || !canRunPrivat
 
       // Work handed out while the engine is down (this control plane hands it out whatever the poll
       // said, as a real one does with a poll already held when the engine stopped) is never started:
-      // it is handed back before any container is asked for (the job goes elsewhere, no retry
-      // spent, not the node's fault), naming the engine, not the image.
+      // it is handed back before any container is asked for (`unavailable`: the job goes elsewhere
+      // or back here once the engine answers, no retry spent, not the node's fault), naming the
+      // engine, not the image.
       const whileDown = assignment({ image: TEST_IMAGE, command: ["sh", "-c", "echo never"] });
       plane.assign(whileDown);
       await plane.until(() => exitedOf(plane.reportsOf(whileDown.attemptId)) !== undefined);
       expect(plane.reportsOf(whileDown.attemptId).map((report) => report.type)).toEqual(["exited"]);
       const refused = exitedOf(plane.reportsOf(whileDown.attemptId));
-      expect(refused).toMatchObject({ reason: "error", errorKind: "host_policy", exitCode: null });
+      expect(refused).toMatchObject({ reason: "error", errorKind: "unavailable", exitCode: null });
       expect(refused?.message).toMatch(
         /the node's container engine at .*docker\.sock does not answer, so the attempt was not started/,
       );

@@ -157,7 +157,7 @@ describe.skipIf(!dockerAvailable("agent work loop"))("agent work loop against a 
     plane.assign(job);
     await plane.until(() => exitedOf(plane.reportsOf(job.attemptId)) !== undefined);
     const exited = exitedOf(plane.reportsOf(job.attemptId));
-    expect(exited).toMatchObject({ reason: "error", errorKind: "host_policy", exitCode: null });
+    expect(exited).toMatchObject({ reason: "error", errorKind: "unavailable", exitCode: null });
     expect(exited?.message).toContain("operating windows");
     // Nothing ran: the only report is the refusal.
     expect(plane.reportsOf(job.attemptId)).toHaveLength(1);

@@ -52,7 +52,7 @@ export function attemptEndOf(report: AttemptReport & { type: "exited" }): Attemp
       // An agent that reports the engine refusing the job's own image or command as its own fault.
       if ((report.errorKind ?? "runtime") === "runtime" && isUserStartError(report.message))
         return "user_failed";
-      if (report.errorKind === "host_policy") return "returned";
+      if (report.errorKind === "host_policy" || report.errorKind === "unavailable") return "returned";
       return "agent_error";
   }
 }
