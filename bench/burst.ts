@@ -1,6 +1,6 @@
 /**
- * bench:burst — a burst of jobs submitted at once through the HTTP API of the local stack
- * (`wrangler dev`: the Worker, the Region Durable Object, local D1), placed on simulated signed
+ * bench:burst — a burst of jobs submitted at once through the HTTP API of the local stack (the
+ * Worker, the Region Durable Object, local D1), placed on simulated signed
  * agents (the real agent protocol, no Docker): time until every job is placed (its submit answered
  * with a placement) and until every one is running (its agent's `started` report accepted).
  *
@@ -9,13 +9,22 @@
  * lookup in D1 and the rate limiter's Durable Object); the rest of a submit is the Region object
  * (admission, the scheduler) and the D1 writes it makes, counted here per job by SQLite triggers.
  *
- *   npm run bench:burst -- [--jobs 500] [--agents 20] [--slurm-jobs 60]
+ * Each harness in `--harness` runs in turn, on a fresh state of its own: `wrangler` is `wrangler
+ * dev` (its ProxyWorker in front of the Worker), `direct` is bench/support/direct-stack.ts (the
+ * deploy bundle on workerd with wrangler.toml's bindings and nothing in front, as a deployed
+ * Worker is called). The Slurm-sized burst runs `--slurm-rounds` times; the median is compared
+ * with Slurm's 1.6 s. The 1-minute load before and after the run is in the summary.
+ *
+ *   npm run bench:burst -- [--jobs 500] [--agents 20] [--slurm-jobs 60] [--slurm-rounds 3]
+ *                          [--harness wrangler,direct]
  */
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { UserClient } from "../test/support/user-client.js";
+import { Fleet } from "./support/burst-fleet.js";
+import { startDirectStack } from "./support/direct-stack.js";
 import { hardware, SimAgent, summary } from "./support/sim-agent.js";
 import {
   d1File,
@@ -33,11 +42,22 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "500" },
     agents: { type: "string", default: "20" },
     "slurm-jobs": { type: "string", default: "60" },
+    /** Slurm-sized bursts in a row on each harness (their median is the figure). */
+    "slurm-rounds": { type: "string", default: "3" },
+    /** The stack's harnesses, in this order: `wrangler` (wrangler dev), `direct` (no proxy). */
+    harness: { type: "string", default: "wrangler,direct" },
   },
 });
 const jobCount = Number(values.jobs);
 const agentCount = Number(values.agents);
 const slurmJobs = Number(values["slurm-jobs"]);
+const slurmRounds = Number(values["slurm-rounds"]);
+const HARNESSES = values.harness.split(",").map((h) => {
+  if (h !== "wrangler" && h !== "direct") throw new Error(`--harness: wrangler or direct, not ${h}`);
+  return h;
+});
+/** The anchor: Slurm 22.05 (tuned) started a burst of 60 jobs in 1.6 s on this machine. */
+const SLURM_MS = 1600;
 
 const SPEC = {
   image: "meridian/busybox:test",
@@ -74,20 +94,6 @@ async function send(url: string, init: RequestInit = {}): Promise<Response> {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
-
 /** `n` requests at once; the wall time until the last answered, and each one's latency. */
 async function concurrent(
   n: number,
@@ -103,101 +109,6 @@ async function concurrent(
     }),
   );
   return { wallMs: performance.now() - started, each };
-}
-
-/**
- * Simulated agents: each holds a poll; an assignment is answered with a `started` report at once,
- * as an agent whose image is present does, and the time it was accepted is kept per job.
- */
-class Fleet {
-  readonly runningAt = new Map<string, number>();
-  /** Agent requests that failed and were sent again (resets under load). */
-  readonly errors: string[] = [];
-  private readonly stop = new AbortController();
-  private loops: Promise<void>[] = [];
-
-  constructor(private readonly agents: SimAgent[]) {}
-
-  start(): void {
-    this.loops = this.agents.map((agent) => this.serve(agent));
-  }
-
-  /**
-   * As the real agent's work loop does (src/agent/work-loop.ts `serve`, node-attempts.ts `accept`): an assignment is
-   * taken (listed as running in the next poll) and its attempt reports `started` on its own, while
-   * the loop polls again at once (after the answer's `nextPollDelayMs`); a poll never waits for
-   * the reports of the attempts it handed over.
-   */
-  private async serve(agent: SimAgent): Promise<void> {
-    const running: { attemptId: string; fencing: number }[] = [];
-    const reports: Promise<void>[] = [];
-    while (!this.stop.signal.aborted) {
-      let answer: Awaited<ReturnType<SimAgent["poll"]>>;
-      try {
-        answer = await agent.poll(running, 20_000, this.stop.signal);
-      } catch (error) {
-        if (this.stop.signal.aborted) break;
-        // A reset under the burst's load: poll again, as an agent does, and count it.
-        this.errors.push(String(error));
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        continue;
-      }
-      for (const a of answer.assignments) {
-        if (running.some((r) => r.attemptId === a.attemptId)) continue;
-        running.push({ attemptId: a.attemptId, fencing: a.fencing });
-        reports.push(this.reportStarted(agent, a));
-      }
-      if (answer.nextPollDelayMs > 0) await sleep(answer.nextPollDelayMs, this.stop.signal);
-    }
-    await Promise.allSettled(reports);
-  }
-
-  /** The attempt's `started` report (the real agent's report retries are in SimAgent.send). */
-  private async reportStarted(agent: SimAgent, a: { attemptId: string; fencing: number; jobId: string }) {
-    for (let tries = 0; tries < 5 && !this.stop.signal.aborted; tries++) {
-      try {
-        const started = { type: "started", fencing: a.fencing, at: Date.now(), containerId: "sim" };
-        await agent.report(a.attemptId, started);
-        this.runningAt.set(a.jobId, performance.now());
-        return;
-      } catch (error) {
-        this.errors.push(String(error));
-      }
-    }
-  }
-
-  /** The agent errors that were retried, by kind (their first words, ids left out). */
-  errorKinds(): Record<string, number> {
-    const kinds: Record<string, number> = {};
-    for (const error of this.errors) {
-      const kind = error.replace(/[0-9a-f]{8,}|[A-Za-z0-9_-]{20,}/g, "…").slice(0, 100);
-      kinds[kind] = (kinds[kind] ?? 0) + 1;
-    }
-    return kinds;
-  }
-
-  async until(n: number, ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.runningAt.size < n) {
-      if (Date.now() > deadline) {
-        // Say why, not only how many: the last agent errors, by kind.
-        const kinds = new Map<string, number>();
-        for (const error of this.errors) {
-          const kind = error.slice(0, 120);
-          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-        }
-        throw new Error(
-          `only ${this.runningAt.size} of ${n} jobs running after ${ms} ms; agent errors: ${JSON.stringify([...kinds])}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  async close(): Promise<void> {
-    this.stop.abort();
-    await Promise.allSettled(this.loops);
-  }
 }
 
 async function burst(
@@ -231,11 +142,11 @@ async function burst(
 }
 
 /**
- * wrangler dev's own log, kept whether or not the burst completed: a workerd restart mid-burst
+ * The stack's own log, kept whether or not the burst completed: a workerd restart mid-burst
  * ("Your worker restarted mid-request") says there why it reloaded or exited.
  */
-async function saveWranglerLog(log: string): Promise<void> {
-  const logFile = path.join(os.tmpdir(), `burst-wrangler-${Date.now()}.log`);
+async function saveStackLog(harness: Harness, log: string): Promise<void> {
+  const logFile = path.join(os.tmpdir(), `burst-${harness}-${Date.now()}.log`);
   await writeFile(logFile, log);
   const notable = log
     .split("\n")
@@ -284,14 +195,22 @@ async function workerReloads(logDir: string): Promise<{ reloads: number; runtime
   return { reloads: Math.max(0, starts - 1), runtimeAddresses: addresses.size };
 }
 
-async function main(): Promise<void> {
+type Harness = "wrangler" | "direct";
+
+/** The 1-minute load average (`uptime`'s first figure), as the benches report it. */
+const load = (): number => Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+
+/** One harness's run: a fresh state folder, its own stack, agents and account. */
+async function runOn(harness: Harness): Promise<Record<string, unknown>> {
+  resets = 0;
+  proxyLosses = 0;
   // wrangler writes its debug log (reloads included) here; the launcher passes the environment on.
   const logDir = await mkdtemp(path.join(os.tmpdir(), "burst-wrangler-debug-"));
   process.env.WRANGLER_LOG_PATH = logDir;
   const state = await freshState();
   const d1 = await d1File(state);
   await installWriteCounters(d1);
-  const stack = await startStack(state);
+  const stack = harness === "direct" ? await startDirectStack(state) : await startStack(state);
   let fleet: Fleet | undefined;
   try {
     const user = await UserClient.signup(stack.url);
@@ -313,13 +232,18 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(`list answered ${res.status}`);
       await res.arrayBuffer();
     });
-    const slurmSized = await burst(user, fleet, slurmJobs, "slurm");
+    const slurmRuns = [];
+    for (let round = 0; round < slurmRounds; round++)
+      slurmRuns.push(await burst(user, fleet, slurmJobs, `slurm${round}`));
+    const slurmRunning = slurmRuns.map((r) => r.runningMs).sort((x, y) => x - y);
+    const slurmMedian = slurmRunning[Math.floor(slurmRunning.length / 2)] ?? Number.NaN;
     const writesBefore = await readWriteCounts(d1);
     const big = await burst(user, fleet, jobCount, "burst");
     const writes = diffCounts(await readWriteCounts(d1), writesBefore);
     const attempts = Number(await sqlite(d1, "SELECT count(*) FROM job_attempts;", true));
 
-    const out = {
+    return {
+      harness,
       date: new Date().toISOString(),
       jobs: jobCount,
       agents: agentCount,
@@ -329,11 +253,13 @@ async function main(): Promise<void> {
         runningPerSecond: Math.round((jobCount / big.runningMs) * 1000),
       },
       slurmSized: {
-        ...slurmSized,
-        anchor: "Slurm 22.05 (tuned), same machine: 60 jobs started in 1.6 s",
-        ratioToSlurm: Math.round((slurmSized.runningMs / 1600) * 100) / 100,
+        rounds: slurmRuns,
+        runningMsEachRound: slurmRuns.map((r) => r.runningMs),
+        medianRunningMs: slurmMedian,
+        anchor: `Slurm 22.05 (tuned), same machine: 60 jobs started in ${SLURM_MS / 1000} s`,
+        ratioToSlurm: Math.round((slurmMedian / SLURM_MS) * 100) / 100,
       },
-      attemptsPerJob: Math.round((attempts / (jobCount + slurmJobs + 10)) * 100) / 100,
+      attemptsPerJob: Math.round((attempts / (jobCount + slurmJobs * slurmRounds + 10)) * 100) / 100,
       attemptOutcomes: await sqlite(
         d1,
         "SELECT coalesce(outcome, 'open'), count(*) FROM job_attempts GROUP BY 1;",
@@ -344,7 +270,8 @@ async function main(): Promise<void> {
       agentErrors: fleet.errorKinds(),
       connectionResetsResent: resets,
       proxyLossesResent: { submits: proxyLosses, agents: agents.reduce((n, a) => n + a.proxyLosses, 0) },
-      workerReloads: await workerReloads(logDir),
+      // Only wrangler dev reloads its runtime; the direct stack is one workerd for the whole run.
+      workerReloads: harness === "wrangler" ? await workerReloads(logDir) : null,
       whereTheTimeGoes: {
         workerOnlyMs: Math.round(worker.wallMs),
         workerPlusAuthMs: Math.round(authed.wallMs),
@@ -353,12 +280,52 @@ async function main(): Promise<void> {
         d1Writes: writes,
       },
     };
-    console.log(JSON.stringify(out, null, 2));
   } finally {
     await fleet?.close();
-    await saveWranglerLog(stack.output());
+    await saveStackLog(harness, stack.output());
     await stack.dispose();
+    await rm(logDir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const loadBefore = load();
+  const runs: Record<string, unknown>[] = [];
+  for (const harness of HARNESSES) {
+    const run = await runOn(harness);
+    runs.push(run);
+    console.log(JSON.stringify(run, null, 2));
+  }
+  const loadAfter = load();
+  const figure = (harness: Harness, pick: (run: Record<string, unknown>) => number) => {
+    const run = runs.find((r) => r.harness === harness);
+    return run === undefined ? undefined : pick(run);
+  };
+  const slurmOf = (run: Record<string, unknown>) =>
+    (run.slurmSized as { medianRunningMs: number }).medianRunningMs;
+  const burstOf = (run: Record<string, unknown>) => (run.burst as { runningMs: number }).runningMs;
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? null : Math.round((a / b) * 100) / 100;
+  console.log(
+    JSON.stringify(
+      {
+        summary: {
+          loadBefore,
+          loadAfter,
+          slurmMs: SLURM_MS,
+          slurmSizedMedianRunningMs: Object.fromEntries(runs.map((r) => [r.harness, slurmOf(r)])),
+          ratioToSlurm: Object.fromEntries(runs.map((r) => [r.harness, ratio(slurmOf(r), SLURM_MS)])),
+          burstRunningMs: Object.fromEntries(runs.map((r) => [r.harness, burstOf(r)])),
+          directOverWrangler: {
+            slurmSized: ratio(figure("direct", slurmOf), figure("wrangler", slurmOf)),
+            burst: ratio(figure("direct", burstOf), figure("wrangler", burstOf)),
+          },
+        },
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error: unknown) => {

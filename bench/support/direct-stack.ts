@@ -26,6 +26,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { freePort, freshState, TEST_RATE_LIMITS } from "../../test/support/control-plane.js";
+import { untilHealthy, watchStack } from "../../test/support/stack-process.js";
 import type { LocalStack } from "./wrangler.js";
 
 const run = promisify(execFile);
@@ -73,62 +74,30 @@ export async function startDirectStack(state: string, options: DirectStackOption
     ["tsx", fileURLToPath(import.meta.url), JSON.stringify(childOptions)],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, NO_COLOR: "1" } },
   );
-  let log = "";
-  const served = new Map<string, number>();
-  let partial = "";
-  const onData = (chunk: Buffer): void => {
-    const text = chunk.toString();
-    log = log.length < 200_000 ? log + text : log.slice(-100_000) + text;
-    const lines = (partial + text).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) {
-      const match = /\b(GET|POST|PUT|DELETE|PATCH) (\/\S*) (\d{3})/.exec(line);
-      if (match?.[2]) served.set(match[2], (served.get(match[2]) ?? 0) + 1);
-    }
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
-  const signal = async (sig: NodeJS.Signals): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    process.kill(-child.pid, sig);
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, "SIGKILL");
-  };
+  const watched = watchStack(child);
   const stop = async (): Promise<void> => {
-    await signal("SIGTERM");
+    await watched.stop();
     await rm(out, { recursive: true, force: true });
   };
   const url = `http://127.0.0.1:${childOptions.port}`;
   const stack: LocalStack = {
+    ...watched,
     url,
     state,
     served: (prefix) => {
       if (!childOptions.logRequests)
         throw new Error("served() needs startDirectStack(…, { logRequests: true })");
-      let n = 0;
-      for (const [p, count] of served) if (p.startsWith(prefix)) n += count;
-      return n;
+      return watched.served(prefix);
     },
     stop,
-    kill: () => signal("SIGKILL"),
-    output: () => log,
     dispose: async () => {
       await stop();
       await rm(state, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    try {
-      if ((await fetch(`${url}/v1/health`)).ok) return stack;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  if (await untilHealthy(url, child)) return stack;
   await stack.dispose();
-  throw new Error(`the direct stack did not answer on ${url}:\n${log}`);
+  throw new Error(`the direct stack did not answer on ${url}:\n${watched.output()}`);
 }
 
 /** `startStack`'s counterpart: a fresh state folder with the migrations applied, then the direct stack. */

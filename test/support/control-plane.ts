@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { lineStamper } from "./line-stamper.js";
+import { untilHealthy, watchStack } from "./stack-process.js";
 
 const run = promisify(execFile);
 
@@ -112,63 +112,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     ],
     { env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
-  let log = "";
-  let partial = "";
-  const served = new Map<string, number>();
-  const stamp = options.timestamps ? lineStamper() : (text: string) => text;
-  const onData = (chunk: Buffer): void => {
-    const text = chunk.toString();
-    const logged = stamp(text);
-    log = log.length < 200_000 ? log + logged : log.slice(-100_000) + logged;
-    const lines = (partial + text).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) {
-      // e.g. "[wrangler:info] POST /v1/agent/poll 200 OK (20012ms)"
-      const match = /\b(GET|POST|PUT|DELETE|PATCH) (\/\S*) (\d{3})/.exec(line);
-      if (match?.[2]) served.set(match[2], (served.get(match[2]) ?? 0) + 1);
-    }
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  const watched = watchStack(child, { timestamps: options.timestamps ?? false });
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.pid !== undefined) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
-    }
+    await watched.stop();
     if (owned) await rm(state, { recursive: true, force: true });
   };
-  const kill = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    process.kill(-child.pid, "SIGKILL");
-    await exited;
-  };
-  const plane: ControlPlane = {
-    url,
-    state,
-    served: (prefix) => {
-      let n = 0;
-      for (const [p, count] of served) if (p.startsWith(prefix)) n += count;
-      return n;
-    },
-    stop,
-    kill,
-    output: () => log,
-  };
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    try {
-      const res = await fetch(`${url}/v1/health`);
-      if (res.ok) return plane;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const plane: ControlPlane = { ...watched, url, state, stop };
+  if (await untilHealthy(url, child)) return plane;
   await stop();
-  throw new Error(`wrangler dev did not answer on ${url}:\n${log}`);
+  throw new Error(`wrangler dev did not answer on ${url}:\n${watched.output()}`);
 }
