@@ -2,11 +2,12 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/worker/app.js";
+import { runReceipts, storageCharge } from "./storage-receipt-support.js";
 import { authed, call, h100Numbered, hardware, jsonInit, ownedAgent, submit } from "./support.js";
 
 interface Owner {
   apiKey: string;
-  ids: { job: string; node: string; key: string; topup: string; endpoint: string };
+  ids: { job: string; node: string; key: string; topup: string; endpoint: string; receipt: string };
 }
 
 type IdKind = keyof Owner["ids"];
@@ -42,6 +43,7 @@ const ACCOUNT_ROUTES: Record<string, IdKind> = {
   "GET /v1/jobs/:id/checkpoints": "job",
   "DELETE /v1/jobs/:id/checkpoints": "job",
   "GET /v1/provider/staking/:nodeId": "node",
+  "GET /v1/receipts/:id": "receipt",
 };
 
 /** The id in a route's path (`:id`, or `:nodeId` on the staking routes). */
@@ -62,8 +64,6 @@ const NOT_ACCOUNT_SCOPED: Record<string, string> = {
     "the same owner check as GET /v1/provider/staking/:nodeId (ownNode), after the body is validated: this test's empty body answers 400 first",
   "POST /v1/provider/staking/:nodeId/unstake":
     "the same owner check as GET /v1/provider/staking/:nodeId (ownNode), after the body is validated: this test's empty body answers 400 first",
-  "GET /v1/receipts/:id":
-    "account-scoped (another account's id answers 404), tested in receipts.test.ts: a receipt exists only after a settlement and a receipts run",
 };
 
 function routesWithIds(): string[] {
@@ -81,7 +81,7 @@ const owners: Owner[] = [];
 
 beforeAll(async () => {
   for (let i = 0; i < 4; i++) {
-    const { agent, apiKey } = await ownedAgent(hardware([h100Numbered(100 + i)]));
+    const { agent, apiKey, accountId } = await ownedAgent(hardware([h100Numbered(100 + i)]));
     // Nothing polls for it, so the job stays where placement left it while the test runs.
     const submitted = await submit(apiKey, { name: `cross-${i}`, image: "busybox", timeoutSeconds: 60 });
     if (submitted.status !== 201)
@@ -114,11 +114,14 @@ beforeAll(async () => {
         ),
       )
     ).json()) as { id: string };
+    // A storage charge's receipt, read by its tx_ id (charge receipts' attempt ids need a settled run).
+    const receipt = await storageCharge(accountId, `job_cross_${i}`);
     owners.push({
       apiKey,
-      ids: { job: job.id, node: agent.nodeId, key: key.id, topup: topup.id, endpoint: endpoint.id },
+      ids: { job: job.id, node: agent.nodeId, key: key.id, topup: topup.id, endpoint: endpoint.id, receipt },
     });
   }
+  await runReceipts();
 });
 
 async function storedState(): Promise<string> {

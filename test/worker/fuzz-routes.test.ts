@@ -35,6 +35,7 @@ import { fuzzValue, hostileHeader, hostileString, pathSegment, safeText } from "
 import { dispatch } from "./fuzz-dispatch.js";
 import { storedTotals } from "./fuzz-state.js";
 import { FuzzTimedWork } from "./fuzz-timed-work.js";
+import { runReceipts, storageCharge } from "./storage-receipt-support.js";
 import { drainAgents, h100Numbered, hardware, jsonInit, ownedAgent, submit } from "./support.js";
 
 type Auth = "key" | "operator" | "none";
@@ -165,7 +166,7 @@ let ids: string[] = [];
 let keys: string[] = [];
 
 beforeAll(async () => {
-  const { agent, apiKey } = await ownedAgent(hardware([h100Numbered(900)]));
+  const { agent, apiKey, accountId } = await ownedAgent(hardware([h100Numbered(900)]));
   const other = await ownedAgent(hardware([h100Numbered(901)]));
   // The nodes take no work: a job placed on them, which never poll, would lose its attempt when
   // the lease lapsed 45 s later, and that timed work (its hold released) would land mid-case.
@@ -178,7 +179,10 @@ beforeAll(async () => {
       new Request("http://meridian.test/v1/account/keys", jsonInit("POST", { scopes: ["read"] }, apiKey)),
     )
   ).json()) as { id: string };
-  ids = [job.id, agent.nodeId, other.agent.nodeId, key.id];
+  // A storage charge's receipt: GET /v1/receipts/:id is fuzzed with a real tx_ id too.
+  const receipt = await storageCharge(accountId, "job_fuzz_storage");
+  await runReceipts();
+  ids = [job.id, agent.nodeId, other.agent.nodeId, key.id, receipt];
   keys = [apiKey, other.apiKey];
 });
 
