@@ -83,3 +83,4 @@ export const topupPayments = sqliteTable("topup_payments", {
 });
 
 export type TopupRow = typeof topups.$inferSelect;
+export type TopupPaymentRow = typeof topupPayments.$inferSelect;

@@ -1,7 +1,8 @@
 import { address, type Signature } from "@solana/kit";
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import { type TopupRow, topupPayments, topups } from "../../schema/chain.js";
+import { type TopupPaymentRow, type TopupRow, topupPayments, topups } from "../../schema/chain.js";
+import { MAX_TRANSFER_MICROS } from "../../schema/ledger.js";
 import { type ChainConfig, chainConfig } from "../chain/chain-config.js";
 import { type FetchedTransaction, judgePayment, type PaymentVerdict } from "../chain/payment-check.js";
 import { SolanaClient } from "../chain/solana-client.js";
@@ -131,8 +132,6 @@ export async function topupOf(db: DrizzleD1Database, accountId: string, id: stri
   return row;
 }
 
-const SETTLED = new Set(["credited", "underpaid", "wrong_mint"]);
-
 async function fetchTransaction(
   client: SolanaClient,
   signature: Signature,
@@ -169,11 +168,13 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
- * Settles a paid top-up once per signature: the payment row (primary key: the signature), the
- * ledger credit and the top-up's new state go in one batch, so a signature seen again — by another
- * request, another top-up, a retry — fails the whole batch and moves nothing.
+ * Records one payment to a top-up's reference once per signature: the payment row (primary key: the
+ * signature) and its ledger credit go in one batch, so a signature seen again — by another request,
+ * another top-up, a retry — fails the whole batch and moves nothing. Every payment in the right mint
+ * is credited for all it paid (a second payment completing a short one, or one more than asked); a
+ * payment in another mint is recorded and credits nothing.
  */
-async function settle(
+async function recordPayment(
   db: DrizzleD1Database,
   row: TopupRow,
   config: ChainConfig,
@@ -185,14 +186,8 @@ async function settle(
   const credited =
     verdict.outcome === "wrong_mint"
       ? 0
-      : Math.min(row.creditMicros, creditFor(row.token, verdict.paid, config));
-  const status = verdict.outcome === "paid" ? "credited" : verdict.outcome;
-  const note =
-    verdict.outcome === "underpaid"
-      ? `paid ${fromBaseUnits(verdict.paid, DECIMALS)} of ${fromBaseUnits(BigInt(row.amountBase), DECIMALS)}: credited ${formatUsd(credited)} USD for what was paid`
-      : verdict.outcome === "wrong_mint"
-        ? `paid in mint ${verdict.mint}, not ${row.mint}: nothing credited; contact support for a refund`
-        : null;
+      : Math.min(MAX_TRANSFER_MICROS, creditFor(row.token, verdict.paid, config));
+  const outcome = verdict.outcome === "paid" ? "credited" : verdict.outcome;
   try {
     await runBatch(db, [
       db.insert(topupPayments).values({
@@ -202,7 +197,7 @@ async function settle(
         mint: verdict.outcome === "wrong_mint" ? verdict.mint : row.mint,
         paidBase: Number(verdict.paid),
         creditedMicros: credited,
-        outcome: verdict.outcome === "paid" ? "credited" : verdict.outcome,
+        outcome,
         slot,
         createdAt: now,
       }),
@@ -218,22 +213,14 @@ async function settle(
             at: now,
           })
         : []),
-      db
-        .update(topups)
-        .set({ status, signature, paidBase: Number(verdict.paid), note, updatedAt: now })
-        .where(eq(topups.id, row.id)),
       // In the same batch: recorded exactly when the payment was settled, never for a signature
-      // another settle already took (that batch fails whole). No key did it: the chain did.
+      // another settle already took (that batch fails whole). No key did it: the chain did. The
+      // action names this payment's outcome; the top-up's state is summed from all its payments.
       auditStatement(db, {
         accountId: row.accountId,
-        action: `topup.${status}` as const,
+        action: `topup.${outcome}` as const,
         subject: row.id,
-        details: {
-          signature,
-          paidBase: Number(verdict.paid),
-          creditedMicros: credited,
-          ...(note ? { note } : {}),
-        },
+        details: { signature, paidBase: Number(verdict.paid), creditedMicros: credited },
         now,
       }),
     ]);
@@ -243,9 +230,64 @@ async function settle(
 }
 
 /**
- * Looks for the payment on chain by its reference (getSignaturesForAddress), validates each
- * candidate as Solana Pay does, and moves the top-up pending → confirmed → credited (or underpaid /
- * wrong_mint). Safe to run any number of times, concurrently.
+ * A top-up's state from every payment recorded for it (oldest first): credited once the right
+ * mint's payments together reach the amount, underpaid while they fall short, wrong_mint while only
+ * other mints paid; the signature is the latest payment's, the note says what each kind came to.
+ */
+function summaryOf(row: TopupRow, payments: TopupPaymentRow[]): Partial<TopupRow> | null {
+  const latest = payments.at(-1);
+  if (!latest) return null;
+  const right = payments.filter((p) => p.outcome !== "wrong_mint");
+  const wrong = payments.filter((p) => p.outcome === "wrong_mint");
+  const paid = right.reduce((sum, p) => sum + BigInt(p.paidBase), 0n);
+  const credited = right.reduce((sum, p) => sum + p.creditedMicros, 0);
+  const status = paid >= BigInt(row.amountBase) ? "credited" : paid > 0n ? "underpaid" : "wrong_mint";
+  const count = (n: number) => (n === 1 ? "1 payment" : `${n} payments`);
+  const notes: string[] = [];
+  if (status === "underpaid")
+    notes.push(
+      `paid ${fromBaseUnits(paid, DECIMALS)} of ${fromBaseUnits(BigInt(row.amountBase), DECIMALS)} in ${count(right.length)}: credited ${formatUsd(credited)} USD for what was paid; a further payment to the same request is credited too`,
+    );
+  else if (status === "credited" && (right.length > 1 || paid > BigInt(row.amountBase)))
+    notes.push(
+      `paid ${fromBaseUnits(paid, DECIMALS)} of ${fromBaseUnits(BigInt(row.amountBase), DECIMALS)} in ${count(right.length)}: credited ${formatUsd(credited)} USD, all that was paid`,
+    );
+  if (wrong.length > 0)
+    notes.push(
+      `${count(wrong.length)} in mint ${wrong.map((p) => p.mint).join(", ")}, not ${row.mint}: nothing credited for ${wrong.length === 1 ? "it" : "them"}; contact support for a refund`,
+    );
+  return {
+    status,
+    signature: latest.signature,
+    paidBase: Number(paid > 0n ? paid : BigInt(wrong.reduce((sum, p) => sum + p.paidBase, 0))),
+    note: notes.length > 0 ? notes.join("; ") : null,
+  };
+}
+
+/** Writes the top-up's state from its payments when it changed. */
+async function summarize(db: DrizzleD1Database, row: TopupRow, now: number): Promise<void> {
+  const payments = await db
+    .select()
+    .from(topupPayments)
+    .where(eq(topupPayments.topupId, row.id))
+    .orderBy(asc(topupPayments.slot), asc(topupPayments.createdAt))
+    .all();
+  const summary = summaryOf(row, payments);
+  if (!summary) return;
+  const same = (Object.keys(summary) as (keyof TopupRow)[]).every((key) => summary[key] === row[key]);
+  if (!same)
+    await db
+      .update(topups)
+      .set({ ...summary, updatedAt: now })
+      .where(eq(topups.id, row.id));
+}
+
+/**
+ * Looks for payments on chain by the top-up's reference (getSignaturesForAddress), validates each
+ * candidate as Solana Pay does, and records every one not yet recorded: pending → confirmed →
+ * credited (or underpaid / wrong_mint), and on from underpaid or wrong_mint when a further payment
+ * comes, so no payment to a reference is ever left uncounted. Safe to run any number of times,
+ * concurrently.
  */
 export async function refreshTopup(
   db: DrizzleD1Database,
@@ -253,15 +295,24 @@ export async function refreshTopup(
   row: TopupRow,
   now: number,
 ): Promise<TopupRow> {
-  if (SETTLED.has(row.status)) return row;
+  if (row.status === "failed") return row;
   const config = chainConfig(env);
   const client = new SolanaClient(config.rpcUrl);
   const commitment = requiredCommitment(env, config);
   const found = await client.rpc
-    .getSignaturesForAddress(address(row.reference), { commitment: "confirmed", limit: 25 })
+    .getSignaturesForAddress(address(row.reference), { commitment: "confirmed", limit: 100 })
     .send();
+  const recorded = new Set(
+    (
+      await db
+        .select({ signature: topupPayments.signature })
+        .from(topupPayments)
+        .where(eq(topupPayments.topupId, row.id))
+        .all()
+    ).map((p) => p.signature),
+  );
   for (const entry of [...found].reverse()) {
-    if (entry.err !== null) continue;
+    if (entry.err !== null || recorded.has(entry.signature)) continue;
     const tx = await fetchTransaction(client, entry.signature);
     if (!tx) continue;
     const verdict = judgePayment(tx, {
@@ -272,16 +323,14 @@ export async function refreshTopup(
     });
     if (verdict.outcome === "not_ours") continue;
     if (commitment === "finalized" && entry.confirmationStatus !== "finalized") {
-      if (row.status !== "confirmed") {
-        await db
-          .update(topups)
-          .set({ status: "confirmed", signature: entry.signature, updatedAt: now })
-          .where(and(eq(topups.id, row.id), eq(topups.status, "pending")));
-      }
-      break;
+      await db
+        .update(topups)
+        .set({ status: "confirmed", signature: entry.signature, updatedAt: now })
+        .where(and(eq(topups.id, row.id), eq(topups.status, "pending")));
+      continue;
     }
-    await settle(db, row, config, entry.signature, tx.slot, verdict, now);
-    break;
+    await recordPayment(db, row, config, entry.signature, tx.slot, verdict, now);
   }
+  await summarize(db, await topupOf(db, row.accountId, row.id), now);
   return topupOf(db, row.accountId, row.id);
 }

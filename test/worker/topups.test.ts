@@ -1,73 +1,20 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { signature } from "@solana/kit";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/worker/app.js";
 import worker from "../../src/worker/index.js";
 import { authed, balance, call, expectError, jsonInit, signup } from "./support.js";
-import { fundedWallet, pay, rpc } from "./topup-payer.js";
-
-interface Topup {
-  id: string;
-  status: string;
-  url: string;
-  recipient: string;
-  mint: string;
-  reference: string;
-  amount: string;
-  credit: string;
-  signature: string | null;
-  note: string | null;
-  qrSvg?: string;
-}
-
-async function createTopup(apiKey: string, body: unknown): Promise<Topup> {
-  const res = await call("/v1/topups", jsonInit("POST", body, apiKey));
-  expect(res.status).toBe(201);
-  return res.json();
-}
-
-async function readTopup(apiKey: string, id: string): Promise<Topup> {
-  const res = await call(`/v1/topups/${id}`, authed(apiKey));
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-async function until(apiKey: string, id: string, status: string): Promise<Topup> {
-  for (let i = 0; i < 200; i++) {
-    const topup = await readTopup(apiKey, id);
-    if (topup.status === status) return topup;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`top-up ${id} never reached ${status}`);
-}
-
-/** Waits until the chain reports the transaction confirmed, so a read after it must see it. */
-async function confirmed(sent: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const { value } = await rpc.getSignatureStatuses([signature(sent)]).send();
-    const status = value[0]?.confirmationStatus;
-    if (status === "confirmed" || status === "finalized") return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`${sent} never confirmed`);
-}
-
-async function paymentRows(signature: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM topup_payments WHERE signature = ?")
-    .bind(signature)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
-async function creditedTransfers(accountId: string): Promise<number> {
-  const row = await env.DB.prepare(
-    "SELECT count(*) AS n FROM ledger_transfers WHERE kind = 'topup' AND account_id = ?",
-  )
-    .bind(accountId)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
+import {
+  confirmed,
+  createTopup,
+  creditedTransfers,
+  fundedWallet,
+  pay,
+  paymentRows,
+  readTopup,
+  type Topup,
+  until,
+} from "./topup-support.js";
 
 describe("top-ups paid on Solana", () => {
   it("gives a Solana Pay request and QR code, and credits a payment found by its reference exactly once", async () => {
