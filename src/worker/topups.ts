@@ -5,6 +5,7 @@ import { type TopupPaymentRow, type TopupRow, topupPayments, topups } from "../.
 import { MAX_TRANSFER_MICROS } from "../../schema/ledger.js";
 import { type ChainConfig, chainConfig } from "../chain/chain-config.js";
 import { type FetchedTransaction, judgePayment, type PaymentVerdict } from "../chain/payment-check.js";
+import { signaturesNaming } from "../chain/reference-signatures.js";
 import { SolanaClient } from "../chain/solana-client.js";
 import { qrCodeSvg, transferRequestUrl } from "../chain/solana-pay.js";
 import { fromBaseUnits, toBaseUnits } from "../chain/token-amount.js";
@@ -283,7 +284,7 @@ async function summarize(db: DrizzleD1Database, row: TopupRow, now: number): Pro
 }
 
 /**
- * Looks for payments on chain by the top-up's reference (getSignaturesForAddress), validates each
+ * Looks for payments on chain by the top-up's reference (every page of getSignaturesForAddress), validates each
  * candidate as Solana Pay does, and records every one not yet recorded: pending → confirmed →
  * credited (or underpaid / wrong_mint), and on from underpaid or wrong_mint when a further payment
  * comes, so no payment to a reference is ever left uncounted. Safe to run any number of times,
@@ -299,9 +300,7 @@ export async function refreshTopup(
   const config = chainConfig(env);
   const client = new SolanaClient(config.rpcUrl);
   const commitment = requiredCommitment(env, config);
-  const found = await client.rpc
-    .getSignaturesForAddress(address(row.reference), { commitment: "confirmed", limit: 100 })
-    .send();
+  const found = await signaturesNaming(client.rpc, address(row.reference));
   const recorded = new Set(
     (
       await db
@@ -311,7 +310,7 @@ export async function refreshTopup(
         .all()
     ).map((p) => p.signature),
   );
-  for (const entry of [...found].reverse()) {
+  for (const entry of found) {
     if (entry.err !== null || recorded.has(entry.signature)) continue;
     const tx = await fetchTransaction(client, entry.signature);
     if (!tx) continue;

@@ -14,6 +14,7 @@ import {
   setTransactionMessageLifetimeUsingBlockhash,
   signTransactionMessageWithSigners,
 } from "@solana/kit";
+import { getTransferSolInstruction } from "@solana-program/system";
 import {
   findAssociatedTokenPda,
   getTransferCheckedInstruction,
@@ -88,4 +89,37 @@ export async function pay(
   const signed = await signTransactionMessageWithSigners(message);
   await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
   return getSignatureFromTransaction(signed);
+}
+
+/**
+ * Sends `count` SOL transfers from `payer` to a fresh address that name `reference` as a read-only
+ * key: transactions anyone can send that list under the reference and pay no top-up. Returns the
+ * last one's signature.
+ */
+export async function sendNaming(payer: KeyPairSigner, reference: string, count: number): Promise<string> {
+  const sink = (await generateKeyPairSigner()).address;
+  const { value: lifetime } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
+  let last = "";
+  for (let i = 0; i < count; i++) {
+    // A distinct amount each, so no two transactions share a signature.
+    const transfer = getTransferSolInstruction({
+      source: payer,
+      destination: sink,
+      amount: 1_000_000n + BigInt(i),
+    });
+    const named = {
+      ...transfer,
+      accounts: [...transfer.accounts, { address: address(reference), role: AccountRole.READONLY }],
+    };
+    const message = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
+      (m) => appendTransactionMessageInstruction(named, m),
+    );
+    const signed = await signTransactionMessageWithSigners(message);
+    await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
+    last = getSignatureFromTransaction(signed);
+  }
+  return last;
 }

@@ -5,7 +5,7 @@ import { authed, call, jsonInit } from "./support.js";
 import { rpc } from "./topup-payer.js";
 
 // The payer (an independent client: kit and the SPL token program's own builder) is topup-payer.ts.
-export { fundedWallet, pay, rpc } from "./topup-payer.js";
+export { fundedWallet, pay, rpc, sendNaming } from "./topup-payer.js";
 
 export interface Topup {
   id: string;

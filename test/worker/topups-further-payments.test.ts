@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { address } from "@solana/kit";
 import { describe, expect, it } from "vitest";
 import { sweepPendingTopups } from "../../src/worker/topup-sweep.js";
 import { balance, signup } from "./support.js";
@@ -10,6 +11,8 @@ import {
   pay,
   paymentRows,
   readTopup,
+  rpc,
+  sendNaming,
   until,
 } from "./topup-support.js";
 
@@ -93,5 +96,22 @@ describe("further payments to one top-up's reference", () => {
       .first<{ status: string; signature: string }>();
     expect(row).toEqual({ status: "credited", signature: rest });
     expect((await balance(apiKey)).availableMicros - before).toBe(3_000_000);
+  });
+
+  it("finds a payment that 150 later transactions naming its reference came after", async () => {
+    const { apiKey } = await signup();
+    const before = (await balance(apiKey)).availableMicros;
+    const topup = await createTopup(apiKey, { token: "usdc", amount: "2" });
+    const payer = await fundedWallet("usdc", "2");
+    const paid = await pay(payer, topup, 2_000_000n);
+    // Before anyone reads the top-up, 150 transactions name its reference and pay nothing: one
+    // page of 100 newest signatures no longer reaches the payment.
+    await confirmed(await sendNaming(payer, topup.reference, 150));
+    const page = await rpc.getSignaturesForAddress(address(topup.reference), { limit: 100 }).send();
+    expect(page.map((entry) => entry.signature)).not.toContain(paid);
+    const credited = await until(apiKey, topup.id, "credited");
+    expect(credited).toMatchObject({ signature: paid, paid: "2" });
+    expect(await paymentRows(paid)).toBe(1);
+    expect((await balance(apiKey)).availableMicros - before).toBe(2_000_000);
   });
 });
