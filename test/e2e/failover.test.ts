@@ -242,8 +242,15 @@ describe.skipIf(!dockerAvailable("end-to-end failover: wrangler dev + agents + D
       expect(attemptIdsOf(events), trace).toEqual([oldAttempt, finished.attemptId]);
       const lost = events.find((e) => e.status === "lost");
       expect(lost?.reason ?? "", trace).toContain(cutNode);
-      // No reset reached the region: the silence after its last answered poll, judged by its rhythm.
-      expect(lost?.reason ?? "", trace).toMatch(/^node node_\w+ silent for [\d.]+ s, \d+× its usual gap$/);
+      // No reset reached the region (the cut holds requests, it never closes them), so the node is
+      // taken for gone by silence: by the presence detector judging the quiet against the node's
+      // rhythm, or, when a loaded machine made that rhythm irregular enough to widen its limit, by
+      // the attempt's lease lapsing first. Which of the two fires first is timing; never a drop.
+      // (The detector's own judgement is tested in test/region/node-presence.test.ts.)
+      expect(lost?.reason ?? "", trace).toMatch(
+        /^node node_\w+ (silent for [\d.]+ s, \d+× its usual gap|went silent; the attempt's lease expired)$/,
+      );
+      expect(lost?.reason ?? "", trace).not.toMatch(/dropped/);
 
       // Cut off, the agent still holds its attempt: the container exited and its report is stuck.
       const stuckReport = `/v1/agent/attempts/${oldAttempt}/report`;

@@ -1,22 +1,10 @@
-import {
-  AccountRole,
-  address,
-  appendTransactionMessageInstruction,
-  createSolanaRpc,
-  createTransactionMessage,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  type KeyPairSigner,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
-} from "@solana/kit";
+import { address, createSolanaRpc, type KeyPairSigner } from "@solana/kit";
 import {
   findAssociatedTokenPda,
   getTransferCheckedInstruction,
   TOKEN_PROGRAM_ADDRESS,
 } from "@solana-program/token";
+import { naming, sendInstruction } from "./kit-send.js";
 
 /** What a Solana Pay transfer request names: `solana:<recipient>?amount=…&spl-token=…&reference=…`. */
 export interface TransferRequest {
@@ -54,7 +42,6 @@ export async function payTransferRequest(
   request: TransferRequest,
   decimals = 6,
 ): Promise<string> {
-  const rpc = createSolanaRpc(rpcUrl);
   const mint = address(request.mint);
   const [source] = await findAssociatedTokenPda({
     owner: payer.address,
@@ -76,18 +63,5 @@ export async function payTransferRequest(
     amount: baseUnits,
     decimals,
   });
-  const withReference = {
-    ...transfer,
-    accounts: [...transfer.accounts, { address: address(request.reference), role: AccountRole.READONLY }],
-  };
-  const { value: lifetime } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
-  const message = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(payer, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
-    (m) => appendTransactionMessageInstruction(withReference, m),
-  );
-  const signed = await signTransactionMessageWithSigners(message);
-  await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
-  return getSignatureFromTransaction(signed);
+  return sendInstruction(createSolanaRpc(rpcUrl), payer, naming(transfer, [request.reference]));
 }

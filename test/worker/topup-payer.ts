@@ -1,25 +1,12 @@
 import { env } from "cloudflare:workers";
-import {
-  AccountRole,
-  address,
-  appendTransactionMessageInstruction,
-  createSolanaRpc,
-  createTransactionMessage,
-  generateKeyPairSigner,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  type KeyPairSigner,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
-} from "@solana/kit";
+import { address, createSolanaRpc, generateKeyPairSigner, type KeyPairSigner } from "@solana/kit";
 import { getTransferSolInstruction } from "@solana-program/system";
 import {
   findAssociatedTokenPda,
   getTransferCheckedInstruction,
   TOKEN_PROGRAM_ADDRESS,
 } from "@solana-program/token";
+import { naming, sendInstruction } from "../support/kit-send.js";
 import { call, jsonInit } from "./support.js";
 
 // The payer is an independent client: kit and the SPL token program's own instruction builder,
@@ -69,26 +56,7 @@ export async function pay(
     amount: baseUnits,
     decimals: 6,
   });
-  const withReference = {
-    ...transfer,
-    accounts: [
-      ...transfer.accounts,
-      ...[to.reference, ...moreReferences].map((key) => ({
-        address: address(key),
-        role: AccountRole.READONLY,
-      })),
-    ],
-  };
-  const { value: lifetime } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
-  const message = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(payer, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
-    (m) => appendTransactionMessageInstruction(withReference, m),
-  );
-  const signed = await signTransactionMessageWithSigners(message);
-  await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
-  return getSignatureFromTransaction(signed);
+  return sendInstruction(rpc, payer, naming(transfer, [to.reference, ...moreReferences]));
 }
 
 /**
@@ -107,19 +75,7 @@ export async function sendNaming(payer: KeyPairSigner, reference: string, count:
       destination: sink,
       amount: 1_000_000n + BigInt(i),
     });
-    const named = {
-      ...transfer,
-      accounts: [...transfer.accounts, { address: address(reference), role: AccountRole.READONLY }],
-    };
-    const message = pipe(
-      createTransactionMessage({ version: 0 }),
-      (m) => setTransactionMessageFeePayerSigner(payer, m),
-      (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
-      (m) => appendTransactionMessageInstruction(named, m),
-    );
-    const signed = await signTransactionMessageWithSigners(message);
-    await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: "base64" }).send();
-    last = getSignatureFromTransaction(signed);
+    last = await sendInstruction(rpc, payer, naming(transfer, [reference]), lifetime);
   }
   return last;
 }
