@@ -1,7 +1,9 @@
+import type { AttemptOutcome } from "../ledger/settlement.js";
 import type { AttemptReport } from "../shared/agent-protocol.js";
 import type { JobStatus } from "../shared/job-status.js";
 import { isUserStartError } from "../shared/start-errors.js";
 import type { AttemptRecord } from "./region-records.js";
+import { attemptEndOf } from "./reputation/index.js";
 import type { NodeAllocation } from "./scheduler/index.js";
 
 export function isTerminalStatus(status: JobStatus): boolean {
@@ -32,4 +34,18 @@ export function allocationOf(member: AttemptRecord): NodeAllocation {
     cpuMilli: Math.round(member.cpus * 1000),
     memoryMib: member.memoryMib,
   };
+}
+
+/**
+ * What an exited attempt comes to for the ledger: cancelled when the region had asked it to stop,
+ * succeeded on a clean exit 0, the node's fault when the agent itself erred (neither charged nor
+ * paid), otherwise the container's own failure (the user's).
+ */
+export function exitOutcome(
+  member: AttemptRecord,
+  report: AttemptReport & { type: "exited" },
+): AttemptOutcome {
+  if (member.stopping !== null) return "cancelled";
+  if (report.reason === "completed" && report.exitCode === 0) return "succeeded";
+  return attemptEndOf(report) === "agent_error" ? "node_fault" : "failed";
 }

@@ -1,11 +1,10 @@
-import type { AttemptOutcome } from "../ledger/settlement.js";
 import type { AttemptReport } from "../shared/agent-protocol.js";
 import { newId } from "../shared/ids.js";
 import { attemptStartEntry } from "./attempt-records.js";
 import type { Staging } from "./effects.js";
 import { type Handback, handbackOf } from "./handback.js";
 import type { JobBook } from "./job-book.js";
-import { failureReason, isTerminalStatus } from "./job-outcome.js";
+import { exitOutcome, failureReason, isTerminalStatus } from "./job-outcome.js";
 import { JobPauses } from "./job-pause.js";
 import { liftAvoidance, NODE_FAULT_AVOID_MS, placeAgain, retriesLeft } from "./job-retry.js";
 import type { NodeLoss } from "./node-loss.js";
@@ -131,15 +130,7 @@ export class RegionJobs {
     member.endedAt = now;
     member.exitCode = report.exitCode;
     if (report.reason === "error") member.errorKind = report.errorKind ?? "runtime";
-    // The node's own error (not the container's exit) is its fault: neither charged nor paid.
-    const outcome: AttemptOutcome =
-      member.stopping !== null
-        ? "cancelled"
-        : succeeded
-          ? "succeeded"
-          : attemptEndOf(report) === "agent_error"
-            ? "node_fault"
-            : "failed";
+    const outcome = exitOutcome(member, report);
     this.book.endMember(job, member, outcome, now);
     // A container's own failure is the user's, not the node's: only an agent error counts against it.
     this.parts.staging.event({
