@@ -55,6 +55,11 @@ export const topups = sqliteTable(
     signature: text("signature"),
     paidBase: integer("paid_base"),
     note: text("note"),
+    /**
+     * The newest signature naming the reference such that it and every older one are settled for
+     * good (final on chain, and recorded or judged no payment): the next scan lists only newer ones.
+     */
+    scannedThrough: text("scanned_through"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

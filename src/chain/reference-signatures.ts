@@ -15,13 +15,15 @@ export interface ReferenceSignature {
 }
 
 /**
- * Every signature naming `reference`, oldest first, paging back with `before` until a short page.
- * One page of 100 (as before) let any 100 later transactions naming a reference hide a payment to
- * it: a payer paying again, or anyone who sends dust naming the reference, buried it for good.
+ * Every signature naming `reference` newer than `until` (all of them without it), oldest first,
+ * paging back with `before` until a short page. One page of 100 (as before) let any 100 later
+ * transactions naming a reference hide a payment to it: a payer paying again, or anyone who sends
+ * dust naming the reference, buried it for good.
  */
 export async function signaturesNaming(
   rpc: Rpc<SolanaRpcApi>,
   reference: Address,
+  until?: Signature,
 ): Promise<ReferenceSignature[]> {
   const newestFirst: ReferenceSignature[] = [];
   let before: Signature | undefined;
@@ -31,6 +33,7 @@ export async function signaturesNaming(
         commitment: "confirmed",
         limit: PAGE,
         ...(before ? { before } : {}),
+        ...(until ? { until } : {}),
       })
       .send();
     for (const entry of found)

@@ -20,6 +20,13 @@ import { formatUsd } from "../shared/money.js";
 import { auditStatement } from "./audit-log.js";
 
 const DECIMALS = 6;
+/**
+ * Transactions a scan fetches at most. A deployed Worker may make only so many subrequests per
+ * invocation (50 on the free plan, 1,000 on paid), and a reference anyone can name may gather many
+ * transactions that are not payments: past the bound, the scan stops and the next one (a read, or
+ * the minute cron) goes on from its cursor.
+ */
+export const MAX_FETCHES_PER_SCAN = 40;
 const TOKEN_UNIT = 10n ** BigInt(DECIMALS);
 
 function creditFor(token: "usdc" | "mrd", base: bigint, config: ChainConfig): number {
@@ -106,6 +113,7 @@ export async function createTopup(
     signature: null,
     paidBase: null,
     note: null,
+    scannedThrough: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -284,11 +292,47 @@ async function summarize(db: DrizzleD1Database, row: TopupRow, now: number): Pro
 }
 
 /**
- * Looks for payments on chain by the top-up's reference (every page of getSignaturesForAddress), validates each
- * candidate as Solana Pay does, and records every one not yet recorded: pending → confirmed →
- * credited (or underpaid / wrong_mint), and on from underpaid or wrong_mint when a further payment
- * comes, so no payment to a reference is ever left uncounted. Safe to run any number of times,
- * concurrently.
+ * Judges one signature naming the reference and records it when it is a payment final enough to
+ * credit. Whether it is done with: judged no payment, or recorded; not when its transaction is not
+ * visible yet or the payment waits for `finalized`.
+ */
+async function settleCandidate(
+  db: DrizzleD1Database,
+  row: TopupRow,
+  config: ChainConfig,
+  commitment: "confirmed" | "finalized",
+  entry: { signature: Signature; confirmationStatus: string | null },
+  client: SolanaClient,
+  now: number,
+): Promise<boolean> {
+  const tx = await fetchTransaction(client, entry.signature);
+  if (!tx) return false;
+  const verdict = judgePayment(tx, {
+    recipient: row.recipient,
+    mint: row.mint,
+    reference: row.reference,
+    amount: BigInt(row.amountBase),
+  });
+  if (verdict.outcome === "not_ours") return true;
+  if (commitment === "finalized" && entry.confirmationStatus !== "finalized") {
+    await db
+      .update(topups)
+      .set({ status: "confirmed", signature: entry.signature, updatedAt: now })
+      .where(and(eq(topups.id, row.id), eq(topups.status, "pending")));
+    return false;
+  }
+  await recordPayment(db, row, config, entry.signature, tx.slot, verdict, now);
+  return true;
+}
+
+/**
+ * Looks for payments on chain by the top-up's reference (every page of getSignaturesForAddress newer
+ * than its cursor), validates each candidate as Solana Pay does, and records every one not yet
+ * recorded: pending → confirmed → credited (or underpaid / wrong_mint), and on from underpaid or
+ * wrong_mint when a further payment comes, so no payment to a reference is ever left uncounted. It
+ * fetches at most `MAX_FETCHES_PER_SCAN` transactions and moves the cursor past what it settled, so a
+ * reference crowded with other transactions is worked through across scans. Safe to run any number
+ * of times, concurrently.
  */
 export async function refreshTopup(
   db: DrizzleD1Database,
@@ -300,7 +344,11 @@ export async function refreshTopup(
   const config = chainConfig(env);
   const client = new SolanaClient(config.rpcUrl);
   const commitment = requiredCommitment(env, config);
-  const found = await signaturesNaming(client.rpc, address(row.reference));
+  const found = await signaturesNaming(
+    client.rpc,
+    address(row.reference),
+    row.scannedThrough === null ? undefined : (row.scannedThrough as Signature),
+  );
   const recorded = new Set(
     (
       await db
@@ -310,26 +358,26 @@ export async function refreshTopup(
         .all()
     ).map((p) => p.signature),
   );
+  // The cursor moves over a run of the oldest signatures, each final on chain and done with: recorded,
+  // failed, or judged no payment. Anything later than the first one still open is listed again.
+  let cursor = row.scannedThrough;
+  let contiguous = true;
+  let fetches = 0;
   for (const entry of found) {
-    if (entry.err !== null || recorded.has(entry.signature)) continue;
-    const tx = await fetchTransaction(client, entry.signature);
-    if (!tx) continue;
-    const verdict = judgePayment(tx, {
-      recipient: row.recipient,
-      mint: row.mint,
-      reference: row.reference,
-      amount: BigInt(row.amountBase),
-    });
-    if (verdict.outcome === "not_ours") continue;
-    if (commitment === "finalized" && entry.confirmationStatus !== "finalized") {
-      await db
-        .update(topups)
-        .set({ status: "confirmed", signature: entry.signature, updatedAt: now })
-        .where(and(eq(topups.id, row.id), eq(topups.status, "pending")));
-      continue;
+    let done = entry.err !== null || recorded.has(entry.signature);
+    if (!done) {
+      if (fetches >= MAX_FETCHES_PER_SCAN) break;
+      fetches += 1;
+      done = await settleCandidate(db, row, config, commitment, entry, client, now);
     }
-    await recordPayment(db, row, config, entry.signature, tx.slot, verdict, now);
+    const final =
+      entry.confirmationStatus === "finalized" ||
+      (commitment === "confirmed" && entry.confirmationStatus === "confirmed");
+    if (contiguous && done && final) cursor = entry.signature;
+    else contiguous = false;
   }
+  if (cursor !== row.scannedThrough)
+    await db.update(topups).set({ scannedThrough: cursor }).where(eq(topups.id, row.id));
   await summarize(db, await topupOf(db, row.accountId, row.id), now);
   return topupOf(db, row.accountId, row.id);
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `topups` ADD `scanned_through` text;
