@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds meridian/llm:test, the inference-endpoint test image: llama.cpp through node-llama-cpp
-# (its prebuilt x64 CPU binary) serving an OpenAI-compatible API (server.mjs) from a tiny
+# (its prebuilt x64 CPU binary) serving an OpenAI-compatible API (server.mjs, request-fields.mjs) from a tiny
 # deterministic GGUF model that make-gguf.mjs writes. Like meridian/busybox:test it is assembled
 # from this machine's own binaries (no base image, no registry): a static busybox for a shell, the
 # host's node, and the shared libraries node and llama.cpp link against, found with ldd.
@@ -11,7 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tag=meridian/llm:test
-source_hash=$(cat "$here/build.sh" "$here/server.mjs" "$here/make-gguf.mjs" "$here/package-lock.json" \
+source_hash=$(cat "$here/build.sh" "$here/server.mjs" "$here/request-fields.mjs" "$here/make-gguf.mjs" "$here/package-lock.json" \
   "$(command -v node)" | sha256sum | cut -c1-16)
 if [ "$(docker image inspect -f '{{index .Config.Labels "meridian.source"}}' "$tag" 2>/dev/null)" = "$source_hash" ]; then
   echo "$tag already present"
@@ -41,7 +41,7 @@ echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$root/etc/passwd"
 chmod 1777 "$root/tmp"
 
 cp "$(command -v node)" "$root/usr/bin/node"
-cp "$here/server.mjs" "$here/package.json" "$root/app/"
+cp "$here/server.mjs" "$here/request-fields.mjs" "$here/package.json" "$root/app/"
 node "$here/make-gguf.mjs" "$root/model/model.gguf" >/dev/null
 
 # node_modules without the other platforms' binaries and llama.cpp's source bundle (never built here).

@@ -9,13 +9,13 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { getLlama } from "node-llama-cpp";
+import { chatPrompt, modelField, RequestError, readJson, samplingOf } from "./request-fields.mjs";
 
 const PORT = Number(process.env.PORT ?? 8000);
 const MODEL_PATH = process.env.MODEL_PATH ?? "/model/model.gguf";
 const MODEL_NAME = process.env.MODEL_NAME ?? "meridian-tiny";
 const PARALLEL = Math.max(1, Number(process.env.PARALLEL ?? 4));
 const TOKEN_DELAY_MS = Math.max(0, Number(process.env.TOKEN_DELAY_MS ?? 0));
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const CONTEXT_SIZE = 2048;
 
 let engine;
@@ -51,15 +51,6 @@ async function release(sequence) {
   else engine.free.push(sequence);
 }
 
-class RequestError extends Error {
-  constructor(status, message, param = null, code = null) {
-    super(message);
-    this.status = status;
-    this.param = param;
-    this.code = code;
-  }
-}
-
 function sendJson(res, status, body) {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
@@ -82,83 +73,6 @@ function sendError(res, error) {
       code: error.code ?? null,
     },
   });
-}
-
-async function readJson(req) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new RequestError(413, "the request body is over 10 MB");
-    chunks.push(chunk);
-  }
-  try {
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new Error("not an object");
-    return body;
-  } catch {
-    throw new RequestError(400, "the body is not a JSON object");
-  }
-}
-
-function integerField(body, name, fallback, min, max) {
-  const value = body[name];
-  if (value === undefined || value === null) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RequestError(400, `${name} must be an integer from ${min} to ${max}`, name);
-  }
-  return value;
-}
-
-function numberField(body, name, fallback, min, max) {
-  const value = body[name];
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== "number" || value < min || value > max) {
-    throw new RequestError(400, `${name} must be a number from ${min} to ${max}`, name);
-  }
-  return value;
-}
-
-function stopField(body) {
-  const stop = body.stop;
-  if (stop === undefined || stop === null) return [];
-  const list = typeof stop === "string" ? [stop] : stop;
-  if (!Array.isArray(list) || list.length > 4 || list.some((s) => typeof s !== "string" || s === "")) {
-    throw new RequestError(400, "stop must be a string or up to 4 strings", "stop");
-  }
-  return list;
-}
-
-function modelField(body) {
-  if (typeof body.model !== "string" || body.model === "") {
-    throw new RequestError(400, "model is required", "model");
-  }
-  return body.model;
-}
-
-/** The text of a message's content: a string, or the text parts of an array. */
-function contentText(content) {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part) => (part?.type === "text" && typeof part.text === "string" ? part.text : ""))
-      .join("");
-  }
-  if (content === null || content === undefined) return "";
-  throw new RequestError(400, "a message's content must be a string or an array of parts", "messages");
-}
-
-/** A plain role-tagged transcript ending where the assistant speaks (the model has no template). */
-function chatPrompt(messages) {
-  if (!Array.isArray(messages) || messages.length === 0) {
-    throw new RequestError(400, "messages must be a non-empty array", "messages");
-  }
-  const lines = messages.map((message) => {
-    if (typeof message?.role !== "string")
-      throw new RequestError(400, "each message needs a role", "messages");
-    return `${message.role}: ${contentText(message.content)}`;
-  });
-  return `${lines.join("\n")}\nassistant:\n`;
 }
 
 function sleep(ms) {
@@ -245,31 +159,11 @@ function usageOf(result) {
   };
 }
 
-function samplingOf(body) {
-  const maxTokens = integerField(
-    body,
-    body.max_completion_tokens !== undefined ? "max_completion_tokens" : "max_tokens",
-    null,
-    1,
-    CONTEXT_SIZE,
-  );
-  const n = integerField(body, "n", 1, 1, 1);
-  void n;
-  return {
-    maxTokens,
-    // Greedy unless asked otherwise, so the same request always gets the same answer.
-    temperature: numberField(body, "temperature", 0, 0, 2),
-    seed: integerField(body, "seed", undefined, -(2 ** 53), 2 ** 53),
-    stop: stopField(body),
-    ignoreEos: body.ignore_eos === true,
-  };
-}
-
 async function chatCompletions(req, res, signal) {
   const body = await readJson(req);
   const model = modelField(body);
   const prompt = chatPrompt(body.messages);
-  const sampling = samplingOf(body);
+  const sampling = samplingOf(body, CONTEXT_SIZE);
   const maxTokens = sampling.maxTokens ?? CONTEXT_SIZE - 256;
   const id = `chatcmpl-${randomUUID().replaceAll("-", "")}`;
   const created = Math.floor(Date.now() / 1000);
@@ -333,7 +227,7 @@ async function completions(req, res, signal) {
   const model = modelField(body);
   const prompt = Array.isArray(body.prompt) && body.prompt.length === 1 ? body.prompt[0] : body.prompt;
   if (typeof prompt !== "string") throw new RequestError(400, "prompt must be a string", "prompt");
-  const sampling = samplingOf(body);
+  const sampling = samplingOf(body, CONTEXT_SIZE);
   // OpenAI's default for the legacy completions endpoint.
   const maxTokens = sampling.maxTokens ?? 16;
   const id = `cmpl-${randomUUID().replaceAll("-", "")}`;
