@@ -58,6 +58,8 @@ export function workersConfig(suite: WorkersSuite) {
               MIN_SILENCE_MS: "600000",
               // Seals secrets and signs storage URLs; a fixed test key (deployments set a secret).
               SECRETS_KEY: "a".repeat(64),
+              // Regions' receipt-countersigning keys derive from it; a fixed test seed.
+              REGION_SIGNING_SEED: "b".repeat(64),
               STORAGE_PART_SIZE_BYTES: String(5 * 1024 * 1024),
               // Suites sign up hundreds of accounts from one (absent) address; rate-limits.test.ts
               // tests the limits themselves with its own settings.

@@ -66,14 +66,17 @@ export type ReceiptBatchRow = typeof receiptBatches.$inferSelect;
 
 /**
  * Attempts' usage statements as their agents signed them at the attempt's end (checked by the
- * region against the node key before it wrote them here): a charge receipt minted for the attempt
- * carries its statement, so the control plane's signature countersigns the agent's.
+ * region against the node key before it wrote them here) and the region's countersignature on
+ * each: a charge receipt minted for the attempt carries both.
  */
 export const usageSignatures = sqliteTable("usage_signatures", {
   attemptId: text("attempt_id").primaryKey(),
   nodeId: text("node_id").notNull(),
   /** The signed statement as JSON ({statement, signature, nodeKey}). */
   body: text("body").notNull(),
+  /** The region's countersignature as JSON (src/shared/receipts/region-countersignature.ts); null
+   * for statements kept before regions countersigned, or where no REGION_SIGNING_SEED is set. */
+  countersignature: text("countersignature"),
   createdAt: integer("created_at").notNull(),
 });
 

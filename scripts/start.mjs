@@ -73,6 +73,13 @@ function ensureDevVars() {
     appendFileSync(".dev.vars", `SECRETS_KEY=${randomBytes(32).toString("hex")}\n`);
     log("added a local SECRETS_KEY to .dev.vars (seals secrets, signs storage URLs)");
   }
+  // The seed each region's receipt-countersigning key is derived from (a Worker secret when deployed).
+  if (!readFileSync(".dev.vars", "utf8").includes("REGION_SIGNING_SEED=")) {
+    appendFileSync(".dev.vars", `REGION_SIGNING_SEED=${randomBytes(32).toString("hex")}\n`);
+    log(
+      "added a local REGION_SIGNING_SEED to .dev.vars (regions countersign usage with keys derived from it)",
+    );
+  }
 }
 
 /**

@@ -35,6 +35,7 @@ export const OPTIONS = {
   "expires-in": { type: "string" },
   rpc: { type: "string" },
   signer: { type: "string" },
+  "region-key": { type: "string" },
   min: { type: "string" },
   max: { type: "string" },
   system: { type: "string" },

@@ -1,3 +1,4 @@
+import { regionSigningKey } from "../chain/receipts/region-signing-key.js";
 import { verifiedUsage } from "../chain/receipts/usage-check.js";
 import type {
   AttemptReport,
@@ -12,6 +13,12 @@ import { MeridianError } from "../shared/errors.js";
 import { nodeIdForPublicKey } from "../shared/ids.js";
 import type { JobSpec } from "../shared/job-spec.js";
 import type { LocationFact } from "../shared/node-location.js";
+import {
+  countersignUsage,
+  type RegionCountersignature,
+  type RegionTimes,
+} from "../shared/receipts/region-countersignature.js";
+import type { SignedUsage } from "../shared/receipts/usage-statement.js";
 import type { ReclaimAnswer } from "./node-reclaim.js";
 import { nodeRecordOf } from "./node-registration.js";
 import { answerPoll } from "./poll-answer.js";
@@ -38,6 +45,8 @@ export class AgentCalls {
   constructor(
     private readonly region: () => RegionContext,
     private readonly logs: RegionLogs,
+    /** Where the region's signing key comes from (REGION_SIGNING_SEED): the object's env. */
+    private readonly env: object,
   ) {}
 
   async register(
@@ -108,10 +117,18 @@ export class AgentCalls {
     // Checked before the step: a statement the node key did not sign, or about another attempt, is
     // not kept (the report itself still counts; the receipt then lacks the agent's signature).
     const usage = report.type === "exited" ? await verifiedUsage(report.usage, node.publicKey) : null;
+    // Signed before the step too (nothing may interleave between its check and its change): over the
+    // start this region saw and its clock now, kept only if the step finds that start unchanged.
+    const seen = region.state.currentAttempt(attemptId, node.id, report.fencing)?.member.startedAt ?? null;
+    const countersigned = usage
+      ? await this.countersign(region, usage, { startedAt: seen, endedAt: now })
+      : null;
     return answering(region, node.id, caller.nonce, async () => {
       const { job, member } = this.current(region, attemptId, node.id, report.fencing);
-      if (usage?.statement.attemptId === attemptId && usage.statement.jobId === job.id)
-        region.state.recordUsage(usage, now);
+      if (usage?.statement.attemptId === attemptId && usage.statement.jobId === job.id) {
+        const held = countersigned?.startedAt === member.startedAt ? countersigned : null;
+        region.state.recordUsage(usage, held ?? undefined, now);
+      }
       region.state.report(job, member, report, now);
       if (report.type === "logs") await this.logs.write(job.id, member.id, report.chunks);
       else await region.save();
@@ -131,6 +148,20 @@ export class AgentCalls {
       await region.save();
       return answer;
     });
+  }
+
+  /**
+   * The region's countersignature on a kept statement: the statement and the region's own times
+   * for the attempt, signed with its key; none where this deployment has no REGION_SIGNING_SEED.
+   */
+  private async countersign(
+    region: RegionContext,
+    usage: SignedUsage,
+    times: RegionTimes,
+  ): Promise<RegionCountersignature | null> {
+    const regionId = region.state.region;
+    const key = regionSigningKey(this.env, regionId);
+    return key ? countersignUsage(regionId, usage, times, await key) : null;
   }
 
   /** The job behind an attempt this node holds under this fencing number (a current lease only). */

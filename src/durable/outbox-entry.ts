@@ -4,6 +4,7 @@ import type { AttemptSettlement } from "../ledger/settlement.js";
 import type { StorageCharge } from "../ledger/storage-charge.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { RegistrationReceipt } from "../shared/receipts/receipt.js";
+import type { RegionCountersignature } from "../shared/receipts/region-countersignature.js";
 import type { SignedUsage } from "../shared/receipts/usage-statement.js";
 import type { NodeRecord } from "./region-records.js";
 
@@ -65,6 +66,6 @@ export type OutboxEntry =
   /** A rejected verification's slash, for the payouts object to carry out (slash-orders.ts). */
   | { kind: "slash-order"; order: OrderedSlash }
   /** An attempt's usage statement its agent signed (checked), for the charge receipt to carry. */
-  | { kind: "usage"; usage: SignedUsage; at: number }
+  | { kind: "usage"; usage: SignedUsage; countersignature?: RegionCountersignature; at: number }
   /** A node registration (or a verification's measure of it), to be anchored with the receipts. */
   | { kind: "registration"; record: RegistrationReceipt };

@@ -201,7 +201,7 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
     case "slash-order":
       return [slashOrderStatement(db, entry.order)];
     case "usage":
-      return [usageStatementInsert(db, entry.usage, entry.at)];
+      return [usageStatementInsert(db, entry.usage, entry.countersignature, entry.at)];
     case "registration":
       return [registrationInsert(db, entry.record)];
     case "node": {

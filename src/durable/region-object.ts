@@ -94,7 +94,7 @@ export class RegionObject extends DurableObject<Env> {
     this.writer = new RegionWriter(ctx.storage, this.outbox, this.timing.sweepMs, () => this.state.region);
     const context = (): RegionContext => this.context;
     this.sockets = new RegionSockets(ctx, env, context);
-    this.agents = new AgentCalls(context, this.logs);
+    this.agents = new AgentCalls(context, this.logs, env);
     this.challenges = new ChallengeCalls(context, d1DeviceRegistry(env.DB));
     this.standings = new StandingCalls(context);
     this.controls = new JobControls(context);

@@ -3,6 +3,7 @@ import type { Assignment, AttemptReport, StopOrder } from "../shared/agent-proto
 import { AGENT_RETRY_CAP_MS } from "../shared/agent-retry.js";
 import type { JobStatus } from "../shared/job-status.js";
 import type { RegistrationReceipt } from "../shared/receipts/receipt.js";
+import type { RegionCountersignature } from "../shared/receipts/region-countersignature.js";
 import type { SignedUsage } from "../shared/receipts/usage-statement.js";
 import type { StakeTier } from "../shared/staking-api.js";
 import { type Effects, Staging } from "./effects.js";
@@ -132,9 +133,10 @@ export class RegionState {
     this.settle(now);
   }
 
-  /** An attempt's usage statement, as its agent signed it: owed to D1 before the attempt's charge. */
-  recordUsage(usage: SignedUsage, at: number): void {
-    this.staging.record({ kind: "usage", usage, at });
+  /** An attempt's usage statement as its agent signed it, and the region's countersignature (where
+   * it has a key): owed to D1 before the attempt's charge. */
+  recordUsage(usage: SignedUsage, countersignature: RegionCountersignature | undefined, at: number): void {
+    this.staging.record({ kind: "usage", usage, ...(countersignature ? { countersignature } : {}), at });
   }
 
   /** A rejected verification's slash, owed to D1 with the step that judged it. */

@@ -32,3 +32,16 @@ export function nearestRegion(regions: readonly Region[], lat: number, lon: numb
   }
   return best;
 }
+
+/** GET /v1/regions/:id: a region, its centroid, and the key its charge receipts are countersigned with. */
+export const RegionView = Region.extend({
+  /** The region's Ed25519 public key, base58; null where the deployment sets no REGION_SIGNING_SEED. */
+  signingKey: z.string().min(32).max(44).nullable(),
+});
+export type RegionView = z.infer<typeof RegionView>;
+
+/** GET /v1/regions: every region the deployment lists. */
+export const RegionListView = z.object({ regions: z.array(RegionView) });
+export type RegionListView = z.infer<typeof RegionListView>;
+
+export const RegionIdParam = z.object({ id: RegionId });

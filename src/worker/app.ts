@@ -35,6 +35,7 @@ import { quoteRoutes } from "./routes/quotes.js";
 import { receiptRoutes } from "./routes/receipts.js";
 import { operatorReceiptRoutes } from "./routes/receipts-operator.js";
 import { referralRoutes } from "./routes/referrals.js";
+import { regionRoutes } from "./routes/regions.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { stakingRoutes } from "./routes/staking.js";
 import { operatorStakingRoutes } from "./routes/staking-operator.js";
@@ -51,6 +52,7 @@ import { walletAuthRoutes } from "./routes/wallet-auth.js";
 export const app = new Hono<AppEnv>()
   .use(deploymentGuard)
   .route("/v1/health", health)
+  .route("/v1/regions", regionRoutes)
   .use("/v1/accounts", limitSignups)
   .route("/v1/accounts", accountRoutes)
   // Before /v1/agent, whose routes are all signed: an agent times this before it registers.

@@ -103,6 +103,7 @@ export class RestartablePlane {
     // One key across restarts, as a deployment's secret would be.
     const restartable = new RestartablePlane(await freshState(), await freePort(), {
       SECRETS_KEY: randomBytes(32).toString("hex"),
+      REGION_SIGNING_SEED: randomBytes(32).toString("hex"),
       ...vars,
     });
     await restartable.boot();

@@ -14,6 +14,7 @@ import { nodeIdForPublicKey } from "../../src/shared/ids.js";
 import { merkleProof, merkleRoot } from "../../src/shared/receipts/merkle.js";
 import { type ChargeReceipt, receiptLeaf, signReceiptLeaf } from "../../src/shared/receipts/receipt.js";
 import { anchorMemo, type ReceiptView } from "../../src/shared/receipts/receipt-view.js";
+import { countersignUsage, type RegionKeyPair } from "../../src/shared/receipts/region-countersignature.js";
 import { signUsage, usageStatement } from "../../src/shared/receipts/usage-statement.js";
 import { FakeApi } from "./fake-api.js";
 
@@ -26,6 +27,12 @@ let treasury: KeyPairSigner;
 let seed: Uint8Array;
 let views: ReceiptView[] = [];
 let nodeSecret: Uint8Array;
+let regionKey: RegionKeyPair;
+
+async function keyPair(): Promise<RegionKeyPair> {
+  const seed = ed.utils.randomSecretKey();
+  return { seed, publicKey: encodeBase58(await ed.getPublicKeyAsync(seed)) };
+}
 
 function charge(i: number): ChargeReceipt {
   return {
@@ -112,10 +119,12 @@ beforeAll(async () => {
     gpus: 1,
     pricePerGpuHourMicros: 3_600_000,
   });
-  const receipts = [
-    ...[0, 1, 2, 3].map(charge),
-    { ...gpuCharge, usage: await signUsage(statement, nodeSecret, nodeKey) },
-  ];
+  // The region eu-west countersigned it, with its own times, by its key.
+  const usage = await signUsage(statement, nodeSecret, nodeKey);
+  regionKey = await keyPair();
+  const times = { startedAt: 1_780_000_000_200, endedAt: 1_780_000_060_004 };
+  const countersignature = await countersignUsage("eu-west", usage, times, regionKey);
+  const receipts = [...[0, 1, 2, 3].map(charge), { ...gpuCharge, usage, countersignature }];
   const leaves = receipts.map(receiptLeaf);
   const root = merkleRoot(leaves);
   const batchId = "rbt_01m8rz6jeavzmdyk00rkqvah88";
@@ -172,6 +181,73 @@ describe("meridian receipts verify", () => {
     expect(bad.stdout).toMatch(/^FAIL agent: the node key's signature does not verify/m);
   });
 
+  it("checks the region's countersignature against the key the region publishes", async () => {
+    const view = views[4];
+    if (view?.receipt.kind !== "charge" || !view.receipt.countersignature) throw new Error("no region view");
+    const path = await file("countersigned.json", view);
+    api.json("GET /v1/regions/eu-west", 200, {
+      id: "eu-west",
+      lat: 50.1,
+      lon: 8.7,
+      signingKey: regionKey.publicKey,
+    });
+    const run = await cli(["receipts", "verify", path]);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^ok +region: ed25519 by region eu-west's key ${regionKey.publicKey} \\(its published key\\): it saw the attempt run 60 s`,
+        "m",
+      ),
+    );
+    expect(api.requests.at(-1)?.url).toBe("/v1/regions/eu-west");
+
+    // Another key published for eu-west: the countersignature is not the region's.
+    const other = await keyPair();
+    api.json("GET /v1/regions/eu-west", 200, {
+      id: "eu-west",
+      lat: 50.1,
+      lon: 8.7,
+      signingKey: other.publicKey,
+    });
+    const wrong = await cli(["receipts", "verify", path]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stdout).toMatch(
+      new RegExp(
+        `^FAIL region: signed by ${regionKey.publicKey}, not region eu-west's key ${other.publicKey}`,
+        "m",
+      ),
+    );
+    expect(wrong.stderr).toContain("region failed");
+    // --region-key names the key without asking the API.
+    const asked = api.requests.length;
+    const given = await cli(["receipts", "verify", path, "--region-key", regionKey.publicKey]);
+    expect(given.status).toBe(0);
+    expect(api.requests.length).toBe(asked);
+
+    // The region's times moved after it signed: its signature fails.
+    const receipt = {
+      ...view.receipt,
+      countersignature: { ...view.receipt.countersignature, endedAt: 1_780_000_090_000 },
+    };
+    const moved = await cli([
+      "receipts",
+      "verify",
+      await file("moved.json", { ...view, receipt }),
+      "--region-key",
+      regionKey.publicKey,
+    ]);
+    expect(moved.status).toBe(1);
+    expect(moved.stdout).toMatch(/^FAIL region: the region key's signature does not verify/m);
+
+    // The region's key unreadable: checked by the key the receipt names, and the note says so.
+    api.json("GET /v1/regions/eu-west", 503, { error: { code: "unavailable", message: "down" } });
+    const unread = await cli(["receipts", "verify", path]);
+    expect(unread.status).toBe(0);
+    expect(unread.stdout).toMatch(/^ok +region: .*\(not compared with its published key\)/m);
+    expect(unread.stdout).toContain("region eu-west's published key could not be read");
+  });
+
   it("checks a saved receipt's leaf, signature, proof and memo, and its anchor on the chain", async () => {
     const view = views[3];
     if (!view?.anchor) throw new Error("no view");
@@ -207,6 +283,7 @@ describe("meridian receipts verify", () => {
       "leaf",
       "signature",
       "agent",
+      "region",
       "proof",
       "memo",
       "chain",

@@ -87,10 +87,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const state = options.state ?? (await freshState());
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
-  // A key for secrets and signed storage URLs, as `npm start` writes one into .dev.vars.
+  // A key for secrets and signed storage URLs and the regions' signing seed, as `npm start` writes
+  // them into .dev.vars.
   const withDefaults = {
     RATE_LIMITS: TEST_RATE_LIMITS,
     SECRETS_KEY: randomBytes(32).toString("hex"),
+    REGION_SIGNING_SEED: randomBytes(32).toString("hex"),
     ...options.vars,
   };
   const vars = Object.entries(withDefaults).flatMap(([key, value]) => ["--var", `${key}:${value}`]);

@@ -56,6 +56,8 @@ interface RouteFuzz {
  */
 const ROUTES: Record<string, RouteFuzz> = {
   "GET /v1/health": { auth: "none" },
+  "GET /v1/regions": { auth: "none" },
+  "GET /v1/regions/:id": { auth: "none" },
   "POST /v1/accounts": { body: CreateAccountRequest, auth: "none" },
   "POST /v1/jobs": { body: JobSpec, auth: "key" },
   "GET /v1/jobs": { query: JobListQuery, auth: "key" },

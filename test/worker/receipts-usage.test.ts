@@ -93,13 +93,15 @@ describe("usage receipts the agent signs", () => {
     const checks = await checkReceiptOffline(view);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.find((c) => c.name === "agent")?.detail).toContain("90 GPU-seconds");
+    expect(checks.find((c) => c.name === "region")?.detail).toContain("ed25519 by region eu-west's key");
 
-    // A statement changed after the fact breaks both signatures: the receipt's and the agent's.
+    // A statement changed after the fact breaks all three signatures: the receipt's, the agent's and
+    // the region's countersignature over it.
     const raised = structuredClone(view);
     if (raised.receipt.kind === "charge" && raised.receipt.usage)
       raised.receipt.usage.statement.gpuSeconds = 900;
     const failed = (await checkReceiptOffline(raised)).filter((c) => !c.ok).map((c) => c.name);
-    expect(failed).toEqual(["leaf", "signature", "agent", "proof"]);
+    expect(failed).toEqual(["leaf", "signature", "agent", "region", "proof"]);
   });
 
   it("a CPU-only attempt's statement prices its seconds at the node's own vCPU price, as its charge is", async () => {

@@ -141,6 +141,8 @@ describe("receipts: signed, batched into a Merkle tree, anchored on the local ch
       ["signer", true],
       // A test agent that sends no usage statement: noted, not a failure (receipts-usage.test.ts).
       ["agent", true],
+      // Nor a region countersignature, then (receipts-region.test.ts).
+      ["region", true],
       ["proof", true],
       ["memo", true],
     ]);

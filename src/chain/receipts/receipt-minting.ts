@@ -12,6 +12,7 @@ import {
   type StorageReceipt,
   signReceiptLeaf,
 } from "../../shared/receipts/receipt.js";
+import { RegionCountersignature } from "../../shared/receipts/region-countersignature.js";
 import { SignedUsage } from "../../shared/receipts/usage-statement.js";
 
 /** The key receipts are signed with: the treasury's seed and its address. */
@@ -45,6 +46,8 @@ interface SettlementRow {
   provider_micros: number;
   /** The agent's signed usage statement (usage_signatures), when it sent one. */
   usage_body?: string | null;
+  /** The region's countersignature on it, when the region signed one. */
+  usage_countersignature?: string | null;
 }
 
 interface PaidPayoutRow {
@@ -80,6 +83,9 @@ export function chargeReceiptOf(row: SettlementRow): ChargeReceipt {
     burnMicros: row.burn_micros,
     providerMicros: row.provider_micros,
     ...(row.usage_body ? { usage: SignedUsage.parse(JSON.parse(row.usage_body)) } : {}),
+    ...(row.usage_body && row.usage_countersignature
+      ? { countersignature: RegionCountersignature.parse(JSON.parse(row.usage_countersignature)) }
+      : {}),
   };
 }
 
@@ -166,7 +172,7 @@ export async function mintReceipts(
   limit = 2_000,
 ): Promise<number> {
   const settled = await db.all<SettlementRow>(sql`
-    SELECT s.*, u.body AS usage_body FROM ledger_settlements AS s
+    SELECT s.*, u.body AS usage_body, u.countersignature AS usage_countersignature FROM ledger_settlements AS s
     LEFT JOIN usage_signatures AS u ON u.attempt_id = s.attempt_id
     WHERE NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = s.attempt_id)
     ORDER BY s.created_at, s.attempt_id LIMIT ${limit}`);

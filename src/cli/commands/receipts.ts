@@ -97,24 +97,52 @@ as served: save that to a file to verify it later, offline or against the chain.
   },
 };
 
+/**
+ * The key a charge receipt's region countersignature must be by: --region-key, else the one its
+ * region publishes (GET /v1/regions/:id). Unreadable, the check runs on the receipt's own key, and
+ * the note says it was not compared.
+ */
+async function expectedRegionKey(
+  context: CommandContext,
+  view: ReceiptView,
+): Promise<{ key?: string; note?: string }> {
+  const region = view.receipt.kind === "charge" ? view.receipt.countersignature?.region : undefined;
+  if (region === undefined) return {};
+  const given = context.values["region-key"];
+  if (given !== undefined) return { key: given };
+  try {
+    const key = (await context.client.getRegion(region)).data.signingKey;
+    if (key !== null) return { key };
+    return { note: `(region ${region} publishes no signing key: give --region-key <key> to check it)` };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      note: `(region ${region}'s published key could not be read: ${why}; give --region-key <key> to check it)`,
+    };
+  }
+}
+
 const verifyCommand: Command = {
   words: ["receipts", "verify"],
   summary: "check a receipt's signature, Merkle proof and on-chain anchor",
-  usage: `Usage: meridian receipts verify <attempt-id|payout-id|refund-id|file> [--rpc <url>] [--signer <address>]
+  usage: `Usage: meridian receipts verify <attempt-id|payout-id|refund-id|file> [--rpc <url>] [--signer <address>] [--region-key <key>]
 
 Recomputes the receipt's leaf hash from its fields, checks the ed25519 signature over it and, on a
-charge receipt, the agent's own signature over its usage statement (by the key its node id names), folds
-its Merkle proof up to the batch root and checks the anchor's memo names that root — all offline.
+charge receipt, the agent's own signature over its usage statement (by the key its node id names)
+and the region's countersignature over that statement and the region's own times (by the key the
+region publishes at GET /v1/regions/:id, or --region-key), folds its Merkle proof up to the batch
+root and checks the anchor's memo names that root — all offline but the region's key.
 With --rpc (a Solana JSON-RPC URL) it also reads the anchoring transaction from the chain and
 checks it landed, carries that memo and was signed by the receipt's signer. --signer requires the
 receipt to be signed by that key (the control plane's treasury address). Exits 1 on any failure.
 `,
-  options: ["rpc", "signer"],
+  options: ["rpc", "signer", "region-key"],
   arity: [1, 1],
   async run(context) {
     const [idOrFile = ""] = context.args;
     const view = await loadReceipt(context, idOrFile);
-    const checks = await checkReceiptOffline(view, context.values.signer);
+    const regionKey = await expectedRegionKey(context, view);
+    const checks = await checkReceiptOffline(view, context.values.signer, regionKey.key);
     const rpc = context.values.rpc;
     if (rpc !== undefined) checks.push(await checkAnchorOnChain(view, rpc, context.io.fetch));
     const failed = checks.filter((check) => !check.ok);
@@ -128,6 +156,7 @@ receipt to be signed by that key (the control plane's treasury address). Exits 1
     } else {
       for (const check of checks)
         context.io.stdout(`${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}\n`);
+      if (regionKey.note) context.io.stdout(`${regionKey.note}\n`);
       if (rpc === undefined && view.anchor)
         context.io.stdout("(the chain was not asked: give --rpc <url> to check the anchor)\n");
     }

@@ -42,6 +42,7 @@ export const CLIENT_ROUTES = {
   walletChallenge: ["POST", "/v1/auth/wallet/challenge"],
   walletVerify: ["POST", "/v1/auth/wallet/verify"],
   getReceipt: ["GET", "/v1/receipts/:id"],
+  getRegion: ["GET", "/v1/regions/:id"],
   createEndpoint: ["POST", "/v1/endpoints"],
   listEndpoints: ["GET", "/v1/endpoints"],
   getEndpoint: ["GET", "/v1/endpoints/:id"],

@@ -38,6 +38,7 @@ import {
 } from "../ledger-api.js";
 import { NodeMetricsView, ProviderNodeView } from "../provider-api.js";
 import { ReceiptView } from "../receipts/receipt-view.js";
+import { RegionView } from "../regions.js";
 import { OutputList } from "../storage/agent-storage-protocol.js";
 import { type OutputDeleteQuery, OutputsDeleted } from "../storage/output-delete-api.js";
 import { type SecretCreate, SecretList, SecretView } from "../storage/secrets-api.js";
@@ -252,6 +253,11 @@ export class MeridianClient {
   /** A receipt with its Merkle proof and anchor (GET /v1/receipts/:id). */
   getReceipt(id: string): Promise<ApiResult<ReceiptView>> {
     return this.#json(ReceiptView, "getReceipt", { params: { id } });
+  }
+
+  /** A region and the key its receipt countersignatures verify with (GET /v1/regions/:id). */
+  getRegion(id: string): Promise<ApiResult<RegionView>> {
+    return this.#json(RegionView, "getRegion", { params: { id }, auth: false });
   }
 
   providerNodes(): Promise<ApiResult<z.infer<typeof NodeList>>> {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type ProofStep, rootFromProof } from "./merkle.js";
 import { type ChargeReceipt, Receipt, receiptLeaf, verifyReceiptSignature } from "./receipt.js";
+import { regionCheck } from "./region-check.js";
 import { usageProblem } from "./usage-statement.js";
 
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "a 32-byte hash in lowercase hex");
@@ -57,7 +58,7 @@ export function anchorMemo(batchId: string, root: string, leaves: number): strin
 }
 
 export interface ReceiptCheck {
-  name: "leaf" | "signature" | "signer" | "agent" | "proof" | "memo" | "chain";
+  name: "leaf" | "signature" | "signer" | "agent" | "region" | "proof" | "memo" | "chain";
   ok: boolean;
   detail: string;
 }
@@ -65,11 +66,14 @@ export interface ReceiptCheck {
 /**
  * Everything about a receipt that can be checked without the chain: its leaf hash recomputed from
  * its fields, the signature over that leaf, the signer (when the caller knows whose key it must
- * be), the Merkle proof folded up to the batch's root, and the memo the anchor should carry.
+ * be), on a charge the agent's and the region's signatures (the region's key checked against the
+ * one the region publishes, when the caller gives it), the Merkle proof folded up to the batch's
+ * root, and the memo the anchor should carry.
  */
 export async function checkReceiptOffline(
   view: ReceiptView,
   expectedSigner?: string,
+  expectedRegionKey?: string,
 ): Promise<ReceiptCheck[]> {
   const checks: ReceiptCheck[] = [];
   const leaf = receiptLeaf(view.receipt);
@@ -94,7 +98,10 @@ export async function checkReceiptOffline(
           : `signed by ${view.signer}, expected ${expectedSigner}`,
     });
   }
-  if (view.receipt.kind === "charge") checks.push(await agentCheck(view.receipt));
+  if (view.receipt.kind === "charge") {
+    checks.push(await agentCheck(view.receipt));
+    checks.push(await regionCheck(view.receipt, expectedRegionKey));
+  }
   if (view.proof) {
     const root = rootFromProof(leaf, view.proof.steps);
     checks.push({
@@ -123,7 +130,7 @@ export async function checkReceiptOffline(
 /**
  * The agent's half of a charge receipt: its usage statement signed by the node key (the key the
  * node id is derived from), about this very attempt. The control plane's signature, checked
- * above, covers the statement too: that is its countersignature.
+ * above, covers the statement too; the region's countersignature is checked on its own.
  */
 async function agentCheck(receipt: ChargeReceipt): Promise<ReceiptCheck> {
   const usage = receipt.usage;

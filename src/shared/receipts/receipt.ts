@@ -3,6 +3,7 @@ import { z } from "zod";
 import { decodeBase58, encodeBase58 } from "../base58.js";
 import { canonicalJson } from "./canonical-json.js";
 import { leafHash } from "./merkle.js";
+import { RegionCountersignature } from "./region-countersignature.js";
 import { SignedUsage } from "./usage-statement.js";
 
 export { canonicalJson };
@@ -44,6 +45,11 @@ export const ChargeReceipt = z
      * agent sent none: an agent older than usage statements, or an attempt it never ended itself).
      */
     usage: SignedUsage.optional(),
+    /**
+     * The region's countersignature on that statement, with its own times for the attempt, by its
+     * key (absent with no statement, and on receipts from before regions countersigned).
+     */
+    countersignature: RegionCountersignature.optional(),
   })
   .strict();
 export type ChargeReceipt = z.infer<typeof ChargeReceipt>;

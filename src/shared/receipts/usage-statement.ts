@@ -9,8 +9,8 @@ import { canonicalJson } from "./canonical-json.js";
  * What the agent says an attempt used, signed with its node key at the attempt's end: the job,
  * attempt and node, when it started and ended on the agent's clock, the GPUs it held and their
  * GPU-seconds, and what that comes to at the attempt's price. The region checks the signature
- * against the node's registered key and keeps it; the charge receipt carries it, so the control
- * plane's signature over the receipt countersigns the agent's.
+ * against the node's registered key, keeps it and countersigns it with the region's own key
+ * (region-countersignature.ts); the charge receipt carries both.
  */
 export const UsageStatement = z
   .object({

@@ -1,0 +1,1 @@
+ALTER TABLE `usage_signatures` ADD `countersignature` text;
