@@ -246,6 +246,12 @@ describe("meridian receipts verify", () => {
     expect(unread.status).toBe(0);
     expect(unread.stdout).toMatch(/^ok +region: .*\(not compared with its published key\)/m);
     expect(unread.stdout).toContain("region eu-west's published key could not be read");
+
+    // `receipts get` names the region and its key.
+    api.json(`GET /v1/receipts/${view.id}`, 200, view);
+    const shown = await cli(["receipts", "get", view.id]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`region: +eu-west, countersigned by ${regionKey.publicKey}`));
   });
 
   it("checks a saved receipt's leaf, signature, proof and memo, and its anchor on the chain", async () => {

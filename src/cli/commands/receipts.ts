@@ -58,6 +58,12 @@ as served: save that to a file to verify it later, offline or against the chain.
               ["charged µUSD", String(r.chargedMicros)],
               ["provider µUSD", String(r.providerMicros)],
               ["billable s", String(r.billableSeconds)],
+              [
+                "region",
+                r.countersignature
+                  ? `${r.countersignature.region}, countersigned by ${r.countersignature.regionKey}`
+                  : "—",
+              ],
             ]
           : r.kind === "registration"
             ? [

@@ -20,7 +20,7 @@ export const receiptRoutes = new Hono<AppEnv>().get(
     tag: "Billing",
     summary: "A receipt with its proof",
     description:
-      "The control plane's signed receipt of a settled attempt or a paid payout, its Merkle proof, and the memo transaction that put the batch's root on chain (status signed → batched → anchored).",
+      "The control plane's signed receipt of a settled attempt or a paid payout, its Merkle proof, and the memo transaction that put the batch's root on chain (status signed → batched → anchored). A charge carries the agent's signed usage statement and the region's countersignature on it (its key is published at GET /v1/regions/:id).",
     response: { schema: ReceiptView },
     errors: [404],
   }),
