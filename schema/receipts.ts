@@ -13,7 +13,9 @@ export const receipts = sqliteTable(
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     /** What it is a receipt of: the attempt id (`att_…`) of a charge, the payout id of a payout. */
     subjectId: text("subject_id").notNull().unique(),
-    kind: text("kind", { enum: ["charge", "payout", "refund", "registration", "storage"] }).notNull(),
+    kind: text("kind", {
+      enum: ["charge", "payout", "refund", "registration", "storage", "referral"],
+    }).notNull(),
     /** The account charged, or the provider account paid. */
     accountId: text("account_id").notNull(),
     nodeId: text("node_id").notNull(),

@@ -59,13 +59,26 @@ export function referralRewardStatements(db: LedgerDb, attemptId: string, at: nu
 
 export const REFERRAL_REVERSAL_KIND = "referral_reward_reversal" as const;
 
+/** What a reversal takes back: the reward, as far as the referrer's balance still holds it. */
+const REVERSIBLE = "min(t.amount_micros, max(a.balance_micros, 0))";
+
 /**
- * For the end of a refund batch: a refunded attempt's referral reward goes back from the referrer
- * to the fees account the refund drew on, as far as the referrer's balance still holds it (never
- * an overdraft). Only once the refund row exists, once per attempt (its key).
+ * The SQL of what `referralReversalStatement` would take back for the attempt right now (0 when no
+ * reward was paid): a refund counts it among the fees it can give back, since the reversal runs first.
+ */
+export function referralReversibleSql(attemptId: string): ReturnType<typeof sql> {
+  return sql`coalesce((SELECT ${sql.raw(REVERSIBLE)}
+    FROM ledger_transfers AS t JOIN ledger_accounts AS a ON a.id = t.credit_account_id
+    WHERE t.idempotency_key = ${`settle:${attemptId}:${REFERRAL_KIND}`}), 0)`;
+}
+
+/**
+ * In a refund batch, after its row and before its legs: a refunded attempt's referral reward goes
+ * back from the referrer to the fees account the refund draws on, as far as the referrer's balance
+ * still holds it (never an overdraft). Only once the refund row exists, once per attempt (its key).
  */
 export function referralReversalStatement(db: LedgerDb, attemptId: string, at: number): LedgerStatement {
-  const amount = sql.raw("min(t.amount_micros, max(a.balance_micros, 0))");
+  const amount = sql.raw(REVERSIBLE);
   return db
     .insert(ledgerTransfers)
     .select(

@@ -4,7 +4,7 @@ import { ledgerTransfers } from "../../schema/ledger.js";
 import { newId } from "../shared/ids.js";
 import { BURN_RESERVE, ensureAccount, PLATFORM_FEES } from "./ledger-accounts.js";
 import type { LedgerDb, LedgerStatement } from "./ledger-db.js";
-import { referralReversalStatement } from "./referrals.js";
+import { referralReversalStatement, referralReversibleSql } from "./referrals.js";
 import { requestHash } from "./request-hash.js";
 import type { TransferKind } from "./transfer.js";
 
@@ -40,7 +40,9 @@ const LEGS: Leg[] = [
  * out already, and the platform's fee, from the fees account; the burn share from the burn reserve
  * while it still holds it. Each leg then takes its amount from that row under a per-attempt key,
  * so the batch is idempotent and never overdraws an account. Nothing happens for an attempt that
- * was not charged. A referrer's reward for the attempt goes back to the fees account (referrals.ts).
+ * was not charged. A referrer's reward for the attempt goes back to the fees account (referrals.ts)
+ * before the legs, and the fees the refund may take count what it brings back: a reward drawn from
+ * the fee never leaves the user short.
  */
 export function refundStatements(db: LedgerDb, input: RefundInput, at = Date.now()): LedgerStatement[] {
   const condition = input.onlyIf ?? sql`1`;
@@ -62,13 +64,17 @@ export function refundStatements(db: LedgerDb, input: RefundInput, at = Date.now
             (SELECT balance_micros FROM ledger_accounts WHERE id = 'earnings:' || s.node_id), 0), 0)) AS p,
           min(s.burn_micros, max(coalesce(
             (SELECT balance_micros FROM ledger_accounts WHERE id = ${BURN_RESERVE.id}), 0), 0)) AS b,
-          max(coalesce((SELECT balance_micros FROM ledger_accounts WHERE id = ${PLATFORM_FEES.id}), 0), 0) AS fees
+          max(coalesce((SELECT balance_micros FROM ledger_accounts WHERE id = ${PLATFORM_FEES.id}), 0), 0)
+            + ${referralReversibleSql(input.attemptId)} AS fees
         FROM ledger_settlements AS s
         WHERE s.attempt_id = ${input.attemptId} AND s.charged_micros > 0 AND ${condition}
       ) AS r
       WHERE true`,
       )
       .onConflictDoNothing(),
+    // Before the legs: the referrer's reward goes back to the fees account first, so the fee leg can
+    // give the user all of the fee the reward was drawn from (the row above counted it in).
+    referralReversalStatement(db, input.attemptId, at),
     ...LEGS.map((leg) =>
       db
         .insert(ledgerTransfers)
@@ -81,7 +87,6 @@ export function refundStatements(db: LedgerDb, input: RefundInput, at = Date.now
         )
         .onConflictDoNothing(),
     ),
-    referralReversalStatement(db, input.attemptId, at),
   ];
 }
 

@@ -1,10 +1,12 @@
 import { sql } from "drizzle-orm";
 import { receipts } from "../../../schema/receipts.js";
 import { type LedgerDb, type LedgerStatement, runBatch } from "../../ledger/ledger-db.js";
+import { REFERRAL_KIND, REFERRAL_REVERSAL_KIND } from "../../ledger/referrals.js";
 import {
   type ChargeReceipt,
   type PayoutReceipt,
   type Receipt,
+  type ReferralReceipt,
   type RefundReceipt,
   RegistrationReceipt,
   receiptLeaf,
@@ -160,9 +162,33 @@ export function storageReceiptOf(row: StorageTransferRow): StorageReceipt {
   };
 }
 
+interface ReferralTransferRow {
+  id: string;
+  account_id: string;
+  kind: string;
+  request_hash: string | null;
+  amount_micros: number;
+  created_at: number;
+}
+
+/** A referral reward's receipt, or its reversal's, from its ledger transfer (the referrer's money). */
+export function referralReceiptOf(row: ReferralTransferRow): ReferralReceipt {
+  return {
+    v: 1,
+    kind: "referral",
+    transferId: row.id,
+    accountId: row.account_id,
+    // The transfer's request hash is `referral:<code>` (src/ledger/referrals.ts).
+    code: (row.request_hash ?? "").replace(/^referral:/, "").slice(0, 64),
+    direction: row.kind === REFERRAL_REVERSAL_KIND ? "reversal" : "reward",
+    amountMicros: row.amount_micros,
+    at: row.created_at,
+  };
+}
+
 /**
- * Signs a receipt for every settled attempt, every paid payout, every refund, every storage charge
- * and every node registration that has none yet, up to `limit` of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
+ * Signs a receipt for every settled attempt, every paid payout, every refund, every storage charge,
+ * every referral reward and its reversal, and every node registration that has none yet, up to `limit` of each. Idempotent: the subject is unique, so a receipt minted twice (an alarm that fired twice)
  * is stored once. Returns how many were new.
  */
 export async function mintReceipts(
@@ -190,6 +216,11 @@ export async function mintReceipts(
     WHERE t.kind = 'storage' AND t.account_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = t.id)
     ORDER BY t.created_at, t.id LIMIT ${limit}`);
+  const referred = await db.all<ReferralTransferRow>(sql`
+    SELECT t.id, t.account_id, t.kind, t.request_hash, t.amount_micros, t.created_at FROM ledger_transfers AS t
+    WHERE t.kind IN (${REFERRAL_KIND}, ${REFERRAL_REVERSAL_KIND}) AND t.account_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.subject_id = t.id)
+    ORDER BY t.created_at, t.id LIMIT ${limit}`);
   const registered = await db.all<{ body: string; account_id: string | null }>(sql`
     SELECT g.body, o.account_id FROM node_registrations AS g
     LEFT JOIN node_owners AS o ON o.node_id = g.node_id
@@ -201,6 +232,7 @@ export async function mintReceipts(
       ...paid.map(payoutReceiptOf),
       ...refunded.map(refundReceiptOf),
       ...stored.map(storageReceiptOf),
+      ...referred.map(referralReceiptOf),
     ].map((receipt) => ({ receipt, accountId: receipt.accountId })),
     // A registration concerns its node's owner (none yet: only the operator's run sees it).
     ...registered.map((row) => ({
@@ -231,8 +263,8 @@ async function signedRow(
     subjectId: receiptSubject(receipt),
     kind: receipt.kind,
     accountId,
-    // A storage charge concerns no node: only its account may read it.
-    nodeId: receipt.kind === "storage" ? "" : receipt.nodeId,
+    // A storage charge or a referral reward concerns no node: only its account may read it.
+    nodeId: receipt.kind === "storage" || receipt.kind === "referral" ? "" : receipt.nodeId,
     body: JSON.stringify(receipt),
     leafHash: leaf,
     signature: await signReceiptLeaf(leaf, signer.seed),

@@ -77,17 +77,22 @@ as served: save that to a file to verify it later, offline or against the chain.
                   ["charged µUSD", String(r.chargedMicros)],
                   ["for", r.what],
                 ]
-              : r.kind === "refund"
+              : r.kind === "referral"
                 ? [
-                    ["job", r.jobId],
-                    ["refunded µUSD", String(r.refundedMicros)],
-                    ["cause", r.disputeId ? `${r.cause} (${r.disputeId})` : r.cause],
+                    ["code", r.code],
+                    [r.direction === "reward" ? "rewarded µUSD" : "given back µUSD", String(r.amountMicros)],
                   ]
-                : [
-                    ["wallet", r.wallet],
-                    ["paid µUSD", String(r.amountMicros)],
-                    ["transfer", r.transaction],
-                  ];
+                : r.kind === "refund"
+                  ? [
+                      ["job", r.jobId],
+                      ["refunded µUSD", String(r.refundedMicros)],
+                      ["cause", r.disputeId ? `${r.cause} (${r.disputeId})` : r.cause],
+                    ]
+                  : [
+                      ["wallet", r.wallet],
+                      ["paid µUSD", String(r.amountMicros)],
+                      ["transfer", r.transaction],
+                    ];
       return formatKeyValues([
         ["receipt", `${data.id} (${r.kind})`],
         ["status", data.status],

@@ -48,7 +48,7 @@ export const ReceiptIdParam = z.object({
     .string()
     .regex(
       /^(att|pay|rfd|nrg|node|tx)_[0-9a-hjkmnp-tv-z]{26}$/,
-      "a receipt's subject: an attempt id (att_…), a payout id (pay_…), a refund's (rfd_…), a node registration's (nrg_…), a node id (its latest registration), or a storage charge's ledger transfer (tx_…)",
+      "a receipt's subject: an attempt id (att_…), a payout id (pay_…), a refund's (rfd_…), a node registration's (nrg_…), a node id (its latest registration), or the ledger transfer (tx_…) of a storage charge or a referral reward or its reversal",
     ),
 });
 

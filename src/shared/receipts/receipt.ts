@@ -141,12 +141,35 @@ export const StorageReceipt = z
   .strict();
 export type StorageReceipt = z.infer<typeof StorageReceipt>;
 
+/**
+ * A referral reward (the referrer's share of what the platform kept of a referred account's fee on
+ * one settled attempt) paid into the referrer's balance, or its reversal out of that balance when
+ * the attempt's charge was refunded. It names the referral code, never the referred account, its
+ * job or its attempt: the referrer sees only its own money move.
+ */
+export const ReferralReceipt = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal("referral"),
+    /** The ledger transfer that moved it (`tx_…`): the receipt's id. */
+    transferId: z.string().min(1).max(64),
+    /** The referrer's account. */
+    accountId: z.string().min(1).max(64),
+    code: z.string().max(64),
+    direction: z.enum(["reward", "reversal"]),
+    amountMicros: Micros,
+    at: Ms,
+  })
+  .strict();
+export type ReferralReceipt = z.infer<typeof ReferralReceipt>;
+
 export const Receipt = z.discriminatedUnion("kind", [
   ChargeReceipt,
   PayoutReceipt,
   RefundReceipt,
   RegistrationReceipt,
   StorageReceipt,
+  ReferralReceipt,
 ]);
 export type Receipt = z.infer<typeof Receipt>;
 
@@ -155,7 +178,7 @@ export function receiptSubject(receipt: Receipt): string {
   if (receipt.kind === "charge") return receipt.attemptId;
   if (receipt.kind === "refund") return refundSubject(receipt.attemptId);
   if (receipt.kind === "registration") return receipt.registrationId;
-  if (receipt.kind === "storage") return receipt.transferId;
+  if (receipt.kind === "storage" || receipt.kind === "referral") return receipt.transferId;
   return receipt.payoutId;
 }
 
