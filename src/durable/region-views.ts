@@ -152,8 +152,10 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
         };
       }),
       freeGpus,
+      // The agent's word: nothing the region runs measures the host (hostVerified says so).
       cpus: node.hardware.cpus,
       memoryGb: Math.round((node.hardware.memoryMib / 1024) * 10) / 10,
+      hostVerified: false,
       pricePerGpuHour: formatUsd(node.pricePerGpuHourMicros),
       pricePerVcpuHour: formatUsd(node.pricePerVcpuHourMicros ?? CPU_PRICES.vcpuHourMicros),
       labels: node.labels,

@@ -6,7 +6,10 @@ import type { EstimateView } from "../shared/ledger-api.js";
 import { formatUsd, parseUsd } from "../shared/money.js";
 import { holdPlan, holdTermsOf } from "./hold-plan.js";
 
-/** Whether a live node could run the spec at all (capacity, models, VRAM, price caps). */
+/**
+ * Whether a live node could run the spec at all (capacity, models, VRAM, price caps). CPU and
+ * memory capacity are the provider's reported figures (NodeView.hostVerified), as in placement.
+ */
 export function offerMatches(spec: JobSpec, node: NodeView, priceMicros: number): boolean {
   const wanted = spec.resources;
   if (node.status !== "online" || node.cpus < wanted.cpus || node.memoryGb < wanted.memoryGb) return false;

@@ -77,6 +77,11 @@ export const JobEventView = z.object({
 export const JobEventList = z.object({ events: z.array(JobEventView) });
 export type JobEventView = z.infer<typeof JobEventView>;
 
+/** The OpenAPI note on a host figure: the agent's word, which no challenge checks. */
+function hostReported(what: string): string {
+  return `The host's ${what} as the provider's agent reported it at registration; not verified by the region.`;
+}
+
 export const NodeGpuView = z.object({
   index: z.number().int(),
   /** The catalogue part it is listed, matched and priced as: what verification measured it as. */
@@ -94,8 +99,22 @@ export const NodeView = z.object({
   status: z.enum(["online", "draining", "offline"]),
   gpus: z.array(NodeGpuView),
   freeGpus: z.number().int(),
-  cpus: z.number(),
-  memoryGb: z.number(),
+  /** The host's CPU count as the provider's agent reported it at registration (see `hostVerified`). */
+  cpus: z.number().describe(hostReported("CPU count")),
+  /** The host's memory in GB as the provider's agent reported it at registration (see `hostVerified`). */
+  memoryGb: z.number().describe(hostReported("memory in GB")),
+  /**
+   * Always false today: the region measures a node's GPUs (model, VRAM, bandwidth, TFLOP/s), never
+   * its host, so `cpus` and `memoryGb` are the provider's word (docs/VERIFICATION.md, "What the
+   * region does not measure"). A field rather than a footnote, so a client cannot miss it. Always
+   * sent; optional only so that clients still read older servers, whose figures were as unverified.
+   */
+  hostVerified: z
+    .boolean()
+    .optional()
+    .describe(
+      "False: cpus and memoryGb are what the provider's agent reported; the region verifies GPUs, not the host.",
+    ),
   pricePerGpuHour: z.string(),
   /**
    * What CPU-only work pays it per vCPU-hour: its provider's price, else the CPU table's (always

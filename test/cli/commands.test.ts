@@ -97,6 +97,7 @@ describe("nodes", () => {
       "ID       REGION   STATUS   GPUS              FREE  CPUS  MEMORY  $/GPU-HOUR  VERIFIED       REPUTATION  STAKE   LABELS",
       "node_01  eu-west  online   2x H100-SXM 80GB  1     32    256 GB  2.10        790.5 TFLOP/s  0.91        silver  tier=a",
       "node_02  us-east  offline  none              0     4     8 GB    0.00        not_required   0.50        none    -",
+      "CPUS and MEMORY: as each provider reported them; the region verifies GPUs, not hosts.",
       "",
     ]);
   });

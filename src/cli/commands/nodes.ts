@@ -15,8 +15,17 @@ export const nodesCommand: Command = {
   },
 };
 
+/** Said under the table: CPUS and MEMORY are the providers' word (NodeView.hostVerified). */
+export const HOST_FIGURES_NOTE =
+  "CPUS and MEMORY: as each provider reported them; the region verifies GPUs, not hosts.\n";
+
 export function renderNodes(nodes: readonly NodeView[]): string {
   if (nodes.length === 0) return "No nodes.\n";
+  const table = renderTable(nodes);
+  return nodes.some((node) => node.hostVerified !== true) ? `${table}${HOST_FIGURES_NOTE}` : table;
+}
+
+function renderTable(nodes: readonly NodeView[]): string {
   // A server older than per-node CPU prices sends none: its table has no such column.
   const cpuPrices = nodes.some((node) => node.pricePerVcpuHour !== undefined);
   return formatTable(

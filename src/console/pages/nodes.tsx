@@ -42,8 +42,12 @@ function NodeTable({ nodes }: { nodes: readonly NodeView[] }) {
           </td>
           <td>
             {gpuSummary(node)}
-            <div className="muted">
+            <div
+              className="muted"
+              title="CPU and memory as the provider reported them; the region verifies GPUs, not hosts"
+            >
               {node.freeGpus} free · {node.cpus} CPU · {node.memoryGb} GB
+              {node.hostVerified === true ? "" : " (reported)"}
             </div>
           </td>
           <td>{node.gpus.length === 0 ? "—" : `${Math.max(...node.gpus.map((gpu) => gpu.vramGb))} GB`}</td>

@@ -65,6 +65,7 @@ export const SAMPLE_NODE_VIEW = {
   freeGpus: 1,
   cpus: 32,
   memoryGb: 256,
+  hostVerified: false,
   pricePerGpuHour: "2.10",
   pricePerVcpuHour: "0.009483",
   labels: { site: "lab-1" },

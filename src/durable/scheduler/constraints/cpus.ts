@@ -9,7 +9,11 @@ export const cpus: NodeConstraint<"cpus"> = {
   scope: "node",
   keys: [],
   field: FIELD,
-  fact: { reads: ["cpuMilli"], arrives: "registration", source: "registration: the host's CPU count" },
+  fact: {
+    reads: ["cpuMilli"],
+    arrives: "registration",
+    source: "registration: the host's CPU count, as the agent reports it (unverified)",
+  },
   says: "has fewer CPUs",
   fails: (state, demand) => state.node.cpuMilli < demand.cpuMilli,
   room: "gpuIgnoringCpuMemory",

@@ -8,7 +8,11 @@ export const memory: NodeConstraint<"memory"> = {
   scope: "node",
   keys: [],
   field: FIELD,
-  fact: { reads: ["memoryMib"], arrives: "registration", source: "registration: the host's memory" },
+  fact: {
+    reads: ["memoryMib"],
+    arrives: "registration",
+    source: "registration: the host's memory, as the agent reports it (unverified)",
+  },
   says: "has less memory",
   fails: (state, demand) => state.node.memoryMib < demand.memoryMib,
   room: "gpuIgnoringCpuMemory",

@@ -2,7 +2,11 @@ import { type Demand, WHOLE_GPU_MILLI } from "../demand.js";
 import type { NodeState } from "../node-state.js";
 import type { ScoreTerm } from "./term.js";
 
-/** Share of the node's GPU, CPU and memory capacity left free after the job: less is a better fit. */
+/**
+ * Share of the node's GPU, CPU and memory capacity left free after the job: less is a better fit.
+ * CPU and memory capacity are the agent's unverified report (docs/VERIFICATION.md); inflating them
+ * only leaves more "free" and so ranks the node lower, never higher.
+ */
 export function leftoverShare(state: NodeState, demand: Demand): number {
   const node = state.node;
   let freeGpu = 0;
