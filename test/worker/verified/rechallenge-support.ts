@@ -25,7 +25,9 @@ import { regionObject, type TestAgent } from "../support.js";
 /** The pace the honest agent commits at, TFLOP/s (unscaled). */
 const PACE_TFLOPS = 930;
 
-const SMALL = { size: { n: 32, blocks: 1 }, memory: null, models: testModels } as const;
+// About 2.8 s of products at that pace: long enough that a loaded machine's request latency
+// (under the ~0.9 s of slack the 70% threshold leaves) does not fail an honest answer.
+const SMALL = { size: { n: 32, blocks: 2 }, memory: null, models: testModels } as const;
 
 interface RegionInternals {
   standing: { desk: VerificationDesk };
