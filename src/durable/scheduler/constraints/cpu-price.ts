@@ -1,39 +1,18 @@
 import { CPU_PRICES } from "../../../shared/cpu-pricing.js";
-import { formatUsd } from "../../../shared/money.js";
 import type { NodeConstraint } from "./constraint.js";
-import { raiseTo } from "./relax.js";
-
-const FIELD = "maxPricePerVcpuHour";
-
-/** The node's own price per vCPU-hour (the CPU table's when its provider set none). */
-const vcpuPrice = (price: number | undefined): number => price ?? CPU_PRICES.vcpuHourMicros;
+import { priceCap } from "./price-cap.js";
 
 /** The CPU-only counterpart of `price`: a GPU job's CPUs come with its GPUs' price, so it binds CPU work only. */
-export const cpuPrice: NodeConstraint<"cpuPrice", { maxPricePerVcpuHourMicros: number }> = {
+export const cpuPrice: NodeConstraint<"cpuPrice", { maxPricePerVcpuHourMicros: number }> = priceCap({
   name: "cpuPrice",
-  scope: "node",
+  field: "maxPricePerVcpuHour",
   keys: ["maxPricePerVcpuHourMicros"],
-  field: FIELD,
-  fact: {
-    reads: ["pricePerVcpuHourMicros"],
-    arrives: "registration",
-    source: "registration: the provider's asking price per vCPU-hour (else the CPU table's)",
-  },
+  reads: "pricePerVcpuHourMicros",
+  source: "registration: the provider's asking price per vCPU-hour (else the CPU table's)",
   says: "asks more per vCPU-hour",
   fromSpec: (spec) => ({ maxPricePerVcpuHourMicros: spec.maxPricePerVcpuHour }),
-  fails: (state, demand) => {
-    const cap = demand.constraints.maxPricePerVcpuHourMicros;
-    return cap !== undefined && demand.gpus === 0 && vcpuPrice(state.node.pricePerVcpuHourMicros) > cap;
-  },
-  offers: ({ state }) => [vcpuPrice(state.node.pricePerVcpuHourMicros)],
-  relax: (observed, demand) =>
-    raiseTo(
-      FIELD,
-      FIELD,
-      observed,
-      demand.nodes,
-      demand.constraints.maxPricePerVcpuHourMicros,
-      (micros) => micros,
-      formatUsd,
-    ),
-};
+  cap: (demand) => demand.constraints.maxPricePerVcpuHourMicros,
+  binds: (demand) => demand.gpus === 0,
+  // The node's own price per vCPU-hour; the CPU table's when its provider set none.
+  asks: (node) => node.pricePerVcpuHourMicros ?? CPU_PRICES.vcpuHourMicros,
+});
