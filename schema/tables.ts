@@ -40,6 +40,8 @@ export const nodes = sqliteTable(
     hardware: text("hardware", { mode: "json" }).notNull(),
     gpuCount: integer("gpu_count").notNull(),
     pricePerGpuHourMicros: integer("price_per_gpu_hour_micros").notNull(),
+    /** The provider's own price per vCPU-hour for CPU-only work; null when it asks the CPU table's rate. */
+    pricePerVcpuHourMicros: integer("price_per_vcpu_hour_micros"),
     labels: text("labels", { mode: "json" }).notNull(),
     agentVersion: text("agent_version").notNull(),
     registeredAt: integer("registered_at").notNull(),

@@ -212,6 +212,8 @@ function toStatements(db: LedgerDb, entry: OutboxEntry): BatchItem<"sqlite">[] {
         hardware: node.hardware,
         gpuCount: node.hardware.gpus.length,
         pricePerGpuHourMicros: node.pricePerGpuHourMicros,
+        // Null (the table's rate) clears a price an earlier registration set.
+        pricePerVcpuHourMicros: node.pricePerVcpuHourMicros ?? null,
         labels: node.labels,
         agentVersion: node.agentVersion,
         updatedAt: entry.at,

@@ -158,6 +158,7 @@ export function listNodes(state: RegionState, now: number, standing: RegionStand
       hostVerified: false,
       pricePerGpuHour: formatUsd(node.pricePerGpuHourMicros),
       pricePerVcpuHour: formatUsd(node.pricePerVcpuHourMicros ?? CPU_PRICES.vcpuHourMicros),
+      cpuPriceSource: node.pricePerVcpuHourMicros === undefined ? "table" : "node",
       labels: node.labels,
       site: node.labels.site ?? null,
       verification:

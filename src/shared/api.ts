@@ -121,6 +121,12 @@ export const NodeView = z.object({
    * sent; optional only so that clients still read servers older than per-node CPU prices).
    */
   pricePerVcpuHour: z.string().optional(),
+  /**
+   * Whose price `pricePerVcpuHour` is: "node" when its provider set one (`pricePerVcpuHour` at
+   * registration, kept in D1 `nodes.price_per_vcpu_hour_micros`), "table" when it asks the CPU
+   * table's rate (GET /v1/pricing/cpu). Optional for the same reason as the price.
+   */
+  cpuPriceSource: z.enum(["node", "table"]).optional(),
   labels: z.record(z.string(), z.string()),
   /** Site or datacenter label: nodes sharing one form a low-latency group for gang jobs. */
   site: z.string().nullable(),

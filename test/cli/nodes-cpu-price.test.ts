@@ -42,6 +42,19 @@ describe("per-provider CPU prices in the CLI and the agent", () => {
     expect(renderNodes(NodeList.parse({ nodes: [CPU_NODE] }).nodes)).not.toContain("VCPU");
   });
 
+  it("marks a node listed at the CPU table's rate rather than its provider's own", () => {
+    const { nodes } = NodeList.parse({
+      nodes: [
+        { ...CPU_NODE, pricePerVcpuHour: "0.012", cpuPriceSource: "node" },
+        { ...CPU_NODE, id: "node_tbl", pricePerVcpuHour: "0.009483", cpuPriceSource: "table" },
+      ],
+    });
+    const [, own, table] = renderNodes(nodes).split("\n");
+    expect(own).toContain(" 0.012 ");
+    expect(own).not.toContain("(table)");
+    expect(table).toContain(" 0.009483 (table) ");
+  });
+
   it("the agent's pricePerVcpuHour is checked at load and sent at registration", async () => {
     const base = { controlPlane: "http://127.0.0.1:1" };
     for (const bad of ["-0.01", "0.0000001", "1.5", "cheap", ""]) {

@@ -53,7 +53,7 @@ function renderTable(nodes: readonly NodeView[]): string {
       String(node.cpus),
       `${node.memoryGb} GB`,
       node.pricePerGpuHour,
-      ...(cpuPrices ? [node.pricePerVcpuHour ?? "-"] : []),
+      ...(cpuPrices ? [cpuPriceCell(node)] : []),
       node.verifiedTflops === null ? node.verification : `${node.verifiedTflops} TFLOP/s`,
       node.reputation.toFixed(2),
       node.stakeTier,
@@ -62,6 +62,12 @@ function renderTable(nodes: readonly NodeView[]): string {
         .join(",") || "-",
     ]),
   );
+}
+
+/** The node's vCPU-hour price, marked when it is the CPU table's rather than its provider's own. */
+function cpuPriceCell(node: NodeView): string {
+  if (node.pricePerVcpuHour === undefined) return "-";
+  return node.cpuPriceSource === "table" ? `${node.pricePerVcpuHour} (table)` : node.pricePerVcpuHour;
 }
 
 /** `2x H100-SXM 80GB`; a mixed host lists each kind. */

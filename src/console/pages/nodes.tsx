@@ -56,7 +56,10 @@ function NodeTable({ nodes }: { nodes: readonly NodeView[] }) {
             <div className="muted">{node.verification}</div>
           </td>
           <td>{usd(node.pricePerGpuHour)}</td>
-          <td>{usd(node.pricePerVcpuHour)}</td>
+          <td>
+            {usd(node.pricePerVcpuHour)}
+            {node.cpuPriceSource === "table" ? <div className="muted">table rate</div> : null}
+          </td>
           <td>{usd(node.pricePerVerifiedTflopHour)}</td>
           <td>{fixed(node.reputation, 2)}</td>
         </tr>

@@ -68,6 +68,7 @@ export const SAMPLE_NODE_VIEW = {
   hostVerified: false,
   pricePerGpuHour: "2.10",
   pricePerVcpuHour: "0.009483",
+  cpuPriceSource: "table",
   labels: { site: "lab-1" },
   site: "lab-1",
   verification: "verified",
