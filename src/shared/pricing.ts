@@ -27,13 +27,13 @@ const TYPICAL_DATASHEET_RATIO = 0.8;
 /** Verified performance moves the price within these bounds. */
 const PERFORMANCE_BOUNDS = { min: 0.75, max: 1.15 } as const;
 /** Offers needed before the market's median counts, and how much it counts then. */
-const MIN_OFFERS = 3;
-const MARKET_WEIGHT = 0.5;
+export const MIN_OFFERS = 3;
+export const MARKET_WEIGHT = 0.5;
 /** Utilization moves the price up to ±20%: 0 → 0.8×, 0.5 → 1×, 1 → 1.2×. */
 const UTILIZATION_SWING = 0.4;
 /** Suggestions are whole cents; the range is ±15% around the suggestion. */
 const CENT_MICROS = 10_000;
-const RANGE_SPREAD = 0.15;
+export const RANGE_SPREAD = 0.15;
 
 export interface PriceInput {
   model: GpuModel;
@@ -60,7 +60,7 @@ export interface PriceSuggestion {
   reasons: string[];
 }
 
-function clamp(value: number, min: number, max: number): number {
+export function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
 }
 

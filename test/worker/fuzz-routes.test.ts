@@ -11,6 +11,7 @@ import {
   SiwsChallengeRequest,
   SiwsVerifyRequest,
 } from "../../src/shared/chain-api.js";
+import { CpuPriceSuggestQuery } from "../../src/shared/cpu-price-suggestion.js";
 import { DisputeBody, DisputeDecisionBody, DisputeListQuery } from "../../src/shared/dispute-api.js";
 import { EndpointPatch, EndpointSpec } from "../../src/shared/endpoints/endpoint-spec.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
@@ -92,6 +93,7 @@ const ROUTES: Record<string, RouteFuzz> = {
   "POST /v1/credits": { body: CreditRequest, auth: "operator" },
   "GET /v1/pricing/suggest": { query: PriceSuggestQuery, auth: "key" },
   "GET /v1/pricing/cpu": { auth: "key" },
+  "GET /v1/pricing/cpu/suggest": { query: CpuPriceSuggestQuery, auth: "key" },
   "GET /v1/account/limits": { auth: "key" },
   "PUT /v1/account/limits": { body: AccountLimitsRequest, auth: "key" },
   "GET /v1/account/events": { query: AccountEventsQuery, auth: "key" },

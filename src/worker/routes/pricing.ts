@@ -1,6 +1,16 @@
 import { Hono } from "hono";
 import type { NodeView } from "../../shared/api.js";
-import { CpuPriceTableView, cpuPriceTable } from "../../shared/cpu-pricing.js";
+import {
+  CpuPriceSuggestionView,
+  CpuPriceSuggestQuery,
+  suggestCpuPrice,
+} from "../../shared/cpu-price-suggestion.js";
+import {
+  CPU_PRICES,
+  CpuPriceTableView,
+  cpuPriceTable,
+  listedVcpuHourMicros,
+} from "../../shared/cpu-pricing.js";
 import { formatUsd, parseUsd } from "../../shared/money.js";
 import { PriceSuggestionView, PriceSuggestQuery, suggestPrice } from "../../shared/pricing.js";
 import type { AppEnv } from "../hono-env.js";
@@ -28,9 +38,19 @@ function marketOf(nodes: readonly NodeView[], model: string): { offers: number[]
 }
 
 /**
+ * The region's CPU offers: every online node's listed price per vCPU-hour (its provider's own, else
+ * the table's), since CPU-only work can be placed on any node with the CPUs, GPU hosts included.
+ */
+function cpuOffersOf(nodes: readonly NodeView[]): number[] {
+  return nodes.filter((node) => node.status === "online").map(listedVcpuHourMicros);
+}
+
+/**
  * GET /v1/pricing/suggest?gpu=H100-SXM&region=eu-west[&verifiedTflops=790][&floor=0.80]: a price per
  * GPU-hour for a provider, from the catalogue reference and the region's live offers. Behind an API
  * key: every call asks a Region object for its whole inventory. GET /v1/pricing/cpu: the CPU table.
+ * GET /v1/pricing/cpu/suggest?region=eu-west[&floor=0.008]: a price per vCPU-hour for CPU-only work,
+ * from the CPU table and the region's live CPU offers (cpu-price-suggestion.ts says the rule).
  */
 export const pricingRoutes = new Hono<AppEnv>()
   .use("*", requireAccount)
@@ -92,4 +112,45 @@ export const pricingRoutes = new Hono<AppEnv>()
       response: { schema: CpuPriceTableView },
     }),
     (c) => c.json(cpuPriceTable()),
+  )
+  .get(
+    "/cpu/suggest",
+    doc({
+      id: "suggestCpuPrice",
+      tag: "Provider",
+      summary: "Suggest a price per vCPU-hour",
+      description:
+        "For CPU-only work: from the CPU table (a hyperscaler's on-demand rate at the peer market's level) and the region's live CPU offers.",
+      query: CpuPriceSuggestQuery,
+      response: { schema: CpuPriceSuggestionView },
+    }),
+    async (c) => {
+      const query = queryOf(c, CpuPriceSuggestQuery);
+      const region = requireKnownRegion(c.env, query.region);
+      const offers = cpuOffersOf(await regionNodes(c.env, region));
+      const suggestion = suggestCpuPrice({ offersMicros: offers, floorMicros: query.floor });
+      const view: CpuPriceSuggestionView = {
+        region,
+        currency: "USD",
+        unit: "vCPU-hour",
+        suggested: formatUsd(suggestion.suggestedMicros),
+        suggestedMicros: suggestion.suggestedMicros,
+        range: {
+          low: formatUsd(suggestion.range.lowMicros),
+          high: formatUsd(suggestion.range.highMicros),
+          lowMicros: suggestion.range.lowMicros,
+          highMicros: suggestion.range.highMicros,
+        },
+        reference: formatUsd(suggestion.referenceMicros),
+        referenceMicros: suggestion.referenceMicros,
+        tableRate: formatUsd(CPU_PRICES.vcpuHourMicros),
+        belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
+        market: {
+          offers: offers.length,
+          median: suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros),
+        },
+        reasons: suggestion.reasons,
+      };
+      return c.json(view);
+    },
   );
