@@ -16,6 +16,11 @@ export const CONFIG_FILE = "config.json";
 
 const UsdText = z.string().refine((text) => parseUsd(text) !== undefined, 'a USD amount like "1.50"');
 
+/** A price per vCPU-hour: a USD amount up to "1.00" (VcpuHourPrice, as the control plane checks it). */
+const VcpuHourText = z
+  .string()
+  .refine((text) => VcpuHourPrice.safeParse(text).success, 'a USD amount up to "1.00", like "0.012"');
+
 /**
  * `<dataDir>/config.json`. Strict: a misspelt key is an error, not a silently ignored setting.
  * The host policy keys (gpus, limits, windows, images, pricing, wallet) are optional, so a file
@@ -36,13 +41,19 @@ export const AgentConfig = z
     /** With "auto": never ask less than this. */
     priceFloorPerGpuHour: UsdText.optional(),
     /**
-     * Asking price per vCPU-hour of CPU-only work, in USD (at most "1.00"); unset: the network's
-     * CPU table (GET /v1/pricing/cpu). Memory is priced by the table.
+     * Asking price per vCPU-hour of CPU-only work, in USD (at most "1.00"), or "auto" (the control
+     * plane's suggestion, GET /v1/pricing/cpu/suggest); unset: the network's CPU table
+     * (GET /v1/pricing/cpu). Memory is priced by the table.
      */
     pricePerVcpuHour: z
       .string()
-      .refine((text) => VcpuHourPrice.safeParse(text).success, 'a USD amount up to "1.00", like "0.012"')
+      .refine(
+        (text) => text === "auto" || VcpuHourPrice.safeParse(text).success,
+        'a USD amount up to "1.00", like "0.012", or "auto"',
+      )
       .optional(),
+    /** With pricePerVcpuHour "auto": never ask less than this. */
+    priceFloorPerVcpuHour: VcpuHourText.optional(),
     labels: z.record(z.string(), z.string()).default({}),
     /** Saved after the first registration, so a restart is recognisably the same node. */
     nodeId: NodeId.optional(),
@@ -92,6 +103,13 @@ export const AgentConfig = z
         code: "custom",
         path: ["priceFloorPerGpuHour"],
         message: 'pricePerGpuHour "auto" needs a floor: set priceFloorPerGpuHour, e.g. "0.80"',
+      });
+    }
+    if (config.pricePerVcpuHour === "auto" && config.priceFloorPerVcpuHour === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["priceFloorPerVcpuHour"],
+        message: 'pricePerVcpuHour "auto" needs a floor: set priceFloorPerVcpuHour, e.g. "0.008"',
       });
     }
   });

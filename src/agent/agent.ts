@@ -80,7 +80,14 @@ async function startLocked(
     hardware,
     pricePerGpuHour:
       config.pricePerGpuHour === "auto" ? (config.priceFloorPerGpuHour ?? "0") : config.pricePerGpuHour,
-    ...(config.pricePerVcpuHour ? { pricePerVcpuHour: config.pricePerVcpuHour } : {}),
+    ...(config.pricePerVcpuHour === undefined
+      ? {}
+      : {
+          pricePerVcpuHour:
+            config.pricePerVcpuHour === "auto"
+              ? (config.priceFloorPerVcpuHour ?? "0")
+              : config.pricePerVcpuHour,
+        }),
     labels: config.labels,
     agentVersion: "check",
     runtime: "docker",

@@ -18,7 +18,7 @@ options (saved in <data-dir>/config.json on first use; the file's other keys are
   --data-dir        where the node key and config live (default: $MERIDIAN_AGENT_DATA_DIR or .meridian/agent)
   --region          the region to join (default: the control plane picks)
   --price           asking price per GPU-hour in USD (default 1.50), or "auto" (set priceFloorPerGpuHour)
-  --cpu-price       asking price per vCPU-hour of CPU-only work in USD, at most 1.00 (default: the network's CPU table)
+  --cpu-price       asking price per vCPU-hour of CPU-only work in USD, at most 1.00, or "auto" (set priceFloorPerVcpuHour) (default: the network's CPU table)
   --label           a node label key=value, repeatable
   --runtime         docker (default) or host: jobs as plain host processes, NO isolation (trusted hosts only)
   --docker-socket   the Docker engine's socket (default: $DOCKER_HOST or /var/run/docker.sock)

@@ -17,7 +17,10 @@ export interface HealthProbe {
   rttMs: number;
 }
 
-/** The part of GET /v1/pricing/suggest's answer (shared/pricing.ts PriceSuggestionView) the agent uses. */
+/**
+ * The part of GET /v1/pricing/suggest's and GET /v1/pricing/cpu/suggest's answers (PriceSuggestionView,
+ * CpuPriceSuggestionView) the agent uses.
+ */
 const Suggestion = z.object({ suggested: z.string() }).loose();
 
 /** GET /v1/provider/nodes/:id, read leniently: whatever parts are present are shown. */
@@ -87,6 +90,13 @@ export class ProviderApi {
   async suggestPrice(gpuModel: string, region: string, floor: string): Promise<string> {
     const query = new URLSearchParams({ gpu: gpuModel, region, floor });
     const body = await this.json(`/v1/pricing/suggest?${query}`, Suggestion, false);
+    return body.suggested;
+  }
+
+  /** GET /v1/pricing/cpu/suggest: the suggested price per vCPU-hour, a decimal USD string. */
+  async suggestCpuPrice(region: string, floor: string): Promise<string> {
+    const query = new URLSearchParams({ region, floor });
+    const body = await this.json(`/v1/pricing/cpu/suggest?${query}`, Suggestion, false);
     return body.suggested;
   }
 

@@ -4,8 +4,8 @@ import type { HardwareReport } from "../shared/hardware.js";
 import type { AgentConfig } from "./agent-config.js";
 import { ConfigError } from "./agent-config.js";
 import type { AgentLog } from "./agent-log.js";
-import { priceStrategyOf } from "./policy/host-policy.js";
-import { askingPrice } from "./policy/price-strategy.js";
+import { cpuPriceStrategyOf, priceStrategyOf } from "./policy/host-policy.js";
+import { askingCpuPrice, askingPrice, type PriceContext } from "./policy/price-strategy.js";
 import type { ProviderApi } from "./provider-api.js";
 import type { EngineChoice } from "./verification/benchmark-engine.js";
 
@@ -19,7 +19,7 @@ export interface RegistrationInput {
   hardware: HardwareReport;
   runtime: "docker" | "host";
   benchmark: EngineChoice;
-  api: Pick<ProviderApi, "suggestPrice">;
+  api: Pick<ProviderApi, "suggestPrice" | "suggestCpuPrice">;
   log: AgentLog;
   /** The region the control plane put the node in last time, for the price suggestion. */
   knownRegion: string | undefined;
@@ -27,21 +27,23 @@ export interface RegistrationInput {
   measureBandwidth?: () => Promise<number | undefined>;
 }
 
-/** What the node registers as; the price is asked for each time when it is "auto". */
+/** What the node registers as; a price is asked for each time when it is "auto". */
 export async function buildRegistration(input: RegistrationInput): Promise<RegistrationBody> {
   const { config, hardware } = input;
-  const price = await askingPrice(priceStrategyOf(config), {
+  const context: PriceContext = {
     api: input.api,
     log: input.log,
     gpuModel: hardware.gpus.find((gpu) => gpu.model !== undefined)?.model,
     region: config.region ?? input.knownRegion,
-  });
+  };
+  const price = await askingPrice(priceStrategyOf(config), context);
+  const cpuPrice = await askingCpuPrice(cpuPriceStrategyOf(config), context);
   const bandwidthGbps = await input.measureBandwidth?.();
   return checkRegistration({
     ...(config.region ? { region: config.region } : {}),
     hardware,
     pricePerGpuHour: price,
-    ...(config.pricePerVcpuHour ? { pricePerVcpuHour: config.pricePerVcpuHour } : {}),
+    ...(cpuPrice === undefined ? {} : { pricePerVcpuHour: cpuPrice }),
     labels: config.labels,
     agentVersion: AGENT_VERSION,
     // "host": jobs run as plain host processes (trusted-host mode, which the provider opted into).

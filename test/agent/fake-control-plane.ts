@@ -53,6 +53,8 @@ export class FakeControlPlane {
   readonly gets: string[] = [];
   /** The answer to GET /v1/pricing/suggest; undefined answers 503. */
   suggestion: string | undefined;
+  /** The answer to GET /v1/pricing/cpu/suggest; undefined answers 503. */
+  cpuSuggestion: string | undefined;
   /** Answers the next poll with this instead of work (then forgets it). */
   failNextPoll: ReportAnswer | undefined;
   /** Decides the answer to a report; the default accepts it. */
@@ -216,6 +218,12 @@ export class FakeControlPlane {
     if (path === "/v1/health") {
       status = 200;
       payload = { ok: true };
+    } else if (path.startsWith("/v1/pricing/cpu/suggest")) {
+      status = this.cpuSuggestion === undefined ? 503 : 200;
+      payload =
+        this.cpuSuggestion === undefined
+          ? { error: { code: "unavailable", message: "no market" } }
+          : { suggested: this.cpuSuggestion };
     } else if (path.startsWith("/v1/pricing/suggest")) {
       status = this.suggestion === undefined ? 503 : 200;
       payload =

@@ -66,7 +66,7 @@ describe("per-provider CPU prices in the CLI and the agent", () => {
       hardware: HOST,
       runtime: "docker",
       benchmark: { mode: "typescript-cpu" },
-      api: { suggestPrice: async () => "1.00" },
+      api: { suggestPrice: async () => "1.00", suggestCpuPrice: async () => "0.01" },
       log: { info: () => {}, warn: () => {}, error: () => {} },
       knownRegion: undefined,
     });
@@ -76,7 +76,7 @@ describe("per-provider CPU prices in the CLI and the agent", () => {
       hardware: HOST,
       runtime: "docker",
       benchmark: { mode: "typescript-cpu" },
-      api: { suggestPrice: async () => "1.00" },
+      api: { suggestPrice: async () => "1.00", suggestCpuPrice: async () => "0.01" },
       log: { info: () => {}, warn: () => {}, error: () => {} },
       knownRegion: undefined,
     });

@@ -70,7 +70,7 @@ export async function initCommand(context: CommandContext): Promise<boolean> {
   );
   context.print(
     "\nhost policy: edit config.json to set gpus, limits, windows, timeZone, images, pricePerGpuHour " +
-      '("auto" with priceFloorPerGpuHour), pricePerVcpuHour, labels, payoutWallet, metricsPort; see README "Providers".\n',
+      '("auto" with priceFloorPerGpuHour), pricePerVcpuHour ("auto" with priceFloorPerVcpuHour), labels, payoutWallet, metricsPort; see README "Providers".\n',
   );
   return doctorCommand(context);
 }

@@ -25,6 +25,15 @@ export function priceStrategyOf(
   return { kind: "fixed", price: config.pricePerGpuHour };
 }
 
+/** The vCPU-hour price's strategy; undefined when the node asks the CPU table's rate. */
+export function cpuPriceStrategyOf(
+  config: Pick<AgentConfig, "pricePerVcpuHour" | "priceFloorPerVcpuHour">,
+): PriceStrategy | undefined {
+  if (config.pricePerVcpuHour === undefined) return undefined;
+  if (config.pricePerVcpuHour === "auto") return { kind: "auto", floor: config.priceFloorPerVcpuHour ?? "0" };
+  return { kind: "fixed", price: config.pricePerVcpuHour };
+}
+
 /** Keys whose change alters what the node registers (its share, price, labels, wallet). */
 const REGISTRATION_KEYS = [
   "gpus",
@@ -32,6 +41,7 @@ const REGISTRATION_KEYS = [
   "pricePerGpuHour",
   "priceFloorPerGpuHour",
   "pricePerVcpuHour",
+  "priceFloorPerVcpuHour",
   "labels",
   "payoutWallet",
 ] as const satisfies readonly (keyof AgentConfig)[];
