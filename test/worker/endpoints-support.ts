@@ -181,3 +181,12 @@ export class TunnelEnd {
 export function settle(ms = 100): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Waits until `check` holds (the other side's messages arrive when a loaded machine lets them). */
+export async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`never: ${what}`);
+    await settle(20);
+  }
+}

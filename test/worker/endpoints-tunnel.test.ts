@@ -10,7 +10,7 @@ import {
 } from "../../src/shared/endpoints/tunnel-protocol.js";
 import { newId } from "../../src/shared/ids.js";
 import { JobSpec } from "../../src/shared/job-spec.js";
-import { settle, TunnelEnd } from "./endpoints-support.js";
+import { settle, TunnelEnd, until } from "./endpoints-support.js";
 import { drainAgents, hardware, regionObject, signup, TestAgent } from "./support.js";
 
 /** Each test serves its own endpoint, so replicas left by earlier tests never take its traffic. */
@@ -162,12 +162,18 @@ describe("the region side of the tunnel", { timeout: 20_000 }, () => {
     const upload = new Uint8Array(STREAM_WINDOW_BYTES * 2 + 123).fill(7);
     const answer = forward({ body: upload });
     const { frame: open } = await tunnel.frame("open");
-    // Without credit, the region stops at one window of body.
+    const sent = (): number =>
+      tunnel.received
+        .filter((r) => r.kind === "data" && r.stream === open.s)
+        .reduce((n, r) => n + (r.kind === "data" ? r.payload.byteLength : 0), 0);
+    const credited = (): number =>
+      tunnel.received
+        .filter((r) => r.kind === "frame" && r.frame.t === "credit" && r.frame.s === open.s)
+        .reduce((n, r) => n + (r.kind === "frame" && r.frame.t === "credit" ? r.frame.bytes : 0), 0);
+    // Without credit, the region stops at one window of body: it gets there, and no further.
+    await until("a window of body sent", () => sent() >= STREAM_WINDOW_BYTES);
     await settle(300);
-    const sent = tunnel.received.filter((r) => r.kind === "data" && r.stream === open.s);
-    expect(sent.reduce((n, r) => n + (r.kind === "data" ? r.payload.byteLength : 0), 0)).toBe(
-      STREAM_WINDOW_BYTES,
-    );
+    expect(sent()).toBe(STREAM_WINDOW_BYTES);
     expect((await tunnel.body(open.s)).byteLength).toBe(upload.byteLength);
 
     tunnel.send({
@@ -182,21 +188,17 @@ describe("the region side of the tunnel", { timeout: 20_000 }, () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await settle(200);
     // The caller has read nothing much yet: the region has not credited the whole window back.
-    const creditedBefore = tunnel.received
-      .filter((r) => r.kind === "frame" && r.frame.t === "credit" && r.frame.s === open.s)
-      .reduce((n, r) => n + (r.kind === "frame" && r.frame.t === "credit" ? r.frame.bytes : 0), 0);
-    expect(creditedBefore).toBeLessThan(STREAM_WINDOW_BYTES);
+    expect(credited()).toBeLessThan(STREAM_WINDOW_BYTES);
     let read = 0;
     while (read < STREAM_WINDOW_BYTES) {
       const { value, done } = await reader.read();
       if (done) break;
       read += value.byteLength;
     }
+    // Read, the window comes back whole (when a loaded machine lets the frames arrive), and no more.
+    await until("the window credited back", () => credited() >= STREAM_WINDOW_BYTES);
     await settle(200);
-    const credited = tunnel.received
-      .filter((r) => r.kind === "frame" && r.frame.t === "credit" && r.frame.s === open.s)
-      .reduce((n, r) => n + (r.kind === "frame" && r.frame.t === "credit" ? r.frame.bytes : 0), 0);
-    expect(credited).toBe(STREAM_WINDOW_BYTES);
+    expect(credited()).toBe(STREAM_WINDOW_BYTES);
     tunnel.send({ t: "end", s: open.s });
     expect((await reader.read()).done).toBe(true);
   });
