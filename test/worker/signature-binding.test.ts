@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { SIGNATURE_HEADERS } from "../../src/shared/agent-signature.js";
-import { isLocalHost } from "../../src/worker/deployment-guard.js";
+import { isLocalHost, unsafeConfiguration } from "../../src/worker/deployment-guard.js";
 import { call, drainAgents, expectError, hardware, signup, TestAgent } from "./support.js";
 
 const body = { hardware: hardware(), pricePerGpuHour: "1.00", agentVersion: "t", runtime: "docker" };
@@ -125,6 +125,26 @@ describe("REQUIRE_VERIFIED_GPUS=false is for local runs only", () => {
       await expectError(await exports.default.fetch(new Request(url)), 503, "unsafe_configuration");
     }
     expect((await exports.default.fetch(new Request("http://127.0.0.1:8787/v1/health"))).status).toBe(200);
+  });
+
+  it("a deployed Worker refuses to serve without REGION_SIGNING_SEED: its receipts would lack the region's countersignature", () => {
+    const deployed = "api.meridian.network";
+    const seed = "b".repeat(64);
+    expect(
+      unsafeConfiguration({ REQUIRE_VERIFIED_GPUS: "true", REGION_SIGNING_SEED: seed }, deployed),
+    ).toBeNull();
+    for (const missing of [undefined, "", "  "]) {
+      expect(
+        unsafeConfiguration({ REQUIRE_VERIFIED_GPUS: "true", REGION_SIGNING_SEED: missing }, deployed),
+      ).toMatch(/no REGION_SIGNING_SEED/);
+      // A local run may go without it (receipts then say they carry no countersignature).
+      expect(
+        unsafeConfiguration({ REQUIRE_VERIFIED_GPUS: "true", REGION_SIGNING_SEED: missing }, "127.0.0.1"),
+      ).toBeNull();
+    }
+    expect(
+      unsafeConfiguration({ REQUIRE_VERIFIED_GPUS: "false", REGION_SIGNING_SEED: seed }, deployed),
+    ).toMatch(/REQUIRE_VERIFIED_GPUS=false/);
   });
 
   it("tells local hosts from deployed ones", () => {
