@@ -1,16 +1,8 @@
 import { z } from "zod";
 import { CPU_PRICES, CPU_REFERENCE, VcpuHourPrice } from "./cpu-pricing.js";
 import { formatUsd } from "./money.js";
-import {
-  CEILING_FRACTION,
-  clamp,
-  FLOOR_FRACTION,
-  MARKET_LEVEL,
-  MARKET_WEIGHT,
-  MIN_OFFERS,
-  medianOf,
-  RANGE_SPREAD,
-} from "./pricing.js";
+import { type BoundedPrice, blendMarket, boundSuggestion } from "./price-bounds.js";
+import { MARKET_LEVEL } from "./pricing.js";
 import { RegionId } from "./regions.js";
 
 /**
@@ -40,18 +32,8 @@ export interface CpuPriceInput {
   floorMicros?: number | undefined;
 }
 
-export interface CpuPriceSuggestion {
-  /** µUSD per vCPU-hour. */
-  suggestedMicros: number;
-  range: { lowMicros: number; highMicros: number };
-  referenceMicros: number;
-  /** How far below the reference the suggestion is, 0..1. */
-  belowReference: number;
-  marketMedianMicros: number | null;
-  reasons: string[];
-}
-
-const toStep = (micros: number): number => Math.round(micros / STEP_MICROS) * STEP_MICROS;
+/** A vCPU-hour suggestion: µUSD per vCPU-hour. */
+export type CpuPriceSuggestion = BoundedPrice;
 
 export function suggestCpuPrice(input: CpuPriceInput): CpuPriceSuggestion {
   const reference = CPU_REFERENCE.vcpuHourMicros;
@@ -63,35 +45,20 @@ export function suggestCpuPrice(input: CpuPriceInput): CpuPriceSuggestion {
     )}% of that, the CPU table's $${formatUsd(price)}`,
   );
 
-  const median = medianOf(input.offersMicros);
-  if (median !== null && input.offersMicros.length >= MIN_OFFERS) {
-    price = (1 - MARKET_WEIGHT) * price + MARKET_WEIGHT * median;
-    reasons.push(
-      `${input.offersMicros.length} CPU offers in the region, median $${formatUsd(Math.round(median))}: blended in equally`,
-    );
-  } else {
-    reasons.push(`${input.offersMicros.length} CPU offers in the region: too few for a market price`);
-  }
-
-  const floor = Math.max(reference * FLOOR_FRACTION, input.floorMicros ?? 0);
-  const ceiling = Math.max(reference * CEILING_FRACTION, floor);
-  if (price < floor) reasons.push(`raised to the floor of $${formatUsd(Math.ceil(floor))}`);
-  if (price > ceiling) reasons.push(`capped at $${formatUsd(Math.floor(ceiling))}, half the cloud price`);
-  // Whole steps, rounded inward where the bounds are not whole steps themselves.
-  const lowest = Math.ceil(floor / STEP_MICROS) * STEP_MICROS;
-  const highest = Math.max(Math.floor(ceiling / STEP_MICROS) * STEP_MICROS, lowest);
-  const suggested = clamp(toStep(price), lowest, highest);
-  return {
-    suggestedMicros: suggested,
-    range: {
-      lowMicros: clamp(toStep(suggested * (1 - RANGE_SPREAD)), lowest, suggested),
-      highMicros: clamp(toStep(suggested * (1 + RANGE_SPREAD)), suggested, highest),
-    },
+  const usd = (micros: number): string => `$${formatUsd(Math.round(micros))}`;
+  price = blendMarket(price, input.offersMicros, { offers: "CPU offers", usd }, reasons);
+  return boundSuggestion({
+    price,
     referenceMicros: reference,
-    belowReference: 1 - suggested / reference,
-    marketMedianMicros: median === null ? null : Math.round(median),
+    floorMicros: input.floorMicros,
+    offersMicros: input.offersMicros,
+    stepMicros: STEP_MICROS,
+    usd: {
+      floor: (micros) => `$${formatUsd(Math.ceil(micros))}`,
+      ceiling: (micros) => `$${formatUsd(Math.floor(micros))}`,
+    },
     reasons,
-  };
+  });
 }
 
 /** GET /v1/pricing/cpu/suggest query. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GPU_CATALOG, type GpuModel, gpuModelById } from "./gpu-catalog.js";
 import { UsdAmount } from "./money.js";
+import { type BoundedPrice, blendMarket, boundSuggestion, clamp } from "./price-bounds.js";
 import { RegionId } from "./regions.js";
 
 /**
@@ -18,22 +19,14 @@ import { RegionId } from "./regions.js";
 
 /** The anchor as a fraction of the catalogue reference. */
 export const MARKET_LEVEL = 0.3;
-/** Never suggest below this fraction of the reference: under it power alone is rarely covered. */
-export const FLOOR_FRACTION = 0.1;
-/** Never suggest above this fraction: a no-SLA offer priced near the cloud loses to the cloud. */
-export const CEILING_FRACTION = 0.5;
 /** An honest part reaches about 80% of its datasheet in a real matmul (see thresholds.ts). */
 const TYPICAL_DATASHEET_RATIO = 0.8;
 /** Verified performance moves the price within these bounds. */
 const PERFORMANCE_BOUNDS = { min: 0.75, max: 1.15 } as const;
-/** Offers needed before the market's median counts, and how much it counts then. */
-export const MIN_OFFERS = 3;
-export const MARKET_WEIGHT = 0.5;
 /** Utilization moves the price up to ±20%: 0 → 0.8×, 0.5 → 1×, 1 → 1.2×. */
 const UTILIZATION_SWING = 0.4;
-/** Suggestions are whole cents; the range is ±15% around the suggestion. */
+/** GPU suggestions are whole cents. */
 const CENT_MICROS = 10_000;
-export const RANGE_SPREAD = 0.15;
 
 export interface PriceInput {
   model: GpuModel;
@@ -47,37 +40,11 @@ export interface PriceInput {
   floorMicros?: number | undefined;
 }
 
-export interface PriceSuggestion {
-  /** µUSD per GPU-hour. */
-  suggestedMicros: number;
-  range: { lowMicros: number; highMicros: number };
-  referenceMicros: number;
-  /** How far below the reference the suggestion is, 0..1. */
-  belowReference: number;
-  /** The median of the offers, when any. */
-  marketMedianMicros: number | null;
-  /** Each step that moved the price, in words. */
-  reasons: string[];
-}
-
-export function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
-}
-
-function toCents(micros: number): number {
-  return Math.round(micros / CENT_MICROS) * CENT_MICROS;
-}
+/** A GPU-hour suggestion: µUSD per GPU-hour. */
+export type PriceSuggestion = BoundedPrice;
 
 function usd(micros: number): string {
   return `$${(micros / 1_000_000).toFixed(2)}`;
-}
-
-export function medianOf(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const upper = sorted[middle] ?? 0;
-  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? upper) + upper) / 2;
 }
 
 /**
@@ -107,15 +74,7 @@ export function suggestPrice(input: PriceInput): PriceSuggestion {
     reasons.push("not verified yet: priced as a typical part");
   }
 
-  const median = medianOf(input.offersMicros);
-  if (median !== null && input.offersMicros.length >= MIN_OFFERS) {
-    price = (1 - MARKET_WEIGHT) * price + MARKET_WEIGHT * median;
-    reasons.push(
-      `${input.offersMicros.length} offers in the region, median ${usd(median)}: blended in equally`,
-    );
-  } else {
-    reasons.push(`${input.offersMicros.length} offers in the region: too few for a market price`);
-  }
+  price = blendMarket(price, input.offersMicros, { offers: "offers", usd }, reasons);
 
   if (input.utilization !== undefined) {
     const utilization = clamp(input.utilization, 0, 1);
@@ -124,25 +83,15 @@ export function suggestPrice(input: PriceInput): PriceSuggestion {
     reasons.push(`${Math.round(utilization * 100)}% of these GPUs are busy: ×${factor.toFixed(2)}`);
   }
 
-  const floor = Math.max(reference * FLOOR_FRACTION, input.floorMicros ?? 0);
-  const ceiling = Math.max(reference * CEILING_FRACTION, floor);
-  if (price < floor) reasons.push(`raised to the floor of ${usd(floor)}`);
-  if (price > ceiling) reasons.push(`capped at ${usd(ceiling)}, half the cloud price`);
-  // Whole cents, rounded inward where the bounds are not whole cents themselves.
-  const lowest = Math.ceil(floor / CENT_MICROS) * CENT_MICROS;
-  const highest = Math.max(Math.floor(ceiling / CENT_MICROS) * CENT_MICROS, lowest);
-  const suggested = clamp(toCents(price), lowest, highest);
-  return {
-    suggestedMicros: suggested,
-    range: {
-      lowMicros: clamp(toCents(suggested * (1 - RANGE_SPREAD)), lowest, suggested),
-      highMicros: clamp(toCents(suggested * (1 + RANGE_SPREAD)), suggested, highest),
-    },
+  return boundSuggestion({
+    price,
     referenceMicros: reference,
-    belowReference: 1 - suggested / reference,
-    marketMedianMicros: median === null ? null : Math.round(median),
+    floorMicros: input.floorMicros,
+    offersMicros: input.offersMicros,
+    stepMicros: CENT_MICROS,
+    usd: { floor: usd, ceiling: usd },
     reasons,
-  };
+  });
 }
 
 /**

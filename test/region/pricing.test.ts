@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GPU_CATALOG, type GpuModel, gpuModelById } from "../../src/shared/gpu-catalog.js";
-import { medianOf, PriceSuggestQuery, pricePerTflop, suggestPrice } from "../../src/shared/pricing.js";
+import { medianOf } from "../../src/shared/price-bounds.js";
+import { PriceSuggestQuery, pricePerTflop, suggestPrice } from "../../src/shared/pricing.js";
 
 function model(id: string): GpuModel {
   const found = gpuModelById(id);

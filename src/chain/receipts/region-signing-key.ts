@@ -2,6 +2,7 @@ import * as ed from "@noble/ed25519";
 import { encodeBase58 } from "../../shared/base58.js";
 import { MeridianError } from "../../shared/errors.js";
 import type { RegionKeyPair } from "../../shared/receipts/region-countersignature.js";
+import { secretBytes } from "../../shared/secret-bytes.js";
 
 /**
  * Each region's Ed25519 signing key, derived (HKDF-SHA256, the region id as its info) from the one
@@ -15,9 +16,8 @@ const cache = new Map<string, Promise<RegionKeyPair>>();
 /** The secret's bytes (32+ of them, hex or base64); undefined when it is not set. */
 function seedBytes(env: object): Uint8Array | undefined {
   const raw = (env as { REGION_SIGNING_SEED?: unknown }).REGION_SIGNING_SEED;
-  const text = typeof raw === "string" ? raw.trim() : "";
-  if (text === "") return undefined;
-  const bytes = /^[0-9a-f]{64,}$/i.test(text) ? hexBytes(text) : base64Bytes(text);
+  if (typeof raw !== "string" || raw.trim() === "") return undefined;
+  const bytes = secretBytes(raw);
   if (bytes === undefined || bytes.length < 32) {
     throw new MeridianError(
       503,
@@ -26,21 +26,6 @@ function seedBytes(env: object): Uint8Array | undefined {
     );
   }
   return bytes;
-}
-
-function hexBytes(text: string): Uint8Array | undefined {
-  if (text.length % 2 !== 0) return undefined;
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function base64Bytes(text: string): Uint8Array | undefined {
-  try {
-    return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
 }
 
 async function derive(secret: Uint8Array, region: string): Promise<RegionKeyPair> {

@@ -1,4 +1,5 @@
 import { MeridianError } from "../../shared/errors.js";
+import { secretBytes } from "../../shared/secret-bytes.js";
 
 /** The key-encryption key's version stored with every secret; bump it when SECRETS_KEY is rotated. */
 export const KEY_VERSION = 1;
@@ -7,9 +8,7 @@ const encoder = new TextEncoder();
 const cache = new WeakMap<object, Map<string, Promise<CryptoKey>>>();
 
 function rootKeyBytes(env: Env): Uint8Array {
-  const raw = (env as { SECRETS_KEY?: unknown }).SECRETS_KEY;
-  const text = typeof raw === "string" ? raw.trim() : "";
-  const bytes = /^[0-9a-f]{64,}$/i.test(text) ? hexBytes(text) : base64Bytes(text);
+  const bytes = secretBytes((env as { SECRETS_KEY?: unknown }).SECRETS_KEY);
   if (bytes === undefined || bytes.length < 32) {
     throw new MeridianError(
       503,
@@ -18,20 +17,6 @@ function rootKeyBytes(env: Env): Uint8Array {
     );
   }
   return bytes;
-}
-
-function hexBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function base64Bytes(text: string): Uint8Array | undefined {
-  try {
-    return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
 }
 
 /**
