@@ -12,6 +12,7 @@ import {
   listedVcpuHourMicros,
 } from "../../shared/cpu-pricing.js";
 import { formatUsd, parseUsd } from "../../shared/money.js";
+import type { BoundedPrice } from "../../shared/price-bounds.js";
 import { PriceSuggestionView, PriceSuggestQuery, suggestPrice } from "../../shared/pricing.js";
 import type { AppEnv } from "../hono-env.js";
 import { queryOf } from "../json-body.js";
@@ -52,6 +53,26 @@ function cpuOffersOf(nodes: readonly NodeView[]): number[] {
  * GET /v1/pricing/cpu/suggest?region=eu-west[&floor=0.008]: a price per vCPU-hour for CPU-only work,
  * from the CPU table and the region's live CPU offers (cpu-price-suggestion.ts says the rule).
  */
+/** A suggestion's figures as both views give them: USD strings for people, µUSD for programs. */
+function suggestedFigures(suggestion: BoundedPrice) {
+  return {
+    suggested: formatUsd(suggestion.suggestedMicros),
+    suggestedMicros: suggestion.suggestedMicros,
+    range: {
+      low: formatUsd(suggestion.range.lowMicros),
+      high: formatUsd(suggestion.range.highMicros),
+      lowMicros: suggestion.range.lowMicros,
+      highMicros: suggestion.range.highMicros,
+    },
+    reference: formatUsd(suggestion.referenceMicros),
+    referenceMicros: suggestion.referenceMicros,
+    belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
+  };
+}
+
+const medianText = (suggestion: BoundedPrice): string | null =>
+  suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros);
+
 export const pricingRoutes = new Hono<AppEnv>()
   .use("*", requireAccount)
   .get(
@@ -80,20 +101,10 @@ export const pricingRoutes = new Hono<AppEnv>()
         gpu: model.id,
         region,
         currency: "USD",
-        suggested: formatUsd(suggestion.suggestedMicros),
-        suggestedMicros: suggestion.suggestedMicros,
-        range: {
-          low: formatUsd(suggestion.range.lowMicros),
-          high: formatUsd(suggestion.range.highMicros),
-          lowMicros: suggestion.range.lowMicros,
-          highMicros: suggestion.range.highMicros,
-        },
-        reference: formatUsd(suggestion.referenceMicros),
-        referenceMicros: suggestion.referenceMicros,
-        belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
+        ...suggestedFigures(suggestion),
         market: {
           offers: market.offers.length,
-          median: suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros),
+          median: medianText(suggestion),
           utilization: market.utilization === undefined ? null : Math.round(market.utilization * 1000) / 1000,
         },
         reasons: suggestion.reasons,
@@ -133,21 +144,11 @@ export const pricingRoutes = new Hono<AppEnv>()
         region,
         currency: "USD",
         unit: "vCPU-hour",
-        suggested: formatUsd(suggestion.suggestedMicros),
-        suggestedMicros: suggestion.suggestedMicros,
-        range: {
-          low: formatUsd(suggestion.range.lowMicros),
-          high: formatUsd(suggestion.range.highMicros),
-          lowMicros: suggestion.range.lowMicros,
-          highMicros: suggestion.range.highMicros,
-        },
-        reference: formatUsd(suggestion.referenceMicros),
-        referenceMicros: suggestion.referenceMicros,
+        ...suggestedFigures(suggestion),
         tableRate: formatUsd(CPU_PRICES.vcpuHourMicros),
-        belowReference: Math.round(suggestion.belowReference * 1000) / 1000,
         market: {
           offers: offers.length,
-          median: suggestion.marketMedianMicros === null ? null : formatUsd(suggestion.marketMedianMicros),
+          median: medianText(suggestion),
         },
         reasons: suggestion.reasons,
       };
