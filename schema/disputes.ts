@@ -20,6 +20,11 @@ export const REFUND_CAUSES = [
   "no_run_evidence",
   /** The operator upheld a user's dispute. */
   "operator_decision",
+  /**
+   * The node's verification was later rejected for a proven lie (a slash order): nothing it ran
+   * since its last passed check had the hardware it claimed proven.
+   */
+  "node_failed_verification",
 ] as const;
 export type RefundCause = (typeof REFUND_CAUSES)[number];
 

@@ -61,19 +61,55 @@ export const PULL_FAILED_WHERE_IMAGE_PULLED_ELSEWHERE: SQL = sql`(
 )`;
 
 /**
- * Which refund rule, if any, the evidence of one charged attempt meets: the node never said what
- * image it ran (nothing shows the work was done), it failed early what another node ran, or its
- * pull failed where other nodes pulled the image.
+ * Over `s`: the attempt ran on a node whose verification was then rejected for a proven lie (the
+ * region's slash order), and it ran after the node's last passed check (`lastVerifiedAt` in the
+ * order's record; never passed: all of it) and before the rejection. Whatever its outcome, nothing
+ * shows it had the hardware it was charged for.
+ */
+export const RAN_UNPROVEN_ON_A_REJECTED_NODE: SQL = sql`(
+  s.started_at IS NOT NULL AND EXISTS (
+    SELECT 1 FROM slash_orders AS o
+    WHERE o.node_id = s.node_id AND s.started_at <= o.created_at
+      AND coalesce(s.ended_at, s.started_at) >= coalesce(json_extract(o.record, '$.lastVerifiedAt'), 0)
+  )
+)`;
+
+/** How far back the sweep looks for rejections whose unproven runs it has not refunded yet. */
+export const REJECTION_WINDOW_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Charged attempts not yet refunded that ran unproven on a node a recent rejection proved false
+ * (`RAN_UNPROVEN_ON_A_REJECTED_NODE`), oldest first.
+ */
+export async function unprovenRuns(db: LedgerDb, now: number, limit: number): Promise<string[]> {
+  const rows = await db.all<{ attempt_id: string }>(sql`
+    SELECT s.attempt_id AS attempt_id FROM ledger_settlements AS s
+    WHERE s.charged_micros > 0
+      AND s.node_id IN (SELECT node_id FROM slash_orders WHERE created_at >= ${now - REJECTION_WINDOW_MS})
+      AND NOT EXISTS (SELECT 1 FROM attempt_refunds AS r WHERE r.attempt_id = s.attempt_id)
+      AND ${RAN_UNPROVEN_ON_A_REJECTED_NODE}
+    ORDER BY s.ended_at
+    LIMIT ${limit}`);
+  return rows.map((row) => row.attempt_id);
+}
+
+/**
+ * Which refund rule, if any, the evidence of one charged attempt meets: its node was then proven
+ * false, the node never said what image it ran (nothing shows the work was done), it failed early
+ * what another node ran, or its pull failed where other nodes pulled the image.
  */
 export async function faultOf(db: LedgerDb, attemptId: string): Promise<RefundCause | null> {
-  const row = await db.get<{ no_evidence: number; same_spec: number; pulled: number } | undefined>(sql`
+  const row = await db.get<
+    { no_evidence: number; same_spec: number; pulled: number; unproven: number } | undefined
+  >(sql`
     SELECT a.image_digest IS NULL AS no_evidence, ${FAILED_WHERE_SAME_SPEC_SUCCEEDED} AS same_spec,
-      ${PULL_FAILED_WHERE_IMAGE_PULLED_ELSEWHERE} AS pulled
+      ${PULL_FAILED_WHERE_IMAGE_PULLED_ELSEWHERE} AS pulled, ${RAN_UNPROVEN_ON_A_REJECTED_NODE} AS unproven
     FROM ledger_settlements AS s
     JOIN job_attempts AS a ON a.id = s.attempt_id
     JOIN jobs AS j ON j.id = s.job_id
     WHERE s.attempt_id = ${attemptId} AND s.charged_micros > 0`);
   if (!row) return null;
+  if (Number(row.unproven) === 1) return "node_failed_verification";
   if (Number(row.same_spec) === 1) return "same_spec_succeeded_elsewhere";
   if (Number(row.pulled) === 1) return "image_pulled_elsewhere";
   if (Number(row.no_evidence) === 1) return "no_run_evidence";

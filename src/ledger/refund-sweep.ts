@@ -1,9 +1,9 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { chargeDisputes } from "../../schema/disputes.js";
 import { jobAttempts } from "../../schema/tables.js";
-import { type NodeFault, nodeFaults } from "./fault-evidence.js";
-import type { LedgerDb } from "./ledger-db.js";
-import { refundStatements } from "./refund.js";
+import { type NodeFault, nodeFaults, unprovenRuns } from "./fault-evidence.js";
+import { type LedgerDb, runBatch } from "./ledger-db.js";
+import { refundOf, refundStatements } from "./refund.js";
 
 /**
  * Finds, without anyone asking, the failed attempts the evidence shows were their node's fault
@@ -32,4 +32,27 @@ export async function sweepFaultRefunds(db: LedgerDb, now = Date.now(), limit = 
     if (marked.length > 0) counted.push(fault);
   }
   return counted;
+}
+
+/**
+ * Refunds, without anyone asking, every charged attempt that ran unproven on a node a rejected
+ * verification then proved false (fault-evidence.ts), whatever its outcome, and closes any open
+ * dispute of it as refunded. Not counted against the node again: the rejection already took it
+ * off the market and ordered its slash. Idempotent (a charge is refunded once: the refund row's
+ * key); returns the attempts it refunded this time.
+ */
+export async function sweepUnprovenRefunds(db: LedgerDb, now = Date.now(), limit = 100): Promise<string[]> {
+  const refunded: string[] = [];
+  for (const attemptId of await unprovenRuns(db, now, limit)) {
+    const cause = "node_failed_verification";
+    await runBatch(db, [
+      ...refundStatements(db, { attemptId, cause }, now),
+      db
+        .update(chargeDisputes)
+        .set({ state: "refunded", resolution: cause, decidedBy: "rule", decidedAt: now })
+        .where(and(eq(chargeDisputes.attemptId, attemptId), eq(chargeDisputes.state, "open"))),
+    ]);
+    if ((await refundOf(db, attemptId))?.cause === cause) refunded.push(attemptId);
+  }
+  return refunded;
 }

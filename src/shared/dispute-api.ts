@@ -17,6 +17,7 @@ export const RefundView = z.object({
     "image_pulled_elsewhere",
     "no_run_evidence",
     "operator_decision",
+    "node_failed_verification",
   ]),
   refunded: z.string(),
   refundedMicros: z.number().int(),

@@ -123,3 +123,24 @@ export function sample(at: number, gpu: Partial<NodeMetrics["gpus"][number]>): N
     host: { cpuPct: 12, memoryUsedMib: 4096, diskFreeMib: 50_000 },
   };
 }
+
+/**
+ * The agent lies through the whole challenge, as node-standing-proof.test.ts's liar does (the
+ * same liar, node-standing-support.ts): a made-up walk root and commitment, then openings of the
+ * right shape that lead nowhere. The region rejects it.
+ */
+export async function lieThroughChallenge(agent: TestAgent): Promise<void> {
+  const challenge = await challengeOf(agent);
+  const path = (step: string) => `/v1/agent/challenges/${challenge.id}/${step}`;
+  expect((await agent.send(path("ready"), { challengeId: challenge.id })).status).toBe(200);
+  // The fill is done: the walk's own seed comes out; then the (made-up) walk root.
+  expect((await agent.send(path("ready"), { challengeId: challenge.id, filled: true })).status).toBe(200);
+  const walked = { challengeId: challenge.id, memory: { root: "ab".repeat(32) } };
+  expect((await agent.send(path("ready"), walked)).status).toBe(200);
+  const committed = await agent.send(path("commit"), lyingCommit(challenge));
+  expect(committed.status).toBe(200);
+  const spot = (await committed.json()) as SpotCheckRequest;
+  const answered = await agent.send(path("answer"), garbageAnswer(challenge, spot));
+  expect(answered.status).toBe(200);
+  expect(((await answered.json()) as { outcome: string }).outcome).toBe("rejected");
+}

@@ -3,8 +3,7 @@ import { env } from "cloudflare:workers";
 import { generateKeyPairSigner, type KeyPairSigner } from "@solana/kit";
 import { afterEach, describe, expect, it } from "vitest";
 import { StakeTransferView, StakeView } from "../../src/shared/staking-api.js";
-import type { SpotCheckRequest } from "../../src/shared/verification/messages.js";
-import { challengeOf, garbageAnswer, lyingCommit } from "./node-standing-support.js";
+import { challengeOf, lieThroughChallenge } from "./node-standing-support.js";
 import { MRD, stakeTx } from "./staking-support.js";
 import {
   authed,
@@ -62,27 +61,6 @@ async function stakeOf(p: Provider): Promise<StakeView> {
   const res = await call(`/v1/provider/staking/${p.agent.nodeId}`, authed(p.apiKey));
   expect(res.status).toBe(200);
   return StakeView.parse(await res.json());
-}
-
-/**
- * The agent lies through the whole challenge, as node-standing-proof.test.ts's liar does (the
- * same liar, node-standing-support.ts): a made-up walk root and commitment, then openings of the
- * right shape that lead nowhere. The region rejects it.
- */
-async function lieThroughChallenge(agent: TestAgent): Promise<void> {
-  const challenge = await challengeOf(agent);
-  const path = (step: string) => `/v1/agent/challenges/${challenge.id}/${step}`;
-  expect((await agent.send(path("ready"), { challengeId: challenge.id })).status).toBe(200);
-  // The fill is done: the walk's own seed comes out; then the (made-up) walk root.
-  expect((await agent.send(path("ready"), { challengeId: challenge.id, filled: true })).status).toBe(200);
-  const walked = { challengeId: challenge.id, memory: { root: "ab".repeat(32) } };
-  expect((await agent.send(path("ready"), walked)).status).toBe(200);
-  const committed = await agent.send(path("commit"), lyingCommit(challenge));
-  expect(committed.status).toBe(200);
-  const spot = (await committed.json()) as SpotCheckRequest;
-  const answered = await agent.send(path("answer"), garbageAnswer(challenge, spot));
-  expect(answered.status).toBe(200);
-  expect(((await answered.json()) as { outcome: string }).outcome).toBe("rejected");
 }
 
 async function slashOrders(): Promise<{ evidence: string; state: string; transfer_id: string | null }[]> {
