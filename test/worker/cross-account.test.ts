@@ -55,6 +55,7 @@ const NOT_ACCOUNT_SCOPED: Record<string, string> = {
   "POST /v1/operator/nodes/:id/lift": "operator token, not an account",
   "POST /v1/operator/disputes/:id/decision": "operator token, not an account",
   "GET /v1/templates/:id": "the public template catalogue, the same for everyone",
+  "GET /v1/regions/:id": "a region's public facts and receipt-signing key, the same for everyone",
   "DELETE /v1/secrets/:name": "names, not ids: a name only ever means one of the caller's own secrets",
   "GET /v1/storage/r2/:token": "a presigned token carries its own authority, not an account's",
   "PUT /v1/storage/r2/:token": "a presigned token carries its own authority, not an account's",
