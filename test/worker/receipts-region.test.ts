@@ -8,7 +8,8 @@ import { type ChargeReceipt, receiptLeaf } from "../../src/shared/receipts/recei
 import { checkReceiptOffline, type ReceiptView } from "../../src/shared/receipts/receipt-view.js";
 import { countersignUsage } from "../../src/shared/receipts/region-countersignature.js";
 import { RegionListView, RegionView } from "../../src/shared/regions.js";
-import { authed, call, drainAgents, H100, hardware, signup, submit, TestAgent } from "./support.js";
+import { gpuAttempt } from "./gpu-attempt-support.js";
+import { authed, call, drainAgents } from "./support.js";
 
 const OPERATOR = { authorization: "Bearer test-operator-token" };
 
@@ -24,24 +25,7 @@ async function publishedKey(region: string): Promise<string> {
 async function countersignedView(
   n: number,
 ): Promise<{ view: ReceiptView; receipt: ChargeReceipt; startedAt: number }> {
-  const { apiKey } = await signup();
-  const agent = new TestAgent();
-  await agent.register(
-    hardware([{ ...H100, uuid: `GPU-${String(n).padStart(8, "0")}-8888-0000-0000-000000000000` }]),
-    {
-      pricePerGpuHour: "3.60",
-    },
-  );
-  const created = await submit(apiKey, {
-    name: "countersigned",
-    image: "meridian/busybox:test",
-    region: "eu-west",
-    resources: { gpus: 1 },
-    timeoutSeconds: 600,
-  });
-  expect(created.status).toBe(201);
-  const [a] = (await agent.poll()).assignments;
-  if (!a) throw new Error("no assignment");
+  const { agent, a, apiKey } = await gpuAttempt(n, "8888", "countersigned");
   const signer = { secretKey: agent.secretKey, publicKeyBase58: await publicKeyOf(agent.secretKey) };
   const usage = new UsageReceipt(a, agent.nodeId, signer, false);
   const send = async (body: AttemptReport) => agent.report(a.attemptId, await usage.stamp(body));

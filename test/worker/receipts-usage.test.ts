@@ -2,10 +2,11 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageReceipt } from "../../src/agent/usage-receipt.js";
 import { meter } from "../../src/ledger/meter.js";
-import type { Assignment, AttemptReport } from "../../src/shared/agent-protocol.js";
+import type { AttemptReport } from "../../src/shared/agent-protocol.js";
 import { publicKeyOf } from "../../src/shared/agent-signature.js";
 import { checkReceiptOffline, type ReceiptView } from "../../src/shared/receipts/receipt-view.js";
-import { authed, call, drainAgents, H100, hardware, signup, submit, TestAgent } from "./support.js";
+import { gpuAttempt as placedGpuAttempt } from "./gpu-attempt-support.js";
+import { authed, call, drainAgents, hardware, signup, submit, TestAgent } from "./support.js";
 
 const OPERATOR = { authorization: "Bearer test-operator-token" };
 
@@ -28,27 +29,7 @@ async function usageRows(attemptId: string): Promise<number> {
 }
 
 /** A GPU node, one GPU job placed on it; its reports go through the agent's own usage receipt. */
-async function gpuAttempt(n: number): Promise<{ agent: TestAgent; a: Assignment; apiKey: string }> {
-  const { apiKey } = await signup();
-  const agent = new TestAgent();
-  await agent.register(
-    hardware([{ ...H100, uuid: `GPU-${String(n).padStart(8, "0")}-7777-0000-0000-000000000000` }]),
-    {
-      pricePerGpuHour: "3.60",
-    },
-  );
-  const created = await submit(apiKey, {
-    name: "usage",
-    image: "meridian/busybox:test",
-    region: "eu-west",
-    resources: { gpus: 1 },
-    timeoutSeconds: 600,
-  });
-  expect(created.status).toBe(201);
-  const [a] = (await agent.poll()).assignments;
-  if (!a) throw new Error("no assignment");
-  return { agent, a, apiKey };
-}
+const gpuAttempt = (n: number) => placedGpuAttempt(n, "7777");
 
 describe("usage receipts the agent signs", () => {
   afterEach(drainAgents);

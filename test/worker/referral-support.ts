@@ -52,16 +52,20 @@ export async function settledJob(
   return { attemptId: a.attemptId, fee: row.fee };
 }
 
+/** The job a settled attempt belongs to. */
+export async function jobOfAttempt(attemptId: string): Promise<string | undefined> {
+  const row = await env.DB.prepare("SELECT job_id FROM ledger_settlements WHERE attempt_id = ?")
+    .bind(attemptId)
+    .first<{ job_id: string }>();
+  return row?.job_id;
+}
+
 /**
  * Refunds a settled attempt of the account as a user gets one: a dispute, refunded when it opens
  * where the evidence settles it, otherwise by the operator's decision.
  */
 export async function refundAttempt(apiKey: string, attemptId: string): Promise<void> {
-  const jobId = (
-    await env.DB.prepare("SELECT job_id FROM ledger_settlements WHERE attempt_id = ?")
-      .bind(attemptId)
-      .first<{ job_id: string }>()
-  )?.job_id;
+  const jobId = await jobOfAttempt(attemptId);
   const opened = await call(
     `/v1/jobs/${jobId}/attempts/${attemptId}/dispute`,
     jsonInit("POST", { reason: "the GPU was not there" }, apiKey),

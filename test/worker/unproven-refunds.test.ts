@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { refundNodeFaults } from "../../src/worker/fault-refunds.js";
 import { balances, ledgerSum } from "./ledger-support.js";
 import { lieThroughChallenge } from "./node-standing-support.js";
-import { CHARGE, settledJob } from "./referral-support.js";
+import { CHARGE, jobOfAttempt, settledJob } from "./referral-support.js";
 import {
   authed,
   call,
@@ -60,11 +60,7 @@ describe("charges for work a node ran before it was proven false", () => {
     expect(await ledgerSum()).toBe(0);
 
     // The user sees why on the attempt; another sweep refunds nothing more.
-    const jobId = (
-      await env.DB.prepare("SELECT job_id FROM ledger_settlements WHERE attempt_id = ?")
-        .bind(attemptId)
-        .first<{ job_id: string }>()
-    )?.job_id;
+    const jobId = await jobOfAttempt(attemptId);
     const res = await call(`/v1/jobs/${jobId}/attempts`, authed(user.apiKey));
     expect(res.status).toBe(200);
     expect(JSON.stringify(await res.json())).toContain("node_failed_verification");
@@ -79,11 +75,7 @@ describe("charges for work a node ran before it was proven false", () => {
     const { attemptId } = await settledJob(user.apiKey, agent);
     await lieThroughChallenge(agent);
     await runDurableObjectAlarm(regionObject());
-    const jobId = (
-      await env.DB.prepare("SELECT job_id FROM ledger_settlements WHERE attempt_id = ?")
-        .bind(attemptId)
-        .first<{ job_id: string }>()
-    )?.job_id;
+    const jobId = await jobOfAttempt(attemptId);
     const opened = await call(
       `/v1/jobs/${jobId}/attempts/${attemptId}/dispute`,
       jsonInit("POST", { reason: "the node was caught lying about its GPU" }, user.apiKey),
