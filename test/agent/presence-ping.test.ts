@@ -62,4 +62,27 @@ describe("presence socket pings", () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(connections).toBe(before);
   });
+
+  // The region (workerd) accepts permessage-deflate when offered, and then every message it sends
+  // the agent is inflated on zlib's thread pool: the tunnel's latency. The agent never offers it.
+  it("does not offer permessage-deflate, even to a server that would accept it", async () => {
+    server = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    const offered: (string | undefined)[] = [];
+    const extensions: string[] = [];
+    server.on("connection", (socket: WebSocket, request: { headers: Record<string, string | undefined> }) => {
+      offered.push(request.headers["sec-websocket-extensions"]);
+      extensions.push(socket.extensions);
+    });
+    const client = {
+      presenceRequest: async () => ({ url: `ws://127.0.0.1:${port}/v1/agent/presence`, headers: {} }),
+    } as unknown as ControlPlaneClient;
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    presence = new PresenceSocket(client, log);
+    presence.start();
+    await until(() => offered.length >= 1);
+    expect(offered).toEqual([undefined]);
+    expect(extensions).toEqual([""]);
+  });
 });
