@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CPU_PRICES, CPU_REFERENCE, VcpuHourPrice } from "./cpu-pricing.js";
 import { formatUsd } from "./money.js";
 import { type BoundedPrice, blendMarket, boundSuggestion } from "./price-bounds.js";
+import { SuggestedPriceFields } from "./price-suggestion-view.js";
 import { MARKET_LEVEL } from "./pricing.js";
 import { RegionId } from "./regions.js";
 
@@ -75,19 +76,9 @@ export const CpuPriceSuggestionView = z.object({
   region: z.string(),
   currency: z.literal("USD"),
   unit: z.literal("vCPU-hour"),
-  suggested: z.string(),
-  suggestedMicros: z.number().int(),
-  range: z.object({
-    low: z.string(),
-    high: z.string(),
-    lowMicros: z.number().int(),
-    highMicros: z.number().int(),
-  }),
-  reference: z.string(),
-  referenceMicros: z.number().int(),
+  ...SuggestedPriceFields,
   /** The CPU table's rate: what a node that sets no price asks. */
   tableRate: z.string(),
-  belowReference: z.number(),
   market: z.object({ offers: z.number().int(), median: z.string().nullable() }),
   reasons: z.array(z.string()),
 });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { GPU_CATALOG, type GpuModel, gpuModelById } from "./gpu-catalog.js";
 import { UsdAmount } from "./money.js";
 import { type BoundedPrice, blendMarket, boundSuggestion, clamp } from "./price-bounds.js";
+import { SuggestedPriceFields } from "./price-suggestion-view.js";
 import { RegionId } from "./regions.js";
 
 /**
@@ -130,17 +131,7 @@ export const PriceSuggestionView = z.object({
   gpu: z.string(),
   region: z.string(),
   currency: z.literal("USD"),
-  suggested: z.string(),
-  suggestedMicros: z.number().int(),
-  range: z.object({
-    low: z.string(),
-    high: z.string(),
-    lowMicros: z.number().int(),
-    highMicros: z.number().int(),
-  }),
-  reference: z.string(),
-  referenceMicros: z.number().int(),
-  belowReference: z.number(),
+  ...SuggestedPriceFields,
   market: z.object({
     offers: z.number().int(),
     median: z.string().nullable(),
