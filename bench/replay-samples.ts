@@ -28,7 +28,8 @@ export interface Sample {
 }
 
 export const SAMPLE_SIZE = 8000;
-const SEED = 20_230_710;
+/** The draws' seed; `bench:replay --seed <n>` draws other samples of the same kinds. */
+export const SAMPLE_SEED = 20_230_710;
 
 const sharing = (pod: TracePod): boolean => pod.gpus === 1 && pod.gpuMilli < 1000;
 const constrained = (pod: TracePod): boolean => pod.models !== undefined;
@@ -62,8 +63,8 @@ export const SAMPLES: readonly Sample[] = [
 ];
 
 /** `SAMPLE_SIZE` pods drawn with replacement from `pods` as `sample` says. */
-export function drawSample(sample: Sample, pods: readonly TracePod[]): TracePod[] {
-  const random = prng(SEED);
+export function drawSample(sample: Sample, pods: readonly TracePod[], seed = SAMPLE_SEED): TracePod[] {
+  const random = prng(seed);
   const among = sample.among ?? (() => true);
   const favoured = pods.filter((pod) => among(pod) && sample.favours(pod));
   const others = pods.filter((pod) => among(pod) && !sample.favours(pod));

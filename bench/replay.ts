@@ -10,6 +10,10 @@
  *     departures at each pod's recorded duration.
  *
  *   npm run bench:replay [-- --nodes <nodes.csv>] [--pods <pods.csv>] [--no-samples] [--no-sweep]
+ *                        [--seed <n>] [--only <text>]
+ *
+ * `--seed` draws the samples with another seed (the default is the one the recorded figures use);
+ * `--only` keeps the workloads whose name contains the text (for example `--only model`).
  *
  * Prints tables, then one JSON line last. Exits non-zero if a baseline disagrees with its
  * independent implementation by more than 2%.
@@ -20,7 +24,7 @@ import type { Policy } from "../src/durable/scheduler/index.js";
 import { fragmentation } from "./replay-fgd.js";
 import { compressed, loadReplay } from "./replay-load.js";
 import { plainFragmentation, unallocatedFloor } from "./replay-plain.js";
-import { drawSample, SAMPLES } from "./replay-samples.js";
+import { drawSample, SAMPLE_SEED, SAMPLES } from "./replay-samples.js";
 import { gpuCapacityMilli, readTraceNodes, readTracePods, TRACE_DIR, type TracePod } from "./replay-trace.js";
 
 const AGREEMENT = 0.02;
@@ -31,7 +35,7 @@ function flag(name: string): string | undefined {
   const index = process.argv.indexOf(name);
   if (index < 0) return undefined;
   const value = process.argv[index + 1];
-  if (!value) throw new Error(`${name} needs a file`);
+  if (!value) throw new Error(`${name} needs a value`);
   return value;
 }
 
@@ -49,7 +53,12 @@ interface Workload {
   target: number;
 }
 
-const workloads: Workload[] = podsFile
+const seedFlag = flag("--seed");
+const seed = seedFlag === undefined ? SAMPLE_SEED : Number(seedFlag);
+if (!Number.isSafeInteger(seed)) throw new Error("--seed needs an integer");
+const only = flag("--only");
+
+const allWorkloads: Workload[] = podsFile
   ? [{ name: path.basename(podsFile), pods: readTracePods(podsFile), target: 0.95 }]
   : [
       { name: "default", pods: list("default"), target: 0.95 },
@@ -59,11 +68,17 @@ const workloads: Workload[] = podsFile
     ];
 if (!podsFile && !process.argv.includes("--no-samples")) {
   for (const sample of SAMPLES)
-    workloads.push({ name: sample.name, pods: drawSample(sample, list(sample.from)), target: sample.target });
+    allWorkloads.push({
+      name: sample.name,
+      pods: drawSample(sample, list(sample.from), seed),
+      target: sample.target,
+    });
 }
+const workloads =
+  only === undefined ? allWorkloads : allWorkloads.filter((workload) => workload.name.includes(only));
 
 console.log(
-  `${path.basename(nodesFile)}: ${nodes.length} nodes, ${gpuCapacityMilli(nodes) / 1000} GPUs; ${workloads.length} workloads`,
+  `${path.basename(nodesFile)}: ${nodes.length} nodes, ${gpuCapacityMilli(nodes) / 1000} GPUs; ${workloads.length} workloads; sample seed ${seed}`,
 );
 const started = performance.now();
 let disagreement = false;

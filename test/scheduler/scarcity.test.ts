@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { TaskClass } from "../../src/durable/scheduler/fragmentation.js";
 import { Scheduler, type SchedulerNode } from "../../src/durable/scheduler/index.js";
+import type { ModelCapacity } from "../../src/durable/scheduler/inventory.js";
+import { modelPressure, rarityPrior } from "../../src/durable/scheduler/scarcity.js";
 import { demand, gpuNode } from "./nodes.js";
 
 function region(nodes: SchedulerNode[]): Scheduler {
@@ -56,5 +59,49 @@ describe("scarce models and host shapes", () => {
     ]);
     for (let index = 0; index < 4; index++) scheduler.profile.observe(demand({ gpus: 1, cpuMilli: 8_000 }));
     expect(scheduler.place("cpu", demand({ gpus: 0, cpuMilli: 12_000 }))?.nodes[0]?.nodeId).toBe("roomy");
+  });
+
+  it("keeps a rare model nobody has asked for yet when the workload names models", () => {
+    // Registered first and the tighter fit, the 2-GPU V100 host wins every tie; no job has named
+    // V100, but a third of the demand names T4, so a model this rare may be the next one asked for.
+    const scheduler = region([
+      gpuNode("v100", { model: "V100", gpuCount: 2 }),
+      gpuNode("t4", { model: "T4", gpuCount: 2 }),
+      gpuNode("a10-1", { model: "A10", gpuCount: 4 }),
+      gpuNode("a10-2", { model: "A10", gpuCount: 4 }),
+    ]);
+    for (let index = 0; index < 9; index++) {
+      scheduler.profile.observe(demand({ constraints: index % 3 === 0 ? { gpuModels: ["T4"] } : {} }));
+    }
+    const placed = Array.from(
+      { length: 4 },
+      (_, index) => scheduler.place(`any-${index}`, demand())?.nodes[0]?.nodeId,
+    );
+    expect(placed.every((nodeId) => nodeId?.startsWith("a10"))).toBe(true);
+  });
+
+  it("adds no prior when no demand names a model", () => {
+    const capacity = new Map<string, ModelCapacity>([
+      ["V100", { freeMilli: 2_000, shapes: [{ gpus: 2, cpuMilli: 32_000, memoryMib: 131_072, count: 1 }] }],
+      ["A10", { freeMilli: 8_000, shapes: [{ gpus: 4, cpuMilli: 32_000, memoryMib: 131_072, count: 1 }] }],
+    ]);
+    const any: TaskClass = {
+      gpus: 1,
+      gpuModels: undefined,
+      gpuMilli: 1000,
+      cpuMilli: 4_000,
+      memoryMib: 8_192,
+      weight: 1,
+    };
+    expect(modelPressure([any], capacity).size).toBe(0);
+    expect(rarityPrior(0, capacity, 10_000).size).toBe(0);
+    // A quarter of the demand names V100: both models carry the prior, the rarer one more.
+    const prior = rarityPrior(0.25, capacity, 10_000);
+    expect(prior.get("V100")).toBeCloseTo(0.25 * 0.8);
+    expect(prior.get("A10")).toBeCloseTo(0.25 * 0.2);
+    const pressure = modelPressure([any, { ...any, gpuModels: ["V100"], weight: 1 / 3 }], capacity);
+    // V100: the named demand's own load (0.25 of the demand over 0.2 of the free) plus its prior.
+    expect(pressure.get("V100")).toBeCloseTo(0.25 / 0.2 + 0.25 * 0.8);
+    expect(pressure.get("A10")).toBeCloseTo(0.25 * 0.2);
   });
 });

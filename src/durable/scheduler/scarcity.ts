@@ -8,15 +8,26 @@ import type { ModelCapacity, NodeShape } from "./inventory.js";
  * the GPU demand over those models' share of the free capacity is a load that each of them
  * carries. At 1 such jobs alone would use all of it: a job that could run elsewhere should, or
  * the scarce model (or the one node shape that fits a big job) is spent and those jobs fail.
+ *
+ * The profile knows only the model lists that have arrived, so a rare model nobody has asked for
+ * yet looks free to spend; when the next jobs ask for it, it is gone. Where the workload restricts
+ * models at all, every model also carries a prior (`rarityPrior`): in proportion to the share of
+ * the demand that names models, and higher the smaller the model's share of the free capacity.
+ * A workload that never names a model gets none, so its placements are unchanged.
  */
 export function modelPressure(
   classes: readonly TaskClass[],
   capacity: ReadonlyMap<string, ModelCapacity>,
 ): Map<string, number> {
   let totalDemand = 0;
+  let restrictedDemand = 0;
   let totalFree = 0;
   for (const model of capacity.values()) totalFree += model.freeMilli;
-  for (const task of classes) totalDemand += task.weight * task.gpus * task.gpuMilli;
+  for (const task of classes) {
+    const demand = task.weight * task.gpus * task.gpuMilli;
+    totalDemand += demand;
+    if (task.gpuModels !== undefined) restrictedDemand += demand;
+  }
   const pressure = new Map<string, number>();
   if (totalDemand <= 0 || totalFree <= 0) return pressure;
   for (const task of classes) {
@@ -32,7 +43,26 @@ export function modelPressure(
     const load = (task.weight * task.gpus * task.gpuMilli) / totalDemand / (free / totalFree);
     for (const model of feasible) pressure.set(model, (pressure.get(model) ?? 0) + load);
   }
+  const prior = rarityPrior(restrictedDemand / totalDemand, capacity, totalFree);
+  for (const [model, level] of prior) pressure.set(model, (pressure.get(model) ?? 0) + level);
   return pressure;
+}
+
+/**
+ * Per model, `restrictedShare` (the share of the GPU demand that names models) times the share of
+ * the free GPU capacity that is not that model's: near the full share for a rare model, less for
+ * the one most of the free capacity is. Empty when no demand names a model.
+ */
+export function rarityPrior(
+  restrictedShare: number,
+  capacity: ReadonlyMap<string, ModelCapacity>,
+  totalFree: number,
+): Map<string, number> {
+  const prior = new Map<string, number>();
+  if (!(restrictedShare > 0) || totalFree <= 0) return prior;
+  for (const [model, { freeMilli }] of capacity)
+    prior.set(model, restrictedShare * (1 - freeMilli / totalFree));
+  return prior;
 }
 
 const holds = (shape: NodeShape, task: TaskClass): boolean =>
