@@ -22,8 +22,9 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Policy } from "../src/durable/scheduler/index.js";
 import { fragmentation } from "./replay-fgd.js";
+import { unallocatedFloor } from "./replay-floor.js";
 import { compressed, loadReplay } from "./replay-load.js";
-import { plainFragmentation, unallocatedFloor } from "./replay-plain.js";
+import { plainFragmentation } from "./replay-plain.js";
 import { drawSample, SAMPLE_SEED, SAMPLES } from "./replay-samples.js";
 import { gpuCapacityMilli, readTraceNodes, readTracePods, TRACE_DIR, type TracePod } from "./replay-trace.js";
 

@@ -1,7 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fragmentation } from "../../bench/replay-fgd.js";
-import { plainFragmentation, unallocatedFloor } from "../../bench/replay-plain.js";
+import { unallocatedFloor } from "../../bench/replay-floor.js";
+import { plainFragmentation } from "../../bench/replay-plain.js";
 import {
   readTraceNodes,
   readTracePods,
@@ -54,6 +55,18 @@ describe("the plain heuristics, by hand", () => {
       pod("t1", 1, 1000, ["T4"]),
       pod("t2", 1, 1000, ["T4"]),
       pod("t3", 1, 1000, ["T4"]),
+      pod("any", 3),
+    ];
+    expect(unallocatedFloor(cluster, pods)).toBeCloseTo(1 / 6);
+  });
+
+  it("counts models asked for together as one group when that raises the floor", () => {
+    // No pod is limited to one model, but three pods share the two GPUs of P100 and V100.
+    const cluster = [node("p100", 1, "P100"), node("v100", 1, "V100"), node("g2", 4, "G2")];
+    const pods = [
+      pod("pv1", 1, 1000, ["P100", "V100"]),
+      pod("pv2", 1, 1000, ["P100", "V100"]),
+      pod("pv3", 1, 1000, ["P100", "V100"]),
       pod("any", 3),
     ];
     expect(unallocatedFloor(cluster, pods)).toBeCloseTo(1 / 6);

@@ -3,6 +3,7 @@ import type { TaskClass } from "../../src/durable/scheduler/fragmentation.js";
 import { Scheduler, type SchedulerNode } from "../../src/durable/scheduler/index.js";
 import type { ModelCapacity } from "../../src/durable/scheduler/inventory.js";
 import { modelPressure, rarityPrior } from "../../src/durable/scheduler/scarcity.js";
+import { scarcity } from "../../src/durable/scheduler/score-terms/scarcity.js";
 import { demand, gpuNode } from "./nodes.js";
 
 function region(nodes: SchedulerNode[]): Scheduler {
@@ -59,6 +60,35 @@ describe("scarce models and host shapes", () => {
     ]);
     for (let index = 0; index < 4; index++) scheduler.profile.observe(demand({ gpus: 1, cpuMilli: 8_000 }));
     expect(scheduler.place("cpu", demand({ gpus: 0, cpuMilli: 12_000 }))?.nodes[0]?.nodeId).toBe("roomy");
+  });
+
+  it("charges a scarce model's pressure for the GPUs a job takes and half for those it strands", () => {
+    const scheduler = region([
+      gpuNode("t4", { model: "T4", gpuCount: 2, cpuMilli: 16_000 }),
+      gpuNode("a10", { model: "A10", gpuCount: 2, cpuMilli: 16_000 }),
+    ]);
+    const t4 = scheduler.inventory.node("t4");
+    const a10 = scheduler.inventory.node("a10");
+    if (!t4 || !a10) throw new Error("nodes missing");
+    const pressure = new Map([["T4", 2]]);
+    const on = (state: typeof t4, strandedDelta: number, gpuIndices: number[]) => ({
+      state,
+      group: gpuIndices.length > 0 ? state.groups[0] : undefined,
+      gpuIndices,
+      fragmentationDelta: 0,
+      strandedDelta,
+      score: 0,
+    });
+    const cpuOnly = { demand: demand({ gpus: 0 }), pressure, fallbackTflops: 1 };
+    // A CPU-only job that strands one T4 spends half a T4 at pressure 2; on the A10 host, nothing.
+    expect(scarcity.value(on(t4, 1000, []), cpuOnly)).toBeCloseTo(1);
+    expect(scarcity.value(on(a10, 1000, []), cpuOnly)).toBe(0);
+    expect(scarcity.value(on(t4, 0, []), cpuOnly)).toBe(0);
+    // One T4 taken and half a T4 stranded: (1 + 0.5 x 0.5) x 2.
+    const oneGpu = { demand: demand(), pressure, fallbackTflops: 1 };
+    expect(scarcity.value(on(t4, 500, [0]), oneGpu)).toBeCloseTo(2.5);
+    // A placement that frees stranded capacity is not paid for it.
+    expect(scarcity.value(on(t4, -1000, [0]), oneGpu)).toBeCloseTo(2);
   });
 
   it("keeps a rare model nobody has asked for yet when the workload names models", () => {

@@ -143,10 +143,9 @@ export class Scheduler<T = undefined> {
     });
     if (candidates.length < size) return null;
     if (size > 1) this.addSiteMembers(candidates, add);
+    // A job without GPUs spends a scarce model too when its CPU strands the node's GPUs.
     const pressure =
-      this.policy === "meridian" && demand.gpus > 0
-        ? modelPressure(classes, this.inventory.modelCapacity())
-        : undefined;
+      this.policy === "meridian" ? modelPressure(classes, this.inventory.modelCapacity()) : undefined;
     scoreCandidates(candidates, demand, this.policy, pressure);
     const gang = size === 1 ? bestOne(candidates) : chooseGang(candidates.sort(byScore), size);
     return gang ? toPlacement(gang, demand) : null;
