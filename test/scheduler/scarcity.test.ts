@@ -12,6 +12,17 @@ function region(nodes: SchedulerNode[]): Scheduler {
   return scheduler;
 }
 
+/** A workload of one-GPU jobs, a third of which can run on T4s only. */
+function observeThirdOnT4(scheduler: Scheduler): void {
+  for (let index = 0; index < 9; index++) {
+    scheduler.profile.observe(demand({ constraints: index % 3 === 0 ? { gpuModels: ["T4"] } : {} }));
+  }
+}
+
+/** Places `count` one-GPU jobs that may run anywhere; the node each went to. */
+const placeAnywhere = (scheduler: Scheduler, count: number): (string | undefined)[] =>
+  Array.from({ length: count }, (_, index) => scheduler.place(`any-${index}`, demand())?.nodes[0]?.nodeId);
+
 describe("scarce models and host shapes", () => {
   it("keeps a scarce model for the jobs that can run nowhere else", () => {
     // Two T4s, eight A10s; a third of the workload can run on T4s only.
@@ -20,13 +31,8 @@ describe("scarce models and host shapes", () => {
       gpuNode("a10-1", { model: "A10", gpuCount: 4 }),
       gpuNode("a10-2", { model: "A10", gpuCount: 4 }),
     ]);
-    for (let index = 0; index < 9; index++) {
-      scheduler.profile.observe(demand({ constraints: index % 3 === 0 ? { gpuModels: ["T4"] } : {} }));
-    }
-    const placed = Array.from(
-      { length: 8 },
-      (_, index) => scheduler.place(`any-${index}`, demand())?.nodes[0]?.nodeId,
-    );
+    observeThirdOnT4(scheduler);
+    const placed = placeAnywhere(scheduler, 8);
     expect(placed.every((nodeId) => nodeId?.startsWith("a10"))).toBe(true);
     expect(scheduler.place("t4-only", demand({ constraints: { gpuModels: ["T4"] } }))?.nodes[0]?.nodeId).toBe(
       "t4",
@@ -100,13 +106,8 @@ describe("scarce models and host shapes", () => {
       gpuNode("a10-1", { model: "A10", gpuCount: 4 }),
       gpuNode("a10-2", { model: "A10", gpuCount: 4 }),
     ]);
-    for (let index = 0; index < 9; index++) {
-      scheduler.profile.observe(demand({ constraints: index % 3 === 0 ? { gpuModels: ["T4"] } : {} }));
-    }
-    const placed = Array.from(
-      { length: 4 },
-      (_, index) => scheduler.place(`any-${index}`, demand())?.nodes[0]?.nodeId,
-    );
+    observeThirdOnT4(scheduler);
+    const placed = placeAnywhere(scheduler, 4);
     expect(placed.every((nodeId) => nodeId?.startsWith("a10"))).toBe(true);
   });
 
